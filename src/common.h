@@ -1,0 +1,67 @@
+/* common.h - every build knob and limit of asy in one place, each with the reason it exists.
+ * Included first by every .c file of the core. */
+#ifndef ASY_COMMON_H
+#define ASY_COMMON_H
+
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* GC stress (configure --enable-gc-stress): collect at every safepoint that follows an
+ * allocation, so that a missing root shows up at once instead of once in a blue moon. */
+#ifndef ASY_GC_STRESS
+#define ASY_GC_STRESS 0
+#endif
+
+/* Dispatch with computed goto where the compiler supports it (gcc, clang); the switch is
+ * the portable fallback. Computed goto gives each opcode its own indirect branch, which the
+ * branch predictor learns far better than one shared switch jump. */
+#if defined(__GNUC__) && !defined(ASY_NO_COMPUTED_GOTO)
+#define ASY_COMPUTED_GOTO 1
+#else
+#define ASY_COMPUTED_GOTO 0
+#endif
+
+/* First collection after this many bytes; afterwards the threshold is twice the live heap.
+ * Large enough that short scripts never collect, small enough that garbage-heavy loops
+ * stay within a few MB. */
+#define ASY_GC_INITIAL_THRESHOLD (8u << 20)
+#define ASY_GC_GROWTH_FACTOR 2
+
+/* Default of sys.getrecursionlimit(), as in CPython. Counts asy frames of one task. */
+#define ASY_DEFAULT_RECURSION_LIMIT 1000
+/* C-level recursion (native code calling back into the VM, repr of nested containers,
+ * nested compilation) is bounded separately so it can never overflow the C stack. */
+#define ASY_MAX_C_DEPTH 200
+
+/* Parser limits: CPython refuses more than 200 nested brackets and 100 indentation levels. */
+#define ASY_MAX_PAREN_DEPTH 200
+#define ASY_MAX_INDENT_DEPTH 100
+
+/* The largest container or string asy will try to build: beyond it MemoryError is raised
+ * before any allocation is attempted, so a huge `[0] * n` never aborts the process. */
+#define ASY_MAX_ALLOC ((size_t)1 << 40)
+
+/* Exception handler blocks (try/with/loops needing cleanup) one frame may nest. The
+ * compiler enforces it ("too many statically nested blocks", as CPython: 20). */
+#define ASY_MAX_BLOCKS 20
+
+#define ASY_UNUSED(x) ((void)(x))
+
+#if defined(__GNUC__)
+#define ASY_LIKELY(x) __builtin_expect(!!(x), 1)
+#define ASY_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define ASY_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define ASY_NORETURN __attribute__((noreturn))
+#else
+#define ASY_LIKELY(x) (x)
+#define ASY_UNLIKELY(x) (x)
+#define ASY_PRINTF(f, a)
+#define ASY_NORETURN
+#endif
+
+#endif

@@ -1,0 +1,338 @@
+/* object.h - the object model: the header every heap object starts with, the type object
+ * (one struct for built-in types and user classes alike), and the layout of every built-in
+ * object. Behaviour lives in one .c file per type (str.c, list.c, dict.c, ...).
+ *
+ * Invariants:
+ * - Every heap object starts with AsyObj and was made by asy_gc_alloc (gc.h); its type
+ *   never changes. The GC reaches its children only through type->traverse.
+ * - A type's slots are never NULL after asy_type_ready(): missing behaviour is a slot that
+ *   raises the right TypeError, so callers never test for NULL (except `hash`, where NULL
+ *   means "unhashable", and `traverse`/`finalize`, which may be NULL for leaf objects).
+ * - Slot functions return ASY_ERR (or -1 for int-returning slots) with an exception pending
+ *   in vm->exc when they fail, and never both fail and return a value.
+ */
+#ifndef ASY_OBJECT_H
+#define ASY_OBJECT_H
+
+#include <gmp.h>
+
+#include "value.h"
+
+typedef struct AsyVM AsyVM;
+typedef struct AsyType AsyType;
+typedef struct AsyStr AsyStr;
+typedef struct AsyDict AsyDict;
+typedef struct AsyTuple AsyTuple;
+
+struct AsyObj {
+    AsyType *type;
+    AsyObj *gc_next;     /* all objects form one list, swept by gc.c          */
+    uint32_t gc_marked;  /* reachable in the current collection              */
+    uint32_t flags;      /* per-type bits (e.g. ASY_STR_INTERNED)             */
+};
+
+#define ASY_TYPE_OF_OBJ(o) (((AsyObj *)(o))->type)
+
+/* ---- comparison and operator codes ---- */
+typedef enum { ASY_CMP_LT, ASY_CMP_LE, ASY_CMP_EQ, ASY_CMP_NE, ASY_CMP_GT, ASY_CMP_GE } AsyCmpOp;
+
+/* Binary operators, in the order of AstBinOp (ast.h). The in-place form of op is
+ * op + ASY_BIN_INPLACE (e.g. ASY_BIN_ADD + ASY_BIN_INPLACE for `+=`). */
+typedef enum {
+    ASY_BIN_ADD, ASY_BIN_SUB, ASY_BIN_MUL, ASY_BIN_MATMUL, ASY_BIN_TRUEDIV, ASY_BIN_FLOORDIV,
+    ASY_BIN_MOD, ASY_BIN_POW, ASY_BIN_LSHIFT, ASY_BIN_RSHIFT, ASY_BIN_OR, ASY_BIN_XOR,
+    ASY_BIN_AND,
+    ASY_BIN_COUNT,
+    ASY_BIN_INPLACE = ASY_BIN_COUNT
+} AsyBinOp;
+
+typedef enum { ASY_UOP_NEG, ASY_UOP_POS, ASY_UOP_INVERT } AsyUnaryOp;
+
+/* ---- native functions ---- */
+/* Every built-in function and method has this signature. argv[0] is self for methods.
+ * kw is NULL when the call passed no keyword arguments, else a dict str -> value. */
+typedef AsyValue (*AsyNativeFn)(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw);
+
+typedef struct {
+    const char *name;
+    AsyNativeFn fn;
+    uint32_t flags;      /* ASY_METH_* */
+    const char *doc;     /* one line, shown by help() and the man pages           */
+} AsyMethodDef;
+
+#define ASY_METH_DEFAULT 0u
+#define ASY_METH_CLASS (1u << 0)   /* a classmethod: argv[0] is the type              */
+#define ASY_METH_STATIC (1u << 1)  /* no self                                         */
+#define ASY_METH_NOKW (1u << 2)    /* keywords rejected with CPython's TypeError      */
+
+/* ---- the type object ---- */
+typedef AsyValue (*AsyUnaryFn)(AsyVM *vm, AsyValue self);
+
+#define ASY_TYPE_BASETYPE (1u << 0)   /* may be subclassed                              */
+#define ASY_TYPE_HEAP (1u << 1)       /* a user class (made by a class statement)       */
+#define ASY_TYPE_EXCEPTION (1u << 2)  /* BaseException or a subclass                    */
+#define ASY_TYPE_ABSTRACT (1u << 3)   /* cannot be instantiated directly                */
+
+struct AsyType {
+    AsyObj hdr;                 /* hdr.type is the `type` type                          */
+    const char *name;           /* C name for built-ins; for heap types points into name_str */
+    AsyStr *name_str;           /* __name__                                             */
+    AsyStr *qualname;           /* __qualname__                                         */
+    AsyStr *module;             /* __module__ ("builtins" for built-ins)                */
+    AsyType *base;              /* single inheritance; NULL only for `object`           */
+    AsyDict *dict;              /* methods, class attributes, descriptors               */
+    uint32_t tflags;            /* ASY_TYPE_*                                           */
+    size_t basicsize;           /* bytes of one instance                               */
+    size_t dict_offset;         /* offset of an AsyDict* __dict__ field, 0 for none     */
+
+    /* Slots. User classes get generic slots that look up dunder methods (class.c). */
+    AsyValue (*repr)(AsyVM *vm, AsyValue self);
+    AsyValue (*str)(AsyVM *vm, AsyValue self);
+    bool (*hash)(AsyVM *vm, AsyValue self, int64_t *out);   /* NULL: unhashable */
+    /* Returns a value, the NotImplemented singleton, or ASY_ERR. */
+    AsyValue (*richcompare)(AsyVM *vm, AsyValue self, AsyValue other, AsyCmpOp op);
+    int (*truth)(AsyVM *vm, AsyValue self);                   /* 1, 0, -1 error   */
+    int64_t (*len)(AsyVM *vm, AsyValue self);                 /* >= 0, -1 error   */
+    AsyValue (*getattr)(AsyVM *vm, AsyValue self, AsyStr *name);
+    int (*setattr)(AsyVM *vm, AsyValue self, AsyStr *name, AsyValue v); /* v UNDEF: del */
+    AsyValue (*call)(AsyVM *vm, AsyValue self, int argc, AsyValue *argv, AsyDict *kw);
+    AsyValue (*iter)(AsyVM *vm, AsyValue self);
+    /* Next item, ASY_UNDEF when exhausted (no StopIteration is raised), ASY_ERR on error. */
+    AsyValue (*next)(AsyVM *vm, AsyValue self);
+    AsyValue (*getitem)(AsyVM *vm, AsyValue self, AsyValue key);
+    int (*setitem)(AsyVM *vm, AsyValue self, AsyValue key, AsyValue v);  /* v UNDEF: del */
+    int (*contains)(AsyVM *vm, AsyValue self, AsyValue item);             /* 1, 0, -1 */
+    /* Binary operator; self may be either operand (a is the left one). Returns
+     * NotImplemented when it does not handle the pair. */
+    AsyValue (*binop)(AsyVM *vm, AsyValue a, AsyValue b, AsyBinOp op);
+    AsyValue (*unaryop)(AsyVM *vm, AsyValue self, AsyUnaryOp op);
+    /* T(...): make (and initialise) a new instance of `type` (which may be a subclass). */
+    AsyValue (*new_)(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw);
+    /* Descriptor protocol: functions bind, properties compute. obj UNDEF: class access. */
+    AsyValue (*descr_get)(AsyVM *vm, AsyValue descr, AsyValue obj, AsyType *owner);
+    int (*descr_set)(AsyVM *vm, AsyValue descr, AsyValue obj, AsyValue v);
+    /* GC: mark every child (asy_gc_mark_value / asy_gc_mark_obj). NULL for leaf objects. */
+    void (*traverse)(AsyVM *vm, AsyObj *self);
+    /* Free memory the object owns outside its own allocation. Must not allocate. */
+    void (*finalize)(AsyVM *vm, AsyObj *self);
+};
+
+/* ---- built-in object layouts ---- */
+
+/* str: immutable UTF-8, NUL-terminated. Indexing is by code point: O(1) when ascii. */
+struct AsyStr {
+    AsyObj hdr;
+    int64_t hash;        /* -1 until computed                                  */
+    size_t len;          /* bytes, excluding the terminating NUL               */
+    size_t nchars;       /* code points                                        */
+    bool ascii;          /* every byte < 0x80, so byte index == char index      */
+    char data[];
+};
+#define ASY_STR_INTERNED (1u << 0)  /* hdr.flags: lives in vm->interned     */
+
+typedef struct {
+    AsyObj hdr;
+    int64_t hash;
+    size_t len;
+    uint8_t data[];      /* NUL-terminated too, for convenience                */
+} AsyBytes;
+
+/* An int too large for int64 (see the invariant in value.h). */
+typedef struct {
+    AsyObj hdr;
+    mpz_t z;
+} AsyBigInt;
+
+struct AsyTuple {
+    AsyObj hdr;
+    int64_t hash;        /* -1 until computed                                  */
+    int64_t len;
+    AsyValue items[];
+};
+
+typedef struct {
+    AsyObj hdr;
+    AsyValue *items;
+    int64_t len, cap;
+} AsyList;
+
+/* dict: insertion-ordered (compact layout, as CPython): `entries` in insertion order with
+ * holes (key UNDEF) left by deletions, `indices` a power-of-two hash index into entries. */
+typedef struct {
+    int64_t hash;
+    AsyValue key;        /* UNDEF: deleted entry                                */
+    AsyValue value;
+} AsyDictEntry;
+
+struct AsyDict {
+    AsyObj hdr;
+    int64_t len;         /* live entries                                        */
+    int64_t nentries;    /* used entry slots, live or deleted                   */
+    int64_t capentries;
+    AsyDictEntry *entries;
+    int32_t *indices;    /* -1 empty, -2 deleted, else index into entries       */
+    int64_t nindices;    /* power of two                                        */
+    uint64_t version;    /* bumped on every insert/delete: iterators detect
+                            "dictionary changed size during iteration"         */
+};
+
+/* set and frozenset share a layout; the probing follows CPython's setobject.c so that
+ * sets of small ints print in CPython's order. */
+typedef struct {
+    int64_t hash;
+    AsyValue key;        /* UNDEF: empty; a deleted slot has key UNDEF and hash -1 */
+} AsySetEntry;
+
+typedef struct {
+    AsyObj hdr;
+    int64_t len;         /* live keys                                           */
+    int64_t fill;        /* live + deleted slots                                */
+    int64_t mask;        /* table size - 1                                      */
+    AsySetEntry *table;
+    int64_t finger;      /* for pop(), as CPython                               */
+    int64_t hash;        /* frozenset only, -1 until computed                   */
+    uint64_t version;
+} AsySet;
+
+typedef struct {
+    AsyObj hdr;
+    int64_t start, stop, step, len;   /* range objects over int64 only          */
+} AsyRange;
+
+typedef struct {
+    AsyObj hdr;
+    AsyValue start, stop, step;       /* None when omitted                      */
+} AsySlice;
+
+/* ---- code and functions ---- */
+
+/* Source location of one instruction, for tracebacks (CPython 3.11 shows ^^^ ranges). */
+typedef struct {
+    int32_t line, end_line;
+    int32_t col, end_col;             /* 0-based code points; -1 when unknown    */
+} AsyLoc;
+
+#define ASY_CODE_VARARGS (1u << 0)
+#define ASY_CODE_VARKW (1u << 1)
+#define ASY_CODE_GENERATOR (1u << 2)
+#define ASY_CODE_COROUTINE (1u << 3)
+#define ASY_CODE_ASYNC_GENERATOR (1u << 4)
+#define ASY_CODE_MODULE (1u << 5)     /* a module body: names are globals          */
+#define ASY_CODE_CLASS (1u << 6)      /* a class body: names go to the class dict  */
+#define ASY_CODE_LAMBDA (1u << 7)
+#define ASY_CODE_COMPREHENSION (1u << 8)
+
+typedef struct {
+    AsyObj hdr;
+    uint32_t *code;          /* instructions: opcode in the low 8 bits, arg in the high 24 */
+    int32_t ncode;
+    AsyLoc *locs;            /* one per instruction                              */
+    AsyValue *consts;
+    int32_t nconsts;
+    AsyStr **names;          /* global, attribute and import names (interned)    */
+    int32_t nnames;
+    AsyStr **varnames;       /* local slots, parameters first (interned)         */
+    int32_t nlocals;
+    AsyStr **cellnames;      /* locals captured by inner functions               */
+    int32_t ncells;
+    AsyStr **freenames;      /* variables captured from enclosing functions      */
+    int32_t nfree;
+    /* cell2arg[i] >= 0: cell i is parameter slot cell2arg[i], copied in at call time. */
+    int32_t *cell2arg;
+    int32_t argcount;        /* positional parameters, including positional-only  */
+    int32_t posonlycount;
+    int32_t kwonlycount;
+    uint32_t cflags;         /* ASY_CODE_*                                        */
+    int32_t stacksize;       /* most values the body ever has on the stack         */
+    int32_t firstline;
+    AsyStr *name, *qualname, *filename;
+} AsyCode;
+
+typedef struct {
+    AsyObj hdr;
+    AsyValue value;          /* UNDEF while empty                                 */
+} AsyCell;
+
+typedef struct {
+    AsyObj hdr;
+    AsyCode *code;
+    AsyDict *globals;
+    AsyTuple *defaults;      /* NULL or defaults of the last positional parameters */
+    AsyDict *kwdefaults;     /* NULL or name -> default for keyword-only ones      */
+    AsyTuple *closure;       /* NULL or a tuple of AsyCell, one per code->freenames */
+    AsyStr *name, *qualname;
+    AsyDict *dict;           /* __dict__ (decorators set attributes); NULL until used */
+    AsyValue doc;
+    AsyValue module;         /* __module__ string                                 */
+} AsyFunction;
+
+typedef struct {
+    AsyObj hdr;
+    const AsyMethodDef *def;
+    AsyValue self;           /* bound receiver (module functions: UNDEF)           */
+    AsyType *owner;          /* type a method belongs to, for "descriptor 'x' of 'str'
+                                object needs an argument" messages; NULL otherwise  */
+    AsyStr *qualname;        /* "str.join", "print"                               */
+} AsyNative;
+
+typedef struct {
+    AsyObj hdr;
+    AsyValue self;
+    AsyValue func;
+} AsyBoundMethod;
+
+typedef struct {
+    AsyObj hdr;
+    AsyDict *dict;
+    AsyStr *name;
+    AsyStr *file;            /* NULL for built-in modules                         */
+} AsyModule;
+
+/* An instance of a user class deriving from object. Instances of classes deriving from a
+ * built-in type have that type's layout followed by the __dict__ pointer (dict_offset). */
+typedef struct {
+    AsyObj hdr;
+    AsyDict *dict;
+} AsyInstance;
+
+typedef struct {
+    AsyObj hdr;
+    AsyValue fget, fset, fdel, doc;   /* UNDEF when absent                      */
+} AsyProperty;
+
+typedef struct {
+    AsyObj hdr;
+    AsyValue func;                    /* classmethod / staticmethod wrapper     */
+} AsyMethodWrapper;
+
+typedef struct {
+    AsyObj hdr;
+    AsyType *type;                    /* super(type, obj)                       */
+    AsyValue obj;
+    AsyType *obj_type;
+} AsySuper;
+
+/* One traceback entry: code and instruction of a frame an exception passed through. */
+typedef struct AsyTraceback {
+    AsyObj hdr;
+    struct AsyTraceback *next;        /* toward the frame that raised            */
+    AsyCode *code;
+    int32_t ip;                       /* index of the instruction that was running */
+} AsyTraceback;
+
+/* BaseException and every subclass. dict comes first so user subclasses reuse it. */
+typedef struct {
+    AsyObj hdr;
+    AsyDict *dict;
+    AsyTuple *args;
+    AsyTraceback *traceback;          /* __traceback__, NULL when never raised      */
+    AsyValue cause;                   /* __cause__ (None when unset)                */
+    AsyValue context;                 /* __context__ (None when unset)              */
+    bool suppress_context;
+    AsyValue value;                   /* StopIteration.value; code of SystemExit    */
+    AsyValue extra;                   /* OSError errno/strerror tuple, KeyError ... */
+    AsyValue exceptions;              /* ExceptionGroup: the tuple of exceptions    */
+    AsyValue message;                 /* ExceptionGroup: the message string          */
+} AsyException;
+
+#endif

@@ -1,0 +1,418 @@
+/* vm.h - the interpreter state (AsyVM) and the runtime API every part of asy calls:
+ * allocation and GC roots, raising exceptions, the object protocols (repr, call, getattr,
+ * iteration, arithmetic, comparison), and the constructors of the built-in types.
+ *
+ * There are no mutable globals: everything hangs off the AsyVM passed explicitly.
+ *
+ * Error convention (as CPython's NULL, as QuickJS's exception marker): a function that
+ * returns AsyValue returns ASY_ERR on failure; one that returns int returns -1; one that
+ * returns a pointer returns NULL. In each case an exception is pending in vm->exc.
+ *
+ * GC convention: collection happens only at safepoints (asy_gc_safepoint), which the VM
+ * reaches at calls, returns and backward jumps, and never inside asy_gc_alloc. So native
+ * code may hold unrooted values in C locals freely, EXCEPT across a call that can run asy
+ * code (asy_call, asy_repr on an instance, asy_iter/asy_next on a generator, hashing or
+ * comparing user objects...). Values that must survive such a call are pushed with
+ * asy_root_push and popped with asy_root_pop. Arguments of the running native (argv) are
+ * always rooted by the caller.
+ */
+#ifndef ASY_VM_H
+#define ASY_VM_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "object.h"
+
+/* ---- built-in types: vm->types[ASY_TYPE_x], or ASY_TYPE(vm, x) ---- */
+#define ASY_BUILTIN_TYPES(X)                                                              \
+    X(object) X(type) X(NoneType) X(bool) X(int) X(float) X(str) X(bytes) X(list)         \
+    X(tuple) X(dict) X(set) X(frozenset) X(range) X(slice) X(function)                    \
+    X(builtin_function_or_method) X(method) X(code) X(cell) X(module) X(property)         \
+    X(classmethod) X(staticmethod) X(super) X(NotImplementedType) X(ellipsis)             \
+    X(traceback) X(generator) X(coroutine) X(async_generator) X(fiber)                    \
+    X(list_iterator) X(list_reverseiterator) X(tuple_iterator) X(str_iterator)            \
+    X(bytes_iterator) X(range_iterator) X(set_iterator) X(dict_keys) X(dict_values)       \
+    X(dict_items) X(dict_keyiterator) X(dict_valueiterator) X(dict_itemiterator)          \
+    X(enumerate) X(zip) X(map) X(filter) X(reversed) X(callable_iterator)                 \
+    X(seq_iterator)
+
+typedef enum {
+#define ASY_X_ENUM(n) ASY_TYPE_##n,
+    ASY_BUILTIN_TYPES(ASY_X_ENUM)
+#undef ASY_X_ENUM
+    ASY_TYPE_COUNT
+} AsyTypeId;
+
+#define ASY_TYPE(vm, n) ((vm)->types[ASY_TYPE_##n])
+
+/* ---- built-in exceptions: vm->exc_types[ASY_EXC_x]; X(name, base) in hierarchy order ---- */
+#define ASY_EXCEPTIONS(X)                                                                 \
+    X(BaseException, BaseException)                                                      \
+    X(SystemExit, BaseException)                                                          \
+    X(KeyboardInterrupt, BaseException)                                                   \
+    X(GeneratorExit, BaseException)                                                       \
+    X(CancelledError, BaseException)                                                      \
+    X(BaseExceptionGroup, BaseException)                                                  \
+    X(Exception, BaseException)                                                           \
+    X(ExceptionGroup, BaseExceptionGroup)                                                 \
+    X(StopIteration, Exception)                                                           \
+    X(StopAsyncIteration, Exception)                                                      \
+    X(ArithmeticError, Exception)                                                         \
+    X(FloatingPointError, ArithmeticError)                                                \
+    X(OverflowError, ArithmeticError)                                                     \
+    X(ZeroDivisionError, ArithmeticError)                                                 \
+    X(AssertionError, Exception)                                                          \
+    X(AttributeError, Exception)                                                          \
+    X(BufferError, Exception)                                                             \
+    X(EOFError, Exception)                                                                \
+    X(ImportError, Exception)                                                             \
+    X(ModuleNotFoundError, ImportError)                                                   \
+    X(LookupError, Exception)                                                             \
+    X(IndexError, LookupError)                                                            \
+    X(KeyError, LookupError)                                                              \
+    X(MemoryError, Exception)                                                             \
+    X(NameError, Exception)                                                               \
+    X(UnboundLocalError, NameError)                                                       \
+    X(OSError, Exception)                                                                 \
+    X(BlockingIOError, OSError)                                                           \
+    X(ChildProcessError, OSError)                                                         \
+    X(ConnectionError, OSError)                                                           \
+    X(BrokenPipeError, ConnectionError)                                                   \
+    X(ConnectionAbortedError, ConnectionError)                                            \
+    X(ConnectionRefusedError, ConnectionError)                                            \
+    X(ConnectionResetError, ConnectionError)                                              \
+    X(FileExistsError, OSError)                                                           \
+    X(FileNotFoundError, OSError)                                                         \
+    X(InterruptedError, OSError)                                                          \
+    X(IsADirectoryError, OSError)                                                         \
+    X(NotADirectoryError, OSError)                                                        \
+    X(PermissionError, OSError)                                                           \
+    X(ProcessLookupError, OSError)                                                        \
+    X(TimeoutError, OSError)                                                              \
+    X(ReferenceError, Exception)                                                          \
+    X(RuntimeError, Exception)                                                            \
+    X(NotImplementedError, RuntimeError)                                                  \
+    X(RecursionError, RuntimeError)                                                       \
+    X(SyntaxError, Exception)                                                             \
+    X(IndentationError, SyntaxError)                                                      \
+    X(TabError, IndentationError)                                                         \
+    X(SystemError, Exception)                                                             \
+    X(TypeError, Exception)                                                               \
+    X(ValueError, Exception)                                                              \
+    X(UnicodeError, ValueError)                                                           \
+    X(UnicodeDecodeError, UnicodeError)                                                   \
+    X(UnicodeEncodeError, UnicodeError)                                                   \
+    X(InvalidStateError, Exception)                                                       \
+    X(Warning, Exception)                                                                 \
+    X(DeprecationWarning, Warning)                                                        \
+    X(RuntimeWarning, Warning)                                                            \
+    X(UserWarning, Warning)
+
+typedef enum {
+#define ASY_X_ENUM(n, b) ASY_EXC_##n,
+    ASY_EXCEPTIONS(ASY_X_ENUM)
+#undef ASY_X_ENUM
+    ASY_EXC_COUNT
+} AsyExcId;
+
+/* ---- interned names the runtime looks up often: ASY_S(vm, __init__) ---- */
+#define ASY_NAMES(X)                                                                      \
+    X(__init__) X(__new__) X(__repr__) X(__str__) X(__hash__) X(__eq__) X(__ne__)         \
+    X(__lt__) X(__le__) X(__gt__) X(__ge__) X(__len__) X(__bool__) X(__iter__)            \
+    X(__next__) X(__getitem__) X(__setitem__) X(__delitem__) X(__contains__) X(__call__)  \
+    X(__getattr__) X(__getattribute__) X(__setattr__) X(__delattr__) X(__get__)           \
+    X(__set__) X(__delete__) X(__enter__) X(__exit__) X(__aenter__) X(__aexit__)          \
+    X(__aiter__) X(__anext__) X(__await__) X(__name__) X(__qualname__) X(__module__)      \
+    X(__doc__) X(__dict__) X(__class__) X(__file__) X(__main__) X(__builtins__)           \
+    X(__format__) X(__index__) X(__int__) X(__float__) X(__neg__) X(__pos__)              \
+    X(__invert__) X(__abs__) X(__add__) X(__radd__) X(__iadd__) X(__sub__) X(__rsub__)    \
+    X(__isub__) X(__mul__) X(__rmul__) X(__imul__) X(__matmul__) X(__rmatmul__)           \
+    X(__imatmul__) X(__truediv__) X(__rtruediv__) X(__itruediv__) X(__floordiv__)         \
+    X(__rfloordiv__) X(__ifloordiv__) X(__mod__) X(__rmod__) X(__imod__) X(__pow__)       \
+    X(__rpow__) X(__ipow__) X(__lshift__) X(__rlshift__) X(__ilshift__) X(__rshift__)     \
+    X(__rrshift__) X(__irshift__) X(__or__) X(__ror__) X(__ior__) X(__xor__) X(__rxor__)  \
+    X(__ixor__) X(__and__) X(__rand__) X(__iand__) X(__slots__) X(__traceback__)          \
+    X(__cause__) X(__context__) X(__suppress_context__) X(__init_subclass__)              \
+    X(__set_name__) X(__class_getitem__) X(__missing__) X(__reversed__) X(__round__)      \
+    X(__trunc__) X(__floor__) X(__ceil__) X(__divmod__) X(__rdivmod__) X(__sizeof__)      \
+    X(__annotations__) X(__mro__) X(__bases__) X(__base__) X(__subclasses__)              \
+    X(args) X(value) X(self) X(send) X(throw) X(close) X(join) X(keys) X(items)           \
+    X(values) X(get) X(append) X(strict)
+
+typedef enum {
+#define ASY_X_ENUM(n) ASY_S_##n,
+    ASY_NAMES(ASY_X_ENUM)
+#undef ASY_X_ENUM
+    ASY_S_COUNT
+} AsyNameId;
+
+#define ASY_S(vm, n) ((vm)->names[ASY_S_##n])
+
+/* The set of interned strings: open addressing, keyed by content. */
+typedef struct {
+    AsyStr **slots;
+    size_t count, cap;
+} AsyInternTable;
+
+typedef struct AsyFiber AsyFiber;   /* fiber.h: a task's value stack and frames */
+
+struct AsyVM {
+    /* -- memory (gc.c) -- */
+    AsyObj *objects;            /* every live object, newest first                  */
+    size_t bytes_allocated;     /* objects plus buffers they own                    */
+    size_t next_gc;             /* collect at the next safepoint past this          */
+    bool gc_pending;            /* an allocation happened since the last safepoint   */
+    int gc_disabled;            /* > 0 while collection must not run                */
+    AsyObj **gray;              /* mark stack                                       */
+    size_t ngray, graycap;
+    AsyValue *roots;            /* asy_root_push / asy_root_pop                     */
+    size_t nroots, rootcap;
+    size_t collections;         /* how many times the GC has run                     */
+
+    /* -- the object model -- */
+    AsyType *types[ASY_TYPE_COUNT];
+    AsyType *exc_types[ASY_EXC_COUNT];
+    AsyStr *names[ASY_S_COUNT];
+    AsyInternTable interned;
+    AsyObj *not_implemented;    /* the NotImplemented singleton                     */
+    AsyObj *ellipsis;           /* the Ellipsis singleton                           */
+    AsyStr *empty_str;
+    AsyTuple *empty_tuple;
+
+    /* -- exceptions -- */
+    AsyException *exc;          /* the pending exception (see the error convention)  */
+
+    /* -- modules -- */
+    AsyDict *modules;           /* sys.modules: name -> module                       */
+    AsyModule *builtins;
+    AsyModule *main_module;
+    AsyValue sys_argv;          /* list of str                                       */
+    const char *script_dir;     /* imports of .asy files look here                   */
+
+    /* -- execution (vm.c, fiber.c) -- */
+    AsyFiber *fiber;            /* the fiber running now                             */
+    AsyFiber *main_fiber;
+    int recursion_limit;        /* sys.setrecursionlimit                             */
+    int c_depth;                /* native -> VM re-entries and nested reprs          */
+    void *loop;                 /* the scheduler (loop.c), NULL until asyncio is used */
+
+    /* -- output -- */
+    FILE *out, *err;            /* stdout and stderr (tests may redirect)            */
+};
+
+/* ---- the VM's life ---- */
+AsyVM *asy_vm_new(void);              /* sets up types, builtins and core modules    */
+void asy_vm_free(AsyVM *vm);          /* frees every object                          */
+
+/* Compile and run source as the module `name`; returns the module, or NULL with an
+ * exception pending (a SyntaxError from compilation, or whatever the code raised). */
+AsyModule *asy_vm_run_source(AsyVM *vm, const char *src, size_t len, const char *filename,
+                             const char *modname);
+
+/* Print the pending exception as CPython does (traceback.c) and clear it. */
+void asy_vm_print_exception(AsyVM *vm);
+
+/* ---- memory (gc.c) ---- */
+/* A new zeroed object of `size` bytes with its header set. Never collects. */
+void *asy_gc_alloc(AsyVM *vm, AsyType *type, size_t size);
+/* Memory for buffers an object owns (list items, dict tables, ...): counted toward the
+ * next collection. Returns NULL with MemoryError pending when size > ASY_MAX_ALLOC or
+ * malloc fails. asy_mem_free accepts NULL. */
+void *asy_mem_alloc(AsyVM *vm, size_t size);
+void *asy_mem_realloc(AsyVM *vm, void *ptr, size_t old_size, size_t new_size);
+void asy_mem_free(AsyVM *vm, void *ptr, size_t size);
+void asy_gc_mark_obj(AsyVM *vm, AsyObj *obj);      /* NULL allowed                */
+void asy_gc_mark_value(AsyVM *vm, AsyValue v);
+void asy_gc_safepoint(AsyVM *vm);                   /* collect if due              */
+void asy_gc_collect(AsyVM *vm);
+static inline void asy_root_push(AsyVM *vm, AsyValue v);
+static inline void asy_root_pop(AsyVM *vm, size_t n);
+void asy_root_grow(AsyVM *vm);
+
+static inline void asy_root_push(AsyVM *vm, AsyValue v) {
+    if (ASY_UNLIKELY(vm->nroots == vm->rootcap)) asy_root_grow(vm);
+    vm->roots[vm->nroots++] = v;
+}
+static inline void asy_root_pop(AsyVM *vm, size_t n) { vm->nroots -= n; }
+
+/* ---- exceptions (exception.c) ---- */
+/* Raise a new exception of a built-in type with a printf-like message. Besides the C
+ * conversions (%s %d %ld %lld %zd %zu %c %%), %R inserts repr(AsyValue), %S str(AsyValue),
+ * %T the type name of an AsyValue, %U an AsyStr*. Always returns ASY_ERR. */
+AsyValue asy_raise(AsyVM *vm, AsyExcId type, const char *fmt, ...);
+AsyValue asy_raise_type(AsyVM *vm, AsyType *type, const char *fmt, ...);
+/* `raise v`: v is an exception instance or class (instantiated with no arguments);
+ * anything else is a TypeError. Always returns ASY_ERR. */
+AsyValue asy_raise_value(AsyVM *vm, AsyValue v);
+/* Build an exception instance of `type` from arguments, without raising it. */
+AsyValue asy_exc_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv);
+bool asy_exc_matches(AsyVM *vm, AsyExcId type);     /* pending exception is-a type?    */
+bool asy_exc_is(AsyVM *vm, AsyValue exc, AsyType *type);
+void asy_exc_clear(AsyVM *vm);
+AsyValue asy_raise_memory(AsyVM *vm);               /* MemoryError without allocating  */
+/* Standard messages, CPython's words. */
+AsyValue asy_raise_attribute_error(AsyVM *vm, AsyValue obj, AsyStr *name);
+AsyValue asy_raise_unhashable(AsyVM *vm, AsyValue v);   /* unhashable type: 'list'    */
+
+/* ---- argument checking helpers (exception.c), CPython's messages ---- */
+/* "len() takes exactly one argument (2 given)", "pop expected at most 1 argument, got 2" */
+bool asy_check_args(AsyVM *vm, const char *fname, int argc, int min, int max);
+bool asy_check_nokw(AsyVM *vm, const char *fname, AsyDict *kw);
+/* Take keyword argument `name` out of kw (UNDEF when absent). */
+AsyValue asy_kwarg(AsyVM *vm, AsyDict *kw, const char *name);
+
+/* ---- object protocols (object.c unless noted) ---- */
+AsyType *asy_type_of(AsyVM *vm, AsyValue v);
+const char *asy_type_name(AsyVM *vm, AsyValue v);
+bool asy_is_subtype(AsyType *sub, AsyType *base);
+bool asy_isinstance(AsyVM *vm, AsyValue v, AsyType *type);
+AsyValue asy_repr(AsyVM *vm, AsyValue v);            /* a str value                   */
+AsyValue asy_str(AsyVM *vm, AsyValue v);
+AsyValue asy_format(AsyVM *vm, AsyValue v, AsyStr *spec); /* format(v, spec)          */
+bool asy_hash(AsyVM *vm, AsyValue v, int64_t *out);
+int asy_truthy(AsyVM *vm, AsyValue v);               /* 1, 0, -1                     */
+int asy_eq(AsyVM *vm, AsyValue a, AsyValue b);       /* 1, 0, -1: a == b as bool     */
+AsyValue asy_compare(AsyVM *vm, AsyValue a, AsyValue b, AsyCmpOp op); /* any value   */
+int asy_compare_bool(AsyVM *vm, AsyValue a, AsyValue b, AsyCmpOp op);
+AsyValue asy_binop(AsyVM *vm, AsyValue a, AsyValue b, AsyBinOp op);  /* number.c     */
+AsyValue asy_unaryop(AsyVM *vm, AsyValue v, AsyUnaryOp op);          /* number.c     */
+AsyValue asy_getattr(AsyVM *vm, AsyValue obj, AsyStr *name);
+/* Like asy_getattr but a missing attribute gives UNDEF without raising. */
+AsyValue asy_getattr_opt(AsyVM *vm, AsyValue obj, AsyStr *name);
+int asy_setattr(AsyVM *vm, AsyValue obj, AsyStr *name, AsyValue v);
+int asy_delattr(AsyVM *vm, AsyValue obj, AsyStr *name);
+AsyValue asy_getitem(AsyVM *vm, AsyValue obj, AsyValue key);
+int asy_setitem(AsyVM *vm, AsyValue obj, AsyValue key, AsyValue v);
+int asy_delitem(AsyVM *vm, AsyValue obj, AsyValue key);
+int asy_contains(AsyVM *vm, AsyValue container, AsyValue item);   /* 1, 0, -1        */
+int64_t asy_len(AsyVM *vm, AsyValue v);                            /* -1 on error     */
+AsyValue asy_iter(AsyVM *vm, AsyValue v);
+AsyValue asy_next(AsyVM *vm, AsyValue iter);         /* UNDEF when exhausted         */
+/* Call anything callable. Runs asy functions to completion in a nested dispatch loop
+ * (vm.c); the VM itself calls asy functions without recursing in C. */
+AsyValue asy_call(AsyVM *vm, AsyValue callable, int argc, AsyValue *argv, AsyDict *kw);
+AsyValue asy_call_method(AsyVM *vm, AsyValue obj, AsyStr *name, int argc, AsyValue *argv);
+/* Look a name up on the type (through bases), without binding: UNDEF when absent. */
+AsyValue asy_type_lookup(AsyType *type, AsyStr *name);
+/* An int index from v (int, bool, or __index__); false with TypeError otherwise. */
+bool asy_index(AsyVM *vm, AsyValue v, int64_t *out);
+bool asy_callable(AsyVM *vm, AsyValue v);
+
+/* ---- types (object.c, class.c) ---- */
+/* A built-in type object; slots default to raising TypeError, then the caller fills them,
+ * adds methods, and calls asy_type_ready. */
+AsyType *asy_type_new_builtin(AsyVM *vm, const char *name, AsyType *base, size_t basicsize);
+void asy_type_add_methods(AsyVM *vm, AsyType *type, const AsyMethodDef *defs);
+void asy_type_ready(AsyVM *vm, AsyType *type);       /* inherit unset slots from base */
+/* The class statement: build a class from name, base (or NULL for object), namespace. */
+AsyValue asy_class_new(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, AsyDict *ns);
+
+/* ---- constructors and accessors of built-in objects ---- */
+/* str.c */
+AsyStr *asy_str_new(AsyVM *vm, const char *utf8, size_t len);   /* copies; valid UTF-8 */
+AsyStr *asy_str_from_cstr(AsyVM *vm, const char *s);
+AsyStr *asy_str_printf(AsyVM *vm, const char *fmt, ...) ASY_PRINTF(2, 3);
+AsyStr *asy_str_intern(AsyVM *vm, const char *utf8, size_t len);
+AsyStr *asy_str_intern_cstr(AsyVM *vm, const char *s);
+int64_t asy_str_hash(AsyStr *s);
+bool asy_str_equal(AsyStr *a, AsyStr *b);
+AsyStr *asy_str_concat(AsyVM *vm, AsyStr *a, AsyStr *b);
+/* Join a C array of strs with a separator (f-strings and str.join). */
+AsyStr *asy_str_join_array(AsyVM *vm, AsyStr *sep, AsyStr **parts, size_t n);
+/* A growable UTF-8 buffer for building strings in C. */
+typedef struct {
+    char *data;
+    size_t len, cap;
+    bool failed;          /* a MemoryError was raised while appending            */
+} AsyStrBuf;
+void asy_strbuf_init(AsyStrBuf *b);
+void asy_strbuf_append(AsyVM *vm, AsyStrBuf *b, const char *s, size_t len);
+void asy_strbuf_append_cstr(AsyVM *vm, AsyStrBuf *b, const char *s);
+void asy_strbuf_append_str(AsyVM *vm, AsyStrBuf *b, AsyStr *s);
+void asy_strbuf_printf(AsyVM *vm, AsyStrBuf *b, const char *fmt, ...) ASY_PRINTF(3, 4);
+AsyStr *asy_strbuf_finish(AsyVM *vm, AsyStrBuf *b);  /* frees the buffer; NULL if failed */
+void asy_strbuf_free(AsyStrBuf *b);
+/* strformat.c: format-spec mini-language, str.format, %-formatting. */
+AsyValue asy_str_format_method(AsyVM *vm, AsyStr *fmt, int argc, AsyValue *argv,
+                               AsyDict *kw);
+AsyValue asy_str_percent(AsyVM *vm, AsyStr *fmt, AsyValue args);
+
+/* bytes.c */
+AsyBytes *asy_bytes_new(AsyVM *vm, const uint8_t *data, size_t len);
+
+/* int.c (bigints on GMP), float.c, number.c */
+AsyValue asy_int_from_mpz(AsyVM *vm, const mpz_t z);   /* normalises to ASY_INT    */
+AsyValue asy_int_from_str(AsyVM *vm, const char *s, size_t len, int base); /* int(s, b) */
+AsyValue asy_int_to_str(AsyVM *vm, AsyValue v, int base);
+void asy_int_to_mpz(AsyValue v, mpz_t out);           /* v int, bool or bigint; out inited */
+bool asy_is_int(AsyVM *vm, AsyValue v);               /* int, bool or bigint           */
+AsyValue asy_float_repr(AsyVM *vm, double d);         /* shortest round-trip repr    */
+/* Convert to a C double: int/bool/bigint/float (OverflowError for huge ints). */
+bool asy_to_double(AsyVM *vm, AsyValue v, double *out);
+
+/* tuple.c, list.c */
+AsyTuple *asy_tuple_new(AsyVM *vm, int64_t len);        /* items are None            */
+AsyTuple *asy_tuple_from_array(AsyVM *vm, const AsyValue *items, int64_t len);
+AsyList *asy_list_new(AsyVM *vm, int64_t cap);          /* empty, room for cap        */
+AsyList *asy_list_from_array(AsyVM *vm, const AsyValue *items, int64_t len);
+int asy_list_append(AsyVM *vm, AsyList *list, AsyValue v);
+/* list(iterable): a new list of everything the iterable yields. */
+AsyList *asy_list_from_iterable(AsyVM *vm, AsyValue iterable);
+/* Stable sort in place with optional key function (UNDEF for none) and reverse flag. */
+int asy_list_sort(AsyVM *vm, AsyList *list, AsyValue key, bool reverse);
+
+/* dict.c */
+AsyDict *asy_dict_new(AsyVM *vm);
+AsyValue asy_dict_get(AsyVM *vm, AsyDict *d, AsyValue key);   /* UNDEF if missing      */
+int asy_dict_set(AsyVM *vm, AsyDict *d, AsyValue key, AsyValue value);
+int asy_dict_del(AsyVM *vm, AsyDict *d, AsyValue key);        /* 1, 0 missing, -1      */
+/* String-keyed fast paths: never call user code, never fail (except MemoryError). */
+AsyValue asy_dict_get_str(AsyVM *vm, AsyDict *d, AsyStr *key);
+int asy_dict_set_str(AsyVM *vm, AsyDict *d, AsyStr *key, AsyValue value);
+AsyValue asy_dict_get_cstr(AsyVM *vm, AsyDict *d, const char *key);
+int asy_dict_set_cstr(AsyVM *vm, AsyDict *d, const char *key, AsyValue value);
+/* Iterate: pos starts at 0; false at the end. */
+bool asy_dict_next(AsyDict *d, int64_t *pos, AsyValue *key, AsyValue *value);
+AsyDict *asy_dict_copy(AsyVM *vm, AsyDict *d);
+
+/* set.c */
+AsySet *asy_set_new(AsyVM *vm, bool frozen);
+int asy_set_add(AsyVM *vm, AsySet *s, AsyValue key);
+int asy_set_contains(AsyVM *vm, AsySet *s, AsyValue key);
+
+/* range.c, slice (list.c) */
+AsyValue asy_range_new(AsyVM *vm, int64_t start, int64_t stop, int64_t step);
+AsyValue asy_slice_new(AsyVM *vm, AsyValue start, AsyValue stop, AsyValue step);
+/* Resolve a slice against a sequence length, as PySlice_GetIndicesEx; returns count. */
+bool asy_slice_indices(AsyVM *vm, AsySlice *s, int64_t len, int64_t *start,
+                       int64_t *stop, int64_t *step, int64_t *count);
+
+/* function.c */
+AsyValue asy_native_new(AsyVM *vm, const AsyMethodDef *def, AsyValue self, AsyType *owner);
+AsyValue asy_bound_method_new(AsyVM *vm, AsyValue self, AsyValue func);
+AsyCell *asy_cell_new(AsyVM *vm, AsyValue v);
+
+/* module.c */
+AsyModule *asy_module_new(AsyVM *vm, const char *name);
+void asy_module_add_functions(AsyVM *vm, AsyModule *m, const AsyMethodDef *defs);
+/* import name: built-in modules, then NAME.asy beside the script. */
+AsyValue asy_import(AsyVM *vm, AsyStr *name);
+
+/* The built-in module initialisers, one per file, called by asy_vm_new in this order. */
+void asy_object_init_types(AsyVM *vm);     /* object, type, NoneType, ... (object.c)   */
+void asy_int_init(AsyVM *vm);              /* int, bool (int.c)                        */
+void asy_float_init(AsyVM *vm);            /* float.c                                 */
+void asy_str_init(AsyVM *vm);              /* str.c                                   */
+void asy_bytes_init(AsyVM *vm);            /* bytes.c                                 */
+void asy_list_init(AsyVM *vm);             /* list.c                                  */
+void asy_tuple_init(AsyVM *vm);            /* tuple.c                                 */
+void asy_dict_init(AsyVM *vm);             /* dict.c                                  */
+void asy_set_init(AsyVM *vm);              /* set.c                                   */
+void asy_range_init(AsyVM *vm);            /* range.c, slice                          */
+void asy_iterobjects_init(AsyVM *vm);      /* enumerate, zip, map, ... (iterobject.c)  */
+void asy_function_init(AsyVM *vm);         /* function, method, native, cell, code     */
+void asy_exception_init(AsyVM *vm);        /* the hierarchy (exception.c)             */
+void asy_builtins_init(AsyVM *vm);         /* the builtins module (builtins.c)         */
+
+#endif
