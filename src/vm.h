@@ -251,6 +251,12 @@ bool asy_exc_matches(AsyVM *vm, AsyExcId type);     /* pending exception is-a ty
 bool asy_exc_is(AsyVM *vm, AsyValue exc, AsyType *type);
 void asy_exc_clear(AsyVM *vm);
 AsyValue asy_raise_memory(AsyVM *vm);               /* MemoryError without allocating  */
+/* SyntaxError/IndentationError/TabError (type is its name) with CPython's attributes:
+ * filename, lineno, offset (1-based column), end_offset (0: none), text (the source
+ * line, or NULL). Always returns ASY_ERR. */
+AsyValue asy_raise_syntax_error(AsyVM *vm, const char *type, const char *msg,
+                                const char *filename, int lineno, int offset,
+                                int end_offset, const char *text);
 /* Standard messages, CPython's words. */
 AsyValue asy_raise_attribute_error(AsyVM *vm, AsyValue obj, AsyStr *name);
 AsyValue asy_raise_unhashable(AsyVM *vm, AsyValue v);   /* unhashable type: 'list'    */
