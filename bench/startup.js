@@ -1,0 +1,2 @@
+// Twin of startup.asy.
+console.log("hi");
