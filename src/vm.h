@@ -196,6 +196,7 @@ struct AsyVM {
     int recursion_limit;        /* sys.setrecursionlimit                             */
     int c_depth;                /* native -> VM re-entries and nested reprs          */
     void *loop;                 /* the scheduler (loop.c), NULL until asyncio is used */
+    void (*mark_extra)(AsyVM *vm); /* GC roots of the scheduler, when it exists         */
 
     /* -- output -- */
     FILE *out, *err;            /* stdout and stderr (tests may redirect)            */
@@ -212,6 +213,8 @@ AsyModule *asy_vm_run_source(AsyVM *vm, const char *src, size_t len, const char 
 
 /* Print the pending exception as CPython does (traceback.c) and clear it. */
 void asy_vm_print_exception(AsyVM *vm);
+/* Print an exception with its chain and traceback (traceback.c). */
+void asy_traceback_print(AsyVM *vm, AsyException *e, FILE *out);
 
 /* ---- memory (gc.c) ---- */
 /* A new zeroed object of `size` bytes with its header set. Never collects. */
@@ -226,6 +229,7 @@ void asy_gc_mark_obj(AsyVM *vm, AsyObj *obj);      /* NULL allowed              
 void asy_gc_mark_value(AsyVM *vm, AsyValue v);
 void asy_gc_safepoint(AsyVM *vm);                   /* collect if due              */
 void asy_gc_collect(AsyVM *vm);
+void asy_gc_free_all(AsyVM *vm);                     /* asy_vm_free: every object   */
 static inline void asy_root_push(AsyVM *vm, AsyValue v);
 static inline void asy_root_pop(AsyVM *vm, size_t n);
 void asy_root_grow(AsyVM *vm);
@@ -261,12 +265,21 @@ AsyValue asy_raise_syntax_error(AsyVM *vm, const char *type, const char *msg,
 AsyValue asy_raise_attribute_error(AsyVM *vm, AsyValue obj, AsyStr *name);
 AsyValue asy_raise_unhashable(AsyVM *vm, AsyValue v);   /* unhashable type: 'list'    */
 
+/* Prepend a traceback entry as an exception leaves a frame (the VM's unwinder). */
+AsyTraceback *asy_traceback_push(AsyVM *vm, AsyException *exc, AsyCode *code, int32_t ip);
+/* Put the built-in exception classes into the builtins namespace. */
+void asy_exception_register_builtins(AsyVM *vm, AsyDict *builtins);
+
 /* ---- argument checking helpers (exception.c), CPython's messages ---- */
-/* "len() takes exactly one argument (2 given)", "pop expected at most 1 argument, got 2" */
+/* "len() takes exactly one argument (2 given)", "pop expected at most 1 argument, got 2".
+ * argc counts the arguments WITHOUT self for methods; max < 0 means no upper bound. */
 bool asy_check_args(AsyVM *vm, const char *fname, int argc, int min, int max);
+/* "f() takes no keyword arguments" when kw holds anything. */
 bool asy_check_nokw(AsyVM *vm, const char *fname, AsyDict *kw);
-/* Take keyword argument `name` out of kw (UNDEF when absent). */
+/* Take keyword argument `name` out of kw (UNDEF when absent); kw is the call's own dict. */
 AsyValue asy_kwarg(AsyVM *vm, AsyDict *kw, const char *name);
+/* After taking the known keywords: "'x' is an invalid keyword argument for f()". */
+bool asy_check_kw_done(AsyVM *vm, const char *fname, AsyDict *kw);
 
 /* ---- object protocols (object.c unless noted) ---- */
 AsyType *asy_type_of(AsyVM *vm, AsyValue v);
@@ -419,6 +432,8 @@ void asy_range_init(AsyVM *vm);            /* range.c, slice                    
 void asy_iterobjects_init(AsyVM *vm);      /* enumerate, zip, map, ... (iterobject.c)  */
 void asy_function_init(AsyVM *vm);         /* function, method, native, cell, code     */
 void asy_exception_init(AsyVM *vm);        /* the hierarchy (exception.c)             */
+void asy_traceback_init(AsyVM *vm);        /* the traceback type (traceback.c)         */
+void asy_module_init(AsyVM *vm);           /* the module type, sys.modules (module.c)  */
 void asy_builtins_init(AsyVM *vm);         /* the builtins module (builtins.c)         */
 
 #endif

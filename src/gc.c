@@ -1,0 +1,225 @@
+/* gc.c - allocation and the precise mark-sweep collector.
+ *
+ * Invariant: a collection runs only at a safepoint (asy_gc_safepoint), where every live
+ * value is reachable from the roots listed in gc_mark_roots: the VM's fields, the fibers'
+ * stacks and frames, the temporary root stack, and whatever the scheduler marks. Nothing
+ * is ever collected inside asy_gc_alloc, so C code between safepoints needs no rooting.
+ */
+#include "common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+#include "vm.h"
+
+static ASY_NORETURN void gc_fatal_oom(size_t size) {
+    fprintf(stderr, "asy: fatal: out of memory allocating %zu bytes\n", size);
+    exit(70);
+}
+
+/* Bytes one object occupies, for the collection threshold. */
+static size_t gc_object_size(AsyObj *obj) {
+#if defined(__GLIBC__)
+    return malloc_usable_size(obj);
+#else
+    return obj->type ? obj->type->basicsize : sizeof(AsyObj);
+#endif
+}
+
+void *asy_gc_alloc(AsyVM *vm, AsyType *type, size_t size) {
+    if (size > ASY_MAX_ALLOC) gc_fatal_oom(size);
+    AsyObj *obj = calloc(1, size);
+    if (!obj) gc_fatal_oom(size);
+    obj->type = type;
+    obj->gc_next = vm->objects;
+    vm->objects = obj;
+    vm->bytes_allocated += gc_object_size(obj);
+    vm->gc_pending = true;
+    return obj;
+}
+
+void *asy_mem_alloc(AsyVM *vm, size_t size) {
+    if (size > ASY_MAX_ALLOC) {
+        asy_raise_memory(vm);
+        return NULL;
+    }
+    void *p = malloc(size ? size : 1);
+    if (!p) {
+        asy_raise_memory(vm);
+        return NULL;
+    }
+    vm->bytes_allocated += size;
+    vm->gc_pending = true;
+    return p;
+}
+
+void *asy_mem_realloc(AsyVM *vm, void *ptr, size_t old_size, size_t new_size) {
+    if (new_size > ASY_MAX_ALLOC) {
+        asy_raise_memory(vm);
+        return NULL;
+    }
+    void *p = realloc(ptr, new_size ? new_size : 1);
+    if (!p) {
+        asy_raise_memory(vm);
+        return NULL;
+    }
+    vm->bytes_allocated += new_size;
+    vm->bytes_allocated -= old_size < vm->bytes_allocated ? old_size : vm->bytes_allocated;
+    vm->gc_pending = true;
+    return p;
+}
+
+void asy_mem_free(AsyVM *vm, void *ptr, size_t size) {
+    if (!ptr) return;
+    vm->bytes_allocated -= size < vm->bytes_allocated ? size : vm->bytes_allocated;
+    free(ptr);
+}
+
+/* ---- marking ---- */
+
+static void gc_gray_push(AsyVM *vm, AsyObj *obj) {
+    if (vm->ngray == vm->graycap) {
+        size_t cap = vm->graycap ? vm->graycap * 2 : 256;
+        AsyObj **g = realloc(vm->gray, cap * sizeof *g);
+        if (!g) gc_fatal_oom(cap * sizeof *g);
+        vm->gray = g;
+        vm->graycap = cap;
+    }
+    vm->gray[vm->ngray++] = obj;
+}
+
+void asy_gc_mark_obj(AsyVM *vm, AsyObj *obj) {
+    if (!obj || obj->gc_marked) return;
+    obj->gc_marked = 1;
+    gc_gray_push(vm, obj);
+}
+
+void asy_gc_mark_value(AsyVM *vm, AsyValue v) {
+    if (v.tag == ASY_T_OBJ) asy_gc_mark_obj(vm, v.as.o);
+}
+
+void asy_root_grow(AsyVM *vm) {
+    size_t cap = vm->rootcap ? vm->rootcap * 2 : 64;
+    AsyValue *r = realloc(vm->roots, cap * sizeof *r);
+    if (!r) gc_fatal_oom(cap * sizeof *r);
+    vm->roots = r;
+    vm->rootcap = cap;
+}
+
+/* Every root of the heap. A value reachable only from a C local is not here: see the GC
+ * convention in vm.h. */
+static void gc_mark_roots(AsyVM *vm) {
+    for (int i = 0; i < ASY_TYPE_COUNT; i++) asy_gc_mark_obj(vm, (AsyObj *)vm->types[i]);
+    for (int i = 0; i < ASY_EXC_COUNT; i++) asy_gc_mark_obj(vm, (AsyObj *)vm->exc_types[i]);
+    for (int i = 0; i < ASY_S_COUNT; i++) asy_gc_mark_obj(vm, (AsyObj *)vm->names[i]);
+    /* Interned strings are immortal: code objects and type dicts key on their identity. */
+    for (size_t i = 0; i < vm->interned.cap; i++)
+        asy_gc_mark_obj(vm, (AsyObj *)vm->interned.slots[i]);
+    asy_gc_mark_obj(vm, vm->not_implemented);
+    asy_gc_mark_obj(vm, vm->ellipsis);
+    asy_gc_mark_obj(vm, (AsyObj *)vm->empty_str);
+    asy_gc_mark_obj(vm, (AsyObj *)vm->empty_tuple);
+    asy_gc_mark_obj(vm, (AsyObj *)vm->exc);
+    asy_gc_mark_obj(vm, (AsyObj *)vm->modules);
+    asy_gc_mark_obj(vm, (AsyObj *)vm->builtins);
+    asy_gc_mark_obj(vm, (AsyObj *)vm->main_module);
+    asy_gc_mark_value(vm, vm->sys_argv);
+    asy_gc_mark_obj(vm, (AsyObj *)vm->fiber);
+    asy_gc_mark_obj(vm, (AsyObj *)vm->main_fiber);
+    for (size_t i = 0; i < vm->nroots; i++) asy_gc_mark_value(vm, vm->roots[i]);
+    if (vm->mark_extra) vm->mark_extra(vm);
+}
+
+static void gc_trace(AsyVM *vm) {
+    while (vm->ngray > 0) {
+        AsyObj *obj = vm->gray[--vm->ngray];
+        asy_gc_mark_obj(vm, (AsyObj *)obj->type); /* classes live while instances do */
+        if (obj->type && obj->type->traverse) obj->type->traverse(vm, obj);
+    }
+}
+
+static void gc_free_object(AsyVM *vm, AsyObj *obj) {
+    if (obj->type && obj->type->finalize) obj->type->finalize(vm, obj);
+    size_t size = gc_object_size(obj);
+    vm->bytes_allocated -= size < vm->bytes_allocated ? size : vm->bytes_allocated;
+    free(obj);
+}
+
+/* Finalizers may look at their object's type, so types die last: first sweep frees every
+ * unmarked non-type object, second sweep the unmarked types. */
+static void gc_sweep(AsyVM *vm) {
+    AsyType *type_type = vm->types[ASY_TYPE_type];
+    AsyObj **link = &vm->objects;
+    AsyObj *dead_types = NULL;
+    while (*link) {
+        AsyObj *obj = *link;
+        if (obj->gc_marked) {
+            obj->gc_marked = 0;
+            link = &obj->gc_next;
+            continue;
+        }
+        *link = obj->gc_next;
+        if (type_type && obj->type && asy_is_subtype(obj->type, type_type)) {
+            obj->gc_next = dead_types;
+            dead_types = obj;
+        } else {
+            gc_free_object(vm, obj);
+        }
+    }
+    while (dead_types) {
+        AsyObj *next = dead_types->gc_next;
+        gc_free_object(vm, dead_types);
+        dead_types = next;
+    }
+}
+
+void asy_gc_collect(AsyVM *vm) {
+    if (vm->gc_disabled) return;
+    gc_mark_roots(vm);
+    gc_trace(vm);
+    gc_sweep(vm);
+    vm->collections++;
+    vm->gc_pending = false;
+    size_t next = vm->bytes_allocated * ASY_GC_GROWTH_FACTOR;
+    vm->next_gc = next > ASY_GC_INITIAL_THRESHOLD ? next : ASY_GC_INITIAL_THRESHOLD;
+}
+
+void asy_gc_safepoint(AsyVM *vm) {
+#if ASY_GC_STRESS
+    if (vm->gc_pending) asy_gc_collect(vm);
+#else
+    if (ASY_UNLIKELY(vm->bytes_allocated > vm->next_gc)) asy_gc_collect(vm);
+#endif
+}
+
+/* Free every object, live or not: the VM is going away. Finalizers run, types last. */
+void asy_gc_free_all(AsyVM *vm) {
+    vm->nroots = 0;
+    AsyObj *obj = vm->objects;
+    AsyObj *types = NULL;
+    AsyType *type_type = vm->types[ASY_TYPE_type];
+    while (obj) {
+        AsyObj *next = obj->gc_next;
+        if (type_type && obj->type && asy_is_subtype(obj->type, type_type)) {
+            obj->gc_next = types;
+            types = obj;
+        } else {
+            gc_free_object(vm, obj);
+        }
+        obj = next;
+    }
+    while (types) {
+        AsyObj *next = types->gc_next;
+        gc_free_object(vm, types);
+        types = next;
+    }
+    vm->objects = NULL;
+    free(vm->gray);
+    free(vm->roots);
+    vm->gray = NULL;
+    vm->roots = NULL;
+}
