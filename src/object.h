@@ -204,6 +204,26 @@ typedef struct {
     AsyValue start, stop, step;       /* None when omitted                      */
 } AsySlice;
 
+/* Iterators the VM fast-paths in FOR_ITER (list.c, tuple.c, range.c). A list/tuple
+ * iterator's seq is NULL once exhausted; a range iterator yields `next` while
+ * remaining > 0, advancing by step. */
+typedef struct {
+    AsyObj hdr;
+    AsyList *seq;
+    int64_t index;
+} AsyListIter;
+
+typedef struct {
+    AsyObj hdr;
+    AsyTuple *seq;
+    int64_t index;
+} AsyTupleIter;
+
+typedef struct {
+    AsyObj hdr;
+    int64_t next, step, remaining;
+} AsyRangeIter;
+
 /* ---- code and functions ---- */
 
 /* Source location of one instruction, for tracebacks (CPython 3.11 shows ^^^ ranges). */

@@ -195,6 +195,10 @@ struct AsyVM {
     AsyFiber *main_fiber;
     int recursion_limit;        /* sys.setrecursionlimit                             */
     int c_depth;                /* native -> VM re-entries and nested reprs          */
+    /* Containers whose repr is in progress (list.c: asy_repr_enter), so that a list
+     * containing itself prints [...]; bounded like c_depth. */
+    AsyObj *repr_active[ASY_MAX_C_DEPTH];
+    int nrepr_active;
     void *loop;                 /* the scheduler (loop.c), NULL until asyncio is used */
     void (*mark_extra)(AsyVM *vm); /* GC roots of the scheduler, when it exists         */
 
@@ -380,6 +384,13 @@ int asy_list_append(AsyVM *vm, AsyList *list, AsyValue v);
 AsyList *asy_list_from_iterable(AsyVM *vm, AsyValue iterable);
 /* Stable sort in place with optional key function (UNDEF for none) and reverse flag. */
 int asy_list_sort(AsyVM *vm, AsyList *list, AsyValue key, bool reverse);
+/* Repr recursion guard for containers (CPython's Py_ReprEnter): 0 when o was not being
+ * repr'd (it now is: call asy_repr_leave after), 1 when it already is (print "[...]"),
+ * -1 with RecursionError pending when reprs nest too deeply. */
+int asy_repr_enter(AsyVM *vm, AsyObj *o);
+void asy_repr_leave(AsyVM *vm, AsyObj *o);
+/* tuple(iterable) (the iterable itself when it is an exact tuple). */
+AsyTuple *asy_tuple_from_iterable(AsyVM *vm, AsyValue iterable);
 
 /* dict.c */
 AsyDict *asy_dict_new(AsyVM *vm);
@@ -394,11 +405,16 @@ int asy_dict_set_cstr(AsyVM *vm, AsyDict *d, const char *key, AsyValue value);
 /* Iterate: pos starts at 0; false at the end. */
 bool asy_dict_next(AsyDict *d, int64_t *pos, AsyValue *key, AsyValue *value);
 AsyDict *asy_dict_copy(AsyVM *vm, AsyDict *d);
+/* d.update(other): a mapping (keys() and [] when not a dict) or pairs; -1 on error.
+ * dict_merge (the VM's DICT_UPDATE/DICT_MERGE) rejects non-mappings as CPython. */
+int asy_dict_update(AsyVM *vm, AsyDict *d, AsyValue other);
 
 /* set.c */
 AsySet *asy_set_new(AsyVM *vm, bool frozen);
 int asy_set_add(AsyVM *vm, AsySet *s, AsyValue key);
 int asy_set_contains(AsyVM *vm, AsySet *s, AsyValue key);
+int asy_set_discard(AsyVM *vm, AsySet *s, AsyValue key);   /* 1 removed, 0, -1      */
+int asy_set_update(AsyVM *vm, AsySet *s, AsyValue iterable);  /* set.update(it)        */
 
 /* range.c, slice (list.c) */
 AsyValue asy_range_new(AsyVM *vm, int64_t start, int64_t stop, int64_t step);
@@ -406,6 +422,10 @@ AsyValue asy_slice_new(AsyVM *vm, AsyValue start, AsyValue stop, AsyValue step);
 /* Resolve a slice against a sequence length, as PySlice_GetIndicesEx; returns count. */
 bool asy_slice_indices(AsyVM *vm, AsySlice *s, int64_t len, int64_t *start,
                        int64_t *stop, int64_t *step, int64_t *count);
+
+/* iterobject.c: iter(seq) for objects with only __getitem__, and iter(f, sentinel). */
+AsyValue asy_seqiter_new(AsyVM *vm, AsyValue seq);
+AsyValue asy_calliter_new(AsyVM *vm, AsyValue callable, AsyValue sentinel);
 
 /* function.c */
 AsyValue asy_native_new(AsyVM *vm, const AsyMethodDef *def, AsyValue self, AsyType *owner);
