@@ -373,6 +373,17 @@ bool asy_is_int(AsyVM *vm, AsyValue v);               /* int, bool or bigint    
 AsyValue asy_float_repr(AsyVM *vm, double d);         /* shortest round-trip repr    */
 /* Convert to a C double: int/bool/bigint/float (OverflowError for huge ints). */
 bool asy_to_double(AsyVM *vm, AsyValue v, double *out);
+/* float(s) on text (whitespace, underscores, inf/nan); ValueError as CPython. */
+AsyValue asy_float_from_str(AsyVM *vm, const char *s, size_t len);
+/* int(x) and float(x) for one argument (what the constructors do), e.g. for %d and %f. */
+AsyValue asy_number_int(AsyVM *vm, AsyValue v);
+AsyValue asy_number_float(AsyVM *vm, AsyValue v);
+/* The builtins divmod(a, b), pow(a, b, mod) (mod None: a ** b), abs(v) and round(v, n)
+ * (ndigits UNDEF when omitted), with CPython's dunder fallbacks and messages. */
+AsyValue asy_number_divmod(AsyVM *vm, AsyValue a, AsyValue b);
+AsyValue asy_number_pow3(AsyVM *vm, AsyValue a, AsyValue b, AsyValue mod);
+AsyValue asy_number_abs(AsyVM *vm, AsyValue v);
+AsyValue asy_number_round(AsyVM *vm, AsyValue v, AsyValue ndigits);
 
 /* tuple.c, list.c */
 AsyTuple *asy_tuple_new(AsyVM *vm, int64_t len);        /* items are None            */
@@ -455,5 +466,6 @@ void asy_exception_init(AsyVM *vm);        /* the hierarchy (exception.c)       
 void asy_traceback_init(AsyVM *vm);        /* the traceback type (traceback.c)         */
 void asy_module_init(AsyVM *vm);           /* the module type, sys.modules (module.c)  */
 void asy_builtins_init(AsyVM *vm);         /* the builtins module (builtins.c)         */
+void asy_mod_math_init(AsyVM *vm);         /* the math module (mod_math.c)             */
 
 #endif
