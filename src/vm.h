@@ -448,8 +448,27 @@ AsyModule *asy_module_new(AsyVM *vm, const char *name);
 void asy_module_add_functions(AsyVM *vm, AsyModule *m, const AsyMethodDef *defs);
 /* import name: built-in modules, then NAME.asy beside the script. */
 AsyValue asy_import(AsyVM *vm, AsyStr *name);
+/* IMPORT_NAME: as asy_import, but `import a.b` (no fromlist) gives the top module a. */
+AsyValue asy_import_name(AsyVM *vm, AsyStr *name, AsyValue fromlist);
+void asy_module_register(AsyVM *vm, AsyModule *m);   /* sys.modules[m.__name__] = m */
+/* A whole file read into a NUL-terminated malloc'd buffer; NULL with errno set. */
+char *asy_read_file(const char *path, size_t *len);
+/* Built-in modules: each makes its module and registers it (mod_<name>.c). */
+void asy_mod_sys_init(AsyVM *vm);
 
-/* The built-in module initialisers, one per file, called by asy_vm_new in this order. */
+/* ---- running code (vm.c) ---- */
+/* Run module-level code with `globals` as its namespace; its result, or ASY_ERR. */
+AsyValue asy_vm_run_code(AsyVM *vm, AsyCode *code, AsyDict *globals);
+
+/* The built-in type initialisers, one per file. asy_vm_new (state.c) calls them in this
+ * order: object_init_types, function_init, str_init, dict_init, (the ASY_NAMES strings are
+ * interned here), tuple, list, int, float, bytes, set, range, iterobjects, traceback,
+ * module, exception, vm_init_runtime, builtins. So asy_object_init_types and
+ * asy_function_init run before any str or dict exists: they make type objects only, and
+ * add their methods from a later hook (asy_object_init_methods, called after dict_init).
+ * GC is disabled until asy_vm_new returns. */
+void asy_object_init_methods(AsyVM *vm);   /* methods of object/type/... (object.c)   */
+void asy_vm_init_runtime(AsyVM *vm);       /* fiber, generator, coroutine types (vm.c) */
 void asy_object_init_types(AsyVM *vm);     /* object, type, NoneType, ... (object.c)   */
 void asy_int_init(AsyVM *vm);              /* int, bool (int.c)                        */
 void asy_float_init(AsyVM *vm);            /* float.c                                 */
