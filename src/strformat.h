@@ -82,4 +82,10 @@ void asy_format_pad_into(AsyVM *vm, AsyStrBuf *out, const char *body, size_t len
 void asy_format_group_digits(AsyVM *vm, AsyStrBuf *out, const char *digits, size_t n,
                              char sep, int interval, int64_t min_width);
 
+/* str.format_map(mapping): str.format with every name looked up in mapping. */
+AsyValue asy_str_format_map(AsyVM *vm, AsyStr *fmt, AsyValue mapping);
+
+/* format(s, spec) for a str s (str.__format__): fill, align, width, precision. */
+AsyValue asy_str_format_spec(AsyVM *vm, AsyValue self, AsyStr *spec);
+
 #endif

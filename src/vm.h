@@ -178,6 +178,7 @@ struct AsyVM {
     AsyObj *not_implemented;    /* the NotImplemented singleton                     */
     AsyObj *ellipsis;           /* the Ellipsis singleton                           */
     AsyStr *empty_str;
+    AsyStr *char_cache[128];    /* the one-character ASCII strs (interned), str.c    */
     AsyTuple *empty_tuple;
 
     /* -- exceptions -- */
@@ -338,6 +339,19 @@ AsyStr *asy_str_from_cstr(AsyVM *vm, const char *s);
 AsyStr *asy_str_printf(AsyVM *vm, const char *fmt, ...) ASY_PRINTF(2, 3);
 AsyStr *asy_str_intern(AsyVM *vm, const char *utf8, size_t len);
 AsyStr *asy_str_intern_cstr(AsyVM *vm, const char *s);
+/* The interned str equal to s: s itself (now interned) when there was none. */
+AsyStr *asy_str_intern_obj(AsyVM *vm, AsyStr *s);
+AsyStr *asy_str_from_codepoint(AsyVM *vm, uint32_t cp);   /* chr(cp)                   */
+int64_t asy_hash_bytes(const void *data, size_t n);       /* str/bytes hash; never -1  */
+void asy_str_fini(AsyVM *vm);         /* asy_vm_free: frees the interned table's array    */
+AsyValue asy_ascii(AsyVM *vm, AsyValue v);                /* ascii(v)                  */
+bool asy_str_is_identifier(const AsyStr *s);
+AsyStr *asy_str_replace(AsyVM *vm, AsyStr *s, AsyStr *old, AsyStr *new_, int64_t count);
+/* Codecs of str.encode/bytes.decode: utf-8, ascii, latin-1 and their aliases; -1 unknown. */
+enum { ASY_CODEC_UTF8, ASY_CODEC_ASCII, ASY_CODEC_LATIN1 };
+int asy_codec_lookup(const char *name);
+/* s.encode(encoding, errors) -> bytes; NULL encoding/errors mean utf-8/strict. */
+AsyValue asy_str_encode(AsyVM *vm, AsyStr *s, const char *encoding, const char *errors);
 int64_t asy_str_hash(AsyStr *s);
 bool asy_str_equal(AsyStr *a, AsyStr *b);
 AsyStr *asy_str_concat(AsyVM *vm, AsyStr *a, AsyStr *b);
@@ -363,6 +377,9 @@ AsyValue asy_str_percent(AsyVM *vm, AsyStr *fmt, AsyValue args);
 
 /* bytes.c */
 AsyBytes *asy_bytes_new(AsyVM *vm, const uint8_t *data, size_t len);
+/* bytes.decode(encoding, errors) -> str; NULL encoding/errors mean utf-8/strict. */
+AsyValue asy_bytes_decode(AsyVM *vm, const uint8_t *data, size_t len, const char *encoding,
+                          const char *errors);
 
 /* int.c (bigints on GMP), float.c, number.c */
 AsyValue asy_int_from_mpz(AsyVM *vm, const mpz_t z);   /* normalises to ASY_INT    */
