@@ -72,6 +72,7 @@ typedef AsyValue (*AsyUnaryFn)(AsyVM *vm, AsyValue self);
 #define ASY_TYPE_HEAP (1u << 1)       /* a user class (made by a class statement)       */
 #define ASY_TYPE_EXCEPTION (1u << 2)  /* BaseException or a subclass                    */
 #define ASY_TYPE_ABSTRACT (1u << 3)   /* cannot be instantiated directly                */
+#define ASY_TYPE_READY (1u << 4)      /* asy_type_ready has run (object.c)              */
 
 struct AsyType {
     AsyObj hdr;                 /* hdr.type is the `type` type                          */
@@ -115,6 +116,10 @@ struct AsyType {
     void (*traverse)(AsyVM *vm, AsyObj *self);
     /* Free memory the object owns outside its own allocation. Must not allocate. */
     void (*finalize)(AsyVM *vm, AsyObj *self);
+    /* Bootstrap (object.c): method tables added before str, dict and natives existed,
+     * installed into `dict` as soon as they do; empty afterwards. */
+    const AsyMethodDef **pending_methods;
+    uint32_t npending_methods;
 };
 
 /* ---- built-in object layouts ---- */
@@ -318,6 +323,7 @@ typedef struct {
 typedef struct {
     AsyObj hdr;
     AsyValue fget, fset, fdel, doc;   /* UNDEF when absent                      */
+    AsyValue name;                    /* set by __set_name__; UNDEF before      */
 } AsyProperty;
 
 typedef struct {

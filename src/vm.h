@@ -331,6 +331,21 @@ void asy_type_add_methods(AsyVM *vm, AsyType *type, const AsyMethodDef *defs);
 void asy_type_ready(AsyVM *vm, AsyType *type);       /* inherit unset slots from base */
 /* The class statement: build a class from name, base (or NULL for object), namespace. */
 AsyValue asy_class_new(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, AsyDict *ns);
+/* Helpers of object.c and class.c for each other and for the VM. */
+bool asy_type_is_data_descr(AsyType *t);      /* instances have a real descr_set      */
+bool asy_type_has_descr_get(AsyType *t);      /* instances bind (descr_get not default) */
+AsyType *asy_type_builtin_base(AsyType *t);   /* nearest non-heap type: the layout   */
+AsyValue asy_object_alloc(AsyVM *vm, AsyType *t);   /* zeroed instance of t's size     */
+/* object.__getattribute__ / __setattr__ (raise false: UNDEF when missing, no error). */
+AsyValue asy_object_generic_getattr(AsyVM *vm, AsyValue obj, AsyStr *name, bool raise);
+int asy_object_generic_setattr(AsyVM *vm, AsyValue obj, AsyStr *name, AsyValue v);
+AsyValue asy_object_dir(AsyVM *vm, AsyValue obj);   /* dir(obj): sorted list of names */
+/* Call f, found by looking a name up on `owner` (self's type), as a method of self:
+ * functions and natives get self prepended (no bound method is made). */
+AsyValue asy_call_unbound(AsyVM *vm, AsyValue f, AsyValue self, AsyType *owner, int argc,
+                          AsyValue *argv, AsyDict *kw);
+void asy_class_update_slots(AsyVM *vm, AsyType *t);  /* after a dunder is (re)assigned */
+void asy_class_init_types(AsyVM *vm);  /* property, classmethod, staticmethod, super   */
 
 /* ---- constructors and accessors of built-in objects ---- */
 /* str.c */
@@ -476,6 +491,8 @@ void asy_mod_sys_init(AsyVM *vm);
 /* ---- running code (vm.c) ---- */
 /* Run module-level code with `globals` as its namespace; its result, or ASY_ERR. */
 AsyValue asy_vm_run_code(AsyVM *vm, AsyCode *code, AsyDict *globals);
+/* The globals of the innermost running asy frame (NULL when none): globals(), vars(). */
+AsyDict *asy_vm_globals(AsyVM *vm);
 
 /* The built-in type initialisers, one per file. asy_vm_new (state.c) calls them in this
  * order: object_init_types, function_init, str_init, dict_init, (the ASY_NAMES strings are

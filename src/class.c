@@ -1,0 +1,886 @@
+/* class.c - user classes: the class statement (asy_class_new), the instance layout and
+ * constructor of heap types, the slot trampolines that route asy's protocols to dunder
+ * methods, and the descriptor types property, classmethod, staticmethod and super.
+ *
+ * Invariant: a heap type's slot is a trampoline exactly when a class of its heap part
+ * (the user classes between it and its nearest built-in base) defines one of the slot's
+ * dunders; every other slot is the built-in base's. Trampolines look the dunder up at
+ * call time, so reassigning a method on the class takes effect at once.
+ */
+#include "common.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "vm.h"
+
+/* ---- helpers ---- */
+
+static bool is_notimpl(AsyVM *vm, AsyValue v) {
+    return ASY_IS_OBJ(v) && ASY_AS_OBJ(v) == vm->not_implemented;
+}
+
+static bool is_type_obj(AsyVM *vm, AsyValue v) {
+    return ASY_IS_OBJ(v) && asy_is_subtype(ASY_AS_OBJ(v)->type, ASY_TYPE(vm, type));
+}
+
+/* name as defined by a class of t's heap part, or UNDEF. */
+static AsyValue heap_defined(AsyType *t, AsyStr *name) {
+    for (; t && (t->tflags & ASY_TYPE_HEAP); t = t->base) {
+        if (!t->dict) continue;
+        AsyValue v = asy_dict_get_str(NULL, t->dict, name);
+        if (!ASY_IS_UNDEF(v)) return v;
+    }
+    return ASY_UNDEF;
+}
+
+/* Calls the dunder `name` of self's type with self prepended; *found false when the
+ * type has no such attribute (then UNDEF is returned and nothing is raised). */
+static AsyValue call_dunder(AsyVM *vm, AsyValue self, AsyStr *name, int argc, AsyValue *argv,
+                            bool *found) {
+    AsyType *t = asy_type_of(vm, self);
+    AsyValue f = asy_type_lookup(t, name);
+    *found = !ASY_IS_UNDEF(f);
+    if (!*found) return ASY_UNDEF;
+    return asy_call_unbound(vm, f, self, t, argc, argv, NULL);
+}
+
+/* ---- slot trampolines ---- */
+
+static AsyValue checked_str_result(AsyVM *vm, AsyValue r, const char *what) {
+    if (ASY_IS_ERR(r) || asy_isinstance(vm, r, ASY_TYPE(vm, str))) return r;
+    return asy_raise(vm, ASY_EXC_TypeError, "%s returned non-string (type %s)", what,
+                     asy_type_name(vm, r));
+}
+
+static AsyValue heap_repr(AsyVM *vm, AsyValue self) {
+    bool found;
+    AsyValue r = call_dunder(vm, self, ASY_S(vm, __repr__), 0, NULL, &found);
+    return checked_str_result(vm, r, "__repr__");
+}
+
+static AsyValue heap_str(AsyVM *vm, AsyValue self) {
+    bool found;
+    AsyValue r = call_dunder(vm, self, ASY_S(vm, __str__), 0, NULL, &found);
+    return checked_str_result(vm, r, "__str__");
+}
+
+static bool heap_hash(AsyVM *vm, AsyValue self, int64_t *out) {
+    bool found;
+    AsyValue r = call_dunder(vm, self, ASY_S(vm, __hash__), 0, NULL, &found);
+    if (ASY_IS_ERR(r)) return false;
+    if (ASY_IS_INTLIKE(r)) {
+        *out = r.as.i == -1 ? -2 : r.as.i;
+        return true;
+    }
+    if (!asy_isinstance(vm, r, ASY_TYPE(vm, int))) {
+        asy_raise(vm, ASY_EXC_TypeError, "__hash__ method should return an integer");
+        return false;
+    }
+    return asy_hash(vm, r, out); /* a big int: reduced as int's hash does */
+}
+
+static AsyStr *cmp_name(AsyVM *vm, AsyCmpOp op) {
+    switch (op) {
+    case ASY_CMP_LT: return ASY_S(vm, __lt__);
+    case ASY_CMP_LE: return ASY_S(vm, __le__);
+    case ASY_CMP_EQ: return ASY_S(vm, __eq__);
+    case ASY_CMP_NE: return ASY_S(vm, __ne__);
+    case ASY_CMP_GT: return ASY_S(vm, __gt__);
+    default: return ASY_S(vm, __ge__);
+    }
+}
+
+static AsyValue heap_richcompare(AsyVM *vm, AsyValue self, AsyValue other, AsyCmpOp op) {
+    bool found;
+    AsyValue r = call_dunder(vm, self, cmp_name(vm, op), 1, &other, &found);
+    return found ? r : ASY_OBJ(vm->not_implemented);
+}
+
+/* len(self) through __len__, with CPython's checks of the result. */
+static int64_t heap_len(AsyVM *vm, AsyValue self) {
+    bool found;
+    AsyValue r = call_dunder(vm, self, ASY_S(vm, __len__), 0, NULL, &found);
+    if (ASY_IS_ERR(r)) return -1;
+    if (ASY_IS_INTLIKE(r)) {
+        if (r.as.i >= 0) return r.as.i;
+        asy_raise(vm, ASY_EXC_ValueError, "__len__() should return >= 0");
+        return -1;
+    }
+    if (asy_isinstance(vm, r, ASY_TYPE(vm, int))) {
+        asy_raise(vm, ASY_EXC_OverflowError, "cannot fit 'int' into an index-sized integer");
+        return -1;
+    }
+    int64_t n;
+    if (!asy_index(vm, r, &n)) return -1;
+    if (n < 0) {
+        asy_raise(vm, ASY_EXC_ValueError, "__len__() should return >= 0");
+        return -1;
+    }
+    return n;
+}
+
+static int heap_truth(AsyVM *vm, AsyValue self) {
+    AsyType *t = asy_type_of(vm, self);
+    if (ASY_IS_UNDEF(heap_defined(t, ASY_S(vm, __bool__)))) {
+        int64_t n = heap_len(vm, self);
+        return n < 0 ? -1 : n != 0;
+    }
+    bool found;
+    AsyValue r = call_dunder(vm, self, ASY_S(vm, __bool__), 0, NULL, &found);
+    if (ASY_IS_ERR(r)) return -1;
+    if (ASY_IS_BOOL(r)) return r.as.i != 0;
+    asy_raise(vm, ASY_EXC_TypeError, "__bool__ should return bool, returned %s",
+              asy_type_name(vm, r));
+    return -1;
+}
+
+/* __getattribute__ (or the built-in base's lookup), then __getattr__ on AttributeError. */
+static AsyValue heap_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
+    AsyType *t = asy_type_of(vm, self);
+    AsyValue r;
+    AsyValue ga = heap_defined(t, ASY_S(vm, __getattribute__));
+    if (!ASY_IS_UNDEF(ga)) {
+        AsyValue arg = ASY_OBJ(name);
+        r = asy_call_unbound(vm, ga, self, t, 1, &arg, NULL);
+    } else {
+        AsyType *b = asy_type_builtin_base(t);
+        if (b->getattr == ASY_TYPE(vm, object)->getattr)
+            r = asy_object_generic_getattr(vm, self, name, false);
+        else
+            r = b->getattr(vm, self, name);
+    }
+    if (!ASY_IS_UNDEF(r) && !(ASY_IS_ERR(r) && asy_exc_matches(vm, ASY_EXC_AttributeError)))
+        return r;
+    AsyValue fallback = asy_type_lookup(t, ASY_S(vm, __getattr__));
+    if (ASY_IS_UNDEF(fallback)) {
+        if (ASY_IS_UNDEF(r)) return asy_raise_attribute_error(vm, self, name);
+        return r;
+    }
+    if (ASY_IS_ERR(r)) asy_exc_clear(vm);
+    AsyValue arg = ASY_OBJ(name);
+    return asy_call_unbound(vm, fallback, self, t, 1, &arg, NULL);
+}
+
+static int heap_setattr(AsyVM *vm, AsyValue self, AsyStr *name, AsyValue v) {
+    AsyType *t = asy_type_of(vm, self);
+    bool del = ASY_IS_UNDEF(v);
+    AsyValue f = heap_defined(t, del ? ASY_S(vm, __delattr__) : ASY_S(vm, __setattr__));
+    if (ASY_IS_UNDEF(f)) return asy_type_builtin_base(t)->setattr(vm, self, name, v);
+    AsyValue args[2] = {ASY_OBJ(name), v};
+    AsyValue r = asy_call_unbound(vm, f, self, t, del ? 1 : 2, args, NULL);
+    return ASY_IS_ERR(r) ? -1 : 0;
+}
+
+static AsyValue heap_call(AsyVM *vm, AsyValue self, int argc, AsyValue *argv, AsyDict *kw) {
+    AsyType *t = asy_type_of(vm, self);
+    AsyValue f = asy_type_lookup(t, ASY_S(vm, __call__));
+    return asy_call_unbound(vm, f, self, t, argc, argv, kw);
+}
+
+static AsyValue heap_iter(AsyVM *vm, AsyValue self) {
+    bool found;
+    AsyValue r = call_dunder(vm, self, ASY_S(vm, __iter__), 0, NULL, &found);
+    if (!found) return asy_seqiter_new(vm, self); /* only __getitem__: the old protocol */
+    if (ASY_IS_ERR(r)) return r;
+    if (asy_type_of(vm, r)->next == ASY_TYPE(vm, object)->next)
+        return asy_raise(vm, ASY_EXC_TypeError, "iter() returned non-iterator of type '%s'",
+                         asy_type_name(vm, r));
+    return r;
+}
+
+static AsyValue heap_next(AsyVM *vm, AsyValue self) {
+    bool found;
+    AsyValue r = call_dunder(vm, self, ASY_S(vm, __next__), 0, NULL, &found);
+    if (ASY_IS_ERR(r) && asy_exc_matches(vm, ASY_EXC_StopIteration)) {
+        asy_exc_clear(vm);
+        return ASY_UNDEF;
+    }
+    return r;
+}
+
+static AsyValue heap_getitem(AsyVM *vm, AsyValue self, AsyValue key) {
+    bool found;
+    return call_dunder(vm, self, ASY_S(vm, __getitem__), 1, &key, &found);
+}
+
+static int heap_setitem(AsyVM *vm, AsyValue self, AsyValue key, AsyValue v) {
+    bool found, del = ASY_IS_UNDEF(v);
+    AsyValue args[2] = {key, v};
+    AsyValue r = call_dunder(vm, self, del ? ASY_S(vm, __delitem__) : ASY_S(vm, __setitem__),
+                             del ? 1 : 2, args, &found);
+    if (!found) {
+        asy_raise(vm, ASY_EXC_TypeError,
+                  del ? "'%s' object doesn't support item deletion"
+                      : "'%s' object does not support item assignment",
+                  asy_type_name(vm, self));
+        return -1;
+    }
+    return ASY_IS_ERR(r) ? -1 : 0;
+}
+
+static int heap_contains(AsyVM *vm, AsyValue self, AsyValue item) {
+    bool found;
+    AsyValue r = call_dunder(vm, self, ASY_S(vm, __contains__), 1, &item, &found);
+    if (ASY_IS_ERR(r)) return -1;
+    return asy_truthy(vm, r);
+}
+
+/* The dunder names of each binary operator: forward, reflected, in-place. */
+static AsyStr *binop_name(AsyVM *vm, AsyBinOp op, int which) {
+
+    static const AsyNameId names[ASY_BIN_COUNT][3] = {
+        {ASY_S___add__, ASY_S___radd__, ASY_S___iadd__},
+        {ASY_S___sub__, ASY_S___rsub__, ASY_S___isub__},
+        {ASY_S___mul__, ASY_S___rmul__, ASY_S___imul__},
+        {ASY_S___matmul__, ASY_S___rmatmul__, ASY_S___imatmul__},
+        {ASY_S___truediv__, ASY_S___rtruediv__, ASY_S___itruediv__},
+        {ASY_S___floordiv__, ASY_S___rfloordiv__, ASY_S___ifloordiv__},
+        {ASY_S___mod__, ASY_S___rmod__, ASY_S___imod__},
+        {ASY_S___pow__, ASY_S___rpow__, ASY_S___ipow__},
+        {ASY_S___lshift__, ASY_S___rlshift__, ASY_S___ilshift__},
+        {ASY_S___rshift__, ASY_S___rrshift__, ASY_S___irshift__},
+        {ASY_S___or__, ASY_S___ror__, ASY_S___ior__},
+        {ASY_S___xor__, ASY_S___rxor__, ASY_S___ixor__},
+        {ASY_S___and__, ASY_S___rand__, ASY_S___iand__},
+    };
+
+    return vm->names[names[op][which]];
+}
+
+static AsyValue heap_binop(AsyVM *vm, AsyValue a, AsyValue b, AsyBinOp op);
+
+/* The method `name` of v's type when that type is a user class using the trampoline. */
+static AsyValue binop_method(AsyType *t, AsyStr *name) {
+    if (t->binop != heap_binop) return ASY_UNDEF;
+    return asy_type_lookup(t, name);
+}
+
+static AsyValue call_binop_method(AsyVM *vm, AsyValue f, AsyValue self, AsyValue other) {
+    return asy_call_unbound(vm, f, self, asy_type_of(vm, self), 1, &other, NULL);
+}
+
+/* CPython's SLOT1BINFULL: a.__op__(b), and b.__rop__(a) when b's type differs (first when
+ * it is a subclass overriding __rop__). In-place operators try only a.__iop__; the caller
+ * (asy_binop) falls back to the plain operator on NotImplemented. */
+static AsyValue heap_binop(AsyVM *vm, AsyValue a, AsyValue b, AsyBinOp op) {
+    AsyType *ta = asy_type_of(vm, a), *tb = asy_type_of(vm, b);
+    if (op >= ASY_BIN_INPLACE) {
+        AsyValue f = binop_method(ta, binop_name(vm, op - ASY_BIN_INPLACE, 2));
+        if (ASY_IS_UNDEF(f)) return ASY_OBJ(vm->not_implemented);
+        return call_binop_method(vm, f, a, b);
+    }
+    AsyValue fa = binop_method(ta, binop_name(vm, op, 0));
+    AsyValue fb = ta == tb ? ASY_UNDEF : binop_method(tb, binop_name(vm, op, 1));
+    AsyValue r;
+    if (!ASY_IS_UNDEF(fb) && asy_is_subtype(tb, ta) &&
+        !asy_value_is(fb, asy_type_lookup(ta, binop_name(vm, op, 1)))) {
+        r = call_binop_method(vm, fb, b, a);
+        if (!is_notimpl(vm, r)) return r;
+        fb = ASY_UNDEF;
+    }
+    if (!ASY_IS_UNDEF(fa)) {
+        asy_root_push(vm, fb);
+        r = call_binop_method(vm, fa, a, b);
+        asy_root_pop(vm, 1);
+        if (!is_notimpl(vm, r)) return r;
+    }
+    if (!ASY_IS_UNDEF(fb)) return call_binop_method(vm, fb, b, a);
+    return ASY_OBJ(vm->not_implemented);
+}
+
+static AsyValue heap_unaryop(AsyVM *vm, AsyValue self, AsyUnaryOp op) {
+    AsyStr *name = op == ASY_UOP_NEG   ? ASY_S(vm, __neg__)
+                   : op == ASY_UOP_POS ? ASY_S(vm, __pos__)
+                                       : ASY_S(vm, __invert__);
+    bool found;
+    AsyValue r = call_dunder(vm, self, name, 0, NULL, &found);
+    return found ? r : ASY_OBJ(vm->not_implemented);
+}
+
+/* A user descriptor: __get__(self, obj or None, owner). */
+static AsyValue heap_descr_get(AsyVM *vm, AsyValue descr, AsyValue obj, AsyType *owner) {
+    bool found;
+    AsyValue args[2] = {ASY_IS_UNDEF(obj) ? ASY_NONE : obj,
+                        owner ? ASY_OBJ(owner) : ASY_OBJ(asy_type_of(vm, obj))};
+    AsyValue r = call_dunder(vm, descr, ASY_S(vm, __get__), 2, args, &found);
+    return found ? r : descr;
+}
+
+static int heap_descr_set(AsyVM *vm, AsyValue descr, AsyValue obj, AsyValue v) {
+    bool found, del = ASY_IS_UNDEF(v);
+    AsyValue args[2] = {obj, v};
+    AsyValue r = call_dunder(vm, descr, del ? ASY_S(vm, __delete__) : ASY_S(vm, __set__),
+                             del ? 1 : 2, args, &found);
+    if (!found) {
+        asy_raise(vm, ASY_EXC_AttributeError, del ? "__delete__" : "__set__");
+        return -1;
+    }
+    return ASY_IS_ERR(r) ? -1 : 0;
+}
+
+/* ---- instances ---- */
+
+static AsyValue unwrap_static(AsyVM *vm, AsyValue f) {
+    if (ASY_IS_OBJ(f) && ASY_AS_OBJ(f)->type == ASY_TYPE(vm, staticmethod))
+        return ((AsyMethodWrapper *)ASY_AS_OBJ(f))->func;
+    return f;
+}
+
+/* new_ of user classes: a user __new__(cls, ...) if some class defines one, else the
+ * built-in base's constructor with this class as the type. __init__ is not run here
+ * (type_call and the VM do that). */
+static AsyValue heap_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
+    AsyValue nf = heap_defined(type, ASY_S(vm, __new__));
+    if (!ASY_IS_UNDEF(nf)) {
+        nf = unwrap_static(vm, nf);
+        return asy_call_unbound(vm, nf, ASY_OBJ(type), asy_type_of(vm, ASY_OBJ(type)), argc,
+                                argv, kw);
+    }
+    AsyType *b = asy_type_builtin_base(type);
+    if (b == ASY_TYPE(vm, object) || (b->tflags & ASY_TYPE_EXCEPTION))
+        return b->new_(vm, type, argc, argv, kw);
+    /* list, dict, ...: their constructor consumes the arguments unless a user __init__
+     * is there to take them (it then calls the base's __init__ itself). */
+    if (!ASY_IS_UNDEF(heap_defined(type, ASY_S(vm, __init__))))
+        return b->new_(vm, type, 0, NULL, NULL);
+    return b->new_(vm, type, argc, argv, kw);
+}
+
+/* Instances have their built-in base's fields, then (when the base had none) __dict__. */
+static void heap_traverse(AsyVM *vm, AsyObj *o) {
+    AsyType *b = asy_type_builtin_base(o->type);
+    if (b->traverse) b->traverse(vm, o);
+    if (o->type->dict_offset)
+        asy_gc_mark_obj(vm, *(AsyObj **)((char *)o + o->type->dict_offset));
+}
+
+static void heap_finalize(AsyVM *vm, AsyObj *o) {
+    AsyType *b = asy_type_builtin_base(o->type);
+    if (b->finalize) b->finalize(vm, o);
+}
+
+/* ---- building a class ---- */
+
+static bool defines(AsyType *t, AsyStr *name) { return !ASY_IS_UNDEF(heap_defined(t, name)); }
+
+static bool defines_any(AsyVM *vm, AsyType *t, const AsyNameId *ids, int n) {
+    for (int i = 0; i < n; i++)
+        if (defines(t, vm->names[ids[i]])) return true;
+    return false;
+}
+
+static bool defines_binop(AsyVM *vm, AsyType *t) {
+    for (int op = 0; op < ASY_BIN_COUNT; op++)
+        for (int w = 0; w < 3; w++)
+            if (defines(t, binop_name(vm, (AsyBinOp)op, w))) return true;
+    return false;
+}
+
+/* Recomputes t's slots from its built-in base and the dunders of its heap part. */
+void asy_class_update_slots(AsyVM *vm, AsyType *t) {
+    AsyType *b = asy_type_builtin_base(t);
+    static const AsyNameId cmp[] = {ASY_S___eq__, ASY_S___ne__, ASY_S___lt__,
+                                    ASY_S___le__, ASY_S___gt__, ASY_S___ge__};
+    static const AsyNameId truth[] = {ASY_S___bool__, ASY_S___len__};
+    static const AsyNameId getattr[] = {ASY_S___getattr__, ASY_S___getattribute__};
+    static const AsyNameId setattr[] = {ASY_S___setattr__, ASY_S___delattr__};
+    static const AsyNameId setitem[] = {ASY_S___setitem__, ASY_S___delitem__};
+    static const AsyNameId unary[] = {ASY_S___neg__, ASY_S___pos__, ASY_S___invert__};
+    static const AsyNameId dset[] = {ASY_S___set__, ASY_S___delete__};
+    t->repr = defines(t, ASY_S(vm, __repr__)) ? heap_repr : b->repr;
+    t->str = defines(t, ASY_S(vm, __str__)) ? heap_str : b->str;
+    AsyValue h = heap_defined(t, ASY_S(vm, __hash__));
+    t->hash = ASY_IS_UNDEF(h) ? b->hash : ASY_IS_NONE(h) ? NULL : heap_hash;
+    t->richcompare = defines_any(vm, t, cmp, 6) ? heap_richcompare : b->richcompare;
+    t->truth = defines_any(vm, t, truth, 2) ? heap_truth : b->truth;
+    t->len = defines(t, ASY_S(vm, __len__)) ? heap_len : b->len;
+    t->getattr = defines_any(vm, t, getattr, 2) ? heap_getattr : b->getattr;
+    t->setattr = defines_any(vm, t, setattr, 2) ? heap_setattr : b->setattr;
+    t->call = defines(t, ASY_S(vm, __call__)) ? heap_call : b->call;
+    bool old_seq = defines(t, ASY_S(vm, __getitem__)) && b->iter == ASY_TYPE(vm, object)->iter;
+    t->iter = defines(t, ASY_S(vm, __iter__)) || old_seq ? heap_iter : b->iter;
+    t->next = defines(t, ASY_S(vm, __next__)) ? heap_next : b->next;
+    t->getitem = defines(t, ASY_S(vm, __getitem__)) ? heap_getitem : b->getitem;
+    t->setitem = defines_any(vm, t, setitem, 2) ? heap_setitem : b->setitem;
+    t->contains = defines(t, ASY_S(vm, __contains__)) ? heap_contains : b->contains;
+    t->binop = defines_binop(vm, t) ? heap_binop : b->binop;
+    t->unaryop = defines_any(vm, t, unary, 3) ? heap_unaryop : b->unaryop;
+    t->descr_get = defines(t, ASY_S(vm, __get__)) ? heap_descr_get : b->descr_get;
+    t->descr_set = defines_any(vm, t, dset, 2) ? heap_descr_set : b->descr_set;
+    t->new_ = heap_new;
+    t->traverse = heap_traverse;
+    t->finalize = heap_finalize;
+}
+
+/* The one base a class has: `object` when none is given; several are accepted only when
+ * all but one are `object`. */
+static AsyType *class_base(AsyVM *vm, AsyValue *bases, int nbases) {
+    AsyType *base = NULL;
+    for (int i = 0; i < nbases; i++) {
+        if (!is_type_obj(vm, bases[i])) {
+            asy_raise(vm, ASY_EXC_TypeError, "bases must be types");
+            return NULL;
+        }
+        AsyType *b = (AsyType *)ASY_AS_OBJ(bases[i]);
+        if (!(b->tflags & ASY_TYPE_BASETYPE)) {
+            asy_raise(vm, ASY_EXC_TypeError, "type '%s' is not an acceptable base type",
+                      b->name);
+            return NULL;
+        }
+        if (b == ASY_TYPE(vm, object) || b == base) continue;
+        if (base && !asy_is_subtype(base, b)) {
+            if (!asy_is_subtype(b, base)) {
+                asy_raise(vm, ASY_EXC_TypeError, "multiple bases have instance lay-out "
+                                                 "conflict");
+                return NULL;
+            }
+        }
+        if (!base || asy_is_subtype(b, base)) base = b;
+    }
+    return base ? base : ASY_TYPE(vm, object);
+}
+
+/* def __new__ is implicitly a staticmethod, __init_subclass__ a classmethod (as CPython). */
+static void wrap_implicit(AsyVM *vm, AsyDict *ns, AsyStr *name, AsyType *wrapper) {
+    AsyValue f = asy_dict_get_str(vm, ns, name);
+    if (!ASY_IS_OBJ(f) || ASY_AS_OBJ(f)->type != ASY_TYPE(vm, function)) return;
+    AsyMethodWrapper *w = asy_gc_alloc(vm, wrapper, sizeof(AsyMethodWrapper));
+    w->func = f;
+    asy_dict_set_str(vm, ns, name, ASY_OBJ(w));
+}
+
+static void class_layout(AsyType *t, AsyType *base) {
+    if (base->dict_offset) {
+        t->basicsize = base->basicsize;
+        t->dict_offset = base->dict_offset;
+        return;
+    }
+    size_t off = (base->basicsize + sizeof(void *) - 1) & ~(sizeof(void *) - 1);
+    t->dict_offset = off;
+    t->basicsize = off + sizeof(AsyDict *);
+}
+
+static bool class_names(AsyVM *vm, AsyType *t, AsyStr *name, AsyDict *ns) {
+    t->name_str = name;
+    t->name = name->data;
+    t->qualname = name;
+    AsyValue q = asy_dict_get_str(vm, ns, ASY_S(vm, __qualname__));
+    if (!ASY_IS_UNDEF(q)) {
+        if (!asy_isinstance(vm, q, ASY_TYPE(vm, str))) {
+            asy_raise(vm, ASY_EXC_TypeError, "type __qualname__ must be a str, not %s",
+                      asy_type_name(vm, q));
+            return false;
+        }
+        t->qualname = (AsyStr *)ASY_AS_OBJ(q);
+        asy_dict_del(vm, ns, ASY_OBJ(ASY_S(vm, __qualname__)));
+    }
+    AsyValue m = asy_dict_get_str(vm, ns, ASY_S(vm, __module__));
+    if (asy_isinstance(vm, m, ASY_TYPE(vm, str))) t->module = (AsyStr *)ASY_AS_OBJ(m);
+    else t->module = asy_str_intern_cstr(vm, "builtins");
+    if (ASY_IS_UNDEF(asy_dict_get_str(vm, ns, ASY_S(vm, __doc__))))
+        asy_dict_set_str(vm, ns, ASY_S(vm, __doc__), ASY_NONE);
+    return true;
+}
+
+/* value.__set_name__(cls, name) for every namespace entry that has it. */
+static bool call_set_name_hooks(AsyVM *vm, AsyType *t) {
+    AsyList *items = asy_list_new(vm, t->dict->len * 2);
+    asy_root_push(vm, ASY_OBJ(items));
+    int64_t pos = 0;
+    AsyValue k, v;
+    while (asy_dict_next(t->dict, &pos, &k, &v)) {
+        if (!ASY_IS_OBJ(v) || ASY_AS_OBJ(v)->type == ASY_TYPE(vm, function)) continue;
+        asy_list_append(vm, items, k);
+        asy_list_append(vm, items, v);
+    }
+    bool ok = true;
+    for (int64_t i = 0; ok && i < items->len; i += 2) {
+        v = items->items[i + 1];
+        AsyType *vt = asy_type_of(vm, v);
+        AsyValue f = asy_type_lookup(vt, ASY_S(vm, __set_name__));
+        if (ASY_IS_UNDEF(f)) continue;
+        AsyValue args[2] = {ASY_OBJ(t), items->items[i]};
+        ok = !ASY_IS_ERR(asy_call_unbound(vm, f, v, vt, 2, args, NULL));
+    }
+    asy_root_pop(vm, 1);
+    return ok;
+}
+
+/* super(t, t).__init_subclass__() */
+static bool call_init_subclass(AsyVM *vm, AsyType *t) {
+    AsyValue f = asy_type_lookup(t->base, ASY_S(vm, __init_subclass__));
+    if (ASY_IS_UNDEF(f)) return true;
+    AsyType *ft = asy_type_of(vm, f);
+    if (asy_type_has_descr_get(ft)) {
+        f = ft->descr_get(vm, f, ASY_UNDEF, t);
+        if (ASY_IS_ERR(f)) return false;
+    }
+    asy_root_push(vm, f);
+    AsyValue r = asy_call(vm, f, 0, NULL, NULL);
+    asy_root_pop(vm, 1);
+    return !ASY_IS_ERR(r);
+}
+
+AsyValue asy_class_new(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, AsyDict *ns) {
+    AsyType *base = class_base(vm, bases, nbases);
+    if (!base) return ASY_ERR;
+    AsyType *t = asy_gc_alloc(vm, ASY_TYPE(vm, type), sizeof(AsyType));
+    t->base = base;
+    t->dict = ns;
+    t->tflags = ASY_TYPE_HEAP | ASY_TYPE_BASETYPE | ASY_TYPE_READY |
+                (base->tflags & ASY_TYPE_EXCEPTION);
+    class_layout(t, base);
+    if (!class_names(vm, t, name, ns)) return ASY_ERR;
+    wrap_implicit(vm, ns, ASY_S(vm, __new__), ASY_TYPE(vm, staticmethod));
+    wrap_implicit(vm, ns, ASY_S(vm, __init_subclass__), ASY_TYPE(vm, classmethod));
+    wrap_implicit(vm, ns, ASY_S(vm, __class_getitem__), ASY_TYPE(vm, classmethod));
+    /* A class that defines __eq__ without __hash__ is unhashable (CPython). */
+    if (!ASY_IS_UNDEF(asy_dict_get_str(vm, ns, ASY_S(vm, __eq__))) &&
+        ASY_IS_UNDEF(asy_dict_get_str(vm, ns, ASY_S(vm, __hash__))))
+        asy_dict_set_str(vm, ns, ASY_S(vm, __hash__), ASY_NONE);
+    asy_class_update_slots(vm, t);
+    asy_root_push(vm, ASY_OBJ(t));
+    bool ok = call_set_name_hooks(vm, t) && call_init_subclass(vm, t);
+    asy_root_pop(vm, 1);
+    return ok ? ASY_OBJ(t) : ASY_ERR;
+}
+
+/* ---- property ---- */
+
+static AsyProperty *prop_of(AsyValue v) { return (AsyProperty *)ASY_AS_OBJ(v); }
+
+static bool absent(AsyValue v) { return ASY_IS_UNDEF(v) || ASY_IS_NONE(v); }
+
+static AsyValue prop_error(AsyVM *vm, AsyProperty *p, AsyValue obj, const char *what) {
+    if (ASY_IS_OBJ(p->name))
+        return asy_raise(vm, ASY_EXC_AttributeError, "property %R of '%s' object has no %s",
+                         p->name, asy_type_name(vm, obj), what);
+    return asy_raise(vm, ASY_EXC_AttributeError, "property of '%s' object has no %s",
+                     asy_type_name(vm, obj), what);
+}
+
+static AsyValue prop_get(AsyVM *vm, AsyValue descr, AsyValue obj, AsyType *owner) {
+    ASY_UNUSED(owner);
+    AsyProperty *p = prop_of(descr);
+    if (ASY_IS_UNDEF(obj)) return descr;
+    if (absent(p->fget)) return prop_error(vm, p, obj, "getter");
+    return asy_call(vm, p->fget, 1, &obj, NULL);
+}
+
+static int prop_set(AsyVM *vm, AsyValue descr, AsyValue obj, AsyValue v) {
+    AsyProperty *p = prop_of(descr);
+    bool del = ASY_IS_UNDEF(v);
+    AsyValue f = del ? p->fdel : p->fset;
+    if (absent(f)) {
+        prop_error(vm, p, obj, del ? "deleter" : "setter");
+        return -1;
+    }
+    AsyValue args[2] = {obj, v};
+    return ASY_IS_ERR(asy_call(vm, f, del ? 1 : 2, args, NULL)) ? -1 : 0;
+}
+
+static void prop_traverse(AsyVM *vm, AsyObj *o) {
+    AsyProperty *p = (AsyProperty *)o;
+    asy_gc_mark_value(vm, p->fget);
+    asy_gc_mark_value(vm, p->fset);
+    asy_gc_mark_value(vm, p->fdel);
+    asy_gc_mark_value(vm, p->doc);
+    asy_gc_mark_value(vm, p->name);
+}
+
+/* The doc of a property without one: its getter's __doc__. */
+static AsyValue prop_doc_from_getter(AsyVM *vm, AsyValue fget) {
+    if (absent(fget)) return ASY_NONE;
+    AsyValue d = asy_getattr_opt(vm, fget, ASY_S(vm, __doc__));
+    if (ASY_IS_ERR(d)) {
+        asy_exc_clear(vm);
+        return ASY_NONE;
+    }
+    return ASY_IS_UNDEF(d) ? ASY_NONE : d;
+}
+
+static AsyValue prop_make(AsyVM *vm, AsyType *type, AsyValue fget, AsyValue fset,
+                          AsyValue fdel, AsyValue doc) {
+    AsyProperty *p = asy_gc_alloc(vm, type, type->basicsize);
+    p->fget = absent(fget) ? ASY_NONE : fget;
+    p->fset = absent(fset) ? ASY_NONE : fset;
+    p->fdel = absent(fdel) ? ASY_NONE : fdel;
+    p->doc = absent(doc) ? prop_doc_from_getter(vm, fget) : doc;
+    p->name = ASY_UNDEF;
+    return ASY_OBJ(p);
+}
+
+/* property(fget=None, fset=None, fdel=None, doc=None) */
+static AsyValue prop_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
+    static const char *const names[] = {"fget", "fset", "fdel", "doc"};
+    AsyValue a[4] = {ASY_UNDEF, ASY_UNDEF, ASY_UNDEF, ASY_UNDEF};
+    if (argc > 4)
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "property() takes at most 4 arguments (%d given)", argc);
+    for (int i = 0; i < argc; i++) a[i] = argv[i];
+    for (int i = 0; i < 4; i++) {
+        AsyValue v = asy_kwarg(vm, kw, names[i]);
+        if (ASY_IS_UNDEF(v)) continue;
+        if (i < argc)
+            return asy_raise(vm, ASY_EXC_TypeError,
+                             "argument for property() given by name ('%s') and position (%d)",
+                             names[i], i + 1);
+        a[i] = v;
+    }
+    if (!asy_check_kw_done(vm, "property", kw)) return ASY_ERR;
+    return prop_make(vm, type, a[0], a[1], a[2], a[3]);
+}
+
+/* getter/setter/deleter: a copy with one function replaced. */
+static AsyValue prop_copy_with(AsyVM *vm, int argc, AsyValue *argv, int which,
+                               const char *meth) {
+    if (!asy_check_args(vm, meth, argc - 1, 1, 1)) return ASY_ERR;
+    AsyProperty *p = prop_of(argv[0]);
+    AsyValue f[3] = {p->fget, p->fset, p->fdel};
+    f[which] = argv[1];
+    AsyValue doc = p->doc;
+    if (which == 0 && ASY_IS_NONE(doc)) doc = ASY_UNDEF; /* recomputed from the getter */
+    AsyValue r = prop_make(vm, p->hdr.type, f[0], f[1], f[2], doc);
+    prop_of(r)->name = p->name;
+    return r;
+}
+
+static AsyValue propm_getter(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    return prop_copy_with(vm, argc, argv, 0, "getter");
+}
+
+static AsyValue propm_setter(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    return prop_copy_with(vm, argc, argv, 1, "setter");
+}
+
+static AsyValue propm_deleter(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    return prop_copy_with(vm, argc, argv, 2, "deleter");
+}
+
+static AsyValue propm_set_name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__set_name__", argc - 1, 2, 2)) return ASY_ERR;
+    prop_of(argv[0])->name = argv[2];
+    return ASY_NONE;
+}
+
+static AsyValue propm_get(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__get__", argc - 1, 1, 2)) return ASY_ERR;
+    AsyValue obj = ASY_IS_NONE(argv[1]) ? ASY_UNDEF : argv[1];
+    return prop_get(vm, argv[0], obj, NULL);
+}
+
+static AsyValue propm_set(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__set__", argc - 1, 2, 2)) return ASY_ERR;
+    return prop_set(vm, argv[0], argv[1], argv[2]) < 0 ? ASY_ERR : ASY_NONE;
+}
+
+static AsyValue propm_delete(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__delete__", argc - 1, 1, 1)) return ASY_ERR;
+    return prop_set(vm, argv[0], argv[1], ASY_UNDEF) < 0 ? ASY_ERR : ASY_NONE;
+}
+
+static AsyValue prop_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
+    AsyProperty *p = prop_of(self);
+    const char *n = name->data;
+    if (strcmp(n, "fget") == 0) return p->fget;
+    if (strcmp(n, "fset") == 0) return p->fset;
+    if (strcmp(n, "fdel") == 0) return p->fdel;
+    if (strcmp(n, "__doc__") == 0) return p->doc;
+    if (strcmp(n, "__isabstractmethod__") == 0) return ASY_FALSE;
+    return asy_object_generic_getattr(vm, self, name, true);
+}
+
+static const AsyMethodDef property_methods[] = {
+    {"getter", propm_getter, 0, "Descriptor to obtain a copy of the property with a "
+                                "different getter."},
+    {"setter", propm_setter, 0, "Descriptor to obtain a copy of the property with a "
+                                "different setter."},
+    {"deleter", propm_deleter, 0, "Descriptor to obtain a copy of the property with a "
+                                  "different deleter."},
+    {"__set_name__", propm_set_name, 0, "Method to set name of a property."},
+    {"__get__", propm_get, 0, "Return an attribute of instance, which is of type owner."},
+    {"__set__", propm_set, 0, "Set an attribute of instance to value."},
+    {"__delete__", propm_delete, 0, "Delete an attribute of instance."},
+    {NULL, NULL, 0, NULL},
+};
+
+/* ---- classmethod and staticmethod ---- */
+
+static AsyMethodWrapper *wrapper_of(AsyValue v) { return (AsyMethodWrapper *)ASY_AS_OBJ(v); }
+
+static AsyValue wrapper_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
+    if (!asy_check_nokw(vm, type->name, kw)) return ASY_ERR;
+    if (argc != 1)
+        return asy_raise(vm, ASY_EXC_TypeError, "%s expected 1 argument, got %d", type->name,
+                         argc);
+    AsyMethodWrapper *w = asy_gc_alloc(vm, type, type->basicsize);
+    w->func = argv[0];
+    return ASY_OBJ(w);
+}
+
+static void wrapper_traverse(AsyVM *vm, AsyObj *o) {
+    asy_gc_mark_value(vm, ((AsyMethodWrapper *)o)->func);
+}
+
+static AsyValue classmethod_get(AsyVM *vm, AsyValue descr, AsyValue obj, AsyType *owner) {
+    if (!owner) owner = asy_type_of(vm, obj);
+    AsyValue f = wrapper_of(descr)->func;
+    /* A classmethod of a built-in type wraps an unbound native: bind it to the class. */
+    if (ASY_IS_OBJ(f) && ASY_AS_OBJ(f)->type == ASY_TYPE(vm, builtin_function_or_method)) {
+        AsyNative *n = (AsyNative *)ASY_AS_OBJ(f);
+        return asy_native_new(vm, n->def, ASY_OBJ(owner), n->owner);
+    }
+    return asy_bound_method_new(vm, ASY_OBJ(owner), f);
+}
+
+static AsyValue staticmethod_get(AsyVM *vm, AsyValue descr, AsyValue obj, AsyType *owner) {
+    ASY_UNUSED(vm), ASY_UNUSED(obj), ASY_UNUSED(owner);
+    return wrapper_of(descr)->func;
+}
+
+static AsyValue staticmethod_call(AsyVM *vm, AsyValue self, int argc, AsyValue *argv,
+                                  AsyDict *kw) {
+    return asy_call(vm, wrapper_of(self)->func, argc, argv, kw);
+}
+
+/* __func__ and __wrapped__, then the wrapped function's own attributes (__name__, __doc__). */
+static AsyValue wrapper_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
+    AsyValue f = wrapper_of(self)->func;
+    if (strcmp(name->data, "__func__") == 0 || strcmp(name->data, "__wrapped__") == 0) return f;
+    AsyValue v = asy_object_generic_getattr(vm, self, name, false);
+    if (!ASY_IS_UNDEF(v)) return v;
+    v = asy_getattr_opt(vm, f, name);
+    if (!ASY_IS_UNDEF(v)) return v;
+    return asy_raise_attribute_error(vm, self, name);
+}
+
+static AsyValue wrapper_repr(AsyVM *vm, AsyValue self) {
+    AsyValue r = asy_repr(vm, wrapper_of(self)->func);
+    if (ASY_IS_ERR(r)) return r;
+    return ASY_OBJ(asy_str_printf(vm, "<%s(%s)>", asy_type_name(vm, self),
+                                  ((AsyStr *)ASY_AS_OBJ(r))->data));
+}
+
+/* ---- super ---- */
+
+static AsySuper *super_of(AsyValue v) { return (AsySuper *)ASY_AS_OBJ(v); }
+
+/* super(type, obj): obj an instance of type (methods bind to it) or a subclass of it
+ * (classmethods bind to it). */
+static AsyValue super_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
+    if (!asy_check_nokw(vm, "super", kw)) return ASY_ERR;
+    if (argc == 0) return asy_raise(vm, ASY_EXC_RuntimeError, "super(): no arguments");
+    if (!asy_check_args(vm, "super", argc, 1, 2)) return ASY_ERR;
+    if (!is_type_obj(vm, argv[0]))
+        return asy_raise(vm, ASY_EXC_TypeError, "super() argument 1 must be a type, not %s",
+                         asy_type_name(vm, argv[0]));
+    AsyType *t = (AsyType *)ASY_AS_OBJ(argv[0]);
+    AsyType *obj_type = NULL;
+    AsyValue obj = argc == 2 ? argv[1] : ASY_UNDEF;
+    if (argc == 2 && !ASY_IS_NONE(obj)) {
+        if (is_type_obj(vm, obj) && asy_is_subtype((AsyType *)ASY_AS_OBJ(obj), t))
+            obj_type = (AsyType *)ASY_AS_OBJ(obj);
+        else if (asy_isinstance(vm, obj, t))
+            obj_type = asy_type_of(vm, obj);
+        else
+            return asy_raise(vm, ASY_EXC_TypeError,
+                             "super(type, obj): obj must be an instance or subtype of type");
+    } else {
+        obj = ASY_UNDEF;
+    }
+    AsySuper *s = asy_gc_alloc(vm, type, type->basicsize);
+    s->type = t;
+    s->obj = obj;
+    s->obj_type = obj_type;
+    return ASY_OBJ(s);
+}
+
+/* The attribute from the classes after su->type in the chain of su->obj_type. */
+static AsyValue super_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
+    AsySuper *s = super_of(self);
+    if (s->obj_type && strcmp(name->data, "__class__") != 0) {
+        AsyType *c = s->obj_type;
+        while (c && c != s->type) c = c->base;
+        for (c = c ? c->base : NULL; c; c = c->base) {
+            if (!c->dict) continue;
+            AsyValue v = asy_dict_get_str(vm, c->dict, name);
+            if (ASY_IS_UNDEF(v)) continue;
+            AsyType *vt = asy_type_of(vm, v);
+            if (!asy_type_has_descr_get(vt)) return v;
+            bool of_class = is_type_obj(vm, s->obj) && ASY_AS_OBJ(s->obj) == (AsyObj *)s->obj_type;
+            return vt->descr_get(vm, v, of_class ? ASY_UNDEF : s->obj, s->obj_type);
+        }
+    }
+    const char *n = name->data;
+    if (strcmp(n, "__thisclass__") == 0) return ASY_OBJ(s->type);
+    if (strcmp(n, "__self__") == 0) return ASY_IS_UNDEF(s->obj) ? ASY_NONE : s->obj;
+    if (strcmp(n, "__self_class__") == 0) return s->obj_type ? ASY_OBJ(s->obj_type) : ASY_NONE;
+    return asy_object_generic_getattr(vm, self, name, true);
+}
+
+static AsyValue super_repr(AsyVM *vm, AsyValue self) {
+    AsySuper *s = super_of(self);
+    const char *tn = s->type->qualname ? s->type->qualname->data : s->type->name;
+    if (!s->obj_type) return ASY_OBJ(asy_str_printf(vm, "<super: <class '%s'>, NULL>", tn));
+    return ASY_OBJ(asy_str_printf(vm, "<super: <class '%s'>, <%s object>>", tn,
+                                  s->obj_type->name));
+}
+
+static void super_traverse(AsyVM *vm, AsyObj *o) {
+    AsySuper *s = (AsySuper *)o;
+    asy_gc_mark_obj(vm, (AsyObj *)s->type);
+    asy_gc_mark_value(vm, s->obj);
+    asy_gc_mark_obj(vm, (AsyObj *)s->obj_type);
+}
+
+/* ---- the types ---- */
+
+static AsyType *make_wrapper_type(AsyVM *vm, const char *name) {
+    AsyType *t = asy_type_new_builtin(vm, name, ASY_TYPE(vm, object), sizeof(AsyMethodWrapper));
+    t->new_ = wrapper_new;
+    t->traverse = wrapper_traverse;
+    t->getattr = wrapper_getattr;
+    t->repr = wrapper_repr;
+    return t;
+}
+
+/* Runs inside asy_object_init_types (before str and dict exist: the methods are deferred). */
+void asy_class_init_types(AsyVM *vm) {
+    AsyType *p = asy_type_new_builtin(vm, "property", ASY_TYPE(vm, object), sizeof(AsyProperty));
+    p->new_ = prop_new;
+    p->descr_get = prop_get;
+    p->descr_set = prop_set;
+    p->getattr = prop_getattr;
+    p->traverse = prop_traverse;
+    asy_type_add_methods(vm, p, property_methods);
+    vm->types[ASY_TYPE_property] = p;
+
+    AsyType *cm = make_wrapper_type(vm, "classmethod");
+    cm->descr_get = classmethod_get;
+    vm->types[ASY_TYPE_classmethod] = cm;
+
+    AsyType *sm = make_wrapper_type(vm, "staticmethod");
+    sm->descr_get = staticmethod_get;
+    sm->call = staticmethod_call;
+    vm->types[ASY_TYPE_staticmethod] = sm;
+
+    AsyType *su = asy_type_new_builtin(vm, "super", ASY_TYPE(vm, object), sizeof(AsySuper));
+    su->new_ = super_new;
+    su->getattr = super_getattr;
+    su->repr = super_repr;
+    su->traverse = super_traverse;
+    vm->types[ASY_TYPE_super] = su;
+
+    asy_type_ready(vm, p);
+    asy_type_ready(vm, cm);
+    asy_type_ready(vm, sm);
+    asy_type_ready(vm, su);
+}
