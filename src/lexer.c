@@ -110,6 +110,18 @@ static void set_err(AsyParseError *err, const char *type, int line, int col, int
     err->incomplete = false;
 }
 
+/* How CPython's UTF-8 decoder describes a bad sequence. */
+static const char *utf8_problem(const unsigned char *s, size_t avail)
+{
+    if (s[0] < 0xC2 || s[0] > 0xF4) return "invalid start byte";
+    int n = s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : 4;
+    for (int i = 1; i < n; i++) {
+        if ((size_t)i >= avail) return "unexpected end of data";
+        if ((s[i] & 0xC0) != 0x80) return "invalid continuation byte";
+    }
+    return "invalid continuation byte"; /* overlong, surrogate or beyond U+10FFFF */
+}
+
 static bool check_utf8(const unsigned char *s, size_t len, AsyParseError *err)
 {
     int line = 1;
@@ -125,8 +137,7 @@ static bool check_utf8(const unsigned char *s, size_t len, AsyParseError *err)
             set_err(err, "SyntaxError", line, 0, 0,
                     "(unicode error) 'utf-8' codec can't decode byte 0x%02x in position %zu: "
                     "%s",
-                    s[i], i, s[i] >= 0x80 && s[i] < 0xC0 ? "invalid start byte"
-                                                         : "invalid continuation byte");
+                    s[i], i, utf8_problem(s + i, len - i));
             return false;
         }
         if (s[i] == '\n') line++;
@@ -464,7 +475,7 @@ static bool scan_zero(AsyLexer *lx, int c, size_t start)
         lex_error(lx, "leading zeros in decimal integer literals are not permitted; "
                       "use an 0o prefix for octal integers");
         lx->err.col = col_at(lx, start) + 1;
-        lx->err.end_col = col_at(lx, zeros_end - 1);
+        lx->err.end_col = col_at(lx, zeros_end);
         return false;
     }
     if (!verify_end_of_number(lx, c, "decimal")) return false;
@@ -788,8 +799,10 @@ static bool scan_token(AsyLexer *lx, AsyToken *tok, size_t start)
 {
     int c = nextc(lx);
     if (c == '\n') {
+        /* Zero width, like CPython's NEWLINE: errors at it point just past the line. */
         tok->kind = TOK_NEWLINE;
         finish(lx, tok, start);
+        tok->end_col = tok->col;
         newline_seen(lx);
         lx->at_line_start = true;
         return true;

@@ -321,14 +321,27 @@ static AstArgs *params(Parser *p, AsyTokKind close, bool annotations);
 static bool for_if_clauses(Parser *p, AstList *gens);
 static AstNode *paren_body(Parser *p, const AsyToken *open, AsyTokKind close);
 static bool arguments(Parser *p, AstList *args, AstList *keywords, AsyTokKind close);
+static void *missing_close(Parser *p, AstNode *last);
 
 /* ============================ expressions ============================ */
+
+/* star_expression: '*' bitwise_or | expression */
+static AstNode *star_expression(Parser *p)
+{
+    AsyToken *star = accept(p, TOK_STAR);
+    if (!star) return expression(p);
+    AstNode *v = bitwise_or(p);
+    if (!v) return NULL;
+    AstNode *n = node_tok(p, AST_STARRED, star);
+    n->u.starred.value = v;
+    return finish(p, n);
+}
 
 /* star_expressions: star_expression (',' star_expression)* [','] */
 static AstNode *star_expressions(Parser *p)
 {
     AsyToken *first = cur(p);
-    AstNode *e = star_named_expression(p);
+    AstNode *e = star_expression(p);
     if (!e) return NULL;
     if (!at(p, TOK_COMMA)) return e;
     AstNode *t = node_tok(p, AST_TUPLE, first);
@@ -342,7 +355,7 @@ static AstNode *star_expressions(Parser *p)
             k == TOK_COLON || k == TOK_ENDMARKER || k == TOK_RSQB || k == TOK_RBRACE ||
             (k >= TOK_PLUSEQUAL && k <= TOK_AMPEREQUAL))
             break;
-        if (!(e = star_named_expression(p))) return NULL;
+        if (!(e = star_expression(p))) return NULL;
         push(p, &t->u.seq.elts, e);
     }
     return finish(p, t);
@@ -734,16 +747,17 @@ typedef struct {
 
 /* arg: '*' expression | '**' expression | NAME '=' expression | named_expression
  *      [for_if_clauses] */
-static AstNode *arg(Parser *p, ArgState *st, bool *is_keyword, bool *bad_positional)
+static AstNode *arg(Parser *p, ArgState *st, bool *is_keyword, bool *bad_positional,
+                    bool *bare_genexp)
 {
     AsyToken *t = cur(p);
     *is_keyword = false;
     if (accept(p, TOK_STAR)) {
         AstNode *v = expression(p);
         if (!v) return NULL;
-        if (st->kwunpack && !st->first_bad_star) st->first_bad_star = v;
         AstNode *n = node_tok(p, AST_STARRED, t);
         n->u.starred.value = v;
+        if (st->kwunpack && !st->first_bad_star) st->first_bad_star = n;
         return finish(p, n);
     }
     if (accept(p, TOK_DOUBLESTAR)) {
@@ -781,9 +795,27 @@ static AstNode *arg(Parser *p, ArgState *st, bool *is_keyword, bool *bad_positio
         AstNode *g = node_at(p, AST_GENEXP, e);
         g->u.comp.elt = e;
         if (!for_if_clauses(p, &g->u.comp.generators)) return NULL;
+        *bare_genexp = true;
         return finish(p, g);
     }
     return e;
+}
+
+/* CPython's compiler rejects `f(x=1, x=2)`; the parser has the keywords at hand. */
+static bool check_repeated_keywords(Parser *p, AstList *keywords)
+{
+    for (int i = 1; i < keywords->n; i++) {
+        AstNode *k = keywords->items[i];
+        if (!k->u.keyword.name) continue;
+        for (int j = 0; j < i; j++) {
+            const char *other = keywords->items[j]->u.keyword.name;
+            if (other && strcmp(other, k->u.keyword.name) == 0) {
+                fail_node(p, k, "keyword argument repeated: %s", k->u.keyword.name);
+                return false;
+            }
+        }
+    }
+    return true;
 }
 
 /* arguments: arg (',' arg)* [','] */
@@ -796,11 +828,11 @@ static bool arguments(Parser *p, AstList *args, AstList *keywords, AsyTokKind cl
     int count = 0;
     while (!at(p, close)) {
         bool is_kw;
-        bool was_kwunpack = st.kwunpack;
-        AstNode *a = arg(p, &st, &is_kw, &bad_positional);
+        bool was_kwunpack = st.kwunpack, bare = false;
+        AstNode *a = arg(p, &st, &is_kw, &bad_positional, &bare);
         if (!a) return false;
         if (a->kind == AST_STARRED && was_kwunpack) bad_unpack = true;
-        if (a->kind == AST_GENEXP && !genexp_first) genexp_first = a;
+        if (bare && !genexp_first) genexp_first = a;
         count++;
         push(p, is_kw ? keywords : args, a);
         if (!accept(p, TOK_COMMA)) break;
@@ -817,8 +849,9 @@ static bool arguments(Parser *p, AstList *args, AstList *keywords, AsyTokKind cl
         return false;
     }
     if (bad_unpack) {
-        AstNode *first = args->n ? args->items[0] : keywords->items[0];
-        fail_node(p, first, "iterable argument unpacking follows keyword argument unpacking");
+        AstNode *star = st.first_bad_star;
+        fail_range(p, "SyntaxError", star->line, star->col, star->line, star->col + 1,
+                   "iterable argument unpacking follows keyword argument unpacking");
         return false;
     }
     if (bad_positional) {
@@ -827,10 +860,13 @@ static bool arguments(Parser *p, AstList *args, AstList *keywords, AsyTokKind cl
         return false;
     }
     if (!at(p, close)) {
-        fail_here(p);
+        AstList *l = args->n ? args : keywords;
+        AstNode *last = l->n ? l->items[l->n - 1] : NULL;
+        if (last && last->kind == AST_KEYWORD) last = last->u.keyword.value;
+        missing_close(p, last);
         return false;
     }
-    return true;
+    return check_repeated_keywords(p, keywords);
 }
 
 /* for_if_clauses: (['async'] 'for' star_targets 'in' disjunction ('if' disjunction)*)+ */
@@ -957,10 +993,14 @@ static bool dict_items(Parser *p, AstNode *d)
         if (!k) return false;
         if (!at(p, TOK_COLON)) {
             if (at(p, TOK_RBRACE) || at(p, TOK_COMMA))
-                return fail_tok(p, cur(p), "':' expected after dictionary key"), false;
+                return fail_range(p, "SyntaxError", k->line, k->col, k->line, -1,
+                                  "':' expected after dictionary key"), false;
             return missing_close(p, k), false;
         }
+        AsyToken *colon = cur(p);
         advance(p);
+        if (at(p, TOK_RBRACE) || at(p, TOK_COMMA))
+            return fail_tok(p, colon, "expression expected after dictionary key and ':'"), false;
         AstNode *v = expression(p);
         if (!v) return false;
         push(p, &d->u.dict.keys, k);
@@ -989,7 +1029,11 @@ static AstNode *brace_atom(Parser *p)
     } else {
         AstNode *first = star_named_expression(p);
         if (!first) return NULL;
-        if (first->kind != AST_STARRED && accept(p, TOK_COLON)) {
+        if (first->kind != AST_STARRED && at(p, TOK_COLON)) {
+            AsyToken *colon = cur(p);
+            advance(p);
+            if (at(p, TOK_RBRACE) || at(p, TOK_COMMA))
+                return fail_tok(p, colon, "expression expected after dictionary key and ':'");
             AstNode *v = expression(p);
             if (!v) return NULL;
             if (at_comp_for(p)) {
@@ -1505,7 +1549,7 @@ static const char *param(Parser *p, bool annotations, AsyToken **name_tok)
     if (!name) return NULL;
     *name_tok = name;
     if (annotations && accept(p, TOK_COLON)) {
-        if (at(p, TOK_STAR) && !expression(p)) return NULL; /* error: `x: *int` */
+        accept(p, TOK_STAR); /* `*args: *Ts` (PEP 646); harmless elsewhere */
         if (!expression(p)) return NULL;
     }
     return tok_str(p, name);
@@ -1820,10 +1864,9 @@ static const char *dotted_name(Parser *p)
     if (!first) return NULL;
     size_t start = first->start, end = first->start + first->len;
     bool spaced = false;
-    while (at(p, TOK_DOT) && peek(p, 1)->kind == TOK_NAME) {
-        advance(p);
-        AsyToken *t = cur(p);
-        advance(p);
+    while (accept(p, TOK_DOT)) {
+        AsyToken *t = expect(p, TOK_NAME);
+        if (!t) return NULL;
         end = t->start + t->len;
         spaced = true;
     }
@@ -2199,6 +2242,8 @@ static AstNode *try_stmt(Parser *p)
     } else if (!n->u.try_.handlers.n) {
         if (at(p, TOK_ERROR)) return fail_here(p);
         AsyToken *t = cur(p);
+        for (int i = p->pos; (t->kind == TOK_DEDENT || t->kind == TOK_ENDMARKER) && i > 0;)
+            t = &p->toks[--i];
         return fail_range(p, "SyntaxError", t->line, t->col, t->line, -1,
                           "expected 'except' or 'finally' block");
     }
@@ -2232,11 +2277,17 @@ static AstNode *class_def(Parser *p)
     if (!name) return NULL;
     n->u.classdef.name = tok_str(p, name);
     if (accept(p, TOK_LPAR)) {
+        int start = p->pos;
         if (!arguments(p, &n->u.classdef.bases, &n->u.classdef.keywords, TOK_RPAR))
             return NULL;
-        for (int i = 0; i < n->u.classdef.bases.n; i++) {
-            AstNode *b = n->u.classdef.bases.items[i];
-            if (b->kind == AST_GENEXP) return fail_node(p, b, "invalid syntax");
+        /* A class takes no bare generator expression: "invalid syntax" at its `for`. */
+        for (int i = start; i < p->pos; i++) {
+            AstNode **b = n->u.classdef.bases.items;
+            if (n->u.classdef.bases.n && b[0]->kind == AST_GENEXP && p->toks[i].level ==
+                p->toks[start].level && (p->toks[i].kind == TOK_FOR || p->toks[i].kind == TOK_ASYNC)) {
+                p->pos = i;
+                return fail_here(p);
+            }
         }
         if (!expect(p, TOK_RPAR)) return NULL;
     }
