@@ -25,10 +25,10 @@ static bool is_type_obj(AsyVM *vm, AsyValue v) {
 }
 
 /* name as defined by a class of t's heap part, or UNDEF. */
-static AsyValue heap_defined(AsyType *t, AsyStr *name) {
+static AsyValue heap_defined(AsyVM *vm, AsyType *t, AsyStr *name) {
     for (; t && (t->tflags & ASY_TYPE_HEAP); t = t->base) {
         if (!t->dict) continue;
-        AsyValue v = asy_dict_get_str(NULL, t->dict, name);
+        AsyValue v = asy_dict_get_str(vm, t->dict, name);
         if (!ASY_IS_UNDEF(v)) return v;
     }
     return ASY_UNDEF;
@@ -122,7 +122,7 @@ static int64_t heap_len(AsyVM *vm, AsyValue self) {
 
 static int heap_truth(AsyVM *vm, AsyValue self) {
     AsyType *t = asy_type_of(vm, self);
-    if (ASY_IS_UNDEF(heap_defined(t, ASY_S(vm, __bool__)))) {
+    if (ASY_IS_UNDEF(heap_defined(vm, t, ASY_S(vm, __bool__)))) {
         int64_t n = heap_len(vm, self);
         return n < 0 ? -1 : n != 0;
     }
@@ -139,7 +139,7 @@ static int heap_truth(AsyVM *vm, AsyValue self) {
 static AsyValue heap_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
     AsyType *t = asy_type_of(vm, self);
     AsyValue r;
-    AsyValue ga = heap_defined(t, ASY_S(vm, __getattribute__));
+    AsyValue ga = heap_defined(vm, t, ASY_S(vm, __getattribute__));
     if (!ASY_IS_UNDEF(ga)) {
         AsyValue arg = ASY_OBJ(name);
         r = asy_call_unbound(vm, ga, self, t, 1, &arg, NULL);
@@ -165,7 +165,7 @@ static AsyValue heap_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
 static int heap_setattr(AsyVM *vm, AsyValue self, AsyStr *name, AsyValue v) {
     AsyType *t = asy_type_of(vm, self);
     bool del = ASY_IS_UNDEF(v);
-    AsyValue f = heap_defined(t, del ? ASY_S(vm, __delattr__) : ASY_S(vm, __setattr__));
+    AsyValue f = heap_defined(vm, t, del ? ASY_S(vm, __delattr__) : ASY_S(vm, __setattr__));
     if (ASY_IS_UNDEF(f)) return asy_type_builtin_base(t)->setattr(vm, self, name, v);
     AsyValue args[2] = {ASY_OBJ(name), v};
     AsyValue r = asy_call_unbound(vm, f, self, t, del ? 1 : 2, args, NULL);
@@ -331,7 +331,7 @@ static AsyValue unwrap_static(AsyVM *vm, AsyValue f) {
  * built-in base's constructor with this class as the type. __init__ is not run here
  * (type_call and the VM do that). */
 static AsyValue heap_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
-    AsyValue nf = heap_defined(type, ASY_S(vm, __new__));
+    AsyValue nf = heap_defined(vm, type, ASY_S(vm, __new__));
     if (!ASY_IS_UNDEF(nf)) {
         nf = unwrap_static(vm, nf);
         return asy_call_unbound(vm, nf, ASY_OBJ(type), asy_type_of(vm, ASY_OBJ(type)), argc,
@@ -342,7 +342,7 @@ static AsyValue heap_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, Asy
         return b->new_(vm, type, argc, argv, kw);
     /* list, dict, ...: their constructor consumes the arguments unless a user __init__
      * is there to take them (it then calls the base's __init__ itself). */
-    if (!ASY_IS_UNDEF(heap_defined(type, ASY_S(vm, __init__))))
+    if (!ASY_IS_UNDEF(heap_defined(vm, type, ASY_S(vm, __init__))))
         return b->new_(vm, type, 0, NULL, NULL);
     return b->new_(vm, type, argc, argv, kw);
 }
@@ -362,18 +362,20 @@ static void heap_finalize(AsyVM *vm, AsyObj *o) {
 
 /* ---- building a class ---- */
 
-static bool defines(AsyType *t, AsyStr *name) { return !ASY_IS_UNDEF(heap_defined(t, name)); }
+static bool defines(AsyVM *vm, AsyType *t, AsyStr *name) {
+    return !ASY_IS_UNDEF(heap_defined(vm, t, name));
+}
 
 static bool defines_any(AsyVM *vm, AsyType *t, const AsyNameId *ids, int n) {
     for (int i = 0; i < n; i++)
-        if (defines(t, vm->names[ids[i]])) return true;
+        if (defines(vm, t, vm->names[ids[i]])) return true;
     return false;
 }
 
 static bool defines_binop(AsyVM *vm, AsyType *t) {
     for (int op = 0; op < ASY_BIN_COUNT; op++)
         for (int w = 0; w < 3; w++)
-            if (defines(t, binop_name(vm, (AsyBinOp)op, w))) return true;
+            if (defines(vm, t, binop_name(vm, (AsyBinOp)op, w))) return true;
     return false;
 }
 
@@ -388,25 +390,25 @@ void asy_class_update_slots(AsyVM *vm, AsyType *t) {
     static const AsyNameId setitem[] = {ASY_S___setitem__, ASY_S___delitem__};
     static const AsyNameId unary[] = {ASY_S___neg__, ASY_S___pos__, ASY_S___invert__};
     static const AsyNameId dset[] = {ASY_S___set__, ASY_S___delete__};
-    t->repr = defines(t, ASY_S(vm, __repr__)) ? heap_repr : b->repr;
-    t->str = defines(t, ASY_S(vm, __str__)) ? heap_str : b->str;
-    AsyValue h = heap_defined(t, ASY_S(vm, __hash__));
+    t->repr = defines(vm, t, ASY_S(vm, __repr__)) ? heap_repr : b->repr;
+    t->str = defines(vm, t, ASY_S(vm, __str__)) ? heap_str : b->str;
+    AsyValue h = heap_defined(vm, t, ASY_S(vm, __hash__));
     t->hash = ASY_IS_UNDEF(h) ? b->hash : ASY_IS_NONE(h) ? NULL : heap_hash;
     t->richcompare = defines_any(vm, t, cmp, 6) ? heap_richcompare : b->richcompare;
     t->truth = defines_any(vm, t, truth, 2) ? heap_truth : b->truth;
-    t->len = defines(t, ASY_S(vm, __len__)) ? heap_len : b->len;
+    t->len = defines(vm, t, ASY_S(vm, __len__)) ? heap_len : b->len;
     t->getattr = defines_any(vm, t, getattr, 2) ? heap_getattr : b->getattr;
     t->setattr = defines_any(vm, t, setattr, 2) ? heap_setattr : b->setattr;
-    t->call = defines(t, ASY_S(vm, __call__)) ? heap_call : b->call;
-    bool old_seq = defines(t, ASY_S(vm, __getitem__)) && b->iter == ASY_TYPE(vm, object)->iter;
-    t->iter = defines(t, ASY_S(vm, __iter__)) || old_seq ? heap_iter : b->iter;
-    t->next = defines(t, ASY_S(vm, __next__)) ? heap_next : b->next;
-    t->getitem = defines(t, ASY_S(vm, __getitem__)) ? heap_getitem : b->getitem;
+    t->call = defines(vm, t, ASY_S(vm, __call__)) ? heap_call : b->call;
+    bool old_seq = defines(vm, t, ASY_S(vm, __getitem__)) && b->iter == ASY_TYPE(vm, object)->iter;
+    t->iter = defines(vm, t, ASY_S(vm, __iter__)) || old_seq ? heap_iter : b->iter;
+    t->next = defines(vm, t, ASY_S(vm, __next__)) ? heap_next : b->next;
+    t->getitem = defines(vm, t, ASY_S(vm, __getitem__)) ? heap_getitem : b->getitem;
     t->setitem = defines_any(vm, t, setitem, 2) ? heap_setitem : b->setitem;
-    t->contains = defines(t, ASY_S(vm, __contains__)) ? heap_contains : b->contains;
+    t->contains = defines(vm, t, ASY_S(vm, __contains__)) ? heap_contains : b->contains;
     t->binop = defines_binop(vm, t) ? heap_binop : b->binop;
     t->unaryop = defines_any(vm, t, unary, 3) ? heap_unaryop : b->unaryop;
-    t->descr_get = defines(t, ASY_S(vm, __get__)) ? heap_descr_get : b->descr_get;
+    t->descr_get = defines(vm, t, ASY_S(vm, __get__)) ? heap_descr_get : b->descr_get;
     t->descr_set = defines_any(vm, t, dset, 2) ? heap_descr_set : b->descr_set;
     t->new_ = heap_new;
     t->traverse = heap_traverse;

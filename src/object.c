@@ -9,8 +9,8 @@
  *   raise CPython's TypeErrors, so they are what "missing behaviour" means everywhere.
  * - descr_get/descr_set are never NULL either: the defaults below mean "not a
  *   descriptor" (get) and "not a data descriptor" (set), tested by pointer comparison.
- * - Types made before str, dict and builtin_function_or_method are ready (bootstrap)
- *   keep their method tables in pending_methods; they are installed once all three are.
+ * - Types made before str, dict and builtin_function_or_method work (bootstrap) keep
+ *   their method tables in pending_methods; asy_object_init_methods installs them.
  */
 #include "common.h"
 
@@ -753,12 +753,11 @@ static AsyValue ellipsis_repr(AsyVM *vm, AsyValue self) {
 
 /* ---- making types ---- */
 
+/* str, dict and natives all work once asy_object_init_methods has run (state.c calls it
+ * right after dict_init); it marks `object` ready to say so. */
 static bool bootstrap_done(AsyVM *vm) {
-    AsyType *s = ASY_TYPE(vm, str), *d = ASY_TYPE(vm, dict);
-    AsyType *n = ASY_TYPE(vm, builtin_function_or_method);
-    return s && d && n && (s->tflags & ASY_TYPE_READY) && (d->tflags & ASY_TYPE_READY) &&
-           (n->tflags & ASY_TYPE_READY) && ASY_TYPE(vm, classmethod) &&
-           ASY_TYPE(vm, staticmethod);
+    AsyType *o = ASY_TYPE(vm, object);
+    return o && (o->tflags & ASY_TYPE_READY);
 }
 
 static void type_set_names(AsyVM *vm, AsyType *t) {
@@ -867,9 +866,7 @@ static void finish_bootstrap(AsyVM *vm) {
 }
 
 void asy_type_ready(AsyVM *vm, AsyType *type) {
-    bool was_done = bootstrap_done(vm);
-    type->tflags |= ASY_TYPE_READY;
-    if (!was_done && bootstrap_done(vm)) finish_bootstrap(vm);
+    if (type != ASY_TYPE(vm, object)) type->tflags |= ASY_TYPE_READY;
 }
 
 /* The slots of `object`: the defaults every other type starts from. */
@@ -939,7 +936,6 @@ void asy_object_init_types(AsyVM *vm) {
     vm->ellipsis = asy_gc_alloc(vm, ASY_TYPE(vm, ellipsis), sizeof(AsyObj));
 
     asy_class_init_types(vm);
-    asy_type_ready(vm, object);
     asy_type_ready(vm, type);
     asy_type_ready(vm, none);
     asy_type_ready(vm, ASY_TYPE(vm, NotImplementedType));
@@ -950,7 +946,8 @@ void asy_object_init_types(AsyVM *vm) {
 void asy_object_init_methods(AsyVM *vm) {
     asy_type_add_methods(vm, ASY_TYPE(vm, object), object_methods);
     asy_type_add_methods(vm, ASY_TYPE(vm, type), type_methods);
-    if (bootstrap_done(vm)) finish_bootstrap(vm);
+    ASY_TYPE(vm, object)->tflags |= ASY_TYPE_READY;
+    finish_bootstrap(vm);
 }
 
 /* ---- the protocols ---- */
@@ -978,11 +975,32 @@ bool asy_isinstance(AsyVM *vm, AsyValue v, AsyType *type) {
     return asy_is_subtype(asy_type_of(vm, v), type);
 }
 
+/* A str-keyed lookup that needs no VM (asy_type_lookup has none): the probe sequence of
+ * dict.c, which is CPython's (i = i*5 + perturb + 1, perturb >>= 5). */
+static AsyValue type_dict_get(AsyDict *d, AsyStr *key) {
+    if (d->nindices == 0) return ASY_UNDEF;
+    int64_t hash = key->hash != -1 ? key->hash : asy_str_hash(key);
+    uint64_t mask = (uint64_t)d->nindices - 1, perturb = (uint64_t)hash;
+    for (uint64_t i = (uint64_t)hash & mask;; i = (i * 5 + perturb + 1) & mask) {
+        int32_t ix = d->indices[i];
+        if (ix == -1) return ASY_UNDEF;
+        if (ix >= 0) {
+            AsyDictEntry *e = &d->entries[ix];
+            if (e->hash == hash && ASY_IS_OBJ(e->key)) {
+                AsyObj *k = ASY_AS_OBJ(e->key);
+                if (k == &key->hdr ||
+                    (k->type == key->hdr.type && asy_str_equal((AsyStr *)k, key)))
+                    return e->value;
+            }
+        }
+        perturb >>= 5;
+    }
+}
+
 AsyValue asy_type_lookup(AsyType *type, AsyStr *name) {
     for (AsyType *t = type; t; t = t->base) {
         if (!t->dict) continue;
-        /* dict.c's string lookup never touches the VM (no user code, no errors). */
-        AsyValue v = asy_dict_get_str(NULL, t->dict, name);
+        AsyValue v = type_dict_get(t->dict, name);
         if (!ASY_IS_UNDEF(v)) return v;
     }
     return ASY_UNDEF;
