@@ -551,7 +551,7 @@ static AsyValue m_fromhex(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
             asy_strbuf_free(&out);
             return asy_raise(vm, ASY_EXC_ValueError,
                              "non-hexadecimal number found in fromhex() arg at position %zu",
-                             asy_utf8_count(s->data, hi < 0 ? i : i + 1));
+                             asy_utf8_nchars(s->data, hi < 0 ? i : i + 1));
         }
         char c = (char)(hi * 16 + lo);
         asy_strbuf_append(vm, &out, &c, 1);

@@ -70,7 +70,7 @@ static void str_seal(AsyStr *s) {
     if (ascii) {
         n = len;
     } else {
-        n = asy_utf8_count(s->data, len);
+        n = asy_utf8_nchars(s->data, len);
     }
     s->nchars = n;
     s->ascii = ascii;
@@ -388,7 +388,7 @@ static inline size_t byte_at(const AsyStr *s, size_t ci) {
 
 /* Code point index of byte offset `bi` (a character boundary). */
 static inline size_t char_at(const AsyStr *s, size_t bi) {
-    return s->ascii ? bi : asy_utf8_count(s->data, bi);
+    return s->ascii ? bi : asy_utf8_nchars(s->data, bi);
 }
 
 /* The substring of bytes [b0, b1) (character boundaries). */

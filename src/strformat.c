@@ -867,7 +867,7 @@ static bool pct_one(PctCtx *c, AsyStr *fmt, size_t *i, AsyStrBuf *out) {
         size_t q = at;
         uint32_t cp = asy_utf8_next(s, &q);
         asy_raise(vm, ASY_EXC_ValueError, "unsupported format character '%c' (0x%x) at index %zu",
-                  cp >= 32 && cp <= 126 ? (char)cp : '?', cp, asy_utf8_count(s, at));
+                  cp >= 32 && cp <= 126 ? (char)cp : '?', cp, asy_utf8_nchars(s, at));
         return false;
     }
     }

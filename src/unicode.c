@@ -38,7 +38,7 @@ size_t asy_utf8_encode(uint32_t cp, char *out) {
     return 4;
 }
 
-size_t asy_utf8_count(const char *s, size_t n) {
+size_t asy_utf8_nchars(const char *s, size_t n) {
     size_t count = 0;
     for (size_t i = 0; i < n; i++) count += ((unsigned char)s[i] & 0xC0) != 0x80;
     return count;

@@ -49,7 +49,7 @@ static inline uint32_t asy_utf8_prev(const char *s, size_t *pos) {
 size_t asy_utf8_encode(uint32_t cp, char *out);
 
 /* Code points in n bytes of valid UTF-8. */
-size_t asy_utf8_count(const char *s, size_t n);
+size_t asy_utf8_nchars(const char *s, size_t n);
 
 /* Byte offset of code point number `index` (0 <= index <= nchars) in valid UTF-8. */
 size_t asy_utf8_offset(const char *s, size_t n, size_t index);
