@@ -432,29 +432,34 @@ static AsyValue objm_init_subclass(AsyVM *vm, int argc, AsyValue *argv, AsyDict 
     return ASY_NONE;
 }
 
-/* Adds the keys of d to the set of names. */
-static int add_dict_names(AsyVM *vm, AsySet *names, AsyDict *d) {
+/* Adds the keys of d to the names (a dict used as an ordered set). */
+static int add_dict_names(AsyVM *vm, AsyDict *names, AsyDict *d) {
     if (!d) return 0;
     int64_t pos = 0;
     AsyValue k, v;
     while (asy_dict_next(d, &pos, &k, &v))
-        if (asy_set_add(vm, names, k) < 0) return -1;
+        if (asy_dict_set(vm, names, k, ASY_NONE) < 0) return -1;
     return 0;
 }
 
 /* dir(obj): the instance's attributes and those of its class chain, sorted. */
 AsyValue asy_object_dir(AsyVM *vm, AsyValue obj) {
-    AsySet *names = asy_set_new(vm, false);
+    AsyDict *names = asy_dict_new(vm);
     AsyType *t = asy_type_of(vm, obj);
     bool is_type = asy_is_subtype(t, ASY_TYPE(vm, type));
     AsyDict **dp = instance_dict_ptr(t, obj);
     if (dp && add_dict_names(vm, names, *dp) < 0) return ASY_ERR;
-    AsyType *chain = is_type ? (AsyType *)ASY_AS_OBJ(obj) : t;
+    AsyType *chain = is_type ? as_type(obj) : t;
     for (AsyType *c = chain; c; c = c->base)
         if (add_dict_names(vm, names, c->dict) < 0) return ASY_ERR;
-    if (!is_type && asy_set_add(vm, names, ASY_OBJ(ASY_S(vm, __class__))) < 0) return ASY_ERR;
-    AsyList *l = asy_list_from_iterable(vm, ASY_OBJ(names));
-    if (!l || asy_list_sort(vm, l, ASY_UNDEF, false) < 0) return ASY_ERR;
+    if (!is_type && asy_dict_set(vm, names, ASY_OBJ(ASY_S(vm, __class__)), ASY_NONE) < 0)
+        return ASY_ERR;
+    AsyList *l = asy_list_new(vm, names->len);
+    int64_t pos = 0;
+    AsyValue k, v;
+    while (asy_dict_next(names, &pos, &k, &v))
+        if (asy_list_append(vm, l, k) < 0) return ASY_ERR;
+    if (asy_list_sort(vm, l, ASY_UNDEF, false) < 0) return ASY_ERR;
     return ASY_OBJ(l);
 }
 
