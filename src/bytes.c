@@ -3,6 +3,7 @@
  * ascii, latin-1 with strict/ignore/replace) and the commonly used methods. Messages are
  * CPython 3.11's. The only whitespace bytes know is ASCII's " \t\n\r\v\f".
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,10 +60,13 @@ static const char *const codec_names[] = {"utf-8", "ascii", "latin-1"};
 
 static AsyValue decode_error(AsyVM *vm, int codec, const uint8_t *data, size_t start, size_t end,
                              const char *reason) {
-    if (end - start <= 1)
+    if (end - start <= 1) {
+        char hex[8]; /* asy_raise knows no %02x */
+        snprintf(hex, sizeof hex, "0x%02x", data[start]);
         return asy_raise(vm, ASY_EXC_UnicodeDecodeError,
-                         "'%s' codec can't decode byte 0x%02x in position %zu: %s",
-                         codec_names[codec], data[start], start, reason);
+                         "'%s' codec can't decode byte %s in position %zu: %s",
+                         codec_names[codec], hex, start, reason);
+    }
     return asy_raise(vm, ASY_EXC_UnicodeDecodeError,
                      "'%s' codec can't decode bytes in position %zu-%zu: %s", codec_names[codec],
                      start, end - 1, reason);
