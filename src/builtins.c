@@ -321,8 +321,22 @@ static AsyValue bi_iter(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return asy_calliter_new(vm, argv[0], argv[1]);
 }
 
+/* next(it[, default]). Generators and user iterators go through __next__ itself, so
+ * that the StopIteration they raise (with its value) is the one that propagates. */
 static AsyValue bi_next(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (!no_kw(vm, "next", kw) || !asy_check_args(vm, "next", argc, 1, 2)) return ASY_ERR;
+    AsyType *t = asy_type_of(vm, argv[0]);
+    if ((t->tflags & ASY_TYPE_HEAP) || t == ASY_TYPE(vm, generator)) {
+        AsyValue f = asy_type_lookup(t, ASY_S(vm, __next__));
+        if (!ASY_IS_UNDEF(f)) {
+            AsyValue r = asy_call_unbound(vm, f, argv[0], t, 0, NULL, NULL);
+            if (ASY_IS_ERR(r) && argc == 2 && asy_exc_matches(vm, ASY_EXC_StopIteration)) {
+                asy_exc_clear(vm);
+                return argv[1];
+            }
+            return r;
+        }
+    }
     AsyValue r = asy_next(vm, argv[0]);
     if (!ASY_IS_UNDEF(r)) return r;
     if (argc == 2) return argv[1];
@@ -468,8 +482,9 @@ static AsyValue bi_sum(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 /* sorted(iterable, /, *, key=None, reverse=False) */
 static AsyValue bi_sorted(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     AsyValue key = asy_kwarg(vm, kw, "key"), rev = asy_kwarg(vm, kw, "reverse");
-    if (!asy_check_kw_done(vm, "sort", kw) || !asy_check_args(vm, "sorted", argc, 1, 1))
-        return ASY_ERR;
+    if (!asy_check_kw_done(vm, "sort", kw)) return ASY_ERR;
+    if (argc != 1)
+        return asy_raise(vm, ASY_EXC_TypeError, "sorted expected 1 argument, got %d", argc);
     int reverse = 0;
     if (!ASY_IS_UNDEF(rev) && (reverse = asy_truthy(vm, rev)) < 0) return ASY_ERR;
     if (ASY_IS_NONE(key)) key = ASY_UNDEF;
@@ -778,7 +793,27 @@ static void register_types(AsyVM *vm, AsyDict *d) {
             asy_dict_set_cstr(vm, d, types[i].name, ASY_OBJ(vm->types[types[i].id]));
 }
 
+/* Built-in types CPython lets classes derive from; every other one ("type 'bool' is not
+ * an acceptable base type") loses ASY_TYPE_BASETYPE here, so their makers need not care. */
+static void mark_final_types(AsyVM *vm) {
+    static const AsyTypeId bases[] = {
+        ASY_TYPE_object, ASY_TYPE_type,     ASY_TYPE_int,          ASY_TYPE_float,
+        ASY_TYPE_str,    ASY_TYPE_bytes,    ASY_TYPE_list,         ASY_TYPE_tuple,
+        ASY_TYPE_dict,   ASY_TYPE_set,      ASY_TYPE_frozenset,    ASY_TYPE_property,
+        ASY_TYPE_super,  ASY_TYPE_module,   ASY_TYPE_classmethod,  ASY_TYPE_staticmethod,
+        ASY_TYPE_enumerate, ASY_TYPE_zip,   ASY_TYPE_map,          ASY_TYPE_filter,
+        ASY_TYPE_reversed,
+    };
+    for (int i = 0; i < ASY_TYPE_COUNT; i++) {
+        if (!vm->types[i]) continue;
+        bool base = false;
+        for (size_t j = 0; j < sizeof bases / sizeof bases[0]; j++) base |= (int)bases[j] == i;
+        if (!base) vm->types[i]->tflags &= ~ASY_TYPE_BASETYPE;
+    }
+}
+
 void asy_builtins_init(AsyVM *vm) {
+    mark_final_types(vm);
     AsyModule *m = asy_module_new(vm, "builtins");
     vm->builtins = m;
     asy_module_add_functions(vm, m, builtin_functions);

@@ -160,7 +160,11 @@ static AsyValue object_repr(AsyVM *vm, AsyValue self) {
     return ASY_OBJ(asy_str_printf(vm, "<%s object at %p>", qual, addr));
 }
 
-static AsyValue object_str(AsyVM *vm, AsyValue self) { return asy_repr(vm, self); }
+/* str() of an object without __str__: its type's repr slot, unchecked (asy_str checks
+ * the result, so a bad __repr__ is reported as "__str__ returned non-string"). */
+static AsyValue object_str(AsyVM *vm, AsyValue self) {
+    return asy_type_of(vm, self)->repr(vm, self);
+}
 
 static bool object_hash(AsyVM *vm, AsyValue self, int64_t *out) {
     ASY_UNUSED(vm);
@@ -345,7 +349,7 @@ static AsyValue objm_repr(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 static AsyValue objm_str(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!asy_check_args(vm, "__str__", argc - 1, 0, 0)) return ASY_ERR;
-    return asy_repr(vm, argv[0]);
+    return object_str(vm, argv[0]);
 }
 
 static AsyValue objm_hash(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
@@ -1011,6 +1015,14 @@ AsyValue asy_type_lookup(AsyType *type, AsyStr *name) {
     return ASY_UNDEF;
 }
 
+static AsyValue check_str_result(AsyVM *vm, AsyValue r, const char *what) {
+    if (ASY_IS_ERR(r) || (ASY_IS_OBJ(r) && type_of_obj(r) == ASY_TYPE(vm, str)) ||
+        asy_isinstance(vm, r, ASY_TYPE(vm, str)))
+        return r;
+    return asy_raise(vm, ASY_EXC_TypeError, "%s returned non-string (type %s)", what,
+                     asy_type_name(vm, r));
+}
+
 AsyValue asy_repr(AsyVM *vm, AsyValue v) {
     AsyType *t = asy_type_of(vm, v);
     if (vm->c_depth >= ASY_MAX_C_DEPTH)
@@ -1019,7 +1031,7 @@ AsyValue asy_repr(AsyVM *vm, AsyValue v) {
     vm->c_depth++;
     AsyValue r = t->repr(vm, v);
     vm->c_depth--;
-    return r;
+    return check_str_result(vm, r, "__repr__");
 }
 
 AsyValue asy_str(AsyVM *vm, AsyValue v) {
@@ -1031,7 +1043,7 @@ AsyValue asy_str(AsyVM *vm, AsyValue v) {
     vm->c_depth++;
     AsyValue r = t->str(vm, v);
     vm->c_depth--;
-    return r;
+    return check_str_result(vm, r, "__str__");
 }
 
 AsyValue asy_format(AsyVM *vm, AsyValue v, AsyStr *spec) {
