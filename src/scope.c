@@ -170,6 +170,11 @@ static AsyScope *enter_scope(Builder *b, AsyScopeKind kind, AstNode *node, const
     s->qualname = make_qualname(b, b->cur, kind, name);
     b->all = grow(b->arena, b->all, b->nall, &b->capall, sizeof(AsyScope *));
     b->all[b->nall++] = s;
+    if (b->cur) {
+        AsyScope *p = b->cur;
+        p->children = grow(b->arena, p->children, p->nchildren, &p->childcap, sizeof(AsyScope *));
+        p->children[p->nchildren++] = s;
+    }
     b->cur = s;
     return s;
 }
@@ -802,6 +807,16 @@ static void layout_scope(Builder *b, AsyScope *s)
             s->freenames[s->nfree++] = sym->name;
         }
     }
+}
+
+AsyScope *asy_scope_find(AsyScope *root, const char *qualname)
+{
+    if (strcmp(root->qualname, qualname) == 0) return root;
+    for (int i = 0; i < root->nchildren; i++) {
+        AsyScope *s = asy_scope_find(root->children[i], qualname);
+        if (s) return s;
+    }
+    return NULL;
 }
 
 AsySymKind asy_scope_kind(AsyScope *scope, const char *name)

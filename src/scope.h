@@ -65,6 +65,8 @@ struct Scope {
     AsyScopeKind kind;
     AstNode *node;
     AsyScope *parent;
+    AsyScope **children;     /* nested blocks, in source order                          */
+    int nchildren, childcap;
     const char *name;        /* "f", "<lambda>", "<listcomp>", "C", "<module>"           */
     const char *qualname;    /* CPython's __qualname__                                  */
 
@@ -102,6 +104,9 @@ AsySymbol *asy_scope_lookup(AsyScope *scope, const char *name);
 /* How `name` resolves in `scope`, including names the block never mentions (which are
  * implicit globals). */
 AsySymKind asy_scope_kind(AsyScope *scope, const char *name);
+
+/* The block whose qualname is `qualname`, searching `root` and its descendants (tests). */
+AsyScope *asy_scope_find(AsyScope *root, const char *qualname);
 
 /* The scope an AST node introduces (module, def, lambda, class, comprehension), or NULL. */
 AsyScope *asy_scope_of(AstNode *node);
