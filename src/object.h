@@ -116,6 +116,10 @@ struct AsyType {
     void (*traverse)(AsyVM *vm, AsyObj *self);
     /* Free memory the object owns outside its own allocation. Must not allocate. */
     void (*finalize)(AsyVM *vm, AsyObj *self);
+    /* `await x` on a native awaitable (the async runtime's futures): NULL for every other
+     * type (it is not inherited). Returns ASY_AWAIT_DONE with *result set, ASY_AWAIT_SUSPEND
+     * to suspend the task until the scheduler resumes it, or ASY_AWAIT_ERROR (fiber.h). */
+    int (*await_)(AsyVM *vm, AsyValue self, AsyValue *result);
     /* Bootstrap (object.c): method tables added before str, dict and natives existed,
      * installed into `dict` as soon as they do; empty afterwards. */
     const AsyMethodDef **pending_methods;
@@ -246,6 +250,7 @@ typedef struct {
 #define ASY_CODE_CLASS (1u << 6)      /* a class body: names go to the class dict  */
 #define ASY_CODE_LAMBDA (1u << 7)
 #define ASY_CODE_COMPREHENSION (1u << 8)
+#define ASY_CODE_DOCSTRING (1u << 9)  /* consts[0] is the docstring (function.h)     */
 
 typedef struct {
     AsyObj hdr;

@@ -35,7 +35,7 @@
     X(bytes_iterator) X(range_iterator) X(set_iterator) X(dict_keys) X(dict_values)       \
     X(dict_items) X(dict_keyiterator) X(dict_valueiterator) X(dict_itemiterator)          \
     X(enumerate) X(zip) X(map) X(filter) X(reversed) X(callable_iterator)                 \
-    X(seq_iterator)
+    X(seq_iterator) X(async_generator_asend) X(async_generator_athrow)
 
 typedef enum {
 #define ASY_X_ENUM(n) ASY_TYPE_##n,
@@ -487,6 +487,14 @@ void asy_module_register(AsyVM *vm, AsyModule *m);   /* sys.modules[m.__name__] 
 char *asy_read_file(const char *path, size_t *len);
 /* Built-in modules: each makes its module and registers it (mod_<name>.c). */
 void asy_mod_sys_init(AsyVM *vm);
+void asy_mod_asyncio_init(AsyVM *vm);   /* mod_asyncio.c */
+void asy_mod_time_init(AsyVM *vm);      /* mod_time.c    */
+/* The async runtime (mod_asyncio.c, loop.c). asy_asyncio_run_main runs a coroutine as
+ * asyncio.run does (the main task of a script with top-level await: its module code run
+ * by asy_vm_run_code gives that coroutine); its result or ASY_ERR. asy_loop_free releases
+ * the scheduler: asy_vm_free calls it before freeing the objects. */
+AsyValue asy_asyncio_run_main(AsyVM *vm, AsyValue coro);
+void asy_loop_free(AsyVM *vm);
 
 /* ---- running code (vm.c) ---- */
 /* Run module-level code with `globals` as its namespace; its result, or ASY_ERR. */

@@ -1,0 +1,119 @@
+/* fiber.c - the fiber object: a task's value stack and frame stack (layout and invariants
+ * in fiber.h), their growth, and what the GC marks in them. Running code on a fiber is
+ * vm.c's job. */
+#include "fiber.h"
+
+#include <string.h>
+
+#define FIBER_INITIAL_STACK 256
+#define FIBER_INITIAL_FRAMES 16
+/* Slack above a frame's computed needs: a bound method or __init__ call writes self into
+ * a spare slot, and C helpers push a value or two. */
+#define FRAME_SLACK 4
+
+int64_t asy_fiber_frame_size(const AsyCode *code) {
+    return (int64_t)code->nlocals + code->ncells + code->nfree + code->stacksize + FRAME_SLACK;
+}
+
+AsyFiber *asy_fiber_new(AsyVM *vm) {
+    AsyFiber *f = asy_gc_alloc(vm, ASY_TYPE(vm, fiber), sizeof(AsyFiber));
+    if (!f) return NULL;
+    f->handled = ASY_NONE;
+    f->transfer = ASY_UNDEF;
+    f->task = ASY_UNDEF;
+    f->state = ASY_FIBER_NEW;
+    f->stack = asy_mem_alloc(vm, sizeof(AsyValue) * FIBER_INITIAL_STACK);
+    f->frames = asy_mem_alloc(vm, sizeof(AsyFrame) * FIBER_INITIAL_FRAMES);
+    if (!f->stack || !f->frames) return NULL;
+    f->stackcap = FIBER_INITIAL_STACK;
+    f->framecap = FIBER_INITIAL_FRAMES;
+    return f;
+}
+
+AsyFiber *asy_fiber_current(AsyVM *vm) {
+    if (vm->fiber) return vm->fiber;
+    if (!vm->main_fiber && !(vm->main_fiber = asy_fiber_new(vm))) return NULL;
+    vm->main_fiber->state = ASY_FIBER_RUNNING;
+    vm->fiber = vm->main_fiber;
+    return vm->fiber;
+}
+
+bool asy_fiber_ensure_stack(AsyVM *vm, AsyFiber *f, int64_t need) {
+    int64_t want = (int64_t)f->sp + need;
+    if (want <= f->stackcap) return true;
+    if (want > INT32_MAX / 2) {
+        asy_raise(vm, ASY_EXC_MemoryError, "stack overflow");
+        return false;
+    }
+    int64_t cap = f->stackcap;
+    while (cap < want) cap *= 2;
+    AsyValue *s = asy_mem_realloc(vm, f->stack, sizeof(AsyValue) * (size_t)f->stackcap,
+                                  sizeof(AsyValue) * (size_t)cap);
+    if (!s) return false;
+    f->stack = s;
+    f->stackcap = (int32_t)cap;
+    return true;
+}
+
+AsyFrame *asy_fiber_push_frame(AsyVM *vm, AsyFiber *f) {
+    if (ASY_UNLIKELY(f->nframes >= vm->recursion_limit)) {
+        asy_raise(vm, ASY_EXC_RecursionError, "maximum recursion depth exceeded");
+        return NULL;
+    }
+    if (f->nframes == f->framecap) {
+        int32_t cap = f->framecap * 2;
+        AsyFrame *fr = asy_mem_realloc(vm, f->frames, sizeof(AsyFrame) * (size_t)f->framecap,
+                                       sizeof(AsyFrame) * (size_t)cap);
+        if (!fr) return NULL;
+        f->frames = fr;
+        f->framecap = cap;
+    }
+    AsyFrame *fr = &f->frames[f->nframes++];
+    fr->flags = 0;
+    fr->resume = ASY_RESUME_NONE;
+    fr->nblocks = 0;
+    fr->ns = NULL;
+    fr->aux = ASY_UNDEF;
+    fr->pc = 0;
+    return fr;
+}
+
+void asy_fiber_mark_frame(AsyVM *vm, const AsyFrame *fr) {
+    asy_gc_mark_obj(vm, (AsyObj *)fr->func);
+    asy_gc_mark_obj(vm, (AsyObj *)fr->code);
+    asy_gc_mark_obj(vm, (AsyObj *)fr->globals);
+    asy_gc_mark_obj(vm, (AsyObj *)fr->builtins);
+    asy_gc_mark_obj(vm, (AsyObj *)fr->ns);
+    asy_gc_mark_value(vm, fr->aux);
+    asy_gc_mark_value(vm, fr->saved_handled);
+}
+
+static void fiber_traverse(AsyVM *vm, AsyObj *o) {
+    AsyFiber *f = (AsyFiber *)o;
+    for (int32_t i = 0; i < f->sp; i++) asy_gc_mark_value(vm, f->stack[i]);
+    for (int32_t i = 0; i < f->nframes; i++) asy_fiber_mark_frame(vm, &f->frames[i]);
+    asy_gc_mark_value(vm, f->handled);
+    asy_gc_mark_value(vm, f->transfer);
+    asy_gc_mark_value(vm, f->task);
+}
+
+static void fiber_finalize(AsyVM *vm, AsyObj *o) {
+    AsyFiber *f = (AsyFiber *)o;
+    asy_mem_free(vm, f->stack, sizeof(AsyValue) * (size_t)f->stackcap);
+    asy_mem_free(vm, f->frames, sizeof(AsyFrame) * (size_t)f->framecap);
+    f->stack = NULL;
+    f->frames = NULL;
+}
+
+static AsyValue fiber_repr(AsyVM *vm, AsyValue self) {
+    return ASY_OBJ(asy_str_printf(vm, "<fiber object at %p>", (void *)ASY_AS_OBJ(self)));
+}
+
+void asy_fiber_init(AsyVM *vm) {
+    AsyType *t = asy_type_new_builtin(vm, "fiber", ASY_TYPE(vm, object), sizeof(AsyFiber));
+    t->repr = fiber_repr;
+    t->traverse = fiber_traverse;
+    t->finalize = fiber_finalize;
+    asy_type_ready(vm, t);
+    vm->types[ASY_TYPE_fiber] = t;
+}

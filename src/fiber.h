@@ -1,0 +1,163 @@
+/* fiber.h - a task's value stack and frame stack, and how a task suspends and resumes.
+ *
+ * Every piece of asy code runs inside a fiber (vm->fiber). A fiber owns:
+ * - a value stack: one growable AsyValue array addressed by integer indexes (Janet style),
+ *   so growing it never invalidates anything stored as an index. The VM caches raw
+ *   pointers into it and refreshes them after anything that can grow it (any call that may
+ *   run asy code);
+ * - a frame stack: one growable AsyFrame array, one entry per active asy function call.
+ *
+ * Layout of one frame's slots on the value stack (opcodes.h):
+ *
+ *     stack[base ..]  locals (code->nlocals) | cells (ncells) | frees (nfree) | eval stack
+ *
+ * Invariants:
+ * - fiber->sp is the index one past the live top of the running frame's evaluation stack
+ *   whenever the VM may collect or call out (it saves it before every such point). Every
+ *   slot below fiber->sp is live and initialised; the GC marks exactly stack[0 .. sp).
+ * - A frame's callers lie below it: frames[i].base >= frames[i-1]'s stack top.
+ * - Handler blocks record stack depths RELATIVE to the frame's base, so a generator frame
+ *   can be copied elsewhere on a stack (or another fiber) without fix-ups.
+ * - A suspended generator owns its frame (AsyGenerator.frame plus a copy of its stack
+ *   segment); while it runs, that frame lives on the running fiber and the generator is
+ *   marked running.
+ *
+ * Frame kinds (flags):
+ * - ASY_FRAME_BOUNDARY: the first frame of a nested dispatch loop started from C (asy_call,
+ *   a generator resumed by a native). When it returns or an exception leaves it, the loop
+ *   returns to its C caller.
+ * - ASY_FRAME_INIT: __init__ run for `C(...)`: its result must be None and is replaced by
+ *   the instance held in frame->aux.
+ * - ASY_FRAME_CLASS: a class body: when it returns, the class is built from the namespace
+ *   (frame->ns) and the `body name bases..` left on the caller's stack (aux: nbases).
+ * - ASY_FRAME_GEN: a generator, coroutine or async generator frame (aux: the generator).
+ *   frame->resume says who resumed it, which decides where a yield and a return go.
+ *
+ * Suspension (the hook the async runtime builds on):
+ * - A task is a fiber whose bottom frame is a coroutine's, started with
+ *   asy_fiber_new_task and stepped with asy_fiber_resume by the scheduler.
+ * - `await x` (AWAIT) on a coroutine or generator pushes its frame onto the same fiber: no
+ *   copying, no C recursion. A whole await chain lives on the task's fiber.
+ * - `await x` on a native awaitable (a type whose `await_` slot is set, see object.h)
+ *   calls that slot each time the instruction executes: DONE gives the result, ERROR
+ *   raises, SUSPEND makes the fiber suspend: asy_fiber_resume returns ASY_RUN_SUSPENDED
+ *   (out: the value the slot stored, or UNDEF) with every frame intact; when the
+ *   scheduler resumes the fiber, AWAIT runs again and asks the slot again.
+ * - A bare `yield v` reaching an awaiting frame (a generator-based __await__) suspends the
+ *   fiber too, handing v to the scheduler (as CPython hands it to Task.__step); resuming
+ *   with `send` makes the yield return that value.
+ * - Resuming with `throw` set raises that exception at the suspension point (how a
+ *   scheduler delivers CancelledError).
+ * - Suspension is only possible from the dispatch loop that asy_fiber_resume started, not
+ *   from a nested loop behind a C frame: there AWAIT raises RuntimeError.
+ */
+#ifndef ASY_FIBER_H
+#define ASY_FIBER_H
+
+#include "vm.h"
+
+/* One exception handler (SETUP_FINALLY): where to jump, and the stack depth to cut back
+ * to, relative to the frame's base. */
+typedef struct {
+    int32_t handler;
+    int32_t depth;
+} AsyBlock;
+
+#define ASY_FRAME_BOUNDARY (1u << 0)
+#define ASY_FRAME_INIT (1u << 1)
+#define ASY_FRAME_CLASS (1u << 2)
+#define ASY_FRAME_GEN (1u << 3)
+#define ASY_FRAME_MODULE (1u << 4) /* module code run by asy_vm_run_code              */
+
+/* Who resumed a generator frame (frame->resume). The resumer's pc stays on the
+ * instruction that resumed it; the generator's yield and return complete it. */
+typedef enum {
+    ASY_RESUME_NONE,     /* not a generator frame                                       */
+    ASY_RESUME_NATIVE,   /* send/next/throw from C: the nested loop returns the value   */
+    ASY_RESUME_FOR_ITER, /* FOR_ITER: a yield pushes the value, a return ends the loop  */
+    ASY_RESUME_YIELD_FROM, /* YIELD_FROM in a delegating generator                       */
+    ASY_RESUME_AWAIT,    /* AWAIT on a coroutine/generator: a yield suspends the fiber  */
+    ASY_RESUME_ASEND,    /* AWAIT on an async generator's asend/athrow: a yield is the
+                            await's result, a return raises StopAsyncIteration          */
+} AsyResumeKind;
+
+typedef struct {
+    AsyFunction *func;       /* NULL for module code                                   */
+    AsyCode *code;
+    AsyDict *globals;
+    AsyDict *builtins;
+    AsyDict *ns;             /* LOAD_NAME/STORE_NAME namespace: module globals or a class
+                                body's dict; NULL in function frames                  */
+    AsyValue aux;            /* INIT: instance; CLASS: nbases; GEN: the generator       */
+    AsyValue saved_handled;  /* fiber->handled when the frame was entered (restored when
+                                it leaves)                                            */
+    int32_t pc;              /* next instruction (index into code->code)               */
+    int32_t base;            /* stack index of local 0                                 */
+    int32_t sp;              /* saved stack top, while not the running frame           */
+    int32_t ret_sp;          /* where the caller's stack top goes back to on return    */
+    uint16_t flags;          /* ASY_FRAME_*                                            */
+    uint8_t resume;          /* AsyResumeKind                                          */
+    uint8_t nblocks;
+    AsyBlock blocks[ASY_MAX_BLOCKS];
+} AsyFrame;
+
+struct AsyFiber {
+    AsyObj hdr;
+    AsyValue *stack;
+    int32_t sp;              /* see the invariants above                               */
+    int32_t stackcap;
+    AsyFrame *frames;
+    int32_t nframes;
+    int32_t framecap;
+    AsyValue handled;        /* the exception being handled (sys.exc_info), or None    */
+    AsyValue transfer;       /* suspension: the value handed to the scheduler          */
+    AsyValue task;           /* the async runtime's task object running here, or UNDEF */
+    int32_t state;           /* AsyFiberState                                          */
+    int32_t nested;          /* dispatch loops running on this fiber right now         */
+};
+
+typedef enum {
+    ASY_FIBER_NEW,       /* created, never resumed                                      */
+    ASY_FIBER_RUNNING,
+    ASY_FIBER_SUSPENDED,
+    ASY_FIBER_DONE,      /* its coroutine returned or raised                            */
+} AsyFiberState;
+
+typedef enum {
+    ASY_RUN_DONE,        /* the task's coroutine returned: *out is its value           */
+    ASY_RUN_ERROR,       /* it raised: the exception is pending in vm->exc              */
+    ASY_RUN_SUSPENDED,   /* it waits: *out is the value it handed over (UNDEF if none)  */
+} AsyRunStatus;
+
+/* A native awaitable's answer (the `await_` slot of object.h). */
+#define ASY_AWAIT_ERROR (-1)
+#define ASY_AWAIT_DONE 0     /* *result is the value of the await expression           */
+#define ASY_AWAIT_SUSPEND 1  /* not ready: suspend the task; *result may carry a value
+                                for the scheduler (UNDEF otherwise)                    */
+
+/* fiber.c */
+void asy_fiber_init(AsyVM *vm);   /* the fiber type (called by asy_vm_init_runtime) */
+AsyFiber *asy_fiber_new(AsyVM *vm);
+/* The running fiber, creating vm->main_fiber if nothing runs yet. */
+AsyFiber *asy_fiber_current(AsyVM *vm);
+/* Make room for `need` more slots above fiber->sp; false with MemoryError pending.
+ * Invalidates raw pointers into the stack. */
+bool asy_fiber_ensure_stack(AsyVM *vm, AsyFiber *f, int64_t need);
+/* Push a zeroed frame (fields to be filled by the caller); NULL with RecursionError or
+ * MemoryError pending. Invalidates raw pointers into the frame array. */
+AsyFrame *asy_fiber_push_frame(AsyVM *vm, AsyFiber *f);
+/* Mark the live part of a frame array and stack (the GC and generators use it). */
+void asy_fiber_mark_frame(AsyVM *vm, const AsyFrame *fr);
+/* Slots a frame of `code` needs on the stack (locals, cells, frees, eval stack, slack). */
+int64_t asy_fiber_frame_size(const AsyCode *code);
+
+/* Tasks (vm.c): a fiber that will run the coroutine `coro` when first resumed. Marks the
+ * coroutine as awaited. TypeError if coro is not a coroutine. */
+AsyFiber *asy_fiber_new_task(AsyVM *vm, AsyValue coro);
+/* Run the task until it finishes or suspends. send: the value a suspended `yield`
+ * receives (None for a plain wake-up); throw: an exception instance to raise at the
+ * suspension point instead, or UNDEF. Sets vm->fiber for the duration and restores it. */
+AsyRunStatus asy_fiber_resume(AsyVM *vm, AsyFiber *f, AsyValue send, AsyValue throw_exc,
+                              AsyValue *out);
+
+#endif

@@ -1,0 +1,459 @@
+/* generator.c - generator, coroutine and async_generator objects: their frames while
+ * suspended (moved onto and off a fiber's stack, see generator.h), the Python-visible
+ * protocol (next, send, throw, close, asend, athrow, aclose) and the asend/athrow
+ * awaitables. The dispatch loop that runs their frames is vm.c's. */
+#include "generator.h"
+
+#include <string.h>
+
+#include "function.h"
+#include "opcodes.h"
+
+static AsyGenerator *as_gen(AsyValue v) { return (AsyGenerator *)ASY_AS_OBJ(v); }
+
+static const char *kind_word(const AsyGenerator *g) {
+    switch (g->kind) {
+    case ASY_GENKIND_COROUTINE: return "coroutine";
+    case ASY_GENKIND_ASYNC: return "async generator";
+    default: return "generator";
+    }
+}
+
+/* ---- frames in and out ---- */
+
+AsyGenerator *asy_gen_new(AsyVM *vm, AsyFunction *fn, const AsyValue *slots, int32_t nslots) {
+    AsyCode *co = fn->code;
+    AsyType *type = ASY_TYPE(vm, generator);
+    uint8_t kind = ASY_GENKIND_GENERATOR;
+    if (co->cflags & ASY_CODE_COROUTINE) {
+        type = ASY_TYPE(vm, coroutine);
+        kind = ASY_GENKIND_COROUTINE;
+    } else if (co->cflags & ASY_CODE_ASYNC_GENERATOR) {
+        type = ASY_TYPE(vm, async_generator);
+        kind = ASY_GENKIND_ASYNC;
+    }
+    AsyGenerator *g = asy_gc_alloc(vm, type, sizeof(AsyGenerator));
+    if (!g) return NULL;
+    int64_t cap = asy_fiber_frame_size(co);
+    g->stack = asy_mem_alloc(vm, sizeof(AsyValue) * (size_t)cap);
+    if (!g->stack) return NULL;
+    g->stackcap = (int32_t)cap;
+    memcpy(g->stack, slots, sizeof(AsyValue) * (size_t)nslots);
+    g->depth = nslots;
+    g->kind = kind;
+    g->state = ASY_GEN_CREATED;
+    g->exc_state = ASY_NONE;
+    g->name = fn->name;
+    g->qualname = fn->qualname;
+    AsyFrame *fr = &g->frame;
+    fr->func = fn;
+    fr->code = co;
+    fr->globals = fn->globals;
+    fr->builtins = vm->builtins ? vm->builtins->dict : NULL;
+    fr->aux = ASY_OBJ(g);
+    fr->saved_handled = ASY_NONE;
+    fr->flags = ASY_FRAME_GEN;
+    return g;
+}
+
+bool asy_gen_push(AsyVM *vm, AsyFiber *f, AsyGenerator *g, AsyResumeKind resume,
+                  AsyValue sent) {
+    if (!asy_fiber_ensure_stack(vm, f, g->stackcap)) return false;
+    int32_t saved_nblocks = g->frame.nblocks;
+    AsyFrame *fr = asy_fiber_push_frame(vm, f);
+    if (!fr) return false;
+    *fr = g->frame;
+    fr->nblocks = (uint8_t)saved_nblocks;
+    fr->base = f->sp;
+    fr->resume = (uint8_t)resume;
+    fr->flags = ASY_FRAME_GEN;
+    fr->saved_handled = f->handled;
+    memcpy(f->stack + f->sp, g->stack, sizeof(AsyValue) * (size_t)g->depth);
+    f->sp += g->depth;
+    if (g->state == ASY_GEN_SUSPENDED) f->stack[f->sp++] = sent;
+    if (!ASY_IS_NONE(g->exc_state)) f->handled = g->exc_state;
+    g->state = ASY_GEN_RUNNING;
+    return true;
+}
+
+bool asy_gen_save(AsyVM *vm, AsyFiber *f, AsyGenerator *g, int32_t sp) {
+    ASY_UNUSED(vm);
+    AsyFrame *fr = &f->frames[f->nframes - 1];
+    int32_t depth = sp - fr->base;
+    /* The frame never holds more than its code's frame size (stacksize + slack). */
+    memcpy(g->stack, f->stack + fr->base, sizeof(AsyValue) * (size_t)depth);
+    g->depth = depth;
+    g->frame = *fr;
+    g->frame.base = 0;
+    g->exc_state = asy_value_is(f->handled, fr->saved_handled) ? ASY_NONE : f->handled;
+    f->handled = fr->saved_handled;
+    g->frame.saved_handled = ASY_NONE;
+    f->sp = fr->base;
+    f->nframes--;
+    g->state = ASY_GEN_SUSPENDED;
+    return true;
+}
+
+void asy_gen_finish(AsyVM *vm, AsyFiber *f, AsyGenerator *g) {
+    AsyFrame *fr = &f->frames[f->nframes - 1];
+    f->handled = fr->saved_handled;
+    f->sp = fr->base;
+    f->nframes--;
+    g->state = ASY_GEN_CLOSED;
+    g->depth = 0;
+    g->exc_state = ASY_NONE;
+    asy_mem_free(vm, g->stack, sizeof(AsyValue) * (size_t)g->stackcap);
+    g->stack = NULL;
+    g->stackcap = 0;
+    memset(&g->frame, 0, sizeof g->frame);
+    g->frame.aux = ASY_OBJ(g);
+}
+
+bool asy_gen_check_resumable(AsyVM *vm, AsyGenerator *g) {
+    if (g->state != ASY_GEN_RUNNING) return true;
+    asy_raise(vm, ASY_EXC_ValueError, "%s already executing", kind_word(g));
+    return false;
+}
+
+void asy_gen_fix_stop_iteration(AsyVM *vm, AsyGenerator *g) {
+    AsyException *e = vm->exc;
+    if (!e) return;
+    bool stop = asy_is_subtype(e->hdr.type, vm->exc_types[ASY_EXC_StopIteration]);
+    bool astop = g->kind == ASY_GENKIND_ASYNC &&
+                 asy_is_subtype(e->hdr.type, vm->exc_types[ASY_EXC_StopAsyncIteration]);
+    if (!stop && !astop) return;
+    asy_raise(vm, ASY_EXC_RuntimeError, "%s raised %s", kind_word(g),
+              stop ? "StopIteration" : "StopAsyncIteration");
+    if (!vm->exc) return;
+    vm->exc->cause = ASY_OBJ(e);
+    vm->exc->context = ASY_OBJ(e);
+    vm->exc->suppress_context = true;
+}
+
+/* ---- the object ---- */
+
+static void gen_traverse(AsyVM *vm, AsyObj *o) {
+    AsyGenerator *g = (AsyGenerator *)o;
+    if (g->state != ASY_GEN_RUNNING)
+        for (int32_t i = 0; i < g->depth; i++) asy_gc_mark_value(vm, g->stack[i]);
+    asy_fiber_mark_frame(vm, &g->frame);
+    asy_gc_mark_value(vm, g->exc_state);
+    asy_gc_mark_obj(vm, (AsyObj *)g->name);
+    asy_gc_mark_obj(vm, (AsyObj *)g->qualname);
+}
+
+static void gen_finalize(AsyVM *vm, AsyObj *o) {
+    AsyGenerator *g = (AsyGenerator *)o;
+    /* Hook: a coroutine with state CREATED and !awaited here was never awaited; CPython
+     * prints "RuntimeWarning: coroutine '<qualname>' was never awaited" at this point.
+     * (CPython also closes suspended generators here, running their finally blocks; a
+     * finalizer may not run code, so asy does not.) */
+    asy_mem_free(vm, g->stack, sizeof(AsyValue) * (size_t)g->stackcap);
+    g->stack = NULL;
+}
+
+static AsyValue gen_repr(AsyVM *vm, AsyValue self) {
+    AsyGenerator *g = as_gen(self);
+    const char *k = g->kind == ASY_GENKIND_COROUTINE ? "coroutine"
+                    : g->kind == ASY_GENKIND_ASYNC   ? "async_generator"
+                                                     : "generator";
+    return ASY_OBJ(asy_str_printf(vm, "<%s object %s at %p>", k, g->qualname->data, (void *)g));
+}
+
+static bool name_is_c(AsyStr *a, const char *c) {
+    return a->len == strlen(c) && memcmp(a->data, c, a->len) == 0;
+}
+
+/* The iterator a generator suspended in `yield from` delegates to, or None. */
+static AsyValue gen_yieldfrom(AsyVM *vm, AsyGenerator *g) {
+    if (g->state != ASY_GEN_SUSPENDED || g->depth == 0) return ASY_NONE;
+    uint32_t ins = g->frame.code->code[g->frame.pc];
+    if (ASY_OP(ins) != ASY_OP_YIELD_FROM && ASY_OP(ins) != ASY_OP_AWAIT) return ASY_NONE;
+    ASY_UNUSED(vm);
+    return g->stack[g->depth - 1];
+}
+
+static AsyValue gen_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
+    AsyGenerator *g = as_gen(self);
+    const char *p = g->kind == ASY_GENKIND_COROUTINE ? "cr_"
+                    : g->kind == ASY_GENKIND_ASYNC   ? "ag_"
+                                                     : "gi_";
+    if (name_is_c(name, "__name__")) return ASY_OBJ(g->name);
+    if (name_is_c(name, "__qualname__")) return ASY_OBJ(g->qualname);
+    if (strncmp(name->data, p, 3) == 0) {
+        const char *rest = name->data + 3;
+        if (strcmp(rest, "running") == 0) return ASY_BOOL(g->state == ASY_GEN_RUNNING);
+        if (strcmp(rest, "code") == 0)
+            return g->frame.code ? ASY_OBJ(g->frame.code) : ASY_NONE;
+        if (strcmp(rest, "frame") == 0) return ASY_NONE;
+        if (strcmp(rest, "suspended") == 0) return ASY_BOOL(g->state == ASY_GEN_SUSPENDED);
+        if (strcmp(rest, "yieldfrom") == 0 || strcmp(rest, "await") == 0)
+            return gen_yieldfrom(vm, g);
+    }
+    return ASY_TYPE(vm, object)->getattr(vm, self, name);
+}
+
+static int gen_setattr(AsyVM *vm, AsyValue self, AsyStr *name, AsyValue v) {
+    AsyGenerator *g = as_gen(self);
+    bool is_name = name_is_c(name, "__name__"), is_qual = name_is_c(name, "__qualname__");
+    if (is_name || is_qual) {
+        if (!ASY_IS_OBJ(v) || ASY_AS_OBJ(v)->type != ASY_TYPE(vm, str)) {
+            asy_raise(vm, ASY_EXC_TypeError, "%s must be set to a string object", name->data);
+            return -1;
+        }
+        if (is_name) g->name = (AsyStr *)ASY_AS_OBJ(v);
+        else g->qualname = (AsyStr *)ASY_AS_OBJ(v);
+        return 0;
+    }
+    return ASY_TYPE(vm, object)->setattr(vm, self, name, v);
+}
+
+/* ---- the protocol ---- */
+
+static AsyValue stop_iteration(AsyVM *vm, AsyValue value) {
+    AsyType *t = vm->exc_types[ASY_EXC_StopIteration];
+    AsyValue e = ASY_IS_NONE(value) ? asy_exc_new(vm, t, 0, NULL) : asy_exc_new(vm, t, 1, &value);
+    if (ASY_IS_ERR(e)) return ASY_ERR;
+    ((AsyException *)ASY_AS_OBJ(e))->value = value;
+    vm->exc = (AsyException *)ASY_AS_OBJ(e);
+    return ASY_ERR;
+}
+
+/* send(value) semantics shared by next/send/__next__: the yielded value, or ASY_ERR with
+ * StopIteration(return value) (raise_stop) or ASY_UNDEF (!raise_stop) at the end. */
+static AsyValue gen_send_ex(AsyVM *vm, AsyGenerator *g, AsyValue v, bool raise_stop) {
+    if (!asy_gen_check_resumable(vm, g)) return ASY_ERR;
+    if (g->state == ASY_GEN_CLOSED) {
+        if (g->kind == ASY_GENKIND_COROUTINE)
+            return asy_raise(vm, ASY_EXC_RuntimeError, "cannot reuse already awaited coroutine");
+        return raise_stop ? stop_iteration(vm, ASY_NONE) : ASY_UNDEF;
+    }
+    if (g->state == ASY_GEN_CREATED && !ASY_IS_NONE(v))
+        return asy_raise(vm, ASY_EXC_TypeError, "can't send non-None value to a just-started %s",
+                         kind_word(g));
+    if (g->kind == ASY_GENKIND_COROUTINE) g->awaited = true;
+    AsyValue out;
+    int r = asy_vm_gen_resume(vm, g, v, ASY_UNDEF, &out);
+    if (r < 0) return ASY_ERR;
+    if (r == 1) return out;
+    return raise_stop ? stop_iteration(vm, out) : ASY_UNDEF;
+}
+
+static AsyValue gen_iter_slot(AsyVM *vm, AsyValue self) {
+    ASY_UNUSED(vm);
+    return self;
+}
+
+static AsyValue gen_next_slot(AsyVM *vm, AsyValue self) {
+    return gen_send_ex(vm, as_gen(self), ASY_NONE, false);
+}
+
+static AsyValue m_next(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__next__", argc - 1, 0, 0)) return ASY_ERR;
+    return gen_send_ex(vm, as_gen(argv[0]), ASY_NONE, true);
+}
+
+static AsyValue m_send(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "send", argc - 1, 1, 1)) return ASY_ERR;
+    return gen_send_ex(vm, as_gen(argv[0]), argv[1], true);
+}
+
+/* throw(exc) / throw(type[, value[, tb]]): the exception instance to raise. */
+static AsyValue throw_arg(AsyVM *vm, int argc, AsyValue *argv) {
+    AsyType *base = vm->exc_types[ASY_EXC_BaseException];
+    AsyValue t = argv[0];
+    if (ASY_IS_OBJ(t) && ASY_AS_OBJ(t)->type == ASY_TYPE(vm, type) &&
+        asy_is_subtype((AsyType *)ASY_AS_OBJ(t), base)) {
+        AsyValue val = argc > 1 ? argv[1] : ASY_NONE;
+        if (asy_isinstance(vm, val, (AsyType *)ASY_AS_OBJ(t))) return val;
+        if (ASY_IS_NONE(val)) return asy_exc_new(vm, (AsyType *)ASY_AS_OBJ(t), 0, NULL);
+        return asy_exc_new(vm, (AsyType *)ASY_AS_OBJ(t), 1, &val);
+    }
+    if (asy_isinstance(vm, t, base)) {
+        if (argc > 1 && !ASY_IS_NONE(argv[1]))
+            return asy_raise(vm, ASY_EXC_TypeError,
+                             "instance exception may not have a separate value");
+        return t;
+    }
+    return asy_raise(vm, ASY_EXC_TypeError,
+                     "exceptions must be classes or instances deriving from BaseException, "
+                     "not %s", asy_type_name(vm, t));
+}
+
+static AsyValue gen_throw(AsyVM *vm, AsyGenerator *g, AsyValue exc) {
+    if (!asy_gen_check_resumable(vm, g)) return ASY_ERR;
+    if (g->state == ASY_GEN_CLOSED) {
+        vm->exc = (AsyException *)ASY_AS_OBJ(exc);
+        return ASY_ERR;
+    }
+    AsyValue out;
+    int r = asy_vm_gen_resume(vm, g, ASY_NONE, exc, &out);
+    if (r < 0) return ASY_ERR;
+    if (r == 1) return out;
+    return stop_iteration(vm, out);
+}
+
+static AsyValue m_throw(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "throw", argc - 1, 1, 3)) return ASY_ERR;
+    AsyValue exc = throw_arg(vm, argc - 1, argv + 1);
+    if (ASY_IS_ERR(exc)) return ASY_ERR;
+    return gen_throw(vm, as_gen(argv[0]), exc);
+}
+
+/* close(): throw GeneratorExit in; a generator that yields again is an error. */
+static AsyValue gen_close(AsyVM *vm, AsyGenerator *g) {
+    if (g->state == ASY_GEN_CREATED || g->state == ASY_GEN_CLOSED) {
+        if (g->state == ASY_GEN_CREATED) {
+            if (g->kind == ASY_GENKIND_COROUTINE) g->awaited = true;
+            g->state = ASY_GEN_CLOSED;
+        }
+        return ASY_NONE;
+    }
+    if (!asy_gen_check_resumable(vm, g)) return ASY_ERR;
+    AsyValue exc = asy_exc_new(vm, vm->exc_types[ASY_EXC_GeneratorExit], 0, NULL);
+    if (ASY_IS_ERR(exc)) return ASY_ERR;
+    AsyValue out;
+    int r = asy_vm_gen_resume(vm, g, ASY_NONE, exc, &out);
+    if (r == 1)
+        return asy_raise(vm, ASY_EXC_RuntimeError, "%s ignored GeneratorExit", kind_word(g));
+    if (r == 0) return ASY_NONE;
+    if (asy_exc_matches(vm, ASY_EXC_GeneratorExit) || asy_exc_matches(vm, ASY_EXC_StopIteration)) {
+        asy_exc_clear(vm);
+        return ASY_NONE;
+    }
+    return ASY_ERR;
+}
+
+static AsyValue m_close(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "close", argc - 1, 0, 0)) return ASY_ERR;
+    return gen_close(vm, as_gen(argv[0]));
+}
+
+static AsyValue m_iter(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__iter__", argc - 1, 0, 0)) return ASY_ERR;
+    return argv[0];
+}
+
+/* ---- async generators: asend/athrow awaitables (driven by AWAIT in vm.c) ---- */
+
+bool asy_is_agen_op(AsyVM *vm, AsyValue v) {
+    if (!ASY_IS_OBJ(v)) return false;
+    AsyType *t = ASY_AS_OBJ(v)->type;
+    return t == ASY_TYPE(vm, async_generator_asend) || t == ASY_TYPE(vm, async_generator_athrow);
+}
+
+static AsyValue agen_op_new(AsyVM *vm, AsyValue gen, AsyAgenMode mode, AsyValue value) {
+    AsyType *t = mode == ASY_AGEN_ASEND ? ASY_TYPE(vm, async_generator_asend)
+                                        : ASY_TYPE(vm, async_generator_athrow);
+    AsyAgenOp *op = asy_gc_alloc(vm, t, sizeof(AsyAgenOp));
+    if (!op) return ASY_ERR;
+    op->gen = as_gen(gen);
+    op->value = value;
+    op->mode = (uint8_t)mode;
+    return ASY_OBJ(op);
+}
+
+static void agen_op_traverse(AsyVM *vm, AsyObj *o) {
+    AsyAgenOp *op = (AsyAgenOp *)o;
+    asy_gc_mark_obj(vm, (AsyObj *)op->gen);
+    asy_gc_mark_value(vm, op->value);
+}
+
+static AsyValue agen_op_repr(AsyVM *vm, AsyValue self) {
+    return ASY_OBJ(asy_str_printf(vm, "<%s object at %p>", asy_type_name(vm, self),
+                                  (void *)ASY_AS_OBJ(self)));
+}
+
+static AsyValue m_anext(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__anext__", argc - 1, 0, 0)) return ASY_ERR;
+    return agen_op_new(vm, argv[0], ASY_AGEN_ASEND, ASY_NONE);
+}
+
+static AsyValue m_asend(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "asend", argc - 1, 1, 1)) return ASY_ERR;
+    return agen_op_new(vm, argv[0], ASY_AGEN_ASEND, argv[1]);
+}
+
+static AsyValue m_athrow(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "athrow", argc - 1, 1, 3)) return ASY_ERR;
+    AsyValue exc = throw_arg(vm, argc - 1, argv + 1);
+    if (ASY_IS_ERR(exc)) return ASY_ERR;
+    return agen_op_new(vm, argv[0], ASY_AGEN_ATHROW, exc);
+}
+
+static AsyValue m_aclose(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "aclose", argc - 1, 0, 0)) return ASY_ERR;
+    return agen_op_new(vm, argv[0], ASY_AGEN_ACLOSE, ASY_UNDEF);
+}
+
+static const AsyMethodDef gen_methods[] = {
+    {"send", m_send, ASY_METH_NOKW, "send(arg) -> send 'arg' into generator"},
+    {"throw", m_throw, ASY_METH_NOKW, "throw(value) -> raise exception in generator"},
+    {"close", m_close, ASY_METH_NOKW, "close() -> raise GeneratorExit inside generator."},
+    {"__next__", m_next, ASY_METH_NOKW, "Implement next(self)."},
+    {"__iter__", m_iter, ASY_METH_NOKW, "Implement iter(self)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static const AsyMethodDef coro_methods[] = {
+    {"send", m_send, ASY_METH_NOKW, "send(arg) -> send 'arg' into coroutine"},
+    {"throw", m_throw, ASY_METH_NOKW, "throw(value) -> raise exception in coroutine"},
+    {"close", m_close, ASY_METH_NOKW, "close() -> raise GeneratorExit inside coroutine."},
+    {NULL, NULL, 0, NULL},
+};
+
+static const AsyMethodDef agen_methods[] = {
+    {"__aiter__", m_iter, ASY_METH_NOKW, "Return an awaitable, that resolves in asynchronous iterator."},
+    {"__anext__", m_anext, ASY_METH_NOKW, "Return a value or raise StopAsyncIteration."},
+    {"asend", m_asend, ASY_METH_NOKW, "asend(v) -> send 'v' in generator."},
+    {"athrow", m_athrow, ASY_METH_NOKW, "athrow(typ[,val[,tb]]) -> raise exception in generator."},
+    {"aclose", m_aclose, ASY_METH_NOKW, "aclose() -> raise GeneratorExit inside generator."},
+    {NULL, NULL, 0, NULL},
+};
+
+static AsyType *make_gen_type(AsyVM *vm, const char *name, const AsyMethodDef *methods) {
+    AsyType *t = asy_type_new_builtin(vm, name, ASY_TYPE(vm, object), sizeof(AsyGenerator));
+    t->tflags &= ~ASY_TYPE_BASETYPE;
+    t->repr = gen_repr;
+    t->getattr = gen_getattr;
+    t->setattr = gen_setattr;
+    t->traverse = gen_traverse;
+    t->finalize = gen_finalize;
+    asy_type_add_methods(vm, t, methods);
+    return t;
+}
+
+void asy_generator_init(AsyVM *vm) {
+    AsyType *t = make_gen_type(vm, "generator", gen_methods);
+    t->iter = gen_iter_slot;
+    t->next = gen_next_slot;
+    asy_type_ready(vm, t);
+    vm->types[ASY_TYPE_generator] = t;
+
+    t = make_gen_type(vm, "coroutine", coro_methods);
+    asy_type_ready(vm, t);
+    vm->types[ASY_TYPE_coroutine] = t;
+
+    t = make_gen_type(vm, "async_generator", agen_methods);
+    asy_type_ready(vm, t);
+    vm->types[ASY_TYPE_async_generator] = t;
+
+    const char *ops[] = {"async_generator_asend", "async_generator_athrow"};
+    for (int i = 0; i < 2; i++) {
+        t = asy_type_new_builtin(vm, ops[i], ASY_TYPE(vm, object), sizeof(AsyAgenOp));
+        t->tflags &= ~ASY_TYPE_BASETYPE;
+        t->repr = agen_op_repr;
+        t->traverse = agen_op_traverse;
+        asy_type_ready(vm, t);
+        vm->types[i == 0 ? ASY_TYPE_async_generator_asend : ASY_TYPE_async_generator_athrow] = t;
+    }
+}

@@ -1,0 +1,96 @@
+/* generator.h - generators, coroutines and async generators (generator.c), and the small
+ * interface between them and the dispatch loop (vm.c).
+ *
+ * One struct serves the three kinds; the type (vm->types[ASY_TYPE_generator], coroutine,
+ * async_generator) tells them apart. Calling a function whose code has
+ * ASY_CODE_GENERATOR/COROUTINE/ASYNC_GENERATOR binds the arguments into a new frame and
+ * returns such an object instead of running (vm.c, asy_gen_new).
+ *
+ * Invariants:
+ * - While not running, the generator owns its frame: `frame` with base 0 (indexes in
+ *   `frame` are relative to `stack`), and `stack[0 .. depth)` the frame's live slots.
+ * - While running, the frame lives on a fiber (frame->aux is the generator) and state is
+ *   ASY_GEN_RUNNING; `stack` keeps its allocation for the next suspension.
+ * - A suspended frame's pc is the next instruction; when it is a YIELD_FROM, the
+ *   generator is delegating to the iterator on top of its stack and resuming it re-executes
+ *   the YIELD_FROM with the sent value pushed (as does every resumption after a yield).
+ */
+#ifndef ASY_GENERATOR_H
+#define ASY_GENERATOR_H
+
+#include "fiber.h"
+
+typedef enum {
+    ASY_GEN_CREATED,     /* never run: resuming starts at pc 0 and pushes nothing       */
+    ASY_GEN_SUSPENDED,   /* stopped at a yield: resuming pushes the sent value          */
+    ASY_GEN_RUNNING,
+    ASY_GEN_CLOSED,
+} AsyGenState;
+
+typedef enum { ASY_GENKIND_GENERATOR, ASY_GENKIND_COROUTINE, ASY_GENKIND_ASYNC } AsyGenKind;
+
+typedef struct {
+    AsyObj hdr;
+    AsyFrame frame;
+    AsyValue *stack;
+    int32_t stackcap;        /* slots allocated (asy_fiber_frame_size of the code)     */
+    int32_t depth;           /* live slots in stack                                    */
+    uint8_t state;           /* AsyGenState                                            */
+    uint8_t kind;            /* AsyGenKind                                             */
+    bool awaited;            /* coroutine: given to await or a task. A coroutine freed
+                                with this false and state CREATED was never awaited:
+                                the hook for CPython's RuntimeWarning is in its finalize */
+    bool agen_running;       /* async generator: an asend/athrow is being awaited       */
+    AsyValue exc_state;      /* the exception it was handling when it last yielded      */
+    AsyStr *name, *qualname;
+} AsyGenerator;
+
+/* An async generator's asend()/__anext__() (mode ASEND) or athrow()/aclose() awaitable. */
+typedef enum { ASY_AGEN_ASEND, ASY_AGEN_ATHROW, ASY_AGEN_ACLOSE } AsyAgenMode;
+
+typedef struct {
+    AsyObj hdr;
+    AsyGenerator *gen;
+    AsyValue value;          /* ASEND: the value to send; ATHROW: the exception         */
+    uint8_t mode;            /* AsyAgenMode                                            */
+    uint8_t used;            /* awaited already: a second await is a RuntimeError      */
+} AsyAgenOp;
+
+/* generator.c */
+void asy_generator_init(AsyVM *vm);        /* the types (called by asy_vm_init_runtime) */
+/* A generator of the kind code->cflags says, owning a frame for fn whose first `nslots`
+ * slots (bound arguments, cells, frees) are copied from `slots`. */
+AsyGenerator *asy_gen_new(AsyVM *vm, AsyFunction *fn, const AsyValue *slots, int32_t nslots);
+static inline bool asy_is_gen(AsyVM *vm, AsyValue v) {
+    if (!ASY_IS_OBJ(v)) return false;
+    AsyType *t = ASY_AS_OBJ(v)->type;
+    return t == ASY_TYPE(vm, generator) || t == ASY_TYPE(vm, coroutine) ||
+           t == ASY_TYPE(vm, async_generator);
+}
+static inline bool asy_is_coroutine(AsyVM *vm, AsyValue v) {
+    return ASY_IS_OBJ(v) && ASY_AS_OBJ(v)->type == ASY_TYPE(vm, coroutine);
+}
+bool asy_is_agen_op(AsyVM *vm, AsyValue v);
+/* Move a suspended (or created) generator's frame onto the fiber at f->sp, resumed by
+ * `resume`; push `sent` unless the generator was just created. The generator is running
+ * afterwards. False with MemoryError/RecursionError pending. */
+bool asy_gen_push(AsyVM *vm, AsyFiber *f, AsyGenerator *g, AsyResumeKind resume,
+                  AsyValue sent);
+/* The top frame of f is g's and has yielded: copy it back into g, pop it; its stack
+ * top was `sp` (absolute index). f->sp becomes the frame's base. */
+bool asy_gen_save(AsyVM *vm, AsyFiber *f, AsyGenerator *g, int32_t sp);
+/* The top frame of f is g's and has finished (returned or raised): pop it, close g. */
+void asy_gen_finish(AsyVM *vm, AsyFiber *f, AsyGenerator *g);
+/* "generator already executing" and friends: can g be resumed now? */
+bool asy_gen_check_resumable(AsyVM *vm, AsyGenerator *g);
+/* The RuntimeError that replaces a StopIteration (or, for an async generator,
+ * StopAsyncIteration) leaving g's frame (PEP 479); other exceptions unchanged. */
+void asy_gen_fix_stop_iteration(AsyVM *vm, AsyGenerator *g);
+
+/* vm.c: run g from C until it yields (returns 1, *out the value), returns (0, *out its
+ * return value) or raises (-1). throw_exc: UNDEF, or an exception instance to raise at
+ * the suspension point (delegated down a `yield from` chain, as CPython). */
+int asy_vm_gen_resume(AsyVM *vm, AsyGenerator *g, AsyValue sent, AsyValue throw_exc,
+                      AsyValue *out);
+
+#endif

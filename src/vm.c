@@ -1,0 +1,2852 @@
+/* vm.c - the dispatch loop: every opcode of opcodes.h, calls and argument binding,
+ * exception unwinding, generators and awaits moved onto the running fiber, and the entry
+ * points that run code (asy_call, asy_vm_run_code, tasks: asy_fiber_resume).
+ *
+ * Calls between asy functions never recurse in C: a call pushes a frame on the fiber and
+ * the same loop continues in it; a return pops it. Exceptions unwind the fiber's frames
+ * (handler blocks, then callers), never the C stack. The loop only returns to C when the
+ * frame it started with (ASY_FRAME_BOUNDARY) finishes, when a generator run from C
+ * yields, or when a task suspends (fiber.h explains suspension).
+ *
+ * The loop caches raw pointers into the fiber's stack (sp, locals); anything that may run
+ * asy code can grow (move) the stack, so such calls are bracketed by SYNC() (publish pc
+ * and sp: the GC and nested loops need them) and RESYNC() (reload the pointers). */
+#include <inttypes.h>
+#include <string.h>
+
+#include "fiber.h"
+#include "function.h"
+#include "generator.h"
+#include "opcodes.h"
+
+typedef enum { RUN_RETURN, RUN_YIELD, RUN_ERROR, RUN_SUSPEND } RunStatus;
+
+static RunStatus vm_run(AsyVM *vm, AsyFiber *fiber, bool can_suspend, AsyValue throw_exc,
+                        AsyValue *out);
+
+/* ---- small helpers ---- */
+
+static inline AsyType *type_of(AsyVM *vm, AsyValue v) {
+    return ASY_IS_OBJ(v) ? ASY_AS_OBJ(v)->type : asy_type_of(vm, v);
+}
+
+static inline bool is_type(AsyVM *vm, AsyValue v, AsyTypeId id) {
+    return ASY_IS_OBJ(v) && ASY_AS_OBJ(v)->type == vm->types[id];
+}
+
+static inline AsyStr *as_str(AsyValue v) { return (AsyStr *)ASY_AS_OBJ(v); }
+
+/* The name CPython's _PyObject_FunctionStr gives a callable in call errors: "mod.f()"
+ * for asy functions outside builtins, "len()" for natives. */
+static AsyStr *func_str(AsyVM *vm, AsyValue f) {
+    if (asy_is_bound_method(vm, f)) f = ((AsyBoundMethod *)ASY_AS_OBJ(f))->func;
+    if (asy_is_function(vm, f)) {
+        AsyFunction *fn = (AsyFunction *)ASY_AS_OBJ(f);
+        if (is_type(vm, fn->module, ASY_TYPE_str) &&
+            strcmp(as_str(fn->module)->data, "builtins") != 0)
+            return asy_str_printf(vm, "%s.%s()", as_str(fn->module)->data, fn->qualname->data);
+        return asy_str_printf(vm, "%s()", fn->qualname->data);
+    }
+    if (asy_is_native(vm, f)) {
+        AsyNative *n = (AsyNative *)ASY_AS_OBJ(f);
+        return asy_str_printf(vm, "%s()", n->qualname->data);
+    }
+    return asy_str_printf(vm, "%s object", asy_type_name(vm, f));
+}
+
+/* __context__ as CPython's _PyErr_SetObject sets it: the exception being handled, with
+ * any cycle through the new exception cut. */
+static void set_context(AsyException *exc, AsyValue handled) {
+    if (!ASY_IS_OBJ(handled)) return;
+    AsyException *h = (AsyException *)ASY_AS_OBJ(handled);
+    if (h == exc) return;
+    AsyException *o = h;
+    for (int steps = 0; ASY_IS_OBJ(o->context) && steps < 100000; steps++) {
+        AsyException *c = (AsyException *)ASY_AS_OBJ(o->context);
+        if (c == exc) {
+            o->context = ASY_NONE;
+            break;
+        }
+        o = c;
+    }
+    exc->context = handled;
+}
+
+static AsyStr *cell_name(AsyCode *co, int32_t i) {
+    return i < co->ncells ? co->cellnames[i] : co->freenames[i - co->ncells];
+}
+
+static AsyValue raise_unbound_deref(AsyVM *vm, AsyCode *co, int32_t i) {
+    if (i < co->ncells)
+        return asy_raise(vm, ASY_EXC_UnboundLocalError,
+                         "cannot access local variable '%U' where it is not associated with a "
+                         "value", cell_name(co, i));
+    return asy_raise(vm, ASY_EXC_NameError,
+                     "cannot access free variable '%U' where it is not associated with a value "
+                     "in enclosing scope", cell_name(co, i));
+}
+
+static AsyValue raise_unbound_local(AsyVM *vm, AsyCode *co, int32_t i) {
+    return asy_raise(vm, ASY_EXC_UnboundLocalError,
+                     "cannot access local variable '%U' where it is not associated with a value",
+                     co->varnames[i]);
+}
+
+/* An exception with no arguments, as `raise StopAsyncIteration` makes. */
+static void raise_empty(AsyVM *vm, AsyExcId id) {
+    AsyValue e = asy_exc_new(vm, vm->exc_types[id], 0, NULL);
+    if (!ASY_IS_ERR(e)) vm->exc = (AsyException *)ASY_AS_OBJ(e);
+}
+
+static AsyValue raise_name_error(AsyVM *vm, AsyStr *name) {
+    return asy_raise(vm, ASY_EXC_NameError, "name '%U' is not defined", name);
+}
+
+/* ---- argument binding (CPython's initialize_locals, with its messages) ---- */
+
+/* Keyword arguments come either as a names tuple with a values array (CALL_KW) or as a
+ * dict (CALL_EX, asy_call). */
+typedef struct {
+    AsyTuple *names;
+    const AsyValue *values;
+    AsyDict *dict;
+    int64_t pos;           /* iteration state over dict                                */
+} KwArgs;
+
+static bool kw_next(KwArgs *kw, int64_t *i, AsyValue *name, AsyValue *value) {
+    if (kw->names) {
+        if (*i >= kw->names->len) return false;
+        *name = kw->names->items[*i];
+        *value = kw->values[*i];
+        (*i)++;
+        return true;
+    }
+    if (!kw->dict) return false;
+    return asy_dict_next(kw->dict, &kw->pos, name, value);
+}
+
+static void format_names(AsyVM *vm, AsyStrBuf *b, AsyStr **names, int n) {
+    for (int i = 0; i < n; i++) {
+        if (i > 0) asy_strbuf_append_cstr(vm, b, n == 2 ? " and " : i == n - 1 ? ", and " : ", ");
+        asy_strbuf_printf(vm, b, "'%s'", names[i]->data);
+    }
+}
+
+static bool missing_arguments(AsyVM *vm, AsyFunction *fn, AsyValue *locals, bool positional) {
+    AsyCode *co = fn->code;
+    int ndef = fn->defaults ? (int)fn->defaults->len : 0;
+    int start = positional ? 0 : co->argcount;
+    int end = positional ? co->argcount - ndef : co->argcount + co->kwonlycount;
+    AsyStr *small[16], **names = small;
+    int n = 0, cap = end - start;
+    if (cap > 16 && !(names = asy_mem_alloc(vm, sizeof(AsyStr *) * (size_t)cap))) return false;
+    for (int i = start; i < end; i++) {
+        if (!ASY_IS_UNDEF(locals[i])) continue;
+        if (!positional && fn->kwdefaults &&
+            !ASY_IS_UNDEF(asy_dict_get_str(vm, fn->kwdefaults, co->varnames[i])))
+            continue;
+        names[n++] = co->varnames[i];
+    }
+    AsyStrBuf b;
+    asy_strbuf_init(&b);
+    format_names(vm, &b, names, n);
+    if (names != small) asy_mem_free(vm, names, sizeof(AsyStr *) * (size_t)cap);
+    AsyStr *list = asy_strbuf_finish(vm, &b);
+    if (!list) return false;
+    asy_raise(vm, ASY_EXC_TypeError, "%U() missing %d required %s argument%s: %U", fn->qualname,
+              n, positional ? "positional" : "keyword-only", n == 1 ? "" : "s", list);
+    return false;
+}
+
+static bool too_many_positional(AsyVM *vm, AsyFunction *fn, AsyValue *locals, int given) {
+    AsyCode *co = fn->code;
+    int ndef = fn->defaults ? (int)fn->defaults->len : 0;
+    int kwonly_given = 0;
+    for (int i = co->argcount; i < co->argcount + co->kwonlycount; i++)
+        if (!ASY_IS_UNDEF(locals[i])) kwonly_given++;
+    char sig[64], kwsig[96] = "";
+    bool plural;
+    if (ndef) {
+        plural = true;
+        snprintf(sig, sizeof sig, "from %d to %d", co->argcount - ndef, co->argcount);
+    } else {
+        plural = co->argcount != 1;
+        snprintf(sig, sizeof sig, "%d", co->argcount);
+    }
+    if (kwonly_given)
+        snprintf(kwsig, sizeof kwsig, " positional argument%s (and %d keyword-only argument%s)",
+                 given != 1 ? "s" : "", kwonly_given, kwonly_given != 1 ? "s" : "");
+    asy_raise(vm, ASY_EXC_TypeError, "%U() takes %s positional argument%s but %d%s %s given",
+              fn->qualname, sig, plural ? "s" : "", given, kwsig,
+              given == 1 && !kwonly_given ? "was" : "were");
+    return false;
+}
+
+static bool posonly_as_keyword(AsyVM *vm, AsyFunction *fn, KwArgs kw) {
+    AsyCode *co = fn->code;
+    AsyStr *small[16], **names = small;
+    int n = 0;
+    AsyValue name, value;
+    int64_t i = 0;
+    kw.pos = 0;
+    while (kw_next(&kw, &i, &name, &value)) {
+        for (int j = 0; j < co->posonlycount && n < 16; j++)
+            if (asy_str_equal(co->varnames[j], as_str(name))) names[n++] = co->varnames[j];
+    }
+    if (n == 0) return true;
+    AsyStrBuf b;
+    asy_strbuf_init(&b);
+    for (int k = 0; k < n; k++) asy_strbuf_printf(vm, &b, "%s'%s'", k ? ", " : "", names[k]->data);
+    AsyStr *list = asy_strbuf_finish(vm, &b);
+    if (!list) return false;
+    asy_raise(vm, ASY_EXC_TypeError,
+              "%U() got some positional-only arguments passed as keyword arguments: %U",
+              fn->qualname, list);
+    return false;
+}
+
+/* The parameter slot named `name` among the keyword-passable ones, or -1. */
+static int find_param(AsyCode *co, AsyStr *name) {
+    int total = co->argcount + co->kwonlycount;
+    for (int j = co->posonlycount; j < total; j++)
+        if (co->varnames[j] == name) return j;
+    for (int j = co->posonlycount; j < total; j++)
+        if (asy_str_equal(co->varnames[j], name)) return j;
+    return -1;
+}
+
+/* Fill locals (nlocals slots, all UNDEF on entry) from the call's arguments. */
+static bool bind_args(AsyVM *vm, AsyFunction *fn, AsyValue *locals, const AsyValue *args,
+                      int npos, KwArgs kw) {
+    AsyCode *co = fn->code;
+    int total = co->argcount + co->kwonlycount;
+    AsyDict *kwdict = NULL;
+    if (co->cflags & ASY_CODE_VARKW) {
+        if (!(kwdict = asy_dict_new(vm))) return false;
+        locals[total + ((co->cflags & ASY_CODE_VARARGS) ? 1 : 0)] = ASY_OBJ(kwdict);
+    }
+    int n = npos < co->argcount ? npos : co->argcount;
+    for (int i = 0; i < n; i++) locals[i] = args[i];
+    if (co->cflags & ASY_CODE_VARARGS) {
+        AsyTuple *t = npos > n ? asy_tuple_from_array(vm, args + n, npos - n) : vm->empty_tuple;
+        if (!t) return false;
+        locals[total] = ASY_OBJ(t);
+    }
+    AsyValue name, value;
+    int64_t it = 0;
+    while (kw_next(&kw, &it, &name, &value)) {
+        if (!is_type(vm, name, ASY_TYPE_str) &&
+            !(ASY_IS_OBJ(name) && asy_isinstance(vm, name, ASY_TYPE(vm, str)))) {
+            asy_raise(vm, ASY_EXC_TypeError, "%U() keywords must be strings", fn->qualname);
+            return false;
+        }
+        int j = find_param(co, as_str(name));
+        if (j < 0) {
+            if (!kwdict) {
+                if (co->posonlycount && !posonly_as_keyword(vm, fn, kw)) return false;
+                asy_raise(vm, ASY_EXC_TypeError, "%U() got an unexpected keyword argument '%U'",
+                          fn->qualname, as_str(name));
+                return false;
+            }
+            if (asy_dict_set(vm, kwdict, name, value) < 0) return false;
+            continue;
+        }
+        if (!ASY_IS_UNDEF(locals[j])) {
+            asy_raise(vm, ASY_EXC_TypeError, "%U() got multiple values for argument '%U'",
+                      fn->qualname, as_str(name));
+            return false;
+        }
+        locals[j] = value;
+    }
+    if (npos > co->argcount && !(co->cflags & ASY_CODE_VARARGS))
+        return too_many_positional(vm, fn, locals, npos);
+    if (npos < co->argcount) {
+        int ndef = fn->defaults ? (int)fn->defaults->len : 0;
+        int m = co->argcount - ndef;
+        for (int i = npos; i < m; i++)
+            if (ASY_IS_UNDEF(locals[i])) return missing_arguments(vm, fn, locals, true);
+        for (int i = npos > m ? npos : m; i < co->argcount; i++)
+            if (ASY_IS_UNDEF(locals[i])) locals[i] = fn->defaults->items[i - m];
+    }
+    for (int i = co->argcount; i < total; i++) {
+        if (!ASY_IS_UNDEF(locals[i])) continue;
+        AsyValue d = fn->kwdefaults ? asy_dict_get_str(vm, fn->kwdefaults, co->varnames[i])
+                                    : ASY_UNDEF;
+        if (ASY_IS_UNDEF(d)) return missing_arguments(vm, fn, locals, false);
+        locals[i] = d;
+    }
+    return true;
+}
+
+/* ---- calls ---- */
+
+typedef enum { CALL_ERROR = -1, CALL_VALUE = 0, CALL_FRAME = 1 } CallResult;
+
+static bool ensure_abs(AsyVM *vm, AsyFiber *fb, int64_t top) {
+    if (top <= fb->stackcap) return true;
+    int32_t saved = fb->sp;
+    fb->sp = 0;
+    bool ok = asy_fiber_ensure_stack(vm, fb, top);
+    fb->sp = saved;
+    return ok;
+}
+
+#define SMALL_ARGS 16
+
+/* Set up a call of fn with its frame at stack[base]: positional arguments are at
+ * stack[args_at ..] (args_at >= 0, possibly == base: bound in place) or in ext (args_at
+ * < 0), keyword ones in kw (their values may be on the stack too: kw_at >= 0). The
+ * result goes to stack[ret_sp]. Pushes a frame (CALL_FRAME), or makes a generator
+ * (CALL_VALUE with *out). */
+static CallResult call_function(AsyVM *vm, AsyFiber *fb, AsyFunction *fn, int32_t ret_sp,
+                                int32_t base, int32_t args_at, const AsyValue *ext, int npos,
+                                KwArgs kw, int32_t kw_at, uint16_t flags, AsyValue aux,
+                                AsyValue *out) {
+    AsyCode *co = fn->code;
+    int64_t size = asy_fiber_frame_size(co);
+    int64_t nkw = kw.names ? kw.names->len : 0;
+    if (!ensure_abs(vm, fb, (int64_t)base + size + npos + nkw)) return CALL_ERROR;
+    AsyValue *stack = fb->stack;
+    AsyValue *locals = stack + base;
+    const AsyValue *args = args_at >= 0 ? stack + args_at : ext;
+    uint32_t special = co->cflags & (ASY_CODE_VARARGS | ASY_CODE_VARKW);
+    if (ASY_LIKELY(!special && !kw.names && !kw.dict && npos == co->argcount &&
+                   co->kwonlycount == 0)) {
+        if (args != locals) memmove(locals, args, sizeof(AsyValue) * (size_t)npos);
+        for (int32_t i = npos; i < co->nlocals; i++) locals[i] = ASY_UNDEF;
+    } else {
+        /* General binding: copy the arguments out first, the locals overlap them. */
+        AsyValue small[SMALL_ARGS], *tmp = small;
+        size_t n = (size_t)npos + (size_t)nkw;
+        if (n > SMALL_ARGS && !(tmp = asy_mem_alloc(vm, sizeof(AsyValue) * n))) return CALL_ERROR;
+        if (npos) memcpy(tmp, args, sizeof(AsyValue) * (size_t)npos);
+        if (nkw) memcpy(tmp + npos, kw_at >= 0 ? stack + kw_at : kw.values, sizeof(AsyValue) * (size_t)nkw);
+        if (kw.names) kw.values = tmp + npos;
+        for (int32_t i = 0; i < co->nlocals; i++) locals[i] = ASY_UNDEF;
+        int32_t saved = fb->sp;
+        fb->sp = base + co->nlocals; /* the bound values stay visible to the GC */
+        bool ok = bind_args(vm, fn, locals, tmp, npos, kw);
+        fb->sp = saved;
+        if (tmp != small) asy_mem_free(vm, tmp, sizeof(AsyValue) * n);
+        if (!ok) return CALL_ERROR;
+    }
+    for (int32_t i = 0; i < co->ncells; i++) {
+        int32_t a = co->cell2arg ? co->cell2arg[i] : -1;
+        AsyCell *c = asy_cell_new(vm, a >= 0 ? locals[a] : ASY_UNDEF);
+        if (!c) return CALL_ERROR;
+        locals[co->nlocals + i] = ASY_OBJ(c);
+    }
+    for (int32_t i = 0; i < co->nfree; i++)
+        locals[co->nlocals + co->ncells + i] = fn->closure ? fn->closure->items[i] : ASY_UNDEF;
+    int32_t nslots = co->nlocals + co->ncells + co->nfree;
+    if (co->cflags & (ASY_CODE_GENERATOR | ASY_CODE_COROUTINE | ASY_CODE_ASYNC_GENERATOR)) {
+        AsyGenerator *g = asy_gen_new(vm, fn, locals, nslots);
+        if (!g) return CALL_ERROR;
+        *out = ASY_OBJ(g);
+        return CALL_VALUE;
+    }
+    AsyFrame *fr = asy_fiber_push_frame(vm, fb);
+    if (!fr) return CALL_ERROR;
+    fr->func = fn;
+    fr->code = co;
+    fr->globals = fn->globals;
+    fr->builtins = vm->builtins->dict;
+    fr->base = base;
+    fr->ret_sp = ret_sp;
+    fr->flags = flags;
+    fr->aux = aux;
+    fr->saved_handled = fb->handled;
+    fb->sp = base + nslots;
+    return CALL_FRAME;
+}
+
+/* `C(...)` for a user class whose instances are plain (object layout, no __new__ of its
+ * own) and whose __init__ is an asy function: the instance is made here and __init__ runs
+ * as a frame. Returns the __init__ function, or NULL for the generic path. */
+static AsyFunction *plain_class_init(AsyVM *vm, AsyType *t) {
+    if (!(t->tflags & ASY_TYPE_HEAP) || (t->tflags & (ASY_TYPE_EXCEPTION | ASY_TYPE_ABSTRACT)))
+        return NULL;
+    AsyType *b = t;
+    while (b && (b->tflags & ASY_TYPE_HEAP)) b = b->base;
+    AsyType *object = ASY_TYPE(vm, object);
+    if (b != object) return NULL;
+    AsyValue nw = asy_type_lookup(t, ASY_S(vm, __new__));
+    if (!asy_value_is(nw, asy_type_lookup(object, ASY_S(vm, __new__)))) return NULL;
+    AsyValue init = asy_type_lookup(t, ASY_S(vm, __init__));
+    if (!asy_is_function(vm, init)) return NULL;
+    return (AsyFunction *)ASY_AS_OBJ(init);
+}
+
+static AsyValue new_plain_instance(AsyVM *vm, AsyType *t) {
+    AsyObj *o = asy_gc_alloc(vm, t, t->basicsize);
+    if (!o) return ASY_ERR;
+    if (t->dict_offset) {
+        AsyDict *d = asy_dict_new(vm);
+        if (!d) return ASY_ERR;
+        *(AsyDict **)((char *)o + t->dict_offset) = d;
+    }
+    return ASY_OBJ(o);
+}
+
+static AsyDict *kw_dict_from_names(AsyVM *vm, AsyTuple *names, const AsyValue *values) {
+    AsyDict *d = asy_dict_new(vm);
+    if (!d) return NULL;
+    for (int64_t i = 0; i < names->len; i++)
+        if (asy_dict_set(vm, d, names->items[i], values[i]) < 0) return NULL;
+    return d;
+}
+
+/* Any callable that is not an asy function run in place: natives, types, objects with
+ * __call__. The arguments are copied off the stack first (a callee running asy code may
+ * grow, and so move, the stack). */
+static AsyValue call_other(AsyVM *vm, AsyFiber *fb, AsyValue callable, int32_t args_at,
+                           int argc, AsyTuple *kwnames) {
+    AsyValue small[SMALL_ARGS], *args = small;
+    size_t bytes = sizeof(AsyValue) * (size_t)argc;
+    if (argc > SMALL_ARGS && !(args = asy_mem_alloc(vm, bytes))) return ASY_ERR;
+    if (argc) memcpy(args, fb->stack + args_at, bytes);
+    int nkw = kwnames ? (int)kwnames->len : 0;
+    AsyDict *kw = NULL;
+    AsyValue r = ASY_ERR;
+    if (nkw && !(kw = kw_dict_from_names(vm, kwnames, args + argc - nkw))) goto done;
+    if (kw) asy_root_push(vm, ASY_OBJ(kw));
+    if (asy_is_native(vm, callable))
+        r = asy_native_call(vm, (AsyNative *)ASY_AS_OBJ(callable), argc - nkw, args, kw);
+    else
+        r = type_of(vm, callable)->call(vm, callable, argc - nkw, args, kw);
+    if (kw) asy_root_pop(vm, 1);
+done:
+    if (args != small) asy_mem_free(vm, args, bytes);
+    return r;
+}
+
+/* A call whose callable is stack[fs] and whose argc arguments (the last len(kwnames) of
+ * them keyword values) start at stack[as]; stack[as-1] is scratch (it is either fs or an
+ * unused method slot), where a bound self goes. */
+static CallResult call_setup(AsyVM *vm, AsyFiber *fb, int32_t fs, int32_t as, int argc,
+                             AsyTuple *kwnames, AsyValue *out) {
+    AsyValue callable = fb->stack[fs];
+    int nkw = kwnames ? (int)kwnames->len : 0;
+    KwArgs kw = {kwnames, NULL, NULL, 0};
+    if (asy_is_function(vm, callable)) {
+        AsyFunction *fn = (AsyFunction *)ASY_AS_OBJ(callable);
+        return call_function(vm, fb, fn, fs, as, as, NULL, argc - nkw, kw, as + argc - nkw, 0,
+                             ASY_UNDEF, out);
+    }
+    if (asy_is_bound_method(vm, callable)) {
+        AsyBoundMethod *m = (AsyBoundMethod *)ASY_AS_OBJ(callable);
+        if (asy_is_function(vm, m->func)) {
+            fb->stack[as - 1] = m->self;
+            return call_function(vm, fb, (AsyFunction *)ASY_AS_OBJ(m->func), fs, as - 1, as - 1,
+                                 NULL, argc - nkw + 1, kw, as + argc - nkw, 0, ASY_UNDEF, out);
+        }
+    }
+    if (ASY_IS_OBJ(callable) && ASY_AS_OBJ(callable)->type == ASY_TYPE(vm, type)) {
+        AsyType *t = (AsyType *)ASY_AS_OBJ(callable);
+        AsyFunction *init = plain_class_init(vm, t);
+        if (init) {
+            AsyValue inst = new_plain_instance(vm, t);
+            if (ASY_IS_ERR(inst)) return CALL_ERROR;
+            fb->stack[as - 1] = inst;
+            CallResult r = call_function(vm, fb, init, fs, as - 1, as - 1, NULL, argc - nkw + 1,
+                                         kw, as + argc - nkw, ASY_FRAME_INIT, inst, out);
+            if (r == CALL_VALUE) {
+                asy_raise(vm, ASY_EXC_TypeError, "__init__() should return None, not '%s'",
+                          asy_type_name(vm, *out));
+                return CALL_ERROR;
+            }
+            return r;
+        }
+    }
+    AsyValue r = call_other(vm, fb, callable, as, argc, kwnames);
+    if (ASY_IS_ERR(r)) return CALL_ERROR;
+    *out = r;
+    return CALL_VALUE;
+}
+
+/* CALL_EX: f(*args, **kwargs) with args a tuple and kwargs a dict (or NULL). The frame,
+ * if any, goes above the current top. */
+static CallResult call_ex_setup(AsyVM *vm, AsyFiber *fb, int32_t fs, AsyTuple *args,
+                                AsyDict *kwargs, AsyValue *out) {
+    AsyValue callable = fb->stack[fs];
+    KwArgs kw = {NULL, NULL, kwargs && kwargs->len ? kwargs : NULL, 0};
+    int32_t top = fb->sp;
+    AsyValue self = ASY_UNDEF;
+    AsyValue f = callable;
+    if (asy_is_bound_method(vm, callable) &&
+        asy_is_function(vm, ((AsyBoundMethod *)ASY_AS_OBJ(callable))->func)) {
+        self = ((AsyBoundMethod *)ASY_AS_OBJ(callable))->self;
+        f = ((AsyBoundMethod *)ASY_AS_OBJ(callable))->func;
+    }
+    if (asy_is_function(vm, f)) {
+        AsyFunction *fn = (AsyFunction *)ASY_AS_OBJ(f);
+        int npos = (int)args->len;
+        if (ASY_IS_UNDEF(self))
+            return call_function(vm, fb, fn, fs, top, -1, args->items, npos, kw, -1, 0, ASY_UNDEF,
+                                 out);
+        /* Lay self and the arguments out above the top, then bind from there. */
+        if (!ensure_abs(vm, fb, (int64_t)top + npos + 1)) return CALL_ERROR;
+        fb->stack[top] = self;
+        memcpy(fb->stack + top + 1, args->items, sizeof(AsyValue) * (size_t)npos);
+        return call_function(vm, fb, fn, fs, top, top, NULL, npos + 1, kw, -1, 0, ASY_UNDEF, out);
+    }
+    AsyDict *kwcopy = NULL;
+    if (kwargs && kwargs->len) {
+        if (!(kwcopy = asy_dict_copy(vm, kwargs))) return CALL_ERROR;
+        asy_root_push(vm, ASY_OBJ(kwcopy));
+    }
+    AsyValue r;
+    if (asy_is_native(vm, callable))
+        r = asy_native_call(vm, (AsyNative *)ASY_AS_OBJ(callable), (int)args->len, args->items,
+                            kwcopy);
+    else
+        r = type_of(vm, callable)->call(vm, callable, (int)args->len, args->items, kwcopy);
+    if (kwcopy) asy_root_pop(vm, 1);
+    if (ASY_IS_ERR(r)) return CALL_ERROR;
+    *out = r;
+    return CALL_VALUE;
+}
+
+/* ---- attribute and method lookup ---- */
+
+/* May LOAD_METHOD look a method up on the type directly? Only when attribute access on
+ * the type is the generic one (no __getattribute__ of its own). */
+static bool method_lookup_plain(AsyVM *vm, AsyType *t) {
+    AsyType *object = ASY_TYPE(vm, object);
+    if (t->getattr == object->getattr) return true;
+    if (!(t->tflags & ASY_TYPE_HEAP)) return false;
+    AsyValue ga = asy_type_lookup(t, ASY_S(vm, __getattribute__));
+    return ASY_IS_UNDEF(ga) || asy_value_is(ga, asy_type_lookup(object, ASY_S(vm, __getattribute__)));
+}
+
+/* The method `name` of obj, unbound, when calling it can skip making a bound method. */
+static AsyValue lookup_method(AsyVM *vm, AsyValue obj, AsyStr *name) {
+    AsyType *t = type_of(vm, obj);
+    AsyValue m = asy_type_lookup(t, name);
+    if (ASY_IS_UNDEF(m)) return ASY_UNDEF;
+    if (asy_is_function(vm, m)) {
+        /* fine */
+    } else if (asy_is_native(vm, m)) {
+        AsyNative *n = (AsyNative *)ASY_AS_OBJ(m);
+        if (!n->owner || !ASY_IS_UNDEF(n->self) ||
+            (n->def->flags & (ASY_METH_STATIC | ASY_METH_CLASS)))
+            return ASY_UNDEF;
+    } else {
+        return ASY_UNDEF;
+    }
+    if (!method_lookup_plain(vm, t)) return ASY_UNDEF;
+    if (t->dict_offset && ASY_IS_OBJ(obj)) {
+        AsyDict *d = *(AsyDict **)((char *)ASY_AS_OBJ(obj) + t->dict_offset);
+        if (d && !ASY_IS_UNDEF(asy_dict_get_str(vm, d, name))) return ASY_UNDEF;
+    }
+    return m;
+}
+
+/* A special method looked up on the type and bound to obj (as CPython's
+ * _PyObject_LookupSpecial): UNDEF when the type lacks it. */
+static AsyValue lookup_special(AsyVM *vm, AsyValue obj, AsyStr *name) {
+    AsyType *t = type_of(vm, obj);
+    AsyValue m = asy_type_lookup(t, name);
+    if (ASY_IS_UNDEF(m)) return m;
+    AsyType *mt = type_of(vm, m);
+    if (asy_is_function(vm, m)) return asy_bound_method_new(vm, obj, m);
+    if (mt->descr_get) return mt->descr_get(vm, m, obj, t);
+    return m;
+}
+
+/* ---- exception helpers ---- */
+
+static bool is_exc_class(AsyVM *vm, AsyValue v) {
+    return ASY_IS_OBJ(v) && ASY_AS_OBJ(v)->type == ASY_TYPE(vm, type) &&
+           asy_is_subtype((AsyType *)ASY_AS_OBJ(v), vm->exc_types[ASY_EXC_BaseException]);
+}
+
+/* CHECK_EXC_MATCH: -1 error, else whether exc is an instance of type (a class or tuple). */
+static int exc_match(AsyVM *vm, AsyValue exc, AsyValue type) {
+    if (is_type(vm, type, ASY_TYPE_tuple)) {
+        AsyTuple *t = (AsyTuple *)ASY_AS_OBJ(type);
+        for (int64_t i = 0; i < t->len; i++)
+            if (!is_exc_class(vm, t->items[i])) goto bad;
+        for (int64_t i = 0; i < t->len; i++)
+            if (asy_isinstance(vm, exc, (AsyType *)ASY_AS_OBJ(t->items[i]))) return 1;
+        return 0;
+    }
+    if (!is_exc_class(vm, type)) goto bad;
+    return asy_isinstance(vm, exc, (AsyType *)ASY_AS_OBJ(type));
+bad:
+    asy_raise(vm, ASY_EXC_TypeError,
+              "catching classes that do not inherit from BaseException is not allowed");
+    return -1;
+}
+
+/* RAISE_VARARGS 2: `raise exc from cause`. exc is already pending in vm->exc. */
+static bool apply_cause(AsyVM *vm, AsyValue cause) {
+    AsyException *e = vm->exc;
+    if (ASY_IS_NONE(cause)) {
+        e->cause = ASY_NONE;
+    } else if (is_exc_class(vm, cause)) {
+        AsyValue c = asy_exc_new(vm, (AsyType *)ASY_AS_OBJ(cause), 0, NULL);
+        if (ASY_IS_ERR(c)) return false;
+        e->cause = c;
+    } else if (asy_isinstance(vm, cause, vm->exc_types[ASY_EXC_BaseException])) {
+        e->cause = cause;
+    } else {
+        asy_raise(vm, ASY_EXC_TypeError, "exception causes must derive from BaseException");
+        return false;
+    }
+    e->suppress_context = true;
+    return true;
+}
+
+/* ---- sequences ---- */
+
+/* UNPACK_SEQUENCE / UNPACK_EX into dst[0 .. before + after (+1 for the list)), in target
+ * order (the caller pushes them reversed). */
+static bool unpack(AsyVM *vm, AsyValue seq, int before, int after, bool star, AsyValue *dst) {
+    int want = before + after;
+    const AsyValue *items = NULL;
+    int64_t len = 0;
+    if (is_type(vm, seq, ASY_TYPE_tuple)) {
+        items = ((AsyTuple *)ASY_AS_OBJ(seq))->items;
+        len = ((AsyTuple *)ASY_AS_OBJ(seq))->len;
+    } else if (is_type(vm, seq, ASY_TYPE_list)) {
+        items = ((AsyList *)ASY_AS_OBJ(seq))->items;
+        len = ((AsyList *)ASY_AS_OBJ(seq))->len;
+    }
+    if (items && !star) {
+        if (len != want) goto count_error;
+        memcpy(dst, items, sizeof(AsyValue) * (size_t)want);
+        return true;
+    }
+    AsyList *all;
+    if (items) {
+        all = asy_list_from_array(vm, items, len);
+    } else {
+        AsyValue it = asy_iter(vm, seq);
+        if (ASY_IS_ERR(it)) {
+            if (asy_exc_matches(vm, ASY_EXC_TypeError) &&
+                ASY_IS_UNDEF(asy_type_lookup(type_of(vm, seq), ASY_S(vm, __iter__))) &&
+                ASY_IS_UNDEF(asy_type_lookup(type_of(vm, seq), ASY_S(vm, __getitem__)))) {
+                asy_exc_clear(vm);
+                asy_raise(vm, ASY_EXC_TypeError, "cannot unpack non-iterable %s object",
+                          asy_type_name(vm, seq));
+            }
+            return false;
+        }
+        if (!star) {
+            /* Take exactly `want` items, then check that the iterator is exhausted. */
+            asy_root_push(vm, it);
+            int got = 0;
+            for (; got < want; got++) {
+                AsyValue v = asy_next(vm, it);
+                if (ASY_IS_ERR(v)) { asy_root_pop(vm, 1); return false; }
+                if (ASY_IS_UNDEF(v)) break;
+                dst[got] = v;
+                asy_root_push(vm, v);
+            }
+            AsyValue extra = got == want ? asy_next(vm, it) : ASY_UNDEF;
+            asy_root_pop(vm, (size_t)got + 1);
+            if (ASY_IS_ERR(extra)) return false;
+            if (got < want) {
+                asy_raise(vm, ASY_EXC_ValueError, "not enough values to unpack (expected %d, got %d)",
+                          want, got);
+                return false;
+            }
+            if (!ASY_IS_UNDEF(extra)) {
+                asy_raise(vm, ASY_EXC_ValueError, "too many values to unpack (expected %d)", want);
+                return false;
+            }
+            return true;
+        }
+        asy_root_push(vm, it);
+        all = asy_list_from_iterable(vm, it);
+        asy_root_pop(vm, 1);
+    }
+    if (!all) return false;
+    len = all->len;
+    if (len < want) {
+        asy_raise(vm, ASY_EXC_ValueError,
+                  "not enough values to unpack (expected at least %d, got %" PRId64 ")", want, len);
+        return false;
+    }
+    memcpy(dst, all->items, sizeof(AsyValue) * (size_t)before);
+    AsyList *mid = asy_list_from_array(vm, all->items + before, len - want);
+    if (!mid) return false;
+    dst[before] = ASY_OBJ(mid);
+    memcpy(dst + before + 1, all->items + len - after, sizeof(AsyValue) * (size_t)after);
+    return true;
+count_error:
+    if (len > want)
+        asy_raise(vm, ASY_EXC_ValueError, "too many values to unpack (expected %d)", want);
+    else
+        asy_raise(vm, ASY_EXC_ValueError, "not enough values to unpack (expected %d, got %" PRId64 ")",
+                  want, len);
+    return false;
+}
+
+/* `{**m}` and `f(**m)`: update dict d from mapping m. merge: a repeated key is an error
+ * naming the called function f. */
+static bool dict_update_from(AsyVM *vm, AsyDict *d, AsyValue m, bool merge, AsyValue f) {
+    if (is_type(vm, m, ASY_TYPE_dict)) {
+        AsyDict *src = (AsyDict *)ASY_AS_OBJ(m);
+        int64_t pos = 0;
+        AsyValue k, v;
+        while (asy_dict_next(src, &pos, &k, &v)) {
+            if (merge && !ASY_IS_UNDEF(asy_dict_get(vm, d, k))) goto repeated;
+            if (asy_dict_set(vm, d, k, v) < 0) return false;
+            continue;
+        repeated:
+            if (!is_type(vm, k, ASY_TYPE_str)) {
+                asy_raise(vm, ASY_EXC_TypeError, "keywords must be strings");
+                return false;
+            }
+            AsyStr *fs = func_str(vm, f);
+            if (fs) asy_raise(vm, ASY_EXC_TypeError, "%U got multiple values for keyword argument '%U'",
+                              fs, as_str(k));
+            return false;
+        }
+        return true;
+    }
+    AsyValue keys = asy_getattr_opt(vm, m, ASY_S(vm, keys));
+    if (ASY_IS_ERR(keys)) return false;
+    if (ASY_IS_UNDEF(keys)) {
+        if (merge) {
+            AsyStr *fs = func_str(vm, f);
+            if (fs) asy_raise(vm, ASY_EXC_TypeError, "%U argument after ** must be a mapping, not %s",
+                              fs, asy_type_name(vm, m));
+        } else {
+            asy_raise(vm, ASY_EXC_TypeError, "'%s' object is not a mapping", asy_type_name(vm, m));
+        }
+        return false;
+    }
+    AsyValue ks = asy_call(vm, keys, 0, NULL, NULL);
+    if (ASY_IS_ERR(ks)) return false;
+    asy_root_push(vm, ks);
+    AsyList *kl = asy_list_from_iterable(vm, ks);
+    asy_root_pop(vm, 1);
+    if (!kl) return false;
+    asy_root_push(vm, ASY_OBJ(kl));
+    bool ok = true;
+    for (int64_t i = 0; ok && i < kl->len; i++) {
+        AsyValue v = asy_getitem(vm, m, kl->items[i]);
+        if (ASY_IS_ERR(v)) { ok = false; break; }
+        if (merge && !ASY_IS_UNDEF(asy_dict_get(vm, d, kl->items[i]))) {
+            AsyStr *fs = func_str(vm, f);
+            if (fs) asy_raise(vm, ASY_EXC_TypeError, "%U got multiple values for keyword argument '%S'",
+                              fs, kl->items[i]);
+            ok = false;
+            break;
+        }
+        if (asy_dict_set(vm, d, kl->items[i], v) < 0) ok = false;
+    }
+    asy_root_pop(vm, 1);
+    return ok;
+}
+
+/* ---- generators and awaits on the fiber ---- */
+
+static bool gen_can_start(AsyVM *vm, AsyGenerator *g) {
+    if (g->state == ASY_GEN_RUNNING) {
+        asy_gen_check_resumable(vm, g);
+        return false;
+    }
+    return true;
+}
+
+/* GET_AWAITABLE's conversion of a non-coroutine. */
+static AsyValue get_awaitable(AsyVM *vm, AsyValue v) {
+    if (asy_is_coroutine(vm, v) || asy_is_agen_op(vm, v)) return v;
+    AsyType *t = type_of(vm, v);
+    for (AsyType *b = t; b; b = b->base)
+        if (b->await_) return v;
+    AsyValue m = lookup_special(vm, v, ASY_S(vm, __await__));
+    if (ASY_IS_ERR(m)) return ASY_ERR;
+    if (ASY_IS_UNDEF(m))
+        return asy_raise(vm, ASY_EXC_TypeError, "object %s can't be used in 'await' expression",
+                         asy_type_name(vm, v));
+    asy_root_push(vm, m);
+    AsyValue it = asy_call(vm, m, 0, NULL, NULL);
+    asy_root_pop(vm, 1);
+    if (ASY_IS_ERR(it)) return ASY_ERR;
+    if (asy_is_coroutine(vm, it))
+        return asy_raise(vm, ASY_EXC_TypeError, "__await__() returned a coroutine");
+    AsyType *it_t = type_of(vm, it);
+    if (!asy_is_gen(vm, it) && ASY_IS_UNDEF(asy_type_lookup(it_t, ASY_S(vm, __next__))) &&
+        it_t->next == ASY_TYPE(vm, object)->next)
+        return asy_raise(vm, ASY_EXC_TypeError, "__await__() returned non-iterator of type '%s'",
+                         asy_type_name(vm, it));
+    return it;
+}
+
+static int (*find_await_slot(AsyType *t))(AsyVM *, AsyValue, AsyValue *) {
+    for (; t; t = t->base)
+        if (t->await_) return t->await_;
+    return NULL;
+}
+
+/* ---- the dispatch loop ---- */
+
+#if ASY_GC_STRESS
+#define GC_DUE() (vm->gc_pending)
+#else
+#define GC_DUE() (vm->bytes_allocated > vm->next_gc)
+#endif
+
+#define SYNC() (frame->pc = (int32_t)(ip - code_base), fiber->sp = (int32_t)(sp - fiber->stack))
+#define RESYNC()                                                                          \
+    do {                                                                                  \
+        frame = &fiber->frames[fiber->nframes - 1];                                       \
+        sp = fiber->stack + fiber->sp;                                                    \
+        locals = fiber->stack + frame->base;                                              \
+    } while (0)
+#define LOAD_FRAME()                                                                      \
+    do {                                                                                  \
+        frame = &fiber->frames[fiber->nframes - 1];                                       \
+        co = frame->code;                                                                 \
+        code_base = co->code;                                                             \
+        ip = code_base + frame->pc;                                                       \
+        consts = co->consts;                                                              \
+        locals = fiber->stack + frame->base;                                              \
+        sp = fiber->stack + fiber->sp;                                                    \
+    } while (0)
+#define SAFEPOINT()                                                                       \
+    do {                                                                                  \
+        if (ASY_UNLIKELY(GC_DUE())) {                                                     \
+            SYNC();                                                                       \
+            asy_gc_safepoint(vm);                                                         \
+        }                                                                                 \
+    } while (0)
+#define CHECK(v)                                                                          \
+    do {                                                                                  \
+        if (ASY_UNLIKELY(ASY_IS_ERR(v))) goto error;                                      \
+    } while (0)
+#define ARG ASY_ARG(ins)
+
+#if ASY_COMPUTED_GOTO
+#define TARGET(op) L_##op:
+#define DISPATCH()                                                                        \
+    do {                                                                                  \
+        ins = *ip++;                                                                      \
+        goto *labels[ASY_OP(ins)];                                                        \
+    } while (0)
+#else
+#define TARGET(op) case ASY_OP_##op:
+#define DISPATCH() goto dispatch
+#endif
+
+static RunStatus vm_run(AsyVM *vm, AsyFiber *fiber, bool can_suspend, AsyValue throw_exc,
+                        AsyValue *out) {
+#if ASY_COMPUTED_GOTO
+    static const void *const labels[ASY_OPCODE_COUNT] = {
+#define ASY_X_LABEL(name, doc) &&L_##name,
+        ASY_OPCODES(ASY_X_LABEL)
+#undef ASY_X_LABEL
+    };
+#endif
+    AsyFrame *frame;
+    AsyCode *co;
+    const uint32_t *code_base, *ip;
+    AsyValue *consts, *locals, *sp;
+    uint32_t ins = 0;
+    AsyValue v; /* scratch shared by the slow paths below */
+
+    fiber->nested++;
+    LOAD_FRAME();
+    if (!ASY_IS_UNDEF(throw_exc)) {
+        vm->exc = (AsyException *)ASY_AS_OBJ(throw_exc);
+        /* Raise at the suspension point: an AWAIT or YIELD_FROM that will re-execute is
+         * the instruction at pc, a finished YIELD_VALUE the one before it. */
+        if (frame->pc == 0 ||
+            (ASY_OP(code_base[frame->pc]) != ASY_OP_AWAIT &&
+             ASY_OP(code_base[frame->pc]) != ASY_OP_YIELD_FROM))
+            ip = code_base + (frame->pc == 0 ? 1 : frame->pc);
+        else
+            ip = code_base + frame->pc + 1;
+        goto error;
+    }
+
+#if ASY_COMPUTED_GOTO
+    DISPATCH();
+#else
+dispatch:
+    ins = *ip++;
+    switch (ASY_OP(ins)) {
+#endif
+
+    TARGET(NOP) { DISPATCH(); }
+
+    TARGET(POP_TOP) {
+        sp--;
+        DISPATCH();
+    }
+
+    TARGET(COPY) {
+        sp[0] = sp[-ARG];
+        sp++;
+        DISPATCH();
+    }
+
+    TARGET(SWAP) {
+        AsyValue t = sp[-1];
+        sp[-1] = sp[-ARG];
+        sp[-ARG] = t;
+        DISPATCH();
+    }
+
+    TARGET(LOAD_CONST) {
+        *sp++ = consts[ARG];
+        DISPATCH();
+    }
+
+    TARGET(LOAD_FAST) {
+        v = locals[ARG];
+        if (ASY_UNLIKELY(ASY_IS_UNDEF(v))) {
+            raise_unbound_local(vm, co, ARG);
+            goto error;
+        }
+        *sp++ = v;
+        DISPATCH();
+    }
+
+    TARGET(STORE_FAST) {
+        locals[ARG] = *--sp;
+        DISPATCH();
+    }
+
+    TARGET(DELETE_FAST) {
+        if (ASY_IS_UNDEF(locals[ARG])) {
+            raise_unbound_local(vm, co, ARG);
+            goto error;
+        }
+        locals[ARG] = ASY_UNDEF;
+        DISPATCH();
+    }
+
+    TARGET(LOAD_DEREF) {
+        AsyCell *c = (AsyCell *)ASY_AS_OBJ(locals[co->nlocals + ARG]);
+        if (ASY_UNLIKELY(ASY_IS_UNDEF(c->value))) {
+            raise_unbound_deref(vm, co, ARG);
+            goto error;
+        }
+        *sp++ = c->value;
+        DISPATCH();
+    }
+
+    TARGET(STORE_DEREF) {
+        ((AsyCell *)ASY_AS_OBJ(locals[co->nlocals + ARG]))->value = *--sp;
+        DISPATCH();
+    }
+
+    TARGET(DELETE_DEREF) {
+        AsyCell *c = (AsyCell *)ASY_AS_OBJ(locals[co->nlocals + ARG]);
+        if (ASY_IS_UNDEF(c->value)) {
+            raise_unbound_deref(vm, co, ARG);
+            goto error;
+        }
+        c->value = ASY_UNDEF;
+        DISPATCH();
+    }
+
+    TARGET(LOAD_CLOSURE) {
+        *sp++ = locals[co->nlocals + ARG];
+        DISPATCH();
+    }
+
+    TARGET(LOAD_CLASSDEREF) {
+        AsyStr *name = cell_name(co, ARG);
+        v = frame->ns ? asy_dict_get_str(vm, frame->ns, name) : ASY_UNDEF;
+        if (ASY_IS_UNDEF(v)) {
+            AsyCell *c = (AsyCell *)ASY_AS_OBJ(locals[co->nlocals + ARG]);
+            v = c->value;
+            if (ASY_IS_UNDEF(v)) {
+                raise_unbound_deref(vm, co, ARG);
+                goto error;
+            }
+        }
+        *sp++ = v;
+        DISPATCH();
+    }
+
+    TARGET(LOAD_GLOBAL) {
+        AsyStr *name = co->names[ARG];
+        v = asy_dict_get_str(vm, frame->globals, name);
+        if (ASY_IS_UNDEF(v)) {
+            v = asy_dict_get_str(vm, frame->builtins, name);
+            if (ASY_UNLIKELY(ASY_IS_UNDEF(v))) {
+                raise_name_error(vm, name);
+                goto error;
+            }
+        }
+        *sp++ = v;
+        DISPATCH();
+    }
+
+    TARGET(STORE_GLOBAL) {
+        if (asy_dict_set_str(vm, frame->globals, co->names[ARG], sp[-1]) < 0) goto error;
+        sp--;
+        DISPATCH();
+    }
+
+    TARGET(DELETE_GLOBAL) {
+        int r = asy_dict_del(vm, frame->globals, ASY_OBJ(co->names[ARG]));
+        if (r < 0) goto error;
+        if (r == 0) {
+            raise_name_error(vm, co->names[ARG]);
+            goto error;
+        }
+        DISPATCH();
+    }
+
+    TARGET(LOAD_NAME) {
+        AsyStr *name = co->names[ARG];
+        v = frame->ns ? asy_dict_get_str(vm, frame->ns, name) : ASY_UNDEF;
+        if (ASY_IS_UNDEF(v)) v = asy_dict_get_str(vm, frame->globals, name);
+        if (ASY_IS_UNDEF(v)) v = asy_dict_get_str(vm, frame->builtins, name);
+        if (ASY_IS_UNDEF(v)) {
+            raise_name_error(vm, name);
+            goto error;
+        }
+        *sp++ = v;
+        DISPATCH();
+    }
+
+    TARGET(STORE_NAME) {
+        AsyDict *ns = frame->ns ? frame->ns : frame->globals;
+        if (asy_dict_set_str(vm, ns, co->names[ARG], sp[-1]) < 0) goto error;
+        sp--;
+        DISPATCH();
+    }
+
+    TARGET(DELETE_NAME) {
+        AsyDict *ns = frame->ns ? frame->ns : frame->globals;
+        int r = asy_dict_del(vm, ns, ASY_OBJ(co->names[ARG]));
+        if (r < 0) goto error;
+        if (r == 0) {
+            raise_name_error(vm, co->names[ARG]);
+            goto error;
+        }
+        DISPATCH();
+    }
+
+    TARGET(LOAD_ATTR) {
+        SYNC();
+        v = asy_getattr(vm, sp[-1], co->names[ARG]);
+        RESYNC();
+        CHECK(v);
+        sp[-1] = v;
+        DISPATCH();
+    }
+
+    TARGET(STORE_ATTR) {
+        SYNC();
+        int r = asy_setattr(vm, sp[-1], co->names[ARG], sp[-2]);
+        RESYNC();
+        if (r < 0) goto error;
+        sp -= 2;
+        DISPATCH();
+    }
+
+    TARGET(DELETE_ATTR) {
+        SYNC();
+        int r = asy_delattr(vm, sp[-1], co->names[ARG]);
+        RESYNC();
+        if (r < 0) goto error;
+        sp--;
+        DISPATCH();
+    }
+
+    TARGET(LOAD_METHOD) {
+        AsyStr *name = co->names[ARG];
+        AsyValue obj = sp[-1];
+        v = lookup_method(vm, obj, name);
+        if (!ASY_IS_UNDEF(v)) {
+            sp[-1] = v;
+            *sp++ = obj;
+            DISPATCH();
+        }
+        SYNC();
+        v = asy_getattr(vm, obj, name);
+        RESYNC();
+        CHECK(v);
+        sp[-1] = v;
+        *sp++ = ASY_UNDEF;
+        DISPATCH();
+    }
+
+    TARGET(BINARY_SUBSCR) {
+        AsyValue c = sp[-2], k = sp[-1];
+        if (ASY_IS_INT(k) && ASY_IS_OBJ(c)) {
+            AsyType *t = ASY_AS_OBJ(c)->type;
+            int64_t i = ASY_AS_INT(k);
+            if (t == ASY_TYPE(vm, list)) {
+                AsyList *l = (AsyList *)ASY_AS_OBJ(c);
+                if (i < 0) i += l->len;
+                if ((uint64_t)i < (uint64_t)l->len) {
+                    sp[-2] = l->items[i];
+                    sp--;
+                    DISPATCH();
+                }
+            } else if (t == ASY_TYPE(vm, tuple)) {
+                AsyTuple *tu = (AsyTuple *)ASY_AS_OBJ(c);
+                if (i < 0) i += tu->len;
+                if ((uint64_t)i < (uint64_t)tu->len) {
+                    sp[-2] = tu->items[i];
+                    sp--;
+                    DISPATCH();
+                }
+            }
+        }
+        SYNC();
+        v = asy_getitem(vm, c, k);
+        RESYNC();
+        CHECK(v);
+        sp[-2] = v;
+        sp--;
+        DISPATCH();
+    }
+
+    TARGET(STORE_SUBSCR) {
+        AsyValue c = sp[-2], k = sp[-1];
+        if (ASY_IS_INT(k) && is_type(vm, c, ASY_TYPE_list)) {
+            AsyList *l = (AsyList *)ASY_AS_OBJ(c);
+            int64_t i = ASY_AS_INT(k);
+            if (i < 0) i += l->len;
+            if ((uint64_t)i < (uint64_t)l->len) {
+                l->items[i] = sp[-3];
+                sp -= 3;
+                DISPATCH();
+            }
+        }
+        SYNC();
+        int r = asy_setitem(vm, c, k, sp[-3]);
+        RESYNC();
+        if (r < 0) goto error;
+        sp -= 3;
+        DISPATCH();
+    }
+
+    TARGET(DELETE_SUBSCR) {
+        SYNC();
+        int r = asy_delitem(vm, sp[-2], sp[-1]);
+        RESYNC();
+        if (r < 0) goto error;
+        sp -= 2;
+        DISPATCH();
+    }
+
+    TARGET(BINARY_OP) {
+        AsyValue a = sp[-2], b = sp[-1];
+        int op = ARG;
+        if (op >= ASY_BIN_INPLACE) op -= ASY_BIN_INPLACE;
+        if (ASY_LIKELY(ASY_IS_INT(a) && ASY_IS_INT(b))) {
+            int64_t x = ASY_AS_INT(a), y = ASY_AS_INT(b), r;
+            switch (op) {
+            case ASY_BIN_ADD:
+                if (__builtin_add_overflow(x, y, &r)) goto binop_slow;
+                goto int_result;
+            case ASY_BIN_SUB:
+                if (__builtin_sub_overflow(x, y, &r)) goto binop_slow;
+                goto int_result;
+            case ASY_BIN_MUL:
+                if (__builtin_mul_overflow(x, y, &r)) goto binop_slow;
+                goto int_result;
+            case ASY_BIN_MOD:
+                if (y == 0 || y == -1) goto binop_slow;
+                r = x % y;
+                if (r != 0 && ((r ^ y) < 0)) r += y;
+                goto int_result;
+            case ASY_BIN_FLOORDIV:
+                if (y == 0 || y == -1) goto binop_slow;
+                r = x / y;
+                if ((x % y != 0) && ((x ^ y) < 0)) r--;
+                goto int_result;
+            case ASY_BIN_TRUEDIV:
+                if (y == 0 || x > (1LL << 53) || x < -(1LL << 53) || y > (1LL << 53) ||
+                    y < -(1LL << 53))
+                    goto binop_slow;
+                sp[-2] = ASY_FLOAT((double)x / (double)y);
+                sp--;
+                DISPATCH();
+            case ASY_BIN_AND: r = x & y; goto int_result;
+            case ASY_BIN_OR: r = x | y; goto int_result;
+            case ASY_BIN_XOR: r = x ^ y; goto int_result;
+            case ASY_BIN_LSHIFT:
+                if (y < 0 || y > 62) goto binop_slow;
+                r = (int64_t)((uint64_t)x << y);
+                if ((r >> y) != x) goto binop_slow;
+                goto int_result;
+            case ASY_BIN_RSHIFT:
+                if (y < 0) goto binop_slow;
+                r = y > 63 ? (x < 0 ? -1 : 0) : (x >> y);
+                goto int_result;
+            default: goto binop_slow;
+            }
+        int_result:
+            sp[-2] = ASY_INT(r);
+            sp--;
+            DISPATCH();
+        }
+        if (ASY_IS_FLOAT(a) && ASY_IS_FLOAT(b)) {
+            double x = ASY_AS_FLOAT(a), y = ASY_AS_FLOAT(b), r;
+            switch (op) {
+            case ASY_BIN_ADD: r = x + y; break;
+            case ASY_BIN_SUB: r = x - y; break;
+            case ASY_BIN_MUL: r = x * y; break;
+            case ASY_BIN_TRUEDIV:
+                if (y == 0.0) goto binop_slow;
+                r = x / y;
+                break;
+            default: goto binop_slow;
+            }
+            sp[-2] = ASY_FLOAT(r);
+            sp--;
+            DISPATCH();
+        }
+    binop_slow:
+        SYNC();
+        v = asy_binop(vm, a, b, (AsyBinOp)ARG);
+        RESYNC();
+        CHECK(v);
+        sp[-2] = v;
+        sp--;
+        DISPATCH();
+    }
+
+    TARGET(UNARY_NEG) {
+        AsyValue a = sp[-1];
+        if (ASY_IS_INT(a) && ASY_AS_INT(a) != INT64_MIN) {
+            sp[-1] = ASY_INT(-ASY_AS_INT(a));
+            DISPATCH();
+        }
+        if (ASY_IS_FLOAT(a)) {
+            sp[-1] = ASY_FLOAT(-ASY_AS_FLOAT(a));
+            DISPATCH();
+        }
+        SYNC();
+        v = asy_unaryop(vm, a, ASY_UOP_NEG);
+        RESYNC();
+        CHECK(v);
+        sp[-1] = v;
+        DISPATCH();
+    }
+
+    TARGET(UNARY_POS) {
+        SYNC();
+        v = asy_unaryop(vm, sp[-1], ASY_UOP_POS);
+        RESYNC();
+        CHECK(v);
+        sp[-1] = v;
+        DISPATCH();
+    }
+
+    TARGET(UNARY_INVERT) {
+        if (ASY_IS_INT(sp[-1])) {
+            sp[-1] = ASY_INT(~ASY_AS_INT(sp[-1]));
+            DISPATCH();
+        }
+        SYNC();
+        v = asy_unaryop(vm, sp[-1], ASY_UOP_INVERT);
+        RESYNC();
+        CHECK(v);
+        sp[-1] = v;
+        DISPATCH();
+    }
+
+    TARGET(UNARY_NOT) {
+        AsyValue a = sp[-1];
+        int t;
+        if (ASY_IS_BOOL(a)) t = (int)ASY_AS_INT(a);
+        else if (ASY_IS_NONE(a)) t = 0;
+        else {
+            SYNC();
+            t = asy_truthy(vm, a);
+            RESYNC();
+            if (t < 0) goto error;
+        }
+        sp[-1] = ASY_BOOL(!t);
+        DISPATCH();
+    }
+
+    TARGET(COMPARE_OP) {
+        AsyValue a = sp[-2], b = sp[-1];
+        bool r;
+        if (ASY_IS_INT(a) && ASY_IS_INT(b)) {
+            int64_t x = ASY_AS_INT(a), y = ASY_AS_INT(b);
+            switch (ARG) {
+            case ASY_CMP_LT: r = x < y; break;
+            case ASY_CMP_LE: r = x <= y; break;
+            case ASY_CMP_EQ: r = x == y; break;
+            case ASY_CMP_NE: r = x != y; break;
+            case ASY_CMP_GT: r = x > y; break;
+            default: r = x >= y; break;
+            }
+        } else if (ASY_IS_FLOAT(a) && ASY_IS_FLOAT(b)) {
+            double x = ASY_AS_FLOAT(a), y = ASY_AS_FLOAT(b);
+            switch (ARG) {
+            case ASY_CMP_LT: r = x < y; break;
+            case ASY_CMP_LE: r = x <= y; break;
+            case ASY_CMP_EQ: r = x == y; break;
+            case ASY_CMP_NE: r = x != y; break;
+            case ASY_CMP_GT: r = x > y; break;
+            default: r = x >= y; break;
+            }
+        } else {
+            SYNC();
+            v = asy_compare(vm, a, b, (AsyCmpOp)ARG);
+            RESYNC();
+            CHECK(v);
+            sp[-2] = v;
+            sp--;
+            DISPATCH();
+        }
+        sp[-2] = ASY_BOOL(r);
+        sp--;
+        DISPATCH();
+    }
+
+    TARGET(IS_OP) {
+        bool r = asy_value_is(sp[-2], sp[-1]);
+        sp[-2] = ASY_BOOL(r != (ARG != 0));
+        sp--;
+        DISPATCH();
+    }
+
+    TARGET(CONTAINS_OP) {
+        SYNC();
+        int r = asy_contains(vm, sp[-1], sp[-2]);
+        RESYNC();
+        if (r < 0) goto error;
+        sp[-2] = ASY_BOOL((r == 1) != (ARG != 0));
+        sp--;
+        DISPATCH();
+    }
+
+    TARGET(JUMP) {
+        const uint32_t *target = code_base + ARG;
+        if (target < ip) SAFEPOINT();
+        ip = target;
+        DISPATCH();
+    }
+
+#define TRUTH_OF(val, out_int)                                                            \
+    do {                                                                                  \
+        AsyValue tv_ = (val);                                                             \
+        if (ASY_IS_BOOL(tv_) || ASY_IS_INT(tv_)) out_int = ASY_AS_INT(tv_) != 0;          \
+        else if (ASY_IS_NONE(tv_)) out_int = 0;                                           \
+        else {                                                                            \
+            SYNC();                                                                       \
+            out_int = asy_truthy(vm, tv_);                                                \
+            RESYNC();                                                                     \
+            if (out_int < 0) goto error;                                                  \
+        }                                                                                 \
+    } while (0)
+
+    TARGET(POP_JUMP_IF_FALSE) {
+        int t;
+        TRUTH_OF(sp[-1], t);
+        sp--;
+        if (!t) {
+            const uint32_t *target = code_base + ARG;
+            if (target < ip) SAFEPOINT();
+            ip = target;
+        }
+        DISPATCH();
+    }
+
+    TARGET(POP_JUMP_IF_TRUE) {
+        int t;
+        TRUTH_OF(sp[-1], t);
+        sp--;
+        if (t) {
+            const uint32_t *target = code_base + ARG;
+            if (target < ip) SAFEPOINT();
+            ip = target;
+        }
+        DISPATCH();
+    }
+
+    TARGET(JUMP_IF_FALSE_OR_POP) {
+        int t;
+        TRUTH_OF(sp[-1], t);
+        if (!t) ip = code_base + ARG;
+        else sp--;
+        DISPATCH();
+    }
+
+    TARGET(JUMP_IF_TRUE_OR_POP) {
+        int t;
+        TRUTH_OF(sp[-1], t);
+        if (t) ip = code_base + ARG;
+        else sp--;
+        DISPATCH();
+    }
+
+    TARGET(GET_ITER) {
+        AsyValue o = sp[-1];
+        if (is_type(vm, o, ASY_TYPE_generator)) DISPATCH();
+        SYNC();
+        v = asy_iter(vm, o);
+        RESYNC();
+        CHECK(v);
+        sp[-1] = v;
+        DISPATCH();
+    }
+
+    TARGET(FOR_ITER) {
+        AsyValue it = sp[-1];
+        AsyType *t = type_of(vm, it);
+        if (t == ASY_TYPE(vm, range_iterator) || t == ASY_TYPE(vm, list_iterator) ||
+            t == ASY_TYPE(vm, tuple_iterator)) {
+            /* These never run asy code: no need to publish the state. */
+            v = t->next(vm, it);
+        } else if (t == ASY_TYPE(vm, generator)) {
+            AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(it);
+            if (g->state == ASY_GEN_CLOSED) {
+                v = ASY_UNDEF;
+            } else {
+                if (!gen_can_start(vm, g)) goto error;
+                SYNC();
+                frame->sp = fiber->sp;
+                if (!asy_gen_push(vm, fiber, g, ASY_RESUME_FOR_ITER, ASY_NONE)) {
+                    RESYNC();
+                    goto error;
+                }
+                LOAD_FRAME();
+                DISPATCH();
+            }
+        } else {
+            SYNC();
+            v = t->next(vm, it);
+            RESYNC();
+        }
+        CHECK(v);
+        if (ASY_IS_UNDEF(v)) {
+            sp--;
+            ip = code_base + ARG;
+            DISPATCH();
+        }
+        *sp++ = v;
+        DISPATCH();
+    }
+
+    TARGET(BUILD_TUPLE) {
+        AsyTuple *t = asy_tuple_from_array(vm, sp - ARG, ARG);
+        if (!t) goto error;
+        sp -= ARG;
+        *sp++ = ASY_OBJ(t);
+        DISPATCH();
+    }
+
+    TARGET(BUILD_LIST) {
+        AsyList *l = asy_list_from_array(vm, sp - ARG, ARG);
+        if (!l) goto error;
+        sp -= ARG;
+        *sp++ = ASY_OBJ(l);
+        DISPATCH();
+    }
+
+    TARGET(BUILD_SET) {
+        AsySet *s = asy_set_new(vm, false);
+        if (!s) goto error;
+        v = ASY_OBJ(s);
+        SYNC();
+        asy_root_push(vm, v);
+        for (int i = ARG; i > 0; i--) {
+            if (asy_set_add(vm, s, fiber->stack[fiber->sp - i]) < 0) {
+                asy_root_pop(vm, 1);
+                RESYNC();
+                goto error;
+            }
+        }
+        asy_root_pop(vm, 1);
+        RESYNC();
+        sp -= ARG;
+        *sp++ = v;
+        DISPATCH();
+    }
+
+    TARGET(BUILD_MAP) {
+        AsyDict *d = asy_dict_new(vm);
+        if (!d) goto error;
+        v = ASY_OBJ(d);
+        SYNC();
+        asy_root_push(vm, v);
+        for (int i = ARG; i > 0; i--) {
+            AsyValue *kv = fiber->stack + fiber->sp - 2 * i;
+            if (asy_dict_set(vm, d, kv[0], kv[1]) < 0) {
+                asy_root_pop(vm, 1);
+                RESYNC();
+                goto error;
+            }
+        }
+        asy_root_pop(vm, 1);
+        RESYNC();
+        sp -= 2 * ARG;
+        *sp++ = v;
+        DISPATCH();
+    }
+
+    TARGET(BUILD_STRING) {
+        int n = ARG;
+        AsyStr *small[16], **parts = small;
+        if (n > 16 && !(parts = asy_mem_alloc(vm, sizeof(AsyStr *) * (size_t)n))) goto error;
+        for (int i = 0; i < n; i++) parts[i] = as_str(sp[i - n]);
+        AsyStr *s = asy_str_join_array(vm, vm->empty_str, parts, (size_t)n);
+        if (parts != small) asy_mem_free(vm, parts, sizeof(AsyStr *) * (size_t)n);
+        if (!s) goto error;
+        sp -= n;
+        *sp++ = ASY_OBJ(s);
+        DISPATCH();
+    }
+
+    TARGET(BUILD_SLICE) {
+        AsyValue step = ARG == 3 ? sp[-1] : ASY_NONE;
+        AsyValue *base = sp - ARG;
+        v = asy_slice_new(vm, base[0], base[1], step);
+        CHECK(v);
+        sp = base;
+        *sp++ = v;
+        DISPATCH();
+    }
+
+    TARGET(LIST_APPEND) {
+        AsyList *l = (AsyList *)ASY_AS_OBJ(sp[-1 - ARG]);
+        if (asy_list_append(vm, l, sp[-1]) < 0) goto error;
+        sp--;
+        DISPATCH();
+    }
+
+    TARGET(SET_ADD) {
+        SYNC();
+        int r = asy_set_add(vm, (AsySet *)ASY_AS_OBJ(sp[-1 - ARG]), sp[-1]);
+        RESYNC();
+        if (r < 0) goto error;
+        sp--;
+        DISPATCH();
+    }
+
+    TARGET(MAP_ADD) {
+        SYNC();
+        int r = asy_dict_set(vm, (AsyDict *)ASY_AS_OBJ(sp[-2 - ARG]), sp[-2], sp[-1]);
+        RESYNC();
+        if (r < 0) goto error;
+        sp -= 2;
+        DISPATCH();
+    }
+
+    TARGET(LIST_EXTEND) {
+        AsyValue src = sp[-1];
+        AsyList *l = (AsyList *)ASY_AS_OBJ(sp[-1 - ARG]);
+        if (is_type(vm, src, ASY_TYPE_list) || is_type(vm, src, ASY_TYPE_tuple)) {
+            bool lst = is_type(vm, src, ASY_TYPE_list);
+            int64_t n = lst ? ((AsyList *)ASY_AS_OBJ(src))->len : ((AsyTuple *)ASY_AS_OBJ(src))->len;
+            for (int64_t i = 0; i < n; i++) {
+                AsyValue x = lst ? ((AsyList *)ASY_AS_OBJ(src))->items[i]
+                                 : ((AsyTuple *)ASY_AS_OBJ(src))->items[i];
+                if (asy_list_append(vm, l, x) < 0) goto error;
+            }
+            sp--;
+            DISPATCH();
+        }
+        SYNC();
+        AsyValue it = asy_iter(vm, src);
+        if (ASY_IS_ERR(it)) {
+            if (asy_exc_matches(vm, ASY_EXC_TypeError) &&
+                ASY_IS_UNDEF(asy_type_lookup(type_of(vm, src), ASY_S(vm, __iter__))) &&
+                ASY_IS_UNDEF(asy_type_lookup(type_of(vm, src), ASY_S(vm, __getitem__)))) {
+                asy_exc_clear(vm);
+                asy_raise(vm, ASY_EXC_TypeError, "Value after * must be an iterable, not %s",
+                          asy_type_name(vm, src));
+            }
+            RESYNC();
+            goto error;
+        }
+        asy_root_push(vm, it);
+        for (;;) {
+            AsyValue x = asy_next(vm, it);
+            if (ASY_IS_UNDEF(x)) break;
+            if (ASY_IS_ERR(x) || asy_list_append(vm, l, x) < 0) {
+                asy_root_pop(vm, 1);
+                RESYNC();
+                goto error;
+            }
+        }
+        asy_root_pop(vm, 1);
+        RESYNC();
+        sp--;
+        DISPATCH();
+    }
+
+    TARGET(SET_UPDATE) {
+        SYNC();
+        AsySet *s = (AsySet *)ASY_AS_OBJ(sp[-1 - ARG]);
+        AsyValue it = asy_iter(vm, sp[-1]);
+        if (ASY_IS_ERR(it)) {
+            RESYNC();
+            goto error;
+        }
+        asy_root_push(vm, it);
+        for (;;) {
+            AsyValue x = asy_next(vm, it);
+            if (ASY_IS_UNDEF(x)) break;
+            if (ASY_IS_ERR(x) || asy_set_add(vm, s, x) < 0) {
+                asy_root_pop(vm, 1);
+                RESYNC();
+                goto error;
+            }
+        }
+        asy_root_pop(vm, 1);
+        RESYNC();
+        sp--;
+        DISPATCH();
+    }
+
+    TARGET(DICT_UPDATE) {
+        SYNC();
+        bool ok = dict_update_from(vm, (AsyDict *)ASY_AS_OBJ(sp[-1 - ARG]), sp[-1], false,
+                                   ASY_UNDEF);
+        RESYNC();
+        if (!ok) goto error;
+        sp--;
+        DISPATCH();
+    }
+
+    TARGET(DICT_MERGE) {
+        SYNC();
+        bool ok = dict_update_from(vm, (AsyDict *)ASY_AS_OBJ(sp[-1 - ARG]), sp[-1], true,
+                                   sp[-3 - ARG]);
+        RESYNC();
+        if (!ok) goto error;
+        sp--;
+        DISPATCH();
+    }
+
+    TARGET(LIST_TO_TUPLE) {
+        AsyList *l = (AsyList *)ASY_AS_OBJ(sp[-1]);
+        AsyTuple *t = asy_tuple_from_array(vm, l->items, l->len);
+        if (!t) goto error;
+        sp[-1] = ASY_OBJ(t);
+        DISPATCH();
+    }
+
+    TARGET(UNPACK_SEQUENCE) {
+        int n = ARG;
+        AsyValue seq = sp[-1];
+        if (is_type(vm, seq, ASY_TYPE_tuple) && ((AsyTuple *)ASY_AS_OBJ(seq))->len == n) {
+            AsyTuple *t = (AsyTuple *)ASY_AS_OBJ(seq);
+            sp--;
+            for (int i = n - 1; i >= 0; i--) *sp++ = t->items[i];
+            DISPATCH();
+        }
+        AsyValue small[16], *dst = small;
+        if (n > 16 && !(dst = asy_mem_alloc(vm, sizeof(AsyValue) * (size_t)n))) goto error;
+        SYNC();
+        bool ok = unpack(vm, seq, n, 0, false, dst);
+        RESYNC();
+        if (ok) {
+            sp--;
+            for (int i = n - 1; i >= 0; i--) *sp++ = dst[i];
+        }
+        if (dst != small) asy_mem_free(vm, dst, sizeof(AsyValue) * (size_t)n);
+        if (!ok) goto error;
+        DISPATCH();
+    }
+
+    TARGET(UNPACK_EX) {
+        int before = ARG & 0xFF, after = ARG >> 8, n = before + after + 1;
+        AsyValue small[16], *dst = small;
+        if (n > 16 && !(dst = asy_mem_alloc(vm, sizeof(AsyValue) * (size_t)n))) goto error;
+        SYNC();
+        bool ok = unpack(vm, sp[-1], before, after, true, dst);
+        RESYNC();
+        if (ok) {
+            sp--;
+            for (int i = n - 1; i >= 0; i--) *sp++ = dst[i];
+        }
+        if (dst != small) asy_mem_free(vm, dst, sizeof(AsyValue) * (size_t)n);
+        if (!ok) goto error;
+        DISPATCH();
+    }
+
+    TARGET(FORMAT_VALUE) {
+        bool has_spec = (ARG & 4) != 0;
+        AsyValue val = has_spec ? sp[-2] : sp[-1];
+        AsyStr *spec = has_spec ? as_str(sp[-1]) : vm->empty_str;
+        SYNC();
+        switch (ARG & 3) {
+        case 1: val = asy_str(vm, val); break;
+        case 2: val = asy_repr(vm, val); break;
+        case 3: {
+            AsyValue ascii = asy_dict_get_cstr(vm, vm->builtins->dict, "ascii");
+            val = ASY_IS_UNDEF(ascii) ? asy_repr(vm, val) : asy_call(vm, ascii, 1, &val, NULL);
+            break;
+        }
+        default: break;
+        }
+        if (!ASY_IS_ERR(val) && !(is_type(vm, val, ASY_TYPE_str) && spec->len == 0)) {
+            asy_root_push(vm, val);
+            val = asy_format(vm, val, spec);
+            asy_root_pop(vm, 1);
+        }
+        RESYNC();
+        CHECK(val);
+        if (has_spec) sp--;
+        sp[-1] = val;
+        DISPATCH();
+    }
+
+    TARGET(CALL) {
+        int argc = ARG;
+        int32_t fs = (int32_t)(sp - fiber->stack) - argc - 1;
+        SAFEPOINT();
+        AsyValue callable = sp[-argc - 1];
+        if (ASY_LIKELY(asy_is_function(vm, callable))) {
+            /* The common case inline: positional arguments matching the parameters. */
+            AsyFunction *fn = (AsyFunction *)ASY_AS_OBJ(callable);
+            AsyCode *fco = fn->code;
+            if (ASY_LIKELY(argc == fco->argcount &&
+                           !(fco->cflags & (ASY_CODE_VARARGS | ASY_CODE_VARKW | ASY_CODE_GENERATOR |
+                                            ASY_CODE_COROUTINE | ASY_CODE_ASYNC_GENERATOR)) &&
+                           fco->kwonlycount == 0 && fco->ncells == 0 && fco->nfree == 0 &&
+                           fiber->nframes < fiber->framecap &&
+                           fiber->nframes < vm->recursion_limit &&
+                           (int64_t)fs + 1 + asy_fiber_frame_size(fco) <= fiber->stackcap)) {
+                frame->pc = (int32_t)(ip - code_base);
+                for (int32_t i = argc; i < fco->nlocals; i++) sp[i - argc] = ASY_UNDEF;
+                AsyFrame *fr = &fiber->frames[fiber->nframes++];
+                fr->func = fn;
+                fr->code = fco;
+                fr->globals = fn->globals;
+                fr->builtins = frame->builtins;
+                fr->ns = NULL;
+                fr->aux = ASY_UNDEF;
+                fr->saved_handled = fiber->handled;
+                fr->pc = 0;
+                fr->base = fs + 1;
+                fr->ret_sp = fs;
+                fr->flags = 0;
+                fr->resume = ASY_RESUME_NONE;
+                fr->nblocks = 0;
+                fiber->sp = fs + 1 + fco->nlocals;
+                LOAD_FRAME();
+                DISPATCH();
+            }
+        }
+        SYNC();
+        CallResult r = call_setup(vm, fiber, fs, fs + 1, argc, NULL, &v);
+        if (r == CALL_FRAME) {
+            LOAD_FRAME();
+            DISPATCH();
+        }
+        RESYNC();
+        if (r == CALL_ERROR) goto error;
+        sp = fiber->stack + fs;
+        *sp++ = v;
+        DISPATCH();
+    }
+
+    TARGET(CALL_KW) {
+        int argc = ARG;
+        AsyTuple *names = (AsyTuple *)ASY_AS_OBJ(sp[-1]);
+        sp--; /* the names tuple stays alive in the code's constants */
+        int32_t fs = (int32_t)(sp - fiber->stack) - argc - 1;
+        SAFEPOINT();
+        SYNC();
+        CallResult r = call_setup(vm, fiber, fs, fs + 1, argc, names, &v);
+        if (r == CALL_FRAME) {
+            LOAD_FRAME();
+            DISPATCH();
+        }
+        RESYNC();
+        if (r == CALL_ERROR) goto error;
+        sp = fiber->stack + fs;
+        *sp++ = v;
+        DISPATCH();
+    }
+
+    TARGET(CALL_METHOD) {
+        int argc = ARG;
+        int32_t fs = (int32_t)(sp - fiber->stack) - argc - 2;
+        SAFEPOINT();
+        SYNC();
+        CallResult r;
+        if (ASY_IS_UNDEF(fiber->stack[fs + 1]))
+            r = call_setup(vm, fiber, fs, fs + 2, argc, NULL, &v);
+        else
+            r = call_setup(vm, fiber, fs, fs + 1, argc + 1, NULL, &v);
+        if (r == CALL_FRAME) {
+            LOAD_FRAME();
+            DISPATCH();
+        }
+        RESYNC();
+        if (r == CALL_ERROR) goto error;
+        sp = fiber->stack + fs;
+        *sp++ = v;
+        DISPATCH();
+    }
+
+    TARGET(CALL_METHOD_KW) {
+        int argc = ARG;
+        AsyTuple *names = (AsyTuple *)ASY_AS_OBJ(sp[-1]);
+        sp--;
+        int32_t fs = (int32_t)(sp - fiber->stack) - argc - 2;
+        SAFEPOINT();
+        SYNC();
+        CallResult r;
+        if (ASY_IS_UNDEF(fiber->stack[fs + 1]))
+            r = call_setup(vm, fiber, fs, fs + 2, argc, names, &v);
+        else
+            r = call_setup(vm, fiber, fs, fs + 1, argc + 1, names, &v);
+        if (r == CALL_FRAME) {
+            LOAD_FRAME();
+            DISPATCH();
+        }
+        RESYNC();
+        if (r == CALL_ERROR) goto error;
+        sp = fiber->stack + fs;
+        *sp++ = v;
+        DISPATCH();
+    }
+
+    TARGET(CALL_EX) {
+        bool has_kw = (ARG & 1) != 0;
+        int32_t fs = (int32_t)(sp - fiber->stack) - (has_kw ? 3 : 2);
+        SAFEPOINT();
+        SYNC();
+        AsyValue args = fiber->stack[fs + 1];
+        if (!is_type(vm, args, ASY_TYPE_tuple)) {
+            AsyValue it = asy_iter(vm, args);
+            AsyList *l = NULL;
+            if (!ASY_IS_ERR(it)) {
+                asy_root_push(vm, it);
+                l = asy_list_from_iterable(vm, it);
+                asy_root_pop(vm, 1);
+            } else if (asy_exc_matches(vm, ASY_EXC_TypeError)) {
+                asy_exc_clear(vm);
+                AsyStr *fs_name = func_str(vm, fiber->stack[fs]);
+                if (fs_name)
+                    asy_raise(vm, ASY_EXC_TypeError, "%U argument after * must be an iterable, not %s",
+                              fs_name, asy_type_name(vm, args));
+            }
+            AsyTuple *t = l ? asy_tuple_from_array(vm, l->items, l->len) : NULL;
+            if (!t) {
+                RESYNC();
+                goto error;
+            }
+            fiber->stack[fs + 1] = ASY_OBJ(t);
+        }
+        AsyDict *kw = NULL;
+        if (has_kw) {
+            AsyValue k = fiber->stack[fs + 2];
+            if (!is_type(vm, k, ASY_TYPE_dict)) {
+                AsyDict *d = asy_dict_new(vm);
+                if (!d) {
+                    RESYNC();
+                    goto error;
+                }
+                asy_root_push(vm, ASY_OBJ(d));
+                bool ok = dict_update_from(vm, d, k, true, fiber->stack[fs]);
+                asy_root_pop(vm, 1);
+                if (!ok) {
+                    RESYNC();
+                    goto error;
+                }
+                fiber->stack[fs + 2] = ASY_OBJ(d);
+            }
+            kw = (AsyDict *)ASY_AS_OBJ(fiber->stack[fs + 2]);
+            int64_t pos = 0;
+            AsyValue kk, vv;
+            while (asy_dict_next(kw, &pos, &kk, &vv)) {
+                if (!is_type(vm, kk, ASY_TYPE_str)) {
+                    asy_raise(vm, ASY_EXC_TypeError, "keywords must be strings");
+                    RESYNC();
+                    goto error;
+                }
+            }
+        }
+        CallResult r = call_ex_setup(vm, fiber, fs, (AsyTuple *)ASY_AS_OBJ(fiber->stack[fs + 1]),
+                                     kw, &v);
+        if (r == CALL_FRAME) {
+            LOAD_FRAME();
+            DISPATCH();
+        }
+        RESYNC();
+        if (r == CALL_ERROR) goto error;
+        sp = fiber->stack + fs;
+        *sp++ = v;
+        DISPATCH();
+    }
+
+    TARGET(MAKE_FUNCTION) {
+        AsyCode *fco = (AsyCode *)ASY_AS_OBJ(*--sp);
+        AsyFunction *fn = asy_function_new(vm, fco, frame->globals);
+        if (!fn) goto error;
+        if (ARG & 4) fn->closure = (AsyTuple *)ASY_AS_OBJ(*--sp);
+        if (ARG & 2) fn->kwdefaults = (AsyDict *)ASY_AS_OBJ(*--sp);
+        if (ARG & 1) fn->defaults = (AsyTuple *)ASY_AS_OBJ(*--sp);
+        *sp++ = ASY_OBJ(fn);
+        DISPATCH();
+    }
+
+    TARGET(RETURN_VALUE) {
+        v = *--sp;
+        if (ASY_LIKELY(frame->flags == 0)) {
+            fiber->handled = frame->saved_handled;
+            fiber->sp = frame->ret_sp;
+            fiber->nframes--;
+            LOAD_FRAME();
+            *sp++ = v;
+            SAFEPOINT();
+            DISPATCH();
+        }
+        goto return_slow;
+    }
+
+    TARGET(BUILD_CLASS) {
+        int nbases = ARG;
+        int32_t fs = (int32_t)(sp - fiber->stack) - nbases - 2;
+        AsyValue body = fiber->stack[fs];
+        if (!asy_is_function(vm, body)) {
+            asy_raise(vm, ASY_EXC_TypeError, "__build_class__: func must be a function");
+            goto error;
+        }
+        AsyDict *ns = asy_dict_new(vm);
+        if (!ns) goto error;
+        *sp++ = ASY_OBJ(ns); /* rooted until the frame holds it */
+        AsyFunction *fn = (AsyFunction *)ASY_AS_OBJ(body);
+        AsyValue modname = asy_dict_get_str(vm, frame->globals, ASY_S(vm, __name__));
+        if (!ASY_IS_UNDEF(modname) && asy_dict_set_str(vm, ns, ASY_S(vm, __module__), modname) < 0)
+            goto error;
+        if (fn->code->qualname &&
+            asy_dict_set_str(vm, ns, ASY_S(vm, __qualname__), ASY_OBJ(fn->code->qualname)) < 0)
+            goto error;
+        SAFEPOINT();
+        SYNC();
+        int32_t top = fiber->sp;
+        KwArgs nokw = {NULL, NULL, NULL, 0};
+        CallResult r = call_function(vm, fiber, fn, fs, top, top, NULL, 0, nokw, -1,
+                                     ASY_FRAME_CLASS, ASY_INT(nbases), &v);
+        if (r == CALL_FRAME) {
+            fiber->frames[fiber->nframes - 1].ns = ns;
+            LOAD_FRAME();
+            DISPATCH();
+        }
+        RESYNC();
+        if (r == CALL_VALUE) asy_raise(vm, ASY_EXC_TypeError, "class body must not be a generator");
+        goto error;
+    }
+
+    TARGET(SETUP_FINALLY) {
+        AsyBlock *b = &frame->blocks[frame->nblocks++];
+        b->handler = ARG;
+        b->depth = (int32_t)(sp - locals);
+        DISPATCH();
+    }
+
+    TARGET(POP_BLOCK) {
+        frame->nblocks--;
+        DISPATCH();
+    }
+
+    TARGET(POP_EXCEPT) {
+        fiber->handled = *--sp;
+        DISPATCH();
+    }
+
+    TARGET(CHECK_EXC_MATCH) {
+        SYNC();
+        int r = exc_match(vm, sp[-2], sp[-1]);
+        RESYNC();
+        if (r < 0) goto error;
+        sp[-1] = ASY_BOOL(r);
+        DISPATCH();
+    }
+
+    TARGET(RERAISE) {
+        vm->exc = (AsyException *)ASY_AS_OBJ(*--sp);
+        goto reraise;
+    }
+
+    TARGET(RAISE_VARARGS) {
+        if (ARG == 0) {
+            if (!ASY_IS_OBJ(fiber->handled)) {
+                asy_raise(vm, ASY_EXC_RuntimeError, "No active exception to reraise");
+                goto error;
+            }
+            vm->exc = (AsyException *)ASY_AS_OBJ(fiber->handled);
+            goto reraise;
+        }
+        AsyValue cause = ARG == 2 ? sp[-1] : ASY_UNDEF;
+        AsyValue exc = sp[-ARG];
+        SYNC();
+        asy_raise_value(vm, exc);
+        /* The cause applies only when exc itself (or an instance of it) is what is raised:
+         * not to the TypeError of a bad `raise 5 from x`, nor to an error of __init__. */
+        if (ARG == 2 && vm->exc &&
+            (asy_value_is(ASY_OBJ(vm->exc), exc) ||
+             (is_exc_class(vm, exc) && vm->exc->hdr.type == (AsyType *)ASY_AS_OBJ(exc))))
+            apply_cause(vm, cause);
+        RESYNC();
+        sp -= ARG;
+        /* An explicit raise always records the exception being handled as context. */
+        asy_traceback_push(vm, vm->exc, co, (int32_t)(ip - code_base - 1));
+        set_context(vm->exc, fiber->handled);
+        goto unwind;
+    }
+
+    TARGET(LOAD_ASSERTION_ERROR) {
+        *sp++ = ASY_OBJ(vm->exc_types[ASY_EXC_AssertionError]);
+        DISPATCH();
+    }
+
+    TARGET(BEFORE_WITH) {
+        AsyValue mgr = sp[-1];
+        SYNC();
+        AsyValue enter = lookup_special(vm, mgr, ASY_S(vm, __enter__));
+        if (ASY_IS_ERR(enter)) { RESYNC(); goto error; }
+        if (ASY_IS_UNDEF(enter)) {
+            asy_raise(vm, ASY_EXC_TypeError,
+                      "'%s' object does not support the context manager protocol",
+                      asy_type_name(vm, mgr));
+            RESYNC();
+            goto error;
+        }
+        asy_root_push(vm, enter);
+        AsyValue exit = lookup_special(vm, mgr, ASY_S(vm, __exit__));
+        if (ASY_IS_UNDEF(exit)) {
+            asy_root_pop(vm, 1);
+            asy_raise(vm, ASY_EXC_TypeError,
+                      "'%s' object does not support the context manager protocol (missed "
+                      "__exit__ method)", asy_type_name(vm, mgr));
+            RESYNC();
+            goto error;
+        }
+        if (ASY_IS_ERR(exit)) { asy_root_pop(vm, 1); RESYNC(); goto error; }
+        asy_root_push(vm, exit);
+        v = asy_call(vm, enter, 0, NULL, NULL);
+        asy_root_pop(vm, 2);
+        RESYNC();
+        CHECK(v);
+        sp[-1] = exit;
+        *sp++ = v;
+        DISPATCH();
+    }
+
+    TARGET(WITH_EXCEPT_START) {
+        AsyValue exitf = sp[-3], exc = sp[-1];
+        AsyValue args[3];
+        args[0] = ASY_OBJ(type_of(vm, exc));
+        args[1] = exc;
+        AsyException *e = (AsyException *)ASY_AS_OBJ(exc);
+        args[2] = e->traceback ? ASY_OBJ(e->traceback) : ASY_NONE;
+        SYNC();
+        v = asy_call(vm, exitf, 3, args, NULL);
+        RESYNC();
+        CHECK(v);
+        *sp++ = v;
+        DISPATCH();
+    }
+
+    TARGET(BEFORE_ASYNC_WITH) {
+        AsyValue mgr = sp[-1];
+        SYNC();
+        AsyValue enter = lookup_special(vm, mgr, ASY_S(vm, __aenter__));
+        if (ASY_IS_ERR(enter)) { RESYNC(); goto error; }
+        if (ASY_IS_UNDEF(enter)) {
+            asy_raise(vm, ASY_EXC_TypeError,
+                      "'%s' object does not support the asynchronous context manager protocol",
+                      asy_type_name(vm, mgr));
+            RESYNC();
+            goto error;
+        }
+        asy_root_push(vm, enter);
+        AsyValue exit = lookup_special(vm, mgr, ASY_S(vm, __aexit__));
+        if (ASY_IS_UNDEF(exit)) {
+            asy_root_pop(vm, 1);
+            asy_raise(vm, ASY_EXC_TypeError,
+                      "'%s' object does not support the asynchronous context manager protocol "
+                      "(missed __aexit__ method)", asy_type_name(vm, mgr));
+            RESYNC();
+            goto error;
+        }
+        if (ASY_IS_ERR(exit)) { asy_root_pop(vm, 1); RESYNC(); goto error; }
+        asy_root_push(vm, exit);
+        v = asy_call(vm, enter, 0, NULL, NULL);
+        asy_root_pop(vm, 2);
+        RESYNC();
+        CHECK(v);
+        sp[-1] = exit;
+        *sp++ = v;
+        DISPATCH();
+    }
+
+    TARGET(GET_AWAITABLE) {
+        SYNC();
+        v = get_awaitable(vm, sp[-1]);
+        RESYNC();
+        CHECK(v);
+        sp[-1] = v;
+        DISPATCH();
+    }
+
+    TARGET(AWAIT) {
+        AsyValue aw = sp[-1];
+        if (asy_is_gen(vm, aw) && !is_type(vm, aw, ASY_TYPE_async_generator)) {
+            AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(aw);
+            if (g->state == ASY_GEN_CLOSED) {
+                asy_raise(vm, ASY_EXC_RuntimeError, "cannot reuse already awaited %s",
+                          g->kind == ASY_GENKIND_COROUTINE ? "coroutine" : "generator");
+                goto error;
+            }
+            if (!gen_can_start(vm, g)) goto error;
+            g->awaited = true;
+            SYNC();
+            frame->sp = fiber->sp;
+            if (!asy_gen_push(vm, fiber, g, ASY_RESUME_AWAIT, ASY_NONE)) {
+                RESYNC();
+                goto error;
+            }
+            LOAD_FRAME();
+            DISPATCH();
+        }
+        if (asy_is_agen_op(vm, aw)) goto await_agen_op;
+        int (*slot)(AsyVM *, AsyValue, AsyValue *) = find_await_slot(type_of(vm, aw));
+        if (slot) {
+            AsyValue res = ASY_UNDEF;
+            SYNC();
+            int r = slot(vm, aw, &res);
+            RESYNC();
+            if (r == ASY_AWAIT_ERROR) goto error;
+            if (r == ASY_AWAIT_DONE) {
+                sp[-1] = res;
+                DISPATCH();
+            }
+            ip--; /* AWAIT runs again when the task resumes */
+            if (!can_suspend) {
+                ip++;
+                asy_raise(vm, ASY_EXC_RuntimeError, "await outside of a running task");
+                goto error;
+            }
+            SYNC();
+            fiber->transfer = res;
+            *out = res;
+            fiber->nested--;
+            return RUN_SUSPEND;
+        }
+        /* A plain iterator from __await__: each value it yields goes to the scheduler. */
+        SYNC();
+        v = asy_next(vm, aw);
+        RESYNC();
+        CHECK(v);
+        if (ASY_IS_UNDEF(v)) {
+            sp[-1] = ASY_NONE;
+            DISPATCH();
+        }
+        ip--;
+        if (!can_suspend) {
+            ip++;
+            asy_raise(vm, ASY_EXC_RuntimeError, "await outside of a running task");
+            goto error;
+        }
+        SYNC();
+        fiber->transfer = v;
+        *out = v;
+        fiber->nested--;
+        return RUN_SUSPEND;
+    }
+
+    await_agen_op: {
+        AsyAgenOp *op = (AsyAgenOp *)ASY_AS_OBJ(sp[-1]);
+        AsyGenerator *g = op->gen;
+        if (op->used) {
+            asy_raise(vm, ASY_EXC_RuntimeError, "cannot reuse already awaited %s",
+                      op->mode == ASY_AGEN_ASEND ? "__anext__()/asend()" : "aclose()/athrow()");
+            goto error;
+        }
+        op->used = 1;
+        if (g->state == ASY_GEN_RUNNING || g->agen_running) {
+            asy_raise(vm, ASY_EXC_RuntimeError, "%s(): asynchronous generator is already running",
+                      op->mode == ASY_AGEN_ASEND ? "anext" : op->mode == ASY_AGEN_ACLOSE ? "aclose" : "athrow");
+            goto error;
+        }
+        if (g->state == ASY_GEN_CLOSED ||
+            (op->mode != ASY_AGEN_ASEND && g->state == ASY_GEN_CREATED)) {
+            if (op->mode == ASY_AGEN_ASEND) {
+                raise_empty(vm, ASY_EXC_StopAsyncIteration);
+                goto error;
+            }
+            g->state = ASY_GEN_CLOSED;
+            if (op->mode == ASY_AGEN_ACLOSE) {
+                sp[-1] = ASY_NONE;
+                DISPATCH();
+            }
+            vm->exc = (AsyException *)ASY_AS_OBJ(op->value);
+            goto error;
+        }
+        if (op->mode == ASY_AGEN_ASEND && g->state == ASY_GEN_CREATED && !ASY_IS_NONE(op->value)) {
+            asy_raise(vm, ASY_EXC_TypeError,
+                      "can't send non-None value to a just-started async generator");
+            goto error;
+        }
+        SYNC();
+        frame->sp = fiber->sp;
+        AsyValue sent = op->mode == ASY_AGEN_ASEND ? op->value : ASY_NONE;
+        if (!asy_gen_push(vm, fiber, g, ASY_RESUME_ASEND, sent)) {
+            RESYNC();
+            goto error;
+        }
+        LOAD_FRAME();
+        if (op->mode != ASY_AGEN_ASEND) {
+            AsyValue exc = op->value;
+            if (op->mode == ASY_AGEN_ACLOSE) {
+                exc = asy_exc_new(vm, vm->exc_types[ASY_EXC_GeneratorExit], 0, NULL);
+                CHECK(exc);
+            }
+            /* Drop the pushed None: the exception is raised at the yield instead. */
+            sp--;
+            vm->exc = (AsyException *)ASY_AS_OBJ(exc);
+            goto error;
+        }
+        DISPATCH();
+    }
+
+    TARGET(YIELD_VALUE) {
+        v = *--sp;
+        goto do_yield;
+    }
+
+    TARGET(GET_YIELD_FROM_ITER) {
+        AsyValue o = sp[-1];
+        if (is_type(vm, o, ASY_TYPE_generator)) DISPATCH();
+        SYNC();
+        v = asy_iter(vm, o);
+        RESYNC();
+        CHECK(v);
+        sp[-1] = v;
+        DISPATCH();
+    }
+
+    TARGET(YIELD_FROM) {
+        AsyValue it = sp[-2], sent = sp[-1];
+        if (is_type(vm, it, ASY_TYPE_generator) || is_type(vm, it, ASY_TYPE_coroutine)) {
+            AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(it);
+            if (g->state == ASY_GEN_CLOSED) {
+                sp--;
+                sp[-1] = ASY_NONE;
+                DISPATCH();
+            }
+            if (!gen_can_start(vm, g)) goto error;
+            if (g->state == ASY_GEN_CREATED && !ASY_IS_NONE(sent)) {
+                asy_raise(vm, ASY_EXC_TypeError, "can't send non-None value to a just-started "
+                          "generator");
+                goto error;
+            }
+            sp--;
+            SYNC();
+            frame->sp = fiber->sp;
+            if (!asy_gen_push(vm, fiber, g, ASY_RESUME_YIELD_FROM, sent)) {
+                RESYNC();
+                goto error;
+            }
+            LOAD_FRAME();
+            DISPATCH();
+        }
+        SYNC();
+        if (ASY_IS_NONE(sent)) {
+            v = asy_next(vm, it);
+        } else {
+            AsyValue send = lookup_special(vm, it, ASY_S(vm, send));
+            if (ASY_IS_UNDEF(send)) {
+                v = asy_raise(vm, ASY_EXC_AttributeError, "'%s' object has no attribute 'send'",
+                              asy_type_name(vm, it));
+            } else if (!ASY_IS_ERR(send)) {
+                asy_root_push(vm, send);
+                v = asy_call(vm, send, 1, &sent, NULL);
+                asy_root_pop(vm, 1);
+                if (ASY_IS_ERR(v) && asy_exc_matches(vm, ASY_EXC_StopIteration)) {
+                    AsyValue rv = vm->exc->value;
+                    asy_exc_clear(vm);
+                    RESYNC();
+                    sp--;
+                    sp[-1] = ASY_IS_UNDEF(rv) ? ASY_NONE : rv;
+                    DISPATCH();
+                }
+            } else {
+                v = ASY_ERR;
+            }
+        }
+        RESYNC();
+        CHECK(v);
+        sp--;
+        if (ASY_IS_UNDEF(v)) {
+            sp[-1] = ASY_NONE;
+            DISPATCH();
+        }
+        ip--; /* re-executed with the next sent value */
+        goto do_yield;
+    }
+
+    TARGET(GET_AITER) {
+        AsyValue o = sp[-1];
+        SYNC();
+        AsyValue m = lookup_special(vm, o, ASY_S(vm, __aiter__));
+        if (ASY_IS_UNDEF(m)) {
+            asy_raise(vm, ASY_EXC_TypeError, "'async for' requires an object with __aiter__ method, got %s",
+                      asy_type_name(vm, o));
+            m = ASY_ERR;
+        }
+        if (!ASY_IS_ERR(m)) {
+            asy_root_push(vm, m);
+            v = asy_call(vm, m, 0, NULL, NULL);
+            asy_root_pop(vm, 1);
+        } else {
+            v = ASY_ERR;
+        }
+        RESYNC();
+        CHECK(v);
+        sp[-1] = v;
+        DISPATCH();
+    }
+
+    TARGET(GET_ANEXT) {
+        AsyValue ait = sp[-1];
+        SYNC();
+        AsyValue m = lookup_special(vm, ait, ASY_S(vm, __anext__));
+        if (ASY_IS_UNDEF(m)) {
+            asy_raise(vm, ASY_EXC_TypeError,
+                      "'async for' received an object from __aiter__ that does not implement "
+                      "__anext__: %s", asy_type_name(vm, ait));
+            m = ASY_ERR;
+        }
+        if (!ASY_IS_ERR(m)) {
+            asy_root_push(vm, m);
+            v = asy_call(vm, m, 0, NULL, NULL);
+            asy_root_pop(vm, 1);
+            if (!ASY_IS_ERR(v)) {
+                asy_root_push(vm, v);
+                v = get_awaitable(vm, v);
+                asy_root_pop(vm, 1);
+            }
+        } else {
+            v = ASY_ERR;
+        }
+        RESYNC();
+        CHECK(v);
+        *sp++ = v;
+        DISPATCH();
+    }
+
+    TARGET(END_ASYNC_FOR) {
+        AsyValue exc = sp[-1];
+        if (asy_isinstance(vm, exc, vm->exc_types[ASY_EXC_StopAsyncIteration])) {
+            fiber->handled = sp[-2];
+            sp -= 3;
+            DISPATCH();
+        }
+        fiber->handled = sp[-2];
+        sp -= 3;
+        vm->exc = (AsyException *)ASY_AS_OBJ(exc);
+        goto reraise;
+    }
+
+    TARGET(IMPORT_NAME) {
+        SYNC();
+        v = asy_import_name(vm, co->names[ARG], sp[-1]);
+        RESYNC();
+        CHECK(v);
+        sp[-1] = v;
+        DISPATCH();
+    }
+
+    TARGET(IMPORT_FROM) {
+        AsyValue m = sp[-1];
+        AsyStr *name = co->names[ARG];
+        SYNC();
+        v = asy_getattr(vm, m, name);
+        if (ASY_IS_ERR(v) && asy_exc_matches(vm, ASY_EXC_AttributeError)) {
+            asy_exc_clear(vm);
+            const char *mname = "?";
+            const char *where = "unknown location";
+            if (is_type(vm, m, ASY_TYPE_module)) {
+                AsyModule *mod = (AsyModule *)ASY_AS_OBJ(m);
+                if (mod->name) mname = mod->name->data;
+                if (mod->file) where = mod->file->data;
+            }
+            asy_raise(vm, ASY_EXC_ImportError, "cannot import name '%U' from '%s' (%s)", name,
+                      mname, where);
+        }
+        RESYNC();
+        CHECK(v);
+        *sp++ = v;
+        DISPATCH();
+    }
+
+    TARGET(IMPORT_STAR) {
+        AsyValue m = sp[-1];
+        AsyDict *ns = frame->ns ? frame->ns : frame->globals;
+        if (!is_type(vm, m, ASY_TYPE_module)) {
+            asy_raise(vm, ASY_EXC_TypeError, "import * requires a module");
+            goto error;
+        }
+        AsyDict *md = ((AsyModule *)ASY_AS_OBJ(m))->dict;
+        int64_t pos = 0;
+        AsyValue k, val;
+        while (asy_dict_next(md, &pos, &k, &val)) {
+            if (!is_type(vm, k, ASY_TYPE_str) || as_str(k)->data[0] == '_') continue;
+            if (asy_dict_set(vm, ns, k, val) < 0) goto error;
+        }
+        sp--;
+        DISPATCH();
+    }
+
+    TARGET(PRINT_EXPR) {
+        AsyValue x = sp[-1];
+        if (!ASY_IS_NONE(x)) {
+            SYNC();
+            AsyValue r = asy_repr(vm, x);
+            RESYNC();
+            CHECK(r);
+            fprintf(vm->out, "%s\n", as_str(r)->data);
+            if (asy_dict_set_cstr(vm, vm->builtins->dict, "_", x) < 0) goto error;
+        }
+        sp--;
+        DISPATCH();
+    }
+
+    TARGET(SETUP_ANNOTATIONS) {
+        AsyDict *ns = frame->ns ? frame->ns : frame->globals;
+        if (ASY_IS_UNDEF(asy_dict_get_str(vm, ns, ASY_S(vm, __annotations__)))) {
+            AsyDict *d = asy_dict_new(vm);
+            if (!d || asy_dict_set_str(vm, ns, ASY_S(vm, __annotations__), ASY_OBJ(d)) < 0)
+                goto error;
+        }
+        DISPATCH();
+    }
+
+    TARGET(RETURN_GENERATOR) {
+        asy_raise(vm, ASY_EXC_SystemError, "RETURN_GENERATOR is reserved");
+        goto error;
+    }
+
+#if !ASY_COMPUTED_GOTO
+    default:
+        asy_raise(vm, ASY_EXC_SystemError, "unknown opcode %d", (int)ASY_OP(ins));
+        goto error;
+    }
+#endif
+
+    /* ---- returns other than the plain one ---- */
+return_slow: {
+        uint16_t flags = frame->flags;
+        if (flags & ASY_FRAME_GEN) {
+            AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(frame->aux);
+            AsyResumeKind kind = (AsyResumeKind)frame->resume;
+            bool boundary = (flags & ASY_FRAME_BOUNDARY) != 0;
+            asy_gen_finish(vm, fiber, g);
+            if (boundary) {
+                *out = v;
+                fiber->nested--;
+                return RUN_RETURN;
+            }
+            LOAD_FRAME();
+            switch (kind) {
+            case ASY_RESUME_FOR_ITER:
+                sp--;
+                ip = code_base + ASY_ARG(ip[-1]);
+                break;
+            case ASY_RESUME_ASEND:
+                raise_empty(vm, ASY_EXC_StopAsyncIteration);
+                goto error;
+            default: /* YIELD_FROM, AWAIT: the delegation's result replaces the iterator */
+                sp[-1] = v;
+                break;
+            }
+            SAFEPOINT();
+            DISPATCH();
+        }
+        fiber->handled = frame->saved_handled;
+        int32_t ret_sp = frame->ret_sp;
+        AsyValue aux = frame->aux;
+        AsyDict *ns = frame->ns;
+        fiber->nframes--;
+        if (flags & ASY_FRAME_BOUNDARY) {
+            fiber->sp = ret_sp;
+            *out = v;
+            fiber->nested--;
+            return RUN_RETURN;
+        }
+        fiber->sp = ret_sp;
+        LOAD_FRAME();
+        if (flags & ASY_FRAME_INIT) {
+            if (!ASY_IS_NONE(v)) {
+                asy_raise(vm, ASY_EXC_TypeError, "__init__() should return None, not '%s'",
+                          asy_type_name(vm, v));
+                goto error;
+            }
+            v = aux;
+        } else if (flags & ASY_FRAME_CLASS) {
+            int nbases = (int)ASY_AS_INT(aux);
+            AsyValue cell = v;
+            /* body name bases.. ns are still on the stack above ret_sp: keep them rooted. */
+            fiber->sp = ret_sp + nbases + 3;
+            sp = fiber->stack + fiber->sp;
+            asy_root_push(vm, cell);
+            SYNC();
+            AsyValue cls = asy_class_new(vm, as_str(fiber->stack[ret_sp + 1]),
+                                         fiber->stack + ret_sp + 2, nbases, ns);
+            asy_root_pop(vm, 1);
+            RESYNC();
+            CHECK(cls);
+            if (is_type(vm, cell, ASY_TYPE_cell)) ((AsyCell *)ASY_AS_OBJ(cell))->value = cls;
+            sp = fiber->stack + ret_sp;
+            v = cls;
+        }
+        *sp++ = v;
+        SAFEPOINT();
+        DISPATCH();
+    }
+
+    /* ---- yields: v is the value, the top frame is a generator's ---- */
+do_yield: {
+        AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(frame->aux);
+        AsyResumeKind kind = (AsyResumeKind)frame->resume;
+        if (kind == ASY_RESUME_AWAIT) {
+            /* A yield reaching an await: the whole task suspends, handing v over. */
+            if (!can_suspend || !(frame->flags & ASY_FRAME_GEN)) {
+                asy_raise(vm, ASY_EXC_RuntimeError, "yield inside an await outside of a running task");
+                goto error;
+            }
+            SYNC();
+            fiber->transfer = v;
+            *out = v;
+            fiber->nested--;
+            return RUN_SUSPEND;
+        }
+        bool boundary = (frame->flags & ASY_FRAME_BOUNDARY) != 0;
+        SYNC();
+        asy_gen_save(vm, fiber, g, (int32_t)(sp - fiber->stack));
+        if (boundary) {
+            *out = v;
+            fiber->nested--;
+            return RUN_YIELD;
+        }
+        LOAD_FRAME();
+        switch (kind) {
+        case ASY_RESUME_FOR_ITER: *sp++ = v; break;
+        case ASY_RESUME_ASEND: sp[-1] = v; break;
+        case ASY_RESUME_YIELD_FROM:
+            ip--; /* the delegating generator yields too, and re-runs its YIELD_FROM */
+            goto do_yield;
+        default: break;
+        }
+        DISPATCH();
+    }
+
+    /* ---- exceptions: vm->exc is pending, ip is past the failing instruction ---- */
+error: {
+        if (ASY_UNLIKELY(!vm->exc))
+            asy_raise(vm, ASY_EXC_SystemError, "error return without exception set");
+        AsyException *exc = vm->exc;
+        bool fresh = exc->traceback == NULL;
+        asy_traceback_push(vm, exc, co, (int32_t)(ip - code_base - 1));
+        if (fresh) set_context(exc, fiber->handled);
+        goto unwind;
+    }
+reraise:
+unwind:
+    for (;;) {
+        if (frame->nblocks > 0) {
+            AsyBlock b = frame->blocks[--frame->nblocks];
+            sp = fiber->stack + frame->base + b.depth;
+            *sp++ = fiber->handled;
+            *sp++ = ASY_OBJ(vm->exc);
+            fiber->handled = ASY_OBJ(vm->exc);
+            vm->exc = NULL;
+            ip = code_base + b.handler;
+            DISPATCH();
+        }
+        uint16_t flags = frame->flags;
+        bool boundary = (flags & ASY_FRAME_BOUNDARY) != 0;
+        if (flags & ASY_FRAME_GEN) {
+            AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(frame->aux);
+            AsyResumeKind kind = (AsyResumeKind)frame->resume;
+            asy_gen_finish(vm, fiber, g);
+            asy_gen_fix_stop_iteration(vm, g);
+            if (boundary) {
+                fiber->nested--;
+                return RUN_ERROR;
+            }
+            LOAD_FRAME();
+            if (kind == ASY_RESUME_ASEND) {
+                AsyAgenOp *op = (AsyAgenOp *)ASY_AS_OBJ(sp[-1]);
+                if (op->mode == ASY_AGEN_ACLOSE &&
+                    (asy_exc_matches(vm, ASY_EXC_GeneratorExit) ||
+                     asy_exc_matches(vm, ASY_EXC_StopAsyncIteration))) {
+                    asy_exc_clear(vm);
+                    sp[-1] = ASY_NONE;
+                    DISPATCH();
+                }
+            }
+        } else {
+            fiber->handled = frame->saved_handled;
+            fiber->nframes--;
+            if (boundary) {
+                fiber->sp = frame->ret_sp;
+                fiber->nested--;
+                return RUN_ERROR;
+            }
+            LOAD_FRAME();
+        }
+        /* The exception passes through the caller at its current instruction. */
+        asy_traceback_push(vm, vm->exc, co, (int32_t)(ip - code_base - 1));
+    }
+}
+
+/* ---- entry points ---- */
+
+static bool enter_c_level(AsyVM *vm) {
+    if (ASY_UNLIKELY(vm->c_depth >= ASY_MAX_C_DEPTH)) {
+        asy_raise(vm, ASY_EXC_RecursionError, "maximum recursion depth exceeded");
+        return false;
+    }
+    vm->c_depth++;
+    return true;
+}
+
+AsyValue asy_call(AsyVM *vm, AsyValue callable, int argc, AsyValue *argv, AsyDict *kw) {
+    AsyValue self = ASY_UNDEF, f = callable;
+    if (asy_is_bound_method(vm, callable)) {
+        AsyBoundMethod *m = (AsyBoundMethod *)ASY_AS_OBJ(callable);
+        if (!asy_is_function(vm, m->func)) {
+            /* self prepended for any other callable */
+            AsyValue small[SMALL_ARGS + 1], *args = small;
+            size_t bytes = sizeof(AsyValue) * ((size_t)argc + 1);
+            if (argc >= SMALL_ARGS && !(args = asy_mem_alloc(vm, bytes))) return ASY_ERR;
+            args[0] = m->self;
+            if (argc) memcpy(args + 1, argv, sizeof(AsyValue) * (size_t)argc);
+            AsyValue r = asy_call(vm, m->func, argc + 1, args, kw);
+            if (args != small) asy_mem_free(vm, args, bytes);
+            return r;
+        }
+        self = m->self;
+        f = m->func;
+    }
+    if (!asy_is_function(vm, f)) {
+        if (asy_is_native(vm, f)) return asy_native_call(vm, (AsyNative *)ASY_AS_OBJ(f), argc, argv, kw);
+        return type_of(vm, f)->call(vm, f, argc, argv, kw);
+    }
+    AsyFiber *fb = asy_fiber_current(vm);
+    if (!fb || !enter_c_level(vm)) return ASY_ERR;
+    int32_t old_sp = fb->sp;
+    int32_t fs = old_sp;
+    int nargs = argc + (ASY_IS_UNDEF(self) ? 0 : 1);
+    AsyValue r = ASY_ERR;
+    if (!ensure_abs(vm, fb, (int64_t)fs + nargs + 2)) goto done;
+    /* callable, then the arguments, laid out as the VM's own calls are */
+    fb->stack[fs] = f;
+    if (!ASY_IS_UNDEF(self)) fb->stack[fs + 1] = self;
+    if (argc) memcpy(fb->stack + fs + 1 + (nargs - argc), argv, sizeof(AsyValue) * (size_t)argc);
+    fb->sp = fs + 1 + nargs;
+    KwArgs k = {NULL, NULL, kw && kw->len ? kw : NULL, 0};
+    AsyValue out = ASY_UNDEF;
+    CallResult cr = call_function(vm, fb, (AsyFunction *)ASY_AS_OBJ(f), fs, fs + 1, fs + 1, NULL,
+                                  nargs, k, -1, ASY_FRAME_BOUNDARY, ASY_UNDEF, &out);
+    if (cr == CALL_VALUE) r = out;
+    else if (cr == CALL_FRAME) {
+        fb->frames[fb->nframes - 1].flags |= ASY_FRAME_BOUNDARY;
+        RunStatus st = vm_run(vm, fb, false, ASY_UNDEF, &out);
+        if (st == RUN_RETURN) r = out;
+    }
+done:
+    fb->sp = old_sp;
+    vm->c_depth--;
+    return r;
+}
+
+AsyValue asy_vm_run_code(AsyVM *vm, AsyCode *code, AsyDict *globals) {
+    AsyFiber *fb = asy_fiber_current(vm);
+    if (!fb || !enter_c_level(vm)) return ASY_ERR;
+    int32_t old_sp = fb->sp;
+    AsyValue r = ASY_ERR;
+    int64_t size = asy_fiber_frame_size(code);
+    if (!asy_fiber_ensure_stack(vm, fb, size)) goto done;
+    AsyFrame *fr = asy_fiber_push_frame(vm, fb);
+    if (!fr) goto done;
+    fr->func = NULL;
+    fr->code = code;
+    fr->globals = globals;
+    fr->builtins = vm->builtins->dict;
+    fr->ns = globals;
+    fr->base = old_sp;
+    fr->ret_sp = old_sp;
+    fr->flags = ASY_FRAME_BOUNDARY | ASY_FRAME_MODULE;
+    fr->saved_handled = fb->handled;
+    int32_t nslots = code->nlocals + code->ncells + code->nfree;
+    for (int32_t i = 0; i < nslots; i++) fb->stack[old_sp + i] = ASY_UNDEF;
+    for (int32_t i = 0; i < code->ncells; i++) {
+        AsyCell *c = asy_cell_new(vm, ASY_UNDEF);
+        if (!c) { fb->nframes--; goto done; }
+        fb->stack[old_sp + code->nlocals + i] = ASY_OBJ(c);
+    }
+    fb->sp = old_sp + nslots;
+    AsyValue out;
+    if (vm_run(vm, fb, false, ASY_UNDEF, &out) == RUN_RETURN) r = out;
+done:
+    fb->sp = old_sp;
+    vm->c_depth--;
+    return r;
+}
+
+/* Push the throw down a `yield from` chain: while the top generator frame is delegating
+ * to a suspended generator, move that one onto the fiber too (CPython's _gen_throw). A
+ * GeneratorExit instead closes the inner one first and is raised in the outer. */
+static bool delegate_throw(AsyVM *vm, AsyFiber *fb, AsyValue exc) {
+    bool closing = asy_isinstance(vm, exc, vm->exc_types[ASY_EXC_GeneratorExit]);
+    for (;;) {
+        AsyFrame *fr = &fb->frames[fb->nframes - 1];
+        if (ASY_OP(fr->code->code[fr->pc]) != ASY_OP_YIELD_FROM) return true;
+        AsyValue inner = fb->stack[fb->sp - 1];
+        if (!is_type(vm, inner, ASY_TYPE_generator) && !is_type(vm, inner, ASY_TYPE_coroutine))
+            return true;
+        AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(inner);
+        if (g->state != ASY_GEN_SUSPENDED) return true;
+        if (closing) {
+            AsyValue close = asy_getattr(vm, inner, ASY_S(vm, close));
+            if (ASY_IS_ERR(close)) return false;
+            asy_root_push(vm, close);
+            AsyValue r = asy_call(vm, close, 0, NULL, NULL);
+            asy_root_pop(vm, 1);
+            return !ASY_IS_ERR(r);
+        }
+        fr->pc++;
+        fr->sp = fb->sp;
+        if (!asy_gen_push(vm, fb, g, ASY_RESUME_YIELD_FROM, ASY_NONE)) return false;
+        fb->sp--; /* no sent value: the throw happens at the yield */
+    }
+}
+
+int asy_vm_gen_resume(AsyVM *vm, AsyGenerator *g, AsyValue sent, AsyValue throw_exc,
+                      AsyValue *out) {
+    AsyFiber *fb = asy_fiber_current(vm);
+    if (!fb || !enter_c_level(vm)) return -1;
+    int32_t old_sp = fb->sp;
+    int32_t old_frames = fb->nframes;
+    int result = -1;
+    asy_root_push(vm, ASY_OBJ(g));
+    bool throwing = !ASY_IS_UNDEF(throw_exc);
+    bool was_created = g->state == ASY_GEN_CREATED;
+    if (!asy_gen_push(vm, fb, g, ASY_RESUME_NATIVE, sent)) goto done;
+    fb->frames[fb->nframes - 1].flags |= ASY_FRAME_BOUNDARY;
+    if (throwing) {
+        if (!was_created) fb->sp--; /* the throw replaces the sent value */
+        if (!delegate_throw(vm, fb, throw_exc)) {
+            /* the inner close failed: raise its error in the outer generator instead */
+            throw_exc = ASY_OBJ(vm->exc);
+            vm->exc = NULL;
+        }
+    }
+    RunStatus st = vm_run(vm, fb, false, throwing ? throw_exc : ASY_UNDEF, out);
+    if (st == RUN_YIELD) result = 1;
+    else if (st == RUN_RETURN) result = 0;
+done:
+    asy_root_pop(vm, 1);
+    if (result < 0) {
+        /* leave nothing of ours on the fiber */
+        fb->nframes = old_frames < fb->nframes ? old_frames : fb->nframes;
+    }
+    fb->sp = old_sp;
+    vm->c_depth--;
+    return result;
+}
+
+/* ---- tasks ---- */
+
+AsyFiber *asy_fiber_new_task(AsyVM *vm, AsyValue coro) {
+    if (!asy_is_coroutine(vm, coro)) {
+        asy_raise(vm, ASY_EXC_TypeError, "a coroutine was expected, got %R", coro);
+        return NULL;
+    }
+    AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(coro);
+    if (g->state != ASY_GEN_CREATED) {
+        asy_raise(vm, ASY_EXC_RuntimeError, "cannot reuse already awaited coroutine");
+        return NULL;
+    }
+    asy_root_push(vm, coro);
+    AsyFiber *f = asy_fiber_new(vm);
+    if (f) {
+        f->task = ASY_UNDEF;
+        f->transfer = coro; /* the coroutine waits here until the first resume */
+        g->awaited = true;
+    }
+    asy_root_pop(vm, 1);
+    return f;
+}
+
+AsyRunStatus asy_fiber_resume(AsyVM *vm, AsyFiber *f, AsyValue send, AsyValue throw_exc,
+                              AsyValue *out) {
+    if (f->state == ASY_FIBER_DONE || f->state == ASY_FIBER_RUNNING) {
+        asy_raise(vm, ASY_EXC_RuntimeError, "cannot resume a %s task",
+                  f->state == ASY_FIBER_DONE ? "finished" : "running");
+        return ASY_RUN_ERROR;
+    }
+    AsyFiber *prev = vm->fiber;
+    if (!enter_c_level(vm)) return ASY_RUN_ERROR;
+    vm->fiber = f;
+    AsyRunStatus status = ASY_RUN_ERROR;
+    if (f->state == ASY_FIBER_NEW) {
+        AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(f->transfer);
+        f->transfer = ASY_UNDEF;
+        if (!asy_gen_push(vm, f, g, ASY_RESUME_AWAIT, ASY_NONE)) {
+            f->state = ASY_FIBER_DONE;
+            goto done;
+        }
+        f->frames[f->nframes - 1].flags |= ASY_FRAME_BOUNDARY;
+    } else {
+        AsyFrame *fr = &f->frames[f->nframes - 1];
+        /* A suspension at a yield gets the sent value; one at an AWAIT re-executes it. */
+        if (ASY_IS_UNDEF(throw_exc)) {
+            if (ASY_OP(fr->code->code[fr->pc]) != ASY_OP_AWAIT) f->stack[f->sp++] = send;
+        } else if (!delegate_throw(vm, f, throw_exc)) {
+            throw_exc = ASY_OBJ(vm->exc);
+            vm->exc = NULL;
+        }
+    }
+    f->state = ASY_FIBER_RUNNING;
+    f->transfer = ASY_UNDEF;
+    AsyValue v = ASY_UNDEF;
+    RunStatus st = vm_run(vm, f, true, throw_exc, &v);
+    switch (st) {
+    case RUN_SUSPEND:
+        f->state = ASY_FIBER_SUSPENDED;
+        status = ASY_RUN_SUSPENDED;
+        *out = v;
+        break;
+    case RUN_RETURN:
+        f->state = ASY_FIBER_DONE;
+        status = ASY_RUN_DONE;
+        *out = v;
+        break;
+    default:
+        f->state = ASY_FIBER_DONE;
+        status = ASY_RUN_ERROR;
+        break;
+    }
+done:
+    vm->fiber = prev;
+    vm->c_depth--;
+    return status;
+}
+
+/* ---- initialisation ---- */
+
+void asy_vm_init_runtime(AsyVM *vm) {
+    asy_fiber_init(vm);
+    asy_generator_init(vm);
+    asy_function_init_late(vm);
+}
+
+AsyDict *asy_vm_globals(AsyVM *vm) {
+    AsyFiber *f = vm->fiber;
+    if (!f || f->nframes == 0) return NULL;
+    return f->frames[f->nframes - 1].globals;
+}
