@@ -824,4 +824,5 @@ void asy_builtins_init(AsyVM *vm) {
     asy_dict_set_cstr(vm, m->dict, "True", ASY_TRUE);
     asy_dict_set_cstr(vm, m->dict, "False", ASY_FALSE);
     asy_module_register(vm, m);
+    asy_type_modified(vm, ASY_TYPE(vm, object)); /* initialisers may have filled type dicts */
 }

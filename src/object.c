@@ -15,6 +15,7 @@
 #include "common.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vm.h"
@@ -606,6 +607,7 @@ static int type_setattr(AsyVM *vm, AsyValue self, AsyStr *name, AsyValue v) {
     } else if (asy_dict_set_str(vm, t->dict, name, v) < 0) {
         return -1;
     }
+    asy_type_modified(vm, t);
     if (name->len > 4 && name->data[0] == '_' && name->data[1] == '_')
         asy_class_update_slots(vm, t);
     return 0;
@@ -666,12 +668,18 @@ static void type_traverse(AsyVM *vm, AsyObj *o) {
     asy_gc_mark_obj(vm, (AsyObj *)t->dict);
 }
 
-static void type_finalize(AsyVM *vm, AsyObj *o) {
-    AsyType *t = (AsyType *)o;
+static void free_pending(AsyVM *vm, AsyType *t) {
     asy_mem_free(vm, (void *)t->pending_methods,
                  t->npending_methods * sizeof *t->pending_methods);
     t->pending_methods = NULL;
     t->npending_methods = 0;
+}
+
+static void type_finalize(AsyVM *vm, AsyObj *o) {
+    AsyType *t = (AsyType *)o;
+    free(t->lookup_cache);
+    t->lookup_cache = NULL;
+    free_pending(vm, t);
 }
 
 static AsyValue typem_mro(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
@@ -836,6 +844,7 @@ static AsyValue method_value(AsyVM *vm, AsyType *type, const AsyMethodDef *def) 
 
 static void install_methods(AsyVM *vm, AsyType *type, const AsyMethodDef *defs) {
     if (!type->dict) type->dict = asy_dict_new(vm);
+    asy_type_modified(vm, type);
     for (const AsyMethodDef *d = defs; d->name; d++)
         asy_dict_set_str(vm, type->dict, asy_str_intern_cstr(vm, d->name),
                          method_value(vm, type, d));
@@ -870,12 +879,14 @@ static void finish_bootstrap(AsyVM *vm) {
         type_set_names(vm, t);
         for (uint32_t i = 0; i < t->npending_methods; i++)
             install_methods(vm, t, t->pending_methods[i]);
-        type_finalize(vm, o);
+        free_pending(vm, t);
     }
+    asy_type_modified(vm, meta);
 }
 
 void asy_type_ready(AsyVM *vm, AsyType *type) {
     if (type != ASY_TYPE(vm, object)) type->tflags |= ASY_TYPE_READY;
+    asy_type_modified(vm, type); /* its maker may have filled its dict directly */
 }
 
 /* The slots of `object`: the defaults every other type starts from. */
@@ -1006,13 +1017,50 @@ static AsyValue type_dict_get(AsyDict *d, AsyStr *key) {
     }
 }
 
-AsyValue asy_type_lookup(AsyType *type, AsyStr *name) {
+static AsyValue type_lookup_uncached(AsyType *type, AsyStr *name) {
     for (AsyType *t = type; t; t = t->base) {
         if (!t->dict) continue;
         AsyValue v = type_dict_get(t->dict, name);
         if (!ASY_IS_UNDEF(v)) return v;
     }
     return ASY_UNDEF;
+}
+
+/* The lookup cache of one type: direct-mapped on the (interned) name's address, misses
+ * included, so that `self.x` does not probe every class of the chain each time. The
+ * values stay alive through the class dicts they were read from: any change to a type
+ * dict moves the epoch on before an entry could outlive its dict slot. */
+#define TYPE_CACHE_SIZE 32
+
+typedef struct {
+    uint64_t epoch;
+    struct {
+        AsyStr *name;
+        AsyValue value;
+    } e[TYPE_CACHE_SIZE];
+} TypeCache;
+
+AsyValue asy_type_lookup(AsyType *type, AsyStr *name) {
+    if (!(name->hdr.flags & ASY_STR_INTERNED)) return type_lookup_uncached(type, name);
+    uint64_t epoch = type->hdr.type->type_epoch;
+    TypeCache *c = type->lookup_cache;
+    if (ASY_UNLIKELY(!c || c->epoch != epoch)) {
+        if (!c && !(c = type->lookup_cache = malloc(sizeof *c)))
+            return type_lookup_uncached(type, name);
+        memset(c->e, 0, sizeof c->e);
+        c->epoch = epoch;
+    }
+    size_t slot = ((uintptr_t)name >> 5) & (TYPE_CACHE_SIZE - 1);
+    if (c->e[slot].name == name) return c->e[slot].value;
+    AsyValue v = type_lookup_uncached(type, name);
+    c->e[slot].name = name;
+    c->e[slot].value = v;
+    return v;
+}
+
+void asy_type_modified(AsyVM *vm, AsyType *t) {
+    ASY_UNUSED(t);
+    ASY_TYPE(vm, type)->type_epoch++;
 }
 
 static AsyValue check_str_result(AsyVM *vm, AsyValue r, const char *what) {

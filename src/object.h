@@ -124,6 +124,12 @@ struct AsyType {
      * installed into `dict` as soon as they do; empty afterwards. */
     const AsyMethodDef **pending_methods;
     uint32_t npending_methods;
+    /* object.c: a cache of asy_type_lookup results, valid while it was filled at the
+     * current epoch: `type`'s type_epoch, bumped by asy_type_modified whenever any type's
+     * dict changes. Change a type's dict only through asy_setattr / asy_type_add_methods,
+     * or call asy_type_modified after. */
+    void *lookup_cache;
+    uint64_t type_epoch;
 };
 
 /* ---- built-in object layouts ---- */

@@ -329,6 +329,8 @@ bool asy_callable(AsyVM *vm, AsyValue v);
 AsyType *asy_type_new_builtin(AsyVM *vm, const char *name, AsyType *base, size_t basicsize);
 void asy_type_add_methods(AsyVM *vm, AsyType *type, const AsyMethodDef *defs);
 void asy_type_ready(AsyVM *vm, AsyType *type);       /* inherit unset slots from base */
+/* t's dict was changed directly: forget every cached type lookup (object.c). */
+void asy_type_modified(AsyVM *vm, AsyType *t);
 /* The class statement: build a class from name, base (or NULL for object), namespace. */
 AsyValue asy_class_new(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, AsyDict *ns);
 /* Helpers of object.c and class.c for each other and for the VM. */
