@@ -25,6 +25,9 @@
  *               (Assign target... value), (AugAssign t += v), (AnnAssign t ann value|_),
  *               (ImportFrom ..mod (Alias a b)) - leading dots give the level.
  *   async forms are named AsyncFunctionDef, AsyncFor, AsyncWith.
+ *
+ * asy_ast_dump_positions is the same with each node's range appended to its kind:
+ * (Name@1:0-1:1 x) - line:col-end_line:end_col, columns 0-based in code points.
  */
 #include "ast.h"
 
@@ -132,6 +135,7 @@ void asy_ast_list_push(AstArena *arena, AstList *list, AstNode *node)
 typedef struct {
     char *buf;
     size_t len, cap;
+    bool positions;     /* asy_ast_dump_positions: tag each node with its range */
 } Buf;
 
 static void put(Buf *b, const char *s, size_t n)
@@ -310,10 +314,24 @@ static void dump_names(Buf *b, const char *kind, const AstNode *n)
 static void dump_expr(Buf *b, const AstNode *n);
 static void dump_stmt(Buf *b, const AstNode *n);
 
+/* Insert "@line:col-end_line:end_col" after the kind name the node's dump starts with. */
+static void tag_position(Buf *b, size_t start, const AstNode *n)
+{
+    size_t at = start + 1;
+    while (at < b->len && b->buf[at] != ' ' && b->buf[at] != ')') at++;
+    char tag[64];
+    int len = snprintf(tag, sizeof tag, "@%d:%d-%d:%d", n->line, n->col, n->end_line, n->end_col);
+    put(b, tag, (size_t)len); /* grow; then move into place */
+    memmove(b->buf + at + (size_t)len, b->buf + at, b->len - (size_t)len - at);
+    memcpy(b->buf + at, tag, (size_t)len);
+}
+
 static void dump(Buf *b, const AstNode *n)
 {
+    size_t start = b->len;
     if (n->kind >= AST_EXPR_STMT) dump_stmt(b, n);
     else dump_expr(b, n);
+    if (b->positions) tag_position(b, start, n);
 }
 
 static void dump_comp(Buf *b, const AstNode *n)
@@ -613,6 +631,14 @@ static void dump_stmt2(Buf *b, const AstNode *n)
 char *asy_ast_dump(const AstNode *node)
 {
     Buf b = {0};
+    if (node) dump(&b, node);
+    else puts_(&b, "_");
+    return b.buf;
+}
+
+char *asy_ast_dump_positions(const AstNode *node)
+{
+    Buf b = {.positions = true};
     if (node) dump(&b, node);
     else puts_(&b, "_");
     return b.buf;

@@ -210,6 +210,8 @@ void asy_ast_list_push(AstArena *arena, AstList *list, AstNode *node);
 /* Debug dump in a compact S-expression form, used by the parser's unit tests and
  * `asy --dump-ast`. Writes to a malloc'd string the caller frees. */
 char *asy_ast_dump(const AstNode *node);
+/* The same with every node's source range: (Name@1:0-1:1 x). Added for the parser tests. */
+char *asy_ast_dump_positions(const AstNode *node);
 const char *asy_ast_kind_name(AstKind kind);
 
 #endif

@@ -182,15 +182,15 @@ static AstNode *node_tok(Parser *p, AstKind kind, const AsyToken *t)
     return asy_ast_node(p->arena, kind, t->line, t->col);
 }
 
-static AstNode *node_at(Parser *p, AstKind kind, const AstNode *start)
-{
-    return asy_ast_node(p->arena, kind, start->line, start->col);
-}
-
-/* Close a node at the end of the last consumed token. */
+/* Close a node at the end of the last consumed token (a compound statement ends with
+ * its last statement, not with the NEWLINE and DEDENTs after it). */
 static AstNode *finish(Parser *p, AstNode *n)
 {
-    AsyToken *t = prev(p);
+    int i = p->pos > 0 ? p->pos - 1 : 0;
+    while (i > 0 && (p->toks[i].kind == TOK_DEDENT || p->toks[i].kind == TOK_NEWLINE ||
+                     p->toks[i].kind == TOK_INDENT))
+        i--;
+    AsyToken *t = &p->toks[i];
     n->end_line = t->end_line;
     n->end_col = t->end_col;
     return n;
@@ -320,7 +320,8 @@ static AstNode *strings(Parser *p);
 static AstArgs *params(Parser *p, AsyTokKind close, bool annotations);
 static bool for_if_clauses(Parser *p, AstList *gens);
 static AstNode *paren_body(Parser *p, const AsyToken *open, AsyTokKind close);
-static bool arguments(Parser *p, AstList *args, AstList *keywords, AsyTokKind close);
+static bool arguments(Parser *p, AstList *args, AstList *keywords, AsyTokKind close,
+                      AstNode **bare_genexp);
 static void *missing_close(Parser *p, AstNode *last);
 
 /* ============================ expressions ============================ */
@@ -345,8 +346,6 @@ static AstNode *star_expressions(Parser *p)
     if (!e) return NULL;
     if (!at(p, TOK_COMMA)) return e;
     AstNode *t = node_tok(p, AST_TUPLE, first);
-    t->line = e->line;
-    t->col = e->col;
     push(p, &t->u.seq.elts, e);
     while (accept(p, TOK_COMMA)) {
         AsyTokKind k = cur(p)->kind;
@@ -383,7 +382,6 @@ static AstNode *named_expression(Parser *p)
         AstNode *target = node_tok(p, AST_NAME, name);
         target->u.name.id = tok_str(p, name);
         target->u.name.ctx = AST_STORE;
-        end_as(target, target);
         target->end_col = name->end_col;
         AstNode *v = expression(p);
         if (!v) return NULL;
@@ -416,6 +414,7 @@ static AstNode *lambdef(Parser *p)
 static AstNode *expression(Parser *p)
 {
     if (!enter(p)) return NULL;
+    AsyToken *start = cur(p);
     AstNode *r = NULL;
     if (at(p, TOK_LAMBDA)) {
         r = lambdef(p);
@@ -433,11 +432,11 @@ static AstNode *expression(Parser *p)
                 advance(p);
                 AstNode *orelse = expression(p);
                 if (orelse) {
-                    r = node_at(p, AST_IFEXP, body);
+                    r = node_tok(p, AST_IFEXP, start);
                     r->u.ifexp.test = test;
                     r->u.ifexp.body = body;
                     r->u.ifexp.orelse = orelse;
-                    end_as(r, orelse);
+                    finish(p, r);
                 }
             }
         } else {
@@ -456,33 +455,33 @@ static AstNode *inversion(Parser *p);
 /* conjunction: inversion ('and' inversion)* */
 static AstNode *conjunction(Parser *p)
 {
+    AsyToken *start = cur(p);
     AstNode *e = inversion(p);
     if (!e || !at(p, TOK_AND)) return e;
-    AstNode *n = node_at(p, AST_BOOLOP, e);
+    AstNode *n = node_tok(p, AST_BOOLOP, start);
     n->u.boolop.op = AST_AND;
     push(p, &n->u.boolop.values, e);
     while (accept(p, TOK_AND)) {
         if (!(e = inversion(p))) return NULL;
         push(p, &n->u.boolop.values, e);
     }
-    end_as(n, e);
-    return n;
+    return finish(p, n);
 }
 
 /* disjunction: conjunction ('or' conjunction)* */
 static AstNode *disjunction(Parser *p)
 {
+    AsyToken *start = cur(p);
     AstNode *e = conjunction(p);
     if (!e || !at(p, TOK_OR)) return e;
-    AstNode *n = node_at(p, AST_BOOLOP, e);
+    AstNode *n = node_tok(p, AST_BOOLOP, start);
     n->u.boolop.op = AST_OR;
     push(p, &n->u.boolop.values, e);
     while (accept(p, TOK_OR)) {
         if (!(e = conjunction(p))) return NULL;
         push(p, &n->u.boolop.values, e);
     }
-    end_as(n, e);
-    return n;
+    return finish(p, n);
 }
 
 static AstNode *comparison(Parser *p);
@@ -499,8 +498,7 @@ static AstNode *inversion(Parser *p)
     AstNode *n = node_tok(p, AST_UNARYOP, kw);
     n->u.unary.op = AST_NOT;
     n->u.unary.operand = operand;
-    end_as(n, operand);
-    return n;
+    return finish(p, n);
 }
 
 /* compare_op: '==' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'not' 'in' | 'is' | 'is' 'not'
@@ -526,11 +524,12 @@ static int compare_op(Parser *p)
 /* comparison: bitwise_or (compare_op bitwise_or)* */
 static AstNode *comparison(Parser *p)
 {
+    AsyToken *start = cur(p);
     AstNode *e = bitwise_or(p);
     if (!e) return NULL;
     int op = compare_op(p);
     if (op < 0) return e;
-    AstNode *n = node_at(p, AST_COMPARE, e);
+    AstNode *n = node_tok(p, AST_COMPARE, start);
     n->u.compare.left = e;
     int cap = 0, count = 0;
     AstCmpOp *ops = NULL;
@@ -547,8 +546,7 @@ static AstNode *comparison(Parser *p)
         op = compare_op(p);
     }
     n->u.compare.ops = ops;
-    end_as(n, e);
-    return n;
+    return finish(p, n);
 }
 
 /* One level of left-associative binary operators: the table maps tokens to operators. */
@@ -556,6 +554,7 @@ typedef struct { AsyTokKind tok; AstBinOp op; } OpMap;
 
 static AstNode *binary_level(Parser *p, AstNode *(*operand)(Parser *), const OpMap *ops, int nops)
 {
+    AsyToken *start = cur(p);
     AstNode *left = operand(p);
     while (left) {
         int i = 0;
@@ -564,12 +563,11 @@ static AstNode *binary_level(Parser *p, AstNode *(*operand)(Parser *), const OpM
         advance(p);
         AstNode *right = operand(p);
         if (!right) return NULL;
-        AstNode *n = node_at(p, AST_BINOP, left);
+        AstNode *n = node_tok(p, AST_BINOP, start);
         n->u.binop.op = ops[i].op;
         n->u.binop.left = left;
         n->u.binop.right = right;
-        end_as(n, right);
-        left = n;
+        left = finish(p, n);
     }
     return left;
 }
@@ -627,23 +625,22 @@ static AstNode *await_primary(Parser *p)
     if (!v) return NULL;
     AstNode *n = node_tok(p, AST_AWAIT, kw);
     n->u.await.value = v;
-    end_as(n, v);
-    return n;
+    return finish(p, n);
 }
 
 /* power: await_primary ['**' factor] */
 static AstNode *power(Parser *p)
 {
+    AsyToken *start = cur(p);
     AstNode *left = await_primary(p);
     if (!left || !accept(p, TOK_DOUBLESTAR)) return left;
     AstNode *right = factor(p);
     if (!right) return NULL;
-    AstNode *n = node_at(p, AST_BINOP, left);
+    AstNode *n = node_tok(p, AST_BINOP, start);
     n->u.binop.op = AST_POW;
     n->u.binop.left = left;
     n->u.binop.right = right;
-    end_as(n, right);
-    return n;
+    return finish(p, n);
 }
 
 /* factor: ('+' | '-' | '~') factor | power */
@@ -663,8 +660,7 @@ static AstNode *factor(Parser *p)
     AstNode *n = node_tok(p, AST_UNARYOP, t);
     n->u.unary.op = op;
     n->u.unary.operand = operand;
-    end_as(n, operand);
-    return n;
+    return finish(p, n);
 }
 
 /* slice: [expression] ':' [expression] [':' [expression]] | named_expression */
@@ -676,7 +672,7 @@ static AstNode *slice(Parser *p)
         lower = named_expression(p);
         if (!lower || !at(p, TOK_COLON)) return lower;
     }
-    AstNode *n = lower ? node_at(p, AST_SLICE, lower) : node_tok(p, AST_SLICE, start);
+    AstNode *n = node_tok(p, AST_SLICE, start);
     n->u.slice.lower = lower;
     advance(p); /* ':' */
     AsyTokKind k = cur(p)->kind;
@@ -712,22 +708,32 @@ static AstNode *slices(Parser *p)
 /* primary: atom ('.' NAME | '(' [arguments] ')' | '[' slices ']')* */
 static AstNode *primary(Parser *p)
 {
+    AsyToken *start = cur(p);
     AstNode *e = atom(p);
     while (e) {
         AstNode *n;
         if (accept(p, TOK_DOT)) {
             AsyToken *name = expect(p, TOK_NAME);
             if (!name) return NULL;
-            n = node_at(p, AST_ATTRIBUTE, e);
+            n = node_tok(p, AST_ATTRIBUTE, start);
             n->u.attr.value = e;
             n->u.attr.name = tok_str(p, name);
         } else if (accept(p, TOK_LPAR)) {
-            n = node_at(p, AST_CALL, e);
+            AsyToken *open = prev(p);
+            AstNode *genexp = NULL;
+            n = node_tok(p, AST_CALL, start);
             n->u.call.func = e;
-            if (!arguments(p, &n->u.call.args, &n->u.call.keywords, TOK_RPAR)) return NULL;
+            if (!arguments(p, &n->u.call.args, &n->u.call.keywords, TOK_RPAR, &genexp))
+                return NULL;
             if (!expect(p, TOK_RPAR)) return NULL;
+            if (genexp) {
+                /* f(x for x in y): the generator expression owns the call's parentheses. */
+                genexp->line = open->line;
+                genexp->col = open->col;
+                finish(p, genexp);
+            }
         } else if (accept(p, TOK_LSQB)) {
-            n = node_at(p, AST_SUBSCRIPT, e);
+            n = node_tok(p, AST_SUBSCRIPT, start);
             n->u.subscript.value = e;
             if (!(n->u.subscript.index = slices(p))) return NULL;
             if (!expect(p, TOK_RSQB)) return NULL;
@@ -792,7 +798,7 @@ static AstNode *arg(Parser *p, ArgState *st, bool *is_keyword, bool *bad_positio
     }
     if (st->keyword || st->kwunpack) *bad_positional = true;
     if (at(p, TOK_FOR) || (at(p, TOK_ASYNC) && peek(p, 1)->kind == TOK_FOR)) {
-        AstNode *g = node_at(p, AST_GENEXP, e);
+        AstNode *g = node_tok(p, AST_GENEXP, t);
         g->u.comp.elt = e;
         if (!for_if_clauses(p, &g->u.comp.generators)) return NULL;
         *bare_genexp = true;
@@ -819,7 +825,8 @@ static bool check_repeated_keywords(Parser *p, AstList *keywords)
 }
 
 /* arguments: arg (',' arg)* [','] */
-static bool arguments(Parser *p, AstList *args, AstList *keywords, AsyTokKind close)
+static bool arguments(Parser *p, AstList *args, AstList *keywords, AsyTokKind close,
+                      AstNode **bare_genexp)
 {
     ArgState st = {0};
     bool bad_positional = false;
@@ -866,6 +873,7 @@ static bool arguments(Parser *p, AstList *args, AstList *keywords, AsyTokKind cl
         missing_close(p, last);
         return false;
     }
+    if (bare_genexp) *bare_genexp = genexp_first;
     return check_repeated_keywords(p, keywords);
 }
 
@@ -1200,7 +1208,8 @@ typedef struct {
     size_t len, cap;
     AstList parts;          /* f-string parts so far                                  */
     bool fstring;
-    const AsyToken *first, *last;
+    const AsyToken *first, *last;   /* the whole concatenation: every part's position */
+    const AsyToken *tok;            /* the token being decoded                        */
 } StrAcc;
 
 static AstNode *str_const(Parser *p, StrAcc *acc)
@@ -1416,7 +1425,7 @@ static bool fstring_replacement_field(Parser *p, size_t *sp, size_t end, bool ra
     size_t expr_start = ++*sp;
     if (!fstring_expr_end(p, sp, end)) return false;
     size_t s = *sp;
-    AstNode *value = fstring_compile_expr(p, expr_start, s, line_of(p, acc->last, expr_start));
+    AstNode *value = fstring_compile_expr(p, expr_start, s, line_of(p, acc->tok, expr_start));
     if (!value) return false;
     bool self_doc = false;
     if (b[s] == '=') {
@@ -1439,12 +1448,13 @@ static bool fstring_replacement_field(Parser *p, size_t *sp, size_t end, bool ra
     if (s < end && b[s] == ':') {
         s++;
         if (s >= end) return fstring_error(p, "f-string: expecting '}'");
-        StrAcc sacc = {.first = acc->first, .last = acc->last, .fstring = true};
-        spec = node_tok(p, AST_FSTRING, acc->first);
+        /* A format spec and its pieces span just the literal holding them (CPython). */
+        StrAcc sacc = {.first = acc->tok, .last = acc->tok, .tok = acc->tok, .fstring = true};
+        spec = node_tok(p, AST_FSTRING, acc->tok);
         if (!fstring_parse(p, &s, end, raw, recurse + 1, &sacc, &spec->u.fstring.parts))
             return false;
         flush_literal(p, &sacc, &spec->u.fstring.parts);
-        span_string(spec, acc);
+        span_string(spec, &sacc);
     }
     if (s >= end || b[s] != '}') return fstring_error(p, "f-string: expecting '}'");
     *sp = s + 1;
@@ -1503,12 +1513,8 @@ static AstNode *strings(Parser *p)
         size_t body = t->start + pre.prefix_len + pre.quote_len;
         size_t body_end = t->start + t->len - pre.quote_len;
         if (pre.is_fstring) {
-            StrAcc *a = &acc;
-            const AsyToken *save_last = a->last;
-            a->last = t;
-            bool ok = fstring_parse(p, &body, body_end, pre.is_raw, 0, a, &parts);
-            a->last = save_last;
-            if (!ok) return NULL;
+            acc.tok = t;
+            if (!fstring_parse(p, &body, body_end, pre.is_raw, 0, &acc, &parts)) return NULL;
         } else if (!decode_into(p, &acc, p->buf + body, body_end - body, pre.is_bytes,
                                 pre.is_raw)) {
             return NULL;
@@ -1738,8 +1744,6 @@ static AstNode *expr_or_assignment(Parser *p)
     AsyToken *t = cur(p);
     if (t->kind == TOK_EQUAL) {
         AstNode *n = stmt_node(p, AST_ASSIGN, start);
-        n->line = e->line;
-        n->col = e->col;
         push(p, &n->u.assign.targets, e);
         AstNode *v = NULL;
         while (accept(p, TOK_EQUAL)) {
@@ -1758,7 +1762,7 @@ static AstNode *expr_or_assignment(Parser *p)
         AstNode *v = assign_value(p);
         if (!v) return NULL;
         set_context(p, e, AST_STORE);
-        AstNode *n = node_at(p, AST_AUGASSIGN, e);
+        AstNode *n = node_tok(p, AST_AUGASSIGN, start);
         n->u.augassign.target = e;
         n->u.augassign.op = (AstBinOp)(t->kind - TOK_PLUSEQUAL);
         n->u.augassign.value = v;
@@ -1769,7 +1773,7 @@ static AstNode *expr_or_assignment(Parser *p)
         advance(p);
         AstNode *ann = expression(p);
         if (!ann) return NULL;
-        AstNode *n = node_at(p, AST_ANNASSIGN, e);
+        AstNode *n = node_tok(p, AST_ANNASSIGN, start);
         n->u.annassign.target = e;
         n->u.annassign.annotation = ann;
         n->u.annassign.simple = e->kind == AST_NAME && start->kind != TOK_LPAR;
@@ -1788,10 +1792,9 @@ static AstNode *expr_or_assignment(Parser *p)
         p->failed = false;
         p->pos = save;
     }
-    AstNode *n = node_at(p, AST_EXPR_STMT, e);
+    AstNode *n = node_tok(p, AST_EXPR_STMT, start);
     n->u.expr_stmt.value = e;
-    end_as(n, e);
-    return n;
+    return finish(p, n);
 }
 
 /* return_stmt: 'return' [star_expressions] */
@@ -2118,9 +2121,10 @@ static AstNode *for_stmt(Parser *p, const AsyToken *start, bool is_async)
 /* with_item: expression ['as' star_target] */
 static AstNode *with_item(Parser *p)
 {
+    AsyToken *start = cur(p);
     AstNode *e = expression(p);
     if (!e) return NULL;
-    AstNode *n = node_at(p, AST_WITHITEM, e);
+    AstNode *n = node_tok(p, AST_WITHITEM, start);
     n->u.withitem.context_expr = e;
     if (accept(p, TOK_AS)) {
         AsyToken *star = accept(p, TOK_STAR);
@@ -2278,7 +2282,7 @@ static AstNode *class_def(Parser *p)
     n->u.classdef.name = tok_str(p, name);
     if (accept(p, TOK_LPAR)) {
         int start = p->pos;
-        if (!arguments(p, &n->u.classdef.bases, &n->u.classdef.keywords, TOK_RPAR))
+        if (!arguments(p, &n->u.classdef.bases, &n->u.classdef.keywords, TOK_RPAR, NULL))
             return NULL;
         /* A class takes no bare generator expression: "invalid syntax" at its `for`. */
         for (int i = start; i < p->pos; i++) {
@@ -2397,12 +2401,13 @@ static AstNode *eval(Parser *p)
 {
     AstNode *m = asy_ast_node(p->arena, AST_MODULE, 1, 0);
     bool indented = accept(p, TOK_INDENT) != NULL; /* eval(" 1") strips leading blanks */
+    AsyToken *start = cur(p);
     AstNode *e = star_expressions(p);
     if (!e) return NULL;
     while (accept(p, TOK_NEWLINE)) {}
     if (indented) accept(p, TOK_DEDENT);
     if (!at(p, TOK_ENDMARKER)) return missing_close(p, e);
-    AstNode *s = node_at(p, AST_EXPR_STMT, e);
+    AstNode *s = node_tok(p, AST_EXPR_STMT, start);
     s->u.expr_stmt.value = e;
     end_as(s, e);
     push(p, &m->u.module.body, s);
