@@ -97,6 +97,8 @@ typedef struct {
 
 static const AsyBuiltinModule builtin_modules[] = {
     {"sys", asy_mod_sys_init},
+    {"asyncio", asy_mod_asyncio_init},
+    {"time", asy_mod_time_init},
     {NULL, NULL},
 };
 

@@ -1,0 +1,255 @@
+/* loop.c - the scheduler (see loop.h for the iteration it runs and its invariants): the
+ * ready queue, the timer heap, the libevent base that blocks until the next deadline or
+ * signal, and the GC marking of everything the scheduler holds.
+ */
+#include "common.h"
+
+#include <event2/event.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "loop.h"
+#include "task.h"
+
+/* The loop polls libevent once every this many busy passes, so that Ctrl-C is noticed
+ * even when tasks never let the ready queue drain. A power of two. */
+#define LOOP_POLL_EVERY 64
+
+double asy_loop_time(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* ---- GC ---- */
+
+static void loop_mark_handle(AsyVM *vm, const AsyHandle *h) {
+    asy_gc_mark_value(vm, h->a);
+    asy_gc_mark_value(vm, h->b);
+}
+
+static void loop_mark(AsyVM *vm) {
+    AsyLoop *L = vm->loop;
+    if (!L) return;
+    for (size_t i = 0; i < L->rlen; i++)
+        loop_mark_handle(vm, &L->ready[(L->rhead + i) & (L->rcap - 1)]);
+    for (size_t i = 0; i < L->ntimers; i++) loop_mark_handle(vm, &L->timers[i].h);
+    asy_task_mark_list(vm, L->tasks);
+    asy_gc_mark_obj(vm, (AsyObj *)L->current);
+    asy_gc_mark_obj(vm, (AsyObj *)L->main_task);
+    asy_gc_mark_obj(vm, L->loop_obj);
+    asy_gc_mark_obj(vm, L->default_loop);
+    asy_gc_mark_obj(vm, (AsyObj *)L->unretrieved);
+    asy_gc_mark_obj(vm, (AsyObj *)L->fatal);
+    asy_gc_mark_obj(vm, (AsyObj *)L->sleep0);
+    for (int i = 0; i < ASY_AIO_TYPE_COUNT; i++) asy_gc_mark_obj(vm, (AsyObj *)L->types[i]);
+}
+
+/* ---- life ---- */
+
+static void loop_on_timer(evutil_socket_t fd, short what, void *arg) {
+    ASY_UNUSED(fd);
+    ASY_UNUSED(what);
+    ASY_UNUSED(arg); /* waking up is all it is for: the heap is checked after polling */
+}
+
+static void loop_on_sigint(evutil_socket_t fd, short what, void *arg) {
+    ASY_UNUSED(fd);
+    ASY_UNUSED(what);
+    ((AsyLoop *)arg)->sigint_pending = 1;
+}
+
+AsyLoop *asy_loop_get(AsyVM *vm) {
+    if (vm->loop) return vm->loop;
+    AsyLoop *L = calloc(1, sizeof *L);
+    if (!L) {
+        asy_raise_memory(vm);
+        return NULL;
+    }
+    L->base = event_base_new();
+    if (L->base) L->timer_ev = evtimer_new(L->base, loop_on_timer, L);
+    if (L->timer_ev) L->sigint_ev = evsignal_new(L->base, SIGINT, loop_on_sigint, L);
+    if (!L->sigint_ev) {
+        if (L->timer_ev) event_free(L->timer_ev);
+        if (L->base) event_base_free(L->base);
+        free(L);
+        asy_raise(vm, ASY_EXC_RuntimeError, "cannot create the event loop (libevent)");
+        return NULL;
+    }
+    vm->loop = L;
+    vm->mark_extra = loop_mark;
+    return L;
+}
+
+void asy_loop_free(AsyVM *vm) {
+    AsyLoop *L = vm->loop;
+    if (!L) return;
+    event_free(L->sigint_ev);
+    event_free(L->timer_ev);
+    event_base_free(L->base);
+    asy_mem_free(vm, L->ready, L->rcap * sizeof *L->ready);
+    asy_mem_free(vm, L->timers, L->tcap * sizeof *L->timers);
+    free(L);
+    vm->loop = NULL;
+    vm->mark_extra = NULL;
+}
+
+void asy_loop_watch_sigint(AsyVM *vm, bool on) {
+    AsyLoop *L = vm->loop;
+    if (on) {
+        L->sigint_pending = 0;
+        event_add(L->sigint_ev, NULL);
+    } else {
+        event_del(L->sigint_ev);
+    }
+}
+
+/* ---- the ready queue ---- */
+
+static bool ready_grow(AsyVM *vm, AsyLoop *L) {
+    size_t cap = L->rcap ? L->rcap * 2 : 256;
+    AsyHandle *r = asy_mem_alloc(vm, cap * sizeof *r);
+    if (!r) return false;
+    for (size_t i = 0; i < L->rlen; i++) r[i] = L->ready[(L->rhead + i) & (L->rcap - 1)];
+    asy_mem_free(vm, L->ready, L->rcap * sizeof *L->ready);
+    L->ready = r;
+    L->rcap = cap;
+    L->rhead = 0;
+    return true;
+}
+
+bool asy_loop_call_soon(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b) {
+    AsyLoop *L = vm->loop;
+    if (ASY_UNLIKELY(L->rlen == L->rcap) && !ready_grow(vm, L)) return false;
+    AsyHandle *h = &L->ready[(L->rhead + L->rlen) & (L->rcap - 1)];
+    h->fn = fn;
+    h->a = a;
+    h->b = b;
+    L->rlen++;
+    return true;
+}
+
+/* ---- the timer heap ---- */
+
+static bool timer_before(const AsyTimer *x, const AsyTimer *y) {
+    return x->when < y->when || (x->when == y->when && x->seq < y->seq);
+}
+
+static void timer_sift_up(AsyTimer *t, size_t i) {
+    AsyTimer item = t[i];
+    while (i > 0) {
+        size_t parent = (i - 1) / 2;
+        if (!timer_before(&item, &t[parent])) break;
+        t[i] = t[parent];
+        i = parent;
+    }
+    t[i] = item;
+}
+
+static void timer_sift_down(AsyTimer *t, size_t n, size_t i) {
+    AsyTimer item = t[i];
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= n) break;
+        if (child + 1 < n && timer_before(&t[child + 1], &t[child])) child++;
+        if (!timer_before(&t[child], &item)) break;
+        t[i] = t[child];
+        i = child;
+    }
+    t[i] = item;
+}
+
+bool asy_loop_call_at(AsyVM *vm, double when, AsyLoopFn fn, AsyValue a, AsyValue b) {
+    AsyLoop *L = vm->loop;
+    if (L->ntimers == L->tcap) {
+        size_t cap = L->tcap ? L->tcap * 2 : 64;
+        AsyTimer *t = asy_mem_realloc(vm, L->timers, L->tcap * sizeof *t, cap * sizeof *t);
+        if (!t) return false;
+        L->timers = t;
+        L->tcap = cap;
+    }
+    AsyTimer *t = &L->timers[L->ntimers];
+    t->when = when;
+    t->seq = L->timer_seq++;
+    t->h.fn = fn;
+    t->h.a = a;
+    t->h.b = b;
+    timer_sift_up(L->timers, L->ntimers++);
+    return true;
+}
+
+static AsyHandle timer_pop(AsyLoop *L) {
+    AsyHandle h = L->timers[0].h;
+    L->timers[0] = L->timers[--L->ntimers];
+    if (L->ntimers > 0) timer_sift_down(L->timers, L->ntimers, 0);
+    return h;
+}
+
+/* ---- one iteration ---- */
+
+/* Step 1: wait for I/O, signals or the earliest deadline; never blocks when something is
+ * ready. A busy loop only polls now and then: asy's loop has no I/O watchers of its own,
+ * so the poll is only there to notice signals. */
+static void loop_poll(AsyLoop *L) {
+    if (L->rlen > 0) {
+        if ((++L->passes & (LOOP_POLL_EVERY - 1)) == 0)
+            event_base_loop(L->base, EVLOOP_NONBLOCK);
+        return;
+    }
+    if (L->ntimers > 0) {
+        double delay = L->timers[0].when - asy_loop_time();
+        if (delay <= 0) return;
+        struct timeval tv;
+        tv.tv_sec = (time_t)delay;
+        tv.tv_usec = (suseconds_t)((delay - (double)tv.tv_sec) * 1e6) + 1;
+        if (tv.tv_usec >= 1000000) {
+            tv.tv_sec++;
+            tv.tv_usec -= 1000000;
+        }
+        evtimer_add(L->timer_ev, &tv);
+        event_base_loop(L->base, EVLOOP_ONCE);
+        evtimer_del(L->timer_ev);
+        return;
+    }
+    /* Nothing to do until a signal: CPython would hang here too. */
+    event_base_loop(L->base, EVLOOP_ONCE);
+}
+
+/* Step 2: every due timer joins the ready queue in deadline order. */
+static bool loop_move_due_timers(AsyVM *vm, AsyLoop *L) {
+    if (L->ntimers == 0) return true;
+    double end = asy_loop_time() + 1e-9; /* CPython adds the clock resolution */
+    while (L->ntimers > 0 && L->timers[0].when < end) {
+        AsyHandle h = timer_pop(L);
+        if (!asy_loop_call_soon(vm, h.fn, h.a, h.b)) return false;
+    }
+    return true;
+}
+
+bool asy_loop_run_once(AsyVM *vm) {
+    AsyLoop *L = vm->loop;
+    loop_poll(L);
+    if (L->sigint_pending) {
+        L->sigint_pending = 0;
+        asy_asyncio_on_sigint(vm);
+    }
+    if (!loop_move_due_timers(vm, L)) return false;
+    /* Step 3: only what was ready when the pass began. */
+    for (size_t n = L->rlen; n > 0 && !L->fatal; n--) {
+        AsyHandle h = L->ready[L->rhead];
+        L->rhead = (L->rhead + 1) & (L->rcap - 1);
+        L->rlen--;
+        asy_root_push(vm, h.a);
+        asy_root_push(vm, h.b);
+        h.fn(vm, h.a, h.b);
+        asy_root_pop(vm, 2);
+    }
+    if (L->fatal) {
+        vm->exc = L->fatal;
+        L->fatal = NULL;
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,111 @@
+/* loop.h - the scheduler: one libevent event_base per interpreter, a FIFO ready queue run
+ * in passes, and asy's own timer heap.
+ *
+ * How an iteration runs (CPython's BaseEventLoop._run_once, which asy matches so that
+ * tasks interleave in the same order):
+ *   1. poll libevent: without blocking when something is ready, else until the earliest
+ *      deadline (one libevent timer is armed for it) or a signal;
+ *   2. move every timer whose deadline has passed to the ready queue, in (deadline,
+ *      sequence) order, so equal deadlines fire in the order they were set;
+ *   3. run exactly the handles that were ready when the pass began: a handle made ready
+ *      during the pass runs in the next pass.
+ *
+ * Invariants:
+ * - libevent callbacks never run bytecode: they only set flags that step 1 reads.
+ * - A handle is a C function and two values. The values are GC roots while the handle
+ *   waits (loop_mark); while it runs they are on the root stack.
+ * - Wake-ups that lost a race (a timer for a sleep that was cancelled meanwhile) carry a
+ *   generation number and are dropped by their handler (task.c), never here.
+ */
+#ifndef ASY_LOOP_H
+#define ASY_LOOP_H
+
+#include "vm.h"
+
+struct event_base;
+struct event;
+typedef struct AsyTask AsyTask;
+struct AsyOp;
+
+/* A ready-queue entry or timer callback: fn(vm, a, b). */
+typedef void (*AsyLoopFn)(AsyVM *vm, AsyValue a, AsyValue b);
+
+typedef struct {
+    AsyLoopFn fn;
+    AsyValue a, b;
+} AsyHandle;
+
+typedef struct {
+    double when;         /* loop time (seconds, monotonic)                           */
+    uint64_t seq;        /* tie-break: the order timers were set                      */
+    AsyHandle h;
+} AsyTimer;
+
+/* The async runtime's types, made when asyncio is first imported (they live as long as
+ * the scheduler, which marks them). */
+#define ASY_AIO_TYPES(X)                                                                  \
+    X(Future) X(Task) X(GatheringFuture) X(Op) X(Handle) X(TimerHandle) X(Loop)          \
+    X(Event) X(Lock) X(Semaphore) X(BoundedSemaphore) X(Queue) X(LifoQueue)               \
+    X(PriorityQueue) X(QueueEmpty) X(QueueFull)
+
+typedef enum {
+#define ASY_X_ENUM(n) ASY_AIO_##n,
+    ASY_AIO_TYPES(ASY_X_ENUM)
+#undef ASY_X_ENUM
+    ASY_AIO_TYPE_COUNT
+} AsyAioTypeId;
+
+typedef struct AsyLoop {
+    struct event_base *base;
+    struct event *timer_ev;   /* armed for the earliest deadline while blocking        */
+    struct event *sigint_ev;  /* SIGINT while a loop runs                              */
+    volatile int sigint_pending;
+
+    AsyHandle *ready;         /* ring buffer, capacity a power of two                  */
+    size_t rhead, rlen, rcap;
+    AsyTimer *timers;         /* binary min-heap on (when, seq)                        */
+    size_t ntimers, tcap;
+    uint64_t timer_seq;
+    unsigned passes;          /* counts passes, to poll for signals now and then       */
+
+    bool running;             /* inside asyncio.run / run_until_complete               */
+    uint32_t run_id;          /* which run this is: primitives bind to one (locks)     */
+    AsyException *fatal;      /* KeyboardInterrupt/SystemExit leaving a task: stop     */
+    int interrupts;           /* Ctrl-C presses during this run                        */
+
+    AsyTask *current;         /* the task being stepped, or NULL                       */
+    AsyTask *tasks;           /* every unfinished task (strong references), a list     */
+    int64_t ntasks;
+    int64_t task_counter;     /* Task-N names                                          */
+    AsyObj *loop_obj;         /* the loop object asy code sees during this run         */
+    AsyObj *default_loop;     /* get_event_loop() outside a run                        */
+    uint32_t loop_serial;     /* numbers loop objects: run_id is the running one's     */
+    AsyTask *main_task;
+    AsyList *unretrieved;     /* failed futures to report if nobody looks at them      */
+    int64_t unretrieved_pruned; /* its length after the last pruning                   */
+    AsyType *types[ASY_AIO_TYPE_COUNT];
+    struct AsyOp *sleep0;     /* the shared awaitable of asyncio.sleep(0)              */
+} AsyLoop;
+
+/* The scheduler of this VM, made on first use (sets vm->loop and vm->mark_extra). NULL
+ * with MemoryError/RuntimeError pending if libevent cannot start. */
+AsyLoop *asy_loop_get(AsyVM *vm);
+/* Free the scheduler and its libevent base (asy_vm_free calls it when vm->loop is set). */
+void asy_loop_free(AsyVM *vm);
+
+/* Seconds on the monotonic clock: loop.time(), time.monotonic(). */
+double asy_loop_time(void);
+
+/* Queue fn(a, b) for the next pass; false with MemoryError pending. */
+bool asy_loop_call_soon(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b);
+/* Queue fn(a, b) when the loop time reaches `when`. */
+bool asy_loop_call_at(AsyVM *vm, double when, AsyLoopFn fn, AsyValue a, AsyValue b);
+
+/* One iteration (see the top of this file). Returns false when a handle left a fatal
+ * exception (loop->fatal, now pending in vm->exc). */
+bool asy_loop_run_once(AsyVM *vm);
+
+/* Install/remove the SIGINT watcher around a run. */
+void asy_loop_watch_sigint(AsyVM *vm, bool on);
+
+#endif

@@ -1,0 +1,1464 @@
+/* task.c - Future, Task and _GatheringFuture, the native awaitable (AsyOp), implicit
+ * futures, and asyncio's error reports ("Task exception was never retrieved",
+ * "Exception in callback"). The model is in task.h; every ordering rule follows CPython
+ * 3.11's _asyncio C module (Modules/_asynciomodule.c), which is what `python3` runs.
+ */
+#include "common.h"
+
+#include <string.h>
+
+#include "function.h"
+#include "generator.h"
+#include "task.h"
+
+/* Where CPython's asyncio sources live, for reprs that name them. */
+#define AIO_SRC "/usr/lib/python3.11/asyncio/"
+
+static AsyLoop *loop_of(AsyVM *vm) { return vm->loop; }
+static AsyFuture *fut_of(AsyValue v) { return (AsyFuture *)ASY_AS_OBJ(v); }
+static AsyTask *task_of(AsyValue v) { return (AsyTask *)ASY_AS_OBJ(v); }
+
+/* call_soon from inside the runtime: a failure (no memory for the ready queue) stops the
+ * loop with MemoryError rather than losing a wake-up silently. */
+static void soon(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b) {
+    if (asy_loop_call_soon(vm, fn, a, b)) return;
+    loop_of(vm)->fatal = vm->exc;
+    vm->exc = NULL;
+}
+
+static bool is_cancelled_error(AsyVM *vm, AsyValue v) {
+    return ASY_IS_OBJ(v) && asy_is_subtype(ASY_AS_OBJ(v)->type,
+                                           vm->exc_types[ASY_EXC_CancelledError]);
+}
+
+/* CancelledError(msg), or CancelledError() when msg is UNDEF or None. */
+static AsyValue new_cancelled_error(AsyVM *vm, AsyValue msg) {
+    AsyType *t = vm->exc_types[ASY_EXC_CancelledError];
+    if (ASY_IS_UNDEF(msg) || ASY_IS_NONE(msg)) return asy_exc_new(vm, t, 0, NULL);
+    return asy_exc_new(vm, t, 1, &msg);
+}
+
+/* ==================================================================================== */
+/* Futures                                                                              */
+/* ==================================================================================== */
+
+static void future_init(AsyFuture *f, AsyFutKind kind) {
+    f->kind = (uint8_t)kind;
+    f->state = ASY_FUT_PENDING;
+    f->result = ASY_UNDEF;
+    f->cancel_msg = ASY_UNDEF;
+    f->cbs = &f->cb_inline;
+    f->capcb = 1;
+}
+
+static AsyFuture *future_alloc(AsyVM *vm, AsyType *type, AsyFutKind kind) {
+    AsyFuture *f = asy_gc_alloc(vm, type, type->basicsize);
+    future_init(f, kind);
+    return f;
+}
+
+AsyFuture *asy_future_new(AsyVM *vm) {
+    return future_alloc(vm, ASY_AIO_TYPE(vm, Future), ASY_FUTK_PLAIN);
+}
+
+bool asy_is_future(AsyVM *vm, AsyValue v) {
+    return ASY_IS_OBJ(v) && vm->loop &&
+           asy_is_subtype(ASY_AS_OBJ(v)->type, ASY_AIO_TYPE(vm, Future));
+}
+
+static void future_traverse(AsyVM *vm, AsyObj *o) {
+    AsyFuture *f = (AsyFuture *)o;
+    asy_gc_mark_value(vm, f->result);
+    asy_gc_mark_value(vm, f->cancel_msg);
+    for (uint32_t i = 0; i < f->ncb; i++) asy_gc_mark_value(vm, f->cbs[i].arg);
+}
+
+static void future_finalize(AsyVM *vm, AsyObj *o) {
+    AsyFuture *f = (AsyFuture *)o;
+    if (f->cbs != &f->cb_inline) asy_mem_free(vm, f->cbs, f->capcb * sizeof *f->cbs);
+    f->cbs = &f->cb_inline;
+    f->capcb = 1;
+    f->ncb = 0;
+}
+
+/* Queue every callback (in registration order) and forget them. */
+static void future_schedule_callbacks(AsyVM *vm, AsyFuture *f) {
+    uint32_t n = f->ncb;
+    f->ncb = 0;
+    for (uint32_t i = 0; i < n; i++) soon(vm, f->cbs[i].fn, f->cbs[i].arg, ASY_OBJ(f));
+    future_finalize(vm, &f->hdr);
+}
+
+bool asy_future_add_cb(AsyVM *vm, AsyFuture *f, AsyLoopFn fn, AsyValue arg) {
+    if (f->state != ASY_FUT_PENDING) {
+        soon(vm, fn, arg, ASY_OBJ(f));
+        return true;
+    }
+    if (f->ncb == f->capcb) {
+        uint32_t cap = f->capcb * 2;
+        AsyFutCb *cbs = asy_mem_alloc(vm, cap * sizeof *cbs);
+        if (!cbs) return false;
+        memcpy(cbs, f->cbs, f->ncb * sizeof *cbs);
+        if (f->cbs != &f->cb_inline) asy_mem_free(vm, f->cbs, f->capcb * sizeof *f->cbs);
+        f->cbs = cbs;
+        f->capcb = cap;
+    }
+    f->cbs[f->ncb].fn = fn;
+    f->cbs[f->ncb].arg = arg;
+    f->ncb++;
+    return true;
+}
+
+int64_t asy_future_remove_cb(AsyVM *vm, AsyFuture *f, AsyLoopFn fn, AsyValue arg) {
+    uint32_t keep = 0;
+    int64_t removed = 0;
+    for (uint32_t i = 0; i < f->ncb; i++) {
+        AsyFutCb cb = f->cbs[i];
+        int same = cb.fn == fn && asy_value_is(cb.arg, arg);
+        if (!same && cb.fn == fn && fn == asy_future_cb_call) {
+            same = asy_eq(vm, cb.arg, arg);
+            if (same < 0) return -1;
+            if (i >= f->ncb) break; /* __eq__ changed the list under us */
+        }
+        if (same) removed++;
+        else f->cbs[keep++] = cb;
+    }
+    f->ncb = keep;
+    return removed;
+}
+
+static void future_register_unretrieved(AsyVM *vm, AsyFuture *f) {
+    AsyLoop *L = loop_of(vm);
+    if (!L->unretrieved && !(L->unretrieved = asy_list_new(vm, 8))) {
+        asy_exc_clear(vm);
+        return;
+    }
+    AsyList *l = L->unretrieved;
+    if (l->len >= 64 && l->len >= 2 * L->unretrieved_pruned) { /* drop retrieved ones */
+        int64_t keep = 0;
+        for (int64_t i = 0; i < l->len; i++)
+            if (fut_of(l->items[i])->log_tb) l->items[keep++] = l->items[i];
+        l->len = keep;
+        L->unretrieved_pruned = keep;
+    }
+    if (asy_list_append(vm, l, ASY_OBJ(f)) < 0) asy_exc_clear(vm);
+}
+
+bool asy_future_set_result(AsyVM *vm, AsyFuture *f, AsyValue v) {
+    if (f->state != ASY_FUT_PENDING) {
+        asy_raise(vm, ASY_EXC_InvalidStateError, "invalid state");
+        return false;
+    }
+    f->result = v;
+    f->state = ASY_FUT_FINISHED;
+    future_schedule_callbacks(vm, f);
+    return true;
+}
+
+/* The traceback an exception had when it was stored: re-raising restores it, so awaiting
+ * a failed task twice does not stack the awaiters' frames (CPython's with_traceback). */
+static void future_store_exception(AsyVM *vm, AsyFuture *f, AsyValue exc) {
+    f->result = exc;
+    f->has_exc = 1;
+    f->log_tb = 1;
+    f->state = ASY_FUT_FINISHED;
+    future_register_unretrieved(vm, f);
+    future_schedule_callbacks(vm, f);
+}
+
+bool asy_future_set_exception(AsyVM *vm, AsyFuture *f, AsyValue exc) {
+    if (f->state != ASY_FUT_PENDING) {
+        asy_raise(vm, ASY_EXC_InvalidStateError, "invalid state");
+        return false;
+    }
+    AsyType *base = vm->exc_types[ASY_EXC_BaseException];
+    if (ASY_IS_OBJ(exc) && ASY_AS_OBJ(exc)->type == ASY_TYPE(vm, type) &&
+        asy_is_subtype((AsyType *)ASY_AS_OBJ(exc), base)) {
+        exc = asy_call(vm, exc, 0, NULL, NULL);
+        if (ASY_IS_ERR(exc)) return false;
+    }
+    if (!asy_isinstance(vm, exc, base)) {
+        asy_raise(vm, ASY_EXC_TypeError, "invalid exception object");
+        return false;
+    }
+    if (ASY_AS_OBJ(exc)->type == vm->exc_types[ASY_EXC_StopIteration]) {
+        asy_raise(vm, ASY_EXC_TypeError, "StopIteration interacts badly with generators and "
+                                         "cannot be raised into a Future");
+        return false;
+    }
+    future_store_exception(vm, f, exc);
+    return true;
+}
+
+/* Future.cancel itself, without the Task and gather overrides. */
+static bool future_cancel_plain(AsyVM *vm, AsyFuture *f, AsyValue msg) {
+    f->log_tb = 0;
+    if (f->state != ASY_FUT_PENDING) return false;
+    f->state = ASY_FUT_CANCELLED;
+    f->cancel_msg = msg;
+    future_schedule_callbacks(vm, f);
+    return true;
+}
+
+static bool gather_cancel(AsyVM *vm, AsyFuture *f, AsyValue msg);
+
+bool asy_future_cancel(AsyVM *vm, AsyFuture *f, AsyValue msg) {
+    switch (f->kind) {
+    case ASY_FUTK_TASK: return asy_task_cancel(vm, (AsyTask *)f, msg);
+    case ASY_FUTK_GATHER: return gather_cancel(vm, f, msg);
+    default: return future_cancel_plain(vm, f, msg);
+    }
+}
+
+AsyValue asy_future_cancelled_error(AsyVM *vm, AsyFuture *f) {
+    if (ASY_IS_OBJ(f->result) && f->state == ASY_FUT_CANCELLED) {
+        AsyValue e = f->result; /* the CancelledError that ended a task: handed on once */
+        f->result = ASY_UNDEF;
+        return e;
+    }
+    return new_cancelled_error(vm, f->cancel_msg);
+}
+
+static AsyValue raise_stored(AsyVM *vm, AsyValue exc) {
+    return asy_raise_value(vm, exc);
+}
+
+AsyValue asy_future_result(AsyVM *vm, AsyFuture *f) {
+    if (f->state == ASY_FUT_CANCELLED) {
+        AsyValue e = asy_future_cancelled_error(vm, f);
+        return ASY_IS_ERR(e) ? e : raise_stored(vm, e);
+    }
+    if (f->state != ASY_FUT_FINISHED)
+        return asy_raise(vm, ASY_EXC_InvalidStateError, "Result is not set.");
+    f->log_tb = 0;
+    if (f->has_exc) return raise_stored(vm, f->result);
+    return f->result;
+}
+
+AsyValue asy_future_exception(AsyVM *vm, AsyFuture *f) {
+    if (f->state == ASY_FUT_CANCELLED) {
+        AsyValue e = asy_future_cancelled_error(vm, f);
+        return ASY_IS_ERR(e) ? e : raise_stored(vm, e);
+    }
+    if (f->state != ASY_FUT_FINISHED)
+        return asy_raise(vm, ASY_EXC_InvalidStateError, "Exception is not set.");
+    f->log_tb = 0;
+    return f->has_exc ? f->result : ASY_NONE;
+}
+
+/* ---- reprs ---- */
+
+static const char *const fut_state_names[] = {"pending", "cancelled", "finished"};
+
+static void task_wakeup_fut(AsyVM *vm, AsyValue a, AsyValue b);
+static void gather_child_done(AsyVM *vm, AsyValue a, AsyValue b);
+
+/* A callable as asyncio's format_helpers shows it: qualname(args) at file:line. */
+static void append_callable(AsyVM *vm, AsyStrBuf *b, AsyValue fn) {
+    AsyValue f = fn;
+    if (asy_is_bound_method(vm, f)) f = ((AsyBoundMethod *)ASY_AS_OBJ(f))->func;
+    if (asy_is_function(vm, f)) {
+        asy_strbuf_append_str(vm, b, ((AsyFunction *)ASY_AS_OBJ(f))->qualname);
+        return;
+    }
+    if (asy_is_native(vm, f)) {
+        AsyNative *n = (AsyNative *)ASY_AS_OBJ(f);
+        if (n->qualname) asy_strbuf_append_str(vm, b, n->qualname);
+        else asy_strbuf_append_cstr(vm, b, n->def->name);
+        return;
+    }
+    AsyValue q = asy_getattr_opt(vm, fn, ASY_S(vm, __qualname__));
+    if (ASY_IS_ERR(q)) asy_exc_clear(vm);
+    if (!ASY_IS_OBJ(q) || !asy_isinstance(vm, q, ASY_TYPE(vm, str))) q = asy_repr(vm, fn);
+    if (ASY_IS_ERR(q)) {
+        asy_exc_clear(vm);
+        return;
+    }
+    asy_strbuf_append_str(vm, b, (AsyStr *)ASY_AS_OBJ(q));
+}
+
+static void append_callable_source(AsyVM *vm, AsyStrBuf *b, AsyValue fn) {
+    if (!asy_is_function(vm, fn)) return;
+    AsyCode *code = ((AsyFunction *)ASY_AS_OBJ(fn))->code;
+    asy_strbuf_printf(vm, b, " at %s:%d", code->filename ? code->filename->data : "?",
+                      (int)code->firstline);
+}
+
+/* Handle/callback text: callable, then "(args)", then the source. */
+static void append_callback(AsyVM *vm, AsyStrBuf *b, const AsyFutCb *cb) {
+    if (cb->fn == task_wakeup_fut) {
+        asy_strbuf_append_cstr(vm, b, "Task.task_wakeup()");
+    } else if (cb->fn == gather_child_done) {
+        asy_strbuf_append_cstr(vm, b, "gather.<locals>._done_callback() at " AIO_SRC
+                                      "tasks.py:764");
+    } else if (cb->fn == asy_future_cb_call) {
+        append_callable(vm, b, cb->arg);
+        asy_strbuf_append_cstr(vm, b, "()");
+        append_callable_source(vm, b, cb->arg);
+    } else {
+        asy_strbuf_append_cstr(vm, b, "<callback>()");
+    }
+}
+
+static void append_callbacks(AsyVM *vm, AsyStrBuf *b, AsyFuture *f) {
+    if (f->ncb == 0) return;
+    asy_strbuf_append_cstr(vm, b, " cb=[");
+    append_callback(vm, b, &f->cbs[0]);
+    if (f->ncb == 2) {
+        asy_strbuf_append_cstr(vm, b, ", ");
+        append_callback(vm, b, &f->cbs[1]);
+    } else if (f->ncb > 2) {
+        asy_strbuf_printf(vm, b, ", <%u more>, ", f->ncb - 2);
+        append_callback(vm, b, &f->cbs[f->ncb - 1]);
+    }
+    asy_strbuf_append_cstr(vm, b, "]");
+}
+
+static void append_repr(AsyVM *vm, AsyStrBuf *b, AsyValue v, bool short_form) {
+    AsyValue r = short_form ? asy_reprlib(vm, v) : asy_repr(vm, v);
+    if (ASY_IS_ERR(r)) {
+        asy_exc_clear(vm);
+        asy_strbuf_append_cstr(vm, b, "<unprintable>");
+        return;
+    }
+    asy_strbuf_append_str(vm, b, (AsyStr *)ASY_AS_OBJ(r));
+}
+
+/* The result/exception part of a future's repr. */
+static void append_outcome(AsyVM *vm, AsyStrBuf *b, AsyFuture *f) {
+    if (f->state != ASY_FUT_FINISHED) return;
+    if (f->has_exc) {
+        asy_strbuf_append_cstr(vm, b, " exception=");
+        append_repr(vm, b, f->result, false);
+    } else {
+        asy_strbuf_append_cstr(vm, b, " result=");
+        append_repr(vm, b, f->result, true);
+    }
+}
+
+static const char *type_name_of(AsyObj *o) {
+    AsyType *t = o->type;
+    return t->name_str ? t->name_str->data : t->name;
+}
+
+static AsyValue future_repr(AsyVM *vm, AsyValue self) {
+    AsyFuture *f = fut_of(self);
+    AsyStrBuf b;
+    asy_strbuf_init(&b);
+    asy_root_push(vm, self);
+    asy_strbuf_printf(vm, &b, "<%s %s", type_name_of(&f->hdr), fut_state_names[f->state]);
+    append_outcome(vm, &b, f);
+    append_callbacks(vm, &b, f);
+    asy_strbuf_append_cstr(vm, &b, ">");
+    asy_root_pop(vm, 1);
+    AsyStr *s = asy_strbuf_finish(vm, &b);
+    return s ? ASY_OBJ(s) : ASY_ERR;
+}
+
+/* ==================================================================================== */
+/* Implicit futures and waiter lists                                                    */
+/* ==================================================================================== */
+
+static void waitlist_push(AsyWaitList *l, AsyTask *t) {
+    t->wnext = NULL;
+    t->wprev = l->tail;
+    if (l->tail) l->tail->wnext = t;
+    else l->head = t;
+    l->tail = t;
+    l->len++;
+    t->wlist = l;
+}
+
+void asy_waitlist_remove(AsyWaitList *l, AsyTask *t) {
+    if (t->wlist != l) return;
+    if (t->wprev) t->wprev->wnext = t->wnext;
+    else l->head = t->wnext;
+    if (t->wnext) t->wnext->wprev = t->wprev;
+    else l->tail = t->wprev;
+    t->wnext = t->wprev = NULL;
+    t->wlist = NULL;
+    l->len--;
+}
+
+void asy_waitlist_mark(AsyVM *vm, AsyWaitList *l) {
+    for (AsyTask *t = l->head; t; t = t->wnext) asy_gc_mark_obj(vm, &t->fut.hdr);
+}
+
+static void task_step(AsyVM *vm, AsyTask *t, AsyValue exc);
+
+/* The wake-up of an implicit future: b is the wait generation it was queued for. */
+static void task_wakeup_implicit(AsyVM *vm, AsyValue a, AsyValue b) {
+    AsyTask *t = task_of(a);
+    if ((int64_t)t->wait_gen != ASY_AS_INT(b)) return; /* stale */
+    AsyValue exc = ASY_UNDEF;
+    if (t->wait_state == ASY_WAIT_CANCELLED) {
+        exc = new_cancelled_error(vm, t->wait_value);
+        if (ASY_IS_ERR(exc)) {
+            exc = ASY_OBJ(vm->exc);
+            asy_exc_clear(vm);
+        }
+    }
+    task_step(vm, t, exc);
+}
+
+void asy_task_wait_begin(AsyVM *vm, AsyTask *t, AsyWaitKind kind, AsyWaitList *list) {
+    ASY_UNUSED(vm);
+    t->wait_kind = (uint8_t)kind;
+    t->wait_state = ASY_WAIT_PENDING;
+    t->wait_value = ASY_UNDEF;
+    t->wait_gen++;
+    if (list) waitlist_push(list, t);
+}
+
+bool asy_task_wait_resolve(AsyVM *vm, AsyTask *t, AsyValue result) {
+    if (t->wait_state != ASY_WAIT_PENDING) return false;
+    t->wait_state = ASY_WAIT_DONE;
+    t->wait_value = result;
+    soon(vm, task_wakeup_implicit, ASY_OBJ(t), ASY_INT(t->wait_gen));
+    return true;
+}
+
+/* fut_waiter.cancel() for whatever the task waits on. */
+static bool task_cancel_wait(AsyVM *vm, AsyTask *t, AsyValue msg) {
+    if (t->fut_waiter) return asy_future_cancel(vm, t->fut_waiter, msg);
+    if (t->wait_kind == ASY_WAIT_NONE || t->wait_state != ASY_WAIT_PENDING) return false;
+    t->wait_state = ASY_WAIT_CANCELLED;
+    t->wait_value = msg;
+    soon(vm, task_wakeup_implicit, ASY_OBJ(t), ASY_INT(t->wait_gen));
+    return true;
+}
+
+bool asy_task_take_exc(AsyVM *vm, AsyTask *t) {
+    if (ASY_IS_UNDEF(t->step_exc)) return false;
+    AsyValue e = t->step_exc;
+    t->step_exc = ASY_UNDEF;
+    raise_stored(vm, e);
+    return true;
+}
+
+/* ==================================================================================== */
+/* Tasks                                                                                */
+/* ==================================================================================== */
+
+AsyTask *asy_task_current(AsyVM *vm) {
+    AsyLoop *L = loop_of(vm);
+    return L ? L->current : NULL;
+}
+
+void asy_task_mark_list(AsyVM *vm, AsyTask *head) {
+    for (AsyTask *t = head; t; t = t->anext) asy_gc_mark_obj(vm, &t->fut.hdr);
+}
+
+static void task_unlink(AsyLoop *L, AsyTask *t) {
+    if (t->aprev) t->aprev->anext = t->anext;
+    else if (L->tasks == t) L->tasks = t->anext;
+    else return; /* not linked */
+    if (t->anext) t->anext->aprev = t->aprev;
+    t->anext = t->aprev = NULL;
+    L->ntasks--;
+}
+
+static void task_traverse(AsyVM *vm, AsyObj *o) {
+    AsyTask *t = (AsyTask *)o;
+    future_traverse(vm, o);
+    asy_gc_mark_value(vm, t->coro);
+    asy_gc_mark_obj(vm, (AsyObj *)t->fiber);
+    asy_gc_mark_obj(vm, (AsyObj *)t->code);
+    asy_gc_mark_value(vm, t->name);
+    asy_gc_mark_obj(vm, (AsyObj *)t->fut_waiter);
+    asy_gc_mark_obj(vm, t->native_wait);
+    asy_gc_mark_value(vm, t->step_exc);
+    asy_gc_mark_value(vm, t->wait_value);
+}
+
+static void task_step_h(AsyVM *vm, AsyValue a, AsyValue b) { task_step(vm, task_of(a), b); }
+
+static bool is_op(AsyVM *vm, AsyValue v) {
+    return ASY_IS_OBJ(v) && vm->loop && ASY_AS_OBJ(v)->type == ASY_AIO_TYPE(vm, Op);
+}
+
+bool asy_aio_is_coroutine(AsyVM *vm, AsyValue v) {
+    return asy_is_coroutine(vm, v) || is_op(vm, v);
+}
+
+AsyTask *asy_task_new(AsyVM *vm, AsyValue coro, AsyValue name) {
+    /* The Task-N counter moves even when a name is given: asyncio.create_task names the
+     * task after making it. Callers that must not spend a number pass it back. */
+    AsyLoop *L = loop_of(vm);
+    AsyTask *t = (AsyTask *)future_alloc(vm, ASY_AIO_TYPE(vm, Task), ASY_FUTK_TASK);
+    t->coro = coro;
+    t->name = name;
+    t->step_exc = ASY_UNDEF;
+    t->wait_value = ASY_UNDEF;
+    if (asy_is_coroutine(vm, coro)) {
+        AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(coro);
+        t->code = g->frame.code;
+        asy_root_push(vm, ASY_OBJ(t));
+        AsyFiber *f = asy_fiber_new_task(vm, coro);
+        asy_root_pop(vm, 1);
+        if (!f) return NULL;
+        t->fiber = f;
+        f->task = ASY_OBJ(t);
+    }
+    t->num = ++L->task_counter;
+    t->anext = L->tasks;
+    if (L->tasks) L->tasks->aprev = t;
+    L->tasks = t;
+    L->ntasks++;
+    soon(vm, task_step_h, ASY_OBJ(t), ASY_UNDEF);
+    return t;
+}
+
+bool asy_task_cancel(AsyVM *vm, AsyTask *t, AsyValue msg) {
+    t->fut.log_tb = 0;
+    if (t->fut.state != ASY_FUT_PENDING) return false;
+    t->num_cancels++;
+    if (task_cancel_wait(vm, t, msg)) return true;
+    t->must_cancel = 1;
+    t->fut.cancel_msg = msg;
+    return true;
+}
+
+/* The task's coroutine has finished one way or another. */
+static void task_release(AsyVM *vm, AsyTask *t) {
+    task_unlink(loop_of(vm), t);
+    t->fiber = NULL; /* its stacks go with the next collection */
+    t->native_wait = NULL;
+    t->fut_waiter = NULL;
+    t->step_exc = ASY_UNDEF;
+}
+
+static void task_finished_ok(AsyVM *vm, AsyTask *t, AsyValue v) {
+    task_release(vm, t);
+    if (t->must_cancel) {
+        t->must_cancel = 0;
+        future_cancel_plain(vm, &t->fut, t->fut.cancel_msg);
+    } else {
+        t->fut.result = v;
+        t->fut.state = ASY_FUT_FINISHED;
+        future_schedule_callbacks(vm, &t->fut);
+    }
+}
+
+static void task_finished_exc(AsyVM *vm, AsyTask *t) {
+    AsyValue exc = ASY_OBJ(vm->exc);
+    asy_exc_clear(vm);
+    task_release(vm, t);
+    if (is_cancelled_error(vm, exc)) {
+        future_cancel_plain(vm, &t->fut, ASY_UNDEF);
+        t->fut.result = exc; /* _cancelled_exc: what awaiters will see */
+        return;
+    }
+    future_store_exception(vm, &t->fut, exc);
+    if (asy_exc_is(vm, exc, vm->exc_types[ASY_EXC_KeyboardInterrupt]) ||
+        asy_exc_is(vm, exc, vm->exc_types[ASY_EXC_SystemExit])) {
+        t->fut.log_tb = 0;
+        loop_of(vm)->fatal = (AsyException *)ASY_AS_OBJ(exc);
+    }
+}
+
+/* The fiber suspended. An await on one of our awaitables registered its wait already;
+ * anything else is a value yielded by a generator-based awaitable (CPython's protocol:
+ * a bare yield relinquishes one pass, a future is waited on). */
+static void task_suspended(AsyVM *vm, AsyTask *t, AsyValue out) {
+    if (t->native_wait) {
+        if (t->must_cancel && task_cancel_wait(vm, t, t->fut.cancel_msg)) t->must_cancel = 0;
+        return;
+    }
+    if (ASY_IS_UNDEF(out) || ASY_IS_NONE(out)) {
+        soon(vm, task_step_h, ASY_OBJ(t), ASY_UNDEF);
+        return;
+    }
+    AsyValue err;
+    if (asy_is_future(vm, out) && ASY_AS_OBJ(out) != &t->fut.hdr) {
+        AsyFuture *f = fut_of(out);
+        if (!asy_future_add_cb(vm, f, task_wakeup_fut, ASY_OBJ(t))) {
+            err = ASY_OBJ(vm->exc);
+            asy_exc_clear(vm);
+            soon(vm, task_step_h, ASY_OBJ(t), err);
+            return;
+        }
+        t->fut_waiter = f;
+        if (t->must_cancel && asy_future_cancel(vm, f, t->fut.cancel_msg)) t->must_cancel = 0;
+        return;
+    }
+    if (asy_is_future(vm, out))
+        asy_raise(vm, ASY_EXC_RuntimeError, "Task cannot await on itself: %R", ASY_OBJ(t));
+    else
+        asy_raise(vm, ASY_EXC_RuntimeError, "Task got bad yield: %R", out);
+    err = ASY_OBJ(vm->exc);
+    asy_exc_clear(vm);
+    soon(vm, task_step_h, ASY_OBJ(t), err);
+}
+
+static int op_drive(AsyVM *vm, AsyOp *op, AsyTask *t, AsyValue *out);
+
+/* Resume the task's coroutine with exc (UNDEF: a plain wake-up). */
+static AsyRunStatus task_run(AsyVM *vm, AsyTask *t, AsyValue exc, AsyValue *out) {
+    bool native = t->native_wait != NULL;
+    if (!t->fiber) { /* an AsyOp run as a task */
+        AsyOp *op = (AsyOp *)ASY_AS_OBJ(t->coro);
+        if (!native && !ASY_IS_UNDEF(exc)) {
+            raise_stored(vm, exc);
+            return ASY_RUN_ERROR;
+        }
+        t->step_exc = exc;
+        int r = op_drive(vm, op, t, out);
+        return r == ASY_AWAIT_DONE ? ASY_RUN_DONE
+               : r == ASY_AWAIT_SUSPEND ? ASY_RUN_SUSPENDED : ASY_RUN_ERROR;
+    }
+    if (t->fiber->state == ASY_FIBER_NEW && !ASY_IS_UNDEF(exc)) {
+        raise_stored(vm, exc); /* cancelled before it started: the body never runs */
+        t->fiber->state = ASY_FIBER_DONE;
+        return ASY_RUN_ERROR;
+    }
+    if (native) {
+        t->step_exc = exc; /* the await re-executes and raises it (asy_task_take_exc) */
+        return asy_fiber_resume(vm, t->fiber, ASY_NONE, ASY_UNDEF, out);
+    }
+    return asy_fiber_resume(vm, t->fiber, ASY_NONE, exc, out);
+}
+
+/* Task.__step: run the coroutine until it waits, returns or raises. */
+static void task_step(AsyVM *vm, AsyTask *t, AsyValue exc) {
+    AsyLoop *L = loop_of(vm);
+    if (t->fut.state != ASY_FUT_PENDING) return;
+    if (t->must_cancel) {
+        if (!is_cancelled_error(vm, exc)) {
+            exc = new_cancelled_error(vm, t->fut.cancel_msg);
+            if (ASY_IS_ERR(exc)) {
+                exc = ASY_OBJ(vm->exc);
+                asy_exc_clear(vm);
+            }
+        }
+        t->must_cancel = 0;
+    }
+    t->fut_waiter = NULL;
+    t->wait_kind = ASY_WAIT_NONE;
+    if (t->wait_state == ASY_WAIT_PENDING) t->wait_state = ASY_WAIT_CANCELLED;
+    AsyTask *prev = L->current;
+    L->current = t;
+    AsyValue out = ASY_UNDEF;
+    AsyRunStatus st = task_run(vm, t, exc, &out);
+    L->current = prev;
+    t->step_exc = ASY_UNDEF;
+    switch (st) {
+    case ASY_RUN_DONE: task_finished_ok(vm, t, out); break;
+    case ASY_RUN_ERROR: task_finished_exc(vm, t); break;
+    case ASY_RUN_SUSPENDED: task_suspended(vm, t, out); break;
+    }
+}
+
+/* A future the task awaited is done: step it, with the future's exception if any. */
+static void task_wakeup_fut(AsyVM *vm, AsyValue a, AsyValue b) {
+    AsyTask *t = task_of(a);
+    AsyFuture *f = fut_of(b);
+    AsyValue exc = ASY_UNDEF;
+    if (f->state == ASY_FUT_CANCELLED) {
+        exc = asy_future_cancelled_error(vm, f);
+    } else if (f->has_exc) {
+        f->log_tb = 0;
+        exc = f->result;
+    }
+    if (ASY_IS_ERR(exc)) {
+        exc = ASY_OBJ(vm->exc);
+        asy_exc_clear(vm);
+    }
+    task_step(vm, t, exc);
+}
+
+/* ---- the task repr ---- */
+
+/* The line a task's coroutine is at: its bottom frame on the fiber. */
+static int task_line(AsyTask *t) {
+    AsyFiber *f = t->fiber;
+    if (!f || f->state == ASY_FIBER_NEW || f->nframes == 0) return t->code ? t->code->firstline : 0;
+    AsyFrame *fr = &f->frames[0];
+    if (fr->pc >= 0 && fr->pc < fr->code->ncode) return fr->code->locs[fr->pc].line;
+    return fr->code->firstline;
+}
+
+static void append_task_coro(AsyVM *vm, AsyStrBuf *b, AsyTask *t) {
+    bool done = t->fut.state != ASY_FUT_PENDING;
+    if (!t->code) {
+        AsyOp *op = (AsyOp *)ASY_AS_OBJ(t->coro);
+        asy_strbuf_printf(vm, b, " coro=<%s() %s " AIO_SRC "tasks.py:%d>", op->name,
+                          done ? "done, defined at" : "running at", done ? 627 : 640);
+        return;
+    }
+    AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(t->coro);
+    const char *qn = g->qualname ? g->qualname->data : t->code->qualname->data;
+    const char *file = t->code->filename ? t->code->filename->data : "<empty co_filename>";
+    if (done)
+        asy_strbuf_printf(vm, b, " coro=<%s() done, defined at %s:%d>", qn, file,
+                          (int)t->code->firstline);
+    else
+        asy_strbuf_printf(vm, b, " coro=<%s() running at %s:%d>", qn, file, task_line(t));
+}
+
+static void append_task_name(AsyVM *vm, AsyStrBuf *b, AsyTask *t) {
+    asy_strbuf_append_cstr(vm, b, " name=");
+    if (ASY_IS_UNDEF(t->name)) asy_strbuf_printf(vm, b, "'Task-%lld'", (long long)t->num);
+    else append_repr(vm, b, t->name, false);
+}
+
+static AsyValue task_repr(AsyVM *vm, AsyValue self) {
+    AsyTask *t = task_of(self);
+    AsyStrBuf b;
+    asy_strbuf_init(&b);
+    asy_root_push(vm, self);
+    const char *state = fut_state_names[t->fut.state];
+    if (t->num_cancels > 0 && t->fut.state == ASY_FUT_PENDING) state = "cancelling";
+    asy_strbuf_printf(vm, &b, "<%s %s", type_name_of(&t->fut.hdr), state);
+    append_task_name(vm, &b, t);
+    append_task_coro(vm, &b, t);
+    if (t->fut_waiter) {
+        asy_strbuf_append_cstr(vm, &b, " wait_for=");
+        append_repr(vm, &b, ASY_OBJ(t->fut_waiter), false);
+    } else if (t->wait_kind != ASY_WAIT_NONE && t->wait_state == ASY_WAIT_PENDING) {
+        asy_strbuf_append_cstr(vm, &b, " wait_for=<Future pending cb=[Task.task_wakeup()]>");
+    }
+    append_outcome(vm, &b, &t->fut);
+    append_callbacks(vm, &b, &t->fut);
+    asy_strbuf_append_cstr(vm, &b, ">");
+    asy_root_pop(vm, 1);
+    AsyStr *s = asy_strbuf_finish(vm, &b);
+    return s ? ASY_OBJ(s) : ASY_ERR;
+}
+
+static AsyValue task_name_value(AsyVM *vm, AsyTask *t) {
+    if (!ASY_IS_UNDEF(t->name)) return t->name;
+    AsyStr *s = asy_str_printf(vm, "Task-%lld", (long long)t->num);
+    if (!s) return ASY_ERR;
+    t->name = ASY_OBJ(s);
+    return t->name;
+}
+
+/* ==================================================================================== */
+/* Native awaitables                                                                    */
+/* ==================================================================================== */
+
+static void op_traverse(AsyVM *vm, AsyObj *o) {
+    AsyOp *op = (AsyOp *)o;
+    asy_gc_mark_value(vm, op->obj);
+    asy_gc_mark_value(vm, op->arg);
+}
+
+AsyOp *asy_op_new(AsyVM *vm, AsyOpFn fn, const char *name, AsyValue obj, AsyValue arg) {
+    AsyOp *op = asy_gc_alloc(vm, ASY_AIO_TYPE(vm, Op), sizeof(AsyOp));
+    op->fn = fn;
+    op->name = name;
+    op->obj = obj;
+    op->arg = arg;
+    return op;
+}
+
+static int op_value_fn(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyValue *result) {
+    ASY_UNUSED(vm);
+    ASY_UNUSED(t);
+    ASY_UNUSED(resumed);
+    *result = op->arg;
+    return ASY_AWAIT_DONE;
+}
+
+AsyValue asy_op_value(AsyVM *vm, AsyValue v) {
+    return ASY_OBJ(asy_op_new(vm, op_value_fn, "coroutine", ASY_UNDEF, v));
+}
+
+/* state bit: the op may be awaited any number of times (the shared sleep(0)). */
+#define OP_REUSABLE 1u
+
+static int op_drive(AsyVM *vm, AsyOp *op, AsyTask *t, AsyValue *out) {
+    bool resumed = t->native_wait == &op->hdr;
+    if (!resumed) {
+        if (op->awaited && !(op->state & OP_REUSABLE)) {
+            asy_raise(vm, ASY_EXC_RuntimeError, "cannot reuse already awaited coroutine");
+            return ASY_AWAIT_ERROR;
+        }
+        op->awaited = 1;
+    }
+    t->native_wait = NULL;
+    int r = op->fn(vm, op, t, resumed, out);
+    if (r == ASY_AWAIT_SUSPEND) t->native_wait = &op->hdr;
+    t->step_exc = ASY_UNDEF;
+    return r;
+}
+
+static int op_await(AsyVM *vm, AsyValue self, AsyValue *result) {
+    AsyTask *t = asy_task_current(vm);
+    if (!t) {
+        asy_raise(vm, ASY_EXC_RuntimeError, "no running event loop");
+        return ASY_AWAIT_ERROR;
+    }
+    *result = ASY_UNDEF;
+    return op_drive(vm, (AsyOp *)ASY_AS_OBJ(self), t, result);
+}
+
+static AsyValue op_repr(AsyVM *vm, AsyValue self) {
+    AsyOp *op = (AsyOp *)ASY_AS_OBJ(self);
+    return ASY_OBJ(asy_str_printf(vm, "<coroutine object %s at %p>", op->name, (void *)op));
+}
+
+static AsyValue op_m_close(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "close", argc - 1, 0, 0)) return ASY_ERR;
+    ((AsyOp *)ASY_AS_OBJ(argv[0]))->awaited = 1;
+    return ASY_NONE;
+}
+
+static const AsyMethodDef op_methods[] = {
+    {"close", op_m_close, ASY_METH_NOKW, "close() -> raise GeneratorExit inside coroutine."},
+    {NULL, NULL, 0, NULL},
+};
+
+/* ---- sleep ---- */
+
+/* The timer of a sleep: the first of CPython's two hops (set_result, then wake-up). */
+static void sleep_fire(AsyVM *vm, AsyValue a, AsyValue b) {
+    AsyTask *t = task_of(a);
+    if ((int64_t)t->wait_gen != ASY_AS_INT(b) || t->wait_kind != ASY_WAIT_SLEEP) return;
+    asy_task_wait_resolve(vm, t, ASY_NONE);
+}
+
+static int op_sleep_fn(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyValue *result) {
+    if (resumed) {
+        if (asy_task_take_exc(vm, t)) return ASY_AWAIT_ERROR;
+        *result = ASY_IS_UNDEF(op->arg) ? ASY_NONE : op->arg;
+        return ASY_AWAIT_DONE;
+    }
+    if (!(op->num > 0)) { /* sleep(0) and negative delays: a bare yield for one pass */
+        soon(vm, task_step_h, ASY_OBJ(t), ASY_UNDEF);
+        return ASY_AWAIT_SUSPEND;
+    }
+    asy_task_wait_begin(vm, t, ASY_WAIT_SLEEP, NULL);
+    if (!asy_loop_call_at(vm, asy_loop_time() + op->num, sleep_fire, ASY_OBJ(t),
+                          ASY_INT(t->wait_gen)))
+        return ASY_AWAIT_ERROR;
+    return ASY_AWAIT_SUSPEND;
+}
+
+AsyValue asy_sleep_op(AsyVM *vm, double delay, AsyValue result) {
+    static const char name[] = "sleep";
+    if (!(delay > 0) && (ASY_IS_UNDEF(result) || ASY_IS_NONE(result))) {
+        AsyLoop *L = loop_of(vm);
+        if (!L->sleep0) {
+            L->sleep0 = asy_op_new(vm, op_sleep_fn, name, ASY_UNDEF, ASY_NONE);
+            L->sleep0->state = OP_REUSABLE;
+        }
+        return ASY_OBJ(L->sleep0);
+    }
+    AsyOp *op = asy_op_new(vm, op_sleep_fn, name, ASY_UNDEF, result);
+    op->num = delay;
+    return ASY_OBJ(op);
+}
+
+/* ---- awaiting a future ---- */
+
+static int future_await(AsyVM *vm, AsyValue self, AsyValue *result) {
+    AsyFuture *f = fut_of(self);
+    AsyTask *t = asy_task_current(vm);
+    if (t && t->native_wait == &f->hdr) { /* resumed after the wake-up */
+        t->native_wait = NULL;
+        if (asy_task_take_exc(vm, t)) return ASY_AWAIT_ERROR;
+        if (f->state == ASY_FUT_PENDING) {
+            asy_raise(vm, ASY_EXC_RuntimeError, "await wasn't used with future");
+            return ASY_AWAIT_ERROR;
+        }
+    }
+    if (f->state != ASY_FUT_PENDING) {
+        *result = asy_future_result(vm, f);
+        return ASY_IS_ERR(*result) ? ASY_AWAIT_ERROR : ASY_AWAIT_DONE;
+    }
+    if (!t) {
+        asy_raise(vm, ASY_EXC_RuntimeError, "await wasn't used with future");
+        return ASY_AWAIT_ERROR;
+    }
+    *result = ASY_UNDEF;
+    t->native_wait = &f->hdr;
+    if (f == &t->fut) { /* CPython reports it at the next step */
+        asy_raise(vm, ASY_EXC_RuntimeError, "Task cannot await on itself: %R", self);
+        AsyValue err = ASY_OBJ(vm->exc);
+        asy_exc_clear(vm);
+        soon(vm, task_step_h, ASY_OBJ(t), err);
+        return ASY_AWAIT_SUSPEND;
+    }
+    if (!asy_future_add_cb(vm, f, task_wakeup_fut, ASY_OBJ(t))) {
+        t->native_wait = NULL;
+        return ASY_AWAIT_ERROR;
+    }
+    t->fut_waiter = f;
+    return ASY_AWAIT_SUSPEND;
+}
+
+/* ==================================================================================== */
+/* gather                                                                               */
+/* ==================================================================================== */
+
+typedef struct {
+    AsyFuture fut;
+    AsyList *children;        /* one per argument, repeats included                    */
+    int64_t nfuts, nfinished; /* distinct children, and how many are done              */
+    bool return_exceptions;
+    bool cancel_requested;
+} AsyGather;
+
+static void gather_traverse(AsyVM *vm, AsyObj *o) {
+    future_traverse(vm, o);
+    asy_gc_mark_obj(vm, (AsyObj *)((AsyGather *)o)->children);
+}
+
+static bool gather_cancel(AsyVM *vm, AsyFuture *f, AsyValue msg) {
+    AsyGather *g = (AsyGather *)f;
+    if (f->state != ASY_FUT_PENDING) return false;
+    bool ret = false;
+    for (int64_t i = 0; i < g->children->len; i++)
+        if (asy_future_cancel(vm, fut_of(g->children->items[i]), msg)) ret = true;
+    if (ret) g->cancel_requested = true;
+    return ret;
+}
+
+static AsyValue gather_results(AsyVM *vm, AsyGather *g) {
+    AsyList *res = asy_list_new(vm, g->children->len);
+    if (!res) return ASY_ERR;
+    for (int64_t i = 0; i < g->children->len; i++) {
+        AsyFuture *c = fut_of(g->children->items[i]);
+        AsyValue v;
+        if (c->state == ASY_FUT_CANCELLED) {
+            AsyValue msg = ASY_IS_UNDEF(c->cancel_msg) || ASY_IS_NONE(c->cancel_msg)
+                               ? ASY_OBJ(vm->empty_str) : c->cancel_msg;
+            v = new_cancelled_error(vm, msg);
+            if (ASY_IS_ERR(v)) return v;
+        } else if (c->has_exc) {
+            c->log_tb = 0;
+            v = c->result;
+        } else {
+            v = c->result;
+        }
+        res->items[res->len++] = v;
+    }
+    return ASY_OBJ(res);
+}
+
+/* gather's _done_callback: a = the gathering future, b = the child. */
+static void gather_child_done(AsyVM *vm, AsyValue a, AsyValue b) {
+    AsyGather *g = (AsyGather *)ASY_AS_OBJ(a);
+    AsyFuture *child = fut_of(b);
+    g->nfinished++;
+    if (g->fut.state != ASY_FUT_PENDING) {
+        if (child->state != ASY_FUT_CANCELLED) child->log_tb = 0;
+        return;
+    }
+    if (!g->return_exceptions) {
+        if (child->state == ASY_FUT_CANCELLED) {
+            AsyValue exc = asy_future_cancelled_error(vm, child);
+            if (!ASY_IS_ERR(exc)) future_store_exception(vm, &g->fut, exc);
+            else asy_exc_clear(vm);
+            return;
+        }
+        if (child->has_exc) {
+            child->log_tb = 0;
+            future_store_exception(vm, &g->fut, child->result);
+            return;
+        }
+    }
+    if (g->nfinished < g->nfuts) return;
+    if (g->cancel_requested) {
+        AsyValue exc = asy_future_cancelled_error(vm, child);
+        if (!ASY_IS_ERR(exc)) future_store_exception(vm, &g->fut, exc);
+        else asy_exc_clear(vm);
+        return;
+    }
+    AsyValue res = gather_results(vm, g);
+    if (ASY_IS_ERR(res)) {
+        future_store_exception(vm, &g->fut, ASY_OBJ(vm->exc));
+        asy_exc_clear(vm);
+        return;
+    }
+    asy_future_set_result(vm, &g->fut, res);
+}
+
+AsyValue asy_ensure_future(AsyVM *vm, AsyValue aw) {
+    if (asy_is_future(vm, aw)) return aw;
+    if (asy_aio_is_coroutine(vm, aw)) {
+        if (!loop_of(vm)->running) return asy_raise(vm, ASY_EXC_RuntimeError, "no running event loop");
+        AsyTask *t = asy_task_new(vm, aw, ASY_UNDEF);
+        return t ? ASY_OBJ(t) : ASY_ERR;
+    }
+    return asy_raise(vm, ASY_EXC_TypeError,
+                     "An asyncio.Future, a coroutine or an awaitable is required");
+}
+
+/* The child already made for an argument passed twice (gather(t, t)). */
+static AsyValue gather_seen(AsyValue *argv, AsyList *children, int i) {
+    for (int j = 0; j < i; j++)
+        if (asy_value_is(argv[j], argv[i])) return children->items[j];
+    return ASY_UNDEF;
+}
+
+AsyValue asy_gather(AsyVM *vm, int argc, AsyValue *argv, bool return_exceptions) {
+    AsyGather *g = (AsyGather *)future_alloc(vm, ASY_AIO_TYPE(vm, GatheringFuture),
+                                             ASY_FUTK_GATHER);
+    g->return_exceptions = return_exceptions;
+    asy_root_push(vm, ASY_OBJ(g));
+    g->children = asy_list_new(vm, argc);
+    AsyValue r = ASY_OBJ(g);
+    if (!g->children) r = ASY_ERR;
+    for (int i = 0; i < argc && !ASY_IS_ERR(r); i++) {
+        AsyValue fut = argc <= 64 ? gather_seen(argv, g->children, i) : ASY_UNDEF;
+        if (ASY_IS_UNDEF(fut)) {
+            fut = asy_ensure_future(vm, argv[i]);
+            if (ASY_IS_ERR(fut) || !asy_future_add_cb(vm, fut_of(fut), gather_child_done, r)) {
+                r = ASY_ERR;
+                break;
+            }
+            g->nfuts++;
+        }
+        g->children->items[g->children->len++] = fut;
+    }
+    if (argc == 0 && !ASY_IS_ERR(r)) {
+        AsyList *empty = asy_list_new(vm, 0);
+        if (!empty || !asy_future_set_result(vm, &g->fut, ASY_OBJ(empty))) r = ASY_ERR;
+    }
+    asy_root_pop(vm, 1);
+    return r;
+}
+
+/* ==================================================================================== */
+/* reprlib.repr, as asyncio uses it for results and handle arguments                    */
+/* ==================================================================================== */
+
+#define REPR_MAXLEVEL 6
+#define REPR_MAXITEMS 6
+#define REPR_MAXDICT 4
+#define REPR_MAXSTRING 30
+#define REPR_MAXLONG 40
+#define REPR_MAXOTHER 30
+
+/* Byte offset of code point `cp` in s. */
+static size_t cp_offset(AsyStr *s, size_t cp) {
+    if (s->ascii) return cp < s->len ? cp : s->len;
+    size_t i = 0;
+    while (i < s->len && cp > 0) {
+        i++;
+        while (i < s->len && ((unsigned char)s->data[i] & 0xC0) == 0x80) i++;
+        cp--;
+    }
+    return i;
+}
+
+/* s[:i] + "..." + s[-j:], by code points, when s is longer than max. */
+static AsyValue repr_truncate(AsyVM *vm, AsyValue sv, size_t max) {
+    AsyStr *s = (AsyStr *)ASY_AS_OBJ(sv);
+    if (s->nchars <= max) return sv;
+    size_t i = (max - 3) / 2, j = max - 3 - i;
+    size_t a = cp_offset(s, i), b = cp_offset(s, s->nchars - j);
+    AsyStrBuf buf;
+    asy_strbuf_init(&buf);
+    asy_strbuf_append(vm, &buf, s->data, a);
+    asy_strbuf_append_cstr(vm, &buf, "...");
+    asy_strbuf_append(vm, &buf, s->data + b, s->len - b);
+    AsyStr *out = asy_strbuf_finish(vm, &buf);
+    return out ? ASY_OBJ(out) : ASY_ERR;
+}
+
+static AsyValue reprlib1(AsyVM *vm, AsyValue v, int level);
+
+static AsyValue reprlib_str(AsyVM *vm, AsyStr *x) {
+    size_t n = x->nchars;
+    AsyStr *head = asy_str_new(vm, x->data, cp_offset(x, n < REPR_MAXSTRING ? n : REPR_MAXSTRING));
+    if (!head) return ASY_ERR;
+    AsyValue r = asy_repr(vm, ASY_OBJ(head));
+    if (ASY_IS_ERR(r) || ((AsyStr *)ASY_AS_OBJ(r))->nchars <= REPR_MAXSTRING) return r;
+    size_t i = (REPR_MAXSTRING - 3) / 2, j = REPR_MAXSTRING - 3 - i;
+    AsyStrBuf buf;
+    asy_strbuf_init(&buf);
+    asy_strbuf_append(vm, &buf, x->data, cp_offset(x, i));
+    size_t tail = cp_offset(x, n - j);
+    asy_strbuf_append(vm, &buf, x->data + tail, x->len - tail);
+    AsyStr *joined = asy_strbuf_finish(vm, &buf);
+    if (!joined) return ASY_ERR;
+    r = asy_repr(vm, ASY_OBJ(joined));
+    if (ASY_IS_ERR(r)) return r;
+    AsyStr *rs = (AsyStr *)ASY_AS_OBJ(r);
+    asy_strbuf_init(&buf);
+    asy_strbuf_append(vm, &buf, rs->data, cp_offset(rs, i));
+    asy_strbuf_append_cstr(vm, &buf, "...");
+    tail = cp_offset(rs, rs->nchars - j);
+    asy_strbuf_append(vm, &buf, rs->data + tail, rs->len - tail);
+    AsyStr *out = asy_strbuf_finish(vm, &buf);
+    return out ? ASY_OBJ(out) : ASY_ERR;
+}
+
+/* list/tuple/set items: left items right, at most REPR_MAXITEMS of them. */
+static AsyValue reprlib_seq(AsyVM *vm, AsyValue *items, int64_t n, int level, const char *left,
+                            const char *right, bool tuple) {
+    AsyStrBuf b;
+    asy_strbuf_init(&b);
+    asy_strbuf_append_cstr(vm, &b, left);
+    if (level <= 0 && n > 0) {
+        asy_strbuf_append_cstr(vm, &b, "...");
+    } else {
+        for (int64_t i = 0; i < n && i < REPR_MAXITEMS; i++) {
+            if (i) asy_strbuf_append_cstr(vm, &b, ", ");
+            AsyValue r = reprlib1(vm, items[i], level - 1);
+            if (ASY_IS_ERR(r)) {
+                asy_strbuf_free(&b);
+                return r;
+            }
+            asy_strbuf_append_str(vm, &b, (AsyStr *)ASY_AS_OBJ(r));
+        }
+        if (n > REPR_MAXITEMS) asy_strbuf_append_cstr(vm, &b, ", ...");
+        if (n == 1 && tuple) asy_strbuf_append_cstr(vm, &b, ",");
+    }
+    asy_strbuf_append_cstr(vm, &b, right);
+    AsyStr *s = asy_strbuf_finish(vm, &b);
+    return s ? ASY_OBJ(s) : ASY_ERR;
+}
+
+static AsyValue reprlib_dict(AsyVM *vm, AsyDict *d, int level) {
+    if (d->len == 0) return ASY_OBJ(asy_str_from_cstr(vm, "{}"));
+    if (level <= 0) return ASY_OBJ(asy_str_from_cstr(vm, "{...}"));
+    AsyList *keys = asy_list_new(vm, d->len);
+    if (!keys) return ASY_ERR;
+    int64_t pos = 0;
+    AsyValue k, v;
+    while (asy_dict_next(d, &pos, &k, &v)) keys->items[keys->len++] = k;
+    asy_root_push(vm, ASY_OBJ(keys));
+    if (asy_list_sort(vm, keys, ASY_UNDEF, false) < 0) asy_exc_clear(vm); /* unsortable: as is */
+    AsyStrBuf b;
+    asy_strbuf_init(&b);
+    asy_strbuf_append_cstr(vm, &b, "{");
+    AsyValue err = ASY_UNDEF;
+    for (int64_t i = 0; i < keys->len && i < REPR_MAXDICT && ASY_IS_UNDEF(err); i++) {
+        AsyValue kr = reprlib1(vm, keys->items[i], level - 1);
+        AsyValue val = ASY_IS_ERR(kr) ? kr : asy_dict_get(vm, d, keys->items[i]);
+        AsyValue vr = ASY_IS_ERR(val) ? val : reprlib1(vm, ASY_IS_UNDEF(val) ? ASY_NONE : val, level - 1);
+        if (ASY_IS_ERR(vr)) {
+            err = vr;
+            break;
+        }
+        if (i) asy_strbuf_append_cstr(vm, &b, ", ");
+        asy_strbuf_append_str(vm, &b, (AsyStr *)ASY_AS_OBJ(kr));
+        asy_strbuf_append_cstr(vm, &b, ": ");
+        asy_strbuf_append_str(vm, &b, (AsyStr *)ASY_AS_OBJ(vr));
+    }
+    if (ASY_IS_UNDEF(err) && d->len > REPR_MAXDICT) asy_strbuf_append_cstr(vm, &b, ", ...");
+    asy_root_pop(vm, 1);
+    if (!ASY_IS_UNDEF(err)) {
+        asy_strbuf_free(&b);
+        return err;
+    }
+    asy_strbuf_append_cstr(vm, &b, "}");
+    AsyStr *s = asy_strbuf_finish(vm, &b);
+    return s ? ASY_OBJ(s) : ASY_ERR;
+}
+
+static AsyValue reprlib1(AsyVM *vm, AsyValue v, int level) {
+    AsyType *t = asy_type_of(vm, v);
+    if (t == ASY_TYPE(vm, str)) return reprlib_str(vm, (AsyStr *)ASY_AS_OBJ(v));
+    if (t == ASY_TYPE(vm, list)) {
+        AsyList *l = (AsyList *)ASY_AS_OBJ(v);
+        return reprlib_seq(vm, l->items, l->len, level, "[", "]", false);
+    }
+    if (t == ASY_TYPE(vm, tuple)) {
+        AsyTuple *tp = (AsyTuple *)ASY_AS_OBJ(v);
+        return reprlib_seq(vm, tp->items, tp->len, level, "(", ")", true);
+    }
+    if (t == ASY_TYPE(vm, dict)) return reprlib_dict(vm, (AsyDict *)ASY_AS_OBJ(v), level);
+    AsyValue r = asy_repr(vm, v);
+    if (ASY_IS_ERR(r)) return r;
+    bool is_int = t == ASY_TYPE(vm, int) || t == ASY_TYPE(vm, bool);
+    return repr_truncate(vm, r, is_int ? REPR_MAXLONG : REPR_MAXOTHER);
+}
+
+AsyValue asy_reprlib(AsyVM *vm, AsyValue v) { return reprlib1(vm, v, REPR_MAXLEVEL); }
+
+/* ==================================================================================== */
+/* Error reports                                                                        */
+/* ==================================================================================== */
+
+void asy_loop_log_error(AsyVM *vm, const char *message, const char *label, AsyValue obj,
+                        AsyException *exc) {
+    FILE *err = vm->err ? vm->err : stderr;
+    fflush(vm->out ? vm->out : stdout);
+    fprintf(err, "%s\n", message);
+    if (label) {
+        AsyValue r = asy_repr(vm, obj);
+        if (ASY_IS_ERR(r)) {
+            asy_exc_clear(vm);
+            fprintf(err, "%s: <unprintable>\n", label);
+        } else {
+            fprintf(err, "%s: %s\n", label, ((AsyStr *)ASY_AS_OBJ(r))->data);
+        }
+    }
+    if (exc) asy_traceback_print(vm, exc, err);
+    fflush(err);
+}
+
+void asy_task_report_unretrieved(AsyVM *vm) {
+    AsyLoop *L = loop_of(vm);
+    AsyList *l = L->unretrieved;
+    if (!l) return;
+    L->unretrieved = NULL;
+    L->unretrieved_pruned = 0;
+    asy_root_push(vm, ASY_OBJ(l));
+    for (int64_t i = 0; i < l->len; i++) {
+        AsyFuture *f = fut_of(l->items[i]);
+        if (!f->log_tb) continue;
+        f->log_tb = 0;
+        AsyStr *msg = asy_str_printf(vm, "%s exception was never retrieved",
+                                     type_name_of(&f->hdr));
+        if (!msg) {
+            asy_exc_clear(vm);
+            continue;
+        }
+        asy_loop_log_error(vm, msg->data, "future", ASY_OBJ(f),
+                           (AsyException *)ASY_AS_OBJ(f->result));
+    }
+    asy_root_pop(vm, 1);
+}
+
+/* ==================================================================================== */
+/* Methods                                                                              */
+/* ==================================================================================== */
+
+static AsyFuture *self_fut(AsyValue *argv) { return fut_of(argv[0]); }
+
+static AsyValue fm_result(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "result", argc - 1, 0, 0)) return ASY_ERR;
+    return asy_future_result(vm, self_fut(argv));
+}
+
+static AsyValue fm_exception(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "exception", argc - 1, 0, 0)) return ASY_ERR;
+    return asy_future_exception(vm, self_fut(argv));
+}
+
+static AsyValue fm_done(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "done", argc - 1, 0, 0)) return ASY_ERR;
+    return ASY_BOOL(self_fut(argv)->state != ASY_FUT_PENDING);
+}
+
+static AsyValue fm_cancelled(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "cancelled", argc - 1, 0, 0)) return ASY_ERR;
+    return ASY_BOOL(self_fut(argv)->state == ASY_FUT_CANCELLED);
+}
+
+static AsyValue fm_cancel(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    AsyValue msg = asy_kwarg(vm, kw, "msg");
+    if (!asy_check_kw_done(vm, "cancel", kw)) return ASY_ERR;
+    if (!asy_check_args(vm, "cancel", argc - 1 + !ASY_IS_UNDEF(msg), 0, 1)) return ASY_ERR;
+    if (argc > 1) msg = argv[1];
+    if (ASY_IS_NONE(msg)) msg = ASY_UNDEF;
+    return ASY_BOOL(asy_future_cancel(vm, self_fut(argv), msg));
+}
+
+static AsyValue fm_add_done_callback(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    asy_kwarg(vm, kw, "context");
+    if (!asy_check_kw_done(vm, "add_done_callback", kw)) return ASY_ERR;
+    if (!asy_check_args(vm, "add_done_callback", argc - 1, 1, 1)) return ASY_ERR;
+    if (!asy_future_add_cb(vm, self_fut(argv), asy_future_cb_call, argv[1])) return ASY_ERR;
+    return ASY_NONE;
+}
+
+static AsyValue fm_remove_done_callback(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "remove_done_callback", argc - 1, 1, 1)) return ASY_ERR;
+    int64_t n = asy_future_remove_cb(vm, self_fut(argv), asy_future_cb_call, argv[1]);
+    return n < 0 ? ASY_ERR : ASY_INT(n);
+}
+
+static AsyValue fm_set_result(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "set_result", argc - 1, 1, 1)) return ASY_ERR;
+    return asy_future_set_result(vm, self_fut(argv), argv[1]) ? ASY_NONE : ASY_ERR;
+}
+
+static AsyValue fm_set_exception(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "set_exception", argc - 1, 1, 1)) return ASY_ERR;
+    return asy_future_set_exception(vm, self_fut(argv), argv[1]) ? ASY_NONE : ASY_ERR;
+}
+
+static AsyValue fm_get_loop(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    ASY_UNUSED(argv);
+    if (!asy_check_args(vm, "get_loop", argc - 1, 0, 0)) return ASY_ERR;
+    AsyObj *lo = loop_of(vm)->loop_obj;
+    return lo ? ASY_OBJ(lo) : ASY_NONE;
+}
+
+void asy_future_cb_call(AsyVM *vm, AsyValue arg, AsyValue fut) {
+    AsyValue r = asy_call(vm, arg, 1, &fut, NULL);
+    if (!ASY_IS_ERR(r)) return;
+    AsyException *e = vm->exc;
+    asy_exc_clear(vm);
+    if (asy_exc_is(vm, ASY_OBJ(e), vm->exc_types[ASY_EXC_KeyboardInterrupt]) ||
+        asy_exc_is(vm, ASY_OBJ(e), vm->exc_types[ASY_EXC_SystemExit])) {
+        loop_of(vm)->fatal = e;
+        return;
+    }
+    AsyStrBuf b;
+    asy_strbuf_init(&b);
+    append_callable(vm, &b, arg);
+    asy_strbuf_append_cstr(vm, &b, "(");
+    append_repr(vm, &b, fut, true);
+    asy_strbuf_append_cstr(vm, &b, ")");
+    append_callable_source(vm, &b, arg);
+    AsyStr *desc = asy_strbuf_finish(vm, &b);
+    if (!desc) {
+        asy_exc_clear(vm);
+        return;
+    }
+    fflush(vm->out ? vm->out : stdout);
+    FILE *err = vm->err ? vm->err : stderr;
+    fprintf(err, "Exception in callback %s\nhandle: <Handle %s>\n", desc->data, desc->data);
+    asy_traceback_print(vm, e, err);
+}
+
+static const AsyMethodDef future_methods[] = {
+    {"result", fm_result, 0, "Return the result this future represents."},
+    {"exception", fm_exception, 0, "Return the exception that was set on this future."},
+    {"done", fm_done, 0, "Return True if the future is done."},
+    {"cancelled", fm_cancelled, 0, "Return True if the future was cancelled."},
+    {"cancel", fm_cancel, 0, "Cancel the future and schedule callbacks."},
+    {"add_done_callback", fm_add_done_callback, 0, "Add a callback to be run when done."},
+    {"remove_done_callback", fm_remove_done_callback, 0, "Remove all instances of a callback."},
+    {"set_result", fm_set_result, 0, "Mark the future done and set its result."},
+    {"set_exception", fm_set_exception, 0, "Mark the future done and set an exception."},
+    {"get_loop", fm_get_loop, 0, "Return the event loop the Future is bound to."},
+    {NULL, NULL, 0, NULL},
+};
+
+static AsyTask *self_task(AsyValue *argv) { return task_of(argv[0]); }
+
+static AsyValue tm_get_name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "get_name", argc - 1, 0, 0)) return ASY_ERR;
+    return task_name_value(vm, self_task(argv));
+}
+
+static AsyValue tm_set_name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "set_name", argc - 1, 1, 1)) return ASY_ERR;
+    AsyValue s = asy_str(vm, argv[1]);
+    if (ASY_IS_ERR(s)) return s;
+    self_task(argv)->name = s;
+    return ASY_NONE;
+}
+
+static AsyValue tm_get_coro(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "get_coro", argc - 1, 0, 0)) return ASY_ERR;
+    return self_task(argv)->coro;
+}
+
+static AsyValue tm_cancelling(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "cancelling", argc - 1, 0, 0)) return ASY_ERR;
+    return ASY_INT(self_task(argv)->num_cancels);
+}
+
+static AsyValue tm_uncancel(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "uncancel", argc - 1, 0, 0)) return ASY_ERR;
+    AsyTask *t = self_task(argv);
+    if (t->num_cancels > 0) t->num_cancels--;
+    return ASY_INT(t->num_cancels);
+}
+
+static const AsyMethodDef task_methods[] = {
+    {"get_name", tm_get_name, 0, "Return the name of the task."},
+    {"set_name", tm_set_name, 0, "Set the name of the task."},
+    {"get_coro", tm_get_coro, 0, "Return the coroutine the task wraps."},
+    {"cancelling", tm_cancelling, 0, "Return the number of pending cancellation requests."},
+    {"uncancel", tm_uncancel, 0, "Decrement the count of cancellation requests."},
+    {NULL, NULL, 0, NULL},
+};
+
+/* asyncio.Future(): a new pending future (any keyword `loop` is ignored). */
+static AsyValue future_new_slot(AsyVM *vm, AsyType *type, int argc, AsyValue *argv,
+                                AsyDict *kw) {
+    ASY_UNUSED(argv);
+    asy_kwarg(vm, kw, "loop");
+    if (!asy_check_kw_done(vm, "Future", kw)) return ASY_ERR;
+    if (!asy_check_args(vm, "Future", argc, 0, 0)) return ASY_ERR;
+    return ASY_OBJ(future_alloc(vm, type, ASY_FUTK_PLAIN));
+}
+
+/* asyncio.Task(coro, *, loop=None, name=None). */
+static AsyValue task_new_slot(AsyVM *vm, AsyType *type, int argc, AsyValue *argv,
+                              AsyDict *kw) {
+    ASY_UNUSED(type);
+    AsyValue name = asy_kwarg(vm, kw, "name");
+    asy_kwarg(vm, kw, "loop");
+    asy_kwarg(vm, kw, "context");
+    if (!asy_check_kw_done(vm, "Task", kw)) return ASY_ERR;
+    if (!asy_check_args(vm, "Task", argc, 1, 1)) return ASY_ERR;
+    if (!asy_aio_is_coroutine(vm, argv[0]))
+        return asy_raise(vm, ASY_EXC_TypeError, "a coroutine was expected, got %R", argv[0]);
+    if (!loop_of(vm)->running) return asy_raise(vm, ASY_EXC_RuntimeError, "no running event loop");
+    if (ASY_IS_NONE(name)) name = ASY_UNDEF;
+    if (!ASY_IS_UNDEF(name)) {
+        name = asy_str(vm, name);
+        if (ASY_IS_ERR(name)) return name;
+    }
+    AsyTask *t = asy_task_new(vm, argv[0], name);
+    if (t && !ASY_IS_UNDEF(name)) loop_of(vm)->task_counter--;
+    return t ? ASY_OBJ(t) : ASY_ERR;
+}
+
+static bool future_hash(AsyVM *vm, AsyValue self, int64_t *out) {
+    ASY_UNUSED(vm);
+    *out = (int64_t)((uintptr_t)ASY_AS_OBJ(self) >> 4);
+    return true;
+}
+
+static AsyType *aio_type(AsyVM *vm, const char *name, AsyType *base, size_t size) {
+    AsyType *t = asy_type_new_builtin(vm, name, base, size);
+    t->module = asy_str_intern_cstr(vm, "_asyncio");
+    return t;
+}
+
+void asy_task_init_types(AsyVM *vm) {
+    AsyLoop *L = loop_of(vm);
+    AsyType *f = aio_type(vm, "Future", ASY_TYPE(vm, object), sizeof(AsyFuture));
+    f->tflags |= ASY_TYPE_BASETYPE;
+    f->traverse = future_traverse;
+    f->finalize = future_finalize;
+    f->repr = future_repr;
+    f->hash = future_hash;
+    f->new_ = future_new_slot;
+    asy_type_add_methods(vm, f, future_methods);
+    asy_type_ready(vm, f);
+    f->await_ = future_await;
+    L->types[ASY_AIO_Future] = f;
+
+    AsyType *t = aio_type(vm, "Task", f, sizeof(AsyTask));
+    t->traverse = task_traverse;
+    t->repr = task_repr;
+    t->new_ = task_new_slot;
+    asy_type_add_methods(vm, t, task_methods);
+    asy_type_ready(vm, t);
+    t->await_ = future_await;
+    L->types[ASY_AIO_Task] = t;
+
+    AsyType *g = aio_type(vm, "_GatheringFuture", f, sizeof(AsyGather));
+    g->module = asy_str_intern_cstr(vm, "asyncio.tasks");
+    g->traverse = gather_traverse;
+    asy_type_ready(vm, g);
+    g->await_ = future_await;
+    L->types[ASY_AIO_GatheringFuture] = g;
+
+    AsyType *op = aio_type(vm, "coroutine", ASY_TYPE(vm, object), sizeof(AsyOp));
+    op->traverse = op_traverse;
+    op->repr = op_repr;
+    asy_type_add_methods(vm, op, op_methods);
+    asy_type_ready(vm, op);
+    op->await_ = op_await;
+    L->types[ASY_AIO_Op] = op;
+}

@@ -1,0 +1,170 @@
+/* task.h - futures, tasks and native awaitables: the objects the scheduler (loop.h) runs.
+ *
+ * A Future holds a result, an exception, or a cancellation, and a list of done
+ * callbacks that are queued with call_soon (never run synchronously) when it completes.
+ * A Task is a Future that runs a coroutine on its own fiber (fiber.h) in steps, exactly
+ * as CPython's Task.__step: it starts one pass after creation, and whenever its fiber
+ * suspends it waits on one thing, a future or an "implicit future" kept inside the task.
+ *
+ * Implicit futures: sleep, Event.wait, Lock.acquire, Queue.get... do not allocate a
+ * Future per wait. The task itself carries the wait's state (wait_kind, wait_state,
+ * wait_value, and links into the primitive's waiter list), which behaves as the future
+ * CPython would have made: done() is wait_state != PENDING, cancel() resolves it as
+ * cancelled, and resolving it queues one wake-up of the task.
+ *
+ * Native awaitables (AsyOp, the type that asyncio.sleep() and friends return): `await op`
+ * calls op->fn with resumed=false; the fn either finishes (DONE/ERROR) or registers the
+ * task's wait and answers SUSPEND. When the task is woken, the VM re-executes the await
+ * and op->fn runs again with resumed=true: it cleans up (leaves waiter lists) and either
+ * raises the exception the task was woken with (t->step_exc, e.g. CancelledError) or
+ * returns the result. So a cancelled wait unwinds through the same code as a normal one,
+ * the way CPython's `try: await fut finally: waiters.remove(fut)` does.
+ */
+#ifndef ASY_TASK_H
+#define ASY_TASK_H
+
+#include "fiber.h"
+#include "loop.h"
+
+typedef enum { ASY_FUT_PENDING, ASY_FUT_CANCELLED, ASY_FUT_FINISHED } AsyFutState;
+typedef enum { ASY_FUTK_PLAIN, ASY_FUTK_TASK, ASY_FUTK_GATHER } AsyFutKind;
+
+/* A done callback: when the future completes, fn(arg, future) is queued. */
+typedef struct {
+    AsyLoopFn fn;
+    AsyValue arg;
+} AsyFutCb;
+
+typedef struct AsyFuture {
+    AsyObj hdr;
+    uint8_t state;        /* AsyFutState                                              */
+    uint8_t kind;         /* AsyFutKind                                               */
+    uint8_t has_exc;      /* FINISHED with an exception (in result)                   */
+    uint8_t log_tb;       /* that exception was never retrieved                       */
+    uint32_t ncb, capcb;
+    AsyValue result;      /* the result, or the exception; CANCELLED: the CancelledError
+                             to re-raise (UNDEF: make one from cancel_msg)             */
+    AsyValue cancel_msg;  /* UNDEF: cancelled without a message                       */
+    AsyFutCb *cbs;        /* points at cb_inline while capcb == 1                     */
+    AsyFutCb cb_inline;
+} AsyFuture;
+
+typedef enum { ASY_WAIT_NONE, ASY_WAIT_SLEEP, ASY_WAIT_LIST } AsyWaitKind;
+typedef enum { ASY_WAIT_PENDING, ASY_WAIT_DONE, ASY_WAIT_CANCELLED } AsyWaitState;
+
+/* An intrusive FIFO of tasks waiting on a primitive (a task waits on one thing at a time). */
+typedef struct {
+    AsyTask *head, *tail;
+    int64_t len;
+} AsyWaitList;
+
+struct AsyTask {
+    AsyFuture fut;
+    AsyValue coro;          /* the coroutine (or an AsyOp run as a task)               */
+    AsyFiber *fiber;        /* NULL for an AsyOp task, and once done                   */
+    AsyCode *code;          /* the coroutine's code, for the repr                      */
+    AsyValue name;          /* UNDEF: "Task-<num>"                                     */
+    int64_t num;
+    AsyFuture *fut_waiter;  /* the future it waits on (wait_for= in the repr)          */
+    AsyObj *native_wait;    /* the native awaitable its fiber is suspended in          */
+    AsyValue step_exc;      /* the exception this step delivers (UNDEF: none)         */
+    AsyValue wait_value;    /* implicit future: its result, or cancel message          */
+    AsyWaitList *wlist;     /* the waiter list it is in, or NULL                       */
+    AsyTask *wnext, *wprev;
+    AsyTask *anext, *aprev; /* the loop's list of unfinished tasks                     */
+    uint32_t wait_gen;      /* bumped per implicit wait: stale timer wake-ups drop     */
+    int32_t num_cancels;    /* cancel() calls not yet undone by uncancel()             */
+    uint8_t must_cancel, wait_kind, wait_state, scheduled;
+};
+
+/* A native awaitable. fn: see the top of this file. */
+typedef struct AsyOp AsyOp;
+typedef int (*AsyOpFn)(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyValue *result);
+struct AsyOp {
+    AsyObj hdr;
+    AsyOpFn fn;
+    const char *name;       /* its coroutine name in reprs and warnings: "sleep"        */
+    AsyValue obj, arg;      /* fn's operands                                           */
+    double num;
+    uint8_t awaited;
+    uint8_t state;          /* fn's own                                                */
+};
+
+#define ASY_AIO_TYPE(vm, n) (((AsyLoop *)(vm)->loop)->types[ASY_AIO_##n])
+
+/* ---- futures ---- */
+AsyFuture *asy_future_new(AsyVM *vm);
+bool asy_is_future(AsyVM *vm, AsyValue v);     /* Future, Task, gather's, subclasses */
+/* Complete a pending future; InvalidStateError when it is done. false on error. */
+bool asy_future_set_result(AsyVM *vm, AsyFuture *f, AsyValue v);
+bool asy_future_set_exception(AsyVM *vm, AsyFuture *f, AsyValue exc);
+/* fut.cancel(msg): Future, Task and gather semantics. msg UNDEF for none. */
+bool asy_future_cancel(AsyVM *vm, AsyFuture *f, AsyValue msg);
+/* fut.result(): the value, or ASY_ERR with the exception raised (marks it retrieved). */
+AsyValue asy_future_result(AsyVM *vm, AsyFuture *f);
+/* fut.exception(): None or the exception (ERR when pending or cancelled). */
+AsyValue asy_future_exception(AsyVM *vm, AsyFuture *f);
+/* The CancelledError a cancelled future raises. */
+AsyValue asy_future_cancelled_error(AsyVM *vm, AsyFuture *f);
+bool asy_future_add_cb(AsyVM *vm, AsyFuture *f, AsyLoopFn fn, AsyValue arg);
+/* Remove callbacks fn(arg) (arg compared by identity, or by == for user callables);
+ * returns how many, -1 on error. */
+int64_t asy_future_remove_cb(AsyVM *vm, AsyFuture *f, AsyLoopFn fn, AsyValue arg);
+/* A callback that calls the asy callable `arg` with the future. */
+void asy_future_cb_call(AsyVM *vm, AsyValue arg, AsyValue fut);
+
+/* ---- tasks ---- */
+/* create_task(coro, name=name): the coroutine (or AsyOp) is checked by the caller. */
+AsyTask *asy_task_new(AsyVM *vm, AsyValue coro, AsyValue name);
+bool asy_task_cancel(AsyVM *vm, AsyTask *t, AsyValue msg);
+AsyTask *asy_task_current(AsyVM *vm);            /* NULL outside a task              */
+void asy_task_mark_list(AsyVM *vm, AsyTask *head);
+/* Run the loop until f is done. false with an exception pending (KeyboardInterrupt or
+ * SystemExit from a task or callback). */
+bool asy_loop_run_until_done(AsyVM *vm, AsyFuture *f);
+/* Print "Task exception was never retrieved" for every failed future nobody looked at. */
+void asy_task_report_unretrieved(AsyVM *vm);
+/* Log an error from a callback or a task the way asyncio's default exception handler
+ * does: message, then "future: <repr>" / "handle: <repr>" (label NULL: none), then the
+ * traceback. Clears the pending exception `exc`. */
+void asy_loop_log_error(AsyVM *vm, const char *message, const char *label, AsyValue obj,
+                        AsyException *exc);
+/* The loop's reaction to Ctrl-C (loop.c calls it): the first cancels the main task, a
+ * second one stops everything with KeyboardInterrupt. */
+void asy_asyncio_on_sigint(AsyVM *vm);
+
+/* ---- implicit futures (for the primitives) ---- */
+/* Start waiting: kind, and the list to join (NULL for none). */
+void asy_task_wait_begin(AsyVM *vm, AsyTask *t, AsyWaitKind kind, AsyWaitList *list);
+/* Resolve a pending wait with a result (queues the wake-up); false if it was not pending. */
+bool asy_task_wait_resolve(AsyVM *vm, AsyTask *t, AsyValue result);
+/* Leave the waiter list, if in one. */
+void asy_waitlist_remove(AsyWaitList *l, AsyTask *t);
+void asy_waitlist_mark(AsyVM *vm, AsyWaitList *l);
+/* On resume: the exception to raise (sets it pending and returns true), else false. */
+bool asy_task_take_exc(AsyVM *vm, AsyTask *t);
+
+/* ---- native awaitables ---- */
+AsyOp *asy_op_new(AsyVM *vm, AsyOpFn fn, const char *name, AsyValue obj, AsyValue arg);
+/* An awaitable that returns v at once, without suspending (an `async def` with no await). */
+AsyValue asy_op_value(AsyVM *vm, AsyValue v);
+/* asyncio.sleep(delay, result): sleep(0) without a result is one shared object. */
+AsyValue asy_sleep_op(AsyVM *vm, double delay, AsyValue result);
+/* Awaiting what asyncio treats as a coroutine: a coroutine or an AsyOp. */
+bool asy_aio_is_coroutine(AsyVM *vm, AsyValue v);
+
+/* The primitives (asyncio_sync.c) and the parts written in asy (asyncio_lib.c), added to
+ * the asyncio module by asy_mod_asyncio_init. */
+void asy_asyncio_sync_init(AsyVM *vm, AsyModule *m);
+void asy_asyncio_lib_init(AsyVM *vm, AsyModule *m);
+
+/* Types (task.c): Future, Task, _GatheringFuture, the op type. */
+void asy_task_init_types(AsyVM *vm);
+/* gather(*aws, return_exceptions=) (task.c). */
+AsyValue asy_gather(AsyVM *vm, int argc, AsyValue *argv, bool return_exceptions);
+/* ensure_future(aw): a future as is, a coroutine wrapped in a task; TypeError else. */
+AsyValue asy_ensure_future(AsyVM *vm, AsyValue aw);
+/* reprlib.repr(v) (asyncio shows results through it). */
+AsyValue asy_reprlib(AsyVM *vm, AsyValue v);
+
+#endif
