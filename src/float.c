@@ -458,20 +458,23 @@ static AsyValue float_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, As
 
 /* ---- methods ---- */
 
+/* "float.hex() takes no arguments (1 given)" for methods, "expected 0 arguments, got 1"
+ * for slot wrappers (the names given without "float."). */
 static bool no_args(AsyVM *vm, const char *name, int argc) {
+    if (name[0] == '_') return asy_num_wrapper_args(vm, argc - 1, 0);
     return asy_check_args(vm, name, argc - 1, 0, 0);
 }
 
 static AsyValue float_m_is_integer(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!no_args(vm, "is_integer", argc)) return ASY_ERR;
+    if (!no_args(vm, "float.is_integer", argc)) return ASY_ERR;
     double d = self_value(argv[0]);
     return ASY_BOOL(isfinite(d) && d == floor(d));
 }
 
 static AsyValue float_m_ratio(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!no_args(vm, "as_integer_ratio", argc)) return ASY_ERR;
+    if (!no_args(vm, "float.as_integer_ratio", argc)) return ASY_ERR;
     double d = self_value(argv[0]);
     if (isinf(d))
         return asy_raise(vm, ASY_EXC_OverflowError, "cannot convert Infinity to integer ratio");
@@ -494,7 +497,7 @@ static AsyValue float_m_ratio(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) 
 
 static AsyValue float_m_hex(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!no_args(vm, "hex", argc)) return ASY_ERR;
+    if (!no_args(vm, "float.hex", argc)) return ASY_ERR;
     double x = self_value(argv[0]);
     if (!isfinite(x)) return asy_float_repr(vm, x);
     if (x == 0.0) return ASY_OBJ(asy_str_from_cstr(vm, signbit(x) ? "-0x0.0p+0" : "0x0.0p+0"));
@@ -522,7 +525,7 @@ static AsyValue float_m_hex(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 /* float.fromhex(s): [sign] ['0x'] hexdigits ['.' hexdigits] ['p' [sign] digits], or inf/nan. */
 static AsyValue float_m_fromhex(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "fromhex", argc - 1, 1, 1)) return ASY_ERR;
+    if (!asy_check_args(vm, "float.fromhex", argc - 1, 1, 1)) return ASY_ERR;
     if (!asy_isinstance(vm, argv[1], ASY_TYPE(vm, str)))
         return asy_raise(vm, ASY_EXC_TypeError, "fromhex() argument must be str, not %s",
                          asy_type_name(vm, argv[1]));
@@ -576,39 +579,37 @@ static AsyValue float_m_fromhex(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw
 
 static AsyValue float_m_plain(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!no_args(vm, "conjugate", argc)) return ASY_ERR;
+    if (!no_args(vm, "float.conjugate", argc)) return ASY_ERR;
     return ASY_FLOAT(self_value(argv[0]));
 }
 
 static AsyValue float_m_trunc(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!no_args(vm, "__trunc__", argc)) return ASY_ERR;
+    if (!no_args(vm, "float.__trunc__", argc)) return ASY_ERR;
     return asy_num_int_from_double(vm, self_value(argv[0]));
 }
 
 static AsyValue float_m_floor(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!no_args(vm, "__floor__", argc)) return ASY_ERR;
+    if (!no_args(vm, "float.__floor__", argc)) return ASY_ERR;
     return asy_num_int_from_double(vm, floor(self_value(argv[0])));
 }
 
 static AsyValue float_m_ceil(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!no_args(vm, "__ceil__", argc)) return ASY_ERR;
+    if (!no_args(vm, "float.__ceil__", argc)) return ASY_ERR;
     return asy_num_int_from_double(vm, ceil(self_value(argv[0])));
 }
 
 static AsyValue float_m_round(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    AsyValue nd = asy_kwarg(vm, kw, "ndigits");
-    if (!asy_check_kw_done(vm, "__round__", kw)) return ASY_ERR;
-    if (!asy_check_args(vm, "__round__", argc - 1 + !ASY_IS_UNDEF(nd), 0, 1)) return ASY_ERR;
-    if (argc == 2) nd = argv[1];
-    return asy_num_float_round(vm, self_value(argv[0]), nd);
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__round__", argc - 1, 0, 1)) return ASY_ERR;
+    return asy_num_float_round(vm, self_value(argv[0]), argc == 2 ? argv[1] : ASY_UNDEF);
 }
 
 static AsyValue float_m_format(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__format__", argc - 1, 1, 1)) return ASY_ERR;
+    if (!asy_check_args(vm, "float.__format__", argc - 1, 1, 1)) return ASY_ERR;
     if (!asy_isinstance(vm, argv[1], ASY_TYPE(vm, str)))
         return asy_raise(vm, ASY_EXC_TypeError, "__format__() argument must be str, not %s",
                          asy_type_name(vm, argv[1]));
@@ -652,9 +653,8 @@ static AsyValue float_m_int(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 }
 
 /* Arithmetic dunders: float.__add__(self, other), with other int or float. */
-static AsyValue float_dunder(AsyVM *vm, int argc, AsyValue *argv, AsyBinOp op, bool reflected,
-                             const char *name) {
-    if (!asy_check_args(vm, name, argc - 1, 1, 1)) return ASY_ERR;
+static AsyValue float_dunder(AsyVM *vm, int argc, AsyValue *argv, AsyBinOp op, bool reflected) {
+    if (!asy_num_wrapper_args(vm, argc - 1, 1)) return ASY_ERR;
     return reflected ? float_binop(vm, argv[1], argv[0], op) : float_binop(vm, argv[0], argv[1], op);
 }
 
@@ -664,24 +664,24 @@ static AsyValue float_dunder(AsyVM *vm, int argc, AsyValue *argv, AsyBinOp op, b
 #define DEF_FLOAT_OP(name, OP)                                                             \
     static AsyValue float_m_##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {     \
         ASY_UNUSED(kw);                                                                    \
-        return float_dunder(vm, argc, argv, ASY_BIN_##OP, false, "__" #name "__");         \
+        return float_dunder(vm, argc, argv, ASY_BIN_##OP, false);         \
     }                                                                                      \
     static AsyValue float_m_r##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {    \
         ASY_UNUSED(kw);                                                                    \
-        return float_dunder(vm, argc, argv, ASY_BIN_##OP, true, "__r" #name "__");         \
+        return float_dunder(vm, argc, argv, ASY_BIN_##OP, true);         \
     }
 FLOAT_OPS(DEF_FLOAT_OP)
 #undef DEF_FLOAT_OP
 
 static AsyValue float_m_divmod(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__divmod__", argc - 1, 1, 1)) return ASY_ERR;
+    if (!asy_num_wrapper_args(vm, argc - 1, 1)) return ASY_ERR;
     return asy_number_divmod(vm, argv[0], argv[1]);
 }
 
 static AsyValue float_m_rdivmod(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__rdivmod__", argc - 1, 1, 1)) return ASY_ERR;
+    if (!asy_num_wrapper_args(vm, argc - 1, 1)) return ASY_ERR;
     return asy_number_divmod(vm, argv[1], argv[0]);
 }
 
@@ -689,7 +689,7 @@ static AsyValue float_m_rdivmod(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw
 #define DEF_FLOAT_CMP(name, OP)                                                            \
     static AsyValue float_m_##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {     \
         ASY_UNUSED(kw);                                                                    \
-        if (!asy_check_args(vm, "__" #name "__", argc - 1, 1, 1)) return ASY_ERR;          \
+        if (!asy_num_wrapper_args(vm, argc - 1, 1)) return ASY_ERR;          \
         return float_richcompare(vm, argv[0], argv[1], ASY_CMP_##OP);                      \
     }
 CMP_OPS(DEF_FLOAT_CMP)
@@ -726,7 +726,7 @@ static const AsyMethodDef float_methods[] = {
     M("__trunc__", float_m_trunc, "Return the Integral closest to x between 0 and x."),
     M("__floor__", float_m_floor, "Return the floor as an Integral."),
     M("__ceil__", float_m_ceil, "Return the ceiling as an Integral."),
-    {"__round__", float_m_round, 0, "Return the Integral closest to x, rounding half toward even."},
+    M("__round__", float_m_round, "Return the Integral closest to x, rounding half toward even."),
     M("__format__", float_m_format, "Formats the float according to format_spec."),
     M("__repr__", float_m_repr, "Return repr(self)."),
     M("__hash__", float_m_hash, "Return hash(self)."),

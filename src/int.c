@@ -607,15 +607,28 @@ static AsyValue int_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyD
 
 static AsyValue self_int(AsyVM *vm, AsyValue *argv) { return asy_num_int_exact(vm, argv[0]); }
 
+/* __index__ and __int__ (slot wrappers), and the plain methods returning int(self). */
 static AsyValue int_m_plain(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "int.__int__", argc - 1, 0, 0)) return ASY_ERR;
+    if (!asy_num_wrapper_args(vm, argc - 1, 0)) return ASY_ERR;
     return self_int(vm, argv);
 }
 
+#define DEF_PLAIN(name)                                                                    \
+    static AsyValue int_m_##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {       \
+        ASY_UNUSED(kw);                                                                    \
+        if (!asy_check_args(vm, "int." #name, argc - 1, 0, 0)) return ASY_ERR;             \
+        return self_int(vm, argv);                                                         \
+    }
+DEF_PLAIN(conjugate)
+DEF_PLAIN(__trunc__)
+DEF_PLAIN(__floor__)
+DEF_PLAIN(__ceil__)
+#undef DEF_PLAIN
+
 static AsyValue int_m_float(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__float__", argc - 1, 0, 0)) return ASY_ERR;
+    if (!asy_num_wrapper_args(vm, argc - 1, 0)) return ASY_ERR;
     double d;
     if (!asy_to_double(vm, argv[0], &d)) return ASY_ERR;
     return ASY_FLOAT(d);
@@ -623,13 +636,13 @@ static AsyValue int_m_float(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 
 static AsyValue int_m_bit_length(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "bit_length", argc - 1, 0, 0)) return ASY_ERR;
+    if (!asy_check_args(vm, "int.bit_length", argc - 1, 0, 0)) return ASY_ERR;
     return ASY_INT((int64_t)asy_num_int_bit_length(argv[0]));
 }
 
 static AsyValue int_m_bit_count(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "bit_count", argc - 1, 0, 0)) return ASY_ERR;
+    if (!asy_check_args(vm, "int.bit_count", argc - 1, 0, 0)) return ASY_ERR;
     AsyMpzTmp t;
     mpz_srcptr z = asy_num_mpz(argv[0], &t);
     mpz_t a;
@@ -639,22 +652,20 @@ static AsyValue int_m_bit_count(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw
 
 static AsyValue int_m_ratio(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "as_integer_ratio", argc - 1, 0, 0)) return ASY_ERR;
+    if (!asy_check_args(vm, "int.as_integer_ratio", argc - 1, 0, 0)) return ASY_ERR;
     AsyValue items[2] = {self_int(vm, argv), ASY_INT(1)};
     return ASY_OBJ(asy_tuple_from_array(vm, items, 2));
 }
 
 static AsyValue int_m_round(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    AsyValue nd = asy_kwarg(vm, kw, "ndigits");
-    if (!asy_check_kw_done(vm, "__round__", kw)) return ASY_ERR;
-    if (!asy_check_args(vm, "__round__", argc - 1 + !ASY_IS_UNDEF(nd), 0, 1)) return ASY_ERR;
-    if (argc == 2) nd = argv[1];
-    return asy_num_int_round(vm, argv[0], nd);
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__round__", argc - 1, 0, 1)) return ASY_ERR;
+    return asy_num_int_round(vm, argv[0], argc == 2 ? argv[1] : ASY_UNDEF);
 }
 
 static AsyValue int_m_format(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__format__", argc - 1, 1, 1)) return ASY_ERR;
+    if (!asy_check_args(vm, "int.__format__", argc - 1, 1, 1)) return ASY_ERR;
     if (!asy_isinstance(vm, argv[1], ASY_TYPE(vm, str)))
         return asy_raise(vm, ASY_EXC_TypeError, "__format__() argument must be str, not %s",
                          asy_type_name(vm, argv[1]));
@@ -663,19 +674,19 @@ static AsyValue int_m_format(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 
 static AsyValue int_m_repr(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__repr__", argc - 1, 0, 0)) return ASY_ERR;
+    if (!asy_num_wrapper_args(vm, argc - 1, 0)) return ASY_ERR;
     return int_repr(vm, argv[0]);
 }
 
 static AsyValue int_m_hash(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__hash__", argc - 1, 0, 0)) return ASY_ERR;
+    if (!asy_num_wrapper_args(vm, argc - 1, 0)) return ASY_ERR;
     return ASY_INT(asy_num_int_hash(argv[0]));
 }
 
 static AsyValue int_m_bool(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__bool__", argc - 1, 0, 0)) return ASY_ERR;
+    if (!asy_num_wrapper_args(vm, argc - 1, 0)) return ASY_ERR;
     return ASY_BOOL(asy_num_int_sign(argv[0]) != 0);
 }
 
@@ -815,9 +826,8 @@ static AsyValue int_get_one(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 }
 
 /* Arithmetic and comparison dunders, for explicit calls and for user subclasses. */
-static AsyValue int_dunder(AsyVM *vm, int argc, AsyValue *argv, AsyBinOp op, bool reflected,
-                           const char *name) {
-    if (!asy_check_args(vm, name, argc - 1, 1, 1)) return ASY_ERR;
+static AsyValue int_dunder(AsyVM *vm, int argc, AsyValue *argv, AsyBinOp op, bool reflected) {
+    if (!asy_num_wrapper_args(vm, argc - 1, 1)) return ASY_ERR;
     if (!asy_num_is_int(vm, argv[1])) return ASY_OBJ(vm->not_implemented);
     return reflected ? asy_num_int_binop(vm, argv[1], argv[0], op)
                      : asy_num_int_binop(vm, argv[0], argv[1], op);
@@ -830,11 +840,11 @@ static AsyValue int_dunder(AsyVM *vm, int argc, AsyValue *argv, AsyBinOp op, boo
 #define DEF_INT_OP(name, OP)                                                               \
     static AsyValue int_m_##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {       \
         ASY_UNUSED(kw);                                                                    \
-        return int_dunder(vm, argc, argv, ASY_BIN_##OP, false, "__" #name "__");           \
+        return int_dunder(vm, argc, argv, ASY_BIN_##OP, false);           \
     }                                                                                      \
     static AsyValue int_m_r##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {      \
         ASY_UNUSED(kw);                                                                    \
-        return int_dunder(vm, argc, argv, ASY_BIN_##OP, true, "__r" #name "__");           \
+        return int_dunder(vm, argc, argv, ASY_BIN_##OP, true);           \
     }
 INT_OPS(DEF_INT_OP)
 #undef DEF_INT_OP
@@ -857,14 +867,14 @@ static AsyValue int_m_rpow(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 
 static AsyValue int_m_divmod(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__divmod__", argc - 1, 1, 1)) return ASY_ERR;
+    if (!asy_num_wrapper_args(vm, argc - 1, 1)) return ASY_ERR;
     if (!asy_num_is_int(vm, argv[1])) return ASY_OBJ(vm->not_implemented);
     return asy_number_divmod(vm, asy_num_int_exact(vm, argv[0]), asy_num_int_exact(vm, argv[1]));
 }
 
 static AsyValue int_m_rdivmod(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__rdivmod__", argc - 1, 1, 1)) return ASY_ERR;
+    if (!asy_num_wrapper_args(vm, argc - 1, 1)) return ASY_ERR;
     if (!asy_num_is_int(vm, argv[1])) return ASY_OBJ(vm->not_implemented);
     return asy_number_divmod(vm, asy_num_int_exact(vm, argv[1]), asy_num_int_exact(vm, argv[0]));
 }
@@ -873,7 +883,7 @@ static AsyValue int_m_rdivmod(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) 
 #define DEF_INT_UNARY(name, OP)                                                            \
     static AsyValue int_m_##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {       \
         ASY_UNUSED(kw);                                                                    \
-        if (!asy_check_args(vm, "__" #name "__", argc - 1, 0, 0)) return ASY_ERR;          \
+        if (!asy_num_wrapper_args(vm, argc - 1, 0)) return ASY_ERR;          \
         return asy_num_int_unaryop(vm, argv[0], ASY_UOP_##OP);                             \
     }
 INT_UNARY(DEF_INT_UNARY)
@@ -881,7 +891,7 @@ INT_UNARY(DEF_INT_UNARY)
 
 static AsyValue int_m_abs(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__abs__", argc - 1, 0, 0)) return ASY_ERR;
+    if (!asy_num_wrapper_args(vm, argc - 1, 0)) return ASY_ERR;
     if (asy_num_int_sign(argv[0]) < 0) return asy_num_int_unaryop(vm, argv[0], ASY_UOP_NEG);
     return self_int(vm, argv);
 }
@@ -890,7 +900,7 @@ static AsyValue int_m_abs(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 #define DEF_INT_CMP(name, OP)                                                              \
     static AsyValue int_m_##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {       \
         ASY_UNUSED(kw);                                                                    \
-        if (!asy_check_args(vm, "__" #name "__", argc - 1, 1, 1)) return ASY_ERR;          \
+        if (!asy_num_wrapper_args(vm, argc - 1, 1)) return ASY_ERR;          \
         if (!asy_num_is_int(vm, argv[1])) return ASY_OBJ(vm->not_implemented);            \
         return int_richcompare(vm, argv[0], argv[1], ASY_CMP_##OP);                        \
     }
@@ -909,15 +919,15 @@ static const AsyMethodDef int_methods[] = {
     M("bit_count", int_m_bit_count, "Number of ones in the binary representation of abs(self)."),
     {"to_bytes", int_m_to_bytes, 0, "Return an array of bytes representing an integer."},
     {"from_bytes", int_m_from_bytes, ASY_METH_CLASS, "Return the integer represented by bytes."},
-    M("conjugate", int_m_plain, "Returns self, the complex conjugate of any int."),
+    M("conjugate", int_m_conjugate, "Returns self, the complex conjugate of any int."),
     M("as_integer_ratio", int_m_ratio, "Return integer ratio (self, 1)."),
     M("__index__", int_m_plain, "Return self converted to an integer."),
     M("__int__", int_m_plain, "int(self)"),
     M("__float__", int_m_float, "float(self)"),
-    M("__trunc__", int_m_plain, "Truncating an Integral returns itself."),
-    M("__floor__", int_m_plain, "Flooring an Integral returns itself."),
-    M("__ceil__", int_m_plain, "Ceiling of an Integral returns itself."),
-    {"__round__", int_m_round, 0, "Rounding an Integral returns itself."},
+    M("__trunc__", int_m___trunc__, "Truncating an Integral returns itself."),
+    M("__floor__", int_m___floor__, "Flooring an Integral returns itself."),
+    M("__ceil__", int_m___ceil__, "Ceiling of an Integral returns itself."),
+    M("__round__", int_m_round, "Rounding an Integral returns itself."),
     M("__format__", int_m_format, "Convert to a string according to format_spec."),
     M("__repr__", int_m_repr, "Return repr(self)."),
     M("__hash__", int_m_hash, "Return hash(self)."),
@@ -972,8 +982,8 @@ static AsyValue bool_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, Asy
     return t < 0 ? ASY_ERR : ASY_BOOL(t);
 }
 
-static AsyValue bool_dunder(AsyVM *vm, int argc, AsyValue *argv, AsyBinOp op, const char *name) {
-    if (!asy_check_args(vm, name, argc - 1, 1, 1)) return ASY_ERR;
+static AsyValue bool_dunder(AsyVM *vm, int argc, AsyValue *argv, AsyBinOp op) {
+    if (!asy_num_wrapper_args(vm, argc - 1, 1)) return ASY_ERR;
     if (!asy_num_is_int(vm, argv[1])) return ASY_OBJ(vm->not_implemented);
     return bool_binop(vm, argv[0], argv[1], op);
 }
@@ -982,14 +992,14 @@ static AsyValue bool_dunder(AsyVM *vm, int argc, AsyValue *argv, AsyBinOp op, co
 #define DEF_BOOL_OP(name, OP)                                                              \
     static AsyValue bool_m_##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {      \
         ASY_UNUSED(kw);                                                                    \
-        return bool_dunder(vm, argc, argv, ASY_BIN_##OP, "__" #name "__");                 \
+        return bool_dunder(vm, argc, argv, ASY_BIN_##OP);                 \
     }
 BOOL_OPS(DEF_BOOL_OP)
 #undef DEF_BOOL_OP
 
 static AsyValue bool_m_repr(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__repr__", argc - 1, 0, 0)) return ASY_ERR;
+    if (!asy_num_wrapper_args(vm, argc - 1, 0)) return ASY_ERR;
     return bool_repr(vm, argv[0]);
 }
 

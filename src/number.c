@@ -440,6 +440,7 @@ AsyValue asy_binop(AsyVM *vm, AsyValue a, AsyValue b, AsyBinOp op) {
         case ASY_BIN_MUL:
             if (!__builtin_mul_overflow(x, y, &r)) return ASY_INT(r);
             break;
+        case ASY_BIN_MATMUL: return raise_unsupported(vm, a, b, op);
         default: break;
         }
         return asy_num_int_binop(vm, a, b, base);

@@ -68,6 +68,14 @@ static inline double asy_num_float_value(AsyValue v) {
     return ASY_IS_FLOAT(v) ? ASY_AS_FLOAT(v) : ((AsyFloatObj *)ASY_AS_OBJ(v))->value;
 }
 
+/* Arity check of a slot wrapper (int.__add__ and co.): "expected 1 argument, got 0". */
+static inline bool asy_num_wrapper_args(AsyVM *vm, int given, int expected) {
+    if (given == expected) return true;
+    asy_raise(vm, ASY_EXC_TypeError, "expected %d argument%s, got %d", expected,
+              expected == 1 ? "" : "s", given);
+    return false;
+}
+
 /* ---- int.c ---- */
 /* Normalise z into a value, taking its limbs (z is left empty but must still be cleared). */
 AsyValue asy_num_int_take(AsyVM *vm, mpz_t z);
