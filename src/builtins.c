@@ -812,8 +812,19 @@ static void mark_final_types(AsyVM *vm) {
     }
 }
 
+/* `list.__hash__ is None`, as CPython says of every unhashable built-in type. */
+static void mark_unhashable_types(AsyVM *vm) {
+    for (int i = 0; i < ASY_TYPE_COUNT; i++) {
+        AsyType *t = vm->types[i];
+        if (!t || t->hash || !t->dict) continue;
+        if (ASY_IS_UNDEF(asy_dict_get_str(vm, t->dict, ASY_S(vm, __hash__))))
+            asy_dict_set_str(vm, t->dict, ASY_S(vm, __hash__), ASY_NONE);
+    }
+}
+
 void asy_builtins_init(AsyVM *vm) {
     mark_final_types(vm);
+    mark_unhashable_types(vm);
     AsyModule *m = asy_module_new(vm, "builtins");
     vm->builtins = m;
     asy_module_add_functions(vm, m, builtin_functions);

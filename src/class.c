@@ -385,6 +385,9 @@ void asy_class_update_slots(AsyVM *vm, AsyType *t) {
     static const AsyNameId dset[] = {ASY_S___set__, ASY_S___delete__};
     t->repr = defines(vm, t, ASY_S(vm, __repr__)) ? heap_repr : b->repr;
     t->str = defines(vm, t, ASY_S(vm, __str__)) ? heap_str : b->str;
+    /* int and float print their repr: a subclass's own __repr__ must show in str() too. */
+    if (t->str == b->str && b->str == b->repr && t->repr != b->repr)
+        t->str = ASY_TYPE(vm, object)->str;
     AsyValue h = heap_defined(vm, t, ASY_S(vm, __hash__));
     t->hash = ASY_IS_UNDEF(h) ? b->hash : ASY_IS_NONE(h) ? NULL : heap_hash;
     t->richcompare = defines_any(vm, t, cmp, 6) ? heap_richcompare : b->richcompare;

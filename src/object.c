@@ -869,6 +869,141 @@ void asy_type_add_methods(AsyVM *vm, AsyType *type, const AsyMethodDef *defs) {
     }
 }
 
+/* ---- slot wrappers: `list.__repr__`, `int.__eq__`, ... for super() and explicit calls ---- */
+
+/* The built-in type whose slot implements a wrapper called on self (a subclass instance
+ * uses its built-in base's behaviour: that is what super().__repr__() means). */
+static AsyType *wrapper_impl(AsyVM *vm, AsyValue self) {
+    return asy_type_builtin_base(asy_type_of(vm, self));
+}
+
+static AsyValue sw_repr(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__repr__", argc - 1, 0, 0)) return ASY_ERR;
+    return wrapper_impl(vm, argv[0])->repr(vm, argv[0]);
+}
+
+static AsyValue sw_str(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__str__", argc - 1, 0, 0)) return ASY_ERR;
+    return wrapper_impl(vm, argv[0])->str(vm, argv[0]);
+}
+
+static AsyValue sw_hash(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__hash__", argc - 1, 0, 0)) return ASY_ERR;
+    AsyType *t = wrapper_impl(vm, argv[0]);
+    int64_t h;
+    if (!t->hash) return asy_raise_unhashable(vm, argv[0]);
+    return t->hash(vm, argv[0], &h) ? ASY_INT(h) : ASY_ERR;
+}
+
+static AsyValue sw_compare(AsyVM *vm, int argc, AsyValue *argv, AsyCmpOp op, const char *n) {
+    if (!asy_check_args(vm, n, argc - 1, 1, 1)) return ASY_ERR;
+    return wrapper_impl(vm, argv[0])->richcompare(vm, argv[0], argv[1], op);
+}
+
+#define ASY_SW_CMP(fn, op, name)                                                     \
+    static AsyValue fn(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {           \
+        ASY_UNUSED(kw);                                                              \
+        return sw_compare(vm, argc, argv, op, name);                                 \
+    }
+ASY_SW_CMP(sw_eq, ASY_CMP_EQ, "__eq__")
+ASY_SW_CMP(sw_ne, ASY_CMP_NE, "__ne__")
+ASY_SW_CMP(sw_lt, ASY_CMP_LT, "__lt__")
+ASY_SW_CMP(sw_le, ASY_CMP_LE, "__le__")
+ASY_SW_CMP(sw_gt, ASY_CMP_GT, "__gt__")
+ASY_SW_CMP(sw_ge, ASY_CMP_GE, "__ge__")
+#undef ASY_SW_CMP
+
+static AsyValue sw_len(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__len__", argc - 1, 0, 0)) return ASY_ERR;
+    int64_t n = wrapper_impl(vm, argv[0])->len(vm, argv[0]);
+    return n < 0 ? ASY_ERR : ASY_INT(n);
+}
+
+static AsyValue sw_iter(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__iter__", argc - 1, 0, 0)) return ASY_ERR;
+    return wrapper_impl(vm, argv[0])->iter(vm, argv[0]);
+}
+
+static AsyValue sw_next(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__next__", argc - 1, 0, 0)) return ASY_ERR;
+    AsyValue r = wrapper_impl(vm, argv[0])->next(vm, argv[0]);
+    if (ASY_IS_UNDEF(r)) return asy_raise_value(vm, ASY_OBJ(vm->exc_types[ASY_EXC_StopIteration]));
+    return r;
+}
+
+static AsyValue sw_getitem(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__getitem__", argc - 1, 1, 1)) return ASY_ERR;
+    return wrapper_impl(vm, argv[0])->getitem(vm, argv[0], argv[1]);
+}
+
+static AsyValue sw_contains(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__contains__", argc - 1, 1, 1)) return ASY_ERR;
+    int r = wrapper_impl(vm, argv[0])->contains(vm, argv[0], argv[1]);
+    return r < 0 ? ASY_ERR : ASY_BOOL(r);
+}
+
+static AsyValue sw_call(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    return wrapper_impl(vm, argv[0])->call(vm, argv[0], argc - 1, argv + 1, kw);
+}
+
+static const AsyMethodDef slot_wrappers[] = {
+    {"__repr__", sw_repr, 0, "Return repr(self)."},
+    {"__str__", sw_str, 0, "Return str(self)."},
+    {"__hash__", sw_hash, 0, "Return hash(self)."},
+    {"__eq__", sw_eq, 0, "Return self==value."},
+    {"__ne__", sw_ne, 0, "Return self!=value."},
+    {"__lt__", sw_lt, 0, "Return self<value."},
+    {"__le__", sw_le, 0, "Return self<=value."},
+    {"__gt__", sw_gt, 0, "Return self>value."},
+    {"__ge__", sw_ge, 0, "Return self>=value."},
+    {"__len__", sw_len, 0, "Return len(self)."},
+    {"__iter__", sw_iter, 0, "Implement iter(self)."},
+    {"__next__", sw_next, 0, "Implement next(self)."},
+    {"__getitem__", sw_getitem, 0, "Return self[key]."},
+    {"__contains__", sw_contains, 0, "Return key in self."},
+    {"__call__", sw_call, 0, "Call self as a function."},
+    {NULL, NULL, 0, NULL},
+};
+
+/* Does t implement the behaviour of slot_wrappers[i] itself (not inherited)? */
+static bool defines_slot(AsyType *t, int i) {
+    AsyType *b = t->base;
+    switch (i) {
+    case 0: return t->repr != b->repr;
+    case 1: return t->str != b->str;
+    case 2: return t->hash != b->hash;
+    case 3: case 4: case 5: case 6: case 7: case 8: return t->richcompare != b->richcompare;
+    case 9: return t->len != b->len;
+    case 10: return t->iter != b->iter;
+    case 11: return t->next != b->next;
+    case 12: return t->getitem != b->getitem;
+    case 13: return t->contains != b->contains;
+    default: return t->call != b->call;
+    }
+}
+
+/* Gives a built-in type a method for each slot it implements and has no method for, as
+ * CPython's slot wrappers; an unhashable type gets __hash__ = None. */
+static void add_slot_wrappers(AsyVM *vm, AsyType *t) {
+    if ((t->tflags & ASY_TYPE_HEAP) || !t->base || !t->dict) return;
+    for (int i = 0; slot_wrappers[i].name; i++) {
+        if (!defines_slot(t, i)) continue;
+        AsyStr *n = asy_str_intern_cstr(vm, slot_wrappers[i].name);
+        if (!ASY_IS_UNDEF(asy_dict_get_str(vm, t->dict, n))) continue;
+        AsyValue v = i == 2 && !t->hash ? ASY_NONE
+                                        : asy_native_new(vm, &slot_wrappers[i], ASY_UNDEF, t);
+        asy_dict_set_str(vm, t->dict, n, v);
+    }
+}
+
 /* Gives every type made during bootstrap its names, dict and deferred methods. The types
  * are found on the GC's object list: some are in no table. */
 static void finish_bootstrap(AsyVM *vm) {
@@ -880,12 +1015,17 @@ static void finish_bootstrap(AsyVM *vm) {
         for (uint32_t i = 0; i < t->npending_methods; i++)
             install_methods(vm, t, t->pending_methods[i]);
         free_pending(vm, t);
+        if (t->tflags & ASY_TYPE_READY) add_slot_wrappers(vm, t);
     }
     asy_type_modified(vm, meta);
 }
 
 void asy_type_ready(AsyVM *vm, AsyType *type) {
     if (type != ASY_TYPE(vm, object)) type->tflags |= ASY_TYPE_READY;
+    if (bootstrap_done(vm)) {
+        type_set_names(vm, type);
+        add_slot_wrappers(vm, type);
+    }
     asy_type_modified(vm, type); /* its maker may have filled its dict directly */
 }
 
