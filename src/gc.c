@@ -142,11 +142,31 @@ static void gc_trace(AsyVM *vm) {
     }
 }
 
-static void gc_free_object(AsyVM *vm, AsyObj *obj) {
+static void gc_finalize(AsyVM *vm, AsyObj *obj) {
     if (obj->type && obj->type->finalize) obj->type->finalize(vm, obj);
+}
+
+/* Release the memory of an already finalized object; does not look at its type. */
+static void gc_release(AsyVM *vm, AsyObj *obj) {
     size_t size = gc_object_size(obj);
     vm->bytes_allocated -= size < vm->bytes_allocated ? size : vm->bytes_allocated;
     free(obj);
+}
+
+static void gc_free_object(AsyVM *vm, AsyObj *obj) {
+    gc_finalize(vm, obj);
+    gc_release(vm, obj);
+}
+
+/* Free a list of dead type objects: every finalizer first (a type's finalizer looks at the
+ * `type` type, which may be on the same list), then the memory. */
+static void gc_free_types(AsyVM *vm, AsyObj *types) {
+    for (AsyObj *t = types; t; t = t->gc_next) gc_finalize(vm, t);
+    while (types) {
+        AsyObj *next = types->gc_next;
+        gc_release(vm, types);
+        types = next;
+    }
 }
 
 /* Finalizers may look at their object's type, so types die last: first sweep frees every
@@ -170,11 +190,7 @@ static void gc_sweep(AsyVM *vm) {
             gc_free_object(vm, obj);
         }
     }
-    while (dead_types) {
-        AsyObj *next = dead_types->gc_next;
-        gc_free_object(vm, dead_types);
-        dead_types = next;
-    }
+    gc_free_types(vm, dead_types);
 }
 
 void asy_gc_collect(AsyVM *vm) {
@@ -212,11 +228,7 @@ void asy_gc_free_all(AsyVM *vm) {
         }
         obj = next;
     }
-    while (types) {
-        AsyObj *next = types->gc_next;
-        gc_free_object(vm, types);
-        types = next;
-    }
+    gc_free_types(vm, types);
     vm->objects = NULL;
     free(vm->gray);
     free(vm->roots);
