@@ -825,6 +825,7 @@ static void mark_unhashable_types(AsyVM *vm) {
 void asy_builtins_init(AsyVM *vm) {
     mark_final_types(vm);
     mark_unhashable_types(vm);
+    ASY_TYPE(vm, GenericAlias)->module = asy_str_intern_cstr(vm, "types");
     AsyModule *m = asy_module_new(vm, "builtins");
     vm->builtins = m;
     asy_module_add_functions(vm, m, builtin_functions);

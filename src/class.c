@@ -839,6 +839,134 @@ static void super_traverse(AsyVM *vm, AsyObj *o) {
     asy_gc_mark_obj(vm, (AsyObj *)s->obj_type);
 }
 
+/* ---- types.GenericAlias: list[int], dict[str, int] (annotations) ---- */
+
+typedef struct {
+    AsyObj hdr;
+    AsyValue origin;                  /* the class subscripted                   */
+    AsyValue args;                    /* a tuple of the parameters               */
+} AsyGenericAlias;
+
+static AsyGenericAlias *alias_of(AsyValue v) { return (AsyGenericAlias *)ASY_AS_OBJ(v); }
+
+/* Built-in classes that accept parameters (CPython's __class_getitem__ ones). */
+static bool is_generic_class(AsyVM *vm, AsyType *t) {
+    static const AsyTypeId ids[] = {ASY_TYPE_list, ASY_TYPE_dict, ASY_TYPE_tuple,
+                                    ASY_TYPE_set, ASY_TYPE_frozenset, ASY_TYPE_type,
+                                    ASY_TYPE_enumerate, ASY_TYPE_reversed};
+    AsyType *b = asy_type_builtin_base(t);
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
+        if (b == vm->types[ids[i]]) return true;
+    return false;
+}
+
+static AsyValue alias_new(AsyVM *vm, AsyValue origin, AsyValue params) {
+    AsyGenericAlias *a = asy_gc_alloc(vm, ASY_TYPE(vm, GenericAlias), sizeof *a);
+    a->origin = origin;
+    if (asy_isinstance(vm, params, ASY_TYPE(vm, tuple))) a->args = params;
+    else a->args = ASY_OBJ(asy_tuple_from_array(vm, &params, 1));
+    return ASY_OBJ(a);
+}
+
+/* cls[params] on a class: its __class_getitem__, or a GenericAlias for the built-ins. */
+static AsyValue type_getitem(AsyVM *vm, AsyValue self, AsyValue key) {
+    AsyType *t = (AsyType *)ASY_AS_OBJ(self);
+    AsyValue f = asy_type_lookup(t, ASY_S(vm, __class_getitem__));
+    if (!ASY_IS_UNDEF(f)) {
+        AsyType *ft = asy_type_of(vm, f);
+        if (asy_type_has_descr_get(ft)) f = ft->descr_get(vm, f, ASY_UNDEF, t);
+        if (ASY_IS_ERR(f)) return f;
+        asy_root_push(vm, f);
+        AsyValue r = asy_call(vm, f, 1, &key, NULL);
+        asy_root_pop(vm, 1);
+        return r;
+    }
+    if (is_generic_class(vm, t)) return alias_new(vm, self, key);
+    return asy_raise(vm, ASY_EXC_TypeError, "type '%s' is not subscriptable", t->name);
+}
+
+/* How a parameter shows in the alias's repr: classes by qualified name, ... as is. */
+static bool alias_param_repr(AsyVM *vm, AsyStrBuf *b, AsyValue v) {
+    if (ASY_IS_OBJ(v) && ASY_AS_OBJ(v) == vm->ellipsis) {
+        asy_strbuf_append_cstr(vm, b, "...");
+        return true;
+    }
+    if (is_type_obj(vm, v)) {
+        AsyType *t = (AsyType *)ASY_AS_OBJ(v);
+        const char *q = t->qualname ? t->qualname->data : t->name;
+        if (t->module && strcmp(t->module->data, "builtins") != 0)
+            asy_strbuf_printf(vm, b, "%s.%s", t->module->data, q);
+        else
+            asy_strbuf_append_cstr(vm, b, q);
+        return true;
+    }
+    AsyValue r = asy_repr(vm, v);
+    if (ASY_IS_ERR(r)) return false;
+    asy_strbuf_append_str(vm, b, (AsyStr *)ASY_AS_OBJ(r));
+    return true;
+}
+
+static AsyValue alias_repr(AsyVM *vm, AsyValue self) {
+    AsyGenericAlias *a = alias_of(self);
+    AsyTuple *args = (AsyTuple *)ASY_AS_OBJ(a->args);
+    AsyStrBuf b;
+    asy_strbuf_init(&b);
+    bool ok = alias_param_repr(vm, &b, a->origin);
+    asy_strbuf_append_cstr(vm, &b, "[");
+    for (int64_t i = 0; ok && i < args->len; i++) {
+        if (i > 0) asy_strbuf_append_cstr(vm, &b, ", ");
+        ok = alias_param_repr(vm, &b, args->items[i]);
+    }
+    if (ok && args->len == 0) asy_strbuf_append_cstr(vm, &b, "()");
+    asy_strbuf_append_cstr(vm, &b, "]");
+    if (!ok) {
+        asy_strbuf_free(&b);
+        return ASY_ERR;
+    }
+    AsyStr *s = asy_strbuf_finish(vm, &b);
+    return s ? ASY_OBJ(s) : ASY_ERR;
+}
+
+static AsyValue alias_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
+    AsyGenericAlias *a = alias_of(self);
+    if (strcmp(name->data, "__origin__") == 0) return a->origin;
+    if (strcmp(name->data, "__args__") == 0) return a->args;
+    if (strcmp(name->data, "__class__") == 0) return ASY_OBJ(ASY_TYPE(vm, GenericAlias));
+    return asy_getattr(vm, a->origin, name);
+}
+
+static AsyValue alias_call(AsyVM *vm, AsyValue self, int argc, AsyValue *argv, AsyDict *kw) {
+    return asy_call(vm, alias_of(self)->origin, argc, argv, kw);
+}
+
+static AsyValue alias_richcompare(AsyVM *vm, AsyValue self, AsyValue other, AsyCmpOp op) {
+    if ((op != ASY_CMP_EQ && op != ASY_CMP_NE) || !ASY_IS_OBJ(other) ||
+        ASY_AS_OBJ(other)->type != ASY_TYPE(vm, GenericAlias))
+        return ASY_OBJ(vm->not_implemented);
+    AsyGenericAlias *a = alias_of(self), *b = alias_of(other);
+    int eq = asy_value_is(a->origin, b->origin) ? asy_eq(vm, a->args, b->args) : 0;
+    if (eq < 0) return ASY_ERR;
+    return ASY_BOOL(op == ASY_CMP_EQ ? eq : !eq);
+}
+
+static bool alias_hash(AsyVM *vm, AsyValue self, int64_t *out) {
+    int64_t h1, h2;
+    if (!asy_hash(vm, alias_of(self)->origin, &h1) || !asy_hash(vm, alias_of(self)->args, &h2))
+        return false;
+    *out = (h1 ^ h2) == -1 ? -2 : h1 ^ h2;
+    return true;
+}
+
+static AsyValue alias_getitem(AsyVM *vm, AsyValue self, AsyValue key) {
+    ASY_UNUSED(key);
+    return asy_raise(vm, ASY_EXC_TypeError, "%R is not a generic class", self);
+}
+
+static void alias_traverse(AsyVM *vm, AsyObj *o) {
+    asy_gc_mark_value(vm, ((AsyGenericAlias *)o)->origin);
+    asy_gc_mark_value(vm, ((AsyGenericAlias *)o)->args);
+}
+
 /* ---- the types ---- */
 
 static AsyType *make_wrapper_type(AsyVM *vm, const char *name) {
@@ -877,6 +1005,19 @@ void asy_class_init_types(AsyVM *vm) {
     su->traverse = super_traverse;
     vm->types[ASY_TYPE_super] = su;
 
+    AsyType *ga = asy_type_new_builtin(vm, "GenericAlias", ASY_TYPE(vm, object),
+                                       sizeof(AsyGenericAlias));
+    ga->repr = alias_repr;
+    ga->getattr = alias_getattr;
+    ga->call = alias_call;
+    ga->richcompare = alias_richcompare;
+    ga->hash = alias_hash;
+    ga->getitem = alias_getitem;
+    ga->traverse = alias_traverse;
+    vm->types[ASY_TYPE_GenericAlias] = ga;
+    ASY_TYPE(vm, type)->getitem = type_getitem;
+
+    asy_type_ready(vm, ga);
     asy_type_ready(vm, p);
     asy_type_ready(vm, cm);
     asy_type_ready(vm, sm);

@@ -993,7 +993,7 @@ static bool defines_slot(AsyType *t, int i) {
 /* Gives a built-in type a method for each slot it implements and has no method for, as
  * CPython's slot wrappers; an unhashable type gets __hash__ = None. */
 static void add_slot_wrappers(AsyVM *vm, AsyType *t) {
-    if ((t->tflags & ASY_TYPE_HEAP) || !t->base || !t->dict) return;
+    if ((t->tflags & ASY_TYPE_HEAP) || !t->base || !t->dict || t == ASY_TYPE(vm, type)) return;
     for (int i = 0; slot_wrappers[i].name; i++) {
         if (!defines_slot(t, i)) continue;
         AsyStr *n = asy_str_intern_cstr(vm, slot_wrappers[i].name);

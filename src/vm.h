@@ -35,7 +35,8 @@
     X(bytes_iterator) X(range_iterator) X(set_iterator) X(dict_keys) X(dict_values)       \
     X(dict_items) X(dict_keyiterator) X(dict_valueiterator) X(dict_itemiterator)          \
     X(enumerate) X(zip) X(map) X(filter) X(reversed) X(callable_iterator)                 \
-    X(seq_iterator) X(async_generator_asend) X(async_generator_athrow)
+    X(seq_iterator) X(async_generator_asend) X(async_generator_athrow)                    \
+    X(GenericAlias)
 
 typedef enum {
 #define ASY_X_ENUM(n) ASY_TYPE_##n,
