@@ -211,6 +211,32 @@ static AsyLoc loc_of(const AstNode *n)
 
 static void set_loc(C *c, const AstNode *n) { c->u->loc = loc_of(n); }
 
+static int utf8_chars(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80) n++;
+    return n;
+}
+
+/* CPython 3.11's update_start_location_to_match_attr: when `obj.name` spans lines, the
+ * instructions for .name start at the name, so a traceback underlines `name(...)` on its
+ * own line rather than the first line of obj. */
+static void match_attr_start(C *c, const AstNode *attr)
+{
+    AsyLoc *l = &c->u->loc;
+    if (l->line == attr->end_line) return;
+    l->line = attr->end_line;
+    int len = utf8_chars(attr->u.attr.name);
+    if (len <= attr->end_col) {
+        l->col = attr->end_col - len;
+    } else {
+        l->col = l->end_col = -1;
+    }
+    if (l->end_line < l->line) l->end_line = l->line;
+    if (l->line == l->end_line && l->end_col < l->col) l->end_col = l->col;
+}
+
 /* ---- constants and names ---- */
 
 static uint32_t hash_bytes(const void *p, size_t n, uint32_t h)
@@ -1132,9 +1158,12 @@ static void compile_call(C *c, AstNode *n)
         compile_expr_at(c, f->u.attr.value);
         AsyLoc saved = c->u->loc;
         set_loc(c, f);
+        match_attr_start(c, f);
         emit_name(c, ASY_OP_LOAD_METHOD, mangle(c, f->u.attr.name));
         c->u->loc = saved;
+        match_attr_start(c, f);
         compile_call_args(c, n, ASY_OP_CALL_METHOD, ASY_OP_CALL_METHOD_KW);
+        c->u->loc = saved;
         return;
     }
     compile_expr_at(c, f);
@@ -1559,6 +1588,7 @@ static void compile_expr(C *c, AstNode *n)
     case AST_DICT: compile_dict(c, n); break;
     case AST_ATTRIBUTE:
         compile_expr_at(c, n->u.attr.value);
+        match_attr_start(c, n);
         emit_name(c, ASY_OP_LOAD_ATTR, mangle(c, n->u.attr.name));
         break;
     case AST_SUBSCRIPT:
@@ -1656,6 +1686,7 @@ static void compile_store(C *c, AstNode *t)
     case AST_ATTRIBUTE:
         compile_expr_at(c, t->u.attr.value);
         set_loc(c, t);
+        match_attr_start(c, t);
         emit_name(c, ASY_OP_STORE_ATTR, mangle(c, t->u.attr.name));
         break;
     case AST_SUBSCRIPT:
@@ -2263,7 +2294,8 @@ static void compile_assert(C *c, AstNode *n)
 {
     int end = new_label(c);
     compile_jump_if(c, n->u.assert_.test, end, true);
-    set_loc(c, n->u.assert_.test); /* CPython points tracebacks at the test */
+    /* CPython's tracebacks point at a comparison test, else at the whole statement */
+    set_loc(c, n->u.assert_.test->kind == AST_COMPARE ? n->u.assert_.test : n);
     emit(c, ASY_OP_LOAD_ASSERTION_ERROR, 0);
     if (n->u.assert_.msg) {
         compile_expr_at(c, n->u.assert_.msg);
