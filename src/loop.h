@@ -69,6 +69,7 @@ typedef struct AsyLoop {
     unsigned passes;          /* counts passes, to poll for signals now and then       */
 
     bool running;             /* inside asyncio.run / run_until_complete               */
+    bool stopping;            /* stop after the current pass (run_until_complete)      */
     uint32_t run_id;          /* which run this is: primitives bind to one (locks)     */
     AsyException *fatal;      /* KeyboardInterrupt/SystemExit leaving a task: stop     */
     int interrupts;           /* Ctrl-C presses during this run                        */

@@ -364,11 +364,6 @@ static bool run_pass_nonblocking(AsyVM *vm) {
     return asy_loop_run_once(vm);
 }
 
-bool asy_loop_run_until_done(AsyVM *vm, AsyFuture *f) {
-    while (f->state == ASY_FUT_PENDING)
-        if (!asy_loop_run_once(vm)) return false;
-    return run_pass_nonblocking(vm);
-}
 
 static void loop_begin(AsyVM *vm, AsyLoopObj *lo) {
     AsyLoop *L = loop_of(vm);

@@ -253,6 +253,24 @@ static const char *const fut_state_names[] = {"pending", "cancelled", "finished"
 static void task_wakeup_fut(AsyVM *vm, AsyValue a, AsyValue b);
 static void gather_child_done(AsyVM *vm, AsyValue a, AsyValue b);
 
+/* run_until_complete's done callback: the loop stops after the pass that runs it. */
+static void run_until_complete_cb(AsyVM *vm, AsyValue a, AsyValue b) {
+    ASY_UNUSED(a);
+    ASY_UNUSED(b);
+    loop_of(vm)->stopping = true;
+}
+
+bool asy_loop_run_until_done(AsyVM *vm, AsyFuture *f) {
+    AsyLoop *L = loop_of(vm);
+    if (!asy_future_add_cb(vm, f, run_until_complete_cb, ASY_UNDEF)) return false;
+    L->stopping = false;
+    bool ok = true;
+    while (ok && !L->stopping) ok = asy_loop_run_once(vm);
+    L->stopping = false;
+    if (!ok) asy_future_remove_cb(vm, f, run_until_complete_cb, ASY_UNDEF);
+    return ok;
+}
+
 /* A callable as asyncio's format_helpers shows it: qualname(args) at file:line. */
 static void append_callable(AsyVM *vm, AsyStrBuf *b, AsyValue fn) {
     AsyValue f = fn;
@@ -288,6 +306,8 @@ static void append_callable_source(AsyVM *vm, AsyStrBuf *b, AsyValue fn) {
 static void append_callback(AsyVM *vm, AsyStrBuf *b, const AsyFutCb *cb) {
     if (cb->fn == task_wakeup_fut) {
         asy_strbuf_append_cstr(vm, b, "Task.task_wakeup()");
+    } else if (cb->fn == run_until_complete_cb) {
+        asy_strbuf_append_cstr(vm, b, "_run_until_complete_cb() at " AIO_SRC "base_events.py:180");
     } else if (cb->fn == gather_child_done) {
         asy_strbuf_append_cstr(vm, b, "gather.<locals>._done_callback() at " AIO_SRC
                                       "tasks.py:764");
