@@ -3,6 +3,9 @@
  * ascii, latin-1 with strict/ignore/replace) and the commonly used methods. Messages are
  * CPython 3.11's. The only whitespace bytes know is ASCII's " \t\n\r\v\f".
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memmem */
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,9 +217,9 @@ static int64_t find_mem(const uint8_t *hay, size_t from, size_t to, const uint8_
                         size_t nlen, bool reverse) {
     if (to < from || to - from < nlen) return -1;
     if (!reverse) {
-        for (size_t i = from; i + nlen <= to; i++)
-            if (memcmp(hay + i, needle, nlen) == 0) return (int64_t)i;
-        return -1;
+        if (nlen == 0) return (int64_t)from;
+        const uint8_t *p = memmem(hay + from, to - from, needle, nlen);
+        return p ? p - hay : -1;
     }
     for (size_t i = to - nlen + 1; i-- > from;)
         if (memcmp(hay + i, needle, nlen) == 0) return (int64_t)i;
