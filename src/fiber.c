@@ -20,6 +20,7 @@ AsyFiber *asy_fiber_new(AsyVM *vm) {
     if (!f) return NULL;
     f->handled = ASY_NONE;
     f->transfer = ASY_UNDEF;
+    f->pending_send = ASY_UNDEF;
     f->task = ASY_UNDEF;
     f->state = ASY_FIBER_NEW;
     f->stack = asy_mem_alloc(vm, sizeof(AsyValue) * FIBER_INITIAL_STACK);
@@ -94,6 +95,7 @@ static void fiber_traverse(AsyVM *vm, AsyObj *o) {
     for (int32_t i = 0; i < f->nframes; i++) asy_fiber_mark_frame(vm, &f->frames[i]);
     asy_gc_mark_value(vm, f->handled);
     asy_gc_mark_value(vm, f->transfer);
+    asy_gc_mark_value(vm, f->pending_send);
     asy_gc_mark_value(vm, f->task);
 }
 

@@ -48,8 +48,12 @@
  *   with `send` makes the yield return that value.
  * - Resuming with `throw` set raises that exception at the suspension point (how a
  *   scheduler delivers CancelledError).
- * - Suspension is only possible from the dispatch loop that asy_fiber_resume started, not
- *   from a nested loop behind a C frame: there AWAIT raises RuntimeError.
+ * - Suspension is only possible from the dispatch loop that asy_fiber_resume started. In a
+ *   nested loop behind a C frame (a coroutine stepped by coro.send() from C), a yield that
+ *   reaches an await travels down the await chain as in CPython instead: every awaiting
+ *   frame is saved into its coroutine, suspended AT its AWAIT, and the value comes out of
+ *   send(); the next send() re-executes those AWAITs, passing the sent value inwards
+ *   (fiber->pending_send). A native awaitable that is not ready yields itself that way.
  */
 #ifndef ASY_FIBER_H
 #define ASY_FIBER_H
@@ -111,6 +115,8 @@ struct AsyFiber {
     int32_t framecap;
     AsyValue handled;        /* the exception being handled (sys.exc_info), or None    */
     AsyValue transfer;       /* suspension: the value handed to the scheduler          */
+    AsyValue pending_send;   /* the value sent into a generator suspended at an AWAIT:
+                                the AWAIT re-executes and passes it on (UNDEF: none)   */
     AsyValue task;           /* the async runtime's task object running here, or UNDEF */
     int32_t state;           /* AsyFiberState                                          */
     int32_t nested;          /* dispatch loops running on this fiber right now         */

@@ -59,28 +59,35 @@ AsyGenerator *asy_gen_new(AsyVM *vm, AsyFunction *fn, const AsyValue *slots, int
 bool asy_gen_push(AsyVM *vm, AsyFiber *f, AsyGenerator *g, AsyResumeKind resume,
                   AsyValue sent) {
     if (!asy_fiber_ensure_stack(vm, f, g->stackcap)) return false;
-    int32_t saved_nblocks = g->frame.nblocks;
     AsyFrame *fr = asy_fiber_push_frame(vm, f);
     if (!fr) return false;
     *fr = g->frame;
-    fr->nblocks = (uint8_t)saved_nblocks;
     fr->base = f->sp;
     fr->resume = (uint8_t)resume;
     fr->flags = ASY_FRAME_GEN;
     fr->saved_handled = f->handled;
     memcpy(f->stack + f->sp, g->stack, sizeof(AsyValue) * (size_t)g->depth);
     f->sp += g->depth;
-    if (g->state == ASY_GEN_SUSPENDED) f->stack[f->sp++] = sent;
+    if (g->state == ASY_GEN_SUSPENDED && !ASY_IS_UNDEF(sent)) {
+        /* A yield receives the value on its stack; an AWAIT passes it on (fiber.h). */
+        if (ASY_OP(g->frame.code->code[g->frame.pc]) == ASY_OP_AWAIT) f->pending_send = sent;
+        else f->stack[f->sp++] = sent;
+    }
     if (!ASY_IS_NONE(g->exc_state)) f->handled = g->exc_state;
     g->state = ASY_GEN_RUNNING;
     return true;
 }
 
 bool asy_gen_save(AsyVM *vm, AsyFiber *f, AsyGenerator *g, int32_t sp) {
-    ASY_UNUSED(vm);
     AsyFrame *fr = &f->frames[f->nframes - 1];
     int32_t depth = sp - fr->base;
-    /* The frame never holds more than its code's frame size (stacksize + slack). */
+    if (depth > g->stackcap) {
+        AsyValue *s = asy_mem_realloc(vm, g->stack, sizeof(AsyValue) * (size_t)g->stackcap,
+                                      sizeof(AsyValue) * (size_t)depth);
+        if (!s) return false;
+        g->stack = s;
+        g->stackcap = depth;
+    }
     memcpy(g->stack, f->stack + fr->base, sizeof(AsyValue) * (size_t)depth);
     g->depth = depth;
     g->frame = *fr;

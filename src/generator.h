@@ -53,7 +53,8 @@ typedef struct {
     AsyGenerator *gen;
     AsyValue value;          /* ASEND: the value to send; ATHROW: the exception         */
     uint8_t mode;            /* AsyAgenMode                                            */
-    uint8_t used;            /* awaited already: a second await is a RuntimeError      */
+    uint8_t used;            /* 0 fresh, 1 started (its AWAIT may re-execute), 2 done:
+                                awaiting it again is a RuntimeError                    */
 } AsyAgenOp;
 
 /* generator.c */
@@ -72,8 +73,9 @@ static inline bool asy_is_coroutine(AsyVM *vm, AsyValue v) {
 }
 bool asy_is_agen_op(AsyVM *vm, AsyValue v);
 /* Move a suspended (or created) generator's frame onto the fiber at f->sp, resumed by
- * `resume`; push `sent` unless the generator was just created. The generator is running
- * afterwards. False with MemoryError/RecursionError pending. */
+ * `resume`; push `sent` unless the generator was just created or sent is UNDEF (a throw);
+ * a generator suspended at an AWAIT gets it in f->pending_send instead. The generator is
+ * running afterwards. False with MemoryError/RecursionError pending. */
 bool asy_gen_push(AsyVM *vm, AsyFiber *f, AsyGenerator *g, AsyResumeKind resume,
                   AsyValue sent);
 /* The top frame of f is g's and has yielded: copy it back into g, pop it; its stack

@@ -848,7 +848,9 @@ static RunStatus vm_run(AsyVM *vm, AsyFiber *fiber, bool can_suspend, AsyValue t
     const uint32_t *code_base, *ip;
     AsyValue *consts, *locals, *sp;
     uint32_t ins = 0;
-    AsyValue v; /* scratch shared by the slow paths below */
+    AsyValue v;         /* scratch shared by the slow paths below */
+    bool yprop = false; /* see do_yield */
+    AsyValue await_sent = ASY_UNDEF;
 
     fiber->nested++;
     LOAD_FRAME();
@@ -2091,6 +2093,9 @@ dispatch:
 
     TARGET(AWAIT) {
         AsyValue aw = sp[-1];
+        /* The value sent into this frame while it was suspended here (fiber.h). */
+        AsyValue sent = await_sent = fiber->pending_send;
+        fiber->pending_send = ASY_UNDEF;
         if (asy_is_gen(vm, aw) && !is_type(vm, aw, ASY_TYPE_async_generator)) {
             AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(aw);
             if (g->state == ASY_GEN_CLOSED) {
@@ -2101,8 +2106,8 @@ dispatch:
             if (!gen_can_start(vm, g)) goto error;
             g->awaited = true;
             SYNC();
-            frame->sp = fiber->sp;
-            if (!asy_gen_push(vm, fiber, g, ASY_RESUME_AWAIT, ASY_NONE)) {
+            if (!asy_gen_push(vm, fiber, g, ASY_RESUME_AWAIT,
+                              ASY_IS_UNDEF(sent) ? ASY_NONE : sent)) {
                 RESYNC();
                 goto error;
             }
@@ -2121,43 +2126,66 @@ dispatch:
                 sp[-1] = res;
                 DISPATCH();
             }
-            ip--; /* AWAIT runs again when the task resumes */
-            if (!can_suspend) {
-                ip++;
-                asy_raise(vm, ASY_EXC_RuntimeError, "await outside of a running task");
-                goto error;
-            }
-            SYNC();
-            fiber->transfer = res;
-            *out = res;
-            fiber->nested--;
-            return RUN_SUSPEND;
+            v = ASY_IS_UNDEF(res) ? aw : res;
+            goto await_suspend;
         }
         /* A plain iterator from __await__: each value it yields goes to the scheduler. */
         SYNC();
-        v = asy_next(vm, aw);
+        if (ASY_IS_UNDEF(sent) || ASY_IS_NONE(sent)) {
+            v = asy_next(vm, aw);
+        } else {
+            AsyValue send = lookup_special(vm, aw, ASY_S(vm, send));
+            if (ASY_IS_UNDEF(send))
+                v = asy_raise(vm, ASY_EXC_AttributeError, "'%s' object has no attribute 'send'",
+                              asy_type_name(vm, aw));
+            else if (!ASY_IS_ERR(send)) {
+                asy_root_push(vm, send);
+                v = asy_call(vm, send, 1, &sent, NULL);
+                asy_root_pop(vm, 1);
+                if (ASY_IS_ERR(v) && asy_exc_matches(vm, ASY_EXC_StopIteration)) {
+                    v = vm->exc->value;
+                    asy_exc_clear(vm);
+                    RESYNC();
+                    sp[-1] = ASY_IS_UNDEF(v) ? ASY_NONE : v;
+                    DISPATCH();
+                }
+            }
+        }
         RESYNC();
         CHECK(v);
         if (ASY_IS_UNDEF(v)) {
             sp[-1] = ASY_NONE;
             DISPATCH();
         }
+    await_suspend:
+        /* Not ready: the task suspends here and AWAIT runs again when it resumes; outside
+         * a task the value travels down the await chain as a yield. */
         ip--;
-        if (!can_suspend) {
-            ip++;
-            asy_raise(vm, ASY_EXC_RuntimeError, "await outside of a running task");
-            goto error;
+        if (can_suspend) {
+            SYNC();
+            fiber->transfer = v;
+            *out = v;
+            fiber->nested--;
+            return RUN_SUSPEND;
         }
-        SYNC();
-        fiber->transfer = v;
-        *out = v;
-        fiber->nested--;
-        return RUN_SUSPEND;
+        yprop = true;
+        goto do_yield;
     }
 
     await_agen_op: {
         AsyAgenOp *op = (AsyAgenOp *)ASY_AS_OBJ(sp[-1]);
         AsyGenerator *g = op->gen;
+        AsyValue sent = await_sent;
+        if (op->used == 1 && g->state == ASY_GEN_SUSPENDED) {
+            /* re-executed: the async generator was suspended in an await of its own */
+            SYNC();
+            if (!asy_gen_push(vm, fiber, g, ASY_RESUME_ASEND, ASY_IS_UNDEF(sent) ? ASY_NONE : sent)) {
+                RESYNC();
+                goto error;
+            }
+            LOAD_FRAME();
+            DISPATCH();
+        }
         if (op->used) {
             asy_raise(vm, ASY_EXC_RuntimeError, "cannot reuse already awaited %s",
                       op->mode == ASY_AGEN_ASEND ? "__anext__()/asend()" : "aclose()/athrow()");
@@ -2171,6 +2199,7 @@ dispatch:
         }
         if (g->state == ASY_GEN_CLOSED ||
             (op->mode != ASY_AGEN_ASEND && g->state == ASY_GEN_CREATED)) {
+            op->used = 2;
             if (op->mode == ASY_AGEN_ASEND) {
                 raise_empty(vm, ASY_EXC_StopAsyncIteration);
                 goto error;
@@ -2184,26 +2213,24 @@ dispatch:
             goto error;
         }
         if (op->mode == ASY_AGEN_ASEND && g->state == ASY_GEN_CREATED && !ASY_IS_NONE(op->value)) {
+            op->used = 2;
             asy_raise(vm, ASY_EXC_TypeError,
                       "can't send non-None value to a just-started async generator");
             goto error;
         }
         SYNC();
-        frame->sp = fiber->sp;
-        AsyValue sent = op->mode == ASY_AGEN_ASEND ? op->value : ASY_NONE;
-        if (!asy_gen_push(vm, fiber, g, ASY_RESUME_ASEND, sent)) {
+        bool throwing = op->mode != ASY_AGEN_ASEND;
+        if (!asy_gen_push(vm, fiber, g, ASY_RESUME_ASEND, throwing ? ASY_UNDEF : op->value)) {
             RESYNC();
             goto error;
         }
         LOAD_FRAME();
-        if (op->mode != ASY_AGEN_ASEND) {
+        if (throwing) {
             AsyValue exc = op->value;
             if (op->mode == ASY_AGEN_ACLOSE) {
                 exc = asy_exc_new(vm, vm->exc_types[ASY_EXC_GeneratorExit], 0, NULL);
                 CHECK(exc);
             }
-            /* Drop the pushed None: the exception is raised at the yield instead. */
-            sp--;
             vm->exc = (AsyException *)ASY_AS_OBJ(exc);
             goto error;
         }
@@ -2455,6 +2482,7 @@ return_slow: {
                 ip = code_base + ASY_ARG(ip[-1]);
                 break;
             case ASY_RESUME_ASEND:
+                ((AsyAgenOp *)ASY_AS_OBJ(sp[-1]))->used = 2;
                 raise_empty(vm, ASY_EXC_StopAsyncIteration);
                 goto error;
             default: /* YIELD_FROM, AWAIT: the delegation's result replaces the iterator */
@@ -2508,23 +2536,26 @@ return_slow: {
 
     /* ---- yields: v is the value, the top frame is a generator's ---- */
 do_yield: {
+        /* v goes to whoever resumed the top frame. yprop: it is not the frame's own yield
+         * but one travelling down an await chain (only AWAIT frames can be crossed). */
         AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(frame->aux);
         AsyResumeKind kind = (AsyResumeKind)frame->resume;
-        if (kind == ASY_RESUME_AWAIT) {
-            /* A yield reaching an await: the whole task suspends, handing v over. */
-            if (!can_suspend || !(frame->flags & ASY_FRAME_GEN)) {
-                asy_raise(vm, ASY_EXC_RuntimeError, "yield inside an await outside of a running task");
-                goto error;
-            }
+        if (kind == ASY_RESUME_AWAIT && can_suspend) {
+            /* A yield reaching an await inside a task: the whole task suspends. */
             SYNC();
             fiber->transfer = v;
             *out = v;
             fiber->nested--;
             return RUN_SUSPEND;
         }
+        if (!(frame->flags & ASY_FRAME_GEN)) {
+            asy_raise(vm, ASY_EXC_RuntimeError, "await outside of a coroutine");
+            ip++;
+            goto error;
+        }
         bool boundary = (frame->flags & ASY_FRAME_BOUNDARY) != 0;
         SYNC();
-        asy_gen_save(vm, fiber, g, (int32_t)(sp - fiber->stack));
+        if (!asy_gen_save(vm, fiber, g, (int32_t)(sp - fiber->stack))) goto error;
         if (boundary) {
             *out = v;
             fiber->nested--;
@@ -2533,7 +2564,18 @@ do_yield: {
         LOAD_FRAME();
         switch (kind) {
         case ASY_RESUME_FOR_ITER: *sp++ = v; break;
-        case ASY_RESUME_ASEND: sp[-1] = v; break;
+        case ASY_RESUME_ASEND:
+            if (yprop) {
+                ip--; /* the awaiting frame suspends at its AWAIT on the asend too */
+                goto do_yield;
+            }
+            ((AsyAgenOp *)ASY_AS_OBJ(sp[-1]))->used = 2;
+            sp[-1] = v;
+            break;
+        case ASY_RESUME_AWAIT:
+            yprop = true;
+            ip--;
+            goto do_yield;
         case ASY_RESUME_YIELD_FROM:
             ip--; /* the delegating generator yields too, and re-runs its YIELD_FROM */
             goto do_yield;
@@ -2579,6 +2621,7 @@ unwind:
             LOAD_FRAME();
             if (kind == ASY_RESUME_ASEND) {
                 AsyAgenOp *op = (AsyAgenOp *)ASY_AS_OBJ(sp[-1]);
+                op->used = 2;
                 if (op->mode == ASY_AGEN_ACLOSE &&
                     (asy_exc_matches(vm, ASY_EXC_GeneratorExit) ||
                      asy_exc_matches(vm, ASY_EXC_StopAsyncIteration))) {
@@ -2606,7 +2649,8 @@ unwind:
 
 static bool enter_c_level(AsyVM *vm) {
     if (ASY_UNLIKELY(vm->c_depth >= ASY_MAX_C_DEPTH)) {
-        asy_raise(vm, ASY_EXC_RecursionError, "maximum recursion depth exceeded");
+        asy_raise(vm, ASY_EXC_RecursionError,
+                  "maximum recursion depth exceeded while calling a Python object");
         return false;
     }
     vm->c_depth++;
@@ -2704,7 +2748,8 @@ static bool delegate_throw(AsyVM *vm, AsyFiber *fb, AsyValue exc) {
     bool closing = asy_isinstance(vm, exc, vm->exc_types[ASY_EXC_GeneratorExit]);
     for (;;) {
         AsyFrame *fr = &fb->frames[fb->nframes - 1];
-        if (ASY_OP(fr->code->code[fr->pc]) != ASY_OP_YIELD_FROM) return true;
+        AsyOpcode op = ASY_OP(fr->code->code[fr->pc]);
+        if (op != ASY_OP_YIELD_FROM && op != ASY_OP_AWAIT) return true;
         AsyValue inner = fb->stack[fb->sp - 1];
         if (!is_type(vm, inner, ASY_TYPE_generator) && !is_type(vm, inner, ASY_TYPE_coroutine))
             return true;
@@ -2719,9 +2764,8 @@ static bool delegate_throw(AsyVM *vm, AsyFiber *fb, AsyValue exc) {
             return !ASY_IS_ERR(r);
         }
         fr->pc++;
-        fr->sp = fb->sp;
-        if (!asy_gen_push(vm, fb, g, ASY_RESUME_YIELD_FROM, ASY_NONE)) return false;
-        fb->sp--; /* no sent value: the throw happens at the yield */
+        AsyResumeKind kind = op == ASY_OP_AWAIT ? ASY_RESUME_AWAIT : ASY_RESUME_YIELD_FROM;
+        if (!asy_gen_push(vm, fb, g, kind, ASY_UNDEF)) return false;
     }
 }
 
@@ -2734,11 +2778,9 @@ int asy_vm_gen_resume(AsyVM *vm, AsyGenerator *g, AsyValue sent, AsyValue throw_
     int result = -1;
     asy_root_push(vm, ASY_OBJ(g));
     bool throwing = !ASY_IS_UNDEF(throw_exc);
-    bool was_created = g->state == ASY_GEN_CREATED;
-    if (!asy_gen_push(vm, fb, g, ASY_RESUME_NATIVE, sent)) goto done;
+    if (!asy_gen_push(vm, fb, g, ASY_RESUME_NATIVE, throwing ? ASY_UNDEF : sent)) goto done;
     fb->frames[fb->nframes - 1].flags |= ASY_FRAME_BOUNDARY;
     if (throwing) {
-        if (!was_created) fb->sp--; /* the throw replaces the sent value */
         if (!delegate_throw(vm, fb, throw_exc)) {
             /* the inner close failed: raise its error in the outer generator instead */
             throw_exc = ASY_OBJ(vm->exc);
@@ -2849,4 +2891,8 @@ AsyDict *asy_vm_globals(AsyVM *vm) {
     AsyFiber *f = vm->fiber;
     if (!f || f->nframes == 0) return NULL;
     return f->frames[f->nframes - 1].globals;
+}
+
+AsyValue asy_vm_handled_exception(AsyVM *vm) {
+    return vm->fiber ? vm->fiber->handled : ASY_NONE;
 }

@@ -461,6 +461,10 @@ int asy_set_add(AsyVM *vm, AsySet *s, AsyValue key);
 int asy_set_contains(AsyVM *vm, AsySet *s, AsyValue key);
 int asy_set_discard(AsyVM *vm, AsySet *s, AsyValue key);   /* 1 removed, 0, -1      */
 int asy_set_update(AsyVM *vm, AsySet *s, AsyValue iterable);  /* set.update(it)        */
+/* The compiler's constant for a display of 3+ constants ({3, 1, 2}; `x in {1, 2, 3}`):
+ * a frozenset built exactly as CPython builds that constant, so that BUILD_SET 0,
+ * LOAD_CONST it, SET_UPDATE 1 iterates in CPython's order. items: a tuple of them. */
+AsyValue asy_frozenset_const(AsyVM *vm, AsyValue items);
 
 /* range.c, slice (list.c) */
 AsyValue asy_range_new(AsyVM *vm, int64_t start, int64_t stop, int64_t step);
@@ -504,6 +508,8 @@ void asy_loop_free(AsyVM *vm);
 AsyValue asy_vm_run_code(AsyVM *vm, AsyCode *code, AsyDict *globals);
 /* The globals of the innermost running asy frame (NULL when none): globals(), vars(). */
 AsyDict *asy_vm_globals(AsyVM *vm);
+/* The exception being handled right now (sys.exc_info()[1], sys.exception()), or None. */
+AsyValue asy_vm_handled_exception(AsyVM *vm);
 
 /* The built-in type initialisers, one per file. asy_vm_new (state.c) calls them in this
  * order: object_init_types, function_init, str_init, dict_init, (the ASY_NAMES strings are
