@@ -99,6 +99,7 @@ static const AsyBuiltinModule builtin_modules[] = {
     {"sys", asy_mod_sys_init},
     {"asyncio", asy_mod_asyncio_init},
     {"time", asy_mod_time_init},
+    {"math", asy_mod_math_init},
     {NULL, NULL},
 };
 
