@@ -6,10 +6,12 @@
  */
 #include "common.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "number.h"
 #include "vm.h"
 
 /* ---- helpers ---- */
@@ -54,6 +56,23 @@ static bool write_to(AsyVM *vm, AsyValue file, AsyStr *s) {
     return !ASY_IS_ERR(asy_call_method(vm, file, write, 1, &arg));
 }
 
+/* print() of the values whose text needs no allocation, straight to vm->out: unboxed
+ * numbers, None, bools and exact strs. False for anything else. */
+static bool print_fast(AsyVM *vm, AsyValue v) {
+    char buf[40];
+    switch (v.tag) {
+    case ASY_T_INT: fprintf(vm->out, "%" PRId64, v.as.i); return true;
+    case ASY_T_FLOAT: fwrite(buf, 1, asy_num_float_repr_buf(v.as.f, buf), vm->out); return true;
+    case ASY_T_BOOL: fputs(v.as.i ? "True" : "False", vm->out); return true;
+    case ASY_T_NONE: fputs("None", vm->out); return true;
+    case ASY_T_OBJ:
+        if (ASY_AS_OBJ(v)->type != ASY_TYPE(vm, str)) return false;
+        fwrite(as_str(v)->data, 1, as_str(v)->len, vm->out);
+        return true;
+    default: return false;
+    }
+}
+
 /* A print() keyword that must be None or a str; UNDEF for None/absent. */
 static bool print_sep_arg(AsyVM *vm, AsyDict *kw, const char *name, AsyValue *out) {
     AsyValue v = asy_kwarg(vm, kw, name);
@@ -92,6 +111,7 @@ static AsyValue bi_print(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
                                                            : as_str(sep));
         }
         if (!ok) break;
+        if (ASY_IS_UNDEF(file) && print_fast(vm, argv[i])) continue;
         AsyValue s = asy_str(vm, argv[i]);
         if (ASY_IS_ERR(s)) {
             ok = false;
