@@ -523,6 +523,7 @@ static AsyValue type_mro_tuple(AsyVM *vm, AsyType *t) {
 /* Attributes every class has through `type`'s data descriptors (CPython's getsets). */
 static AsyValue type_special_attr(AsyVM *vm, AsyType *t, AsyStr *name) {
     if (name_is(name, ASY_S(vm, __name__))) return ASY_OBJ(type_name_str(vm, t));
+    if (name_is(name, ASY_S(vm, __class__))) return ASY_OBJ(t->hdr.type);
     if (name_is(name, ASY_S(vm, __qualname__)))
         return ASY_OBJ(t->qualname ? t->qualname : type_name_str(vm, t));
     if (name_is(name, ASY_S(vm, __mro__))) return type_mro_tuple(vm, t);
