@@ -24,9 +24,7 @@ static bool is_type(AsyVM *vm, AsyValue v) {
 
 static AsyStr *as_str(AsyValue v) { return (AsyStr *)ASY_AS_OBJ(v); }
 
-static bool no_kw(AsyVM *vm, const char *name, AsyDict *kw) {
-    return asy_check_nokw(vm, name, kw);
-}
+static bool no_kw(AsyVM *vm, const char *name, AsyDict *kw) { return asy_check_nokw(vm, name, kw); }
 
 /* The attribute-name argument of getattr & co. */
 static AsyStr *attr_name(AsyVM *vm, AsyValue v) {
@@ -40,7 +38,8 @@ static AsyStr *attr_name(AsyVM *vm, AsyValue v) {
  * returns the index of the first (the stack may move, so index it each time). */
 static size_t roots_reserve(AsyVM *vm, size_t n) {
     size_t base = vm->nroots;
-    for (size_t i = 0; i < n; i++) asy_root_push(vm, ASY_NONE);
+    for (size_t i = 0; i < n; i++)
+        asy_root_push(vm, ASY_NONE);
     return base;
 }
 
@@ -106,9 +105,11 @@ static AsyValue bi_print(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     bool ok = true;
     for (int i = 0; ok && i < argc; i++) {
         if (i > 0) {
-            if (ASY_IS_UNDEF(sep) && ASY_IS_UNDEF(file)) fputc(' ', vm->out);
-            else ok = write_to(vm, file, ASY_IS_UNDEF(sep) ? asy_str_intern_cstr(vm, " ")
-                                                           : as_str(sep));
+            if (ASY_IS_UNDEF(sep) && ASY_IS_UNDEF(file))
+                fputc(' ', vm->out);
+            else
+                ok = write_to(vm, file,
+                              ASY_IS_UNDEF(sep) ? asy_str_intern_cstr(vm, " ") : as_str(sep));
         }
         if (!ok) break;
         if (ASY_IS_UNDEF(file) && print_fast(vm, argv[i])) continue;
@@ -121,18 +122,21 @@ static AsyValue bi_print(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         ok = write_to(vm, file, as_str(s));
     }
     if (ok) {
-        if (ASY_IS_UNDEF(end) && ASY_IS_UNDEF(file)) fputc('\n', vm->out);
-        else ok = write_to(vm, file, ASY_IS_UNDEF(end) ? asy_str_intern_cstr(vm, "\n")
-                                                       : as_str(end));
+        if (ASY_IS_UNDEF(end) && ASY_IS_UNDEF(file))
+            fputc('\n', vm->out);
+        else
+            ok =
+                write_to(vm, file, ASY_IS_UNDEF(end) ? asy_str_intern_cstr(vm, "\n") : as_str(end));
     }
     asy_root_pop(vm, 1);
     if (!ok) return ASY_ERR;
     if (!ASY_IS_UNDEF(flush)) {
         int f = asy_truthy(vm, flush);
         if (f < 0) return ASY_ERR;
-        if (f && ASY_IS_UNDEF(file)) fflush(vm->out);
-        else if (f && ASY_IS_ERR(asy_call_method(vm, file, asy_str_intern_cstr(vm, "flush"),
-                                                 0, NULL)))
+        if (f && ASY_IS_UNDEF(file))
+            fflush(vm->out);
+        else if (f &&
+                 ASY_IS_ERR(asy_call_method(vm, file, asy_str_intern_cstr(vm, "flush"), 0, NULL)))
             return ASY_ERR;
     }
     return ASY_NONE;
@@ -235,15 +239,13 @@ static AsyValue bi_id(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 }
 
 static AsyValue bi_callable(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    if (!no_kw(vm, "callable", kw) || !asy_check_args(vm, "callable", argc, 1, 1))
-        return ASY_ERR;
+    if (!no_kw(vm, "callable", kw) || !asy_check_args(vm, "callable", argc, 1, 1)) return ASY_ERR;
     return ASY_BOOL(asy_callable(vm, argv[0]));
 }
 
 /* format(value, format_spec='') */
 static AsyValue bi_format(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    if (!no_kw(vm, "format", kw) || !asy_check_args(vm, "format", argc, 1, 2))
-        return ASY_ERR;
+    if (!no_kw(vm, "format", kw) || !asy_check_args(vm, "format", argc, 1, 2)) return ASY_ERR;
     AsyStr *spec = vm->empty_str;
     if (argc == 2) {
         if (!is_str(vm, argv[1]))
@@ -257,8 +259,7 @@ static AsyValue bi_format(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 /* ---- attributes ---- */
 
 static AsyValue bi_getattr(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    if (!no_kw(vm, "getattr", kw) || !asy_check_args(vm, "getattr", argc, 2, 3))
-        return ASY_ERR;
+    if (!no_kw(vm, "getattr", kw) || !asy_check_args(vm, "getattr", argc, 2, 3)) return ASY_ERR;
     AsyStr *name = attr_name(vm, argv[1]);
     if (!name) return ASY_ERR;
     if (argc == 2) return asy_getattr(vm, argv[0], name);
@@ -267,8 +268,7 @@ static AsyValue bi_getattr(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 }
 
 static AsyValue bi_hasattr(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    if (!no_kw(vm, "hasattr", kw) || !asy_check_args(vm, "hasattr", argc, 2, 2))
-        return ASY_ERR;
+    if (!no_kw(vm, "hasattr", kw) || !asy_check_args(vm, "hasattr", argc, 2, 2)) return ASY_ERR;
     AsyStr *name = attr_name(vm, argv[1]);
     if (!name) return ASY_ERR;
     AsyValue v = asy_getattr_opt(vm, argv[0], name);
@@ -277,16 +277,14 @@ static AsyValue bi_hasattr(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 }
 
 static AsyValue bi_setattr(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    if (!no_kw(vm, "setattr", kw) || !asy_check_args(vm, "setattr", argc, 3, 3))
-        return ASY_ERR;
+    if (!no_kw(vm, "setattr", kw) || !asy_check_args(vm, "setattr", argc, 3, 3)) return ASY_ERR;
     AsyStr *name = attr_name(vm, argv[1]);
     if (!name || asy_setattr(vm, argv[0], name, argv[2]) < 0) return ASY_ERR;
     return ASY_NONE;
 }
 
 static AsyValue bi_delattr(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    if (!no_kw(vm, "delattr", kw) || !asy_check_args(vm, "delattr", argc, 2, 2))
-        return ASY_ERR;
+    if (!no_kw(vm, "delattr", kw) || !asy_check_args(vm, "delattr", argc, 2, 2)) return ASY_ERR;
     AsyStr *name = attr_name(vm, argv[1]);
     if (!name || asy_delattr(vm, argv[0], name) < 0) return ASY_ERR;
     return ASY_NONE;
@@ -326,8 +324,9 @@ static AsyValue bi_issubclass(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) 
         return asy_raise(vm, ASY_EXC_TypeError, "issubclass() arg 1 must be a class");
     int r = matches_class(vm, (AsyType *)ASY_AS_OBJ(argv[0]), argv[1], 0);
     if (r < 0)
-        return asy_raise(vm, ASY_EXC_TypeError, "issubclass() arg 2 must be a class, a tuple "
-                                                "of classes, or a union");
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "issubclass() arg 2 must be a class, a tuple "
+                         "of classes, or a union");
     return ASY_BOOL(r);
 }
 
@@ -400,11 +399,12 @@ static AsyValue bi_any(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 static AsyValue min_max(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw, AsyCmpOp op,
                         const char *name) {
     AsyValue key = asy_kwarg(vm, kw, "key"), dflt = asy_kwarg(vm, kw, "default");
-    if (!asy_check_kw_done(vm, name, kw) || !asy_check_args(vm, name, argc, 1, -1))
-        return ASY_ERR;
+    if (!asy_check_kw_done(vm, name, kw) || !asy_check_args(vm, name, argc, 1, -1)) return ASY_ERR;
     if (argc > 1 && !ASY_IS_UNDEF(dflt))
-        return asy_raise(vm, ASY_EXC_TypeError, "Cannot specify a default for %s() with "
-                                                "multiple positional arguments", name);
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "Cannot specify a default for %s() with "
+                         "multiple positional arguments",
+                         name);
     if (ASY_IS_NONE(key)) key = ASY_UNDEF;
     AsyValue seq = argc == 1 ? argv[0] : ASY_OBJ(asy_tuple_from_array(vm, argv, argc));
     size_t base = roots_reserve(vm, 4); /* seq, iterator, best, best's key */
@@ -436,9 +436,12 @@ static AsyValue min_max(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw, AsyCmp
             best_key = vm->roots[base + 3] = k;
         }
     }
-    if (!ASY_IS_UNDEF(best)) result = best;
-    else if (!ASY_IS_UNDEF(dflt)) result = dflt;
-    else asy_raise(vm, ASY_EXC_ValueError, "%s() arg is an empty sequence", name);
+    if (!ASY_IS_UNDEF(best))
+        result = best;
+    else if (!ASY_IS_UNDEF(dflt))
+        result = dflt;
+    else
+        asy_raise(vm, ASY_EXC_ValueError, "%s() arg is an empty sequence", name);
 done:
     asy_root_pop(vm, 4);
     return result;
@@ -536,21 +539,22 @@ static AsyValue bi_pow(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     static const char *const names[] = {"base", "exp", "mod"};
     AsyValue a[3] = {ASY_UNDEF, ASY_UNDEF, ASY_NONE};
     if (!asy_check_args(vm, "pow", argc, 0, 3)) return ASY_ERR;
-    for (int i = 0; i < argc; i++) a[i] = argv[i];
+    for (int i = 0; i < argc; i++)
+        a[i] = argv[i];
     for (int i = 0; i < 3; i++) {
         AsyValue v = asy_kwarg(vm, kw, names[i]);
         if (ASY_IS_UNDEF(v)) continue;
         if (i < argc)
             return asy_raise(vm, ASY_EXC_TypeError,
-                             "argument for pow() given by name ('%s') and position (%d)",
-                             names[i], i + 1);
+                             "argument for pow() given by name ('%s') and position (%d)", names[i],
+                             i + 1);
         a[i] = v;
     }
     if (!asy_check_kw_done(vm, "pow", kw)) return ASY_ERR;
     for (int i = 0; i < 2; i++)
         if (ASY_IS_UNDEF(a[i]))
-            return asy_raise(vm, ASY_EXC_TypeError,
-                             "pow() missing required argument '%s' (pos %d)", names[i], i + 1);
+            return asy_raise(vm, ASY_EXC_TypeError, "pow() missing required argument '%s' (pos %d)",
+                             names[i], i + 1);
     return asy_number_pow3(vm, a[0], a[1], a[2]);
 }
 
@@ -572,13 +576,15 @@ static AsyValue bi_chr(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (!no_kw(vm, "chr", kw) || !asy_check_args(vm, "chr", argc, 1, 1)) return ASY_ERR;
     int64_t c;
     if (ASY_IS_FLOAT(argv[0]))
-        return asy_raise(vm, ASY_EXC_TypeError, "'float' object cannot be interpreted as an "
-                                                "integer");
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "'float' object cannot be interpreted as an "
+                         "integer");
     if (!asy_index(vm, argv[0], &c)) {
         if (asy_exc_matches(vm, ASY_EXC_IndexError)) {
             asy_exc_clear(vm);
-            return asy_raise(vm, ASY_EXC_OverflowError, "Python int too large to convert to "
-                                                        "C int");
+            return asy_raise(vm, ASY_EXC_OverflowError,
+                             "Python int too large to convert to "
+                             "C int");
         }
         return ASY_ERR;
     }
@@ -626,12 +632,11 @@ static AsyValue bi_ord(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         AsyBytes *b = (AsyBytes *)ASY_AS_OBJ(v);
         if (b->len != 1)
             return asy_raise(vm, ASY_EXC_TypeError,
-                             "ord() expected a character, but string of length %zu found",
-                             b->len);
+                             "ord() expected a character, but string of length %zu found", b->len);
         return ASY_INT(b->data[0]);
     }
-    return asy_raise(vm, ASY_EXC_TypeError,
-                     "ord() expected string of length 1, but %s found", asy_type_name(vm, v));
+    return asy_raise(vm, ASY_EXC_TypeError, "ord() expected string of length 1, but %s found",
+                     asy_type_name(vm, v));
 }
 
 /* hex(), oct(), bin(): "-0x1f" style, any size of int (or an __index__ object). */
@@ -686,16 +691,14 @@ static AsyValue current_globals(AsyVM *vm) {
 
 static AsyValue bi_globals(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(argv);
-    if (!no_kw(vm, "globals", kw) || !asy_check_args(vm, "globals", argc, 0, 0))
-        return ASY_ERR;
+    if (!no_kw(vm, "globals", kw) || !asy_check_args(vm, "globals", argc, 0, 0)) return ASY_ERR;
     return current_globals(vm);
 }
 
 /* locals(): the module namespace at module level (function locals are not reified). */
 static AsyValue bi_locals(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(argv);
-    if (!no_kw(vm, "locals", kw) || !asy_check_args(vm, "locals", argc, 0, 0))
-        return ASY_ERR;
+    if (!no_kw(vm, "locals", kw) || !asy_check_args(vm, "locals", argc, 0, 0)) return ASY_ERR;
     return current_globals(vm);
 }
 
@@ -718,8 +721,7 @@ static AsyValue bi_dir(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         AsyType *t = asy_type_of(vm, argv[0]);
         AsyValue f = asy_type_lookup(t, asy_str_intern_cstr(vm, "__dir__"));
         AsyValue base = asy_type_lookup(ASY_TYPE(vm, object), asy_str_intern_cstr(vm, "__dir__"));
-        if (ASY_IS_UNDEF(f) || asy_value_is(f, base) ||
-            asy_is_subtype(t, ASY_TYPE(vm, type)))
+        if (ASY_IS_UNDEF(f) || asy_value_is(f, base) || asy_is_subtype(t, ASY_TYPE(vm, type)))
             return asy_object_dir(vm, argv[0]);
         src = asy_call_unbound(vm, f, argv[0], t, 0, NULL, NULL);
         if (ASY_IS_ERR(src)) return src;
@@ -753,10 +755,12 @@ static const AsyMethodDef builtin_functions[] = {
     {"exit", bi_exit, 0, "Exit the interpreter by raising SystemExit(status)."},
     {"format", bi_format, 0, "Return value.__format__(format_spec)."},
     {"getattr", bi_getattr, 0, "Get a named attribute from an object."},
-    {"globals", bi_globals, 0, "Return the dictionary containing the current scope's "
-                               "global variables."},
-    {"hasattr", bi_hasattr, 0, "Return whether the object has an attribute with the given "
-                               "name."},
+    {"globals", bi_globals, 0,
+     "Return the dictionary containing the current scope's "
+     "global variables."},
+    {"hasattr", bi_hasattr, 0,
+     "Return whether the object has an attribute with the given "
+     "name."},
     {"hash", bi_hash, 0, "Return the hash value for the given object."},
     {"hex", bi_hex, 0, "Return the hexadecimal representation of an integer."},
     {"id", bi_id, 0, "Return the identity of an object."},
@@ -765,12 +769,15 @@ static const AsyMethodDef builtin_functions[] = {
     {"issubclass", bi_issubclass, 0, "Return whether 'cls' is derived from another class."},
     {"iter", bi_iter, 0, "Get an iterator from an object."},
     {"len", bi_len, 0, "Return the number of items in a container."},
-    {"locals", bi_locals, 0, "Return a dictionary containing the current scope's local "
-                             "variables."},
-    {"max", bi_max, 0, "Return the largest item in an iterable or the largest of two or "
-                       "more arguments."},
-    {"min", bi_min, 0, "Return the smallest item in an iterable or the smallest of two or "
-                       "more arguments."},
+    {"locals", bi_locals, 0,
+     "Return a dictionary containing the current scope's local "
+     "variables."},
+    {"max", bi_max, 0,
+     "Return the largest item in an iterable or the largest of two or "
+     "more arguments."},
+    {"min", bi_min, 0,
+     "Return the smallest item in an iterable or the smallest of two or "
+     "more arguments."},
     {"next", bi_next, 0, "Return the next item from the iterator."},
     {"oct", bi_oct, 0, "Return the octal representation of an integer."},
     {"ord", bi_ord, 0, "Return the Unicode code point for a one-character string."},
@@ -779,12 +786,15 @@ static const AsyMethodDef builtin_functions[] = {
     {"quit", bi_exit, 0, "Exit the interpreter by raising SystemExit(status)."},
     {"repr", bi_repr, 0, "Return the canonical string representation of the object."},
     {"round", bi_round, 0, "Round a number to a given precision in decimal digits."},
-    {"setattr", bi_setattr, 0, "Sets the named attribute on the given object to the "
-                               "specified value."},
-    {"sorted", bi_sorted, 0, "Return a new list containing all items from the iterable in "
-                             "ascending order."},
-    {"sum", bi_sum, 0, "Return the sum of a 'start' value (default: 0) plus an iterable of "
-                       "numbers."},
+    {"setattr", bi_setattr, 0,
+     "Sets the named attribute on the given object to the "
+     "specified value."},
+    {"sorted", bi_sorted, 0,
+     "Return a new list containing all items from the iterable in "
+     "ascending order."},
+    {"sum", bi_sum, 0,
+     "Return the sum of a 'start' value (default: 0) plus an iterable of "
+     "numbers."},
     {"vars", bi_vars, 0, "Show vars."},
     {NULL, NULL, 0, NULL},
 };
@@ -795,17 +805,28 @@ static void register_types(AsyVM *vm, AsyDict *d) {
         const char *name;
         AsyTypeId id;
     } types[] = {
-        {"object", ASY_TYPE_object},       {"type", ASY_TYPE_type},
-        {"int", ASY_TYPE_int},             {"float", ASY_TYPE_float},
-        {"bool", ASY_TYPE_bool},           {"str", ASY_TYPE_str},
-        {"bytes", ASY_TYPE_bytes},         {"list", ASY_TYPE_list},
-        {"tuple", ASY_TYPE_tuple},         {"dict", ASY_TYPE_dict},
-        {"set", ASY_TYPE_set},             {"frozenset", ASY_TYPE_frozenset},
-        {"range", ASY_TYPE_range},         {"slice", ASY_TYPE_slice},
-        {"property", ASY_TYPE_property},   {"classmethod", ASY_TYPE_classmethod},
-        {"staticmethod", ASY_TYPE_staticmethod}, {"super", ASY_TYPE_super},
-        {"enumerate", ASY_TYPE_enumerate}, {"zip", ASY_TYPE_zip},
-        {"map", ASY_TYPE_map},             {"filter", ASY_TYPE_filter},
+        {"object", ASY_TYPE_object},
+        {"type", ASY_TYPE_type},
+        {"int", ASY_TYPE_int},
+        {"float", ASY_TYPE_float},
+        {"bool", ASY_TYPE_bool},
+        {"str", ASY_TYPE_str},
+        {"bytes", ASY_TYPE_bytes},
+        {"list", ASY_TYPE_list},
+        {"tuple", ASY_TYPE_tuple},
+        {"dict", ASY_TYPE_dict},
+        {"set", ASY_TYPE_set},
+        {"frozenset", ASY_TYPE_frozenset},
+        {"range", ASY_TYPE_range},
+        {"slice", ASY_TYPE_slice},
+        {"property", ASY_TYPE_property},
+        {"classmethod", ASY_TYPE_classmethod},
+        {"staticmethod", ASY_TYPE_staticmethod},
+        {"super", ASY_TYPE_super},
+        {"enumerate", ASY_TYPE_enumerate},
+        {"zip", ASY_TYPE_zip},
+        {"map", ASY_TYPE_map},
+        {"filter", ASY_TYPE_filter},
         {"reversed", ASY_TYPE_reversed},
     };
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
@@ -817,17 +838,18 @@ static void register_types(AsyVM *vm, AsyDict *d) {
  * an acceptable base type") loses ASY_TYPE_BASETYPE here, so their makers need not care. */
 static void mark_final_types(AsyVM *vm) {
     static const AsyTypeId bases[] = {
-        ASY_TYPE_object, ASY_TYPE_type,     ASY_TYPE_int,          ASY_TYPE_float,
-        ASY_TYPE_str,    ASY_TYPE_bytes,    ASY_TYPE_list,         ASY_TYPE_tuple,
-        ASY_TYPE_dict,   ASY_TYPE_set,      ASY_TYPE_frozenset,    ASY_TYPE_property,
-        ASY_TYPE_super,  ASY_TYPE_module,   ASY_TYPE_classmethod,  ASY_TYPE_staticmethod,
-        ASY_TYPE_enumerate, ASY_TYPE_zip,   ASY_TYPE_map,          ASY_TYPE_filter,
+        ASY_TYPE_object,    ASY_TYPE_type,   ASY_TYPE_int,         ASY_TYPE_float,
+        ASY_TYPE_str,       ASY_TYPE_bytes,  ASY_TYPE_list,        ASY_TYPE_tuple,
+        ASY_TYPE_dict,      ASY_TYPE_set,    ASY_TYPE_frozenset,   ASY_TYPE_property,
+        ASY_TYPE_super,     ASY_TYPE_module, ASY_TYPE_classmethod, ASY_TYPE_staticmethod,
+        ASY_TYPE_enumerate, ASY_TYPE_zip,    ASY_TYPE_map,         ASY_TYPE_filter,
         ASY_TYPE_reversed,
     };
     for (int i = 0; i < ASY_TYPE_COUNT; i++) {
         if (!vm->types[i]) continue;
         bool base = false;
-        for (size_t j = 0; j < sizeof bases / sizeof bases[0]; j++) base |= (int)bases[j] == i;
+        for (size_t j = 0; j < sizeof bases / sizeof bases[0]; j++)
+            base |= (int)bases[j] == i;
         if (!base) vm->types[i]->tflags &= ~ASY_TYPE_BASETYPE;
     }
 }

@@ -327,8 +327,8 @@ static AsyValue heap_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, Asy
     AsyValue nf = heap_defined(vm, type, ASY_S(vm, __new__));
     if (!ASY_IS_UNDEF(nf)) {
         nf = unwrap_static(vm, nf);
-        return asy_call_unbound(vm, nf, ASY_OBJ(type), asy_type_of(vm, ASY_OBJ(type)), argc,
-                                argv, kw);
+        return asy_call_unbound(vm, nf, ASY_OBJ(type), asy_type_of(vm, ASY_OBJ(type)), argc, argv,
+                                kw);
     }
     AsyType *b = asy_type_builtin_base(type);
     if (b == ASY_TYPE(vm, object) || (b->tflags & ASY_TYPE_EXCEPTION))
@@ -344,8 +344,7 @@ static AsyValue heap_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, Asy
 static void heap_traverse(AsyVM *vm, AsyObj *o) {
     AsyType *b = asy_type_builtin_base(o->type);
     if (b->traverse) b->traverse(vm, o);
-    if (o->type->dict_offset)
-        asy_gc_mark_obj(vm, *(AsyObj **)((char *)o + o->type->dict_offset));
+    if (o->type->dict_offset) asy_gc_mark_obj(vm, *(AsyObj **)((char *)o + o->type->dict_offset));
 }
 
 static void heap_finalize(AsyVM *vm, AsyObj *o) {
@@ -422,15 +421,15 @@ static AsyType *class_base(AsyVM *vm, AsyValue *bases, int nbases) {
         }
         AsyType *b = (AsyType *)ASY_AS_OBJ(bases[i]);
         if (!(b->tflags & ASY_TYPE_BASETYPE)) {
-            asy_raise(vm, ASY_EXC_TypeError, "type '%s' is not an acceptable base type",
-                      b->name);
+            asy_raise(vm, ASY_EXC_TypeError, "type '%s' is not an acceptable base type", b->name);
             return NULL;
         }
         if (b == ASY_TYPE(vm, object) || b == base) continue;
         if (base && !asy_is_subtype(base, b)) {
             if (!asy_is_subtype(b, base)) {
-                asy_raise(vm, ASY_EXC_TypeError, "multiple bases have instance lay-out "
-                                                 "conflict");
+                asy_raise(vm, ASY_EXC_TypeError,
+                          "multiple bases have instance lay-out "
+                          "conflict");
                 return NULL;
             }
         }
@@ -474,8 +473,10 @@ static bool class_names(AsyVM *vm, AsyType *t, AsyStr *name, AsyDict *ns) {
         asy_dict_del(vm, ns, ASY_OBJ(ASY_S(vm, __qualname__)));
     }
     AsyValue m = asy_dict_get_str(vm, ns, ASY_S(vm, __module__));
-    if (asy_isinstance(vm, m, ASY_TYPE(vm, str))) t->module = (AsyStr *)ASY_AS_OBJ(m);
-    else t->module = asy_str_intern_cstr(vm, "builtins");
+    if (asy_isinstance(vm, m, ASY_TYPE(vm, str)))
+        t->module = (AsyStr *)ASY_AS_OBJ(m);
+    else
+        t->module = asy_str_intern_cstr(vm, "builtins");
     if (ASY_IS_UNDEF(asy_dict_get_str(vm, ns, ASY_S(vm, __doc__))))
         asy_dict_set_str(vm, ns, ASY_S(vm, __doc__), ASY_NONE);
     return true;
@@ -526,8 +527,8 @@ AsyValue asy_class_new(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, Asy
     AsyType *t = asy_gc_alloc(vm, ASY_TYPE(vm, type), sizeof(AsyType));
     t->base = base;
     t->dict = ns;
-    t->tflags = ASY_TYPE_HEAP | ASY_TYPE_BASETYPE | ASY_TYPE_READY |
-                (base->tflags & ASY_TYPE_EXCEPTION);
+    t->tflags =
+        ASY_TYPE_HEAP | ASY_TYPE_BASETYPE | ASY_TYPE_READY | (base->tflags & ASY_TYPE_EXCEPTION);
     class_layout(t, base);
     if (!class_names(vm, t, name, ns)) return ASY_ERR;
     wrap_implicit(vm, ns, ASY_S(vm, __new__), ASY_TYPE(vm, staticmethod));
@@ -598,8 +599,8 @@ static AsyValue prop_doc_from_getter(AsyVM *vm, AsyValue fget) {
     return ASY_IS_UNDEF(d) ? ASY_NONE : d;
 }
 
-static AsyValue prop_make(AsyVM *vm, AsyType *type, AsyValue fget, AsyValue fset,
-                          AsyValue fdel, AsyValue doc) {
+static AsyValue prop_make(AsyVM *vm, AsyType *type, AsyValue fget, AsyValue fset, AsyValue fdel,
+                          AsyValue doc) {
     AsyProperty *p = asy_gc_alloc(vm, type, type->basicsize);
     p->fget = absent(fget) ? ASY_NONE : fget;
     p->fset = absent(fset) ? ASY_NONE : fset;
@@ -614,9 +615,10 @@ static AsyValue prop_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, Asy
     static const char *const names[] = {"fget", "fset", "fdel", "doc"};
     AsyValue a[4] = {ASY_UNDEF, ASY_UNDEF, ASY_UNDEF, ASY_UNDEF};
     if (argc > 4)
-        return asy_raise(vm, ASY_EXC_TypeError,
-                         "property() takes at most 4 arguments (%d given)", argc);
-    for (int i = 0; i < argc; i++) a[i] = argv[i];
+        return asy_raise(vm, ASY_EXC_TypeError, "property() takes at most 4 arguments (%d given)",
+                         argc);
+    for (int i = 0; i < argc; i++)
+        a[i] = argv[i];
     for (int i = 0; i < 4; i++) {
         AsyValue v = asy_kwarg(vm, kw, names[i]);
         if (ASY_IS_UNDEF(v)) continue;
@@ -631,8 +633,7 @@ static AsyValue prop_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, Asy
 }
 
 /* getter/setter/deleter: a copy with one function replaced. */
-static AsyValue prop_copy_with(AsyVM *vm, int argc, AsyValue *argv, int which,
-                               const char *meth) {
+static AsyValue prop_copy_with(AsyVM *vm, int argc, AsyValue *argv, int which, const char *meth) {
     if (!asy_check_args(vm, meth, argc - 1, 1, 1)) return ASY_ERR;
     AsyProperty *p = prop_of(argv[0]);
     AsyValue f[3] = {p->fget, p->fset, p->fdel};
@@ -697,12 +698,15 @@ static AsyValue prop_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
 }
 
 static const AsyMethodDef property_methods[] = {
-    {"getter", propm_getter, 0, "Descriptor to obtain a copy of the property with a "
-                                "different getter."},
-    {"setter", propm_setter, 0, "Descriptor to obtain a copy of the property with a "
-                                "different setter."},
-    {"deleter", propm_deleter, 0, "Descriptor to obtain a copy of the property with a "
-                                  "different deleter."},
+    {"getter", propm_getter, 0,
+     "Descriptor to obtain a copy of the property with a "
+     "different getter."},
+    {"setter", propm_setter, 0,
+     "Descriptor to obtain a copy of the property with a "
+     "different setter."},
+    {"deleter", propm_deleter, 0,
+     "Descriptor to obtain a copy of the property with a "
+     "different deleter."},
     {"__set_name__", propm_set_name, 0, "Method to set name of a property."},
     {"__get__", propm_get, 0, "Return an attribute of instance, which is of type owner."},
     {"__set__", propm_set, 0, "Set an attribute of instance to value."},
@@ -717,8 +721,7 @@ static AsyMethodWrapper *wrapper_of(AsyValue v) { return (AsyMethodWrapper *)ASY
 static AsyValue wrapper_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
     if (!asy_check_nokw(vm, type->name, kw)) return ASY_ERR;
     if (argc != 1)
-        return asy_raise(vm, ASY_EXC_TypeError, "%s expected 1 argument, got %d", type->name,
-                         argc);
+        return asy_raise(vm, ASY_EXC_TypeError, "%s expected 1 argument, got %d", type->name, argc);
     AsyMethodWrapper *w = asy_gc_alloc(vm, type, type->basicsize);
     w->func = argv[0];
     return ASY_OBJ(w);
@@ -744,8 +747,7 @@ static AsyValue staticmethod_get(AsyVM *vm, AsyValue descr, AsyValue obj, AsyTyp
     return wrapper_of(descr)->func;
 }
 
-static AsyValue staticmethod_call(AsyVM *vm, AsyValue self, int argc, AsyValue *argv,
-                                  AsyDict *kw) {
+static AsyValue staticmethod_call(AsyVM *vm, AsyValue self, int argc, AsyValue *argv, AsyDict *kw) {
     return asy_call(vm, wrapper_of(self)->func, argc, argv, kw);
 }
 
@@ -763,8 +765,8 @@ static AsyValue wrapper_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
 static AsyValue wrapper_repr(AsyVM *vm, AsyValue self) {
     AsyValue r = asy_repr(vm, wrapper_of(self)->func);
     if (ASY_IS_ERR(r)) return r;
-    return ASY_OBJ(asy_str_printf(vm, "<%s(%s)>", asy_type_name(vm, self),
-                                  ((AsyStr *)ASY_AS_OBJ(r))->data));
+    return ASY_OBJ(
+        asy_str_printf(vm, "<%s(%s)>", asy_type_name(vm, self), ((AsyStr *)ASY_AS_OBJ(r))->data));
 }
 
 /* ---- super ---- */
@@ -806,7 +808,8 @@ static AsyValue super_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
     AsySuper *s = super_of(self);
     if (s->obj_type && strcmp(name->data, "__class__") != 0) {
         AsyType *c = s->obj_type;
-        while (c && c != s->type) c = c->base;
+        while (c && c != s->type)
+            c = c->base;
         for (c = c ? c->base : NULL; c; c = c->base) {
             if (!c->dict) continue;
             AsyValue v = asy_dict_get_str(vm, c->dict, name);
@@ -828,8 +831,7 @@ static AsyValue super_repr(AsyVM *vm, AsyValue self) {
     AsySuper *s = super_of(self);
     const char *tn = s->type->qualname ? s->type->qualname->data : s->type->name;
     if (!s->obj_type) return ASY_OBJ(asy_str_printf(vm, "<super: <class '%s'>, NULL>", tn));
-    return ASY_OBJ(asy_str_printf(vm, "<super: <class '%s'>, <%s object>>", tn,
-                                  s->obj_type->name));
+    return ASY_OBJ(asy_str_printf(vm, "<super: <class '%s'>, <%s object>>", tn, s->obj_type->name));
 }
 
 static void super_traverse(AsyVM *vm, AsyObj *o) {
@@ -843,16 +845,16 @@ static void super_traverse(AsyVM *vm, AsyObj *o) {
 
 typedef struct {
     AsyObj hdr;
-    AsyValue origin;                  /* the class subscripted                   */
-    AsyValue args;                    /* a tuple of the parameters               */
+    AsyValue origin; /* the class subscripted                   */
+    AsyValue args;   /* a tuple of the parameters               */
 } AsyGenericAlias;
 
 static AsyGenericAlias *alias_of(AsyValue v) { return (AsyGenericAlias *)ASY_AS_OBJ(v); }
 
 /* Built-in classes that accept parameters (CPython's __class_getitem__ ones). */
 static bool is_generic_class(AsyVM *vm, AsyType *t) {
-    static const AsyTypeId ids[] = {ASY_TYPE_list, ASY_TYPE_dict, ASY_TYPE_tuple,
-                                    ASY_TYPE_set, ASY_TYPE_frozenset, ASY_TYPE_type,
+    static const AsyTypeId ids[] = {ASY_TYPE_list,      ASY_TYPE_dict,      ASY_TYPE_tuple,
+                                    ASY_TYPE_set,       ASY_TYPE_frozenset, ASY_TYPE_type,
                                     ASY_TYPE_enumerate, ASY_TYPE_reversed};
     AsyType *b = asy_type_builtin_base(t);
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
@@ -863,8 +865,10 @@ static bool is_generic_class(AsyVM *vm, AsyType *t) {
 static AsyValue alias_new(AsyVM *vm, AsyValue origin, AsyValue params) {
     AsyGenericAlias *a = asy_gc_alloc(vm, ASY_TYPE(vm, GenericAlias), sizeof *a);
     a->origin = origin;
-    if (asy_isinstance(vm, params, ASY_TYPE(vm, tuple))) a->args = params;
-    else a->args = ASY_OBJ(asy_tuple_from_array(vm, &params, 1));
+    if (asy_isinstance(vm, params, ASY_TYPE(vm, tuple)))
+        a->args = params;
+    else
+        a->args = ASY_OBJ(asy_tuple_from_array(vm, &params, 1));
     return ASY_OBJ(a);
 }
 
@@ -1005,8 +1009,8 @@ void asy_class_init_types(AsyVM *vm) {
     su->traverse = super_traverse;
     vm->types[ASY_TYPE_super] = su;
 
-    AsyType *ga = asy_type_new_builtin(vm, "GenericAlias", ASY_TYPE(vm, object),
-                                       sizeof(AsyGenericAlias));
+    AsyType *ga =
+        asy_type_new_builtin(vm, "GenericAlias", ASY_TYPE(vm, object), sizeof(AsyGenericAlias));
     ga->repr = alias_repr;
     ga->getattr = alias_getattr;
     ga->call = alias_call;

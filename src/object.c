@@ -67,30 +67,22 @@ static int default_descr_set(AsyVM *vm, AsyValue descr, AsyValue obj, AsyValue v
     return -1;
 }
 
-bool asy_type_is_data_descr(AsyType *t) {
-    return t->descr_set != default_descr_set;
-}
+bool asy_type_is_data_descr(AsyType *t) { return t->descr_set != default_descr_set; }
 
-bool asy_type_has_descr_get(AsyType *t) {
-    return t->descr_get != default_descr_get;
-}
+bool asy_type_has_descr_get(AsyType *t) { return t->descr_get != default_descr_get; }
 
 static int64_t default_len(AsyVM *vm, AsyValue self) {
-    asy_raise(vm, ASY_EXC_TypeError, "object of type '%s' has no len()",
-              asy_type_name(vm, self));
+    asy_raise(vm, ASY_EXC_TypeError, "object of type '%s' has no len()", asy_type_name(vm, self));
     return -1;
 }
 
-static AsyValue default_call(AsyVM *vm, AsyValue self, int argc, AsyValue *argv,
-                             AsyDict *kw) {
+static AsyValue default_call(AsyVM *vm, AsyValue self, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(argc), ASY_UNUSED(argv), ASY_UNUSED(kw);
-    return asy_raise(vm, ASY_EXC_TypeError, "'%s' object is not callable",
-                     asy_type_name(vm, self));
+    return asy_raise(vm, ASY_EXC_TypeError, "'%s' object is not callable", asy_type_name(vm, self));
 }
 
 static AsyValue default_iter(AsyVM *vm, AsyValue self) {
-    return asy_raise(vm, ASY_EXC_TypeError, "'%s' object is not iterable",
-                     asy_type_name(vm, self));
+    return asy_raise(vm, ASY_EXC_TypeError, "'%s' object is not iterable", asy_type_name(vm, self));
 }
 
 static AsyValue default_next(AsyVM *vm, AsyValue self) {
@@ -243,8 +235,7 @@ static int object_setattr(AsyVM *vm, AsyValue obj, AsyStr *name, AsyValue v) {
     if (dp) {
         if (name_is(name, ASY_S(vm, __dict__)) && !ASY_IS_UNDEF(v)) {
             if (!asy_isinstance(vm, v, ASY_TYPE(vm, dict))) {
-                asy_raise(vm, ASY_EXC_TypeError,
-                          "__dict__ must be set to a dictionary, not a '%s'",
+                asy_raise(vm, ASY_EXC_TypeError, "__dict__ must be set to a dictionary, not a '%s'",
                           asy_type_name(vm, v));
                 return -1;
             }
@@ -259,8 +250,8 @@ static int object_setattr(AsyVM *vm, AsyValue obj, AsyStr *name, AsyValue v) {
         if (r != 0) return r < 0 ? -1 : 0;
     }
     if (!ASY_IS_UNDEF(descr) && !dp)
-        asy_raise(vm, ASY_EXC_AttributeError, "'%s' object attribute '%U' is read-only",
-                  t->name, name);
+        asy_raise(vm, ASY_EXC_AttributeError, "'%s' object attribute '%U' is read-only", t->name,
+                  name);
     else
         asy_raise_attribute_error(vm, obj, name);
     return -1;
@@ -268,7 +259,8 @@ static int object_setattr(AsyVM *vm, AsyValue obj, AsyStr *name, AsyValue v) {
 
 /* The nearest built-in (non-heap) type at or above t: whose layout an instance has. */
 AsyType *asy_type_builtin_base(AsyType *t) {
-    while (t && (t->tflags & ASY_TYPE_HEAP)) t = t->base;
+    while (t && (t->tflags & ASY_TYPE_HEAP))
+        t = t->base;
     return t;
 }
 
@@ -305,8 +297,9 @@ static AsyValue object_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, A
         return asy_raise(vm, ASY_EXC_TypeError, "cannot create '%s' instances", type->name);
     if (has_excess_args(argc, kw)) {
         if (!new_is_objects(vm, type))
-            return asy_raise(vm, ASY_EXC_TypeError, "object.__new__() takes exactly one "
-                                                    "argument (the type to instantiate)");
+            return asy_raise(vm, ASY_EXC_TypeError,
+                             "object.__new__() takes exactly one "
+                             "argument (the type to instantiate)");
         if (init_is_objects(vm, type))
             return asy_raise(vm, ASY_EXC_TypeError, "%s() takes no arguments", type->name);
     }
@@ -319,8 +312,9 @@ static AsyValue objm_init(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (!has_excess_args(argc - 1, kw)) return ASY_NONE;
     AsyType *t = asy_type_of(vm, argv[0]);
     if (!init_is_objects(vm, t))
-        return asy_raise(vm, ASY_EXC_TypeError, "object.__init__() takes exactly one "
-                                                "argument (the instance to initialize)");
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "object.__init__() takes exactly one "
+                         "argument (the instance to initialize)");
     if (new_is_objects(vm, t))
         return asy_raise(vm, ASY_EXC_TypeError, "%s() takes no arguments", t->name);
     return ASY_NONE;
@@ -329,8 +323,7 @@ static AsyValue objm_init(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 /* object.__new__(cls, ...): a bare instance of cls. For classes deriving from a built-in
  * type the built-in's constructor makes it, so its fields are valid. */
 static AsyValue objm_new(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    if (argc < 1)
-        return asy_raise(vm, ASY_EXC_TypeError, "object.__new__(): not enough arguments");
+    if (argc < 1) return asy_raise(vm, ASY_EXC_TypeError, "object.__new__(): not enough arguments");
     AsyValue cls = argv[0];
     if (!ASY_IS_OBJ(cls) || !asy_is_subtype(asy_type_of(vm, cls), ASY_TYPE(vm, type)))
         return asy_raise(vm, ASY_EXC_TypeError, "object.__new__(X): X is not a type object (%s)",
@@ -361,16 +354,15 @@ static AsyValue objm_hash(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return ASY_INT(h);
 }
 
-static AsyValue objm_compare(AsyVM *vm, int argc, AsyValue *argv, AsyCmpOp op,
-                             const char *name) {
+static AsyValue objm_compare(AsyVM *vm, int argc, AsyValue *argv, AsyCmpOp op, const char *name) {
     if (!asy_check_args(vm, name, argc - 1, 1, 1)) return ASY_ERR;
     return object_richcompare(vm, argv[0], argv[1], op);
 }
 
-#define ASY_OBJ_CMP(fn, op, name)                                                    \
-    static AsyValue fn(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {           \
-        ASY_UNUSED(kw);                                                              \
-        return objm_compare(vm, argc, argv, op, name);                               \
+#define ASY_OBJ_CMP(fn, op, name)                                                                  \
+    static AsyValue fn(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {                         \
+        ASY_UNUSED(kw);                                                                            \
+        return objm_compare(vm, argc, argv, op, name);                                             \
     }
 ASY_OBJ_CMP(objm_eq, ASY_CMP_EQ, "__eq__")
 ASY_OBJ_CMP(objm_ne, ASY_CMP_NE, "__ne__")
@@ -413,8 +405,7 @@ static AsyValue objm_delattr(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 /* format(obj, spec) for objects without their own __format__. */
 static AsyValue object_format(AsyVM *vm, AsyValue self, AsyStr *spec) {
     if (spec->len != 0)
-        return asy_raise(vm, ASY_EXC_TypeError,
-                         "unsupported format string passed to %s.__format__",
+        return asy_raise(vm, ASY_EXC_TypeError, "unsupported format string passed to %s.__format__",
                          asy_type_name(vm, self));
     return asy_str(vm, self);
 }
@@ -430,8 +421,7 @@ static AsyValue objm_format(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 
 static AsyValue objm_init_subclass(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (kw && kw->len > 0)
-        return asy_raise(vm, ASY_EXC_TypeError,
-                         "%s.__init_subclass__() takes no keyword arguments",
+        return asy_raise(vm, ASY_EXC_TypeError, "%s.__init_subclass__() takes no keyword arguments",
                          as_type(argv[0])->name);
     if (!asy_check_args(vm, "__init_subclass__", argc - 1, 0, 0)) return ASY_ERR;
     return ASY_NONE;
@@ -513,10 +503,12 @@ static AsyStr *type_name_str(AsyVM *vm, AsyType *t) {
 /* (t, base, base's base, ..., object) */
 static AsyValue type_mro_tuple(AsyVM *vm, AsyType *t) {
     int64_t n = 0;
-    for (AsyType *c = t; c; c = c->base) n++;
+    for (AsyType *c = t; c; c = c->base)
+        n++;
     AsyTuple *tup = asy_tuple_new(vm, n);
     int64_t i = 0;
-    for (AsyType *c = t; c; c = c->base) tup->items[i++] = ASY_OBJ(c);
+    for (AsyType *c = t; c; c = c->base)
+        tup->items[i++] = ASY_OBJ(c);
     return ASY_OBJ(tup);
 }
 
@@ -567,8 +559,8 @@ static AsyValue type_getattr_impl(AsyVM *vm, AsyValue self, AsyStr *name, bool r
         return vt->descr_get != default_descr_get ? vt->descr_get(vm, v, self, meta) : v;
     }
     if (!raise) return ASY_UNDEF;
-    return asy_raise(vm, ASY_EXC_AttributeError, "type object '%s' has no attribute '%U'",
-                     t->name, name);
+    return asy_raise(vm, ASY_EXC_AttributeError, "type object '%s' has no attribute '%U'", t->name,
+                     name);
 }
 
 static AsyValue type_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
@@ -578,15 +570,15 @@ static AsyValue type_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
 static int type_setattr(AsyVM *vm, AsyValue self, AsyStr *name, AsyValue v) {
     AsyType *t = as_type(self);
     if (!(t->tflags & ASY_TYPE_HEAP)) {
-        asy_raise(vm, ASY_EXC_TypeError, "cannot set '%U' attribute of immutable type '%s'",
-                  name, t->name);
+        asy_raise(vm, ASY_EXC_TypeError, "cannot set '%U' attribute of immutable type '%s'", name,
+                  t->name);
         return -1;
     }
     /* A data descriptor on the metatype (none today besides the getsets) would go here. */
     if (name_is(name, ASY_S(vm, __name__)) || name_is(name, ASY_S(vm, __qualname__))) {
         if (!asy_isinstance(vm, v, ASY_TYPE(vm, str))) {
-            asy_raise(vm, ASY_EXC_TypeError, "can only assign string to %s.%U, not '%s'",
-                      t->name, name, asy_type_name(vm, v));
+            asy_raise(vm, ASY_EXC_TypeError, "can only assign string to %s.%U, not '%s'", t->name,
+                      name, asy_type_name(vm, v));
             return -1;
         }
         AsyStr *s = (AsyStr *)ASY_AS_OBJ(v);
@@ -602,8 +594,8 @@ static int type_setattr(AsyVM *vm, AsyValue self, AsyStr *name, AsyValue v) {
     if (ASY_IS_UNDEF(v)) {
         int r = asy_dict_del(vm, t->dict, ASY_OBJ(name));
         if (r == 0)
-            asy_raise(vm, ASY_EXC_AttributeError, "type object '%s' has no attribute '%U'",
-                      t->name, name);
+            asy_raise(vm, ASY_EXC_AttributeError, "type object '%s' has no attribute '%U'", t->name,
+                      name);
         if (r <= 0) return -1;
     } else if (asy_dict_set_str(vm, t->dict, name, v) < 0) {
         return -1;
@@ -636,19 +628,15 @@ static AsyValue type_call(AsyVM *vm, AsyValue self, int argc, AsyValue *argv, As
 static AsyValue type_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(type);
     if (argc == 1 && !(kw && kw->len > 0)) return ASY_OBJ(asy_type_of(vm, argv[0]));
-    if (argc != 3)
-        return asy_raise(vm, ASY_EXC_TypeError, "type() takes 1 or 3 arguments");
+    if (argc != 3) return asy_raise(vm, ASY_EXC_TypeError, "type() takes 1 or 3 arguments");
     if (!asy_isinstance(vm, argv[0], ASY_TYPE(vm, str)))
-        return asy_raise(vm, ASY_EXC_TypeError,
-                         "type.__new__() argument 1 must be str, not %s",
+        return asy_raise(vm, ASY_EXC_TypeError, "type.__new__() argument 1 must be str, not %s",
                          asy_type_name(vm, argv[0]));
     if (!asy_isinstance(vm, argv[1], ASY_TYPE(vm, tuple)))
-        return asy_raise(vm, ASY_EXC_TypeError,
-                         "type.__new__() argument 2 must be tuple, not %s",
+        return asy_raise(vm, ASY_EXC_TypeError, "type.__new__() argument 2 must be tuple, not %s",
                          asy_type_name(vm, argv[1]));
     if (!asy_isinstance(vm, argv[2], ASY_TYPE(vm, dict)))
-        return asy_raise(vm, ASY_EXC_TypeError,
-                         "type.__new__() argument 3 must be dict, not %s",
+        return asy_raise(vm, ASY_EXC_TypeError, "type.__new__() argument 3 must be dict, not %s",
                          asy_type_name(vm, argv[2]));
     AsyTuple *bases = (AsyTuple *)ASY_AS_OBJ(argv[1]);
     AsyDict *ns = asy_dict_copy(vm, (AsyDict *)ASY_AS_OBJ(argv[2]));
@@ -670,8 +658,7 @@ static void type_traverse(AsyVM *vm, AsyObj *o) {
 }
 
 static void free_pending(AsyVM *vm, AsyType *t) {
-    asy_mem_free(vm, (void *)t->pending_methods,
-                 t->npending_methods * sizeof *t->pending_methods);
+    asy_mem_free(vm, (void *)t->pending_methods, t->npending_methods * sizeof *t->pending_methods);
     t->pending_methods = NULL;
     t->npending_methods = 0;
 }
@@ -749,8 +736,7 @@ static bool none_hash(AsyVM *vm, AsyValue self, int64_t *out) {
 }
 
 /* NoneType(), NotImplementedType() and ellipsis() return their singleton. */
-static AsyValue singleton_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv,
-                              AsyDict *kw) {
+static AsyValue singleton_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(argv);
     if (has_excess_args(argc, kw))
         return asy_raise(vm, ASY_EXC_TypeError, "%s takes no arguments", type->name);
@@ -835,8 +821,10 @@ AsyType *asy_type_new_builtin(AsyVM *vm, const char *name, AsyType *base, size_t
 static AsyValue method_value(AsyVM *vm, AsyType *type, const AsyMethodDef *def) {
     AsyValue f = asy_native_new(vm, def, ASY_UNDEF, type);
     AsyType *wrap = NULL;
-    if (def->flags & ASY_METH_CLASS) wrap = ASY_TYPE(vm, classmethod);
-    else if (def->flags & ASY_METH_STATIC) wrap = ASY_TYPE(vm, staticmethod);
+    if (def->flags & ASY_METH_CLASS)
+        wrap = ASY_TYPE(vm, classmethod);
+    else if (def->flags & ASY_METH_STATIC)
+        wrap = ASY_TYPE(vm, staticmethod);
     if (!wrap) return f;
     AsyMethodWrapper *w = asy_gc_alloc(vm, wrap, sizeof(AsyMethodWrapper));
     w->func = f;
@@ -853,8 +841,8 @@ static void install_methods(AsyVM *vm, AsyType *type, const AsyMethodDef *defs) 
 
 static void defer_methods(AsyVM *vm, AsyType *type, const AsyMethodDef *defs) {
     size_t n = type->npending_methods;
-    const AsyMethodDef **p = asy_mem_realloc(vm, (void *)type->pending_methods,
-                                             n * sizeof *p, (n + 1) * sizeof *p);
+    const AsyMethodDef **p =
+        asy_mem_realloc(vm, (void *)type->pending_methods, n * sizeof *p, (n + 1) * sizeof *p);
     if (!p) return; /* MemoryError pending; the methods are lost, as any failed init */
     p[n] = defs;
     type->pending_methods = p;
@@ -904,10 +892,10 @@ static AsyValue sw_compare(AsyVM *vm, int argc, AsyValue *argv, AsyCmpOp op, con
     return wrapper_impl(vm, argv[0])->richcompare(vm, argv[0], argv[1], op);
 }
 
-#define ASY_SW_CMP(fn, op, name)                                                     \
-    static AsyValue fn(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {           \
-        ASY_UNUSED(kw);                                                              \
-        return sw_compare(vm, argc, argv, op, name);                                 \
+#define ASY_SW_CMP(fn, op, name)                                                                   \
+    static AsyValue fn(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {                         \
+        ASY_UNUSED(kw);                                                                            \
+        return sw_compare(vm, argc, argv, op, name);                                               \
     }
 ASY_SW_CMP(sw_eq, ASY_CMP_EQ, "__eq__")
 ASY_SW_CMP(sw_ne, ASY_CMP_NE, "__ne__")
@@ -981,7 +969,12 @@ static bool defines_slot(AsyType *t, int i) {
     case 0: return t->repr != b->repr;
     case 1: return t->str != b->str;
     case 2: return t->hash != b->hash;
-    case 3: case 4: case 5: case 6: case 7: case 8: return t->richcompare != b->richcompare;
+    case 3:
+    case 4:
+    case 5:
+    case 6:
+    case 7:
+    case 8: return t->richcompare != b->richcompare;
     case 9: return t->len != b->len;
     case 10: return t->iter != b->iter;
     case 11: return t->next != b->next;
@@ -999,8 +992,8 @@ static void add_slot_wrappers(AsyVM *vm, AsyType *t) {
         if (!defines_slot(t, i)) continue;
         AsyStr *n = asy_str_intern_cstr(vm, slot_wrappers[i].name);
         if (!ASY_IS_UNDEF(asy_dict_get_str(vm, t->dict, n))) continue;
-        AsyValue v = i == 2 && !t->hash ? ASY_NONE
-                                        : asy_native_new(vm, &slot_wrappers[i], ASY_UNDEF, t);
+        AsyValue v =
+            i == 2 && !t->hash ? ASY_NONE : asy_native_new(vm, &slot_wrappers[i], ASY_UNDEF, t);
         asy_dict_set_str(vm, t->dict, n, v);
     }
 }
@@ -1090,8 +1083,7 @@ void asy_object_init_types(AsyVM *vm) {
     none->truth = none_truth;
     none->hash = none_hash;
     vm->types[ASY_TYPE_NoneType] = none;
-    vm->types[ASY_TYPE_NotImplementedType] =
-        singleton_type(vm, "NotImplementedType", notimpl_repr);
+    vm->types[ASY_TYPE_NotImplementedType] = singleton_type(vm, "NotImplementedType", notimpl_repr);
     vm->types[ASY_TYPE_ellipsis] = singleton_type(vm, "ellipsis", ellipsis_repr);
     vm->not_implemented = asy_gc_alloc(vm, ASY_TYPE(vm, NotImplementedType), sizeof(AsyObj));
     vm->ellipsis = asy_gc_alloc(vm, ASY_TYPE(vm, ellipsis), sizeof(AsyObj));
@@ -1149,8 +1141,7 @@ static AsyValue type_dict_get(AsyDict *d, AsyStr *key) {
             AsyDictEntry *e = &d->entries[ix];
             if (e->hash == hash && ASY_IS_OBJ(e->key)) {
                 AsyObj *k = ASY_AS_OBJ(e->key);
-                if (k == &key->hdr ||
-                    (k->type == key->hdr.type && asy_str_equal((AsyStr *)k, key)))
+                if (k == &key->hdr || (k->type == key->hdr.type && asy_str_equal((AsyStr *)k, key)))
                     return e->value;
             }
         }
@@ -1335,8 +1326,7 @@ static AsyValue richcompare_slow(AsyVM *vm, AsyValue a, AsyValue b, AsyCmpOp op)
     if (!is_not_implemented(vm, r)) return r;
     if (op == ASY_CMP_EQ) return ASY_BOOL(asy_value_is(a, b));
     if (op == ASY_CMP_NE) return ASY_BOOL(!asy_value_is(a, b));
-    return asy_raise(vm, ASY_EXC_TypeError,
-                     "'%s' not supported between instances of '%s' and '%s'",
+    return asy_raise(vm, ASY_EXC_TypeError, "'%s' not supported between instances of '%s' and '%s'",
                      cmp_op_text(op), ta->name, tb->name);
 }
 
@@ -1357,9 +1347,7 @@ int asy_compare_bool(AsyVM *vm, AsyValue a, AsyValue b, AsyCmpOp op) {
     return asy_truthy(vm, v);
 }
 
-int asy_eq(AsyVM *vm, AsyValue a, AsyValue b) {
-    return asy_compare_bool(vm, a, b, ASY_CMP_EQ);
-}
+int asy_eq(AsyVM *vm, AsyValue a, AsyValue b) { return asy_compare_bool(vm, a, b, ASY_CMP_EQ); }
 
 AsyValue asy_getattr(AsyVM *vm, AsyValue obj, AsyStr *name) {
     return asy_type_of(vm, obj)->getattr(vm, obj, name);
@@ -1503,7 +1491,6 @@ bool asy_index(AsyVM *vm, AsyValue v, int64_t *out) {
     bool fits = mpz_fits_slong_p(z);
     if (fits) *out = mpz_get_si(z);
     mpz_clear(z);
-    if (!fits)
-        asy_raise(vm, ASY_EXC_IndexError, "cannot fit 'int' into an index-sized integer");
+    if (!fits) asy_raise(vm, ASY_EXC_IndexError, "cannot fit 'int' into an index-sized integer");
     return fits;
 }

@@ -172,8 +172,7 @@ Test(object, generic_getattr_order) {
     cr_assert(asy_value_is(asy_getattr(vm, obj, name("prop")), ASY_INT(7)));
     /* A property without setter refuses even though the instance has a dict. */
     cr_assert_eq(asy_setattr(vm, obj, name("prop"), ASY_INT(0)), -1);
-    cr_assert_str_eq(error_text(),
-                     "AttributeError: property 'prop' of 'C' object has no setter");
+    cr_assert_str_eq(error_text(), "AttributeError: property 'prop' of 'C' object has no setter");
     cr_assert(ASY_IS_ERR(asy_getattr(vm, obj, name("nope"))));
     cr_assert_str_eq(error_text(), "AttributeError: 'C' object has no attribute 'nope'");
     cr_assert(ASY_IS_UNDEF(asy_getattr_opt(vm, obj, name("nope"))));
