@@ -99,10 +99,14 @@ void asy_loop_free(AsyVM *vm) {
 void asy_loop_watch_sigint(AsyVM *vm, bool on) {
     AsyLoop *L = vm->loop;
     if (on) {
+        /* As CPython's Runner: only when Ctrl-C is not ignored (a background job). */
+        struct sigaction old;
+        L->sigint_watched = sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler != SIG_IGN;
         L->sigint_pending = 0;
-        event_add(L->sigint_ev, NULL);
-    } else {
+        if (L->sigint_watched) event_add(L->sigint_ev, NULL);
+    } else if (L->sigint_watched) {
         event_del(L->sigint_ev);
+        L->sigint_watched = false;
     }
 }
 

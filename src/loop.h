@@ -60,6 +60,7 @@ typedef struct AsyLoop {
     struct event *timer_ev;   /* armed for the earliest deadline while blocking        */
     struct event *sigint_ev;  /* SIGINT while a loop runs                              */
     volatile int sigint_pending;
+    bool sigint_watched;      /* sigint_ev is added (SIGINT was not ignored)           */
 
     AsyHandle *ready;         /* ring buffer, capacity a power of two                  */
     size_t rhead, rlen, rcap;

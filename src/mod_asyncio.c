@@ -480,8 +480,11 @@ static AsyValue aio_run(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (loop_of(vm)->running)
         return asy_raise(vm, ASY_EXC_RuntimeError,
                          "asyncio.run() cannot be called from a running event loop");
-    if (!asy_aio_is_coroutine(vm, argv[0]))
+    if (!asy_aio_is_coroutine(vm, argv[0])) {
+        /* CPython's Runner made its loop first, and closing it spent two task names */
+        loop_of(vm)->task_counter += 2;
         return asy_raise(vm, ASY_EXC_ValueError, "a coroutine was expected, got %R", argv[0]);
+    }
     int dbg = ASY_IS_UNDEF(debug) || ASY_IS_NONE(debug) ? 0 : asy_truthy(vm, debug);
     if (dbg < 0) return ASY_ERR;
     return run_main(vm, argv[0], dbg);
