@@ -65,6 +65,48 @@ static int shortest_digits(double d, char *digits, int *exp10) {
     return n;
 }
 
+/* Fast path of repr for 1e-4 <= a < 1e15 with at most 15 significant digits (most floats
+ * people print): the smallest k such that a * 10**k rounds to an integer N that reads back
+ * as a (N / 10**k is one correctly rounded IEEE division of exact operands, so it equals
+ * strtod's result). Below 10**15 decimals are sparser than doubles, so N is the only
+ * candidate with that many digits: it is exactly the shortest repr. Writes the fixed-point
+ * text and returns its length, or 0 when the fast path does not apply. */
+static size_t repr_fixed_fast(double a, char *p) {
+    static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    if (!(a >= 1e-4 && a < 1e15)) return 0;
+    for (int k = 1; k < 16; k++) {
+        double m = a * pow10[k];
+        if (m >= 1e15) return 0;
+        double r = nearbyint(m);
+        if (r / pow10[k] != a) continue;
+        char digits[24];
+        int n = 0;
+        for (uint64_t u = (uint64_t)r; u; u /= 10) digits[n++] = (char)('0' + u % 10);
+        for (int i = 0; i < n / 2; i++) {
+            char c = digits[i];
+            digits[i] = digits[n - 1 - i];
+            digits[n - 1 - i] = c;
+        }
+        char *q = p;
+        if (n <= k) { /* 0.000ddd */
+            *q++ = '0', *q++ = '.';
+            for (int i = n; i < k; i++) *q++ = '0';
+            memcpy(q, digits, (size_t)n);
+            q += n;
+        } else {
+            memcpy(q, digits, (size_t)(n - k));
+            q += n - k;
+            *q++ = '.';
+            memcpy(q, digits + n - k, (size_t)k);
+            q += k;
+        }
+        *q = '\0';
+        return (size_t)(q - p);
+    }
+    return 0;
+}
+
 size_t asy_num_float_repr_buf(double d, char *buf) {
     if (isnan(d)) return (size_t)snprintf(buf, 32, "nan");
     if (isinf(d)) return (size_t)snprintf(buf, 32, d > 0 ? "inf" : "-inf");
@@ -76,6 +118,8 @@ size_t asy_num_float_repr_buf(double d, char *buf) {
         p += snprintf(p, 24, "%lld.0", (long long)a);
         return (size_t)(p - buf);
     }
+    size_t fast = repr_fixed_fast(a, p);
+    if (fast) return (size_t)(p - buf) + fast;
     char digits[24];
     int e;
     int n = shortest_digits(a, digits, &e);
