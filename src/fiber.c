@@ -7,13 +7,6 @@
 
 #define FIBER_INITIAL_STACK 256
 #define FIBER_INITIAL_FRAMES 16
-/* Slack above a frame's computed needs: a bound method or __init__ call writes self into
- * a spare slot, and C helpers push a value or two. */
-#define FRAME_SLACK 4
-
-int64_t asy_fiber_frame_size(const AsyCode *code) {
-    return (int64_t)code->nlocals + code->ncells + code->nfree + code->stacksize + FRAME_SLACK;
-}
 
 AsyFiber *asy_fiber_new(AsyVM *vm) {
     AsyFiber *f = asy_gc_alloc(vm, ASY_TYPE(vm, fiber), sizeof(AsyFiber));

@@ -154,8 +154,20 @@ bool asy_fiber_ensure_stack(AsyVM *vm, AsyFiber *f, int64_t need);
 AsyFrame *asy_fiber_push_frame(AsyVM *vm, AsyFiber *f);
 /* Mark the live part of a frame array and stack (the GC and generators use it). */
 void asy_fiber_mark_frame(AsyVM *vm, const AsyFrame *fr);
-/* Slots a frame of `code` needs on the stack (locals, cells, frees, eval stack, slack). */
-int64_t asy_fiber_frame_size(const AsyCode *code);
+/* Slots a frame of `code` needs on the stack (locals, cells, frees, eval stack, and slack:
+ * a bound method or __init__ call writes self into a spare slot, C helpers push a value
+ * or two). */
+static inline int64_t asy_fiber_frame_size(const AsyCode *code) {
+    return (int64_t)code->nlocals + code->ncells + code->nfree + code->stacksize + 4;
+}
+
+/* One LOAD_GLOBAL cache entry (AsyCode.gcache): valid while both dicts keep the versions
+ * seen when it was filled (every insert, update and delete bumps a dict's version). */
+typedef struct AsyGlobalCache {
+    AsyDict *globals;
+    uint64_t globals_version, builtins_version;
+    AsyValue value;
+} AsyGlobalCache;
 
 /* Tasks (vm.c): a fiber that will run the coroutine `coro` when first resumed. Marks the
  * coroutine as awaited. TypeError if coro is not a coroutine. */

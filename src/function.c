@@ -39,6 +39,10 @@ static void code_traverse(AsyVM *vm, AsyObj *o) {
     asy_gc_mark_obj(vm, (AsyObj *)c->name);
     asy_gc_mark_obj(vm, (AsyObj *)c->qualname);
     asy_gc_mark_obj(vm, (AsyObj *)c->filename);
+    /* A cached globals dict stays alive, so a dict at the same address can never pass
+     * for it (stale values are never read: the versions no longer match). */
+    if (c->gcache)
+        for (int32_t i = 0; i < c->nnames; i++) asy_gc_mark_obj(vm, (AsyObj *)c->gcache[i].globals);
 }
 
 static void code_finalize(AsyVM *vm, AsyObj *o) {
@@ -51,6 +55,7 @@ static void code_finalize(AsyVM *vm, AsyObj *o) {
     asy_mem_free(vm, c->cellnames, sizeof(AsyStr *) * (size_t)c->ncells);
     asy_mem_free(vm, c->cell2arg, sizeof(int32_t) * (size_t)c->ncells);
     asy_mem_free(vm, c->freenames, sizeof(AsyStr *) * (size_t)c->nfree);
+    asy_mem_free(vm, c->gcache, sizeof(AsyGlobalCache) * (size_t)c->nnames);
 }
 
 static AsyValue code_repr(AsyVM *vm, AsyValue self) {

@@ -282,6 +282,9 @@ typedef struct {
     int32_t stacksize;       /* most values the body ever has on the stack         */
     int32_t firstline;
     AsyStr *name, *qualname, *filename;
+    /* vm.c's LOAD_GLOBAL cache, one entry per name (nnames), allocated on first use and
+     * freed with the code object (function.c). */
+    struct AsyGlobalCache *gcache;
 } AsyCode;
 
 typedef struct {
