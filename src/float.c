@@ -47,7 +47,8 @@ static int shortest_digits(double d, char *digits, int *exp10) {
         double back = strtod(tmp, NULL);
         if (back == d || prec == 17) break;
         uint64_t lo = 1;
-        for (int i = 1; i < prec; i++) lo *= 10;
+        for (int i = 1; i < prec; i++)
+            lo *= 10;
         uint64_t m2 = back > d ? m - 1 : m + 1;
         int e2 = e;
         if (m2 < lo) m2 = lo * 10 - 1, e2--;
@@ -60,7 +61,8 @@ static int shortest_digits(double d, char *digits, int *exp10) {
     }
     int n = snprintf(digits, 24, "%llu", (unsigned long long)m);
     *exp10 = e;
-    while (n > 1 && digits[n - 1] == '0') n--;
+    while (n > 1 && digits[n - 1] == '0')
+        n--;
     digits[n] = '\0';
     return n;
 }
@@ -82,7 +84,8 @@ static size_t repr_fixed_fast(double a, char *p) {
         if (r / pow10[k] != a) continue;
         char digits[24];
         int n = 0;
-        for (uint64_t u = (uint64_t)r; u; u /= 10) digits[n++] = (char)('0' + u % 10);
+        for (uint64_t u = (uint64_t)r; u; u /= 10)
+            digits[n++] = (char)('0' + u % 10);
         for (int i = 0; i < n / 2; i++) {
             char c = digits[i];
             digits[i] = digits[n - 1 - i];
@@ -91,7 +94,8 @@ static size_t repr_fixed_fast(double a, char *p) {
         char *q = p;
         if (n <= k) { /* 0.000ddd */
             *q++ = '0', *q++ = '.';
-            for (int i = n; i < k; i++) *q++ = '0';
+            for (int i = n; i < k; i++)
+                *q++ = '0';
             memcpy(q, digits, (size_t)n);
             q += n;
         } else {
@@ -134,11 +138,13 @@ size_t asy_num_float_repr_buf(double d, char *buf) {
     } else if (e < 0) {
         *p++ = '0';
         *p++ = '.';
-        for (int i = 0; i < -e - 1; i++) *p++ = '0';
+        for (int i = 0; i < -e - 1; i++)
+            *p++ = '0';
         memcpy(p, digits, (size_t)n);
         p += n;
     } else {
-        for (int i = 0; i <= e; i++) *p++ = i < n ? digits[i] : '0';
+        for (int i = 0; i <= e; i++)
+            *p++ = i < n ? digits[i] : '0';
         *p++ = '.';
         if (n > e + 1) {
             memcpy(p, digits + e + 1, (size_t)(n - e - 1));
@@ -386,8 +392,10 @@ static AsyValue round_to_power(AsyVM *vm, double x, long k) {
     mpz_set_d(sig, ldexp(m, 53)); /* |x| = sig * 2**(e-53) */
     e -= 53;
     mpz_ui_pow_ui(d, 10, (unsigned long)k);
-    if (e >= 0) mpz_mul_2exp(sig, sig, (mp_bitcnt_t)e);
-    else mpz_mul_2exp(d, d, (mp_bitcnt_t)-e);
+    if (e >= 0)
+        mpz_mul_2exp(sig, sig, (mp_bitcnt_t)e);
+    else
+        mpz_mul_2exp(d, d, (mp_bitcnt_t)-e);
     mpz_fdiv_qr(q, r, sig, d);
     mpz_mul_2exp(r, r, 1);
     int c = mpz_cmp(r, d);
@@ -397,8 +405,7 @@ static AsyValue round_to_power(AsyVM *vm, double x, long k) {
     double res;
     bool ok = asy_num_scaled_to_double(q, 0, false, &res);
     mpz_clears(sig, d, q, r, NULL);
-    if (!ok)
-        return asy_raise(vm, ASY_EXC_OverflowError, "rounded value too large to represent");
+    if (!ok) return asy_raise(vm, ASY_EXC_OverflowError, "rounded value too large to represent");
     return ASY_FLOAT(copysign(res, x));
 }
 
@@ -413,8 +420,8 @@ AsyValue asy_num_float_round(AsyVM *vm, double x, AsyValue ndigits) {
     int of;
     int64_t n = asy_num_int_as_i64(nd, &of);
     if (!isfinite(x) || x == 0.0) return ASY_FLOAT(x);
-    if (n > 323) return ASY_FLOAT(x);          /* more digits than any double has */
-    if (n < -308) return ASY_FLOAT(0.0 * x);   /* beyond DBL_MAX: a signed zero */
+    if (n > 323) return ASY_FLOAT(x);        /* more digits than any double has */
+    if (n < -308) return ASY_FLOAT(0.0 * x); /* beyond DBL_MAX: a signed zero */
     if (n < 0) return round_to_power(vm, x, (long)-n);
     char buf[720];
     snprintf(buf, sizeof buf, "%.*f", (int)n, x); /* correctly rounded, ties to even */
@@ -532,8 +539,10 @@ static AsyValue float_m_ratio(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) 
     mpz_t num, den;
     mpz_init_set_d(num, m);
     mpz_init_set_ui(den, 1);
-    if (e > 0) mpz_mul_2exp(num, num, (mp_bitcnt_t)e);
-    else mpz_mul_2exp(den, den, (mp_bitcnt_t)-e);
+    if (e > 0)
+        mpz_mul_2exp(num, num, (mp_bitcnt_t)e);
+    else
+        mpz_mul_2exp(den, den, (mp_bitcnt_t)-e);
     AsyValue items[2] = {asy_num_int_take(vm, num), asy_num_int_take(vm, den)};
     mpz_clears(num, den, NULL);
     return ASY_OBJ(asy_tuple_from_array(vm, items, 2));
@@ -562,8 +571,8 @@ static AsyValue float_m_hex(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         m -= (int)m;
     }
     s[si] = '\0';
-    return ASY_OBJ(asy_str_printf(vm, "%s0x%sp%c%d", x < 0 ? "-" : "", s, e < 0 ? '-' : '+',
-                                  e < 0 ? -e : e));
+    return ASY_OBJ(
+        asy_str_printf(vm, "%s0x%sp%c%d", x < 0 ? "-" : "", s, e < 0 ? '-' : '+', e < 0 ? -e : e));
 }
 
 /* float.fromhex(s): [sign] ['0x'] hexdigits ['.' hexdigits] ['p' [sign] digits], or inf/nan. */
@@ -600,7 +609,8 @@ static AsyValue float_m_fromhex(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw
                 *o++ = *q++;
                 if (q < end && (*q == '+' || *q == '-')) *o++ = *q++;
                 ok = q < end && is_digit(*q);
-                while (q < end && is_digit(*q)) *o++ = *q++;
+                while (q < end && is_digit(*q))
+                    *o++ = *q++;
             }
             ok = ok && q == end;
             *o = '\0';
@@ -613,8 +623,7 @@ static AsyValue float_m_fromhex(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw
             }
         }
     }
-    if (!ok)
-        return asy_raise(vm, ASY_EXC_ValueError, "invalid hexadecimal floating-point string");
+    if (!ok) return asy_raise(vm, ASY_EXC_ValueError, "invalid hexadecimal floating-point string");
     AsyType *cls = (AsyType *)ASY_AS_OBJ(argv[0]);
     AsyValue r = ASY_FLOAT(d);
     if (cls == ASY_TYPE(vm, float)) return r;
@@ -699,20 +708,21 @@ static AsyValue float_m_int(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 /* Arithmetic dunders: float.__add__(self, other), with other int or float. */
 static AsyValue float_dunder(AsyVM *vm, int argc, AsyValue *argv, AsyBinOp op, bool reflected) {
     if (!asy_num_wrapper_args(vm, argc - 1, 1)) return ASY_ERR;
-    return reflected ? float_binop(vm, argv[1], argv[0], op) : float_binop(vm, argv[0], argv[1], op);
+    return reflected ? float_binop(vm, argv[1], argv[0], op)
+                     : float_binop(vm, argv[0], argv[1], op);
 }
 
-#define FLOAT_OPS(X)                                                                       \
-    X(add, ADD) X(sub, SUB) X(mul, MUL) X(truediv, TRUEDIV) X(floordiv, FLOORDIV)          \
-    X(mod, MOD) X(pow, POW)
-#define DEF_FLOAT_OP(name, OP)                                                             \
-    static AsyValue float_m_##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {     \
-        ASY_UNUSED(kw);                                                                    \
-        return float_dunder(vm, argc, argv, ASY_BIN_##OP, false);         \
-    }                                                                                      \
-    static AsyValue float_m_r##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {    \
-        ASY_UNUSED(kw);                                                                    \
-        return float_dunder(vm, argc, argv, ASY_BIN_##OP, true);         \
+#define FLOAT_OPS(X)                                                                               \
+    X(add, ADD)                                                                                    \
+    X(sub, SUB) X(mul, MUL) X(truediv, TRUEDIV) X(floordiv, FLOORDIV) X(mod, MOD) X(pow, POW)
+#define DEF_FLOAT_OP(name, OP)                                                                     \
+    static AsyValue float_m_##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {             \
+        ASY_UNUSED(kw);                                                                            \
+        return float_dunder(vm, argc, argv, ASY_BIN_##OP, false);                                  \
+    }                                                                                              \
+    static AsyValue float_m_r##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {            \
+        ASY_UNUSED(kw);                                                                            \
+        return float_dunder(vm, argc, argv, ASY_BIN_##OP, true);                                   \
     }
 FLOAT_OPS(DEF_FLOAT_OP)
 #undef DEF_FLOAT_OP
@@ -730,11 +740,11 @@ static AsyValue float_m_rdivmod(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw
 }
 
 #define CMP_OPS(X) X(lt, LT) X(le, LE) X(eq, EQ) X(ne, NE) X(gt, GT) X(ge, GE)
-#define DEF_FLOAT_CMP(name, OP)                                                            \
-    static AsyValue float_m_##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {     \
-        ASY_UNUSED(kw);                                                                    \
-        if (!asy_num_wrapper_args(vm, argc - 1, 1)) return ASY_ERR;          \
-        return float_richcompare(vm, argv[0], argv[1], ASY_CMP_##OP);                      \
+#define DEF_FLOAT_CMP(name, OP)                                                                    \
+    static AsyValue float_m_##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {             \
+        ASY_UNUSED(kw);                                                                            \
+        if (!asy_num_wrapper_args(vm, argc - 1, 1)) return ASY_ERR;                                \
+        return float_richcompare(vm, argv[0], argv[1], ASY_CMP_##OP);                              \
     }
 CMP_OPS(DEF_FLOAT_CMP)
 #undef DEF_FLOAT_CMP
@@ -749,9 +759,10 @@ static AsyValue float_get_imag(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw)
     return ASY_FLOAT(0.0);
 }
 
-#define M(name, fn, doc) {name, fn, ASY_METH_NOKW, doc}
-#define OP_DEFS(name, OP)                                                                  \
-    M("__" #name "__", float_m_##name, "Return self " #name " value."),                    \
+#define M(name, fn, doc)                                                                           \
+    { name, fn, ASY_METH_NOKW, doc }
+#define OP_DEFS(name, OP)                                                                          \
+    M("__" #name "__", float_m_##name, "Return self " #name " value."),                            \
         M("__r" #name "__", float_m_r##name, "Return value " #name " self."),
 #define CMP_DEFS(name, OP) M("__" #name "__", float_m_##name, "Return self " #name " value."),
 

@@ -117,7 +117,7 @@ int asy_num_int_cmp_double(AsyValue a, double d) {
         }
     }
     AsyMpzTmp t;
-    int c = mpz_cmp_d(asy_num_mpz(a, &t), d);   /* exact, infinities included */
+    int c = mpz_cmp_d(asy_num_mpz(a, &t), d); /* exact, infinities included */
     return (c > 0) - (c < 0);
 }
 
@@ -131,7 +131,7 @@ int64_t asy_num_int_hash(AsyValue v) {
     } else {
         mpz_srcptr z = ((AsyBigInt *)ASY_AS_OBJ(v))->z;
         neg = mpz_sgn(z) < 0;
-        h = mpz_tdiv_ui(z, ASY_HASH_MODULUS);   /* |z| mod P */
+        h = mpz_tdiv_ui(z, ASY_HASH_MODULUS); /* |z| mod P */
     }
     int64_t r = neg ? -(int64_t)h : (int64_t)h;
     return r == -1 ? -2 : r;
@@ -251,10 +251,12 @@ static size_t space_len(const char *p, const char *end) {
 
 void asy_num_strip(const char **p, const char **end) {
     size_t n;
-    while (*p < *end && (n = space_len(*p, *end)) > 0) *p += n;
+    while (*p < *end && (n = space_len(*p, *end)) > 0)
+        *p += n;
     while (*p < *end) {
         const char *q = *end - 1;
-        while (q > *p && ((unsigned char)*q & 0xC0) == 0x80) q--;
+        while (q > *p && ((unsigned char)*q & 0xC0) == 0x80)
+            q--;
         if (space_len(q, *end) != (size_t)(*end - q)) break;
         *end = q;
     }
@@ -270,7 +272,8 @@ static ParseResult parse_int(AsyVM *vm, const char *s, size_t len, int base, Asy
 bool asy_num_ascii_text(AsyVM *vm, const char *s, size_t len, char **out, size_t *outlen) {
     *out = NULL;
     size_t i = 0;
-    while (i < len && (unsigned char)s[i] < 0x80) i++;
+    while (i < len && (unsigned char)s[i] < 0x80)
+        i++;
     if (i == len) return true;
     char *buf = asy_mem_alloc(vm, len + 1);
     if (!buf) return false;
@@ -300,7 +303,6 @@ static ParseResult parse_int_text(AsyVM *vm, const char *s, size_t len, int base
     asy_mem_free(vm, ascii, len + 1);
     return r;
 }
-
 
 /* Accumulate validated digits [p, end) (underscores skipped) into *out. */
 static ParseResult parse_digits_value(AsyVM *vm, const char *p, const char *end, int base,
@@ -346,11 +348,16 @@ static ParseResult parse_int(AsyVM *vm, const char *s, size_t len, int base, Asy
     bool only_zero = false;
     char c1 = end - p >= 2 && p[0] == '0' ? (char)(p[1] | 0x20) : 0;
     if (base == 0) {
-        if (p < end && *p != '0') base = 10;
-        else if (c1 == 'x') base = 16;
-        else if (c1 == 'o') base = 8;
-        else if (c1 == 'b') base = 2;
-        else only_zero = true, base = 10;
+        if (p < end && *p != '0')
+            base = 10;
+        else if (c1 == 'x')
+            base = 16;
+        else if (c1 == 'o')
+            base = 8;
+        else if (c1 == 'b')
+            base = 2;
+        else
+            only_zero = true, base = 10;
     }
     if ((base == 16 && c1 == 'x') || (base == 8 && c1 == 'o') || (base == 2 && c1 == 'b')) {
         p += 2;
@@ -418,8 +425,9 @@ static AsyValue int_from_text(AsyVM *vm, AsyValue obj, int base) {
     }
     if (memchr(s, '\0', len)) return raise_invalid_literal(vm, obj, base);
     AsyValue out;
-    ParseResult r = asy_isinstance(vm, obj, ASY_TYPE(vm, str)) ? parse_int_text(vm, s, len, base, &out)
-                                                               : parse_int(vm, s, len, base, &out);
+    ParseResult r = asy_isinstance(vm, obj, ASY_TYPE(vm, str))
+                        ? parse_int_text(vm, s, len, base, &out)
+                        : parse_int(vm, s, len, base, &out);
     if (r == PARSE_OK) return out;
     if (r == PARSE_ERROR) return ASY_ERR;
     return raise_invalid_literal(vm, obj, base);
@@ -480,7 +488,8 @@ AsyValue asy_number_int(AsyVM *vm, AsyValue v) {
         return asy_num_index(vm, v);
     r = call_dunder(vm, v, ASY_S(vm, __trunc__));
     if (!ASY_IS_UNDEF(r)) {
-        if (ASY_IS_ERR(r) || asy_num_is_int(vm, r)) return ASY_IS_ERR(r) ? r : asy_num_int_exact(vm, r);
+        if (ASY_IS_ERR(r) || asy_num_is_int(vm, r))
+            return ASY_IS_ERR(r) ? r : asy_num_int_exact(vm, r);
         if (ASY_IS_UNDEF(asy_type_lookup(asy_type_of(vm, r), ASY_S(vm, __index__))))
             return asy_raise(vm, ASY_EXC_TypeError, "__trunc__ returned non-Integral (type %s)",
                              asy_type_name(vm, r));
@@ -597,7 +606,8 @@ static AsyValue int_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyD
     if (argc == 0) return asy_raise(vm, ASY_EXC_TypeError, "int() missing string argument");
     if (!asy_isinstance(vm, argv[0], ASY_TYPE(vm, str)) &&
         !asy_isinstance(vm, argv[0], ASY_TYPE(vm, bytes)))
-        return asy_raise(vm, ASY_EXC_TypeError, "int() can't convert non-string with explicit base");
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "int() can't convert non-string with explicit base");
     if ((b != 0 && b < 2) || b > 36)
         return asy_raise(vm, ASY_EXC_ValueError, "int() base must be >= 2 and <= 36, or 0");
     return int_of_type(vm, type, int_from_text(vm, argv[0], (int)b));
@@ -614,11 +624,11 @@ static AsyValue int_m_plain(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return self_int(vm, argv);
 }
 
-#define DEF_PLAIN(name)                                                                    \
-    static AsyValue int_m_##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {       \
-        ASY_UNUSED(kw);                                                                    \
-        if (!asy_check_args(vm, "int." #name, argc - 1, 0, 0)) return ASY_ERR;             \
-        return self_int(vm, argv);                                                         \
+#define DEF_PLAIN(name)                                                                            \
+    static AsyValue int_m_##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {               \
+        ASY_UNUSED(kw);                                                                            \
+        if (!asy_check_args(vm, "int." #name, argc - 1, 0, 0)) return ASY_ERR;                     \
+        return self_int(vm, argv);                                                                 \
     }
 DEF_PLAIN(conjugate)
 DEF_PLAIN(__trunc__)
@@ -702,8 +712,10 @@ static bool byteorder_arg(AsyVM *vm, AsyValue v, bool *little) {
         return false;
     }
     const char *s = ((AsyStr *)ASY_AS_OBJ(v))->data;
-    if (strcmp(s, "little") == 0) *little = true;
-    else if (strcmp(s, "big") == 0) *little = false;
+    if (strcmp(s, "little") == 0)
+        *little = true;
+    else if (strcmp(s, "big") == 0)
+        *little = false;
     else {
         asy_raise(vm, ASY_EXC_ValueError, "byteorder must be either 'little' or 'big'");
         return false;
@@ -761,7 +773,8 @@ static AsyValue int_m_to_bytes(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw)
     size_t count = 0;
     if (mpz_sgn(u)) mpz_export(buf, &count, -1, 1, 0, 0, u); /* little endian magnitude */
     if (mpz_sgn(z) < 0)
-        for (int64_t i = 0; i < length; i++) buf[i] = (uint8_t)~buf[i];
+        for (int64_t i = 0; i < length; i++)
+            buf[i] = (uint8_t)~buf[i];
     if (!little)
         for (int64_t i = 0, j = length - 1; i < j; i++, j--) {
             uint8_t c = buf[i];
@@ -833,18 +846,19 @@ static AsyValue int_dunder(AsyVM *vm, int argc, AsyValue *argv, AsyBinOp op, boo
                      : asy_num_int_binop(vm, argv[0], argv[1], op);
 }
 
-#define INT_OPS(X)                                                                         \
-    X(add, ADD) X(sub, SUB) X(mul, MUL) X(truediv, TRUEDIV) X(floordiv, FLOORDIV)          \
-    X(mod, MOD) X(lshift, LSHIFT) X(rshift, RSHIFT) X(and, AND) X(or, OR) X(xor, XOR)
+#define INT_OPS(X)                                                                                 \
+    X(add, ADD)                                                                                    \
+    X(sub, SUB) X(mul, MUL) X(truediv, TRUEDIV) X(floordiv, FLOORDIV) X(mod, MOD)                  \
+        X(lshift, LSHIFT) X(rshift, RSHIFT) X(and, AND) X(or, OR) X(xor, XOR)
 
-#define DEF_INT_OP(name, OP)                                                               \
-    static AsyValue int_m_##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {       \
-        ASY_UNUSED(kw);                                                                    \
-        return int_dunder(vm, argc, argv, ASY_BIN_##OP, false);           \
-    }                                                                                      \
-    static AsyValue int_m_r##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {      \
-        ASY_UNUSED(kw);                                                                    \
-        return int_dunder(vm, argc, argv, ASY_BIN_##OP, true);           \
+#define DEF_INT_OP(name, OP)                                                                       \
+    static AsyValue int_m_##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {               \
+        ASY_UNUSED(kw);                                                                            \
+        return int_dunder(vm, argc, argv, ASY_BIN_##OP, false);                                    \
+    }                                                                                              \
+    static AsyValue int_m_r##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {              \
+        ASY_UNUSED(kw);                                                                            \
+        return int_dunder(vm, argc, argv, ASY_BIN_##OP, true);                                     \
     }
 INT_OPS(DEF_INT_OP)
 #undef DEF_INT_OP
@@ -880,11 +894,11 @@ static AsyValue int_m_rdivmod(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) 
 }
 
 #define INT_UNARY(X) X(neg, NEG) X(pos, POS) X(invert, INVERT)
-#define DEF_INT_UNARY(name, OP)                                                            \
-    static AsyValue int_m_##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {       \
-        ASY_UNUSED(kw);                                                                    \
-        if (!asy_num_wrapper_args(vm, argc - 1, 0)) return ASY_ERR;          \
-        return asy_num_int_unaryop(vm, argv[0], ASY_UOP_##OP);                             \
+#define DEF_INT_UNARY(name, OP)                                                                    \
+    static AsyValue int_m_##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {               \
+        ASY_UNUSED(kw);                                                                            \
+        if (!asy_num_wrapper_args(vm, argc - 1, 0)) return ASY_ERR;                                \
+        return asy_num_int_unaryop(vm, argv[0], ASY_UOP_##OP);                                     \
     }
 INT_UNARY(DEF_INT_UNARY)
 #undef DEF_INT_UNARY
@@ -897,19 +911,20 @@ static AsyValue int_m_abs(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 }
 
 #define CMP_OPS(X) X(lt, LT) X(le, LE) X(eq, EQ) X(ne, NE) X(gt, GT) X(ge, GE)
-#define DEF_INT_CMP(name, OP)                                                              \
-    static AsyValue int_m_##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {       \
-        ASY_UNUSED(kw);                                                                    \
-        if (!asy_num_wrapper_args(vm, argc - 1, 1)) return ASY_ERR;          \
-        if (!asy_num_is_int(vm, argv[1])) return ASY_OBJ(vm->not_implemented);            \
-        return int_richcompare(vm, argv[0], argv[1], ASY_CMP_##OP);                        \
+#define DEF_INT_CMP(name, OP)                                                                      \
+    static AsyValue int_m_##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {               \
+        ASY_UNUSED(kw);                                                                            \
+        if (!asy_num_wrapper_args(vm, argc - 1, 1)) return ASY_ERR;                                \
+        if (!asy_num_is_int(vm, argv[1])) return ASY_OBJ(vm->not_implemented);                     \
+        return int_richcompare(vm, argv[0], argv[1], ASY_CMP_##OP);                                \
     }
 CMP_OPS(DEF_INT_CMP)
 #undef DEF_INT_CMP
 
-#define M(name, fn, doc) {name, fn, ASY_METH_NOKW, doc}
-#define OP_DEFS(name, OP)                                                                  \
-    M("__" #name "__", int_m_##name, "Return self " #name " value."),                      \
+#define M(name, fn, doc)                                                                           \
+    { name, fn, ASY_METH_NOKW, doc }
+#define OP_DEFS(name, OP)                                                                          \
+    M("__" #name "__", int_m_##name, "Return self " #name " value."),                              \
         M("__r" #name "__", int_m_r##name, "Return value " #name " self."),
 #define CMP_DEFS(name, OP) M("__" #name "__", int_m_##name, "Return self " #name " value."),
 #define UNARY_DEFS(name, OP) M("__" #name "__", int_m_##name, #name " self"),
@@ -989,10 +1004,10 @@ static AsyValue bool_dunder(AsyVM *vm, int argc, AsyValue *argv, AsyBinOp op) {
 }
 
 #define BOOL_OPS(X) X(and, AND) X(or, OR) X(xor, XOR)
-#define DEF_BOOL_OP(name, OP)                                                              \
-    static AsyValue bool_m_##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {      \
-        ASY_UNUSED(kw);                                                                    \
-        return bool_dunder(vm, argc, argv, ASY_BIN_##OP);                 \
+#define DEF_BOOL_OP(name, OP)                                                                      \
+    static AsyValue bool_m_##name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {              \
+        ASY_UNUSED(kw);                                                                            \
+        return bool_dunder(vm, argc, argv, ASY_BIN_##OP);                                          \
     }
 BOOL_OPS(DEF_BOOL_OP)
 #undef DEF_BOOL_OP
@@ -1003,8 +1018,8 @@ static AsyValue bool_m_repr(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return bool_repr(vm, argv[0]);
 }
 
-#define BOOL_DEFS(name, OP)                                                                \
-    M("__" #name "__", bool_m_##name, "Return self " #name " value."),                     \
+#define BOOL_DEFS(name, OP)                                                                        \
+    M("__" #name "__", bool_m_##name, "Return self " #name " value."),                             \
         M("__r" #name "__", bool_m_##name, "Return value " #name " self."),
 static const AsyMethodDef bool_methods[] = {
     M("__repr__", bool_m_repr, "Return repr(self)."),

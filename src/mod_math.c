@@ -32,11 +32,11 @@ static AsyValue math_1(AsyVM *vm, AsyValue arg, double (*f)(double), bool can_ov
     return ASY_FLOAT(r);
 }
 
-#define ONE_ARG(name, cfn, overflow)                                                       \
-    FN(name) {                                                                             \
-        ASY_UNUSED(kw);                                                                    \
-        if (!asy_check_args(vm, "math." #name, argc, 1, 1)) return ASY_ERR;                \
-        return math_1(vm, argv[0], cfn, overflow);                                         \
+#define ONE_ARG(name, cfn, overflow)                                                               \
+    FN(name) {                                                                                     \
+        ASY_UNUSED(kw);                                                                            \
+        if (!asy_check_args(vm, "math." #name, argc, 1, 1)) return ASY_ERR;                        \
+        return math_1(vm, argv[0], cfn, overflow);                                                 \
     }
 
 static double m_sqrt(double x) { return x < 0 ? NAN : sqrt(x); }
@@ -87,14 +87,32 @@ static const double lanczos_num_coeffs[LANCZOS_N] = {
     210.82427775157934587250973392071336271166969580291,
     2.5066282746310002701649081771338373386264310793408};
 static const double lanczos_den_coeffs[LANCZOS_N] = {
-    0.0, 39916800.0, 120543840.0, 150917976.0, 105258076.0, 45995730.0, 13339535.0,
-    2637558.0, 357423.0, 32670.0, 1925.0, 66.0, 1.0};
+    0.0,       39916800.0, 120543840.0, 150917976.0, 105258076.0, 45995730.0, 13339535.0,
+    2637558.0, 357423.0,   32670.0,     1925.0,      66.0,        1.0};
 #define NGAMMA_INTEGRAL 23
-static const double gamma_integral[NGAMMA_INTEGRAL] = {
-    1.0, 1.0, 2.0, 6.0, 24.0, 120.0, 720.0, 5040.0, 40320.0, 362880.0, 3628800.0,
-    39916800.0, 479001600.0, 6227020800.0, 87178291200.0, 1307674368000.0,
-    20922789888000.0, 355687428096000.0, 6402373705728000.0, 121645100408832000.0,
-    2432902008176640000.0, 51090942171709440000.0, 1124000727777607680000.0};
+static const double gamma_integral[NGAMMA_INTEGRAL] = {1.0,
+                                                       1.0,
+                                                       2.0,
+                                                       6.0,
+                                                       24.0,
+                                                       120.0,
+                                                       720.0,
+                                                       5040.0,
+                                                       40320.0,
+                                                       362880.0,
+                                                       3628800.0,
+                                                       39916800.0,
+                                                       479001600.0,
+                                                       6227020800.0,
+                                                       87178291200.0,
+                                                       1307674368000.0,
+                                                       20922789888000.0,
+                                                       355687428096000.0,
+                                                       6402373705728000.0,
+                                                       121645100408832000.0,
+                                                       2432902008176640000.0,
+                                                       51090942171709440000.0,
+                                                       1124000727777607680000.0};
 
 static double lanczos_sum(double x) {
     double num = 0.0, den = 0.0;
@@ -200,7 +218,8 @@ static double m_lgamma(double x, int *err) {
     if (absx < 1e-20) return -log(absx);
     double r = log(lanczos_sum(absx)) - lanczos_g;
     r += (absx - 0.5) * (log(absx + lanczos_g - 0.5) - 1);
-    if (x < 0.0) r = 1.144729885849400174143427351353058711647 - log(fabs(m_sinpi(absx))) - log(absx) - r;
+    if (x < 0.0)
+        r = 1.144729885849400174143427351353058711647 - log(fabs(m_sinpi(absx))) - log(absx) - r;
     if (isinf(r)) *err = ERANGE;
     return r;
 }
@@ -303,16 +322,22 @@ FN(pow) {
     double x, y, r;
     if (!two_doubles(vm, "pow", argc, argv, &x, &y)) return ASY_ERR;
     if (!isfinite(x) || !isfinite(y)) {
-        if (isnan(x)) r = y == 0 ? 1.0 : x;
-        else if (isnan(y)) r = x == 1.0 ? 1.0 : y;
+        if (isnan(x))
+            r = y == 0 ? 1.0 : x;
+        else if (isnan(y))
+            r = x == 1.0 ? 1.0 : y;
         else if (isinf(x)) {
             bool odd = isfinite(y) && fmod(fabs(y), 2.0) == 1.0;
             r = y > 0 ? (odd ? x : fabs(x)) : y == 0 ? 1.0 : (odd ? copysign(0.0, x) : 0.0);
         } else {
-            if (fabs(x) == 1.0) r = 1.0;
-            else if (y > 0 && fabs(x) > 1.0) r = y;
-            else if (y < 0 && fabs(x) < 1.0) r = -y;
-            else r = 0.0;
+            if (fabs(x) == 1.0)
+                r = 1.0;
+            else if (y > 0 && fabs(x) > 1.0)
+                r = y;
+            else if (y < 0 && fabs(x) < 1.0)
+                r = -y;
+            else
+                r = 0.0;
         }
         return ASY_FLOAT(r);
     }
@@ -393,9 +418,12 @@ FN(hypot) {
         if (v[i] > max) max = v[i];
     }
     double r;
-    if (isinf(max)) r = max;
-    else if (found_nan) r = NAN;
-    else if (max == 0 || argc <= 1) r = max;
+    if (isinf(max))
+        r = max;
+    else if (found_nan)
+        r = NAN;
+    else if (max == 0 || argc <= 1)
+        r = max;
     else {
         for (int i = 0; i < argc; i++) {
             double q = v[i] / max;
@@ -415,7 +443,8 @@ static AsyValue floor_ceil(AsyVM *vm, int argc, AsyValue *argv, bool is_floor) {
     if (!asy_check_args(vm, is_floor ? "math.floor" : "math.ceil", argc, 1, 1)) return ASY_ERR;
     AsyValue v = argv[0];
     if (ASY_IS_FLOAT(v))
-        return asy_num_int_from_double(vm, is_floor ? floor(ASY_AS_FLOAT(v)) : ceil(ASY_AS_FLOAT(v)));
+        return asy_num_int_from_double(vm,
+                                       is_floor ? floor(ASY_AS_FLOAT(v)) : ceil(ASY_AS_FLOAT(v)));
     if (asy_num_is_int(vm, v)) return asy_num_int_exact(vm, v);
     AsyStr *name = is_floor ? ASY_S(vm, __floor__) : ASY_S(vm, __ceil__);
     AsyValue m = asy_type_lookup(asy_type_of(vm, v), name);
@@ -562,8 +591,10 @@ static AsyValue gcd_lcm(AsyVM *vm, int argc, AsyValue *argv, bool lcm) {
             return v;
         }
         AsyMpzTmp t;
-        if (lcm) mpz_lcm(acc, acc, asy_num_mpz(v, &t));
-        else mpz_gcd(acc, acc, asy_num_mpz(v, &t));
+        if (lcm)
+            mpz_lcm(acc, acc, asy_num_mpz(v, &t));
+        else
+            mpz_gcd(acc, acc, asy_num_mpz(v, &t));
     }
     AsyValue r = asy_num_int_take(vm, acc);
     mpz_clear(acc);
@@ -590,10 +621,11 @@ FN(factorial) {
     int of;
     int64_t k = asy_num_int_as_i64(n, &of);
     if (of)
-        return asy_raise(vm, ASY_EXC_OverflowError,
-                         "factorial() argument should not exceed %lld", (long long)INT64_MAX);
+        return asy_raise(vm, ASY_EXC_OverflowError, "factorial() argument should not exceed %lld",
+                         (long long)INT64_MAX);
     /* log2(k!) < k * log2(k): refuse results beyond the bigint size limit. */
-    if (k > 2 && (double)k * log2((double)k) > (double)ASY_INT_MAX_BITS) return asy_raise_memory(vm);
+    if (k > 2 && (double)k * log2((double)k) > (double)ASY_INT_MAX_BITS)
+        return asy_raise_memory(vm);
     mpz_t z;
     mpz_init(z);
     mpz_fac_ui(z, (unsigned long)k);
@@ -627,12 +659,14 @@ static AsyValue comb_perm(AsyVM *vm, AsyValue n, AsyValue k, bool perm) {
     mpz_t m, z, f;
     mpz_inits(m, z, f, NULL);
     mpz_sub(m, zn, zk);
-    if (!perm && mpz_cmp(m, zk) > 0) mpz_set(m, zk); /* m = min(k, n - k) */
-    else if (perm) mpz_set(m, zk);
+    if (!perm && mpz_cmp(m, zk) > 0)
+        mpz_set(m, zk); /* m = min(k, n - k) */
+    else if (perm)
+        mpz_set(m, zk);
     AsyValue r;
     if (!mpz_fits_slong_p(m)) {
-        r = asy_raise(vm, ASY_EXC_OverflowError, perm ? "k must not exceed %lld"
-                                                       : "min(n - k, k) must not exceed %lld",
+        r = asy_raise(vm, ASY_EXC_OverflowError,
+                      perm ? "k must not exceed %lld" : "min(n - k, k) must not exceed %lld",
                       (long long)INT64_MAX);
     } else if ((double)mpz_get_si(m) * (double)mpz_sizeinbase(zn, 2) > (double)ASY_INT_MAX_BITS) {
         r = asy_raise_memory(vm);
@@ -825,7 +859,8 @@ FN(dist) {
     asy_root_pop(vm, 1);
     if (!q) return ASY_ERR;
     if (p->len != q->len)
-        return asy_raise(vm, ASY_EXC_ValueError, "both points must have the same number of dimensions");
+        return asy_raise(vm, ASY_EXC_ValueError,
+                         "both points must have the same number of dimensions");
     AsyValue small[16];
     AsyValue *d = p->len <= 16 ? small : asy_mem_alloc(vm, sizeof(AsyValue) * (size_t)p->len);
     if (!d) return ASY_ERR;
@@ -842,7 +877,8 @@ FN(dist) {
     return r;
 }
 
-#define D(name, doc) {#name, math_##name, ASY_METH_NOKW, doc}
+#define D(name, doc)                                                                               \
+    { #name, math_##name, ASY_METH_NOKW, doc }
 static const AsyMethodDef math_functions[] = {
     D(sqrt, "Return the square root of x."),
     D(exp, "Return e raised to the power of x."),
@@ -890,7 +926,8 @@ static const AsyMethodDef math_functions[] = {
     D(isfinite, "Return True if x is neither an infinity nor a NaN."),
     D(isinf, "Return True if x is a positive or negative infinity."),
     D(isnan, "Return True if x is a NaN (not a number)."),
-    {"isclose", math_isclose, 0, "Determine whether two floating point numbers are close in value."},
+    {"isclose", math_isclose, 0,
+     "Determine whether two floating point numbers are close in value."},
     D(gcd, "Greatest Common Divisor."),
     D(lcm, "Least Common Multiple."),
     D(factorial, "Find x!."),

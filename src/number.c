@@ -81,7 +81,8 @@ static AsyValue raise_int_too_large(AsyVM *vm) {
 /* a / b for ints, correctly rounded: exact when both fit in 53 bits, else a quotient with
  * at least 55 significant bits plus a sticky remainder bit, rounded once. */
 static AsyValue int_truediv(AsyVM *vm, AsyValue a, AsyValue b) {
-    if (asy_num_int_sign(b) == 0) return asy_raise(vm, ASY_EXC_ZeroDivisionError, "division by zero");
+    if (asy_num_int_sign(b) == 0)
+        return asy_raise(vm, ASY_EXC_ZeroDivisionError, "division by zero");
     const int64_t lim = INT64_C(1) << 53;
     if (!ASY_IS_OBJ(a) && !ASY_IS_OBJ(b) && ASY_AS_INT(a) >= -lim && ASY_AS_INT(a) <= lim &&
         ASY_AS_INT(b) >= -lim && ASY_AS_INT(b) <= lim)
@@ -95,7 +96,8 @@ static AsyValue int_truediv(AsyVM *vm, AsyValue a, AsyValue b) {
     mpz_roinit_n(ay, mpz_limbs_read(y), mpz_size(y));
     int64_t diff = (int64_t)mpz_sizeinbase(ax, 2) - (int64_t)mpz_sizeinbase(ay, 2);
     if (diff > 1025)
-        return asy_raise(vm, ASY_EXC_OverflowError, "integer division result too large for a float");
+        return asy_raise(vm, ASY_EXC_OverflowError,
+                         "integer division result too large for a float");
     if (diff < -1080) return ASY_FLOAT(neg ? -0.0 : 0.0);
     int64_t shift = 55 - diff;
     mpz_inits(q, r, NULL);
@@ -110,7 +112,8 @@ static AsyValue int_truediv(AsyVM *vm, AsyValue a, AsyValue b) {
     bool ok = asy_num_scaled_to_double(q, -shift, mpz_sgn(r) != 0, &d);
     mpz_clears(q, r, NULL);
     if (!ok)
-        return asy_raise(vm, ASY_EXC_OverflowError, "integer division result too large for a float");
+        return asy_raise(vm, ASY_EXC_OverflowError,
+                         "integer division result too large for a float");
     return ASY_FLOAT(neg ? -d : d);
 }
 
@@ -175,8 +178,10 @@ static AsyValue int_shift(AsyVM *vm, AsyValue a, AsyValue b, bool left) {
     AsyMpzTmp ta;
     mpz_t z;
     mpz_init(z);
-    if (left) mpz_mul_2exp(z, asy_num_mpz(a, &ta), (mp_bitcnt_t)n);
-    else mpz_fdiv_q_2exp(z, asy_num_mpz(a, &ta), (mp_bitcnt_t)n);
+    if (left)
+        mpz_mul_2exp(z, asy_num_mpz(a, &ta), (mp_bitcnt_t)n);
+    else
+        mpz_fdiv_q_2exp(z, asy_num_mpz(a, &ta), (mp_bitcnt_t)n);
     AsyValue res = asy_num_int_take(vm, z);
     mpz_clear(z);
     return res;
@@ -244,9 +249,9 @@ AsyValue asy_num_int_binop(AsyVM *vm, AsyValue a, AsyValue b, AsyBinOp op) {
     case ASY_BIN_FLOORDIV:
     case ASY_BIN_MOD:
         if (asy_num_int_sign(b) == 0)
-            return asy_raise(vm, ASY_EXC_ZeroDivisionError, op == ASY_BIN_MOD
-                                                                 ? "integer modulo by zero"
-                                                                 : "integer division or modulo by zero");
+            return asy_raise(vm, ASY_EXC_ZeroDivisionError,
+                             op == ASY_BIN_MOD ? "integer modulo by zero"
+                                               : "integer division or modulo by zero");
         break;
     default: break;
     }
@@ -267,8 +272,10 @@ AsyValue asy_num_int_unaryop(AsyVM *vm, AsyValue v, AsyUnaryOp op) {
     AsyMpzTmp t;
     mpz_t z;
     mpz_init(z);
-    if (op == ASY_UOP_NEG) mpz_neg(z, asy_num_mpz(v, &t));
-    else mpz_com(z, asy_num_mpz(v, &t));
+    if (op == ASY_UOP_NEG)
+        mpz_neg(z, asy_num_mpz(v, &t));
+    else
+        mpz_com(z, asy_num_mpz(v, &t));
     AsyValue r = asy_num_int_take(vm, z);
     mpz_clear(z);
     return r;
@@ -447,12 +454,18 @@ AsyValue asy_binop(AsyVM *vm, AsyValue a, AsyValue b, AsyBinOp op) {
     }
     if (a.tag == ASY_T_FLOAT || b.tag == ASY_T_FLOAT) {
         double x, y;
-        if (a.tag == ASY_T_FLOAT) x = ASY_AS_FLOAT(a);
-        else if (ASY_IS_INTLIKE(a)) x = (double)ASY_AS_INT(a);
-        else return binop_slow(vm, a, b, op);
-        if (b.tag == ASY_T_FLOAT) y = ASY_AS_FLOAT(b);
-        else if (ASY_IS_INTLIKE(b)) y = (double)ASY_AS_INT(b);
-        else return binop_slow(vm, a, b, op);
+        if (a.tag == ASY_T_FLOAT)
+            x = ASY_AS_FLOAT(a);
+        else if (ASY_IS_INTLIKE(a))
+            x = (double)ASY_AS_INT(a);
+        else
+            return binop_slow(vm, a, b, op);
+        if (b.tag == ASY_T_FLOAT)
+            y = ASY_AS_FLOAT(b);
+        else if (ASY_IS_INTLIKE(b))
+            y = (double)ASY_AS_INT(b);
+        else
+            return binop_slow(vm, a, b, op);
         AsyValue r = asy_num_float_binop(vm, x, y, base);
         if (IS_NOT_IMPLEMENTED(vm, r)) return raise_unsupported(vm, a, b, op);
         return r;
@@ -490,7 +503,9 @@ AsyValue asy_unaryop(AsyVM *vm, AsyValue v, AsyUnaryOp op) {
 
 /* ---- builtins helpers ---- */
 
-static bool is_real(AsyVM *vm, AsyValue v) { return asy_num_is_int(vm, v) || asy_num_is_float(vm, v); }
+static bool is_real(AsyVM *vm, AsyValue v) {
+    return asy_num_is_int(vm, v) || asy_num_is_float(vm, v);
+}
 
 /* The type's method `name` called as name(self, args...); UNDEF when the type lacks it. */
 static AsyValue call_method_opt(AsyVM *vm, AsyValue self, AsyStr *name, int argc, AsyValue *args) {
@@ -524,8 +539,7 @@ AsyValue asy_number_divmod(AsyVM *vm, AsyValue a, AsyValue b) {
     asy_root_push(vm, a);
     asy_root_push(vm, b);
     AsyValue r = call_method_opt(vm, a, ASY_S(vm, __divmod__), 1, &b);
-    if ((ASY_IS_UNDEF(r) || IS_NOT_IMPLEMENTED(vm, r)) &&
-        asy_type_of(vm, a) != asy_type_of(vm, b))
+    if ((ASY_IS_UNDEF(r) || IS_NOT_IMPLEMENTED(vm, r)) && asy_type_of(vm, a) != asy_type_of(vm, b))
         r = call_method_opt(vm, b, ASY_S(vm, __rdivmod__), 1, &a);
     asy_root_pop(vm, 2);
     if (ASY_IS_UNDEF(r) || IS_NOT_IMPLEMENTED(vm, r))
@@ -554,8 +568,9 @@ static AsyValue int_powmod(AsyVM *vm, AsyValue a, AsyValue b, AsyValue c) {
         mpz_clear(ae);
         if (mpz_sgn(m) < 0 && mpz_sgn(r) != 0) mpz_add(r, r, m);
     }
-    AsyValue res = ok ? asy_num_int_take(vm, r)
-                      : asy_raise(vm, ASY_EXC_ValueError, "base is not invertible for the given modulus");
+    AsyValue res =
+        ok ? asy_num_int_take(vm, r)
+           : asy_raise(vm, ASY_EXC_ValueError, "base is not invertible for the given modulus");
     mpz_clears(base, am, r, NULL);
     return res;
 }
@@ -587,7 +602,8 @@ AsyValue asy_number_abs(AsyVM *vm, AsyValue v) {
         if (asy_num_int_sign(v) < 0) return asy_num_int_unaryop(vm, v, ASY_UOP_NEG);
         return asy_num_int_exact(vm, v);
     }
-    if (asy_num_is_floatobj(vm, v) && ASY_IS_UNDEF(asy_type_lookup(asy_type_of(vm, v), ASY_S(vm, __abs__))))
+    if (asy_num_is_floatobj(vm, v) &&
+        ASY_IS_UNDEF(asy_type_lookup(asy_type_of(vm, v), ASY_S(vm, __abs__))))
         return ASY_FLOAT(fabs(asy_num_float_value(v)));
     AsyValue r = call_method_opt(vm, v, ASY_S(vm, __abs__), 0, NULL);
     if (ASY_IS_UNDEF(r))
@@ -612,15 +628,16 @@ AsyValue asy_number_round(AsyVM *vm, AsyValue v, AsyValue ndigits) {
 
 static size_t utf8_chars(const char *s, size_t n) {
     size_t c = 0;
-    for (size_t i = 0; i < n; i++) c += ((unsigned char)s[i] & 0xC0) != 0x80;
+    for (size_t i = 0; i < n; i++)
+        c += ((unsigned char)s[i] & 0xC0) != 0x80;
     return c;
 }
 
 /* CPython's calc_number_widths + fill: [sign][prefix][digits grouped, zero-filled to the
  * width for the '0' flag][rest], then padded to the width. */
-static AsyValue number_layout(AsyVM *vm, const AsyFormatSpec *fs, bool negative,
-                              const char *prefix, const char *digits, size_t ndigits,
-                              const char *rest, size_t restlen, int interval) {
+static AsyValue number_layout(AsyVM *vm, const AsyFormatSpec *fs, bool negative, const char *prefix,
+                              const char *digits, size_t ndigits, const char *rest, size_t restlen,
+                              int interval) {
     char sign = negative ? '-' : fs->sign == '+' ? '+' : fs->sign == ' ' ? ' ' : 0;
     size_t nsign = sign != 0, nprefix = strlen(prefix);
     size_t rest_chars = utf8_chars(rest, restlen);
@@ -634,7 +651,8 @@ static AsyValue number_layout(AsyVM *vm, const AsyFormatSpec *fs, bool negative,
     if (ndigits > 0 && fs->grouping) {
         asy_format_group_digits(vm, &b, digits, ndigits, fs->grouping, interval, min_width);
     } else if (ndigits > 0) {
-        for (int64_t i = (int64_t)ndigits; i < min_width; i++) asy_strbuf_append(vm, &b, "0", 1);
+        for (int64_t i = (int64_t)ndigits; i < min_width; i++)
+            asy_strbuf_append(vm, &b, "0", 1);
         asy_strbuf_append(vm, &b, digits, ndigits);
     }
     asy_strbuf_append(vm, &b, rest, restlen);
@@ -642,8 +660,8 @@ static AsyValue number_layout(AsyVM *vm, const AsyFormatSpec *fs, bool negative,
         asy_strbuf_free(&b);
         return ASY_ERR;
     }
-    AsyStr *s = asy_format_pad_ex(vm, b.data, b.len, utf8_chars(b.data, b.len), fs, '>',
-                                  nsign + nprefix);
+    AsyStr *s =
+        asy_format_pad_ex(vm, b.data, b.len, utf8_chars(b.data, b.len), fs, '>', nsign + nprefix);
     asy_strbuf_free(&b);
     return s ? ASY_OBJ(s) : ASY_ERR;
 }
@@ -666,7 +684,8 @@ static char *float_text_dot0(AsyVM *vm, double a, int prec, bool alt, size_t *le
         snprintf(buf, *cap, alt ? "%#.*e" : "%.*e", p - 1, a);
         if (!alt) { /* strip the mantissa's trailing zeros (and a bare point) */
             char *ep = strchr(buf, 'e'), *q = ep;
-            while (q > buf && q[-1] == '0' && strchr(buf, '.') && strchr(buf, '.') < q) q--;
+            while (q > buf && q[-1] == '0' && strchr(buf, '.') && strchr(buf, '.') < q)
+                q--;
             if (q > buf && q[-1] == '.') q--;
             memmove(q, ep, strlen(ep) + 1);
         }
@@ -714,8 +733,10 @@ static AsyValue format_double(AsyVM *vm, double d, const AsyFormatSpec *fs) {
         d *= 100;
         pct = true;
     }
-    if (prec < 0) prec = default_prec;
-    else if (t == 'r') t = 'R';
+    if (prec < 0)
+        prec = default_prec;
+    else if (t == 'r')
+        t = 'R';
     bool negative = signbit(d) && !isnan(d);
     char special[8];
     char *text;
@@ -748,8 +769,15 @@ AsyValue asy_num_format_float(AsyVM *vm, AsyValue obj, double d, AsyStr *spec) {
     AsyFormatSpec fs;
     if (!asy_format_spec_parse(vm, spec, obj, &fs)) return ASY_ERR;
     switch (fs.type) {
-    case 0: case 'e': case 'E': case 'f': case 'F': case 'g': case 'G': case 'n': case '%':
-        return format_double(vm, d, &fs);
+    case 0:
+    case 'e':
+    case 'E':
+    case 'f':
+    case 'F':
+    case 'g':
+    case 'G':
+    case 'n':
+    case '%': return format_double(vm, d, &fs);
     default: return asy_format_unknown_code(vm, &fs, obj);
     }
 }
@@ -757,7 +785,8 @@ AsyValue asy_num_format_float(AsyVM *vm, AsyValue obj, double d, AsyStr *spec) {
 /* format(int, 'c'). */
 static AsyValue format_char(AsyVM *vm, AsyValue v, const AsyFormatSpec *fs) {
     if (fs->sign)
-        return asy_raise(vm, ASY_EXC_ValueError, "Sign not allowed with integer format specifier 'c'");
+        return asy_raise(vm, ASY_EXC_ValueError,
+                         "Sign not allowed with integer format specifier 'c'");
     if (fs->alternate)
         return asy_raise(vm, ASY_EXC_ValueError,
                          "Alternate form (#) not allowed with integer format specifier 'c'");
@@ -770,8 +799,10 @@ static AsyValue format_char(AsyVM *vm, AsyValue v, const AsyFormatSpec *fs) {
     char buf[4];
     size_t n;
     uint32_t cp = (uint32_t)c;
-    if (cp < 0x80) buf[0] = (char)cp, n = 1;
-    else if (cp < 0x800) buf[0] = (char)(0xC0 | cp >> 6), buf[1] = (char)(0x80 | (cp & 0x3F)), n = 2;
+    if (cp < 0x80)
+        buf[0] = (char)cp, n = 1;
+    else if (cp < 0x800)
+        buf[0] = (char)(0xC0 | cp >> 6), buf[1] = (char)(0x80 | (cp & 0x3F)), n = 2;
     else if (cp < 0x10000)
         buf[0] = (char)(0xE0 | cp >> 12), buf[1] = (char)(0x80 | ((cp >> 6) & 0x3F)),
         buf[2] = (char)(0x80 | (cp & 0x3F)), n = 3;
@@ -783,7 +814,8 @@ static AsyValue format_char(AsyVM *vm, AsyValue v, const AsyFormatSpec *fs) {
 
 static AsyValue format_integer(AsyVM *vm, AsyValue v, const AsyFormatSpec *fs) {
     if (fs->precision >= 0)
-        return asy_raise(vm, ASY_EXC_ValueError, "Precision not allowed in integer format specifier");
+        return asy_raise(vm, ASY_EXC_ValueError,
+                         "Precision not allowed in integer format specifier");
     if (fs->z)
         return asy_raise(vm, ASY_EXC_ValueError,
                          "Negative zero coercion (z) not allowed in integer format specifier");
@@ -824,12 +856,21 @@ AsyValue asy_num_format_int(AsyVM *vm, AsyValue obj, AsyValue v, AsyStr *spec) {
     AsyFormatSpec fs;
     if (!asy_format_spec_parse(vm, spec, obj, &fs)) return ASY_ERR;
     switch (fs.type) {
-    case 0:
-        fs.type = 'd';
-        return format_integer(vm, v, &fs);
-    case 'b': case 'c': case 'd': case 'o': case 'x': case 'X': case 'n':
-        return format_integer(vm, v, &fs);
-    case 'e': case 'E': case 'f': case 'F': case 'g': case 'G': case '%': {
+    case 0: fs.type = 'd'; return format_integer(vm, v, &fs);
+    case 'b':
+    case 'c':
+    case 'd':
+    case 'o':
+    case 'x':
+    case 'X':
+    case 'n': return format_integer(vm, v, &fs);
+    case 'e':
+    case 'E':
+    case 'f':
+    case 'F':
+    case 'g':
+    case 'G':
+    case '%': {
         double d;
         if (!asy_num_int_to_double(v, &d)) return raise_int_too_large(vm);
         return format_double(vm, d, &fs);

@@ -31,7 +31,8 @@ static const char *error_text(void) {
     AsyValue e = ASY_OBJ(vm->exc);
     asy_exc_clear(vm);
     return asy_str_printf(vm, "%s: %s", asy_type_name(vm, e),
-                          ((AsyStr *)ASY_AS_OBJ(asy_str(vm, e)))->data)->data;
+                          ((AsyStr *)ASY_AS_OBJ(asy_str(vm, e)))->data)
+        ->data;
 }
 
 static bool is_big(AsyValue v) { return ASY_IS_OBJ(v); }
@@ -73,16 +74,22 @@ Test(bigint, mpz_round_trip) {
 }
 
 Test(bigint, str_round_trips_in_every_base) {
-    static const char *const samples[] = {"0", "1", "-1", "9223372036854775807",
-                                          "-9223372036854775808", "18446744073709551616",
+    static const char *const samples[] = {"0",
+                                          "1",
+                                          "-1",
+                                          "9223372036854775807",
+                                          "-9223372036854775808",
+                                          "18446744073709551616",
                                           "-340282366920938463463374607431768211457"};
     for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) {
         AsyValue v = asy_int_from_str(vm, samples[i], strlen(samples[i]), 10);
         for (int base = 2; base <= 36; base++) {
             AsyValue s = asy_int_to_str(vm, v, base);
             AsyStr *str = (AsyStr *)ASY_AS_OBJ(s);
-            AsyValue back = asy_int_from_str(vm, str->data, str->len, base == 2 || base == 8 || base == 16 ? 0 : base);
-            cr_expect_str_eq(text(back), samples[i], "%s in base %d is %s", samples[i], base, str->data);
+            AsyValue back = asy_int_from_str(vm, str->data, str->len,
+                                             base == 2 || base == 8 || base == 16 ? 0 : base);
+            cr_expect_str_eq(text(back), samples[i], "%s in base %d is %s", samples[i], base,
+                             str->data);
         }
     }
     cr_expect_str_eq(((AsyStr *)ASY_AS_OBJ(asy_int_to_str(vm, num("-255"), 16)))->data, "-0xff");
@@ -92,9 +99,15 @@ Test(bigint, str_round_trips_in_every_base) {
 }
 
 Test(bigint, hash_is_cpythons) {
-    static const struct { const char *v; int64_t h; } cases[] = {
-        {"-1", -2}, {"2305843009213693951", 0}, {"2305843009213693952", 1},
-        {"-2305843009213693952", -2}, {"1267650600228229401496703205376", 549755813888},
+    static const struct {
+        const char *v;
+        int64_t h;
+    } cases[] = {
+        {"-1", -2},
+        {"2305843009213693951", 0},
+        {"2305843009213693952", 1},
+        {"-2305843009213693952", -2},
+        {"1267650600228229401496703205376", 549755813888},
         {"-1267650600228229401496703205376", -549755813888},
         {"10000000000000000000000000000000000000003", 1388497483929617593},
         {"9223372036854775808", 4},
@@ -109,11 +122,15 @@ Test(bigint, hash_is_cpythons) {
 Test(bigint, floor_division_and_modulo_signs) {
     static const char *const cases[][4] = {
         /* a, b, a // b, a % b */
-        {"7", "2", "3", "1"}, {"-7", "2", "-4", "1"}, {"7", "-2", "-4", "-1"}, {"-7", "-2", "3", "-1"},
+        {"7", "2", "3", "1"},
+        {"-7", "2", "-4", "1"},
+        {"7", "-2", "-4", "-1"},
+        {"-7", "-2", "3", "-1"},
         {"100000000000000000000", "-3", "-33333333333333333334", "-2"},
         {"-100000000000000000000", "3", "-33333333333333333334", "2"},
         {"-100000000000000000000", "-100000000000000000001", "0", "-100000000000000000000"},
-        {"5", "100000000000000000000", "0", "5"}, {"-5", "100000000000000000000", "-1", "99999999999999999995"},
+        {"5", "100000000000000000000", "0", "5"},
+        {"-5", "100000000000000000000", "-1", "99999999999999999995"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         AsyValue a = num(cases[i][0]), b = num(cases[i][1]);
@@ -124,7 +141,8 @@ Test(bigint, floor_division_and_modulo_signs) {
     }
     cr_assert(ASY_IS_ERR(asy_binop(vm, num("100000000000000000000"), ASY_INT(0), ASY_BIN_MOD)));
     cr_expect_str_eq(error_text(), "ZeroDivisionError: integer modulo by zero");
-    cr_assert(ASY_IS_ERR(asy_binop(vm, num("100000000000000000000"), ASY_INT(0), ASY_BIN_FLOORDIV)));
+    cr_assert(
+        ASY_IS_ERR(asy_binop(vm, num("100000000000000000000"), ASY_INT(0), ASY_BIN_FLOORDIV)));
     cr_expect_str_eq(error_text(), "ZeroDivisionError: integer division or modulo by zero");
 }
 
@@ -171,8 +189,9 @@ Test(bigint, decimal_conversions_stop_at_4300_digits) {
     cr_expect_eq(strlen(text(ok)), 4300);
     AsyValue big = asy_binop(vm, ASY_INT(10), ASY_INT(4300), ASY_BIN_POW);
     cr_assert(ASY_IS_ERR(asy_repr(vm, big)));
-    cr_expect_str_eq(error_text(), "ValueError: Exceeds the limit (4300 digits) for integer string "
-                                   "conversion; use sys.set_int_max_str_digits() to increase the limit");
+    cr_expect_str_eq(error_text(),
+                     "ValueError: Exceeds the limit (4300 digits) for integer string "
+                     "conversion; use sys.set_int_max_str_digits() to increase the limit");
     char digits[4302];
     memset(digits, '7', 4301);
     digits[4301] = '\0';
@@ -186,13 +205,20 @@ Test(bigint, decimal_conversions_stop_at_4300_digits) {
 }
 
 Test(bigint, shifts_and_bitwise_on_negatives) {
-    cr_expect_str_eq(text(asy_binop(vm, num("-340282366920938463463374607431768211457"), ASY_INT(100), ASY_BIN_RSHIFT)), "-268435457");
+    cr_expect_str_eq(text(asy_binop(vm, num("-340282366920938463463374607431768211457"),
+                                    ASY_INT(100), ASY_BIN_RSHIFT)),
+                     "-268435457");
     cr_expect_str_eq(text(asy_binop(vm, ASY_INT(-1), ASY_INT(200), ASY_BIN_LSHIFT)),
                      "-1606938044258990275541962092341162602522202993782792835301376");
-    cr_expect_str_eq(text(asy_binop(vm, num("-18446744073709551617"), ASY_INT(0xFFFF), ASY_BIN_AND)), "65535");
-    cr_expect_str_eq(text(asy_binop(vm, num("-18446744073709551617"), ASY_INT(5), ASY_BIN_XOR)), "-18446744073709551622");
-    cr_expect_str_eq(text(asy_binop(vm, num("18446744073709551616"), num("18446744073709551616"), ASY_BIN_RSHIFT)), "0");
-    cr_expect_str_eq(text(asy_unaryop(vm, num("18446744073709551616"), ASY_UOP_INVERT)), "-18446744073709551617");
+    cr_expect_str_eq(
+        text(asy_binop(vm, num("-18446744073709551617"), ASY_INT(0xFFFF), ASY_BIN_AND)), "65535");
+    cr_expect_str_eq(text(asy_binop(vm, num("-18446744073709551617"), ASY_INT(5), ASY_BIN_XOR)),
+                     "-18446744073709551622");
+    cr_expect_str_eq(text(asy_binop(vm, num("18446744073709551616"), num("18446744073709551616"),
+                                    ASY_BIN_RSHIFT)),
+                     "0");
+    cr_expect_str_eq(text(asy_unaryop(vm, num("18446744073709551616"), ASY_UOP_INVERT)),
+                     "-18446744073709551617");
     cr_assert(ASY_IS_ERR(asy_binop(vm, ASY_INT(1), ASY_INT(-1), ASY_BIN_LSHIFT)));
     cr_expect_str_eq(error_text(), "ValueError: negative shift count");
 }
