@@ -8,6 +8,7 @@
  */
 #include "common.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
@@ -282,8 +283,10 @@ static AsyValue dict_attr(AsyVM *vm, AsyException *e, const char *name) {
 }
 
 static AsyValue exc_str_oserror(AsyVM *vm, AsyException *e) {
-    AsyValue fname = dict_attr(vm, e, "filename");
+    AsyValue fname = dict_attr(vm, e, "filename"), fname2 = dict_attr(vm, e, "filename2");
     AsyValue no = e->args->items[0], msg = e->args->items[1];
+    if (!ASY_IS_UNDEF(fname2) && !ASY_IS_NONE(fname2))
+        return ASY_OBJ(exc_format(vm, "[Errno %S] %S: %R -> %R", no, msg, fname, fname2));
     if (!ASY_IS_UNDEF(fname) && !ASY_IS_NONE(fname))
         return ASY_OBJ(exc_format(vm, "[Errno %S] %S: %R", no, msg, fname));
     return ASY_OBJ(exc_format(vm, "[Errno %S] %S", no, msg));
@@ -563,4 +566,39 @@ void asy_exception_register_builtins(AsyVM *vm, AsyDict *builtins) {
     /* Aliases CPython keeps. */
     asy_dict_set_cstr(vm, builtins, "EnvironmentError", ASY_OBJ(vm->exc_types[ASY_EXC_OSError]));
     asy_dict_set_cstr(vm, builtins, "IOError", ASY_OBJ(vm->exc_types[ASY_EXC_OSError]));
+}
+
+/* ---- OSError from errno ---- */
+
+/* CPython picks the OSError subclass from errno (PEP 3151). */
+static AsyExcId oserror_subclass(int err) {
+    switch (err) {
+    case ENOENT: return ASY_EXC_FileNotFoundError;
+    case EEXIST: return ASY_EXC_FileExistsError;
+    case EACCES: case EPERM: return ASY_EXC_PermissionError;
+    case EISDIR: return ASY_EXC_IsADirectoryError;
+    case ENOTDIR: return ASY_EXC_NotADirectoryError;
+    case ECHILD: return ASY_EXC_ChildProcessError;
+    case EINTR: return ASY_EXC_InterruptedError;
+    case ESRCH: return ASY_EXC_ProcessLookupError;
+    case ETIMEDOUT: return ASY_EXC_TimeoutError;
+    case EPIPE: case ESHUTDOWN: return ASY_EXC_BrokenPipeError;
+    case ECONNABORTED: return ASY_EXC_ConnectionAbortedError;
+    case ECONNREFUSED: return ASY_EXC_ConnectionRefusedError;
+    case ECONNRESET: return ASY_EXC_ConnectionResetError;
+    case EAGAIN: case EALREADY: case EINPROGRESS: return ASY_EXC_BlockingIOError;
+    default: return ASY_EXC_OSError;
+    }
+}
+
+AsyValue asy_raise_oserror(AsyVM *vm, int err, const char *filename) {
+    AsyValue args[2] = {ASY_INT(err), ASY_OBJ(asy_str_from_cstr(vm, strerror(err)))};
+    AsyValue e = exc_new_slot(vm, vm->exc_types[oserror_subclass(err)], 2, args, NULL);
+    if (filename) {
+        AsyException *x = exc_of(e);
+        x->dict = asy_dict_new(vm);
+        asy_dict_set_cstr(vm, x->dict, "filename", ASY_OBJ(asy_str_from_cstr(vm, filename)));
+    }
+    vm->exc = exc_of(e);
+    return ASY_ERR;
 }

@@ -261,6 +261,9 @@ bool asy_exc_matches(AsyVM *vm, AsyExcId type);     /* pending exception is-a ty
 bool asy_exc_is(AsyVM *vm, AsyValue exc, AsyType *type);
 void asy_exc_clear(AsyVM *vm);
 AsyValue asy_raise_memory(AsyVM *vm);               /* MemoryError without allocating  */
+/* OSError (or the subclass errno maps to, e.g. FileNotFoundError) with args
+ * (errno, strerror) and `filename` (or NULL): "[Errno 2] No such file or directory: 'x'". */
+AsyValue asy_raise_oserror(AsyVM *vm, int err, const char *filename);
 /* SyntaxError/IndentationError/TabError (type is its name) with CPython's attributes:
  * filename, lineno, offset (1-based column), end_offset (0: none), text (the source
  * line, or NULL). Always returns ASY_ERR. */
@@ -494,6 +497,8 @@ void asy_module_register(AsyVM *vm, AsyModule *m);   /* sys.modules[m.__name__] 
 char *asy_read_file(const char *path, size_t *len);
 /* Built-in modules: each makes its module and registers it (mod_<name>.c). */
 void asy_mod_sys_init(AsyVM *vm);
+void asy_mod_os_init(AsyVM *vm);
+void asy_mod_random_init(AsyVM *vm);
 void asy_mod_asyncio_init(AsyVM *vm);   /* mod_asyncio.c */
 void asy_mod_time_init(AsyVM *vm);      /* mod_time.c    */
 /* The async runtime (mod_asyncio.c, loop.c). asy_asyncio_run_main runs a coroutine as
