@@ -800,6 +800,20 @@ static AsyGlobalCache *global_cache(AsyVM *vm, AsyCode *co) {
 
 /* ---- the dispatch loop ---- */
 
+/* Quickening: the first time a BINARY_OP for + - * % // (or their in-place forms) runs,
+ * it is rewritten in place into one of these VM-internal opcodes (numbered after the
+ * public ones; the argument is kept). Each has its own small-int fast path and its own
+ * dispatch jump, which the branch predictor learns per operator; anything else falls
+ * back to asy_binop exactly as BINARY_OP does. debug.c prints them as "?". */
+enum {
+    OP_BINARY_ADD = ASY_OPCODE_COUNT,
+    OP_BINARY_SUB,
+    OP_BINARY_MUL,
+    OP_BINARY_MOD,
+    OP_BINARY_FLOORDIV,
+    OP_COUNT_ALL
+};
+
 /* Stack slots are written with one 16-byte store (PUSH, vset). Copying a value is a
  * 16-byte load; when the slot was last written by two 8-byte stores (what a plain
  * `*sp = ASY_INT(n)` compiles to), that load cannot be forwarded from the store buffer
@@ -869,10 +883,16 @@ static inline void vset(AsyValue *p, AsyValue v) { *p = v; }
 static RunStatus vm_run(AsyVM *vm, AsyFiber *fiber, bool can_suspend, AsyValue throw_exc,
                         AsyValue *out) {
 #if ASY_COMPUTED_GOTO
-    static const void *const labels[ASY_OPCODE_COUNT] = {
+    static const void *const labels[256] = {
 #define ASY_X_LABEL(name, doc) &&L_##name,
         ASY_OPCODES(ASY_X_LABEL)
 #undef ASY_X_LABEL
+        [OP_BINARY_ADD] = &&L_BINARY_ADD,
+        [OP_BINARY_SUB] = &&L_BINARY_SUB,
+        [OP_BINARY_MUL] = &&L_BINARY_MUL,
+        [OP_BINARY_MOD] = &&L_BINARY_MOD,
+        [OP_BINARY_FLOORDIV] = &&L_BINARY_FLOORDIV,
+        [OP_COUNT_ALL ... 255] = &&L_BAD_OPCODE,
     };
 #endif
     AsyFrame *frame;
@@ -904,7 +924,7 @@ static RunStatus vm_run(AsyVM *vm, AsyFiber *fiber, bool can_suspend, AsyValue t
 #else
 dispatch:
     ins = *ip++;
-    switch (ASY_OP(ins)) {
+    switch ((int)ASY_OP(ins)) {
 #endif
 
     TARGET(NOP) { DISPATCH(); }
@@ -1186,6 +1206,15 @@ dispatch:
         AsyValue a = sp[-2], b = sp[-1];
         int op = ARG;
         if (op >= ASY_BIN_INPLACE) op -= ASY_BIN_INPLACE;
+        {
+            int q = op == ASY_BIN_ADD        ? OP_BINARY_ADD
+                    : op == ASY_BIN_SUB      ? OP_BINARY_SUB
+                    : op == ASY_BIN_MUL      ? OP_BINARY_MUL
+                    : op == ASY_BIN_MOD      ? OP_BINARY_MOD
+                    : op == ASY_BIN_FLOORDIV ? OP_BINARY_FLOORDIV
+                                             : -1;
+            if (q >= 0) ((uint32_t *)ip)[-1] = ASY_INS(q, ARG);
+        }
         if (ASY_LIKELY(ASY_IS_INT(a) && ASY_IS_INT(b))) {
             int64_t x = ASY_AS_INT(a), y = ASY_AS_INT(b), r;
             switch (op) {
@@ -1251,6 +1280,71 @@ dispatch:
             DISPATCH();
         }
     binop_slow:
+        SYNC();
+        v = asy_binop(vm, a, b, (AsyBinOp)ARG);
+        RESYNC();
+        CHECK(v);
+        vset(sp - 2, v);
+        sp--;
+        DISPATCH();
+    }
+
+#if ASY_COMPUTED_GOTO
+#define QTARGET(op) L_##op:
+#else
+#define QTARGET(op) case OP_##op:
+#endif
+/* A quickened small-int operation: r = x OP y unless `slow` says it cannot be done here. */
+#define INT_BINOP(compute)                                                                \
+    do {                                                                                  \
+        AsyValue a = sp[-2], b = sp[-1];                                                  \
+        if (ASY_LIKELY(ASY_IS_INT(a) && ASY_IS_INT(b))) {                                 \
+            int64_t x = ASY_AS_INT(a), y = ASY_AS_INT(b), r;                              \
+            compute;                                                                      \
+            vset(sp - 2, ASY_INT(r));                                                     \
+            sp--;                                                                         \
+            DISPATCH();                                                                   \
+        }                                                                                 \
+        goto binop_generic;                                                               \
+    } while (0)
+
+    QTARGET(BINARY_ADD) {
+        INT_BINOP(if (__builtin_add_overflow(x, y, &r)) goto binop_generic);
+    }
+
+    QTARGET(BINARY_SUB) {
+        INT_BINOP(if (__builtin_sub_overflow(x, y, &r)) goto binop_generic);
+    }
+
+    QTARGET(BINARY_MUL) {
+        INT_BINOP(if (__builtin_mul_overflow(x, y, &r)) goto binop_generic);
+    }
+
+    QTARGET(BINARY_MOD) {
+        INT_BINOP(if (y == 0 || y == -1) goto binop_generic; r = x % y;
+                  if (r != 0 && ((r ^ y) < 0)) r += y);
+    }
+
+    QTARGET(BINARY_FLOORDIV) {
+        INT_BINOP(if (y == 0 || y == -1) goto binop_generic; r = x / y;
+                  if ((x % y != 0) && ((x ^ y) < 0)) r--);
+    }
+
+    binop_generic: {
+        /* floats and everything else: the unquickened path */
+        AsyValue a = sp[-2], b = sp[-1];
+        if (ASY_IS_FLOAT(a) && ASY_IS_FLOAT(b)) {
+            int op = ARG >= ASY_BIN_INPLACE ? ARG - ASY_BIN_INPLACE : ARG;
+            double x = ASY_AS_FLOAT(a), y = ASY_AS_FLOAT(b), r;
+            if (op == ASY_BIN_ADD) r = x + y;
+            else if (op == ASY_BIN_SUB) r = x - y;
+            else if (op == ASY_BIN_MUL) r = x * y;
+            else goto binop_call;
+            vset(sp - 2, ASY_FLOAT(r));
+            sp--;
+            DISPATCH();
+        }
+    binop_call:
         SYNC();
         v = asy_binop(vm, a, b, (AsyBinOp)ARG);
         RESYNC();
@@ -1345,6 +1439,18 @@ dispatch:
             CHECK(v);
             vset(sp - 2, v);
             sp--;
+            DISPATCH();
+        }
+        /* `if a < b:` and `while a < b:` jump on the result at once, without pushing it. */
+        uint32_t next = *ip;
+        if (ASY_OP(next) == ASY_OP_POP_JUMP_IF_FALSE || ASY_OP(next) == ASY_OP_POP_JUMP_IF_TRUE) {
+            sp -= 2;
+            ip++;
+            if (r == (ASY_OP(next) == ASY_OP_POP_JUMP_IF_TRUE)) {
+                const uint32_t *target = code_base + ASY_ARG(next);
+                if (target < ip) SAFEPOINT();
+                ip = target;
+            }
             DISPATCH();
         }
         vset(sp - 2, ASY_BOOL(r));
@@ -1443,9 +1549,36 @@ dispatch:
     TARGET(FOR_ITER) {
         AsyValue it = sp[-1];
         AsyType *t = type_of(vm, it);
-        if (t == ASY_TYPE(vm, range_iterator) || t == ASY_TYPE(vm, list_iterator) ||
-            t == ASY_TYPE(vm, tuple_iterator)) {
-            /* These never run asy code: no need to publish the state. */
+        if (t == ASY_TYPE(vm, range_iterator)) {
+            AsyRangeIter *ri = (AsyRangeIter *)ASY_AS_OBJ(it);
+            if (ri->remaining <= 0) {
+                v = ASY_UNDEF;
+            } else {
+                v = ASY_INT(ri->next);
+                ri->next = (int64_t)((uint64_t)ri->next + (uint64_t)ri->step);
+                ri->remaining--;
+                /* `for i in ...:` stores the item at once: skip the push and the pop. */
+                if (ASY_OP(*ip) == ASY_OP_STORE_FAST) {
+                    vset(locals + ASY_ARG(*ip), v);
+                    ip++;
+                    DISPATCH();
+                }
+            }
+        } else if (t == ASY_TYPE(vm, list_iterator)) {
+            AsyListIter *li = (AsyListIter *)ASY_AS_OBJ(it);
+            if (li->seq && li->index < li->seq->len) {
+                v = li->seq->items[li->index++];
+                if (ASY_OP(*ip) == ASY_OP_STORE_FAST) {
+                    locals[ASY_ARG(*ip)] = v;
+                    ip++;
+                    DISPATCH();
+                }
+            } else {
+                li->seq = NULL;
+                v = ASY_UNDEF;
+            }
+        } else if (t == ASY_TYPE(vm, tuple_iterator)) {
+            /* It never runs asy code: no need to publish the state. */
             v = t->next(vm, it);
         } else if (t == ASY_TYPE(vm, generator)) {
             AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(it);
@@ -1937,16 +2070,17 @@ dispatch:
     }
 
     TARGET(RETURN_VALUE) {
-        v = *--sp;
+        AsyValue rv = *--sp;
         if (ASY_LIKELY(frame->flags == 0)) {
             fiber->handled = frame->saved_handled;
             fiber->sp = frame->ret_sp;
             fiber->nframes--;
             LOAD_FRAME();
-            PUSH(v);
+            PUSH(rv);
             SAFEPOINT();
             DISPATCH();
         }
+        v = rv;
         goto return_slow;
     }
 
@@ -2501,10 +2635,14 @@ dispatch:
         goto error;
     }
 
-#if !ASY_COMPUTED_GOTO
+#if ASY_COMPUTED_GOTO
+L_BAD_OPCODE:
+#else
     default:
-        asy_raise(vm, ASY_EXC_SystemError, "unknown opcode %d", (int)ASY_OP(ins));
-        goto error;
+#endif
+    asy_raise(vm, ASY_EXC_SystemError, "unknown opcode %d", (int)ASY_OP(ins));
+    goto error;
+#if !ASY_COMPUTED_GOTO
     }
 #endif
 
