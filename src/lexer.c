@@ -213,9 +213,18 @@ static void newline_seen(AsyLexer *lx)
     lx->line_start = lx->pos;
 }
 
-static int col_at(const AsyLexer *lx, size_t pos)
+/* Column (code points) of `pos` on the current line. Tokens are asked for in order, so
+ * counting on from the last answer keeps this linear on very long lines. */
+static int col_at(AsyLexer *lx, size_t pos)
 {
-    return asy_utf8_count(lx->buf, lx->line_start, pos);
+    if (lx->col_base != lx->line_start || lx->col_pos > pos || lx->col_pos < lx->line_start) {
+        lx->col_base = lx->line_start;
+        lx->col_pos = lx->line_start;
+        lx->col_val = 0;
+    }
+    lx->col_val += asy_utf8_count(lx->buf, lx->col_pos, pos);
+    lx->col_pos = pos;
+    return lx->col_val;
 }
 
 /* CPython's tokenizer syntaxerror(): the offset is the scanning position. */
@@ -649,10 +658,8 @@ static bool measure_indent(AsyLexer *lx)
     if (col == ind[lx->indent]) {
         if (altcol != alt[lx->indent]) goto tab_error;
     } else if (col > ind[lx->indent]) {
-        if (lx->indent + 1 >= ASY_MAX_INDENT) {
-            int len = asy_utf8_count(lx->buf, lx->line_start, strchr(lx->buf + lx->pos, '\n') - lx->buf + 1);
-            return lex_deferred(lx, "IndentationError", len, 0, "too many levels of indentation");
-        }
+        if (lx->indent + 1 >= ASY_MAX_INDENT)
+            return lex_deferred(lx, "IndentationError", 1, 0, "too many levels of indentation");
         if (altcol <= alt[lx->indent]) goto tab_error;
         lx->pending++;
         lx->indent++;

@@ -68,6 +68,9 @@ typedef struct {
     size_t pos, end;
     int line;               /* current line (1-based)                                */
     size_t line_start;      /* byte offset where the current line starts             */
+    size_t col_base;        /* cache for col_at: the line start it was computed for, */
+    size_t col_pos;         /* a byte offset on that line...                         */
+    int col_val;            /* ...and its column, so long lines stay linear          */
     bool at_line_start;     /* next token starts a logical line: measure indentation */
     int pending;            /* > 0: INDENTs to emit, < 0: DEDENTs to emit            */
     int indent;             /* depth of indstack                                     */

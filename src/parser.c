@@ -85,9 +85,18 @@ static void set_error(Parser *p, const char *type, int line, int col, int end_co
     AsyParseError *e = p->err;
     memset(e, 0, sizeof *e);
     e->type = type;
-    const char *prefix = p->in_fstring ? "f-string: " : "";
-    size_t n = (size_t)snprintf(e->msg, sizeof e->msg, "%s", prefix);
-    vsnprintf(e->msg + n, sizeof e->msg - n, fmt, ap);
+    /* Errors inside an f-string's expression say so, once. */
+    char msg[sizeof e->msg];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = 0;
+    if (p->in_fstring && strncmp(msg, "f-string", 8) != 0) {
+        memcpy(e->msg, "f-string: ", 10);
+        n = 10;
+    }
+    size_t len = strlen(msg);
+    if (len > sizeof e->msg - 1 - n) len = sizeof e->msg - 1 - n;
+    memcpy(e->msg + n, msg, len);
+    e->msg[n + len] = '\0';
     e->line = line;
     e->col = col;
     e->end_col = end_col;
@@ -634,7 +643,9 @@ static AstNode *power(Parser *p)
     AsyToken *start = cur(p);
     AstNode *left = await_primary(p);
     if (!left || !accept(p, TOK_DOUBLESTAR)) return left;
+    if (!enter(p)) return NULL; /* `**` is right-recursive: 2**2**2**... */
     AstNode *right = factor(p);
+    leave(p);
     if (!right) return NULL;
     AstNode *n = node_tok(p, AST_BINOP, start);
     n->u.binop.op = AST_POW;
