@@ -2395,6 +2395,10 @@ static AsyCode *compile_module(C *c, AstNode *mod)
 
 static void raise_parse_error(C *c, const AsyParseError *e)
 {
+    if (e->type && strcmp(e->type, "RecursionError") == 0) { /* from the scope pass */
+        asy_raise(c->vm, ASY_EXC_RecursionError, "%s", e->msg);
+        return;
+    }
     char *text = source_line(c->src, c->srclen, e->line);
     asy_raise_syntax_error(c->vm, e->type ? e->type : "SyntaxError", e->msg, c->filename,
                            e->line, e->col, e->end_col, text);

@@ -22,8 +22,14 @@ typedef struct {
     AsyScope *cur;
     AsyScope **all;          /* every scope, parents before children */
     int nall, capall;
+    int depth;               /* nesting of the walk, bounded like CPython's             */
     bool failed;
 } Builder;
+
+/* CPython 3.11 refuses ASTs nested deeper than about 3000 levels ("maximum recursion depth
+ * exceeded during compilation"); asy does the same, which also keeps the C stack of this
+ * recursive walk (and of the compiler's) small. */
+#define MAX_NESTING 2994
 
 /* ---- errors ---- */
 
@@ -386,9 +392,27 @@ static void visit_lambda(Builder *b, AstNode *n)
     b->cur = s->parent;
 }
 
+static void visit_expr_inner(Builder *b, AstNode *n);
+
+static bool enter_nested(Builder *b, const AstNode *n)
+{
+    if (++b->depth <= MAX_NESTING) return true;
+    if (!b->failed) {
+        fail_at(b, n->line, n->col, n->col, "maximum recursion depth exceeded during compilation",
+                NULL);
+        b->err->type = "RecursionError";
+    }
+    return false;
+}
+
 static void visit_expr(Builder *b, AstNode *n)
 {
-    if (b->failed) return;
+    if (!b->failed && enter_nested(b, n)) visit_expr_inner(b, n);
+    b->depth--;
+}
+
+static void visit_expr_inner(Builder *b, AstNode *n)
+{
     switch (n->kind) {
     case AST_NAME:
         if (n->u.name.ctx == AST_LOAD) {
@@ -583,9 +607,16 @@ static void visit_import(Builder *b, AstNode *n)
     }
 }
 
+static void visit_stmt_inner(Builder *b, AstNode *n);
+
 static void visit_stmt(Builder *b, AstNode *n)
 {
-    if (b->failed) return;
+    if (!b->failed && enter_nested(b, n)) visit_stmt_inner(b, n);
+    b->depth--;
+}
+
+static void visit_stmt_inner(Builder *b, AstNode *n)
+{
     switch (n->kind) {
     case AST_EXPR_STMT: visit_expr(b, n->u.expr_stmt.value); break;
     case AST_ASSIGN:
