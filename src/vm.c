@@ -814,18 +814,31 @@ enum {
     OP_COUNT_ALL
 };
 
-/* Stack slots are written with one 16-byte store (PUSH, vset). Copying a value is a
- * 16-byte load; when the slot was last written by two 8-byte stores (what a plain
- * `*sp = ASY_INT(n)` compiles to), that load cannot be forwarded from the store buffer
- * and stalls for a dozen cycles, which dominated the loop benchmark. */
-#if defined(__SSE2__)
-#include <emmintrin.h>
+/* Stack slots and locals are written and read as two 8-byte words (tag, payload) by the
+ * hot paths (vset, vget, vcopy). A plain struct copy compiles to a 16-byte load, which
+ * cannot be forwarded from the two 8-byte stores a `*sp = ASY_INT(n)` makes and stalls
+ * for a dozen cycles; that stall dominated the loop benchmark. Word-sized accesses
+ * always forward, and need no moves between general and vector registers. */
+typedef uint64_t __attribute__((may_alias)) VmWord;
 static inline void vset(AsyValue *p, AsyValue v) {
-    _mm_storeu_si128((__m128i *)(void *)p, _mm_set_epi64x(v.as.i, (long long)v.tag));
+    VmWord *w = (VmWord *)(void *)p;
+    w[0] = (uint64_t)v.tag;
+    w[1] = (uint64_t)v.as.i;
 }
-#else
-static inline void vset(AsyValue *p, AsyValue v) { *p = v; }
-#endif
+static inline AsyValue vget(const AsyValue *p) {
+    const VmWord *w = (const VmWord *)(const void *)p;
+    AsyValue v;
+    v.tag = (AsyTag)(uint32_t)w[0];
+    v.as.i = (int64_t)w[1];
+    return v;
+}
+static inline void vcopy(AsyValue *d, const AsyValue *s) {
+    const VmWord *a = (const VmWord *)(const void *)s;
+    VmWord *b = (VmWord *)(void *)d;
+    uint64_t t0 = a[0], t1 = a[1];
+    b[0] = t0;
+    b[1] = t1;
+}
 #define PUSH(x)                                                                           \
     do {                                                                                  \
         vset(sp, (x));                                                                    \
@@ -948,12 +961,13 @@ dispatch:
     }
 
     TARGET(LOAD_CONST) {
-        PUSH(consts[ARG]);
+        vcopy(sp, consts + ARG);
+        sp++;
         DISPATCH();
     }
 
     TARGET(LOAD_FAST) {
-        AsyValue x = locals[ARG];
+        AsyValue x = vget(locals + ARG);
         if (ASY_UNLIKELY(ASY_IS_UNDEF(x))) {
             raise_unbound_local(vm, co, ARG);
             goto error;
@@ -963,7 +977,8 @@ dispatch:
     }
 
     TARGET(STORE_FAST) {
-        locals[ARG] = *--sp;
+        sp--;
+        vcopy(locals + ARG, sp);
         DISPATCH();
     }
 
@@ -1203,7 +1218,7 @@ dispatch:
     }
 
     TARGET(BINARY_OP) {
-        AsyValue a = sp[-2], b = sp[-1];
+        AsyValue a = vget(sp - 2), b = vget(sp - 1);
         int op = ARG;
         if (op >= ASY_BIN_INPLACE) op -= ASY_BIN_INPLACE;
         {
@@ -1297,7 +1312,7 @@ dispatch:
 /* A quickened small-int operation: r = x OP y unless `slow` says it cannot be done here. */
 #define INT_BINOP(compute)                                                                \
     do {                                                                                  \
-        AsyValue a = sp[-2], b = sp[-1];                                                  \
+        AsyValue a = vget(sp - 2), b = vget(sp - 1);                                      \
         if (ASY_LIKELY(ASY_IS_INT(a) && ASY_IS_INT(b))) {                                 \
             int64_t x = ASY_AS_INT(a), y = ASY_AS_INT(b), r;                              \
             compute;                                                                      \
@@ -1332,7 +1347,7 @@ dispatch:
 
     binop_generic: {
         /* floats and everything else: the unquickened path */
-        AsyValue a = sp[-2], b = sp[-1];
+        AsyValue a = vget(sp - 2), b = vget(sp - 1);
         if (ASY_IS_FLOAT(a) && ASY_IS_FLOAT(b)) {
             int op = ARG >= ASY_BIN_INPLACE ? ARG - ASY_BIN_INPLACE : ARG;
             double x = ASY_AS_FLOAT(a), y = ASY_AS_FLOAT(b), r;
@@ -1410,7 +1425,7 @@ dispatch:
     }
 
     TARGET(COMPARE_OP) {
-        AsyValue a = sp[-2], b = sp[-1];
+        AsyValue a = vget(sp - 2), b = vget(sp - 1);
         bool r;
         if (ASY_IS_INT(a) && ASY_IS_INT(b)) {
             int64_t x = ASY_AS_INT(a), y = ASY_AS_INT(b);
@@ -1484,7 +1499,7 @@ dispatch:
 
 #define TRUTH_OF(val, out_int)                                                            \
     do {                                                                                  \
-        AsyValue tv_ = (val);                                                             \
+        AsyValue tv_ = vget(&(val));                                                      \
         if (ASY_IS_BOOL(tv_) || ASY_IS_INT(tv_)) out_int = ASY_AS_INT(tv_) != 0;          \
         else if (ASY_IS_NONE(tv_)) out_int = 0;                                           \
         else {                                                                            \
@@ -1569,7 +1584,7 @@ dispatch:
             if (li->seq && li->index < li->seq->len) {
                 v = li->seq->items[li->index++];
                 if (ASY_OP(*ip) == ASY_OP_STORE_FAST) {
-                    locals[ASY_ARG(*ip)] = v;
+                    vset(locals + ASY_ARG(*ip), v);
                     ip++;
                     DISPATCH();
                 }
@@ -2070,7 +2085,8 @@ dispatch:
     }
 
     TARGET(RETURN_VALUE) {
-        AsyValue rv = *--sp;
+        sp--;
+        AsyValue rv = vget(sp);
         if (ASY_LIKELY(frame->flags == 0)) {
             fiber->handled = frame->saved_handled;
             fiber->sp = frame->ret_sp;
