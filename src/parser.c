@@ -405,7 +405,7 @@ static AstNode *named_expression(Parser *p)
     return e;
 }
 
-/* lambdef: 'lambda' [params] ':' expression */
+/* lambdef: 'lambda' params ':' expression */
 static AstNode *lambdef(Parser *p)
 {
     AsyToken *kw = expect(p, TOK_LAMBDA);
@@ -456,9 +456,6 @@ static AstNode *expression(Parser *p)
     return r;
 }
 
-/* disjunction: conjunction ('or' conjunction)*
- * conjunction: inversion ('and' inversion)*
- * Both are this one function, parameterised by the operator. */
 static AstNode *inversion(Parser *p);
 
 /* conjunction: inversion ('and' inversion)* */
@@ -699,7 +696,7 @@ static AstNode *slice(Parser *p)
     return finish(p, n);
 }
 
-/* slices: slice | (slice | starred_expression) (',' (slice | starred_expression))* [','] */
+/* slices: slice | (slice | star_expression) (',' (slice | star_expression))* [','] */
 static AstNode *slices(Parser *p)
 {
     AsyToken *first = cur(p);
@@ -716,7 +713,7 @@ static AstNode *slices(Parser *p)
     return finish(p, t);
 }
 
-/* primary: atom ('.' NAME | '(' [arguments] ')' | '[' slices ']')* */
+/* primary: atom ('.' NAME | '(' arguments ')' | '[' slices ']')* */
 static AstNode *primary(Parser *p)
 {
     AsyToken *start = cur(p);
@@ -762,8 +759,8 @@ typedef struct {
     AstNode *first_bad_star;
 } ArgState;
 
-/* arg: '*' expression | '**' expression | NAME '=' expression | named_expression
- *      [for_if_clauses] */
+/* arg: '*' expression | '**' expression | NAME '=' expression
+ *    | named_expression [for_if_clauses] */
 static AstNode *arg(Parser *p, ArgState *st, bool *is_keyword, bool *bad_positional,
                     bool *bare_genexp)
 {
@@ -835,7 +832,7 @@ static bool check_repeated_keywords(Parser *p, AstList *keywords)
     return true;
 }
 
-/* arguments: arg (',' arg)* [','] */
+/* arguments: [arg (',' arg)* [',']] */
 static bool arguments(Parser *p, AstList *args, AstList *keywords, AsyTokKind close,
                       AstNode **bare_genexp)
 {
@@ -933,7 +930,7 @@ static AstNode *comprehension(Parser *p, AstKind kind, const AsyToken *open, Ast
     return n;
 }
 
-/* Comma-separated star_named_expressions into `elts` until `close`. */
+/* star_named_expressions: star_named_expression (',' star_named_expression)* [','] */
 static bool star_named_expressions(Parser *p, AstList *elts, AsyTokKind close)
 {
     while (!at(p, close)) {
@@ -971,7 +968,7 @@ static void *missing_close(Parser *p, AstNode *last)
     return fail_here(p);
 }
 
-/* list: '[' [star_named_expressions] ']' | '[' named_expression for_if_clauses ']' */
+/* list_atom: '[' [star_named_expression (for_if_clauses | [',' star_named_expressions])] ']' */
 static AstNode *list_atom(Parser *p)
 {
     AsyToken *open = cur(p);
@@ -997,7 +994,8 @@ static AstNode *list_atom(Parser *p)
     return finish(p, n);
 }
 
-/* dict_item: expression ':' expression | '**' bitwise_or  (the key already parsed) */
+/* dict_items: (',' (expression ':' expression | '**' bitwise_or))* [',']
+ * (the items after the first; brace_atom parsed that one) */
 static bool dict_items(Parser *p, AstNode *d)
 {
     while (accept(p, TOK_COMMA) && !at(p, TOK_RBRACE)) {
@@ -1028,9 +1026,10 @@ static bool dict_items(Parser *p, AstNode *d)
     return true;
 }
 
-/* brace_atom: '{' '}' | '{' dict_items '}' | '{' star_named_expressions '}'
- *           | '{' expression ':' expression for_if_clauses '}'
- *           | '{' named_expression for_if_clauses '}' */
+/* brace_atom: '{' '}'
+ *           | '{' '**' bitwise_or dict_items '}'
+ *           | '{' expression ':' expression (for_if_clauses | dict_items) '}'
+ *           | '{' star_named_expression (for_if_clauses | [',' star_named_expressions]) '}' */
 static AstNode *brace_atom(Parser *p)
 {
     AsyToken *open = cur(p);
@@ -1083,8 +1082,8 @@ static AstNode *brace_atom(Parser *p)
     return finish(p, n);
 }
 
-/* paren_body: ')' | yield_expr ')' | named_expression for_if_clauses ')'
- *           | star_named_expression [',' [star_named_expressions]] ')'
+/* paren_body: ')' | yield_expr ')'
+ *           | star_named_expression (for_if_clauses | ',' [star_named_expressions] | ) ')'
  * What follows '(' (or the inside of an f-string's braces, where `close` is ENDMARKER). */
 static AstNode *paren_body(Parser *p, const AsyToken *open, AsyTokKind close)
 {
@@ -1183,8 +1182,8 @@ static AstNode *yield_expr(Parser *p)
     return finish(p, n);
 }
 
-/* star_targets: star_target (',' star_target)* [',']
- * star_target: ['*'] target_atom  -- parsed as bitwise_or, checked by set_context */
+/* star_targets: ['*'] bitwise_or (',' ['*'] bitwise_or)* [',']
+ * (CPython's star_target, parsed as an expression and checked by set_context) */
 static AstNode *star_targets(Parser *p)
 {
     AsyToken *first = cur(p);
@@ -1262,8 +1261,8 @@ static bool decode_into(Parser *p, StrAcc *acc, const char *s, size_t n, bool by
     return false;
 }
 
-static bool fstring_parse(Parser *p, size_t *s, size_t end, bool raw, int recurse,
-                          StrAcc *acc, AstList *parts);
+static bool fstring(Parser *p, size_t *s, size_t end, bool raw, int recurse, StrAcc *acc,
+                    AstList *parts);
 
 /* The error CPython raises for malformed f-strings: at the token after the string. */
 static bool fstring_error(Parser *p, const char *msg)
@@ -1272,7 +1271,8 @@ static bool fstring_error(Parser *p, const char *msg)
     return false;
 }
 
-/* fstring_literal: the text up to the next '{' or '}' (CPython's fstring_find_literal).
+/* fstring_literal: (CHAR | '{{' | '}}')*
+ * The text up to the next '{' or '}' (CPython's fstring_find_literal).
  * Returns 1 when a doubled brace ended the literal, 0 otherwise, -1 on error. */
 static int fstring_literal(Parser *p, size_t *sp, size_t end, bool raw, int recurse,
                            StrAcc *acc)
@@ -1312,8 +1312,9 @@ static int fstring_literal(Parser *p, size_t *sp, size_t end, bool raw, int recu
     return result;
 }
 
-/* Parse an f-string replacement field's expression, b[start, end), as if it were written
- * inside parentheses (CPython compiles "(" + text + ")"). */
+/* fstring_compile_expr: paren_body
+ * An f-string replacement field's expression, b[start, end), parsed as if written inside
+ * parentheses (CPython compiles "(" + text + ")"), with its own lexer. */
 static AstNode *fstring_compile_expr(Parser *p, size_t start, size_t end, int line)
 {
     size_t i = start;
@@ -1341,8 +1342,8 @@ static AstNode *fstring_compile_expr(Parser *p, size_t start, size_t end, int li
     return e;
 }
 
-/* Scan an f-string expression's extent (CPython's fstring_find_expr loop): stops at a
- * top-level '!', ':', '}' or '='. Returns false on error. */
+/* The extent of an f-string expression (CPython's fstring_find_expr loop): stops at a
+ * top-level '!', ':', '}' or '='. A scan over characters, not a production. */
 static bool fstring_expr_end(Parser *p, size_t *sp, size_t end)
 {
     const char *b = p->buf;
@@ -1426,7 +1427,8 @@ static int line_of(Parser *p, const AsyToken *t, size_t off)
     return line;
 }
 
-/* fstring_replacement_field: '{' expr ['='] ['!' NAME] [':' fstring_format_spec] '}'
+/* fstring_replacement_field: '{' fstring_compile_expr ['='] ['!' ('s' | 'r' | 'a')]
+ *                            [':' fstring] '}'
  * (CPython's fstring_find_expr after the scan.) */
 static bool fstring_replacement_field(Parser *p, size_t *sp, size_t end, bool raw,
                                       int recurse, StrAcc *acc, AstList *parts)
@@ -1462,7 +1464,7 @@ static bool fstring_replacement_field(Parser *p, size_t *sp, size_t end, bool ra
         /* A format spec and its pieces span just the literal holding them (CPython). */
         StrAcc sacc = {.first = acc->tok, .last = acc->tok, .tok = acc->tok, .fstring = true};
         spec = node_tok(p, AST_FSTRING, acc->tok);
-        if (!fstring_parse(p, &s, end, raw, recurse + 1, &sacc, &spec->u.fstring.parts))
+        if (!fstring(p, &s, end, raw, recurse + 1, &sacc, &spec->u.fstring.parts))
             return false;
         flush_literal(p, &sacc, &spec->u.fstring.parts);
         span_string(spec, &sacc);
@@ -1481,7 +1483,7 @@ static bool fstring_replacement_field(Parser *p, size_t *sp, size_t end, bool ra
 }
 
 /* fstring: (fstring_literal | fstring_replacement_field)*  (CPython's fstring_parse) */
-static bool fstring_parse(Parser *p, size_t *s, size_t end, bool raw, int recurse,
+static bool fstring(Parser *p, size_t *s, size_t end, bool raw, int recurse,
                           StrAcc *acc, AstList *parts)
 {
     for (;;) {
@@ -1525,7 +1527,7 @@ static AstNode *strings(Parser *p)
         size_t body_end = t->start + t->len - pre.quote_len;
         if (pre.is_fstring) {
             acc.tok = t;
-            if (!fstring_parse(p, &body, body_end, pre.is_raw, 0, &acc, &parts)) return NULL;
+            if (!fstring(p, &body, body_end, pre.is_raw, 0, &acc, &parts)) return NULL;
         } else if (!decode_into(p, &acc, p->buf + body, body_end - body, pre.is_bytes,
                                 pre.is_raw)) {
             return NULL;
@@ -1559,7 +1561,7 @@ static void add_name(Parser *p, const char ***arr, int *n, int *cap, const char 
     (*arr)[(*n)++] = name;
 }
 
-/* param: NAME [':' expression]   (the annotation is parsed and dropped) */
+/* param: NAME [':' ['*'] expression]   (the annotation is parsed and dropped) */
 static const char *param(Parser *p, bool annotations, AsyToken **name_tok)
 {
     AsyToken *name = expect(p, TOK_NAME);
@@ -1605,7 +1607,7 @@ static bool slash_marker(Parser *p, AstArgs *a, ParamState *st, AsyToken *t)
     return true;
 }
 
-/* One `*`, `*args`, `**kwargs` or plain parameter. */
+/* param_item: '/' | '**' param | '*' [param] | param ['=' expression] */
 static bool param_item(Parser *p, AstArgs *a, ParamState *st, AsyTokKind close, bool ann)
 {
     AsyToken *t = cur(p);
@@ -1656,7 +1658,8 @@ static bool param_item(Parser *p, AstArgs *a, ParamState *st, AsyTokKind close, 
     return true;
 }
 
-/* params: param_item (',' param_item)* [',']  up to `close` (')' for def, ':' for lambda) */
+/* params: [param_item (',' param_item)* [',']]
+ * up to `close`: ')' for def, ':' for lambda (where annotations are not allowed) */
 static AstArgs *params(Parser *p, AsyTokKind close, bool annotations)
 {
     AstArgs *a = asy_ast_alloc(p->arena, sizeof(AstArgs));
@@ -1711,7 +1714,7 @@ static bool bitwise_level(const AstNode *e)
     }
 }
 
-/* The value of an assignment: yield_expr | star_expressions */
+/* assign_value: yield_expr | star_expressions */
 static AstNode *assign_value(Parser *p)
 {
     return at(p, TOK_YIELD) ? yield_expr(p) : star_expressions(p);
@@ -1742,12 +1745,12 @@ static bool assign_targets(Parser *p, AstNode *n)
     return true;
 }
 
-/* assignment: star_targets ('=' star_targets)* '=' (yield_expr | star_expressions)
- *           | target augassign (yield_expr | star_expressions)
- *           | target ':' expression ['=' (yield_expr | star_expressions)]
- *           | star_expressions                       (an expression statement)
+/* assignment: assign_value ('=' assign_value)+
+ *           | assign_value augassign assign_value
+ *           | assign_value ':' expression ['=' assign_value]
+ *           | assign_value                          (an expression statement)
  * The left side is parsed as an expression first and then checked as a target. */
-static AstNode *expr_or_assignment(Parser *p)
+static AstNode *assignment(Parser *p)
 {
     AsyToken *start = cur(p);
     AstNode *e = assign_value(p);
@@ -1840,7 +1843,8 @@ static AstNode *assert_stmt(Parser *p)
     return finish(p, n);
 }
 
-/* del_stmt: 'del' del_targets   -- del_targets parsed as star_expressions, then checked */
+/* del_stmt: 'del' star_named_expression (',' star_named_expression)* [',']
+ * (each target checked by set_context) */
 static AstNode *del_stmt(Parser *p)
 {
     AstNode *n = stmt_node(p, AST_DELETE, cur(p));
@@ -1856,8 +1860,7 @@ static AstNode *del_stmt(Parser *p)
     return finish(p, n);
 }
 
-/* global_stmt: 'global' NAME (',' NAME)*
- * nonlocal_stmt: 'nonlocal' NAME (',' NAME)* */
+/* global_stmt: ('global' | 'nonlocal') NAME (',' NAME)* */
 static AstNode *global_stmt(Parser *p)
 {
     AstNode *n = stmt_node(p, at(p, TOK_GLOBAL) ? AST_GLOBAL : AST_NONLOCAL, cur(p));
@@ -1940,9 +1943,9 @@ static bool import_from_as_names(Parser *p, AstNode *n, bool parenthesized)
     }
 }
 
-/* import_from: 'from' ('.' | '...')* dotted_name 'import' import_from_targets
- *            | 'from' ('.' | '...')+ 'import' import_from_targets
- * import_from_targets: '(' import_from_as_names ')' | import_from_as_names | '*' */
+/* import_from: 'from' ('.' | '...')* [dotted_name] 'import'
+ *                 ('*' | '(' import_from_as_names ')' | import_from_as_names)
+ * (without dots the module name is required) */
 static AstNode *import_from(Parser *p)
 {
     AstNode *n = stmt_node(p, AST_IMPORTFROM, cur(p));
@@ -1969,9 +1972,8 @@ static AstNode *import_from(Parser *p)
     return finish(p, n);
 }
 
-/* simple_stmt: assignment | star_expressions | return_stmt | import_stmt | raise_stmt
- *            | 'pass' | del_stmt | assert_stmt | 'break' | 'continue' | global_stmt
- *            | nonlocal_stmt */
+/* simple_stmt: return_stmt | import_name | import_from | raise_stmt | 'pass' | 'break'
+ *            | 'continue' | del_stmt | assert_stmt | global_stmt | assignment */
 static AstNode *simple_stmt(Parser *p)
 {
     AsyToken *t = cur(p);
@@ -1989,7 +1991,7 @@ static AstNode *simple_stmt(Parser *p)
     case TOK_DEL: return del_stmt(p);
     case TOK_ASSERT: return assert_stmt(p);
     case TOK_GLOBAL: case TOK_NONLOCAL: return global_stmt(p);
-    default: return expr_or_assignment(p);
+    default: return assignment(p);
     }
 }
 
@@ -2038,7 +2040,7 @@ static bool block(Parser *p, AstList *body, const char *what, int line)
     return true;
 }
 
-/* Check that a block header ends with ':' and parse the block. */
+/* colon_block: ':' block */
 static bool colon_block(Parser *p, AstList *body, const char *what, int line)
 {
     if (!expect_forced(p, TOK_COLON)) return false;
@@ -2053,8 +2055,8 @@ static bool else_block(Parser *p, AstList *orelse)
     return colon_block(p, orelse, "'else' statement", kw->line);
 }
 
-/* A condition (named_expression) followed by '=' gets CPython's "Maybe you meant '=='"
- * hint. */
+/* condition: named_expression
+ * (followed by '=' it gets CPython's "Maybe you meant '=='" hint) */
 static AstNode *condition(Parser *p)
 {
     AstNode *e = named_expression(p);
@@ -2080,8 +2082,8 @@ static AstNode *condition(Parser *p)
     return fail_here(p);
 }
 
-/* if_stmt: 'if' named_expression ':' block (elif_stmt | [else_block])
- * elif_stmt: 'elif' named_expression ':' block (elif_stmt | [else_block]) */
+/* if_stmt: ('if' | 'elif') condition colon_block [&'elif' if_stmt | else_block]
+ * (an elif is an if_stmt alone in the orelse of the one before) */
 static AstNode *if_stmt(Parser *p)
 {
     AsyToken *kw = cur(p);
@@ -2100,7 +2102,7 @@ static AstNode *if_stmt(Parser *p)
     return finish(p, n);
 }
 
-/* while_stmt: 'while' named_expression ':' block [else_block] */
+/* while_stmt: 'while' condition colon_block [else_block] */
 static AstNode *while_stmt(Parser *p)
 {
     AsyToken *kw = cur(p);
@@ -2112,7 +2114,7 @@ static AstNode *while_stmt(Parser *p)
     return finish(p, n);
 }
 
-/* for_stmt: ['async'] 'for' star_targets 'in' star_expressions ':' block [else_block] */
+/* for_stmt: 'for' star_targets 'in' star_expressions colon_block [else_block] */
 static AstNode *for_stmt(Parser *p, const AsyToken *start, bool is_async)
 {
     AsyToken *kw = cur(p);
@@ -2129,7 +2131,7 @@ static AstNode *for_stmt(Parser *p, const AsyToken *start, bool is_async)
     return finish(p, n);
 }
 
-/* with_item: expression ['as' star_target] */
+/* with_item: expression ['as' ['*'] bitwise_or] */
 static AstNode *with_item(Parser *p)
 {
     AsyToken *start = cur(p);
@@ -2152,8 +2154,9 @@ static AstNode *with_item(Parser *p)
     return finish(p, n);
 }
 
-/* The parenthesized form `with (a as b, c):` is tried first, as in CPython; if the
- * parentheses turn out to be part of an expression we rewind and reparse. */
+/* with_items_parenthesized: '(' with_item (',' with_item)* [','] ')' &':'
+ * Tried first, as in CPython; if the parentheses turn out to belong to an expression
+ * (`with (a, b) as c:`) we rewind and reparse. */
 static bool with_items_parenthesized(Parser *p, AstList *items)
 {
     int save = p->pos;
@@ -2176,8 +2179,7 @@ static bool with_items_parenthesized(Parser *p, AstList *items)
     return ok;
 }
 
-/* with_stmt: ['async'] 'with' '(' with_item (',' with_item)* [','] ')' ':' block
- *          | ['async'] 'with' with_item (',' with_item)* ':' block */
+/* with_stmt: 'with' (with_items_parenthesized | with_item (',' with_item)*) colon_block */
 static AstNode *with_stmt(Parser *p, const AsyToken *start, bool is_async)
 {
     AsyToken *kw = cur(p);
@@ -2195,7 +2197,7 @@ static AstNode *with_stmt(Parser *p, const AsyToken *start, bool is_async)
     return finish(p, n);
 }
 
-/* except_block: 'except' [expression ['as' NAME]] ':' block */
+/* except_block: 'except' [expression ['as' NAME]] colon_block */
 static AstNode *except_block(Parser *p)
 {
     AsyToken *kw = cur(p);
@@ -2229,9 +2231,8 @@ static AstNode *except_block(Parser *p)
     return finish(p, n);
 }
 
-/* try_stmt: 'try' ':' block finally_block
- *         | 'try' ':' block except_block+ [else_block] [finally_block]
- * finally_block: 'finally' ':' block */
+/* try_stmt: 'try' colon_block (except_block+ [else_block] ['finally' colon_block]
+ *                              | 'finally' colon_block) */
 static AstNode *try_stmt(Parser *p)
 {
     AsyToken *kw = cur(p);
@@ -2265,7 +2266,7 @@ static AstNode *try_stmt(Parser *p)
     return finish(p, n);
 }
 
-/* function_def: 'def' NAME '(' [params] ')' ['->' expression] ':' block */
+/* function_def: 'def' NAME '(' params ')' ['->' expression] colon_block */
 static AstNode *function_def(Parser *p, const AsyToken *start, bool is_async)
 {
     AsyToken *kw = cur(p);
@@ -2282,7 +2283,7 @@ static AstNode *function_def(Parser *p, const AsyToken *start, bool is_async)
     return finish(p, n);
 }
 
-/* class_def: 'class' NAME ['(' [arguments] ')'] ':' block */
+/* class_def: 'class' NAME ['(' arguments ')'] colon_block */
 static AstNode *class_def(Parser *p)
 {
     AsyToken *kw = cur(p);
@@ -2396,8 +2397,7 @@ static AstNode *statement(Parser *p, AstList *out)
     return out->items[before];
 }
 
-/* file: [statements] ENDMARKER
- * statements: statement+ */
+/* file: statement* ENDMARKER */
 static AstNode *file(Parser *p)
 {
     AstNode *m = asy_ast_node(p->arena, AST_MODULE, 1, 0);
@@ -2407,7 +2407,7 @@ static AstNode *file(Parser *p)
     return m;
 }
 
-/* eval: star_expressions NEWLINE* ENDMARKER */
+/* eval: [INDENT] star_expressions NEWLINE* [DEDENT] ENDMARKER */
 static AstNode *eval(Parser *p)
 {
     AstNode *m = asy_ast_node(p->arena, AST_MODULE, 1, 0);
@@ -2425,7 +2425,7 @@ static AstNode *eval(Parser *p)
     return m;
 }
 
-/* interactive: statement | NEWLINE | ENDMARKER  (one statement for the REPL) */
+/* interactive: NEWLINE | ENDMARKER | statement NEWLINE* ENDMARKER  (one REPL statement) */
 static AstNode *interactive(Parser *p)
 {
     AstNode *m = asy_ast_node(p->arena, AST_MODULE, 1, 0);
