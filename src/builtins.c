@@ -151,17 +151,16 @@ static AsyValue bi_input(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         fwrite(as_str(p)->data, 1, as_str(p)->len, vm->out);
     }
     fflush(vm->out);
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t n = getline(&line, &cap, stdin);
-    if (n < 0) {
-        free(line);
-        return asy_raise(vm, ASY_EXC_EOFError, "EOF when reading a line");
-    }
-    if (n > 0 && line[n - 1] == '\n') n--;
-    AsyStr *s = asy_str_new(vm, line, (size_t)n);
-    free(line);
-    return s ? ASY_OBJ(s) : ASY_ERR;
+    /* sys.stdin.readline(), so input() and sys.stdin share one read buffer. */
+    AsyValue line = asy_file_stdin_readline(vm);
+    if (ASY_IS_ERR(line)) return line;
+    if (!is_str(vm, line))
+        return asy_raise(vm, ASY_EXC_TypeError, "object.readline() returned non-string");
+    AsyStr *s = as_str(line);
+    if (s->len == 0) return asy_raise(vm, ASY_EXC_EOFError, "EOF when reading a line");
+    if (s->data[s->len - 1] != '\n') return line;
+    AsyStr *r = asy_str_new(vm, s->data, s->len - 1);
+    return r ? ASY_OBJ(r) : ASY_ERR;
 }
 
 /* ---- object protocols ---- */
@@ -780,6 +779,7 @@ static const AsyMethodDef builtin_functions[] = {
      "more arguments."},
     {"next", bi_next, 0, "Return the next item from the iterator."},
     {"oct", bi_oct, 0, "Return the octal representation of an integer."},
+    {"open", asy_file_open, 0, "Open file and return a stream (fileobject.c)."},
     {"ord", bi_ord, 0, "Return the Unicode code point for a one-character string."},
     {"pow", bi_pow, 0, "Equivalent to base**exp with 2 arguments or base**exp % mod with 3."},
     {"print", bi_print, 0, "Prints the values to a stream, or to sys.stdout by default."},

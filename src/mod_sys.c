@@ -72,5 +72,6 @@ void asy_mod_sys_init(AsyVM *vm) {
     asy_list_append(vm, path, ASY_OBJ(asy_str_from_cstr(vm, vm->script_dir ? vm->script_dir
                                                                           : "")));
     sys_set(vm, m, "path", ASY_OBJ(path));
+    asy_file_add_std_streams(vm, m->dict);   /* stdin, stdout, stderr: fileobject.c */
     asy_module_register(vm, m);
 }

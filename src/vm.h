@@ -36,7 +36,9 @@
     X(dict_items) X(dict_keyiterator) X(dict_valueiterator) X(dict_itemiterator)          \
     X(enumerate) X(zip) X(map) X(filter) X(reversed) X(callable_iterator)                 \
     X(seq_iterator) X(async_generator_asend) X(async_generator_athrow)                    \
-    X(GenericAlias)
+    X(GenericAlias)                                                                       \
+    /* file objects (fileobject.c), made on first use */                                  \
+    X(TextIOWrapper) X(BufferedReader) X(BufferedWriter) X(BufferedRandom) X(FileIO)
 
 typedef enum {
 #define ASY_X_ENUM(n) ASY_TYPE_##n,
@@ -501,6 +503,13 @@ void asy_mod_os_init(AsyVM *vm);
 void asy_mod_random_init(AsyVM *vm);
 void asy_mod_asyncio_init(AsyVM *vm);   /* mod_asyncio.c */
 void asy_mod_time_init(AsyVM *vm);      /* mod_time.c    */
+void asy_mod_json_init(AsyVM *vm);      /* mod_json.c    */
+void asy_mod_io_init(AsyVM *vm);        /* fileobject.c  */
+/* fileobject.c: open() (the builtin), the sys.stdin/stdout/stderr file objects (stored
+ * into the sys module's dict), and input()'s line: sys.stdin.readline() ('' at EOF). */
+AsyValue asy_file_open(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw);
+void asy_file_add_std_streams(AsyVM *vm, AsyDict *sys_dict);
+AsyValue asy_file_stdin_readline(AsyVM *vm);
 /* The async runtime (mod_asyncio.c, loop.c). asy_asyncio_run_main runs a coroutine as
  * asyncio.run does (the main task of a script with top-level await: its module code run
  * by asy_vm_run_code gives that coroutine); its result or ASY_ERR. asy_loop_free releases
