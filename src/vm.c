@@ -1,6 +1,7 @@
-/* vm.c - the dispatch loop: every opcode of opcodes.h, calls and argument binding,
- * exception unwinding, generators and awaits moved onto the running fiber, and the entry
- * points that run code (asy_call, asy_vm_run_code, tasks: asy_fiber_resume).
+/* vm.c - the dispatch loop: every opcode of opcodes.h, exception unwinding, generators
+ * and awaits moved onto the running fiber, and the entry points that run code (asy_call,
+ * asy_vm_run_code, tasks: asy_fiber_resume). Call setup and argument binding are in
+ * vm_call.c, the slow paths of single opcodes in vm_ops.c.
  *
  * Calls between asy functions never recurse in C: a call pushes a frame on the fiber and
  * the same loop continues in it; a return pops it. Exceptions unwind the fiber's frames
@@ -11,48 +12,14 @@
  * The loop caches raw pointers into the fiber's stack (sp, locals); anything that may run
  * asy code can grow (move) the stack, so such calls are bracketed by SYNC() (publish pc
  * and sp: the GC and nested loops need them) and RESYNC() (reload the pointers). */
-#include <inttypes.h>
 #include <string.h>
 
-#include "fiber.h"
-#include "function.h"
-#include "generator.h"
-#include "opcodes.h"
+#include "vm_internal.h"
 
 typedef enum { RUN_RETURN, RUN_YIELD, RUN_ERROR, RUN_SUSPEND } RunStatus;
 
 static RunStatus vm_run(AsyVM *vm, AsyFiber *fiber, bool can_suspend, AsyValue throw_exc,
                         AsyValue *out);
-
-/* ---- small helpers ---- */
-
-static inline AsyType *type_of(AsyVM *vm, AsyValue v) {
-    return ASY_IS_OBJ(v) ? ASY_AS_OBJ(v)->type : asy_type_of(vm, v);
-}
-
-static inline bool is_type(AsyVM *vm, AsyValue v, AsyTypeId id) {
-    return ASY_IS_OBJ(v) && ASY_AS_OBJ(v)->type == vm->types[id];
-}
-
-static inline AsyStr *as_str(AsyValue v) { return (AsyStr *)ASY_AS_OBJ(v); }
-
-/* The name CPython's _PyObject_FunctionStr gives a callable in call errors: "mod.f()"
- * for asy functions outside builtins, "len()" for natives. */
-static AsyStr *func_str(AsyVM *vm, AsyValue f) {
-    if (asy_is_bound_method(vm, f)) f = ((AsyBoundMethod *)ASY_AS_OBJ(f))->func;
-    if (asy_is_function(vm, f)) {
-        AsyFunction *fn = (AsyFunction *)ASY_AS_OBJ(f);
-        if (is_type(vm, fn->module, ASY_TYPE_str) &&
-            strcmp(as_str(fn->module)->data, "builtins") != 0)
-            return asy_str_printf(vm, "%s.%s()", as_str(fn->module)->data, fn->qualname->data);
-        return asy_str_printf(vm, "%s()", fn->qualname->data);
-    }
-    if (asy_is_native(vm, f)) {
-        AsyNative *n = (AsyNative *)ASY_AS_OBJ(f);
-        return asy_str_printf(vm, "%s()", n->qualname->data);
-    }
-    return asy_str_printf(vm, "%s object", asy_type_name(vm, f));
-}
 
 /* __context__ as CPython's _PyErr_SetObject sets it: the exception being handled, with
  * any cycle through the new exception cut. */
@@ -102,647 +69,6 @@ static AsyValue raise_name_error(AsyVM *vm, AsyStr *name) {
     return asy_raise(vm, ASY_EXC_NameError, "name '%U' is not defined", name);
 }
 
-/* ---- argument binding (CPython's initialize_locals, with its messages) ---- */
-
-/* Keyword arguments come either as a names tuple with a values array (CALL_KW) or as a
- * dict (CALL_EX, asy_call). */
-typedef struct {
-    AsyTuple *names;
-    const AsyValue *values;
-    AsyDict *dict;
-    int64_t pos;           /* iteration state over dict                                */
-} KwArgs;
-
-static bool kw_next(KwArgs *kw, int64_t *i, AsyValue *name, AsyValue *value) {
-    if (kw->names) {
-        if (*i >= kw->names->len) return false;
-        *name = kw->names->items[*i];
-        *value = kw->values[*i];
-        (*i)++;
-        return true;
-    }
-    if (!kw->dict) return false;
-    return asy_dict_next(kw->dict, &kw->pos, name, value);
-}
-
-static void format_names(AsyVM *vm, AsyStrBuf *b, AsyStr **names, int n) {
-    for (int i = 0; i < n; i++) {
-        if (i > 0) asy_strbuf_append_cstr(vm, b, n == 2 ? " and " : i == n - 1 ? ", and " : ", ");
-        asy_strbuf_printf(vm, b, "'%s'", names[i]->data);
-    }
-}
-
-static bool missing_arguments(AsyVM *vm, AsyFunction *fn, AsyValue *locals, bool positional) {
-    AsyCode *co = fn->code;
-    int ndef = fn->defaults ? (int)fn->defaults->len : 0;
-    int start = positional ? 0 : co->argcount;
-    int end = positional ? co->argcount - ndef : co->argcount + co->kwonlycount;
-    AsyStr *small[16], **names = small;
-    int n = 0, cap = end - start;
-    if (cap > 16 && !(names = asy_mem_alloc(vm, sizeof(AsyStr *) * (size_t)cap))) return false;
-    for (int i = start; i < end; i++) {
-        if (!ASY_IS_UNDEF(locals[i])) continue;
-        if (!positional && fn->kwdefaults &&
-            !ASY_IS_UNDEF(asy_dict_get_str(vm, fn->kwdefaults, co->varnames[i])))
-            continue;
-        names[n++] = co->varnames[i];
-    }
-    AsyStrBuf b;
-    asy_strbuf_init(&b);
-    format_names(vm, &b, names, n);
-    if (names != small) asy_mem_free(vm, names, sizeof(AsyStr *) * (size_t)cap);
-    AsyStr *list = asy_strbuf_finish(vm, &b);
-    if (!list) return false;
-    asy_raise(vm, ASY_EXC_TypeError, "%U() missing %d required %s argument%s: %U", fn->qualname,
-              n, positional ? "positional" : "keyword-only", n == 1 ? "" : "s", list);
-    return false;
-}
-
-static bool too_many_positional(AsyVM *vm, AsyFunction *fn, AsyValue *locals, int given) {
-    AsyCode *co = fn->code;
-    int ndef = fn->defaults ? (int)fn->defaults->len : 0;
-    int kwonly_given = 0;
-    for (int i = co->argcount; i < co->argcount + co->kwonlycount; i++)
-        if (!ASY_IS_UNDEF(locals[i])) kwonly_given++;
-    char sig[64], kwsig[96] = "";
-    bool plural;
-    if (ndef) {
-        plural = true;
-        snprintf(sig, sizeof sig, "from %d to %d", co->argcount - ndef, co->argcount);
-    } else {
-        plural = co->argcount != 1;
-        snprintf(sig, sizeof sig, "%d", co->argcount);
-    }
-    if (kwonly_given)
-        snprintf(kwsig, sizeof kwsig, " positional argument%s (and %d keyword-only argument%s)",
-                 given != 1 ? "s" : "", kwonly_given, kwonly_given != 1 ? "s" : "");
-    asy_raise(vm, ASY_EXC_TypeError, "%U() takes %s positional argument%s but %d%s %s given",
-              fn->qualname, sig, plural ? "s" : "", given, kwsig,
-              given == 1 && !kwonly_given ? "was" : "were");
-    return false;
-}
-
-static bool posonly_as_keyword(AsyVM *vm, AsyFunction *fn, KwArgs kw) {
-    AsyCode *co = fn->code;
-    AsyStr *small[16], **names = small;
-    int n = 0;
-    AsyValue name, value;
-    int64_t i = 0;
-    kw.pos = 0;
-    while (kw_next(&kw, &i, &name, &value)) {
-        for (int j = 0; j < co->posonlycount && n < 16; j++)
-            if (asy_str_equal(co->varnames[j], as_str(name))) names[n++] = co->varnames[j];
-    }
-    if (n == 0) return true;
-    AsyStrBuf b;
-    asy_strbuf_init(&b);
-    for (int k = 0; k < n; k++) asy_strbuf_printf(vm, &b, "%s'%s'", k ? ", " : "", names[k]->data);
-    AsyStr *list = asy_strbuf_finish(vm, &b);
-    if (!list) return false;
-    asy_raise(vm, ASY_EXC_TypeError,
-              "%U() got some positional-only arguments passed as keyword arguments: %U",
-              fn->qualname, list);
-    return false;
-}
-
-/* The parameter slot named `name` among the keyword-passable ones, or -1. */
-static int find_param(AsyCode *co, AsyStr *name) {
-    int total = co->argcount + co->kwonlycount;
-    for (int j = co->posonlycount; j < total; j++)
-        if (co->varnames[j] == name) return j;
-    for (int j = co->posonlycount; j < total; j++)
-        if (asy_str_equal(co->varnames[j], name)) return j;
-    return -1;
-}
-
-/* Fill locals (nlocals slots, all UNDEF on entry) from the call's arguments. */
-static bool bind_args(AsyVM *vm, AsyFunction *fn, AsyValue *locals, const AsyValue *args,
-                      int npos, KwArgs kw) {
-    AsyCode *co = fn->code;
-    int total = co->argcount + co->kwonlycount;
-    AsyDict *kwdict = NULL;
-    if (co->cflags & ASY_CODE_VARKW) {
-        if (!(kwdict = asy_dict_new(vm))) return false;
-        locals[total + ((co->cflags & ASY_CODE_VARARGS) ? 1 : 0)] = ASY_OBJ(kwdict);
-    }
-    int n = npos < co->argcount ? npos : co->argcount;
-    for (int i = 0; i < n; i++) locals[i] = args[i];
-    if (co->cflags & ASY_CODE_VARARGS) {
-        AsyTuple *t = npos > n ? asy_tuple_from_array(vm, args + n, npos - n) : vm->empty_tuple;
-        if (!t) return false;
-        locals[total] = ASY_OBJ(t);
-    }
-    AsyValue name, value;
-    int64_t it = 0;
-    while (kw_next(&kw, &it, &name, &value)) {
-        if (!is_type(vm, name, ASY_TYPE_str) &&
-            !(ASY_IS_OBJ(name) && asy_isinstance(vm, name, ASY_TYPE(vm, str)))) {
-            asy_raise(vm, ASY_EXC_TypeError, "%U() keywords must be strings", fn->qualname);
-            return false;
-        }
-        int j = find_param(co, as_str(name));
-        if (j < 0) {
-            if (!kwdict) {
-                if (co->posonlycount && !posonly_as_keyword(vm, fn, kw)) return false;
-                asy_raise(vm, ASY_EXC_TypeError, "%U() got an unexpected keyword argument '%U'",
-                          fn->qualname, as_str(name));
-                return false;
-            }
-            if (asy_dict_set(vm, kwdict, name, value) < 0) return false;
-            continue;
-        }
-        if (!ASY_IS_UNDEF(locals[j])) {
-            asy_raise(vm, ASY_EXC_TypeError, "%U() got multiple values for argument '%U'",
-                      fn->qualname, as_str(name));
-            return false;
-        }
-        locals[j] = value;
-    }
-    if (npos > co->argcount && !(co->cflags & ASY_CODE_VARARGS))
-        return too_many_positional(vm, fn, locals, npos);
-    if (npos < co->argcount) {
-        int ndef = fn->defaults ? (int)fn->defaults->len : 0;
-        int m = co->argcount - ndef;
-        for (int i = npos; i < m; i++)
-            if (ASY_IS_UNDEF(locals[i])) return missing_arguments(vm, fn, locals, true);
-        for (int i = npos > m ? npos : m; i < co->argcount; i++)
-            if (ASY_IS_UNDEF(locals[i])) locals[i] = fn->defaults->items[i - m];
-    }
-    for (int i = co->argcount; i < total; i++) {
-        if (!ASY_IS_UNDEF(locals[i])) continue;
-        AsyValue d = fn->kwdefaults ? asy_dict_get_str(vm, fn->kwdefaults, co->varnames[i])
-                                    : ASY_UNDEF;
-        if (ASY_IS_UNDEF(d)) return missing_arguments(vm, fn, locals, false);
-        locals[i] = d;
-    }
-    return true;
-}
-
-/* ---- calls ---- */
-
-typedef enum { CALL_ERROR = -1, CALL_VALUE = 0, CALL_FRAME = 1 } CallResult;
-
-static bool ensure_abs(AsyVM *vm, AsyFiber *fb, int64_t top) {
-    if (top <= fb->stackcap) return true;
-    int32_t saved = fb->sp;
-    fb->sp = 0;
-    bool ok = asy_fiber_ensure_stack(vm, fb, top);
-    fb->sp = saved;
-    return ok;
-}
-
-#define SMALL_ARGS 16
-
-/* Set up a call of fn with its frame at stack[base]: positional arguments are at
- * stack[args_at ..] (args_at >= 0, possibly == base: bound in place) or in ext (args_at
- * < 0), keyword ones in kw (their values may be on the stack too: kw_at >= 0). The
- * result goes to stack[ret_sp]. Pushes a frame (CALL_FRAME), or makes a generator
- * (CALL_VALUE with *out). */
-static CallResult call_function(AsyVM *vm, AsyFiber *fb, AsyFunction *fn, int32_t ret_sp,
-                                int32_t base, int32_t args_at, const AsyValue *ext, int npos,
-                                KwArgs kw, int32_t kw_at, uint16_t flags, AsyValue aux,
-                                AsyValue *out) {
-    AsyCode *co = fn->code;
-    int64_t size = asy_fiber_frame_size(co);
-    int64_t nkw = kw.names ? kw.names->len : 0;
-    if (!ensure_abs(vm, fb, (int64_t)base + size + npos + nkw)) return CALL_ERROR;
-    AsyValue *stack = fb->stack;
-    AsyValue *locals = stack + base;
-    const AsyValue *args = args_at >= 0 ? stack + args_at : ext;
-    uint32_t special = co->cflags & (ASY_CODE_VARARGS | ASY_CODE_VARKW);
-    if (ASY_LIKELY(!special && !kw.names && !kw.dict && npos == co->argcount &&
-                   co->kwonlycount == 0)) {
-        if (args != locals) memmove(locals, args, sizeof(AsyValue) * (size_t)npos);
-        for (int32_t i = npos; i < co->nlocals; i++) locals[i] = ASY_UNDEF;
-    } else {
-        /* General binding: copy the arguments out first, the locals overlap them. */
-        AsyValue small[SMALL_ARGS], *tmp = small;
-        size_t n = (size_t)npos + (size_t)nkw;
-        if (n > SMALL_ARGS && !(tmp = asy_mem_alloc(vm, sizeof(AsyValue) * n))) return CALL_ERROR;
-        if (npos) memcpy(tmp, args, sizeof(AsyValue) * (size_t)npos);
-        if (nkw) memcpy(tmp + npos, kw_at >= 0 ? stack + kw_at : kw.values, sizeof(AsyValue) * (size_t)nkw);
-        if (kw.names) kw.values = tmp + npos;
-        for (int32_t i = 0; i < co->nlocals; i++) locals[i] = ASY_UNDEF;
-        int32_t saved = fb->sp;
-        fb->sp = base + co->nlocals; /* the bound values stay visible to the GC */
-        bool ok = bind_args(vm, fn, locals, tmp, npos, kw);
-        fb->sp = saved;
-        if (tmp != small) asy_mem_free(vm, tmp, sizeof(AsyValue) * n);
-        if (!ok) return CALL_ERROR;
-    }
-    for (int32_t i = 0; i < co->ncells; i++) {
-        int32_t a = co->cell2arg ? co->cell2arg[i] : -1;
-        AsyCell *c = asy_cell_new(vm, a >= 0 ? locals[a] : ASY_UNDEF);
-        if (!c) return CALL_ERROR;
-        locals[co->nlocals + i] = ASY_OBJ(c);
-    }
-    for (int32_t i = 0; i < co->nfree; i++)
-        locals[co->nlocals + co->ncells + i] = fn->closure ? fn->closure->items[i] : ASY_UNDEF;
-    int32_t nslots = co->nlocals + co->ncells + co->nfree;
-    if (co->cflags & (ASY_CODE_GENERATOR | ASY_CODE_COROUTINE | ASY_CODE_ASYNC_GENERATOR)) {
-        AsyGenerator *g = asy_gen_new(vm, fn, locals, nslots);
-        if (!g) return CALL_ERROR;
-        *out = ASY_OBJ(g);
-        return CALL_VALUE;
-    }
-    AsyFrame *fr = asy_fiber_push_frame(vm, fb);
-    if (!fr) return CALL_ERROR;
-    fr->func = fn;
-    fr->code = co;
-    fr->globals = fn->globals;
-    fr->builtins = vm->builtins->dict;
-    fr->base = base;
-    fr->ret_sp = ret_sp;
-    fr->flags = flags;
-    fr->aux = aux;
-    fr->saved_handled = fb->handled;
-    fb->sp = base + nslots;
-    return CALL_FRAME;
-}
-
-/* `C(...)` for a user class whose instances are plain (object layout, no __new__ of its
- * own) and whose __init__ is an asy function: the instance is made here and __init__ runs
- * as a frame. Returns the __init__ function, or NULL for the generic path. */
-static AsyFunction *plain_class_init(AsyVM *vm, AsyType *t) {
-    if (!(t->tflags & ASY_TYPE_HEAP) || (t->tflags & (ASY_TYPE_EXCEPTION | ASY_TYPE_ABSTRACT)))
-        return NULL;
-    AsyType *b = t;
-    while (b && (b->tflags & ASY_TYPE_HEAP)) b = b->base;
-    AsyType *object = ASY_TYPE(vm, object);
-    if (b != object) return NULL;
-    AsyValue nw = asy_type_lookup(t, ASY_S(vm, __new__));
-    if (!asy_value_is(nw, asy_type_lookup(object, ASY_S(vm, __new__)))) return NULL;
-    AsyValue init = asy_type_lookup(t, ASY_S(vm, __init__));
-    if (!asy_is_function(vm, init)) return NULL;
-    return (AsyFunction *)ASY_AS_OBJ(init);
-}
-
-static AsyValue new_plain_instance(AsyVM *vm, AsyType *t) {
-    AsyObj *o = asy_gc_alloc(vm, t, t->basicsize);
-    if (!o) return ASY_ERR;
-    if (t->dict_offset) {
-        AsyDict *d = asy_dict_new(vm);
-        if (!d) return ASY_ERR;
-        *(AsyDict **)((char *)o + t->dict_offset) = d;
-    }
-    return ASY_OBJ(o);
-}
-
-static AsyDict *kw_dict_from_names(AsyVM *vm, AsyTuple *names, const AsyValue *values) {
-    AsyDict *d = asy_dict_new(vm);
-    if (!d) return NULL;
-    for (int64_t i = 0; i < names->len; i++)
-        if (asy_dict_set(vm, d, names->items[i], values[i]) < 0) return NULL;
-    return d;
-}
-
-/* Any callable that is not an asy function run in place: natives, types, objects with
- * __call__. The arguments are copied off the stack first (a callee running asy code may
- * grow, and so move, the stack). */
-static AsyValue call_other(AsyVM *vm, AsyFiber *fb, AsyValue callable, int32_t args_at,
-                           int argc, AsyTuple *kwnames) {
-    AsyValue small[SMALL_ARGS], *args = small;
-    size_t bytes = sizeof(AsyValue) * (size_t)argc;
-    if (argc > SMALL_ARGS && !(args = asy_mem_alloc(vm, bytes))) return ASY_ERR;
-    if (argc) memcpy(args, fb->stack + args_at, bytes);
-    int nkw = kwnames ? (int)kwnames->len : 0;
-    AsyDict *kw = NULL;
-    AsyValue r = ASY_ERR;
-    if (nkw && !(kw = kw_dict_from_names(vm, kwnames, args + argc - nkw))) goto done;
-    if (kw) asy_root_push(vm, ASY_OBJ(kw));
-    if (asy_is_native(vm, callable))
-        r = asy_native_call(vm, (AsyNative *)ASY_AS_OBJ(callable), argc - nkw, args, kw);
-    else
-        r = type_of(vm, callable)->call(vm, callable, argc - nkw, args, kw);
-    if (kw) asy_root_pop(vm, 1);
-done:
-    if (args != small) asy_mem_free(vm, args, bytes);
-    return r;
-}
-
-/* A call whose callable is stack[fs] and whose argc arguments (the last len(kwnames) of
- * them keyword values) start at stack[as]; stack[as-1] is scratch (it is either fs or an
- * unused method slot), where a bound self goes. */
-static CallResult call_setup(AsyVM *vm, AsyFiber *fb, int32_t fs, int32_t as, int argc,
-                             AsyTuple *kwnames, AsyValue *out) {
-    AsyValue callable = fb->stack[fs];
-    int nkw = kwnames ? (int)kwnames->len : 0;
-    KwArgs kw = {kwnames, NULL, NULL, 0};
-    if (asy_is_function(vm, callable)) {
-        AsyFunction *fn = (AsyFunction *)ASY_AS_OBJ(callable);
-        return call_function(vm, fb, fn, fs, as, as, NULL, argc - nkw, kw, as + argc - nkw, 0,
-                             ASY_UNDEF, out);
-    }
-    if (asy_is_bound_method(vm, callable)) {
-        AsyBoundMethod *m = (AsyBoundMethod *)ASY_AS_OBJ(callable);
-        if (asy_is_function(vm, m->func)) {
-            fb->stack[as - 1] = m->self;
-            return call_function(vm, fb, (AsyFunction *)ASY_AS_OBJ(m->func), fs, as - 1, as - 1,
-                                 NULL, argc - nkw + 1, kw, as + argc - nkw, 0, ASY_UNDEF, out);
-        }
-    }
-    if (ASY_IS_OBJ(callable) && ASY_AS_OBJ(callable)->type == ASY_TYPE(vm, type)) {
-        AsyType *t = (AsyType *)ASY_AS_OBJ(callable);
-        AsyFunction *init = plain_class_init(vm, t);
-        if (init) {
-            AsyValue inst = new_plain_instance(vm, t);
-            if (ASY_IS_ERR(inst)) return CALL_ERROR;
-            fb->stack[as - 1] = inst;
-            CallResult r = call_function(vm, fb, init, fs, as - 1, as - 1, NULL, argc - nkw + 1,
-                                         kw, as + argc - nkw, ASY_FRAME_INIT, inst, out);
-            if (r == CALL_VALUE) {
-                asy_raise(vm, ASY_EXC_TypeError, "__init__() should return None, not '%s'",
-                          asy_type_name(vm, *out));
-                return CALL_ERROR;
-            }
-            return r;
-        }
-    }
-    AsyValue r = call_other(vm, fb, callable, as, argc, kwnames);
-    if (ASY_IS_ERR(r)) return CALL_ERROR;
-    *out = r;
-    return CALL_VALUE;
-}
-
-/* CALL_EX: f(*args, **kwargs) with args a tuple and kwargs a dict (or NULL). The frame,
- * if any, goes above the current top. */
-static CallResult call_ex_setup(AsyVM *vm, AsyFiber *fb, int32_t fs, AsyTuple *args,
-                                AsyDict *kwargs, AsyValue *out) {
-    AsyValue callable = fb->stack[fs];
-    KwArgs kw = {NULL, NULL, kwargs && kwargs->len ? kwargs : NULL, 0};
-    int32_t top = fb->sp;
-    AsyValue self = ASY_UNDEF;
-    AsyValue f = callable;
-    if (asy_is_bound_method(vm, callable) &&
-        asy_is_function(vm, ((AsyBoundMethod *)ASY_AS_OBJ(callable))->func)) {
-        self = ((AsyBoundMethod *)ASY_AS_OBJ(callable))->self;
-        f = ((AsyBoundMethod *)ASY_AS_OBJ(callable))->func;
-    }
-    if (asy_is_function(vm, f)) {
-        AsyFunction *fn = (AsyFunction *)ASY_AS_OBJ(f);
-        int npos = (int)args->len;
-        if (ASY_IS_UNDEF(self))
-            return call_function(vm, fb, fn, fs, top, -1, args->items, npos, kw, -1, 0, ASY_UNDEF,
-                                 out);
-        /* Lay self and the arguments out above the top, then bind from there. */
-        if (!ensure_abs(vm, fb, (int64_t)top + npos + 1)) return CALL_ERROR;
-        fb->stack[top] = self;
-        memcpy(fb->stack + top + 1, args->items, sizeof(AsyValue) * (size_t)npos);
-        return call_function(vm, fb, fn, fs, top, top, NULL, npos + 1, kw, -1, 0, ASY_UNDEF, out);
-    }
-    AsyDict *kwcopy = NULL;
-    if (kwargs && kwargs->len) {
-        if (!(kwcopy = asy_dict_copy(vm, kwargs))) return CALL_ERROR;
-        asy_root_push(vm, ASY_OBJ(kwcopy));
-    }
-    AsyValue r;
-    if (asy_is_native(vm, callable))
-        r = asy_native_call(vm, (AsyNative *)ASY_AS_OBJ(callable), (int)args->len, args->items,
-                            kwcopy);
-    else
-        r = type_of(vm, callable)->call(vm, callable, (int)args->len, args->items, kwcopy);
-    if (kwcopy) asy_root_pop(vm, 1);
-    if (ASY_IS_ERR(r)) return CALL_ERROR;
-    *out = r;
-    return CALL_VALUE;
-}
-
-/* ---- attribute and method lookup ---- */
-
-/* May LOAD_METHOD look a method up on the type directly? Only when attribute access on
- * the type is the generic one (no __getattribute__ of its own). */
-static bool method_lookup_plain(AsyVM *vm, AsyType *t) {
-    AsyType *object = ASY_TYPE(vm, object);
-    if (t->getattr == object->getattr) return true;
-    if (!(t->tflags & ASY_TYPE_HEAP)) return false;
-    AsyValue ga = asy_type_lookup(t, ASY_S(vm, __getattribute__));
-    return ASY_IS_UNDEF(ga) || asy_value_is(ga, asy_type_lookup(object, ASY_S(vm, __getattribute__)));
-}
-
-/* The method `name` of obj, unbound, when calling it can skip making a bound method. */
-static AsyValue lookup_method(AsyVM *vm, AsyValue obj, AsyStr *name) {
-    AsyType *t = type_of(vm, obj);
-    AsyValue m = asy_type_lookup(t, name);
-    if (ASY_IS_UNDEF(m)) return ASY_UNDEF;
-    if (asy_is_function(vm, m)) {
-        /* fine */
-    } else if (asy_is_native(vm, m)) {
-        AsyNative *n = (AsyNative *)ASY_AS_OBJ(m);
-        if (!n->owner || !ASY_IS_UNDEF(n->self) ||
-            (n->def->flags & (ASY_METH_STATIC | ASY_METH_CLASS)))
-            return ASY_UNDEF;
-    } else {
-        return ASY_UNDEF;
-    }
-    if (!method_lookup_plain(vm, t)) return ASY_UNDEF;
-    if (t->dict_offset && ASY_IS_OBJ(obj)) {
-        AsyDict *d = *(AsyDict **)((char *)ASY_AS_OBJ(obj) + t->dict_offset);
-        if (d && !ASY_IS_UNDEF(asy_dict_get_str(vm, d, name))) return ASY_UNDEF;
-    }
-    return m;
-}
-
-/* A special method looked up on the type and bound to obj (as CPython's
- * _PyObject_LookupSpecial): UNDEF when the type lacks it. */
-static AsyValue lookup_special(AsyVM *vm, AsyValue obj, AsyStr *name) {
-    AsyType *t = type_of(vm, obj);
-    AsyValue m = asy_type_lookup(t, name);
-    if (ASY_IS_UNDEF(m)) return m;
-    AsyType *mt = type_of(vm, m);
-    if (asy_is_function(vm, m)) return asy_bound_method_new(vm, obj, m);
-    if (mt->descr_get) return mt->descr_get(vm, m, obj, t);
-    return m;
-}
-
-/* ---- exception helpers ---- */
-
-static bool is_exc_class(AsyVM *vm, AsyValue v) {
-    return ASY_IS_OBJ(v) && ASY_AS_OBJ(v)->type == ASY_TYPE(vm, type) &&
-           asy_is_subtype((AsyType *)ASY_AS_OBJ(v), vm->exc_types[ASY_EXC_BaseException]);
-}
-
-/* CHECK_EXC_MATCH: -1 error, else whether exc is an instance of type (a class or tuple). */
-static int exc_match(AsyVM *vm, AsyValue exc, AsyValue type) {
-    if (is_type(vm, type, ASY_TYPE_tuple)) {
-        AsyTuple *t = (AsyTuple *)ASY_AS_OBJ(type);
-        for (int64_t i = 0; i < t->len; i++)
-            if (!is_exc_class(vm, t->items[i])) goto bad;
-        for (int64_t i = 0; i < t->len; i++)
-            if (asy_isinstance(vm, exc, (AsyType *)ASY_AS_OBJ(t->items[i]))) return 1;
-        return 0;
-    }
-    if (!is_exc_class(vm, type)) goto bad;
-    return asy_isinstance(vm, exc, (AsyType *)ASY_AS_OBJ(type));
-bad:
-    asy_raise(vm, ASY_EXC_TypeError,
-              "catching classes that do not inherit from BaseException is not allowed");
-    return -1;
-}
-
-/* RAISE_VARARGS 2: `raise exc from cause`. exc is already pending in vm->exc. */
-static bool apply_cause(AsyVM *vm, AsyValue cause) {
-    AsyException *e = vm->exc;
-    if (ASY_IS_NONE(cause)) {
-        e->cause = ASY_NONE;
-    } else if (is_exc_class(vm, cause)) {
-        AsyValue c = asy_exc_new(vm, (AsyType *)ASY_AS_OBJ(cause), 0, NULL);
-        if (ASY_IS_ERR(c)) return false;
-        e->cause = c;
-    } else if (asy_isinstance(vm, cause, vm->exc_types[ASY_EXC_BaseException])) {
-        e->cause = cause;
-    } else {
-        asy_raise(vm, ASY_EXC_TypeError, "exception causes must derive from BaseException");
-        return false;
-    }
-    e->suppress_context = true;
-    return true;
-}
-
-/* ---- sequences ---- */
-
-/* UNPACK_SEQUENCE / UNPACK_EX into dst[0 .. before + after (+1 for the list)), in target
- * order (the caller pushes them reversed). */
-static bool unpack(AsyVM *vm, AsyValue seq, int before, int after, bool star, AsyValue *dst) {
-    int want = before + after;
-    const AsyValue *items = NULL;
-    int64_t len = 0;
-    if (is_type(vm, seq, ASY_TYPE_tuple)) {
-        items = ((AsyTuple *)ASY_AS_OBJ(seq))->items;
-        len = ((AsyTuple *)ASY_AS_OBJ(seq))->len;
-    } else if (is_type(vm, seq, ASY_TYPE_list)) {
-        items = ((AsyList *)ASY_AS_OBJ(seq))->items;
-        len = ((AsyList *)ASY_AS_OBJ(seq))->len;
-    }
-    if (items && !star) {
-        if (len != want) goto count_error;
-        memcpy(dst, items, sizeof(AsyValue) * (size_t)want);
-        return true;
-    }
-    AsyList *all;
-    if (items) {
-        all = asy_list_from_array(vm, items, len);
-    } else {
-        AsyValue it = asy_iter(vm, seq);
-        if (ASY_IS_ERR(it)) {
-            if (asy_exc_matches(vm, ASY_EXC_TypeError) &&
-                ASY_IS_UNDEF(asy_type_lookup(type_of(vm, seq), ASY_S(vm, __iter__))) &&
-                ASY_IS_UNDEF(asy_type_lookup(type_of(vm, seq), ASY_S(vm, __getitem__)))) {
-                asy_exc_clear(vm);
-                asy_raise(vm, ASY_EXC_TypeError, "cannot unpack non-iterable %s object",
-                          asy_type_name(vm, seq));
-            }
-            return false;
-        }
-        if (!star) {
-            /* Take exactly `want` items, then check that the iterator is exhausted. */
-            asy_root_push(vm, it);
-            int got = 0;
-            for (; got < want; got++) {
-                AsyValue v = asy_next(vm, it);
-                if (ASY_IS_ERR(v)) { asy_root_pop(vm, 1); return false; }
-                if (ASY_IS_UNDEF(v)) break;
-                dst[got] = v;
-                asy_root_push(vm, v);
-            }
-            AsyValue extra = got == want ? asy_next(vm, it) : ASY_UNDEF;
-            asy_root_pop(vm, (size_t)got + 1);
-            if (ASY_IS_ERR(extra)) return false;
-            if (got < want) {
-                asy_raise(vm, ASY_EXC_ValueError, "not enough values to unpack (expected %d, got %d)",
-                          want, got);
-                return false;
-            }
-            if (!ASY_IS_UNDEF(extra)) {
-                asy_raise(vm, ASY_EXC_ValueError, "too many values to unpack (expected %d)", want);
-                return false;
-            }
-            return true;
-        }
-        asy_root_push(vm, it);
-        all = asy_list_from_iterable(vm, it);
-        asy_root_pop(vm, 1);
-    }
-    if (!all) return false;
-    len = all->len;
-    if (len < want) {
-        asy_raise(vm, ASY_EXC_ValueError,
-                  "not enough values to unpack (expected at least %d, got %" PRId64 ")", want, len);
-        return false;
-    }
-    memcpy(dst, all->items, sizeof(AsyValue) * (size_t)before);
-    AsyList *mid = asy_list_from_array(vm, all->items + before, len - want);
-    if (!mid) return false;
-    dst[before] = ASY_OBJ(mid);
-    memcpy(dst + before + 1, all->items + len - after, sizeof(AsyValue) * (size_t)after);
-    return true;
-count_error:
-    if (len > want)
-        asy_raise(vm, ASY_EXC_ValueError, "too many values to unpack (expected %d)", want);
-    else
-        asy_raise(vm, ASY_EXC_ValueError, "not enough values to unpack (expected %d, got %" PRId64 ")",
-                  want, len);
-    return false;
-}
-
-/* `{**m}` and `f(**m)`: update dict d from mapping m. merge: a repeated key is an error
- * naming the called function f. */
-static bool dict_update_from(AsyVM *vm, AsyDict *d, AsyValue m, bool merge, AsyValue f) {
-    if (is_type(vm, m, ASY_TYPE_dict)) {
-        AsyDict *src = (AsyDict *)ASY_AS_OBJ(m);
-        int64_t pos = 0;
-        AsyValue k, v;
-        while (asy_dict_next(src, &pos, &k, &v)) {
-            if (merge && !ASY_IS_UNDEF(asy_dict_get(vm, d, k))) goto repeated;
-            if (asy_dict_set(vm, d, k, v) < 0) return false;
-            continue;
-        repeated:
-            if (!is_type(vm, k, ASY_TYPE_str)) {
-                asy_raise(vm, ASY_EXC_TypeError, "keywords must be strings");
-                return false;
-            }
-            AsyStr *fs = func_str(vm, f);
-            if (fs) asy_raise(vm, ASY_EXC_TypeError, "%U got multiple values for keyword argument '%U'",
-                              fs, as_str(k));
-            return false;
-        }
-        return true;
-    }
-    AsyValue keys = asy_getattr_opt(vm, m, ASY_S(vm, keys));
-    if (ASY_IS_ERR(keys)) return false;
-    if (ASY_IS_UNDEF(keys)) {
-        if (merge) {
-            AsyStr *fs = func_str(vm, f);
-            if (fs) asy_raise(vm, ASY_EXC_TypeError, "%U argument after ** must be a mapping, not %s",
-                              fs, asy_type_name(vm, m));
-        } else {
-            asy_raise(vm, ASY_EXC_TypeError, "'%s' object is not a mapping", asy_type_name(vm, m));
-        }
-        return false;
-    }
-    AsyValue ks = asy_call(vm, keys, 0, NULL, NULL);
-    if (ASY_IS_ERR(ks)) return false;
-    asy_root_push(vm, ks);
-    AsyList *kl = asy_list_from_iterable(vm, ks);
-    asy_root_pop(vm, 1);
-    if (!kl) return false;
-    asy_root_push(vm, ASY_OBJ(kl));
-    bool ok = true;
-    for (int64_t i = 0; ok && i < kl->len; i++) {
-        AsyValue v = asy_getitem(vm, m, kl->items[i]);
-        if (ASY_IS_ERR(v)) { ok = false; break; }
-        if (merge && !ASY_IS_UNDEF(asy_dict_get(vm, d, kl->items[i]))) {
-            AsyStr *fs = func_str(vm, f);
-            if (fs) asy_raise(vm, ASY_EXC_TypeError, "%U got multiple values for keyword argument '%S'",
-                              fs, kl->items[i]);
-            ok = false;
-            break;
-        }
-        if (asy_dict_set(vm, d, kl->items[i], v) < 0) ok = false;
-    }
-    asy_root_pop(vm, 1);
-    return ok;
-}
-
 /* ---- generators and awaits on the fiber ---- */
 
 static bool gen_can_start(AsyVM *vm, AsyGenerator *g) {
@@ -751,37 +77,6 @@ static bool gen_can_start(AsyVM *vm, AsyGenerator *g) {
         return false;
     }
     return true;
-}
-
-/* GET_AWAITABLE's conversion of a non-coroutine. */
-static AsyValue get_awaitable(AsyVM *vm, AsyValue v) {
-    if (asy_is_coroutine(vm, v) || asy_is_agen_op(vm, v)) return v;
-    AsyType *t = type_of(vm, v);
-    for (AsyType *b = t; b; b = b->base)
-        if (b->await_) return v;
-    AsyValue m = lookup_special(vm, v, ASY_S(vm, __await__));
-    if (ASY_IS_ERR(m)) return ASY_ERR;
-    if (ASY_IS_UNDEF(m))
-        return asy_raise(vm, ASY_EXC_TypeError, "object %s can't be used in 'await' expression",
-                         asy_type_name(vm, v));
-    asy_root_push(vm, m);
-    AsyValue it = asy_call(vm, m, 0, NULL, NULL);
-    asy_root_pop(vm, 1);
-    if (ASY_IS_ERR(it)) return ASY_ERR;
-    if (asy_is_coroutine(vm, it))
-        return asy_raise(vm, ASY_EXC_TypeError, "__await__() returned a coroutine");
-    AsyType *it_t = type_of(vm, it);
-    if (!asy_is_gen(vm, it) && ASY_IS_UNDEF(asy_type_lookup(it_t, ASY_S(vm, __next__))) &&
-        it_t->next == ASY_TYPE(vm, object)->next)
-        return asy_raise(vm, ASY_EXC_TypeError, "__await__() returned non-iterator of type '%s'",
-                         asy_type_name(vm, it));
-    return it;
-}
-
-static int (*find_await_slot(AsyType *t))(AsyVM *, AsyValue, AsyValue *) {
-    for (; t; t = t->base)
-        if (t->await_) return t->await_;
-    return NULL;
 }
 
 /* The LOAD_GLOBAL cache of a code object, made on first use; NULL (no caching) when
@@ -1141,7 +436,7 @@ dispatch:
     TARGET(LOAD_METHOD) {
         AsyStr *name = co->names[ARG];
         AsyValue obj = sp[-1];
-        v = lookup_method(vm, obj, name);
+        v = asy_vm_lookup_method(vm, obj, name);
         if (!ASY_IS_UNDEF(v)) {
             vset(sp - 1, v);
             PUSH(obj);
@@ -1799,7 +1094,7 @@ dispatch:
 
     TARGET(DICT_UPDATE) {
         SYNC();
-        bool ok = dict_update_from(vm, (AsyDict *)ASY_AS_OBJ(sp[-1 - ARG]), sp[-1], false,
+        bool ok = asy_vm_dict_update(vm, (AsyDict *)ASY_AS_OBJ(sp[-1 - ARG]), sp[-1], false,
                                    ASY_UNDEF);
         RESYNC();
         if (!ok) goto error;
@@ -1809,7 +1104,7 @@ dispatch:
 
     TARGET(DICT_MERGE) {
         SYNC();
-        bool ok = dict_update_from(vm, (AsyDict *)ASY_AS_OBJ(sp[-1 - ARG]), sp[-1], true,
+        bool ok = asy_vm_dict_update(vm, (AsyDict *)ASY_AS_OBJ(sp[-1 - ARG]), sp[-1], true,
                                    sp[-3 - ARG]);
         RESYNC();
         if (!ok) goto error;
@@ -1837,7 +1132,7 @@ dispatch:
         AsyValue small[16], *dst = small;
         if (n > 16 && !(dst = asy_mem_alloc(vm, sizeof(AsyValue) * (size_t)n))) goto error;
         SYNC();
-        bool ok = unpack(vm, seq, n, 0, false, dst);
+        bool ok = asy_vm_unpack(vm, seq, n, 0, false, dst);
         RESYNC();
         if (ok) {
             sp--;
@@ -1853,7 +1148,7 @@ dispatch:
         AsyValue small[16], *dst = small;
         if (n > 16 && !(dst = asy_mem_alloc(vm, sizeof(AsyValue) * (size_t)n))) goto error;
         SYNC();
-        bool ok = unpack(vm, sp[-1], before, after, true, dst);
+        bool ok = asy_vm_unpack(vm, sp[-1], before, after, true, dst);
         RESYNC();
         if (ok) {
             sp--;
@@ -1929,7 +1224,7 @@ dispatch:
             }
         }
         SYNC();
-        CallResult r = call_setup(vm, fiber, fs, fs + 1, argc, NULL, &v);
+        CallResult r = asy_vm_call_setup(vm, fiber, fs, fs + 1, argc, NULL, &v);
         if (r == CALL_FRAME) {
             LOAD_FRAME();
             DISPATCH();
@@ -1948,7 +1243,7 @@ dispatch:
         int32_t fs = (int32_t)(sp - fiber->stack) - argc - 1;
         SAFEPOINT();
         SYNC();
-        CallResult r = call_setup(vm, fiber, fs, fs + 1, argc, names, &v);
+        CallResult r = asy_vm_call_setup(vm, fiber, fs, fs + 1, argc, names, &v);
         if (r == CALL_FRAME) {
             LOAD_FRAME();
             DISPATCH();
@@ -1967,9 +1262,9 @@ dispatch:
         SYNC();
         CallResult r;
         if (ASY_IS_UNDEF(fiber->stack[fs + 1]))
-            r = call_setup(vm, fiber, fs, fs + 2, argc, NULL, &v);
+            r = asy_vm_call_setup(vm, fiber, fs, fs + 2, argc, NULL, &v);
         else
-            r = call_setup(vm, fiber, fs, fs + 1, argc + 1, NULL, &v);
+            r = asy_vm_call_setup(vm, fiber, fs, fs + 1, argc + 1, NULL, &v);
         if (r == CALL_FRAME) {
             LOAD_FRAME();
             DISPATCH();
@@ -1990,9 +1285,9 @@ dispatch:
         SYNC();
         CallResult r;
         if (ASY_IS_UNDEF(fiber->stack[fs + 1]))
-            r = call_setup(vm, fiber, fs, fs + 2, argc, names, &v);
+            r = asy_vm_call_setup(vm, fiber, fs, fs + 2, argc, names, &v);
         else
-            r = call_setup(vm, fiber, fs, fs + 1, argc + 1, names, &v);
+            r = asy_vm_call_setup(vm, fiber, fs, fs + 1, argc + 1, names, &v);
         if (r == CALL_FRAME) {
             LOAD_FRAME();
             DISPATCH();
@@ -2019,7 +1314,7 @@ dispatch:
                 asy_root_pop(vm, 1);
             } else if (asy_exc_matches(vm, ASY_EXC_TypeError)) {
                 asy_exc_clear(vm);
-                AsyStr *fs_name = func_str(vm, fiber->stack[fs]);
+                AsyStr *fs_name = asy_vm_func_str(vm, fiber->stack[fs]);
                 if (fs_name)
                     asy_raise(vm, ASY_EXC_TypeError, "%U argument after * must be an iterable, not %s",
                               fs_name, asy_type_name(vm, args));
@@ -2041,7 +1336,7 @@ dispatch:
                     goto error;
                 }
                 asy_root_push(vm, ASY_OBJ(d));
-                bool ok = dict_update_from(vm, d, k, true, fiber->stack[fs]);
+                bool ok = asy_vm_dict_update(vm, d, k, true, fiber->stack[fs]);
                 asy_root_pop(vm, 1);
                 if (!ok) {
                     RESYNC();
@@ -2060,7 +1355,7 @@ dispatch:
                 }
             }
         }
-        CallResult r = call_ex_setup(vm, fiber, fs, (AsyTuple *)ASY_AS_OBJ(fiber->stack[fs + 1]),
+        CallResult r = asy_vm_call_ex_setup(vm, fiber, fs, (AsyTuple *)ASY_AS_OBJ(fiber->stack[fs + 1]),
                                      kw, &v);
         if (r == CALL_FRAME) {
             LOAD_FRAME();
@@ -2122,7 +1417,7 @@ dispatch:
         SYNC();
         int32_t top = fiber->sp;
         KwArgs nokw = {NULL, NULL, NULL, 0};
-        CallResult r = call_function(vm, fiber, fn, fs, top, top, NULL, 0, nokw, -1,
+        CallResult r = asy_vm_call_function(vm, fiber, fn, fs, top, top, NULL, 0, nokw, -1,
                                      ASY_FRAME_CLASS, ASY_INT(nbases), &v);
         if (r == CALL_FRAME) {
             fiber->frames[fiber->nframes - 1].ns = ns;
@@ -2153,7 +1448,7 @@ dispatch:
 
     TARGET(CHECK_EXC_MATCH) {
         SYNC();
-        int r = exc_match(vm, sp[-2], sp[-1]);
+        int r = asy_vm_exc_match(vm, sp[-2], sp[-1]);
         RESYNC();
         if (r < 0) goto error;
         vset(sp - 1, ASY_BOOL(r));
@@ -2182,8 +1477,8 @@ dispatch:
          * not to the TypeError of a bad `raise 5 from x`, nor to an error of __init__. */
         if (ARG == 2 && vm->exc &&
             (asy_value_is(ASY_OBJ(vm->exc), exc) ||
-             (is_exc_class(vm, exc) && vm->exc->hdr.type == (AsyType *)ASY_AS_OBJ(exc))))
-            apply_cause(vm, cause);
+             (asy_vm_is_exc_class(vm, exc) && vm->exc->hdr.type == (AsyType *)ASY_AS_OBJ(exc))))
+            asy_vm_apply_cause(vm, cause);
         RESYNC();
         sp -= ARG;
         /* An explicit raise always records the exception being handled as context. */
@@ -2200,7 +1495,7 @@ dispatch:
     TARGET(BEFORE_WITH) {
         AsyValue mgr = sp[-1];
         SYNC();
-        AsyValue enter = lookup_special(vm, mgr, ASY_S(vm, __enter__));
+        AsyValue enter = asy_vm_lookup_special(vm, mgr, ASY_S(vm, __enter__));
         if (ASY_IS_ERR(enter)) { RESYNC(); goto error; }
         if (ASY_IS_UNDEF(enter)) {
             asy_raise(vm, ASY_EXC_TypeError,
@@ -2210,7 +1505,7 @@ dispatch:
             goto error;
         }
         asy_root_push(vm, enter);
-        AsyValue exit = lookup_special(vm, mgr, ASY_S(vm, __exit__));
+        AsyValue exit = asy_vm_lookup_special(vm, mgr, ASY_S(vm, __exit__));
         if (ASY_IS_UNDEF(exit)) {
             asy_root_pop(vm, 1);
             asy_raise(vm, ASY_EXC_TypeError,
@@ -2248,7 +1543,7 @@ dispatch:
     TARGET(BEFORE_ASYNC_WITH) {
         AsyValue mgr = sp[-1];
         SYNC();
-        AsyValue enter = lookup_special(vm, mgr, ASY_S(vm, __aenter__));
+        AsyValue enter = asy_vm_lookup_special(vm, mgr, ASY_S(vm, __aenter__));
         if (ASY_IS_ERR(enter)) { RESYNC(); goto error; }
         if (ASY_IS_UNDEF(enter)) {
             asy_raise(vm, ASY_EXC_TypeError,
@@ -2258,7 +1553,7 @@ dispatch:
             goto error;
         }
         asy_root_push(vm, enter);
-        AsyValue exit = lookup_special(vm, mgr, ASY_S(vm, __aexit__));
+        AsyValue exit = asy_vm_lookup_special(vm, mgr, ASY_S(vm, __aexit__));
         if (ASY_IS_UNDEF(exit)) {
             asy_root_pop(vm, 1);
             asy_raise(vm, ASY_EXC_TypeError,
@@ -2280,7 +1575,7 @@ dispatch:
 
     TARGET(GET_AWAITABLE) {
         SYNC();
-        v = get_awaitable(vm, sp[-1]);
+        v = asy_vm_get_awaitable(vm, sp[-1]);
         RESYNC();
         CHECK(v);
         vset(sp - 1, v);
@@ -2311,7 +1606,7 @@ dispatch:
             DISPATCH();
         }
         if (asy_is_agen_op(vm, aw)) goto await_agen_op;
-        int (*slot)(AsyVM *, AsyValue, AsyValue *) = find_await_slot(type_of(vm, aw));
+        int (*slot)(AsyVM *, AsyValue, AsyValue *) = asy_vm_await_slot(type_of(vm, aw));
         if (slot) {
             AsyValue res = ASY_UNDEF;
             SYNC();
@@ -2330,7 +1625,7 @@ dispatch:
         if (ASY_IS_UNDEF(sent) || ASY_IS_NONE(sent)) {
             v = asy_next(vm, aw);
         } else {
-            AsyValue send = lookup_special(vm, aw, ASY_S(vm, send));
+            AsyValue send = asy_vm_lookup_special(vm, aw, ASY_S(vm, send));
             if (ASY_IS_UNDEF(send))
                 v = asy_raise(vm, ASY_EXC_AttributeError, "'%s' object has no attribute 'send'",
                               asy_type_name(vm, aw));
@@ -2478,7 +1773,7 @@ dispatch:
         if (ASY_IS_NONE(sent)) {
             v = asy_next(vm, it);
         } else {
-            AsyValue send = lookup_special(vm, it, ASY_S(vm, send));
+            AsyValue send = asy_vm_lookup_special(vm, it, ASY_S(vm, send));
             if (ASY_IS_UNDEF(send)) {
                 v = asy_raise(vm, ASY_EXC_AttributeError, "'%s' object has no attribute 'send'",
                               asy_type_name(vm, it));
@@ -2512,7 +1807,7 @@ dispatch:
     TARGET(GET_AITER) {
         AsyValue o = sp[-1];
         SYNC();
-        AsyValue m = lookup_special(vm, o, ASY_S(vm, __aiter__));
+        AsyValue m = asy_vm_lookup_special(vm, o, ASY_S(vm, __aiter__));
         if (ASY_IS_UNDEF(m)) {
             asy_raise(vm, ASY_EXC_TypeError, "'async for' requires an object with __aiter__ method, got %s",
                       asy_type_name(vm, o));
@@ -2534,7 +1829,7 @@ dispatch:
     TARGET(GET_ANEXT) {
         AsyValue ait = sp[-1];
         SYNC();
-        AsyValue m = lookup_special(vm, ait, ASY_S(vm, __anext__));
+        AsyValue m = asy_vm_lookup_special(vm, ait, ASY_S(vm, __anext__));
         if (ASY_IS_UNDEF(m)) {
             asy_raise(vm, ASY_EXC_TypeError,
                       "'async for' received an object from __aiter__ that does not implement "
@@ -2547,7 +1842,7 @@ dispatch:
             asy_root_pop(vm, 1);
             if (!ASY_IS_ERR(v)) {
                 asy_root_push(vm, v);
-                v = get_awaitable(vm, v);
+                v = asy_vm_get_awaitable(vm, v);
                 asy_root_pop(vm, 1);
             }
         } else {
@@ -2885,7 +2180,7 @@ AsyValue asy_call(AsyVM *vm, AsyValue callable, int argc, AsyValue *argv, AsyDic
     int32_t fs = old_sp;
     int nargs = argc + (ASY_IS_UNDEF(self) ? 0 : 1);
     AsyValue r = ASY_ERR;
-    if (!ensure_abs(vm, fb, (int64_t)fs + nargs + 2)) goto done;
+    if (!asy_vm_ensure_stack(vm, fb, (int64_t)fs + nargs + 2)) goto done;
     /* callable, then the arguments, laid out as the VM's own calls are */
     fb->stack[fs] = f;
     if (!ASY_IS_UNDEF(self)) fb->stack[fs + 1] = self;
@@ -2893,7 +2188,7 @@ AsyValue asy_call(AsyVM *vm, AsyValue callable, int argc, AsyValue *argv, AsyDic
     fb->sp = fs + 1 + nargs;
     KwArgs k = {NULL, NULL, kw && kw->len ? kw : NULL, 0};
     AsyValue out = ASY_UNDEF;
-    CallResult cr = call_function(vm, fb, (AsyFunction *)ASY_AS_OBJ(f), fs, fs + 1, fs + 1, NULL,
+    CallResult cr = asy_vm_call_function(vm, fb, (AsyFunction *)ASY_AS_OBJ(f), fs, fs + 1, fs + 1, NULL,
                                   nargs, k, -1, ASY_FRAME_BOUNDARY, ASY_UNDEF, &out);
     if (cr == CALL_VALUE) r = out;
     else if (cr == CALL_FRAME) {
