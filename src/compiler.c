@@ -1261,12 +1261,77 @@ static void compile_jump_if(C *c, AstNode *e, int label, bool cond)
     emit(c, cond ? ASY_OP_POP_JUMP_IF_TRUE : ASY_OP_POP_JUMP_IF_FALSE, label);
 }
 
+/* ---- constant folding ---- */
+
+static bool is_small_number(AsyValue v) { return ASY_IS_INT(v) || ASY_IS_FLOAT(v); }
+
+static bool is_short_str(C *c, AsyValue v)
+{
+    return is_type(v, ASY_TYPE(c->vm, str)) && ((AsyStr *)ASY_AS_OBJ(v))->len <= 4096;
+}
+
+/* The value of a constant arithmetic expression such as `1 << 20` or `60 * 60`, as CPython's
+ * AST optimizer computes it: only numbers that fit an int64 or a float, and short strings;
+ * anything that would raise (1/0) or grow large (2**1000) is left to run time. */
+static bool fold(C *c, const AstNode *n, AsyValue *out)
+{
+    if (c->failed) return false;
+    if (n->kind == AST_CONST) {
+        AstConstKind k = n->u.c.kind;
+        if (k != AST_CONST_INT && k != AST_CONST_FLOAT && k != AST_CONST_STR) return false;
+        *out = const_value(c, n);
+        return !c->failed;
+    }
+    AsyValue a, b, r;
+    if (n->kind == AST_UNARYOP && (n->u.unary.op == AST_NEG || n->u.unary.op == AST_INVERT ||
+                                   n->u.unary.op == AST_POS)) {
+        if (!fold(c, n->u.unary.operand, &a) || !is_small_number(a)) return false;
+        AsyUnaryOp op = n->u.unary.op == AST_NEG   ? ASY_UOP_NEG
+                        : n->u.unary.op == AST_POS ? ASY_UOP_POS
+                                                   : ASY_UOP_INVERT;
+        r = asy_unaryop(c->vm, a, op);
+    } else if (n->kind == AST_BINOP && n->u.binop.op != AST_MATMUL) {
+        if (!fold(c, n->u.binop.left, &a) || !fold(c, n->u.binop.right, &b)) return false;
+        AstBinOp op = n->u.binop.op;
+        bool nums = is_small_number(a) && is_small_number(b);
+        if (!nums) {
+            /* 'ab' + 'cd' and 'ab' * 3, kept short */
+            bool concat = op == AST_ADD && is_short_str(c, a) && is_short_str(c, b);
+            bool repeat = op == AST_MUL && is_short_str(c, a) && ASY_IS_INT(b) &&
+                          ASY_AS_INT(b) >= 0 && ASY_AS_INT(b) <= 64;
+            if (!concat && !repeat) return false;
+        }
+        if ((op == AST_POW || op == AST_LSHIFT) && ASY_IS_INT(b) &&
+            (ASY_AS_INT(b) > 128 || ASY_AS_INT(b) < -128))
+            return false;
+        r = asy_binop(c->vm, a, b, (AsyBinOp)op);
+    } else {
+        return false;
+    }
+    if (ASY_IS_ERR(r)) { /* e.g. 1/0: raise when it runs, with a traceback */
+        asy_exc_clear(c->vm);
+        return false;
+    }
+    if (!is_small_number(r) && !is_short_str(c, r)) return false;
+    *out = r;
+    return true;
+}
+
+static bool compile_folded(C *c, AstNode *n)
+{
+    AsyValue v;
+    if (!fold(c, n, &v)) return false;
+    load_const(c, v);
+    return true;
+}
+
 static void compile_unary(C *c, AstNode *n)
 {
     if (is_const_node(n)) {
         load_const(c, const_value(c, n));
         return;
     }
+    if (compile_folded(c, n)) return;
     compile_expr_at(c, n->u.unary.operand);
     switch (n->u.unary.op) {
     case AST_NOT: emit(c, ASY_OP_UNARY_NOT, 0); break;
@@ -1599,6 +1664,7 @@ static void compile_expr(C *c, AstNode *n)
     case AST_SLICE: compile_subscript_index(c, n); break;
     case AST_CALL: compile_call(c, n); break;
     case AST_BINOP:
+        if (compile_folded(c, n)) break;
         compile_expr_at(c, n->u.binop.left);
         compile_expr_at(c, n->u.binop.right);
         emit(c, ASY_OP_BINARY_OP, (int)n->u.binop.op);

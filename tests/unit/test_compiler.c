@@ -132,6 +132,11 @@ Test(compiler, constant_folding)
     expect_dis("x = [1, 2, 3]\n", "LIST_EXTEND");
     expect_dis("x = -9223372036854775808\n", "(-9223372036854775808)");
     expect_no_dis("while True:\n    pass\n", "POP_JUMP");
+    expect_dis("x = 1 << 20\n", "LOAD_CONST               0 (1048576)");
+    expect_dis("x = 60 * 60 + 0.5\n", "(3600.5)");
+    expect_dis("x = 'ab' + 'cd'\n", "('abcd')");
+    expect_dis("x = 1 / 0\n", "BINARY_OP"); /* left to raise at run time */
+    expect_dis("x = 2 ** 1000\n", "BINARY_OP");
 }
 
 Test(compiler, stacksize_is_exact)
@@ -258,7 +263,7 @@ Test(compiler, unpacking_and_augmented_assignment)
 
 Test(compiler, modes)
 {
-    AsyCode *e = compile_mode("1 + 2", ASY_PARSE_EVAL);
+    AsyCode *e = compile_mode("a + 2", ASY_PARSE_EVAL);
     cr_assert_not_null(e);
     char *text = dis(e);
     cr_assert_not_null(strstr(text, "BINARY_OP"));
