@@ -17,6 +17,10 @@
  * even when tasks never let the ready queue drain. A power of two. */
 #define LOOP_POLL_EVERY 64
 
+/* Debug mode logs a step or callback that ran this long (CPython's
+ * loop.slow_callback_duration). */
+#define LOOP_SLOW_CALLBACK 0.1
+
 double asy_loop_time(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -247,7 +251,14 @@ bool asy_loop_run_once(AsyVM *vm) {
         L->rlen--;
         asy_root_push(vm, h.a);
         asy_root_push(vm, h.b);
-        h.fn(vm, h.a, h.b);
+        if (ASY_UNLIKELY(L->debug)) {
+            double t0 = asy_loop_time();
+            h.fn(vm, h.a, h.b);
+            double dt = asy_loop_time() - t0;
+            if (dt >= LOOP_SLOW_CALLBACK) asy_loop_log_slow(vm, &h, dt);
+        } else {
+            h.fn(vm, h.a, h.b);
+        }
         asy_root_pop(vm, 2);
     }
     if (L->fatal) {

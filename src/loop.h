@@ -71,6 +71,9 @@ typedef struct AsyLoop {
 
     bool running;             /* inside asyncio.run / run_until_complete               */
     bool stopping;            /* stop after the current pass (run_until_complete)      */
+    bool debug;               /* asyncio debug mode: slow steps are logged             */
+    const char *create_site;  /* debug: where CPython's asyncio creates the next task
+                                 ("tasks.py:384"), NULL for the running asy line       */
     uint32_t run_id;          /* which run this is: primitives bind to one (locks)     */
     AsyException *fatal;      /* KeyboardInterrupt/SystemExit leaving a task: stop     */
     int interrupts;           /* Ctrl-C presses during this run                        */

@@ -8,6 +8,7 @@
 #include "common.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "function.h"
@@ -261,6 +262,7 @@ static AsyValue create_task_common(AsyVM *vm, AsyValue coro, AsyDict *kw, bool a
         name = asy_str(vm, name);
         if (ASY_IS_ERR(name)) return name;
     }
+    if (always_number) loop_of(vm)->create_site = "tasks.py:384";
     AsyTask *t = asy_task_new(vm, coro, name);
     if (t && !always_number && !ASY_IS_UNDEF(name)) loop_of(vm)->task_counter--;
     return t ? ASY_OBJ(t) : ASY_ERR;
@@ -295,6 +297,7 @@ static AsyValue lm_set_debug(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     int b = asy_truthy(vm, argv[1]);
     if (b < 0) return ASY_ERR;
     ((AsyLoopObj *)ASY_AS_OBJ(argv[0]))->debug = b;
+    if (loopobj_running(vm, argv[0])) loop_of(vm)->debug = b;
     return ASY_NONE;
 }
 
@@ -368,6 +371,7 @@ static bool run_pass_nonblocking(AsyVM *vm) {
 static void loop_begin(AsyVM *vm, AsyLoopObj *lo) {
     AsyLoop *L = loop_of(vm);
     L->running = true;
+    L->debug = lo->debug;
     L->run_id = lo->id;
     L->interrupts = 0;
     L->loop_obj = &lo->hdr;
@@ -376,6 +380,7 @@ static void loop_begin(AsyVM *vm, AsyLoopObj *lo) {
 
 static void loop_end(AsyVM *vm) {
     AsyLoop *L = loop_of(vm);
+    L->debug = false;
     asy_loop_watch_sigint(vm, false);
     L->running = false;
     L->main_task = NULL;
@@ -447,6 +452,7 @@ static AsyValue run_main(AsyVM *vm, AsyValue coro, bool debug) {
     AsyLoopObj *lo = loopobj_new(vm);
     lo->debug = debug;
     loop_begin(vm, lo);
+    L->create_site = "runners.py:100";
     AsyTask *t = asy_task_new(vm, coro, ASY_UNDEF);
     if (!t) {
         loop_end(vm);
@@ -485,7 +491,9 @@ static AsyValue aio_run(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         loop_of(vm)->task_counter += 2;
         return asy_raise(vm, ASY_EXC_ValueError, "a coroutine was expected, got %R", argv[0]);
     }
-    int dbg = ASY_IS_UNDEF(debug) || ASY_IS_NONE(debug) ? 0 : asy_truthy(vm, debug);
+    /* debug=None: CPython's default, PYTHONASYNCIODEBUG set to anything non-empty */
+    const char *env = getenv("PYTHONASYNCIODEBUG");
+    int dbg = ASY_IS_UNDEF(debug) || ASY_IS_NONE(debug) ? env && *env : asy_truthy(vm, debug);
     if (dbg < 0) return ASY_ERR;
     return run_main(vm, argv[0], dbg);
 }

@@ -489,6 +489,7 @@ static void task_traverse(AsyVM *vm, AsyObj *o) {
     asy_gc_mark_obj(vm, t->native_wait);
     asy_gc_mark_value(vm, t->step_exc);
     asy_gc_mark_value(vm, t->wait_value);
+    asy_gc_mark_obj(vm, (AsyObj *)t->created_at);
 }
 
 static void task_step_h(AsyVM *vm, AsyValue a, AsyValue b) { task_step(vm, task_of(a), b); }
@@ -499,6 +500,23 @@ static bool is_op(AsyVM *vm, AsyValue v) {
 
 bool asy_aio_is_coroutine(AsyVM *vm, AsyValue v) {
     return asy_is_coroutine(vm, v) || is_op(vm, v);
+}
+
+/* Debug mode: where a task is being made, as CPython's source traceback ends: a line of
+ * CPython's asyncio when a helper makes it (the caller says which), else the running
+ * asy line. */
+static AsyStr *creation_site(AsyVM *vm) {
+    AsyLoop *L = loop_of(vm);
+    const char *site = L->create_site;
+    L->create_site = NULL;
+    if (site) return asy_str_printf(vm, AIO_SRC "%s", site);
+    AsyFiber *f = vm->fiber;
+    if (!f || f->nframes == 0) return NULL;
+    AsyFrame *fr = &f->frames[f->nframes - 1];
+    int32_t pc = fr->pc > 0 ? fr->pc - 1 : 0;
+    if (pc >= fr->code->ncode) return NULL;
+    return asy_str_printf(vm, "%s:%d", fr->code->filename ? fr->code->filename->data : "?",
+                          (int)fr->code->locs[pc].line);
 }
 
 AsyTask *asy_task_new(AsyVM *vm, AsyValue coro, AsyValue name) {
@@ -521,6 +539,7 @@ AsyTask *asy_task_new(AsyVM *vm, AsyValue coro, AsyValue name) {
         f->task = ASY_OBJ(t);
     }
     t->num = ++L->task_counter;
+    if (ASY_UNLIKELY(L->debug)) t->created_at = creation_site(vm);
     t->anext = L->tasks;
     if (L->tasks) L->tasks->aprev = t;
     L->tasks = t;
@@ -740,6 +759,7 @@ static AsyValue task_repr(AsyVM *vm, AsyValue self) {
     }
     append_outcome(vm, &b, &t->fut);
     append_callbacks(vm, &b, &t->fut);
+    if (t->created_at) asy_strbuf_printf(vm, &b, " created at %s", t->created_at->data);
     asy_strbuf_append_cstr(vm, &b, ">");
     asy_root_pop(vm, 1);
     AsyStr *s = asy_strbuf_finish(vm, &b);
@@ -1001,6 +1021,7 @@ AsyValue asy_ensure_future(AsyVM *vm, AsyValue aw) {
     if (asy_is_future(vm, aw)) return aw;
     if (asy_aio_is_coroutine(vm, aw)) {
         if (!loop_of(vm)->running) return asy_raise(vm, ASY_EXC_RuntimeError, "no running event loop");
+        loop_of(vm)->create_site = "tasks.py:680";
         AsyTask *t = asy_task_new(vm, aw, ASY_UNDEF);
         return t ? ASY_OBJ(t) : ASY_ERR;
     }
@@ -1212,6 +1233,37 @@ void asy_loop_log_error(AsyVM *vm, const char *message, const char *label, AsyVa
         }
     }
     if (exc) asy_traceback_print(vm, exc, err);
+    fflush(err);
+}
+
+void asy_loop_log_slow(AsyVM *vm, const AsyHandle *h, double dt) {
+    AsyValue what;
+    if (h->fn == task_step_h || h->fn == task_wakeup_fut || h->fn == task_wakeup_implicit) {
+        what = asy_repr(vm, h->a);
+    } else if (h->fn == asy_future_cb_call) {
+        AsyStrBuf b;
+        asy_strbuf_init(&b);
+        asy_strbuf_append_cstr(vm, &b, "<Handle ");
+        append_callable(vm, &b, h->a);
+        asy_strbuf_append_cstr(vm, &b, "(");
+        append_repr(vm, &b, h->b, true);
+        asy_strbuf_append_cstr(vm, &b, ")");
+        append_callable_source(vm, &b, h->a);
+        asy_strbuf_append_cstr(vm, &b, ">");
+        AsyStr *s = asy_strbuf_finish(vm, &b);
+        what = s ? ASY_OBJ(s) : ASY_ERR;
+    } else if (ASY_IS_OBJ(h->a) && ASY_AS_OBJ(h->a)->type == ASY_AIO_TYPE(vm, Handle)) {
+        what = asy_str(vm, h->a);
+    } else {
+        return; /* the runtime's own bookkeeping */
+    }
+    if (ASY_IS_ERR(what)) {
+        asy_exc_clear(vm);
+        return;
+    }
+    fflush(vm->out ? vm->out : stdout);
+    FILE *err = vm->err ? vm->err : stderr;
+    fprintf(err, "Executing %s took %.3f seconds\n", ((AsyStr *)ASY_AS_OBJ(what))->data, dt);
     fflush(err);
 }
 

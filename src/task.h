@@ -72,6 +72,7 @@ struct AsyTask {
     AsyWaitList *wlist;     /* the waiter list it is in, or NULL                       */
     AsyTask *wnext, *wprev;
     AsyTask *anext, *aprev; /* the loop's list of unfinished tasks                     */
+    AsyStr *created_at;     /* debug mode: "file:line" where it was created, or NULL   */
     uint32_t wait_gen;      /* bumped per implicit wait: stale timer wake-ups drop     */
     int32_t num_cancels;    /* cancel() calls not yet undone by uncancel()             */
     uint8_t must_cancel, wait_kind, wait_state, scheduled;
@@ -129,6 +130,8 @@ void asy_task_report_unretrieved(AsyVM *vm);
  * traceback. Clears the pending exception `exc`. */
 void asy_loop_log_error(AsyVM *vm, const char *message, const char *label, AsyValue obj,
                         AsyException *exc);
+/* Debug mode: "Executing <Task ...> took 0.151 seconds" for a slow handle (loop.c). */
+void asy_loop_log_slow(AsyVM *vm, const AsyHandle *h, double dt);
 /* The loop's reaction to Ctrl-C (loop.c calls it): the first cancels the main task, a
  * second one stops everything with KeyboardInterrupt. */
 void asy_asyncio_on_sigint(AsyVM *vm);
