@@ -68,13 +68,17 @@ static AsyValue aexit_release(AsyVM *vm, AsyValue self, const char *meth) {
 typedef struct {
     AsyObj hdr;
     AsyWaitList waiters;
+    AsyOp *wait_op;       /* what wait() returns (asy_op_shared)                      */
     uint32_t run_id;
     bool value;
 } AsyEvent;
 
 static AsyEvent *ev_of(AsyValue v) { return (AsyEvent *)ASY_AS_OBJ(v); }
 
-static void event_traverse(AsyVM *vm, AsyObj *o) { asy_waitlist_mark(vm, &((AsyEvent *)o)->waiters); }
+static void event_traverse(AsyVM *vm, AsyObj *o) {
+    asy_waitlist_mark(vm, &((AsyEvent *)o)->waiters);
+    asy_gc_mark_obj(vm, (AsyObj *)((AsyEvent *)o)->wait_op);
+}
 
 static AsyValue event_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(argv);
@@ -109,7 +113,8 @@ static int op_event_wait(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyValu
 static AsyValue em_wait(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!no_args(vm, "wait", argc)) return ASY_ERR;
-    return ASY_OBJ(asy_op_new(vm, op_event_wait, "Event.wait", argv[0], ASY_UNDEF));
+    return asy_op_shared(vm, &ev_of(argv[0])->wait_op, op_event_wait, "Event.wait", argv[0],
+                         ASY_UNDEF);
 }
 
 static AsyValue em_set(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
@@ -150,13 +155,19 @@ static const AsyMethodDef event_methods[] = {
 typedef struct {
     AsyObj hdr;
     AsyWaitList waiters;
+    AsyOp *acquire_op, *aenter_op; /* shared awaitables (asy_op_shared)              */
     uint32_t run_id;
     bool locked;
 } AsyLock;
 
 static AsyLock *lock_of(AsyValue v) { return (AsyLock *)ASY_AS_OBJ(v); }
 
-static void lock_traverse(AsyVM *vm, AsyObj *o) { asy_waitlist_mark(vm, &((AsyLock *)o)->waiters); }
+static void lock_traverse(AsyVM *vm, AsyObj *o) {
+    AsyLock *l = (AsyLock *)o;
+    asy_waitlist_mark(vm, &l->waiters);
+    asy_gc_mark_obj(vm, (AsyObj *)l->acquire_op);
+    asy_gc_mark_obj(vm, (AsyObj *)l->aenter_op);
+}
 
 static AsyValue lock_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(argv);
@@ -203,14 +214,15 @@ static int op_lock_acquire(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyVa
 static AsyValue lm_acquire(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!no_args(vm, "acquire", argc)) return ASY_ERR;
-    return ASY_OBJ(asy_op_new(vm, op_lock_acquire, "Lock.acquire", argv[0], ASY_TRUE));
+    return asy_op_shared(vm, &lock_of(argv[0])->acquire_op, op_lock_acquire, "Lock.acquire",
+                         argv[0], ASY_TRUE);
 }
 
 static AsyValue lm_aenter(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!no_args(vm, "__aenter__", argc)) return ASY_ERR;
-    return ASY_OBJ(asy_op_new(vm, op_lock_acquire, "_ContextManagerMixin.__aenter__", argv[0],
-                              ASY_NONE));
+    return asy_op_shared(vm, &lock_of(argv[0])->aenter_op, op_lock_acquire,
+                         "_ContextManagerMixin.__aenter__", argv[0], ASY_NONE);
 }
 
 static AsyValue lm_release(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
@@ -251,6 +263,7 @@ static const AsyMethodDef lock_methods[] = {
 typedef struct {
     AsyObj hdr;
     AsyWaitList waiters;
+    AsyOp *acquire_op, *aenter_op; /* shared awaitables (asy_op_shared)              */
     uint32_t run_id;
     bool bounded;
     int64_t value;
@@ -260,7 +273,10 @@ typedef struct {
 static AsySemaphore *sem_of(AsyValue v) { return (AsySemaphore *)ASY_AS_OBJ(v); }
 
 static void sem_traverse(AsyVM *vm, AsyObj *o) {
-    asy_waitlist_mark(vm, &((AsySemaphore *)o)->waiters);
+    AsySemaphore *s = (AsySemaphore *)o;
+    asy_waitlist_mark(vm, &s->waiters);
+    asy_gc_mark_obj(vm, (AsyObj *)s->acquire_op);
+    asy_gc_mark_obj(vm, (AsyObj *)s->aenter_op);
 }
 
 static AsyValue sem_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
@@ -333,14 +349,15 @@ static int op_sem_acquire(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyVal
 static AsyValue sm_acquire(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!no_args(vm, "acquire", argc)) return ASY_ERR;
-    return ASY_OBJ(asy_op_new(vm, op_sem_acquire, "Semaphore.acquire", argv[0], ASY_TRUE));
+    return asy_op_shared(vm, &sem_of(argv[0])->acquire_op, op_sem_acquire, "Semaphore.acquire",
+                         argv[0], ASY_TRUE);
 }
 
 static AsyValue sm_aenter(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!no_args(vm, "__aenter__", argc)) return ASY_ERR;
-    return ASY_OBJ(asy_op_new(vm, op_sem_acquire, "_ContextManagerMixin.__aenter__", argv[0],
-                              ASY_NONE));
+    return asy_op_shared(vm, &sem_of(argv[0])->aenter_op, op_sem_acquire,
+                         "_ContextManagerMixin.__aenter__", argv[0], ASY_NONE);
 }
 
 static AsyValue sm_release(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
@@ -382,6 +399,7 @@ typedef struct {
     int64_t maxsize;      /* <= 0: unbounded                                          */
     int64_t unfinished;
     AsyWaitList getters, putters, joiners;
+    AsyOp *get_op, *join_op;  /* shared awaitables (asy_op_shared)                    */
     uint32_t run_id;
     uint8_t kind;
 } AsyQueue;
@@ -398,6 +416,8 @@ static void queue_traverse(AsyVM *vm, AsyObj *o) {
     asy_waitlist_mark(vm, &q->getters);
     asy_waitlist_mark(vm, &q->putters);
     asy_waitlist_mark(vm, &q->joiners);
+    asy_gc_mark_obj(vm, (AsyObj *)q->get_op);
+    asy_gc_mark_obj(vm, (AsyObj *)q->join_op);
 }
 
 static void queue_finalize(AsyVM *vm, AsyObj *o) {
@@ -580,7 +600,8 @@ static int op_queue_join(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyValu
 static AsyValue qm_get(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!no_args(vm, "get", argc)) return ASY_ERR;
-    return ASY_OBJ(asy_op_new(vm, op_queue_get, "Queue.get", argv[0], ASY_UNDEF));
+    return asy_op_shared(vm, &q_of(argv[0])->get_op, op_queue_get, "Queue.get", argv[0],
+                         ASY_UNDEF);
 }
 
 static AsyValue qm_put(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
@@ -592,7 +613,8 @@ static AsyValue qm_put(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 static AsyValue qm_join(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!no_args(vm, "join", argc)) return ASY_ERR;
-    return ASY_OBJ(asy_op_new(vm, op_queue_join, "Queue.join", argv[0], ASY_UNDEF));
+    return asy_op_shared(vm, &q_of(argv[0])->join_op, op_queue_join, "Queue.join", argv[0],
+                         ASY_UNDEF);
 }
 
 static AsyValue qm_get_nowait(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {

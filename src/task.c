@@ -851,6 +851,15 @@ static const AsyMethodDef op_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+AsyValue asy_op_shared(AsyVM *vm, AsyOp **slot, AsyOpFn fn, const char *name, AsyValue obj,
+                       AsyValue arg) {
+    if (!*slot) {
+        *slot = asy_op_new(vm, fn, name, obj, arg);
+        (*slot)->state = OP_REUSABLE;
+    }
+    return ASY_OBJ(*slot);
+}
+
 /* ---- sleep ---- */
 
 /* The timer of a sleep: the first of CPython's two hops (set_result, then wake-up). */

@@ -149,6 +149,12 @@ bool asy_task_take_exc(AsyVM *vm, AsyTask *t);
 
 /* ---- native awaitables ---- */
 AsyOp *asy_op_new(AsyVM *vm, AsyOpFn fn, const char *name, AsyValue obj, AsyValue arg);
+/* The awaitable a primitive hands out for an argument-less wait (Event.wait, Lock.acquire,
+ * Queue.get...): one shared object per primitive and kind, made on first use in *slot. The
+ * wait's state lives in the task, so many tasks can await it at once; the only thing
+ * lost is CPython's error for awaiting the same call's result twice. */
+AsyValue asy_op_shared(AsyVM *vm, AsyOp **slot, AsyOpFn fn, const char *name, AsyValue obj,
+                       AsyValue arg);
 /* An awaitable that returns v at once, without suspending (an `async def` with no await). */
 AsyValue asy_op_value(AsyVM *vm, AsyValue v);
 /* asyncio.sleep(delay, result): sleep(0) without a result is one shared object. */
