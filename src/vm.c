@@ -106,6 +106,10 @@ enum {
     OP_BINARY_MUL,
     OP_BINARY_MOD,
     OP_BINARY_FLOORDIV,
+    /* LOAD_FAST followed by LOAD_FAST or LOAD_CONST: both loads in one dispatch. The
+     * second instruction stays as it was, so a jump to it still works. */
+    OP_LOAD_FAST_LOAD_FAST,
+    OP_LOAD_FAST_LOAD_CONST,
     OP_COUNT_ALL
 };
 
@@ -200,6 +204,8 @@ static RunStatus vm_run(AsyVM *vm, AsyFiber *fiber, bool can_suspend, AsyValue t
         [OP_BINARY_MUL] = &&L_BINARY_MUL,
         [OP_BINARY_MOD] = &&L_BINARY_MOD,
         [OP_BINARY_FLOORDIV] = &&L_BINARY_FLOORDIV,
+        [OP_LOAD_FAST_LOAD_FAST] = &&L_LOAD_FAST_LOAD_FAST,
+        [OP_LOAD_FAST_LOAD_CONST] = &&L_LOAD_FAST_LOAD_CONST,
         [OP_COUNT_ALL ... 255] = &&L_BAD_OPCODE,
     };
 #endif
@@ -268,6 +274,51 @@ dispatch:
             goto error;
         }
         PUSH(x);
+        AsyOpcode nop = ASY_OP(*ip);
+        if (nop == ASY_OP_LOAD_FAST || nop == ASY_OP_LOAD_CONST)
+            ((uint32_t *)ip)[-1] = ASY_INS(nop == ASY_OP_LOAD_FAST ? OP_LOAD_FAST_LOAD_FAST
+                                                                 : OP_LOAD_FAST_LOAD_CONST,
+                                           ARG);
+        DISPATCH();
+    }
+
+#if ASY_COMPUTED_GOTO
+    L_LOAD_FAST_LOAD_FAST:
+#else
+    case OP_LOAD_FAST_LOAD_FAST:
+#endif
+    {
+        AsyValue x = vget(locals + ARG), y = vget(locals + ASY_ARG(*ip));
+        if (ASY_UNLIKELY(ASY_IS_UNDEF(x) || ASY_IS_UNDEF(y))) {
+            if (!ASY_IS_UNDEF(x)) {
+                PUSH(x);
+                ins = *ip++;
+            }
+            raise_unbound_local(vm, co, ARG);
+            goto error;
+        }
+        vset(sp, x);
+        vset(sp + 1, y);
+        sp += 2;
+        ip++;
+        DISPATCH();
+    }
+
+#if ASY_COMPUTED_GOTO
+    L_LOAD_FAST_LOAD_CONST:
+#else
+    case OP_LOAD_FAST_LOAD_CONST:
+#endif
+    {
+        AsyValue x = vget(locals + ARG);
+        if (ASY_UNLIKELY(ASY_IS_UNDEF(x))) {
+            raise_unbound_local(vm, co, ARG);
+            goto error;
+        }
+        vset(sp, x);
+        vcopy(sp + 1, consts + ASY_ARG(*ip));
+        sp += 2;
+        ip++;
         DISPATCH();
     }
 
