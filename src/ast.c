@@ -210,16 +210,35 @@ static void dump_str(Buf *b, const char *s, size_t len, bool bytes)
     puts_(b, "'");
 }
 
-/* Shortest "%.*g" that reads back as the same double, with ".0" added to whole numbers
- * so floats never look like ints. */
+/* A double the way Python's repr writes it: the shortest digits that read back as the
+ * same value, fixed notation for exponents -4..15 and "e+XX" otherwise; floats always
+ * show a '.', imaginary parts (suffix "j") do not. */
 static void dump_double(Buf *b, double d, const char *suffix)
 {
     char tmp[64];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*g", prec, d);
+    if (d != d || d - d != 0) {
+        puts_(b, d != d ? "nan" : d < 0 ? "-inf" : "inf");
+        puts_(b, suffix);
+        return;
+    }
+    int prec = 1;
+    for (; prec < 17; prec++) {
+        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
         if (strtod(tmp, NULL) == d) break;
     }
-    if (!suffix[0] && !strpbrk(tmp, ".eni")) strcat(tmp, ".0");
+    snprintf(tmp, sizeof tmp, "%.*e", prec - 1, d);
+    char *e = strchr(tmp, 'e');
+    int exp = atoi(e + 1);
+    if (exp >= -4 && exp < 16) {
+        int decimals = prec - 1 - exp > 0 ? prec - 1 - exp : 0;
+        snprintf(tmp, sizeof tmp, "%.*f", decimals, d);
+        if (!suffix[0] && !strchr(tmp, '.')) strcat(tmp, ".0");
+    } else {
+        /* "d.ddde-05" -> Python's "d.ddde-05"; printf already gives two exponent digits */
+        char mant[32];
+        snprintf(mant, sizeof mant, "%.*s", (int)(e - tmp), tmp);
+        snprintf(tmp, sizeof tmp, "%se%c%02d", mant, exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+    }
     puts_(b, tmp);
     puts_(b, suffix);
 }

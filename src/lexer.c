@@ -1095,7 +1095,13 @@ static const char *decode_escape(OutBuf *o, const char *body, size_t len, size_t
             out_put(o, tmp, (size_t)utf8_encode((uint32_t)v, tmp));
         }
     } else if (c == 'N' && !is_bytes) {
-        return escape_error(msgbuf, msgcap, false, *ip, i - 1,
+        /* Without a Unicode name table we cannot decode \N{NAME}; say so plainly. */
+        size_t close = i;
+        while (close < len && body[close] != '}') close++;
+        if (i >= len || body[i] != '{' || close >= len || close == i + 1)
+            return escape_error(msgbuf, msgcap, false, *ip, i < len && body[i] == '{' ? i : i - 1,
+                                "malformed \\N character escape");
+        return escape_error(msgbuf, msgcap, false, *ip, close,
                             "\\N{...} escapes are not supported");
     } else {
         /* Unknown escapes stay as written (CPython only warns). */

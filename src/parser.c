@@ -27,10 +27,12 @@
 
 #include "lexer.h"
 
-/* Recursion bound for expressions: every nested paren, unary operator, `not`, lambda or
- * conditional costs one level. CPython accepts 200 nested parentheses and ~1000 unary
- * operators; the C stack comfortably holds this many. */
-#define MAX_DEPTH 1100
+/* Bound on expression nesting, which also bounds the depth of the tree for the passes
+ * that walk it recursively: every nested expression, unary operator, `not`, `**`, and
+ * every link of a left-deep chain (`a+b+c`, `f()()`, `a.b.c`) costs one level. CPython
+ * 3.11 stops at about the same depth (3000) with "maximum recursion depth exceeded during
+ * ast construction"; nested brackets alone stop at 200 in the lexer. */
+#define MAX_DEPTH 3000
 
 typedef struct Parser {
     AstArena *arena;
@@ -562,19 +564,25 @@ static AstNode *binary_level(Parser *p, AstNode *(*operand)(Parser *), const OpM
 {
     AsyToken *start = cur(p);
     AstNode *left = operand(p);
+    int links = 0;
     while (left) {
         int i = 0;
         while (i < nops && !at(p, ops[i].tok)) i++;
         if (i == nops) break;
         advance(p);
-        AstNode *right = operand(p);
-        if (!right) return NULL;
+        links++;
+        AstNode *right = enter(p) ? operand(p) : NULL;
+        if (!right) {
+            left = NULL;
+            break;
+        }
         AstNode *n = node_tok(p, AST_BINOP, start);
         n->u.binop.op = ops[i].op;
         n->u.binop.left = left;
         n->u.binop.right = right;
         left = finish(p, n);
     }
+    *p->depth -= links;
     return left;
 }
 
@@ -713,43 +721,53 @@ static AstNode *slices(Parser *p)
     return finish(p, t);
 }
 
-/* primary: atom ('.' NAME | '(' arguments ')' | '[' slices ']')* */
+/* trailer: '.' NAME | '(' arguments ')' | '[' slices ']'
+ * Applied to `e`, which started at token `start`. */
+static AstNode *trailer(Parser *p, const AsyToken *start, AstNode *e)
+{
+    AstNode *n;
+    if (accept(p, TOK_DOT)) {
+        AsyToken *name = expect(p, TOK_NAME);
+        if (!name) return NULL;
+        n = node_tok(p, AST_ATTRIBUTE, start);
+        n->u.attr.value = e;
+        n->u.attr.name = tok_str(p, name);
+    } else if (accept(p, TOK_LPAR)) {
+        AsyToken *open = prev(p);
+        AstNode *genexp = NULL;
+        n = node_tok(p, AST_CALL, start);
+        n->u.call.func = e;
+        if (!arguments(p, &n->u.call.args, &n->u.call.keywords, TOK_RPAR, &genexp))
+            return NULL;
+        if (!expect(p, TOK_RPAR)) return NULL;
+        if (genexp) {
+            /* f(x for x in y): the generator expression owns the call's parentheses. */
+            genexp->line = open->line;
+            genexp->col = open->col;
+            finish(p, genexp);
+        }
+    } else {
+        expect(p, TOK_LSQB);
+        n = node_tok(p, AST_SUBSCRIPT, start);
+        n->u.subscript.value = e;
+        if (!(n->u.subscript.index = slices(p))) return NULL;
+        if (!expect(p, TOK_RSQB)) return NULL;
+    }
+    return finish(p, n);
+}
+
+/* primary: atom trailer*
+ * Each trailer makes the tree one level deeper, so each counts toward MAX_DEPTH. */
 static AstNode *primary(Parser *p)
 {
     AsyToken *start = cur(p);
     AstNode *e = atom(p);
-    while (e) {
-        AstNode *n;
-        if (accept(p, TOK_DOT)) {
-            AsyToken *name = expect(p, TOK_NAME);
-            if (!name) return NULL;
-            n = node_tok(p, AST_ATTRIBUTE, start);
-            n->u.attr.value = e;
-            n->u.attr.name = tok_str(p, name);
-        } else if (accept(p, TOK_LPAR)) {
-            AsyToken *open = prev(p);
-            AstNode *genexp = NULL;
-            n = node_tok(p, AST_CALL, start);
-            n->u.call.func = e;
-            if (!arguments(p, &n->u.call.args, &n->u.call.keywords, TOK_RPAR, &genexp))
-                return NULL;
-            if (!expect(p, TOK_RPAR)) return NULL;
-            if (genexp) {
-                /* f(x for x in y): the generator expression owns the call's parentheses. */
-                genexp->line = open->line;
-                genexp->col = open->col;
-                finish(p, genexp);
-            }
-        } else if (accept(p, TOK_LSQB)) {
-            n = node_tok(p, AST_SUBSCRIPT, start);
-            n->u.subscript.value = e;
-            if (!(n->u.subscript.index = slices(p))) return NULL;
-            if (!expect(p, TOK_RSQB)) return NULL;
-        } else {
-            break;
-        }
-        e = finish(p, n);
+    int links = 0;
+    while (e && (at(p, TOK_DOT) || at(p, TOK_LPAR) || at(p, TOK_LSQB))) {
+        links++;
+        e = enter(p) ? trailer(p, start, e) : NULL;
     }
+    *p->depth -= links;
     return e;
 }
 
