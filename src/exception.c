@@ -550,6 +550,8 @@ void asy_exception_init(AsyVM *vm) {
         }
         asy_type_ready(vm, vm->exc_types[i]);
     }
+    /* class ExceptionGroup(BaseExceptionGroup, Exception) */
+    vm->exc_types[ASY_EXC_ExceptionGroup]->mixin = vm->exc_types[ASY_EXC_Exception];
     /* CPython's home of these two, as tracebacks print it. */
     AsyStr *mod = asy_str_intern_cstr(vm, "asyncio.exceptions");
     vm->exc_types[ASY_EXC_CancelledError]->module = mod;

@@ -654,6 +654,7 @@ static void type_traverse(AsyVM *vm, AsyObj *o) {
     asy_gc_mark_obj(vm, (AsyObj *)t->qualname);
     asy_gc_mark_obj(vm, (AsyObj *)t->module);
     asy_gc_mark_obj(vm, (AsyObj *)t->base);
+    asy_gc_mark_obj(vm, (AsyObj *)t->mixin);
     asy_gc_mark_obj(vm, (AsyObj *)t->dict);
 }
 
@@ -1119,8 +1120,10 @@ AsyType *asy_type_of(AsyVM *vm, AsyValue v) {
 const char *asy_type_name(AsyVM *vm, AsyValue v) { return asy_type_of(vm, v)->name; }
 
 bool asy_is_subtype(AsyType *sub, AsyType *base) {
-    for (AsyType *t = sub; t; t = t->base)
+    for (AsyType *t = sub; t; t = t->base) {
         if (t == base) return true;
+        if (t->mixin && asy_is_subtype(t->mixin, base)) return true;
+    }
     return false;
 }
 

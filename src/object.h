@@ -81,6 +81,10 @@ struct AsyType {
     AsyStr *qualname;           /* __qualname__                                         */
     AsyStr *module;             /* __module__ ("builtins" for built-ins)                */
     AsyType *base;              /* single inheritance; NULL only for `object`           */
+    /* A second base that adds no layout and no attributes, only an is-a relation: how
+     * ExceptionGroup is both a BaseExceptionGroup (base) and an Exception (mixin), as
+     * CPython's multiple inheritance makes it. NULL for nearly every type. */
+    AsyType *mixin;
     AsyDict *dict;              /* methods, class attributes, descriptors               */
     uint32_t tflags;            /* ASY_TYPE_*                                           */
     size_t basicsize;           /* bytes of one instance                               */
