@@ -101,6 +101,7 @@ static const AsyBuiltinModule builtin_modules[] = {
     {"time", asy_mod_time_init},
     {"math", asy_mod_math_init},
     {"io", asy_mod_io_init},
+    {"json", asy_mod_json_init},
     {"os", asy_mod_os_init},
     {"random", asy_mod_random_init},
     {NULL, NULL},
