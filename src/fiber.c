@@ -77,9 +77,9 @@ void asy_fiber_mark_frame(AsyVM *vm, const AsyFrame *fr) {
     asy_gc_mark_obj(vm, (AsyObj *)fr->code);
     asy_gc_mark_obj(vm, (AsyObj *)fr->globals);
     asy_gc_mark_obj(vm, (AsyObj *)fr->builtins);
-    asy_gc_mark_obj(vm, (AsyObj *)fr->ns);
-    asy_gc_mark_value(vm, fr->aux);
-    asy_gc_mark_value(vm, fr->saved_handled);
+    if (fr->flags & (ASY_FRAME_CLASS | ASY_FRAME_MODULE)) asy_gc_mark_obj(vm, (AsyObj *)fr->ns);
+    if (fr->flags & (ASY_FRAME_INIT | ASY_FRAME_CLASS | ASY_FRAME_GEN)) asy_gc_mark_value(vm, fr->aux);
+    if (fr->flags & (ASY_FRAME_HANDLED | ASY_FRAME_GEN)) asy_gc_mark_value(vm, fr->saved_handled);
 }
 
 static void fiber_traverse(AsyVM *vm, AsyObj *o) {

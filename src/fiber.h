@@ -72,6 +72,7 @@ typedef struct {
 #define ASY_FRAME_CLASS (1u << 2)
 #define ASY_FRAME_GEN (1u << 3)
 #define ASY_FRAME_MODULE (1u << 4) /* module code run by asy_vm_run_code              */
+#define ASY_FRAME_HANDLED (1u << 5) /* saved_handled is set: the frame entered a handler */
 
 /* Who resumed a generator frame (frame->resume). The resumer's pc stays on the
  * instruction that resumed it; the generator's yield and return complete it. */
@@ -90,11 +91,13 @@ typedef struct {
     AsyCode *code;
     AsyDict *globals;
     AsyDict *builtins;
-    AsyDict *ns;             /* LOAD_NAME/STORE_NAME namespace: module globals or a class
-                                body's dict; NULL in function frames                  */
+    /* The next three are only valid (and only marked by the GC) for the frame kinds
+     * named, so that the call fast path need not write them. */
+    AsyDict *ns;             /* CLASS|MODULE: the LOAD_NAME/STORE_NAME namespace        */
     AsyValue aux;            /* INIT: instance; CLASS: nbases; GEN: the generator       */
-    AsyValue saved_handled;  /* fiber->handled when the frame was entered (restored when
-                                it leaves)                                            */
+    AsyValue saved_handled;  /* HANDLED|GEN: fiber->handled when the frame was entered,
+                                restored when it leaves. Recorded lazily, the first time
+                                the frame enters an exception handler.                 */
     int32_t pc;              /* next instruction (index into code->code)               */
     int32_t base;            /* stack index of local 0                                 */
     int32_t sp;              /* saved stack top, while not the running frame           */

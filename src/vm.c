@@ -21,6 +21,9 @@ typedef enum { RUN_RETURN, RUN_YIELD, RUN_ERROR, RUN_SUSPEND } RunStatus;
 static RunStatus vm_run(AsyVM *vm, AsyFiber *fiber, bool can_suspend, AsyValue throw_exc,
                         AsyValue *out);
 
+/* The LOAD_NAME namespace of a frame, NULL for function frames (fiber.h). */
+#define FRAME_NS(fr) (((fr)->flags & (ASY_FRAME_CLASS | ASY_FRAME_MODULE)) ? (fr)->ns : NULL)
+
 /* __context__ as CPython's _PyErr_SetObject sets it: the exception being handled, with
  * any cycle through the new exception cut. */
 static void set_context(AsyException *exc, AsyValue handled) {
@@ -369,7 +372,7 @@ dispatch:
 
     TARGET(LOAD_CLASSDEREF) {
         AsyStr *name = cell_name(co, ARG);
-        v = frame->ns ? asy_dict_get_str(vm, frame->ns, name) : ASY_UNDEF;
+        v = FRAME_NS(frame) ? asy_dict_get_str(vm, frame->ns, name) : ASY_UNDEF;
         if (ASY_IS_UNDEF(v)) {
             AsyCell *c = (AsyCell *)ASY_AS_OBJ(locals[co->nlocals + ARG]);
             v = c->value;
@@ -428,7 +431,7 @@ dispatch:
 
     TARGET(LOAD_NAME) {
         AsyStr *name = co->names[ARG];
-        v = frame->ns ? asy_dict_get_str(vm, frame->ns, name) : ASY_UNDEF;
+        v = FRAME_NS(frame) ? asy_dict_get_str(vm, frame->ns, name) : ASY_UNDEF;
         if (ASY_IS_UNDEF(v)) v = asy_dict_get_str(vm, frame->globals, name);
         if (ASY_IS_UNDEF(v)) v = asy_dict_get_str(vm, frame->builtins, name);
         if (ASY_IS_UNDEF(v)) {
@@ -440,14 +443,14 @@ dispatch:
     }
 
     TARGET(STORE_NAME) {
-        AsyDict *ns = frame->ns ? frame->ns : frame->globals;
+        AsyDict *ns = FRAME_NS(frame) ? frame->ns : frame->globals;
         if (asy_dict_set_str(vm, ns, co->names[ARG], sp[-1]) < 0) goto error;
         sp--;
         DISPATCH();
     }
 
     TARGET(DELETE_NAME) {
-        AsyDict *ns = frame->ns ? frame->ns : frame->globals;
+        AsyDict *ns = FRAME_NS(frame) ? frame->ns : frame->globals;
         int r = asy_dict_del(vm, ns, ASY_OBJ(co->names[ARG]));
         if (r < 0) goto error;
         if (r == 0) {
@@ -1260,9 +1263,6 @@ dispatch:
                 fr->code = fco;
                 fr->globals = fn->globals;
                 fr->builtins = frame->builtins;
-                fr->ns = NULL;
-                fr->aux = ASY_UNDEF;
-                fr->saved_handled = fiber->handled;
                 fr->pc = 0;
                 fr->base = fs + 1;
                 fr->ret_sp = fs;
@@ -1434,7 +1434,6 @@ dispatch:
         sp--;
         AsyValue rv = vget(sp);
         if (ASY_LIKELY(frame->flags == 0)) {
-            fiber->handled = frame->saved_handled;
             fiber->sp = frame->ret_sp;
             fiber->nframes--;
             LOAD_FRAME();
@@ -1952,7 +1951,7 @@ dispatch:
 
     TARGET(IMPORT_STAR) {
         AsyValue m = sp[-1];
-        AsyDict *ns = frame->ns ? frame->ns : frame->globals;
+        AsyDict *ns = FRAME_NS(frame) ? frame->ns : frame->globals;
         if (!is_type(vm, m, ASY_TYPE_module)) {
             asy_raise(vm, ASY_EXC_TypeError, "import * requires a module");
             goto error;
@@ -1983,7 +1982,7 @@ dispatch:
     }
 
     TARGET(SETUP_ANNOTATIONS) {
-        AsyDict *ns = frame->ns ? frame->ns : frame->globals;
+        AsyDict *ns = FRAME_NS(frame) ? frame->ns : frame->globals;
         if (ASY_IS_UNDEF(asy_dict_get_str(vm, ns, ASY_S(vm, __annotations__)))) {
             AsyDict *d = asy_dict_new(vm);
             if (!d || asy_dict_set_str(vm, ns, ASY_S(vm, __annotations__), ASY_OBJ(d)) < 0)
@@ -2038,7 +2037,7 @@ return_slow: {
             SAFEPOINT();
             DISPATCH();
         }
-        fiber->handled = frame->saved_handled;
+        if (flags & ASY_FRAME_HANDLED) fiber->handled = frame->saved_handled;
         int32_t ret_sp = frame->ret_sp;
         AsyValue aux = frame->aux;
         AsyDict *ns = frame->ns;
@@ -2144,6 +2143,10 @@ reraise:
 unwind:
     for (;;) {
         if (frame->nblocks > 0) {
+            if (!(frame->flags & (ASY_FRAME_HANDLED | ASY_FRAME_GEN))) {
+                frame->saved_handled = fiber->handled;
+                frame->flags |= ASY_FRAME_HANDLED;
+            }
             AsyBlock b = frame->blocks[--frame->nblocks];
             sp = fiber->stack + frame->base + b.depth;
             PUSH(fiber->handled);
@@ -2177,7 +2180,7 @@ unwind:
                 }
             }
         } else {
-            fiber->handled = frame->saved_handled;
+            if (flags & ASY_FRAME_HANDLED) fiber->handled = frame->saved_handled;
             fiber->nframes--;
             if (boundary) {
                 fiber->sp = frame->ret_sp;

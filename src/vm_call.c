@@ -246,7 +246,6 @@ CallResult asy_vm_call_function(AsyVM *vm, AsyFiber *fb, AsyFunction *fn, int32_
     fr->ret_sp = ret_sp;
     fr->flags = flags;
     fr->aux = aux;
-    fr->saved_handled = fb->handled;
     fb->sp = base + nslots;
     return CALL_FRAME;
 }
