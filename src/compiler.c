@@ -1096,8 +1096,13 @@ static void compile_call_args(C *c, AstNode *n, AsyOpcode plain, AsyOpcode kw)
 static void compile_call_ex(C *c, AstNode *n)
 {
     AstList *args = &n->u.call.args, *kws = &n->u.call.keywords;
-    build_incremental(c, args, ASY_OP_BUILD_LIST, ASY_OP_LIST_APPEND, ASY_OP_LIST_EXTEND);
-    emit(c, ASY_OP_LIST_TO_TUPLE, 0);
+    if (args->n == 1 && args->items[0]->kind == AST_STARRED) {
+        /* f(*x): CALL_EX takes any iterable and names f in its TypeError, as CPython */
+        compile_expr_at(c, args->items[0]->u.starred.value);
+    } else {
+        build_incremental(c, args, ASY_OP_BUILD_LIST, ASY_OP_LIST_APPEND, ASY_OP_LIST_EXTEND);
+        emit(c, ASY_OP_LIST_TO_TUPLE, 0);
+    }
     if (kws->n == 0) {
         emit(c, ASY_OP_CALL_EX, 0);
         return;

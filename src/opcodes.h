@@ -91,7 +91,8 @@
     X(CALL_KW, "f a_1 .. a_n names -- f(...): names is a tuple of str naming the last "  \
                "len(names) of the arg arguments (arg counts all of them)")               \
     X(CALL_EX, "f args -- f(*args) | f args kwargs -- f(*args, **kwargs) (arg & 1); "    \
-               "args is a tuple, kwargs a dict")                                          \
+               "args is a tuple (or, for f(*x), any iterable: TypeError 'f() argument "  \
+               "after * must be an iterable, not int'), kwargs a dict")                  \
     X(CALL_METHOD, "f self a_1 .. a_arg -- result: as CALL with self prepended unless "  \
                    "self is UNDEF (see LOAD_METHOD)")                                     \
     X(CALL_METHOD_KW, "f self a_1 .. a_n names -- result: CALL_KW after LOAD_METHOD")     \
