@@ -5,10 +5,11 @@
  * and sys.stdin / sys.stdout / sys.stderr.
  *
  * Reads go through our own read-ahead buffer filled with read(2), so reading a pipe or a
- * terminal returns what is there instead of waiting for a full buffer. Writes go through a
- * stdio FILE: sys.stdout writes into vm->out, the very FILE print() writes to, so the two
- * interleave exactly. Pending writes are flushed before a read, and unread read-ahead is
- * given back (by seeking) before a write, so an r+ file has one position, as in CPython.
+ * terminal returns what is there instead of waiting for a full buffer; writes through our
+ * own write buffer and write(2). Pending writes are flushed before a read or a seek, and
+ * unread read-ahead is given back (by seeking) before a write, so an r+ file has one
+ * position, as in CPython. sys.stdout and sys.stderr write into a stdio FILE instead:
+ * vm->out and vm->err, the very FILEs print() and tracebacks use, so all interleave.
  *
  * Messages are CPython 3.11's: "I/O operation on closed file.", io.UnsupportedOperation
  * ("not readable", "not writable", "read", "write"), and OSError subclasses from errno.
@@ -28,17 +29,19 @@
 #include "vm.h"
 
 #define FILE_BUFSIZE 8192           /* read-ahead chunk, io.DEFAULT_BUFFER_SIZE          */
-#define FILE_WRITE_BUFSIZE 65536    /* stdio buffer of files open() makes                */
+#define FILE_WRITE_BUFSIZE 65536    /* write buffer of files open() makes                */
 
 /* The binary layer: one file descriptor. */
 typedef struct {
     AsyObj hdr;
     int fd;                  /* -1 once closed (when closefd)                       */
-    FILE *fp;                /* writes go here; NULL when not writable              */
+    FILE *fp;                /* sys.stdout/stderr: writes go to this stdio FILE      */
     AsyValue name;           /* the str given to open(), or the int fd              */
     const char *mode;        /* FileIO's mode: "rb", "wb", "ab", "rb+", "xb", ...   */
     uint8_t *rbuf;           /* read-ahead: rbuf[rpos .. rlen) is not consumed yet   */
     size_t rpos, rlen, rcap;
+    uint8_t *wbuf;           /* writes not yet given to write(2) (no fp)             */
+    size_t wlen, wcap;       /* wcap 0: unbuffered                                   */
     bool readable, writable, closed;
     bool closefd;            /* close() closes the descriptor (not for sys.std*)     */
     bool dirty;              /* written since the last flush: flush before reading   */
@@ -110,7 +113,7 @@ static bool is_text(AsyVM *vm, AsyValue v) {
 #define TEXT(v) ((AsyTextFile *)ASY_AS_OBJ(v))
 #define BIN(v) ((AsyBinFile *)ASY_AS_OBJ(v))
 
-/* io.UnsupportedOperation (an OSError; CPython's also derives from ValueError). */
+/* io.UnsupportedOperation (an OSError and a ValueError). */
 static AsyValue raise_unsupported(AsyVM *vm, const char *msg) {
     AsyValue io = asy_import(vm, asy_str_intern_cstr(vm, "io"));
     if (ASY_IS_ERR(io)) return io;
@@ -124,6 +127,14 @@ static AsyValue raise_unsupported(AsyVM *vm, const char *msg) {
 
 static AsyValue raise_closed(AsyVM *vm) {
     return asy_raise(vm, ASY_EXC_ValueError, "I/O operation on closed file.");
+}
+
+/* The same words without the period: what CPython's raw-file checks say (fileno, isatty,
+ * readable, writable, seekable, and tell on a binary file). */
+static bool check_open_raw(AsyVM *vm, AsyBinFile *f) {
+    if (!f->closed) return true;
+    asy_raise(vm, ASY_EXC_ValueError, "I/O operation on closed file");
+    return false;
 }
 
 /* OSError from errno for an operation on an open file (no filename, as CPython). */
@@ -141,14 +152,30 @@ static bool bin_check_open(AsyVM *vm, AsyBinFile *f) {
     return false;
 }
 
+/* write(2) of all of data; 0 or an errno. */
+static int write_all(int fd, const uint8_t *data, size_t len) {
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return errno;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
 /* Pushes buffered writes to the descriptor. */
 static bool bin_flush(AsyVM *vm, AsyBinFile *f) {
     f->dirty = false;
-    if (f->fp && fflush(f->fp) != 0) {
-        raise_errno(vm, errno);
-        return false;
+    int err = 0;
+    if (f->fp) {
+        if (fflush(f->fp) != 0) err = errno;
+    } else if (f->wlen > 0) {
+        err = write_all(f->fd, f->wbuf, f->wlen);
+        f->wlen = 0;
     }
-    return true;
+    if (err) raise_errno(vm, err);
+    return !err;
 }
 
 /* Reads more bytes after the unconsumed ones: the count, 0 at end of file, -1 on error. */
@@ -186,7 +213,7 @@ static bool bin_unread(AsyVM *vm, AsyBinFile *f) {
     off_t pos = lseek(f->fd, 0, SEEK_CUR);
     if (pos < 0) return true;
     pos -= (off_t)n;
-    if (f->fp ? fseeko(f->fp, pos, SEEK_SET) != 0 : lseek(f->fd, pos, SEEK_SET) < 0) {
+    if (lseek(f->fd, pos, SEEK_SET) < 0) {
         raise_errno(vm, errno);
         return false;
     }
@@ -196,13 +223,29 @@ static bool bin_unread(AsyVM *vm, AsyBinFile *f) {
 static bool bin_write(AsyVM *vm, AsyBinFile *f, const void *data, size_t len) {
     if (bin_avail(f) > 0 && !bin_unread(vm, f)) return false;
     if (len == 0) return true;
-    if (fwrite(data, 1, len, f->fp) != len) {
+    f->dirty = true;
+    if (f->fp) {
+        if (fwrite(data, 1, len, f->fp) == len) return true;
         int err = errno ? errno : EIO;
         clearerr(f->fp);
         raise_errno(vm, err);
         return false;
     }
-    f->dirty = true;
+    if (f->wlen + len > f->wcap) {
+        if (!bin_flush(vm, f)) return false;
+        f->dirty = true;
+        if (len >= f->wcap) {   /* larger than the buffer: straight through */
+            int err = write_all(f->fd, data, len);
+            if (err) raise_errno(vm, err);
+            return !err;
+        }
+    }
+    if (!f->wbuf) {
+        f->wbuf = asy_mem_alloc(vm, f->wcap);
+        if (!f->wbuf) return false;
+    }
+    memcpy(f->wbuf + f->wlen, data, len);
+    f->wlen += len;
     return true;
 }
 
@@ -222,12 +265,7 @@ static bool bin_seek(AsyVM *vm, AsyBinFile *f, int64_t off, int whence, int64_t 
     if (!bin_flush(vm, f)) return false;
     if (whence == SEEK_CUR) off -= (int64_t)bin_avail(f);
     f->rpos = f->rlen = 0;
-    int r = f->fp ? fseeko(f->fp, (off_t)off, whence) : (lseek(f->fd, (off_t)off, whence) < 0);
-    if (r != 0) {
-        raise_errno(vm, errno);
-        return false;
-    }
-    off_t pos = lseek(f->fd, 0, SEEK_CUR);
+    off_t pos = lseek(f->fd, (off_t)off, whence);
     if (pos < 0) {
         raise_errno(vm, errno);
         return false;
@@ -304,17 +342,18 @@ static bool bin_close(AsyVM *vm, AsyBinFile *f) {
     f->closed = true;
     int err = 0;
     if (f->fp) {
-        if ((f->closefd ? fclose(f->fp) : fflush(f->fp)) != 0) err = errno;
-        if (f->closefd) f->fd = -1;
-        f->fp = NULL;
+        if (fflush(f->fp) != 0) err = errno;
+    } else if (f->wlen > 0) {
+        err = write_all(f->fd, f->wbuf, f->wlen);
     }
     if (f->closefd && f->fd >= 0) {
         if (close(f->fd) != 0 && !err) err = errno;
         f->fd = -1;
     }
     asy_mem_free(vm, f->rbuf, f->rcap);
-    f->rbuf = NULL;
-    f->rpos = f->rlen = f->rcap = 0;
+    asy_mem_free(vm, f->wbuf, f->wcap);
+    f->rbuf = f->wbuf = NULL;
+    f->rpos = f->rlen = f->rcap = f->wlen = 0;
     if (err) {
         raise_errno(vm, err);
         return false;
@@ -328,15 +367,13 @@ static void bin_traverse(AsyVM *vm, AsyObj *o) { asy_gc_mark_value(vm, ((AsyBinF
 static void bin_finalize(AsyVM *vm, AsyObj *o) {
     AsyBinFile *f = (AsyBinFile *)o;
     if (!f->closed) {
-        if (f->fp) {
-            if (f->closefd) fclose(f->fp);
-            else fflush(f->fp);
-        } else if (f->closefd && f->fd >= 0) {
-            close(f->fd);
-        }
+        if (f->fp) fflush(f->fp);
+        else if (f->wlen > 0) write_all(f->fd, f->wbuf, f->wlen);
+        if (f->closefd && f->fd >= 0) close(f->fd);
     }
     asy_mem_free(vm, f->rbuf, f->rcap);
-    f->rbuf = NULL;
+    asy_mem_free(vm, f->wbuf, f->wcap);
+    f->rbuf = f->wbuf = NULL;
 }
 
 static AsyBinFile *bin_new(AsyVM *vm, int fd, FILE *fp, AsyValue name, const char *mode,
@@ -392,10 +429,11 @@ static AsyValue bytes_value(AsyVM *vm, ByteBuf *b) {
 /* Binary file methods                                                                    */
 /* ------------------------------------------------------------------------------------ */
 
-/* The open binary file of a method call, or NULL (closed, or not readable/writable). */
-static AsyBinFile *bin_self(AsyVM *vm, AsyValue self, int need) {
+/* The open binary file of a method call, or NULL: a method the file's type lacks (read
+ * of a writer...) is io.UnsupportedOperation, then a closed file is ValueError, with the
+ * words of the method ("read of closed file") when `what` is given. */
+static AsyBinFile *bin_self(AsyVM *vm, AsyValue self, int need, const char *what) {
     AsyBinFile *f = BIN(self);
-    if (!bin_check_open(vm, f)) return NULL;
     if (need == 'r' && !f->readable) {
         raise_unsupported(vm, "read");
         return NULL;
@@ -404,7 +442,10 @@ static AsyBinFile *bin_self(AsyVM *vm, AsyValue self, int need) {
         raise_unsupported(vm, "write");
         return NULL;
     }
-    return f;
+    if (!f->closed) return f;
+    if (what) asy_raise(vm, ASY_EXC_ValueError, "%s closed file", what);
+    else raise_closed(vm);
+    return NULL;
 }
 
 static AsyValue bin_m_read(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
@@ -412,7 +453,7 @@ static AsyValue bin_m_read(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     int64_t n;
     if (!asy_check_args(vm, "read", argc - 1, 0, 1) || !size_arg(vm, argc, argv, &n))
         return ASY_ERR;
-    AsyBinFile *f = bin_self(vm, argv[0], 'r');
+    AsyBinFile *f = bin_self(vm, argv[0], 'r', "read of");
     if (!f) return ASY_ERR;
     if (n < -1) return asy_raise(vm, ASY_EXC_ValueError, "read length must be non-negative or -1");
     ByteBuf b = {0};
@@ -428,7 +469,7 @@ static AsyValue bin_m_readline(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw)
     int64_t n;
     if (!asy_check_args(vm, "readline", argc - 1, 0, 1) || !size_arg(vm, argc, argv, &n))
         return ASY_ERR;
-    AsyBinFile *f = bin_self(vm, argv[0], 'r');
+    AsyBinFile *f = bin_self(vm, argv[0], 'r', "readline of");
     if (!f) return ASY_ERR;
     ByteBuf b = {0};
     if (!bin_readline_into(vm, f, n, &b)) {
@@ -439,7 +480,7 @@ static AsyValue bin_m_readline(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw)
 }
 
 static AsyValue bin_next(AsyVM *vm, AsyValue self) {
-    AsyBinFile *f = bin_self(vm, self, 'r');
+    AsyBinFile *f = bin_self(vm, self, 'r', "readline of");
     if (!f) return ASY_ERR;
     ByteBuf b = {0};
     if (!bin_readline_into(vm, f, -1, &b)) {
@@ -453,7 +494,7 @@ static AsyValue bin_next(AsyVM *vm, AsyValue self) {
 static AsyValue bin_m_write(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!asy_check_args(vm, "write", argc - 1, 1, 1)) return ASY_ERR;
-    AsyBinFile *f = bin_self(vm, argv[0], 'w');
+    AsyBinFile *f = bin_self(vm, argv[0], 'w', "write to");
     if (!f) return ASY_ERR;
     AsyBytes *b = bytes_arg(vm, argv[1]);
     if (!b || !bin_write(vm, f, b->data, b->len)) return ASY_ERR;
@@ -464,6 +505,8 @@ static AsyValue bin_m_write(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 /* The text layer                                                                         */
 /* ------------------------------------------------------------------------------------ */
 
+/* The open text file of a method call, or NULL: closed first, then "not readable" or
+ * "not writable", as CPython's TextIOWrapper checks. */
 static AsyTextFile *text_self(AsyVM *vm, AsyValue self, int need) {
     AsyTextFile *t = TEXT(self);
     if (!bin_check_open(vm, t->buf)) return NULL;
@@ -664,15 +707,7 @@ static bool text_write(AsyVM *vm, AsyTextFile *t, AsyStr *s) {
     t->pending_cr = false;
     /* CPython's text layer has consumed its whole read-ahead chunk from the buffer, so a
      * write after a read lands where the read-ahead ended, not at the logical position. */
-    AsyBinFile *f = t->buf;
-    if (bin_avail(f) > 0) {
-        f->rpos = f->rlen = 0;
-        off_t pos = lseek(f->fd, 0, SEEK_CUR);
-        if (pos >= 0 && fseeko(f->fp, pos, SEEK_SET) != 0) {
-            raise_errno(vm, errno);
-            return false;
-        }
-    }
+    t->buf->rpos = t->buf->rlen = 0;
     bool has_nl = t->line_buffering && memchr(data, '\n', len);
     if ((t->nl == NL_CR || t->nl == NL_CRLF) && memchr(data, '\n', len)) {
         const char *nl = t->nl == NL_CR ? "\r" : "\r\n";
@@ -723,8 +758,9 @@ static AsyValue text_m_read(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 
 static AsyValue text_m_readline(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    int64_t n;
-    if (!asy_check_args(vm, "readline", argc - 1, 0, 1) || !size_arg(vm, argc, argv, &n))
+    int64_t n = -1;
+    if (!asy_check_args(vm, "readline", argc - 1, 0, 1) ||
+        (argc > 1 && !asy_index(vm, argv[1], &n))) /* TextIOWrapper takes no None here */
         return ASY_ERR;
     AsyTextFile *t = text_self(vm, argv[0], 'r');
     if (!t) return ASY_ERR;
@@ -768,7 +804,7 @@ static AsyValue m_readlines(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     AsyValue self = argv[0];
     bool text = is_text(vm, self);
     AsyType *type = ASY_AS_OBJ(self)->type;
-    if (!(text ? (void *)text_self(vm, self, 'r') : (void *)bin_self(vm, self, 'r')))
+    if (!(text ? (void *)text_self(vm, self, 'r') : (void *)bin_self(vm, self, 'r', NULL)))
         return ASY_ERR;
     AsyList *l = asy_list_new(vm, 0);
     if (!l) return ASY_ERR;
@@ -790,7 +826,7 @@ static AsyValue m_writelines(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (!asy_check_args(vm, "writelines", argc - 1, 1, 1)) return ASY_ERR;
     AsyValue self = argv[0];
     bool text = is_text(vm, self);
-    if (!(text ? (void *)text_self(vm, self, 'w') : (void *)bin_self(vm, self, 'w')))
+    if (!(text ? (void *)text_self(vm, self, 'w') : (void *)bin_self(vm, self, 'w', NULL)))
         return ASY_ERR;
     AsyValue it = asy_iter(vm, argv[1]);
     if (ASY_IS_ERR(it)) return it;
@@ -830,7 +866,8 @@ static AsyValue m_tell(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (!asy_check_args(vm, "tell", argc - 1, 0, 0)) return ASY_ERR;
     AsyBinFile *f = under(vm, argv[0]);
     int64_t pos;
-    if (!bin_check_open(vm, f) || !bin_tell(vm, f, &pos)) return ASY_ERR;
+    bool open = is_text(vm, argv[0]) ? bin_check_open(vm, f) : check_open_raw(vm, f);
+    if (!open || !bin_tell(vm, f, &pos)) return ASY_ERR;
     return ASY_INT(pos);
 }
 
@@ -841,10 +878,17 @@ static AsyValue m_seek(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     bool text = is_text(vm, self);
     AsyBinFile *f = under(vm, self);
     int64_t off, whence = 0;
-    if (!bin_check_open(vm, f) || !asy_index(vm, argv[1], &off) ||
-        (argc > 2 && !asy_index(vm, argv[2], &whence)))
+    if (!asy_index(vm, argv[1], &off) || (argc > 2 && !asy_index(vm, argv[2], &whence)))
         return ASY_ERR;
-    if (whence < 0 || whence > 2)
+    if (f->closed) {
+        if (text) return raise_closed(vm);
+        return asy_raise(vm, ASY_EXC_ValueError, "seek of closed file");
+    }
+    /* Binary files also take SEEK_DATA (3) and SEEK_HOLE (4), as CPython does on Linux. */
+    if (!text && (whence < 0 || whence > 4))
+        return asy_raise(vm, ASY_EXC_ValueError, "whence value %lld unsupported",
+                         (long long)whence);
+    if (text && (whence < 0 || whence > 2))
         return asy_raise(vm, ASY_EXC_ValueError, "invalid whence (%lld, should be 0, 1 or 2)",
                          (long long)whence);
     if (text) {
@@ -865,8 +909,11 @@ static AsyValue m_truncate(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!asy_check_args(vm, "truncate", argc - 1, 0, 1)) return ASY_ERR;
     AsyBinFile *f = under(vm, argv[0]);
-    if (!bin_check_open(vm, f)) return ASY_ERR;
-    if (!f->writable) return raise_unsupported(vm, is_text(vm, argv[0]) ? "not writable" : "truncate");
+    if (f->closed) {
+        if (is_text(vm, argv[0])) return raise_closed(vm);
+        return asy_raise(vm, ASY_EXC_ValueError, "truncate of closed file");
+    }
+    if (!f->writable) return raise_unsupported(vm, "truncate");
     int64_t size;
     if (argc > 1 && !ASY_IS_NONE(argv[1])) {
         if (!asy_index(vm, argv[1], &size)) return ASY_ERR;
@@ -882,7 +929,7 @@ static AsyValue m_fileno(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!asy_check_args(vm, "fileno", argc - 1, 0, 0)) return ASY_ERR;
     AsyBinFile *f = under(vm, argv[0]);
-    if (f->closed) return asy_raise(vm, ASY_EXC_ValueError, "I/O operation on closed file");
+    if (!check_open_raw(vm, f)) return ASY_ERR;
     return ASY_INT(f->fd);
 }
 
@@ -890,7 +937,7 @@ static AsyValue m_isatty(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!asy_check_args(vm, "isatty", argc - 1, 0, 0)) return ASY_ERR;
     AsyBinFile *f = under(vm, argv[0]);
-    if (!bin_check_open(vm, f)) return ASY_ERR;
+    if (!check_open_raw(vm, f)) return ASY_ERR;
     return ASY_BOOL(isatty(f->fd));
 }
 
@@ -898,7 +945,7 @@ static AsyValue m_readable(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!asy_check_args(vm, "readable", argc - 1, 0, 0)) return ASY_ERR;
     AsyBinFile *f = under(vm, argv[0]);
-    if (f->closed) return asy_raise(vm, ASY_EXC_ValueError, "I/O operation on closed file");
+    if (f->readable && !check_open_raw(vm, f)) return ASY_ERR;
     return ASY_BOOL(f->readable);
 }
 
@@ -906,7 +953,7 @@ static AsyValue m_writable(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!asy_check_args(vm, "writable", argc - 1, 0, 0)) return ASY_ERR;
     AsyBinFile *f = under(vm, argv[0]);
-    if (f->closed) return asy_raise(vm, ASY_EXC_ValueError, "I/O operation on closed file");
+    if (f->writable && !check_open_raw(vm, f)) return ASY_ERR;
     return ASY_BOOL(f->writable);
 }
 
@@ -914,7 +961,7 @@ static AsyValue m_seekable(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!asy_check_args(vm, "seekable", argc - 1, 0, 0)) return ASY_ERR;
     AsyBinFile *f = under(vm, argv[0]);
-    if (!bin_check_open(vm, f)) return ASY_ERR;
+    if (!check_open_raw(vm, f)) return ASY_ERR;
     return ASY_BOOL(lseek(f->fd, 0, SEEK_CUR) >= 0);
 }
 
@@ -1124,7 +1171,7 @@ static bool open_args(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw, AsyValue
             int64_t pos = 0;
             AsyValue k, v;
             asy_dict_next(kw, &pos, &k, &v);
-            asy_raise(vm, ASY_EXC_TypeError, "open() got an unexpected keyword argument '%S'", k);
+            asy_raise(vm, ASY_EXC_TypeError, "'%S' is an invalid keyword argument for open()", k);
             return false;
         }
     }
@@ -1353,20 +1400,9 @@ AsyValue asy_file_open(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     int fd = path ? open_fd(vm, &m, path, a[OA_FILE], a[OA_OPENER]) : (int)fdarg;
     if (fd < 0) return ASY_ERR;
     bool readable = m.reading || m.updating, writable = !m.reading || m.updating;
-    FILE *fp = NULL;
-    if (writable) {
-        fp = fdopen(fd, m.appending ? (readable ? "a+" : "a") : (readable ? "r+" : "w"));
-        if (!fp) {
-            int err = errno;
-            if (closefd) close(fd);
-            return asy_raise_oserror(vm, err, path);
-        }
-        if (buffering == 0) setvbuf(fp, NULL, _IONBF, 0);
-        else if (buffering > 1) setvbuf(fp, NULL, _IOFBF, (size_t)buffering);
-        else if (!isatty(fd)) setvbuf(fp, NULL, _IOFBF, FILE_WRITE_BUFSIZE);
-    }
-    AsyBinFile *buf = bin_new(vm, fd, fp, a[OA_FILE], raw_mode(&m), readable, writable, closefd,
+    AsyBinFile *buf = bin_new(vm, fd, NULL, a[OA_FILE], raw_mode(&m), readable, writable, closefd,
                               m.binary && buffering == 0);
+    buf->wcap = buffering == 0 ? 0 : buffering > 1 ? (size_t)buffering : FILE_WRITE_BUFSIZE;
     if (m.binary) return ASY_OBJ(buf);
     if (buffering == 0) {
         bin_close(vm, buf);
@@ -1458,6 +1494,8 @@ void asy_mod_io_init(AsyVM *vm) {
     AsyValue cls = asy_class_new(vm, asy_str_intern_cstr(vm, "UnsupportedOperation"), &base, 1, ns);
     asy_root_pop(vm, 1);
     if (!ASY_IS_ERR(cls)) {
+        /* CPython's UnsupportedOperation derives from OSError and ValueError. */
+        ((AsyType *)ASY_AS_OBJ(cls))->mixin = vm->exc_types[ASY_EXC_ValueError];
         asy_dict_set_cstr(vm, d, "UnsupportedOperation", cls);
         asy_module_register(vm, m);
     }
