@@ -789,7 +789,6 @@ static void layout_scope(Builder *b, AsyScope *s)
 {
     AstArena *A = b->arena;
     bool fn = is_function_like(s);
-    int nparams = s->argcount + s->kwonlycount + s->has_varargs + s->has_varkw;
     int nl = 0, nc = 0, nf = 0;
     for (int i = 0; i < s->nsyms; i++) {
         AsySymbol *sym = s->syms[i];
@@ -812,7 +811,6 @@ static void layout_scope(Builder *b, AsyScope *s)
             s->varnames[s->nlocals++] = sym->name;
         }
     }
-    (void)nparams;
     for (int i = 0; i < s->nsyms; i++) {
         AsySymbol *sym = s->syms[i];
         if (fn && sym->kind == ASY_SYM_LOCAL && !(sym->flags & ASY_DEF_PARAM)) {
