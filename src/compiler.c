@@ -24,11 +24,6 @@
 #include "opcodes.h"
 #include "scope.h"
 
-/* function.h's docstring convention; object.h defines it (kept here until that lands). */
-#ifndef ASY_CODE_DOCSTRING
-#define ASY_CODE_DOCSTRING (1u << 9)
-#endif
-
 /* ---- compile-time state ---- */
 
 typedef enum {
