@@ -42,7 +42,33 @@ static AsyValue sys_setrecursionlimit(AsyVM *vm, int argc, AsyValue *argv, AsyDi
     return ASY_NONE;
 }
 
+/* (type, value, traceback) of the exception being handled, or three Nones. */
+static AsyValue sys_exc_info(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(argv);
+    if (!asy_check_nokw(vm, "exc_info", kw) || !asy_check_args(vm, "exc_info", argc, 0, 0))
+        return ASY_ERR;
+    AsyValue e = asy_vm_handled_exception(vm);
+    AsyValue items[3] = {ASY_NONE, ASY_NONE, ASY_NONE};
+    if (ASY_IS_OBJ(e)) {
+        AsyException *x = (AsyException *)ASY_AS_OBJ(e);
+        items[0] = ASY_OBJ(x->hdr.type);
+        items[1] = e;
+        items[2] = x->traceback ? ASY_OBJ(x->traceback) : ASY_NONE;
+    }
+    return ASY_OBJ(asy_tuple_from_array(vm, items, 3));
+}
+
+static AsyValue sys_exception(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(argv);
+    if (!asy_check_nokw(vm, "exception", kw) || !asy_check_args(vm, "exception", argc, 0, 0))
+        return ASY_ERR;
+    AsyValue e = asy_vm_handled_exception(vm);
+    return ASY_IS_OBJ(e) ? e : ASY_NONE;
+}
+
 static const AsyMethodDef sys_functions[] = {
+    {"exc_info", sys_exc_info, 0, "(type, value, traceback) of the exception being handled."},
+    {"exception", sys_exception, 0, "The exception being handled, or None."},
     {"exit", sys_exit, 0, "Exit by raising SystemExit(status)."},
     {"getrecursionlimit", sys_getrecursionlimit, 0, "The maximum depth of asy frames."},
     {"setrecursionlimit", sys_setrecursionlimit, 0, "Set the maximum depth of asy frames."},
