@@ -46,7 +46,8 @@ typedef struct {
 #define ASY_AIO_TYPES(X)                                                                  \
     X(Future) X(Task) X(GatheringFuture) X(Op) X(Handle) X(TimerHandle) X(Loop)          \
     X(Event) X(Lock) X(Semaphore) X(BoundedSemaphore) X(Queue) X(LifoQueue)               \
-    X(PriorityQueue) X(QueueEmpty) X(QueueFull)
+    X(PriorityQueue) X(QueueEmpty) X(QueueFull)                                           \
+    X(HttpState) /* mod_http.c's state object lives in this type's dict */
 
 typedef enum {
 #define ASY_X_ENUM(n) ASY_AIO_##n,

@@ -104,6 +104,8 @@ static const AsyBuiltinModule builtin_modules[] = {
     {"json", asy_mod_json_init},
     {"os", asy_mod_os_init},
     {"random", asy_mod_random_init},
+    {"http", asy_mod_http_init},
+    {"aiohttp", asy_mod_http_init},
     {NULL, NULL},
 };
 
