@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "compiler.h"
+#include "function.h"
 #include "vm.h"
 
 static const char *const name_texts[] = {
@@ -74,9 +75,23 @@ AsyVM *asy_vm_new(void) {
 
 void asy_vm_free(AsyVM *vm) {
     if (!vm) return;
+    if (vm->loop) asy_loop_free(vm);
     asy_gc_free_all(vm);
     free(vm->interned.slots);
     free(vm);
+}
+
+/* A module body with top-level `await` (asy's extension; the compiler flags it as a
+ * coroutine) runs as the main task of an implicit asyncio.run; any other runs directly. */
+static AsyValue run_module_code(AsyVM *vm, AsyCode *code, AsyDict *globals) {
+    if (!(code->cflags & ASY_CODE_COROUTINE)) return asy_vm_run_code(vm, code, globals);
+    AsyFunction *fn = asy_function_new(vm, code, globals);
+    if (!fn) return ASY_ERR;
+    asy_root_push(vm, ASY_OBJ(fn));
+    AsyValue coro = asy_call(vm, ASY_OBJ(fn), 0, NULL, NULL);
+    AsyValue r = ASY_IS_ERR(coro) ? coro : asy_asyncio_run_main(vm, coro);
+    asy_root_pop(vm, 1);
+    return r;
 }
 
 AsyModule *asy_vm_run_source(AsyVM *vm, const char *src, size_t len, const char *filename,
@@ -91,7 +106,7 @@ AsyModule *asy_vm_run_source(AsyVM *vm, const char *src, size_t len, const char 
     AsyValue r = ASY_ERR;
     if (code) {
         asy_root_push(vm, ASY_OBJ(code));
-        r = asy_vm_run_code(vm, code, m->dict);
+        r = run_module_code(vm, code, m->dict);
         asy_root_pop(vm, 1);
     }
     asy_root_pop(vm, 1);
