@@ -410,7 +410,12 @@ static bool repeat_count(AsyVM *vm, AsyValue n, int64_t *out) {
                   asy_type_name(vm, n));
         return false;
     }
-    return asy_index(vm, n, out);
+    if (asy_index(vm, n, out)) return true;
+    if (asy_exc_matches(vm, ASY_EXC_IndexError)) {   /* a big int: CPython says Overflow */
+        asy_exc_clear(vm);
+        asy_raise(vm, ASY_EXC_OverflowError, "cannot fit 'int' into an index-sized integer");
+    }
+    return false;
 }
 
 static AsyValue list_inplace_repeat(AsyVM *vm, AsyList *l, int64_t n) {
@@ -825,6 +830,45 @@ static AsyValue m_init(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return ASY_NONE;
 }
 
+/* Explicit dunders, so that list.__getitem__(x, i) and super().__setitem__(...) in
+ * subclasses work; they route to the slots. */
+static AsyValue m_getitem(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "list.__getitem__", argc - 1, 1, 1)) return ASY_ERR;
+    return list_getitem(vm, argv[0], argv[1]);
+}
+
+static AsyValue m_setitem(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__setitem__", argc - 1, 2, 2)) return ASY_ERR;
+    return list_setitem(vm, argv[0], argv[1], argv[2]) < 0 ? ASY_ERR : ASY_NONE;
+}
+
+static AsyValue m_delitem(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "list.__delitem__", argc - 1, 1, 1)) return ASY_ERR;
+    return list_setitem(vm, argv[0], argv[1], ASY_UNDEF) < 0 ? ASY_ERR : ASY_NONE;
+}
+
+static AsyValue m_len(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "list.__len__", argc - 1, 0, 0)) return ASY_ERR;
+    return ASY_INT(LIST(argv[0])->len);
+}
+
+static AsyValue m_contains(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "list.__contains__", argc - 1, 1, 1)) return ASY_ERR;
+    int r = list_contains(vm, argv[0], argv[1]);
+    return r < 0 ? ASY_ERR : ASY_BOOL(r);
+}
+
+static AsyValue m_iter(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "list.__iter__", argc - 1, 0, 0)) return ASY_ERR;
+    return list_iter(vm, argv[0]);
+}
+
 static const AsyMethodDef list_methods[] = {
     {"append", m_append, ASY_METH_NOKW, "Append object to the end of the list."},
     {"extend", m_extend, ASY_METH_NOKW, "Extend list by appending elements from the iterable."},
@@ -839,6 +883,12 @@ static const AsyMethodDef list_methods[] = {
     {"clear", m_clear, ASY_METH_NOKW, "Remove all items from list."},
     {"__reversed__", m_reversed, ASY_METH_NOKW, "Return a reverse iterator over the list."},
     {"__init__", m_init, ASY_METH_DEFAULT, "Initialize self."},
+    {"__getitem__", m_getitem, ASY_METH_NOKW, "x.__getitem__(y) <==> x[y]"},
+    {"__setitem__", m_setitem, ASY_METH_NOKW, "Set self[key] to value."},
+    {"__delitem__", m_delitem, ASY_METH_NOKW, "Delete self[key]."},
+    {"__len__", m_len, ASY_METH_NOKW, "Return len(self)."},
+    {"__contains__", m_contains, ASY_METH_NOKW, "Return key in self."},
+    {"__iter__", m_iter, ASY_METH_NOKW, "Implement iter(self)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,10 +1,12 @@
 /* set.c - set, frozenset and set_iterator.
  *
  * The hash table follows CPython 3.11's setobject.c step for step (linear probes of 9,
- * then perturbation; reuse of the first dummy on insert; growth when fill*5 >= mask*3 to
+ * then perturbation; reuse of the last dummy passed on insert; growth when fill*5 >= mask*3 to
  * used*4, or used*2 past 50000; the same merge, copy, intersection and difference
  * strategies, and the same pop finger), because the iteration order of a set is visible:
- * print({3, 1, 2}) must show what CPython shows. frozenset's hash is CPython's too. */
+ * print({3, 1, 2}) must show what CPython shows. frozenset's hash is CPython's too.
+ * (Behaviour was pinned down by experiment against python3.11, e.g. which dummy an insert
+ * reuses.) */
 #include "common.h"
 
 #include <string.h>
@@ -162,8 +164,8 @@ restart:;
                 if (r < 0) return -1;
                 if (table != s->table || !asy_value_is(s->table[j].key, start)) goto restart;
                 mask = (uint64_t)s->mask;
-            } else if (e->hash == -1 && freeslot < 0) {
-                freeslot = (int64_t)j;
+            } else if (e->hash == -1) {
+                freeslot = (int64_t)j;   /* the LAST dummy on the path, as CPython 3.11 */
             }
             j++;
         } while (probes--);
@@ -449,19 +451,18 @@ static AsySet *set_intersection(AsyVM *vm, AsySet *s, AsyValue other) {
     return rc < 0 ? NULL : r;
 }
 
+/* As CPython's set_swap_bodies: the table moves, the pop finger stays. */
 static void set_swap_bodies(AsySet *a, AsySet *b) {
     AsySet t = *a;
     a->len = b->len;
     a->fill = b->fill;
     a->mask = b->mask;
     a->table = b->table;
-    a->finger = b->finger;
     a->version++;
     b->len = t.len;
     b->fill = t.fill;
     b->mask = t.mask;
     b->table = t.table;
-    b->finger = t.finger;
 }
 
 static int set_intersection_update(AsyVM *vm, AsySet *s, AsyValue other) {
@@ -612,6 +613,27 @@ static int set_issubset(AsyVM *vm, AsySet *s, AsySet *other) {
     }
     asy_root_pop(vm, 2);
     return r;
+}
+
+/* CPython compiles a display of 3+ constants, {3, 1, 2}, to a frozenset constant that
+ * set.update() copies; and its constant merging rebuilds that frozenset from its own
+ * iteration order. Both passes shape the table, so the same is done here. */
+AsyValue asy_frozenset_const(AsyVM *vm, AsyValue items) {
+    AsySet *f = make_new_set(vm, ASY_TYPE(vm, frozenset), items);
+    if (!f) return ASY_ERR;
+    asy_root_push(vm, ASY_OBJ(f));
+    AsyList *order = asy_list_new(vm, f->len);
+    AsySet *g = NULL;
+    if (order) {
+        int64_t pos = 0;
+        AsySetEntry *e;
+        while (set_next(f, &pos, &e)) asy_list_append(vm, order, e->key);
+        asy_root_push(vm, ASY_OBJ(order));
+        g = make_new_set(vm, ASY_TYPE(vm, frozenset), ASY_OBJ(order));
+        asy_root_pop(vm, 1);
+    }
+    asy_root_pop(vm, 1);
+    return g ? ASY_OBJ(g) : ASY_ERR;
 }
 
 /* ---- slots ---- */
@@ -974,6 +996,18 @@ static AsyValue m_contains(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return r < 0 ? ASY_ERR : ASY_BOOL(r);
 }
 
+static AsyValue m_len(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__len__", argc - 1, 0, 0)) return ASY_ERR;
+    return ASY_INT(SET(argv[0])->len);
+}
+
+static AsyValue m_iter(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__iter__", argc - 1, 0, 0)) return ASY_ERR;
+    return set_iter(vm, argv[0]);
+}
+
 #define SET_COMMON_METHODS                                                                  \
     {"copy", m_copy, ASY_METH_NOKW, "Return a shallow copy of a set."},                     \
     {"union", m_union, ASY_METH_NOKW, "Return the union of sets as a new set."},            \
@@ -987,7 +1021,9 @@ static AsyValue m_contains(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     {"issuperset", m_issuperset, ASY_METH_NOKW, "Report whether this set contains another set."}, \
     {"isdisjoint", m_isdisjoint, ASY_METH_NOKW,                                             \
      "Return True if two sets have a null intersection."},                                  \
-    {"__contains__", m_contains, ASY_METH_NOKW, "x.__contains__(y) <==> y in x."}
+    {"__contains__", m_contains, ASY_METH_NOKW, "x.__contains__(y) <==> y in x."},     \
+    {"__len__", m_len, ASY_METH_NOKW, "Return len(self)."},                                 \
+    {"__iter__", m_iter, ASY_METH_NOKW, "Implement iter(self)."}
 
 static const AsyMethodDef set_methods[] = {
     SET_COMMON_METHODS,
