@@ -151,10 +151,14 @@ static void gen_traverse(AsyVM *vm, AsyObj *o) {
 
 static void gen_finalize(AsyVM *vm, AsyObj *o) {
     AsyGenerator *g = (AsyGenerator *)o;
-    /* Hook: a coroutine with state CREATED and !awaited here was never awaited; CPython
-     * prints "RuntimeWarning: coroutine '<qualname>' was never awaited" at this point.
-     * (CPython also closes suspended generators here, running their finally blocks; a
-     * finalizer may not run code, so asy does not.) */
+    /* A coroutine with state CREATED and !awaited here was never awaited: CPython prints
+     * "RuntimeWarning: coroutine '<qualname>' was never awaited" at this point. (CPython
+     * also closes suspended generators here, running their finally blocks; a finalizer
+     * may not run code, so asy does not.) The qualname is read here: code qualnames are
+     * interned, hence immortal, so the sweep cannot have freed it. */
+    if (g->kind == ASY_GENKIND_COROUTINE && g->state == ASY_GEN_CREATED && !g->awaited &&
+        g->qualname)
+        asy_warn_never_awaited(vm, g->qualname->data);
     asy_mem_free(vm, g->stack, sizeof(AsyValue) * (size_t)g->stackcap);
     g->stack = NULL;
 }

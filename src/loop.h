@@ -68,7 +68,7 @@ typedef struct AsyLoop {
     AsyTimer *timers;         /* binary min-heap on (when, seq)                        */
     size_t ntimers, tcap;
     uint64_t timer_seq;
-    unsigned passes;          /* counts passes, to poll for signals now and then       */
+    unsigned passes;          /* counts busy passes between signal polls               */
 
     bool running;             /* inside asyncio.run / run_until_complete               */
     bool stopping;            /* stop after the current pass (run_until_complete)      */
@@ -91,6 +91,8 @@ typedef struct AsyLoop {
     int64_t unretrieved_pruned; /* its length after the last pruning                   */
     AsyType *types[ASY_AIO_TYPE_COUNT];
     struct AsyOp *sleep0;     /* the shared awaitable of asyncio.sleep(0)              */
+    uint64_t *warned;         /* hashes of the places a never-awaited warning was shown */
+    size_t nwarned, capwarned;
 } AsyLoop;
 
 /* The scheduler of this VM, made on first use (sets vm->loop and vm->mark_extra). NULL

@@ -5,6 +5,7 @@
  */
 #include "common.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "function.h"
@@ -565,6 +566,8 @@ AsyTask *asy_task_new(AsyVM *vm, AsyValue coro, AsyValue name) {
         task_fiber_shrink(vm, f, g);
         t->fiber = f;
         f->task = ASY_OBJ(t);
+    } else {
+        ((AsyOp *)ASY_AS_OBJ(coro))->awaited = 1; /* the task owns it now */
     }
     t->num = ++L->task_counter;
     if (ASY_UNLIKELY(L->debug)) t->created_at = creation_site(vm);
@@ -806,6 +809,10 @@ static AsyValue task_name_value(AsyVM *vm, AsyTask *t) {
 /* Native awaitables                                                                    */
 /* ==================================================================================== */
 
+/* An awaitable of ours dropped without being awaited warns like a coroutine (its name is a
+ * C string, so this reads nothing the sweep may have freed). */
+static void op_finalize(AsyVM *vm, AsyObj *o);
+
 static void op_traverse(AsyVM *vm, AsyObj *o) {
     AsyOp *op = (AsyOp *)o;
     asy_gc_mark_value(vm, op->obj);
@@ -839,7 +846,7 @@ AsyValue asy_op_value(AsyVM *vm, AsyValue v) {
 static int op_drive(AsyVM *vm, AsyOp *op, AsyTask *t, AsyValue *out) {
     bool resumed = t->native_wait == &op->hdr;
     if (!resumed) {
-        if (op->awaited && !(op->state & OP_REUSABLE)) {
+        if (op->awaited && !(op->state & OP_REUSABLE) && ASY_AS_OBJ(t->coro) != &op->hdr) {
             asy_raise(vm, ASY_EXC_RuntimeError, "cannot reuse already awaited coroutine");
             return ASY_AWAIT_ERROR;
         }
@@ -872,6 +879,12 @@ static AsyValue op_m_close(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (!asy_check_args(vm, "close", argc - 1, 0, 0)) return ASY_ERR;
     ((AsyOp *)ASY_AS_OBJ(argv[0]))->awaited = 1;
     return ASY_NONE;
+}
+
+static void op_finalize(AsyVM *vm, AsyObj *o) {
+    AsyOp *op = (AsyOp *)o;
+    if (!op->awaited && !(op->state & OP_REUSABLE) && op->fn != op_value_fn)
+        asy_warn_never_awaited(vm, op->name);
 }
 
 static const AsyMethodDef op_methods[] = {
@@ -1304,6 +1317,77 @@ void asy_loop_log_slow(AsyVM *vm, const AsyHandle *h, double dt) {
     fflush(err);
 }
 
+/* ---- "coroutine ... was never awaited" ---- */
+
+static uint64_t fnv1a(uint64_t h, const char *s) {
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
+    return h;
+}
+
+/* CPython's default filter shows a warning once per (message, place): true the first
+ * time. Without a scheduler (asyncio never imported) every warning shows. */
+static bool warn_first_time(AsyVM *vm, const char *qualname, const char *file, int line) {
+    AsyLoop *L = loop_of(vm);
+    if (!L) return true;
+    char num[16];
+    snprintf(num, sizeof num, ":%d", line);
+    uint64_t h = fnv1a(fnv1a(fnv1a(14695981039346656037u, qualname), file), num);
+    for (size_t i = 0; i < L->nwarned; i++)
+        if (L->warned[i] == h) return false;
+    if (L->nwarned == L->capwarned) {
+        size_t cap = L->capwarned ? L->capwarned * 2 : 16;
+        uint64_t *w = realloc(L->warned, cap * sizeof *w);
+        if (!w) return true;
+        L->warned = w;
+        L->capwarned = cap;
+    }
+    L->warned[L->nwarned++] = h;
+    return true;
+}
+
+/* Line `line` of `file` without its indentation and newline, into buf ("" if unreadable). */
+static void source_line_of(const char *file, int line, char *buf, size_t size) {
+    buf[0] = '\0';
+    FILE *f = fopen(file, "r");
+    if (!f) return;
+    for (int n = 1; fgets(buf, (int)size, f); n++) {
+        if (n < line) continue;
+        size_t start = strspn(buf, " \t\f"), len = strlen(buf);
+        while (len > start && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
+            len--;
+        memmove(buf, buf + start, len - start);
+        buf[len - start] = '\0';
+        fclose(f);
+        return;
+    }
+    buf[0] = '\0';
+    fclose(f);
+}
+
+void asy_warn_never_awaited(AsyVM *vm, const char *qualname) {
+    FILE *err = vm->err ? vm->err : stderr;
+    AsyFiber *f = vm->fiber;
+    const AsyFrame *fr = f && f->nframes > 0 ? &f->frames[f->nframes - 1] : NULL;
+    fflush(vm->out ? vm->out : stdout);
+    if (!fr || !fr->code->filename || fr->code->ncode == 0) {
+        if (warn_first_time(vm, qualname, "sys", 1))
+            fprintf(err, "sys:1: RuntimeWarning: coroutine '%s' was never awaited\n", qualname);
+        fflush(err);
+        return;
+    }
+    int32_t pc = fr->pc > 0 ? fr->pc - 1 : 0;
+    if (pc >= fr->code->ncode) pc = fr->code->ncode - 1;
+    const char *file = fr->code->filename->data;
+    int line = fr->code->locs[pc].line;
+    if (!warn_first_time(vm, qualname, file, line)) return;
+    char src[512];
+    source_line_of(file, line, src, sizeof src);
+    fprintf(err, "%s:%d: RuntimeWarning: coroutine '%s' was never awaited\n", file, line, qualname);
+    if (src[0]) fprintf(err, "  %s\n", src);
+    fputs("RuntimeWarning: Enable tracemalloc to get the object allocation traceback\n", err);
+    fflush(err);
+}
+
 void asy_task_report_unretrieved(AsyVM *vm) {
     AsyLoop *L = loop_of(vm);
     AsyList *l = L->unretrieved;
@@ -1565,6 +1649,7 @@ void asy_task_init_types(AsyVM *vm) {
 
     AsyType *op = aio_type(vm, "coroutine", ASY_TYPE(vm, object), sizeof(AsyOp));
     op->traverse = op_traverse;
+    op->finalize = op_finalize;
     op->repr = op_repr;
     asy_type_add_methods(vm, op, op_methods);
     asy_type_ready(vm, op);

@@ -518,6 +518,11 @@ AsyValue asy_file_stdin_readline(AsyVM *vm);
 AsyValue asy_asyncio_run_main(AsyVM *vm, AsyValue coro);
 void asy_loop_free(AsyVM *vm);
 
+/* "file:line: RuntimeWarning: coroutine 'qualname' was never awaited" (task.c), at the
+ * line running now, once per place as CPython's default warning filter; "sys:1: ..." when
+ * no code runs (the interpreter is exiting). Allocates no objects, so a GC finalizer
+ * (generator.c's, for a coroutine freed unawaited) may call it. */
+void asy_warn_never_awaited(AsyVM *vm, const char *qualname);
 /* ---- running code (vm.c) ---- */
 /* Run module-level code with `globals` as its namespace; its result, or ASY_ERR. */
 AsyValue asy_vm_run_code(AsyVM *vm, AsyCode *code, AsyDict *globals);
