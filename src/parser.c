@@ -45,6 +45,11 @@ typedef struct Parser {
     int fail_pos;           /* token index where the error was found                 */
     int *depth;             /* shared with f-string sub-parsers                      */
     bool in_fstring;        /* parsing an f-string replacement field                 */
+    /* The disjunction that began the last expression, for comma_hint. */
+    AstNode *last_expr;
+    int last_expr_start, last_expr_end;
+    bool in_hint;           /* comma_hint is parsing ahead: no nested hints          */
+    int max_pos;            /* the furthest token looked at (for choose_error)       */
 } Parser;
 
 /* ---- tokens ---- */
@@ -58,7 +63,9 @@ static AsyToken *prev(Parser *p) { return &p->toks[p->pos > 0 ? p->pos - 1 : 0];
 static AsyToken *peek(Parser *p, int ahead)
 {
     int i = p->pos + ahead;
-    return &p->toks[i < p->ntoks ? i : p->ntoks - 1];
+    if (i >= p->ntoks) i = p->ntoks - 1;
+    if (i > p->max_pos) p->max_pos = i;
+    return &p->toks[i];
 }
 
 static bool at(Parser *p, AsyTokKind k) { return cur(p)->kind == k; }
@@ -66,6 +73,7 @@ static bool at(Parser *p, AsyTokKind k) { return cur(p)->kind == k; }
 static void advance(Parser *p)
 {
     if (p->pos < p->ntoks - 1) p->pos++;
+    if (p->pos > p->max_pos) p->max_pos = p->pos;
 }
 
 static AsyToken *accept(Parser *p, AsyTokKind k)
@@ -125,6 +133,8 @@ static void *fail_range(Parser *p, const char *type, int line, int col, int end_
 #define fail_span(p, a, b, ...) \
     fail_range((p), "SyntaxError", (a)->line, (a)->col, (b)->end_line, (b)->end_col, __VA_ARGS__)
 
+static bool comma_hint(Parser *p);
+
 /* The generic error at the current token: a tokenizer error if we reached one, an
  * indentation error at INDENT/DEDENT, else "invalid syntax". */
 static void *fail_here(Parser *p)
@@ -149,6 +159,7 @@ static void *fail_here(Parser *p)
         return fail_range(p, "IndentationError", t->line, t->col, t->line, -1,
                           "unexpected unindent");
     }
+    if (comma_hint(p)) return NULL;
     return fail_tok(p, t, "invalid syntax");
 }
 
@@ -159,13 +170,17 @@ static AsyToken *expect(Parser *p, AsyTokKind k)
     return t;
 }
 
-/* CPython's forced tokens (&&':' in the grammar): "expected ':'" at the current token. */
-static AsyToken *expect_forced(Parser *p, AsyTokKind k)
+/* A token CPython's grammar insists on: "expected ':'" instead of "invalid syntax". With
+ * `forced` (&&':' in CPython's grammar: def, try, else, finally) whatever stands there
+ * gets the message; otherwise only the end of the line does (CPython's invalid_*_stmt
+ * rules for if, while, for, with, class, except). */
+static AsyToken *expect_forced(Parser *p, AsyTokKind k, bool forced)
 {
     AsyToken *t = accept(p, k);
     if (t) return t;
     if (at(p, TOK_ERROR)) return fail_here(p);
     AsyToken *c = cur(p);
+    if (!forced && c->kind != TOK_NEWLINE) return fail_here(p);
     if (k == TOK_COLON && (c->kind == TOK_NEWLINE)) {
         /* CPython points just past the previous token. */
         AsyToken *pv = prev(p);
@@ -330,10 +345,10 @@ static AstNode *star_targets(Parser *p);
 static AstNode *strings(Parser *p);
 static AstArgs *params(Parser *p, AsyTokKind close, bool annotations);
 static bool for_if_clauses(Parser *p, AstList *gens);
+static void note_expr(Parser *p, AstNode *e, int first);
 static AstNode *paren_body(Parser *p, const AsyToken *open, AsyTokKind close);
 static bool arguments(Parser *p, AstList *args, AstList *keywords, AsyTokKind close,
                       AstNode **bare_genexp);
-static void *missing_close(Parser *p, AstNode *last);
 
 /* ============================ expressions ============================ */
 
@@ -383,6 +398,29 @@ static AstNode *star_named_expression(Parser *p)
     return finish(p, n);
 }
 
+static bool bitwise_level(const AstNode *e);
+
+/* A named_expression followed by '=' (never valid: keyword arguments, defaults and
+ * assignments do not parse one): CPython's invalid_named_expression, which reads the
+ * value after '=' and suggests '==' (or ':=' after a plain name). */
+static AstNode *misused_equal(Parser *p, AstNode *e)
+{
+    int save = p->pos;
+    advance(p);
+    AstNode *rhs = bitwise_or(p);
+    bool chained = rhs && (at(p, TOK_EQUAL) || at(p, TOK_COLONEQUAL));
+    p->failed = false;
+    p->pos = save;
+    if (rhs && !chained) {
+        if (e->kind == AST_NAME)
+            return fail_span(p, e, rhs, "invalid syntax. Maybe you meant '==' or ':=' instead of '='?");
+        if (bitwise_level(e))
+            return fail_node(p, e, "cannot assign to %s here. Maybe you meant '==' instead of '='?",
+                             expr_name(e));
+    }
+    return fail_here(p);
+}
+
 /* named_expression: NAME ':=' expression | expression */
 static AstNode *named_expression(Parser *p)
 {
@@ -404,6 +442,7 @@ static AstNode *named_expression(Parser *p)
     AstNode *e = expression(p);
     if (e && at(p, TOK_COLONEQUAL))
         return fail_node(p, e, "cannot use assignment expressions with %s", expr_name(e));
+    if (e && at(p, TOK_EQUAL)) return misused_equal(p, e);
     return e;
 }
 
@@ -430,7 +469,9 @@ static AstNode *expression(Parser *p)
     if (at(p, TOK_LAMBDA)) {
         r = lambdef(p);
     } else {
+        int first = p->pos;
         AstNode *body = disjunction(p);
+        if (body) note_expr(p, body, first);
         if (body && at(p, TOK_IF)) {
             advance(p);
             AstNode *test = disjunction(p);
@@ -490,6 +531,15 @@ static AstNode *disjunction(Parser *p)
         push(p, &n->u.boolop.values, e);
     }
     return finish(p, n);
+}
+
+/* Remember the disjunction an expression starts with, ending at the current token: if
+ * another expression follows directly, comma_hint blames a missing comma. */
+static void note_expr(Parser *p, AstNode *e, int first)
+{
+    p->last_expr = e;
+    p->last_expr_start = first;
+    p->last_expr_end = p->pos;
 }
 
 static AstNode *comparison(Parser *p);
@@ -813,8 +863,11 @@ static AstNode *arg(Parser *p, ArgState *st, bool *is_keyword, bool *bad_positio
         st->keyword = true;
         return finish(p, n);
     }
-    AstNode *e = named_expression(p);
+    /* CPython's args take `NAME := value` but not named_expression's error for `a.b :=`. */
+    bool walrus = at(p, TOK_NAME) && peek(p, 1)->kind == TOK_COLONEQUAL;
+    AstNode *e = walrus ? named_expression(p) : expression(p);
     if (!e) return NULL;
+    if (at(p, TOK_COLONEQUAL)) return fail_here(p);
     if (at(p, TOK_EQUAL)) {
         AsyToken *eq = cur(p);
         if (e->kind == AST_CONST && (e->u.c.kind == AST_CONST_TRUE || e->u.c.kind ==
@@ -893,10 +946,7 @@ static bool arguments(Parser *p, AstList *args, AstList *keywords, AsyTokKind cl
         return false;
     }
     if (!at(p, close)) {
-        AstList *l = args->n ? args : keywords;
-        AstNode *last = l->n ? l->items[l->n - 1] : NULL;
-        if (last && last->kind == AST_KEYWORD) last = last->u.keyword.value;
-        missing_close(p, last);
+        fail_here(p);
         return false;
     }
     if (bare_genexp) *bare_genexp = genexp_first;
@@ -911,10 +961,15 @@ static bool for_if_clauses(Parser *p, AstList *gens)
         AstNode *c = node_tok(p, AST_COMPREHENSION, start);
         c->u.comprehension.is_async = accept(p, TOK_ASYNC) != NULL;
         advance(p); /* 'for' */
+        int first = p->pos;
         AstNode *target = star_targets(p);
         if (!target) return false;
+        if (!at(p, TOK_IN)) {
+            note_expr(p, target, first); /* `for x y in z`: maybe a missing comma */
+            return fail_here(p), false;
+        }
         if (!set_context(p, target, AST_STORE)) return false;
-        if (!expect(p, TOK_IN)) return false;
+        advance(p);
         AstNode *iter = disjunction(p);
         if (!iter) return false;
         c->u.comprehension.target = target;
@@ -960,30 +1015,52 @@ static bool star_named_expressions(Parser *p, AstList *elts, AsyTokKind close)
     return true;
 }
 
-/* Report a missing closing bracket: "invalid syntax. Perhaps you forgot a comma?" when
- * two expressions stand side by side inside brackets, as CPython's invalid_expression. */
-static void *missing_close(Parser *p, AstNode *last)
+static bool starts_expression(AsyTokKind k)
+{
+    switch (k) {
+    case TOK_NAME: case TOK_NUMBER: case TOK_STRING: case TOK_LPAR: case TOK_LSQB:
+    case TOK_LBRACE: case TOK_NONE: case TOK_TRUE: case TOK_FALSE: case TOK_MINUS:
+    case TOK_PLUS: case TOK_TILDE: case TOK_LAMBDA: case TOK_NOT: case TOK_AWAIT:
+    case TOK_ELLIPSIS:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* CPython's invalid_expression: inside brackets, an expression directly followed by
+ * another one is "invalid syntax. Perhaps you forgot a comma?", spanning both. Not after
+ * `print`/`exec` (the legacy-statement hint), a soft keyword, or a name directly before a
+ * string (`f "x"` is more likely a misspelt prefix). Returns true if it reported. */
+static bool comma_hint(Parser *p)
 {
     AsyToken *t = cur(p);
-    if (last && !p->failed && t->kind != TOK_ERROR && t->level > 0) {
-        int save = p->pos;
-        int depth = *p->depth;
-        AsyTokKind k = t->kind;
-        bool starts_expr = k == TOK_NAME || k == TOK_NUMBER || k == TOK_STRING ||
-                           k == TOK_LPAR || k == TOK_LSQB || k == TOK_LBRACE ||
-                           k == TOK_NONE || k == TOK_TRUE || k == TOK_FALSE ||
-                           k == TOK_MINUS || k == TOK_PLUS || k == TOK_TILDE ||
-                           k == TOK_LAMBDA || k == TOK_NOT || k == TOK_AWAIT || k == TOK_ELLIPSIS;
-        if (starts_expr && last->kind != AST_STARRED) {
-            AstNode *next = expression(p);
-            bool ok = next != NULL;
-            if (!ok) p->failed = false;
-            p->pos = save;
-            *p->depth = depth;
-            if (ok) return fail_span(p, last, next, "invalid syntax. Perhaps you forgot a comma?");
-        }
+    AstNode *last = p->last_expr;
+    if (p->in_hint || !last || p->last_expr_end != p->pos || t->level == 0 ||
+        !starts_expression(t->kind))
+        return false;
+    AsyToken *first = &p->toks[p->last_expr_start];
+    if (first->kind == TOK_NAME) {
+        const char *id = p->buf + first->start;
+        size_t n = first->len;
+        if (p->toks[p->last_expr_start + 1].kind == TOK_STRING) return false;
+        if ((n == 1 && id[0] == '_') || (n == 5 && memcmp(id, "match", 5) == 0) ||
+            (n == 4 && memcmp(id, "case", 4) == 0))
+            return false;
+        if (last->kind == AST_NAME && (strcmp(last->u.name.id, "print") == 0 ||
+                                       strcmp(last->u.name.id, "exec") == 0))
+            return false;
     }
-    return fail_here(p);
+    int save = p->pos, depth = *p->depth;
+    p->in_hint = true;
+    AstNode *next = expression(p);
+    p->in_hint = false;
+    p->failed = false;
+    p->pos = save;
+    *p->depth = depth;
+    if (!next) return false;
+    fail_span(p, last, next, "invalid syntax. Perhaps you forgot a comma?");
+    return true;
 }
 
 /* list_atom: '[' [star_named_expression (for_if_clauses | [',' star_named_expressions])] ']' */
@@ -1005,14 +1082,31 @@ static AstNode *list_atom(Parser *p)
         }
     }
     if (!at(p, TOK_RSQB)) {
-        AstList *l = &n->u.seq.elts;
-        return missing_close(p, n->kind == AST_LIST && l->n ? l->items[l->n - 1] : NULL);
+        return fail_here(p);
     }
     advance(p);
     return finish(p, n);
 }
 
-/* dict_items: (',' (expression ':' expression | '**' bitwise_or))* [',']
+/* dict_value: ':' expression  (with CPython's errors for a missing or starred value) */
+static AstNode *dict_value(Parser *p)
+{
+    AsyToken *colon = cur(p);
+    advance(p);
+    if (at(p, TOK_RBRACE) || at(p, TOK_COMMA))
+        return fail_tok(p, colon, "expression expected after dictionary key and ':'");
+    if (at(p, TOK_STAR)) {
+        AsyToken *star = cur(p);
+        advance(p);
+        AstNode *v = bitwise_or(p);
+        if (!v) return NULL;
+        return fail_range(p, "SyntaxError", star->line, star->col, v->end_line, v->end_col,
+                          "cannot use a starred expression in a dictionary value");
+    }
+    return expression(p);
+}
+
+/* dict_items: (',' (expression dict_value | '**' bitwise_or))* [',']
  * (the items after the first; brace_atom parsed that one) */
 static bool dict_items(Parser *p, AstNode *d)
 {
@@ -1027,16 +1121,12 @@ static bool dict_items(Parser *p, AstNode *d)
         AstNode *k = expression(p);
         if (!k) return false;
         if (!at(p, TOK_COLON)) {
-            if (at(p, TOK_RBRACE) || at(p, TOK_COMMA))
-                return fail_range(p, "SyntaxError", k->line, k->col, k->line, -1,
-                                  "':' expected after dictionary key"), false;
-            return missing_close(p, k), false;
+            if (at(p, TOK_ERROR)) return fail_here(p), false;
+            /* CPython's invalid_kvpair: at the key's last character. */
+            return fail_range(p, "SyntaxError", k->end_line, k->end_col - 1, k->end_line, -1,
+                              "':' expected after dictionary key"), false;
         }
-        AsyToken *colon = cur(p);
-        advance(p);
-        if (at(p, TOK_RBRACE) || at(p, TOK_COMMA))
-            return fail_tok(p, colon, "expression expected after dictionary key and ':'"), false;
-        AstNode *v = expression(p);
+        AstNode *v = dict_value(p);
         if (!v) return false;
         push(p, &d->u.dict.keys, k);
         push(p, &d->u.dict.values, v);
@@ -1046,7 +1136,7 @@ static bool dict_items(Parser *p, AstNode *d)
 
 /* brace_atom: '{' '}'
  *           | '{' '**' bitwise_or dict_items '}'
- *           | '{' expression ':' expression (for_if_clauses | dict_items) '}'
+ *           | '{' expression dict_value (for_if_clauses | dict_items) '}'
  *           | '{' star_named_expression (for_if_clauses | [',' star_named_expressions]) '}' */
 static AstNode *brace_atom(Parser *p)
 {
@@ -1066,11 +1156,7 @@ static AstNode *brace_atom(Parser *p)
         AstNode *first = star_named_expression(p);
         if (!first) return NULL;
         if (first->kind != AST_STARRED && at(p, TOK_COLON)) {
-            AsyToken *colon = cur(p);
-            advance(p);
-            if (at(p, TOK_RBRACE) || at(p, TOK_COMMA))
-                return fail_tok(p, colon, "expression expected after dictionary key and ':'");
-            AstNode *v = expression(p);
+            AstNode *v = dict_value(p);
             if (!v) return NULL;
             if (at_comp_for(p)) {
                 if (!(n = comprehension(p, AST_DICTCOMP, open, first, v))) return NULL;
@@ -1089,13 +1175,7 @@ static AstNode *brace_atom(Parser *p)
                 return NULL;
         }
     }
-    if (!at(p, TOK_RBRACE)) {
-        AstNode *last = NULL;
-        if (n->kind == AST_SET) last = n->u.seq.elts.items[n->u.seq.elts.n - 1];
-        else if (n->kind == AST_DICT && n->u.dict.values.n)
-            last = n->u.dict.values.items[n->u.dict.values.n - 1];
-        return missing_close(p, last);
-    }
+    if (!at(p, TOK_RBRACE)) return fail_here(p);
     advance(p);
     return finish(p, n);
 }
@@ -1131,13 +1211,12 @@ static AstNode *paren_body(Parser *p, const AsyToken *open, AsyTokKind close)
                 advance(p);
                 return n; /* a group keeps its inner node's position */
             }
-            return missing_close(p, first);
+            return fail_here(p);
         }
     }
     if (!n) return NULL;
     if (!at(p, close)) {
-        AstList *l = &n->u.seq.elts;
-        return missing_close(p, n->kind == AST_TUPLE && l->n ? l->items[l->n - 1] : NULL);
+        return fail_here(p);
     }
     advance(p);
     if (n->kind == AST_YIELD || n->kind == AST_YIELD_FROM) return n;
@@ -1801,10 +1880,13 @@ static AstNode *assignment(Parser *p)
         return finish(p, n);
     }
     if (t->kind == TOK_COLON) {
-        if (!ann_target(p, e, start->kind == TOK_LPAR)) return NULL;
+        /* CPython only complains about the target once a whole annotation follows; a
+         * call or the like before a bare ':' is just "invalid syntax" at the colon. */
+        bool single = e->kind == AST_NAME || e->kind == AST_ATTRIBUTE || e->kind == AST_SUBSCRIPT;
+        if (!single && !starts_expression(peek(p, 1)->kind)) return fail_here(p);
         advance(p);
         AstNode *ann = expression(p);
-        if (!ann) return NULL;
+        if (!ann || !ann_target(p, e, start->kind == TOK_LPAR)) return NULL;
         AstNode *n = node_tok(p, AST_ANNASSIGN, start);
         n->u.annassign.target = e;
         n->u.annassign.annotation = ann;
@@ -1812,6 +1894,8 @@ static AstNode *assignment(Parser *p)
         if (accept(p, TOK_EQUAL) && !(n->u.annassign.value = assign_value(p))) return NULL;
         return finish(p, n);
     }
+    if (t->kind == TOK_COLONEQUAL && e->kind != AST_NAME)
+        return fail_node(p, e, "cannot use assignment expressions with %s", expr_name(e));
     /* `print "x"`: CPython's legacy-statement hint. */
     if (e->kind == AST_NAME && (strcmp(e->u.name.id, "print") == 0 ||
                                 strcmp(e->u.name.id, "exec") == 0) &&
@@ -2022,11 +2106,7 @@ static bool simple_stmts(Parser *p, AstList *out)
         push(p, out, s);
         if (!accept(p, TOK_SEMI) || at(p, TOK_NEWLINE)) break;
     }
-    if (!accept(p, TOK_NEWLINE)) {
-        AstNode *last = out->items[out->n - 1];
-        if (last->kind == AST_EXPR_STMT) return missing_close(p, last->u.expr_stmt.value), false;
-        return fail_here(p), false;
-    }
+    if (!accept(p, TOK_NEWLINE)) return fail_here(p), false;
     return true;
 }
 
@@ -2039,12 +2119,15 @@ static bool block(Parser *p, AstList *body, const char *what, int line)
         if (at(p, TOK_ERROR)) return fail_here(p), false;
         AsyToken *t = cur(p);
         if (t->kind == TOK_ENDMARKER || t->kind == TOK_DEDENT) {
+            /* CPython points past the header at the end of input, else at the start of
+             * the dedented line (offset 0). */
             AsyToken *nl = prev(p);
-            fail_range(p, "IndentationError", nl->line, nl->end_col, nl->line, -1,
+            bool eof = t->kind == TOK_ENDMARKER || peek(p, 1)->kind == TOK_ENDMARKER ||
+                       peek(p, 1)->kind == TOK_DEDENT;
+            fail_range(p, "IndentationError", eof ? nl->line : t->line, eof ? nl->end_col : -1,
+                       eof ? nl->line : t->line, -1,
                        "expected an indented block after %s on line %d", what, line);
-            if (t->kind == TOK_ENDMARKER || peek(p, 1)->kind == TOK_ENDMARKER ||
-                peek(p, 1)->kind == TOK_DEDENT)
-                p->err->incomplete = true;
+            if (eof) p->err->incomplete = true; /* the REPL reads the block next */
             return false;
         }
         fail_range(p, "IndentationError", t->line, t->col, t->end_line, t->end_col,
@@ -2061,7 +2144,9 @@ static bool block(Parser *p, AstList *body, const char *what, int line)
 /* colon_block: ':' block */
 static bool colon_block(Parser *p, AstList *body, const char *what, int line)
 {
-    if (!expect_forced(p, TOK_COLON)) return false;
+    bool forced = strncmp(what, "function", 8) == 0 || strcmp(what, "'try' statement") == 0 ||
+                  strcmp(what, "'else' statement") == 0 || strcmp(what, "'finally' statement") == 0;
+    if (!expect_forced(p, TOK_COLON, forced)) return false;
     return block(p, body, what, line);
 }
 
@@ -2073,31 +2158,10 @@ static bool else_block(Parser *p, AstList *orelse)
     return colon_block(p, orelse, "'else' statement", kw->line);
 }
 
-/* condition: named_expression
- * (followed by '=' it gets CPython's "Maybe you meant '=='" hint) */
+/* condition: named_expression */
 static AstNode *condition(Parser *p)
 {
-    AstNode *e = named_expression(p);
-    if (!e || !at(p, TOK_EQUAL)) return e;
-    int save = p->pos;
-    advance(p);
-    AstNode *rhs = bitwise_or(p);
-    if (!rhs) {
-        p->failed = false;
-        p->pos = save;
-        return fail_here(p);
-    }
-    if (at(p, TOK_EQUAL) || at(p, TOK_COLONEQUAL)) {
-        p->pos = save;
-        return fail_here(p);
-    }
-    if (e->kind == AST_NAME)
-        return fail_span(p, e, rhs, "invalid syntax. Maybe you meant '==' or ':=' instead of '='?");
-    if (bitwise_level(e))
-        return fail_node(p, e, "cannot assign to %s here. Maybe you meant '==' instead of '='?",
-                         expr_name(e));
-    p->pos = save;
-    return fail_here(p);
+    return named_expression(p);
 }
 
 /* if_stmt: ('if' | 'elif') condition colon_block [&'elif' if_stmt | else_block]
@@ -2221,7 +2285,7 @@ static AstNode *except_block(Parser *p)
     AsyToken *kw = cur(p);
     advance(p);
     AstNode *n = stmt_node(p, AST_EXCEPT_HANDLER, kw);
-    if (!at(p, TOK_COLON)) {
+    if (!at(p, TOK_COLON) && !at(p, TOK_NEWLINE)) {
         if (at(p, TOK_STAR))
             return fail_tok(p, cur(p), "except* is not supported");
         if (!(n->u.handler.type = expression(p))) return NULL;
@@ -2292,7 +2356,7 @@ static AstNode *function_def(Parser *p, const AsyToken *start, bool is_async)
     AstNode *n = stmt_node(p, AST_FUNCTIONDEF, start);
     n->u.funcdef.is_async = is_async;
     AsyToken *name = expect(p, TOK_NAME);
-    if (!name || !expect(p, TOK_LPAR)) return NULL;
+    if (!name || !expect_forced(p, TOK_LPAR, true)) return NULL;
     n->u.funcdef.name = tok_str(p, name);
     if (!(n->u.funcdef.args = params(p, TOK_RPAR, true))) return NULL;
     advance(p); /* ')' */
@@ -2435,7 +2499,7 @@ static AstNode *eval(Parser *p)
     if (!e) return NULL;
     while (accept(p, TOK_NEWLINE)) {}
     if (indented) accept(p, TOK_DEDENT);
-    if (!at(p, TOK_ENDMARKER)) return missing_close(p, e);
+    if (!at(p, TOK_ENDMARKER)) return fail_here(p);
     AstNode *s = node_tok(p, AST_EXPR_STMT, start);
     s->u.expr_stmt.value = e;
     end_as(s, e);
@@ -2467,12 +2531,22 @@ static AstNode *interactive(Parser *p)
 static void choose_error(Parser *p)
 {
     AsyToken *last = &p->toks[p->ntoks - 1];
-    if (last->kind != TOK_ERROR || p->fail_pos >= p->ntoks - 1) return;
+    if (last->kind != TOK_ERROR) return;
     AsyLexer *lx = p->lx;
-    if (lx->err_kind == ASY_LEXERR_RAISED ||
-        (lx->err_kind == ASY_LEXERR_EOF && lx->err.line < p->err->line)) {
+    if (lx->err_kind == ASY_LEXERR_RAISED) {
+        /* CPython's tokenizer raises these at once, and re-reads the rest of the file
+         * after any parser error: either way they win. */
         *p->err = lx->err;
+        return;
     }
+    /* The bracket never closed, so everything after it is inside it. If the parser read
+     * past the bracket's line before failing (or failed at the bracket itself, where
+     * CPython's error rules read on), CPython blames the bracket. */
+    AsyToken *t = &p->toks[p->fail_pos];
+    int bline = lx->err.line, bcol = lx->err.col - 1;
+    if (lx->err_kind == ASY_LEXERR_EOF &&
+        (p->toks[p->max_pos].line > bline || (t->line == bline && t->col == bcol)))
+        *p->err = lx->err;
 }
 
 AstNode *asy_parse(AstArena *arena, const char *src, size_t len, AsyParseMode mode,

@@ -420,6 +420,42 @@ Test(parser, generic_errors) {
     ERR("x = $", "SyntaxError", "invalid syntax", 1, 5, 6);
 }
 
+Test(parser, colon_and_walrus_errors) {
+    /* def, try, else and finally insist on ':'; the others only at the end of the line. */
+    ERR("def f() x: pass", "SyntaxError", "expected ':'", 1, 9, 10);
+    ERR("try x: pass", "SyntaxError", "expected ':'", 1, 5, 6);
+    ERR("while x y: pass", "SyntaxError", "invalid syntax", 1, 9, 10);
+    ERR("try:\n pass\nexcept\n pass", "SyntaxError", "expected ':'", 3, 7, 7);
+    ERR("class A(B)\n pass", "SyntaxError", "expected ':'", 1, 11, 11);
+    ERR("def f:\n pass", "SyntaxError", "expected '('", 1, 6, 7);
+    ERR("a.b := 1", "SyntaxError", "cannot use assignment expressions with attribute", 1, 1, 4);
+    ERR("[a.b := 1]", "SyntaxError", "cannot use assignment expressions with attribute", 1, 2, 5);
+    ERR("f(a.b := 1)", "SyntaxError", "invalid syntax", 1, 7, 9);
+    ERR("[x = 1]", "SyntaxError", "invalid syntax. Maybe you meant '==' or ':=' instead of '='?",
+        1, 2, 7);
+    ERR("defe(self, dx, dy):\n pass", "SyntaxError", "invalid syntax", 1, 19, 20);
+    ERR("d = {1: *a}", "SyntaxError", "cannot use a starred expression in a dictionary value",
+        1, 9, 11);
+}
+
+Test(parser, comma_hints) {
+    ERR("f(x if y else z w)", "SyntaxError", "invalid syntax. Perhaps you forgot a comma?", 1, 15, 18);
+    ERR("{w: 1 for w i n ws}", "SyntaxError", "invalid syntax. Perhaps you forgot a comma?", 1, 11, 14);
+    ERR("[x for x in y z]", "SyntaxError", "invalid syntax", 1, 15, 16);
+    ERR("f(x \"a\")", "SyntaxError", "invalid syntax", 1, 5, 8);
+    ERR("f(x.y \"a\")", "SyntaxError", "invalid syntax. Perhaps you forgot a comma?", 1, 3, 10);
+    ERR("f(_ x)", "SyntaxError", "invalid syntax", 1, 5, 6);
+    ERR("a b", "SyntaxError", "invalid syntax", 1, 3, 4);
+}
+
+Test(parser, unclosed_bracket_wins_when_the_error_is_inside_it) {
+    ERR("foo(a b\n", "SyntaxError", "'(' was never closed", 1, 4, 0);
+    ERR("x = (1, 2\ny = 3\n", "SyntaxError", "'(' was never closed", 1, 5, 0);
+    ERR("x = {oop = 1\ny = 2\n", "SyntaxError", "'{' was never closed", 1, 5, 0);
+    ERR("def f(:\n pass", "SyntaxError", "invalid syntax", 1, 7, 8);
+    ERR("f(a b)\nx = (", "SyntaxError", "invalid syntax. Perhaps you forgot a comma?", 1, 3, 6);
+}
+
 Test(parser, argument_errors) {
     ERR("f(x=1, y)", "SyntaxError", "positional argument follows keyword argument", 1, 9, 10);
     ERR("f(**k, y)", "SyntaxError", "positional argument follows keyword argument unpacking",
