@@ -142,10 +142,8 @@ static void *fail_here(Parser *p)
     AsyToken *t = cur(p);
     if (p->failed) return NULL;
     if (t->kind == TOK_ERROR) {
+        /* As is: CPython reports tokenizer errors inside f-strings without a prefix. */
         *p->err = p->lx->err;
-        if (p->in_fstring && strncmp(p->err->msg, "f-string", 8) != 0) {
-            /* CPython reports tokenizer errors inside f-strings without a prefix. */
-        }
         p->failed = true;
         p->fail_pos = p->pos;
         return NULL;
@@ -1778,7 +1776,7 @@ static AstNode *stmt_node(Parser *p, AstKind kind, const AsyToken *t)
 }
 
 /* The annotated-assignment target check (CPython's invalid_ann_assign_target). */
-static bool ann_target(Parser *p, AstNode *target, bool parenthesized)
+static bool ann_target(Parser *p, AstNode *target)
 {
     if (target->kind == AST_TUPLE || target->kind == AST_LIST) {
         fail_node(p, target, "only single target (not %s) can be annotated",
@@ -1790,7 +1788,6 @@ static bool ann_target(Parser *p, AstNode *target, bool parenthesized)
         fail_node(p, target, "illegal target for annotation");
         return false;
     }
-    (void)parenthesized;
     return set_context(p, target, AST_STORE);
 }
 
@@ -1886,7 +1883,7 @@ static AstNode *assignment(Parser *p)
         if (!single && !starts_expression(peek(p, 1)->kind)) return fail_here(p);
         advance(p);
         AstNode *ann = expression(p);
-        if (!ann || !ann_target(p, e, start->kind == TOK_LPAR)) return NULL;
+        if (!ann || !ann_target(p, e)) return NULL;
         AstNode *n = node_tok(p, AST_ANNASSIGN, start);
         n->u.annassign.target = e;
         n->u.annassign.annotation = ann;
@@ -2564,7 +2561,10 @@ AstNode *asy_parse(AstArena *arena, const char *src, size_t len, AsyParseMode mo
     AstNode *root = mode == ASY_PARSE_EVAL     ? eval(&p)
                     : mode == ASY_PARSE_SINGLE ? interactive(&p)
                                                : file(&p);
-    if (root) return root;
+    if (root) {
+        memset(err, 0, sizeof *err); /* abandoned alternatives may have scribbled here */
+        return root;
+    }
     if (!p.failed) fail_here(&p);
     choose_error(&p);
     if (p.fail_pos < p.ntoks && p.toks[p.fail_pos].kind == TOK_ENDMARKER) err->incomplete = true;
