@@ -78,6 +78,7 @@ typedef struct {
     AsyParseMode mode;
     Unit *u;
     AsyStr *filename_str;
+    unsigned flags;     /* ASY_COMPILE_* (compiler.h)                                  */
     bool failed;
 } Compiler;
 
@@ -2360,8 +2361,122 @@ static void compile_raise(C *c, AstNode *n)
     emit(c, ASY_OP_RAISE_VARARGS, argc);
 }
 
+/* ---- explained asserts (ASY_COMPILE_EXPLAIN_ASSERTS, for `asy test`) ---- */
+
+/* The source text of a one-line node, as a str constant; UNDEF when it spans lines. */
+static AsyValue source_text(C *c, const AstNode *n)
+{
+    if (n->line != n->end_line) return ASY_UNDEF;
+    size_t i = 0;
+    for (int l = 1; l < n->line && i < c->srclen; i++)
+        if (c->src[i] == '\n') l++;
+    /* columns count code points: step over whole UTF-8 sequences */
+    size_t start = i, end;
+    for (int col = 0; start < c->srclen && col < n->col; col++)
+        do start++; while (start < c->srclen && ((unsigned char)c->src[start] & 0xC0) == 0x80);
+    end = start;
+    for (int col = n->col; end < c->srclen && col < n->end_col; col++)
+        do end++; while (end < c->srclen && ((unsigned char)c->src[end] & 0xC0) == 0x80);
+    return str_value(c, c->src + start, end - start);
+}
+
+/* A name, constant or display of constants: its repr says all its source would. */
+static bool shows_itself(const AstNode *n)
+{
+    switch (n->kind) {
+    case AST_NAME:
+    case AST_CONST: return true;
+    case AST_UNARYOP: return n->u.unary.op != AST_NOT && n->u.unary.operand->kind == AST_CONST;
+    case AST_LIST:
+    case AST_TUPLE:
+    case AST_SET:
+        for (int i = 0; i < n->u.seq.elts.n; i++)
+            if (!shows_itself(n->u.seq.elts.items[i])) return false;
+        return true;
+    default: return false;
+    }
+}
+
+static const char *cmp_op_text(AstCmpOp op)
+{
+    static const char *const text[] = {
+        [AST_EQ] = " == ", [AST_NE] = " != ", [AST_LT] = " < ",     [AST_LE] = " <= ",
+        [AST_GT] = " > ",  [AST_GE] = " >= ",     [AST_IS] = " is ",    [AST_IS_NOT] = " is not ",
+        [AST_IN] = " in ", [AST_NOT_IN] = " not in ",
+    };
+    return text[op];
+}
+
+/* Builds AssertionError("assert 2 == 3\n +  where 2 = f(1)") from the nvals operand values
+ * left on the stack (vals[i]'s source gives each where-line), then raises it. */
+static void raise_explained(C *c, const char *prefix, const char *op, AstNode **vals, int nvals)
+{
+    int k = 0, repr_at[2];
+    load_const(c, cstr_value(c, prefix)), k++;
+    for (int i = 0; i < nvals; i++) {
+        if (i > 0) load_const(c, cstr_value(c, op)), k++;
+        emit(c, ASY_OP_COPY, nvals - i + k);
+        emit(c, ASY_OP_FORMAT_VALUE, 2), repr_at[i] = k++;
+    }
+    for (int i = 0; i < nvals; i++) {
+        AsyValue text = shows_itself(vals[i]) ? ASY_UNDEF : source_text(c, vals[i]);
+        if (ASY_IS_UNDEF(text)) continue;
+        load_const(c, cstr_value(c, "\n +  where ")), k++;
+        emit(c, ASY_OP_COPY, k - repr_at[i]), k++;
+        load_const(c, cstr_value(c, " = ")), k++;
+        load_const(c, text), k++;
+    }
+    emit(c, ASY_OP_BUILD_STRING, k);
+    emit(c, ASY_OP_SWAP, nvals + 1);
+    for (int i = 0; i < nvals; i++) emit(c, ASY_OP_POP_TOP, 0);
+    emit(c, ASY_OP_LOAD_ASSERTION_ERROR, 0);
+    emit(c, ASY_OP_SWAP, 2);
+    emit(c, ASY_OP_CALL, 1);
+    emit(c, ASY_OP_RAISE_VARARGS, 1);
+}
+
+/* `assert a == b` (one comparison): both operands stay on the stack for the message;
+ * `assert not x`: x does; anything else: the test's value. Each operand is evaluated
+ * once, as by a plain assert. */
+static void compile_assert_explained(C *c, AstNode *n)
+{
+    AstNode *t = n->u.assert_.test, *vals[2] = {t, NULL};
+    int ok = new_label(c), nvals = 1;
+    const char *prefix = "assert ", *op = NULL;
+    if (t->kind == AST_COMPARE && t->u.compare.comparators.n == 1) {
+        vals[0] = t->u.compare.left;
+        vals[1] = t->u.compare.comparators.items[0];
+        nvals = 2;
+        op = cmp_op_text(t->u.compare.ops[0]);
+        compile_expr_at(c, vals[0]);
+        compile_expr_at(c, vals[1]);
+        emit(c, ASY_OP_COPY, 2);
+        emit(c, ASY_OP_COPY, 2);
+        compile_cmp_op(c, t->u.compare.ops[0]);
+        emit(c, ASY_OP_POP_JUMP_IF_TRUE, ok);
+    } else if (t->kind == AST_UNARYOP && t->u.unary.op == AST_NOT) {
+        vals[0] = t->u.unary.operand;
+        prefix = "assert not ";
+        compile_expr_at(c, vals[0]);
+        emit(c, ASY_OP_COPY, 1);
+        emit(c, ASY_OP_POP_JUMP_IF_FALSE, ok);
+    } else {
+        compile_expr_at(c, t);
+        emit(c, ASY_OP_COPY, 1);
+        emit(c, ASY_OP_POP_JUMP_IF_TRUE, ok);
+    }
+    set_loc(c, t->kind == AST_COMPARE ? t : n);
+    raise_explained(c, prefix, op, vals, nvals);
+    bind_label(c, ok);
+    for (int i = 0; i < nvals; i++) emit(c, ASY_OP_POP_TOP, 0);
+}
+
 static void compile_assert(C *c, AstNode *n)
 {
+    if ((c->flags & ASY_COMPILE_EXPLAIN_ASSERTS) && !n->u.assert_.msg) {
+        compile_assert_explained(c, n);
+        return;
+    }
     int end = new_label(c);
     compile_jump_if(c, n->u.assert_.test, end, true);
     /* CPython's tracebacks point at a comparison test, else at the whole statement */
@@ -2478,6 +2593,12 @@ static void raise_parse_error(C *c, const AsyParseError *e)
 AsyCode *asy_compile(AsyVM *vm, const char *src, size_t len, const char *filename,
                      AsyParseMode mode)
 {
+    return asy_compile_flags(vm, src, len, filename, mode, 0);
+}
+
+AsyCode *asy_compile_flags(AsyVM *vm, const char *src, size_t len, const char *filename,
+                           AsyParseMode mode, unsigned flags)
+{
     if (!filename) filename = "<string>";
     AstArena *arena = asy_ast_arena_new();
     if (!arena) {
@@ -2485,7 +2606,7 @@ AsyCode *asy_compile(AsyVM *vm, const char *src, size_t len, const char *filenam
         return NULL;
     }
     Compiler c = {.vm = vm, .arena = arena, .filename = filename, .src = src, .srclen = len,
-                  .mode = mode};
+                  .mode = mode, .flags = flags};
     AsyParseError err;
     memset(&err, 0, sizeof err);
     AsyCode *code = NULL;

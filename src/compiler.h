@@ -21,4 +21,12 @@
 AsyCode *asy_compile(AsyVM *vm, const char *src, size_t len, const char *filename,
                      AsyParseMode mode);
 
+/* asy_compile with options. ASY_COMPILE_EXPLAIN_ASSERTS (for `asy test`): an `assert`
+ * without a message that fails raises AssertionError('assert 2 == 3') showing the values
+ * of its comparison's operands (or of its test), plus a ' +  where 2 = f(1)' line for each
+ * operand that is more than a name or a constant. Operands are still evaluated once. */
+#define ASY_COMPILE_EXPLAIN_ASSERTS 1u
+AsyCode *asy_compile_flags(AsyVM *vm, const char *src, size_t len, const char *filename,
+                           AsyParseMode mode, unsigned flags);
+
 #endif

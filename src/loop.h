@@ -103,6 +103,11 @@ void asy_loop_free(AsyVM *vm);
 
 /* Seconds on the monotonic clock: loop.time(), time.monotonic(). */
 double asy_loop_time(void);
+/* Virtual time (asy test --virtual-time): when no task is ready, no I/O is watched and a
+ * timer is set, the clock jumps to its deadline instead of sleeping. asy_loop_clock_offset
+ * is how far the clock has jumped so far (time.monotonic and perf_counter add it). */
+void asy_loop_set_virtual_time(bool on);
+double asy_loop_clock_offset(void);
 
 /* Queue fn(a, b) for the next pass; false with MemoryError pending. */
 bool asy_loop_call_soon(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b);

@@ -13,18 +13,22 @@
 
 #include "compiler.h"
 #include "debug.h"
+#include "testrunner.h"
 #include "vm.h"
 
 #define EXIT_USAGE 2
 
 static const char usage_text[] =
     "usage: asy [option] ... [FILE | -e CODE | -c CODE | -] [ARG] ...\n"
+    "       asy test [option] ... [PATH] ...\n"
     "Run an asy script: the part of Python 3.11 that async scripting needs.\n"
     "\n"
     "  FILE               run the program in FILE (sys.argv[0] is FILE)\n"
     "  -e CODE, -c CODE   run CODE given as a string\n"
     "  -                  read the program from standard input\n"
     "  (none)             read the program from standard input\n"
+    "  test [PATH...]     run the test_* functions of test_*.asy files\n"
+    "                     (see 'asy test --help')\n"
     "\n"
     "Options:\n"
     "  --check FILE        compile FILE and report syntax errors; run nothing\n"
@@ -165,6 +169,7 @@ static int compile_only(AsyVM *vm, const char *path, bool disassemble) {
 int main(int argc, char **argv) {
     /* A closed pipe becomes an EPIPE error on write, never a signal death. */
     signal(SIGPIPE, SIG_IGN);
+    if (argc >= 2 && strcmp(argv[1], "test") == 0) return asy_test_main(argc - 1, argv + 1);
     int i = 1;
     const char *code = NULL, *file = NULL, *check = NULL, *disasm = NULL;
     for (; i < argc; i++) {

@@ -10,19 +10,23 @@
 #include <string.h>
 #include <time.h>
 
+#include "loop.h"
 #include "vm.h"
 
+/* The monotonic clocks follow the loop's virtual clock (asy test --virtual-time). */
 static double clock_seconds(clockid_t id) {
     struct timespec ts;
     clock_gettime(id, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    double off = id == CLOCK_MONOTONIC ? asy_loop_clock_offset() : 0;
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9 + off;
 }
 
 static AsyValue clock_ns(AsyVM *vm, clockid_t id) {
     struct timespec ts;
     clock_gettime(id, &ts);
     ASY_UNUSED(vm);
-    return ASY_INT((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+    int64_t off = id == CLOCK_MONOTONIC ? (int64_t)(asy_loop_clock_offset() * 1e9) : 0;
+    return ASY_INT((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + off);
 }
 
 #define CLOCK_FN(fname, id)                                                               \
