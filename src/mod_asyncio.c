@@ -463,6 +463,7 @@ static AsyValue run_main(AsyVM *vm, AsyValue coro, bool debug) {
     L->main_task = t;
     AsyException *fatal = asy_loop_run_until_done(vm, &t->fut) ? NULL : vm->exc;
     asy_exc_clear(vm);
+    t->fut.log_tb = 0; /* its outcome, even a SystemExit, goes to asyncio.run's caller */
     asy_root_push(vm, fatal ? ASY_OBJ(fatal) : ASY_UNDEF);
     if (!run_shutdown(vm)) fatal = vm->exc; /* a later fatal error wins */
     asy_exc_clear(vm);

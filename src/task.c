@@ -622,7 +622,6 @@ static void task_finished_exc(AsyVM *vm, AsyTask *t) {
     future_store_exception(vm, &t->fut, exc);
     if (asy_exc_is(vm, exc, vm->exc_types[ASY_EXC_KeyboardInterrupt]) ||
         asy_exc_is(vm, exc, vm->exc_types[ASY_EXC_SystemExit])) {
-        t->fut.log_tb = 0;
         loop_of(vm)->fatal = (AsyException *)ASY_AS_OBJ(exc);
     }
 }
