@@ -33,7 +33,7 @@ static bool is_cancelled_error(AsyVM *vm, AsyValue v) {
 }
 
 /* CancelledError(msg), or CancelledError() when msg is UNDEF or None. */
-static AsyValue new_cancelled_error(AsyVM *vm, AsyValue msg) {
+AsyValue asy_cancelled_error_new(AsyVM *vm, AsyValue msg) {
     AsyType *t = vm->exc_types[ASY_EXC_CancelledError];
     if (ASY_IS_UNDEF(msg) || ASY_IS_NONE(msg)) return asy_exc_new(vm, t, 0, NULL);
     return asy_exc_new(vm, t, 1, &msg);
@@ -52,14 +52,14 @@ static void future_init(AsyFuture *f, AsyFutKind kind) {
     f->capcb = 1;
 }
 
-static AsyFuture *future_alloc(AsyVM *vm, AsyType *type, AsyFutKind kind) {
+AsyFuture *asy_future_alloc(AsyVM *vm, AsyType *type, AsyFutKind kind) {
     AsyFuture *f = asy_gc_alloc(vm, type, type->basicsize);
     future_init(f, kind);
     return f;
 }
 
 AsyFuture *asy_future_new(AsyVM *vm) {
-    return future_alloc(vm, ASY_AIO_TYPE(vm, Future), ASY_FUTK_PLAIN);
+    return asy_future_alloc(vm, ASY_AIO_TYPE(vm, Future), ASY_FUTK_PLAIN);
 }
 
 bool asy_is_future(AsyVM *vm, AsyValue v) {
@@ -67,7 +67,7 @@ bool asy_is_future(AsyVM *vm, AsyValue v) {
            asy_is_subtype(ASY_AS_OBJ(v)->type, ASY_AIO_TYPE(vm, Future));
 }
 
-static void future_traverse(AsyVM *vm, AsyObj *o) {
+void asy_future_traverse(AsyVM *vm, AsyObj *o) {
     AsyFuture *f = (AsyFuture *)o;
     asy_gc_mark_value(vm, f->result);
     asy_gc_mark_value(vm, f->cancel_msg);
@@ -158,7 +158,7 @@ bool asy_future_set_result(AsyVM *vm, AsyFuture *f, AsyValue v) {
 
 /* The traceback an exception had when it was stored: re-raising restores it, so awaiting
  * a failed task twice does not stack the awaiters' frames (CPython's with_traceback). */
-static void future_store_exception(AsyVM *vm, AsyFuture *f, AsyValue exc) {
+void asy_future_store_exception(AsyVM *vm, AsyFuture *f, AsyValue exc) {
     f->result = exc;
     f->has_exc = 1;
     f->log_tb = 1;
@@ -187,7 +187,7 @@ bool asy_future_set_exception(AsyVM *vm, AsyFuture *f, AsyValue exc) {
                                          "cannot be raised into a Future");
         return false;
     }
-    future_store_exception(vm, f, exc);
+    asy_future_store_exception(vm, f, exc);
     return true;
 }
 
@@ -201,12 +201,11 @@ static bool future_cancel_plain(AsyVM *vm, AsyFuture *f, AsyValue msg) {
     return true;
 }
 
-static bool gather_cancel(AsyVM *vm, AsyFuture *f, AsyValue msg);
 
 bool asy_future_cancel(AsyVM *vm, AsyFuture *f, AsyValue msg) {
     switch (f->kind) {
     case ASY_FUTK_TASK: return asy_task_cancel(vm, (AsyTask *)f, msg);
-    case ASY_FUTK_GATHER: return gather_cancel(vm, f, msg);
+    case ASY_FUTK_GATHER: return asy_gather_cancel(vm, f, msg);
     default: return future_cancel_plain(vm, f, msg);
     }
 }
@@ -217,7 +216,7 @@ AsyValue asy_future_cancelled_error(AsyVM *vm, AsyFuture *f) {
         f->result = ASY_UNDEF;
         return e;
     }
-    return new_cancelled_error(vm, f->cancel_msg);
+    return asy_cancelled_error_new(vm, f->cancel_msg);
 }
 
 static AsyValue raise_stored(AsyVM *vm, AsyValue exc) {
@@ -252,7 +251,6 @@ AsyValue asy_future_exception(AsyVM *vm, AsyFuture *f) {
 static const char *const fut_state_names[] = {"pending", "cancelled", "finished"};
 
 static void task_wakeup_fut(AsyVM *vm, AsyValue a, AsyValue b);
-static void gather_child_done(AsyVM *vm, AsyValue a, AsyValue b);
 
 /* run_until_complete's done callback: the loop stops after the pass that runs it. */
 static void run_until_complete_cb(AsyVM *vm, AsyValue a, AsyValue b) {
@@ -309,7 +307,7 @@ static void append_callback(AsyVM *vm, AsyStrBuf *b, const AsyFutCb *cb) {
         asy_strbuf_append_cstr(vm, b, "Task.task_wakeup()");
     } else if (cb->fn == run_until_complete_cb) {
         asy_strbuf_append_cstr(vm, b, "_run_until_complete_cb() at " AIO_SRC "base_events.py:180");
-    } else if (cb->fn == gather_child_done) {
+    } else if (cb->fn == asy_gather_child_done) {
         asy_strbuf_append_cstr(vm, b, "gather.<locals>._done_callback() at " AIO_SRC
                                       "tasks.py:764");
     } else if (cb->fn == asy_future_cb_call) {
@@ -413,7 +411,7 @@ static void task_wakeup_implicit(AsyVM *vm, AsyValue a, AsyValue b) {
     if ((int64_t)t->wait_gen != ASY_AS_INT(b)) return; /* stale */
     AsyValue exc = ASY_UNDEF;
     if (t->wait_state == ASY_WAIT_CANCELLED) {
-        exc = new_cancelled_error(vm, t->wait_value);
+        exc = asy_cancelled_error_new(vm, t->wait_value);
         if (ASY_IS_ERR(exc)) {
             exc = ASY_OBJ(vm->exc);
             asy_exc_clear(vm);
@@ -481,7 +479,7 @@ static void task_unlink(AsyLoop *L, AsyTask *t) {
 
 static void task_traverse(AsyVM *vm, AsyObj *o) {
     AsyTask *t = (AsyTask *)o;
-    future_traverse(vm, o);
+    asy_future_traverse(vm, o);
     asy_gc_mark_value(vm, t->coro);
     asy_gc_mark_obj(vm, (AsyObj *)t->fiber);
     asy_gc_mark_obj(vm, (AsyObj *)t->code);
@@ -551,7 +549,7 @@ AsyTask *asy_task_new(AsyVM *vm, AsyValue coro, AsyValue name) {
     /* The Task-N counter moves even when a name is given: asyncio.create_task names the
      * task after making it. Callers that must not spend a number pass it back. */
     AsyLoop *L = loop_of(vm);
-    AsyTask *t = (AsyTask *)future_alloc(vm, ASY_AIO_TYPE(vm, Task), ASY_FUTK_TASK);
+    AsyTask *t = (AsyTask *)asy_future_alloc(vm, ASY_AIO_TYPE(vm, Task), ASY_FUTK_TASK);
     t->coro = coro;
     t->name = name;
     t->step_exc = ASY_UNDEF;
@@ -619,7 +617,7 @@ static void task_finished_exc(AsyVM *vm, AsyTask *t) {
         t->fut.result = exc; /* _cancelled_exc: what awaiters will see */
         return;
     }
-    future_store_exception(vm, &t->fut, exc);
+    asy_future_store_exception(vm, &t->fut, exc);
     if (asy_exc_is(vm, exc, vm->exc_types[ASY_EXC_KeyboardInterrupt]) ||
         asy_exc_is(vm, exc, vm->exc_types[ASY_EXC_SystemExit])) {
         loop_of(vm)->fatal = (AsyException *)ASY_AS_OBJ(exc);
@@ -694,7 +692,7 @@ static void task_step(AsyVM *vm, AsyTask *t, AsyValue exc) {
     if (t->fut.state != ASY_FUT_PENDING) return;
     if (t->must_cancel) {
         if (!is_cancelled_error(vm, exc)) {
-            exc = new_cancelled_error(vm, t->fut.cancel_msg);
+            exc = asy_cancelled_error_new(vm, t->fut.cancel_msg);
             if (ASY_IS_ERR(exc)) {
                 exc = ASY_OBJ(vm->exc);
                 asy_exc_clear(vm);
@@ -978,290 +976,6 @@ static int future_await(AsyVM *vm, AsyValue self, AsyValue *result) {
     t->fut_waiter = f;
     return ASY_AWAIT_SUSPEND;
 }
-
-/* ==================================================================================== */
-/* gather                                                                               */
-/* ==================================================================================== */
-
-typedef struct {
-    AsyFuture fut;
-    AsyList *children;        /* one per argument, repeats included                    */
-    int64_t nfuts, nfinished; /* distinct children, and how many are done              */
-    bool return_exceptions;
-    bool cancel_requested;
-} AsyGather;
-
-static void gather_traverse(AsyVM *vm, AsyObj *o) {
-    future_traverse(vm, o);
-    asy_gc_mark_obj(vm, (AsyObj *)((AsyGather *)o)->children);
-}
-
-static bool gather_cancel(AsyVM *vm, AsyFuture *f, AsyValue msg) {
-    AsyGather *g = (AsyGather *)f;
-    if (f->state != ASY_FUT_PENDING) return false;
-    bool ret = false;
-    for (int64_t i = 0; i < g->children->len; i++)
-        if (asy_future_cancel(vm, fut_of(g->children->items[i]), msg)) ret = true;
-    if (ret) g->cancel_requested = true;
-    return ret;
-}
-
-static AsyValue gather_results(AsyVM *vm, AsyGather *g) {
-    AsyList *res = asy_list_new(vm, g->children->len);
-    if (!res) return ASY_ERR;
-    for (int64_t i = 0; i < g->children->len; i++) {
-        AsyFuture *c = fut_of(g->children->items[i]);
-        AsyValue v;
-        if (c->state == ASY_FUT_CANCELLED) {
-            AsyValue msg = ASY_IS_UNDEF(c->cancel_msg) || ASY_IS_NONE(c->cancel_msg)
-                               ? ASY_OBJ(vm->empty_str) : c->cancel_msg;
-            v = new_cancelled_error(vm, msg);
-            if (ASY_IS_ERR(v)) return v;
-        } else if (c->has_exc) {
-            c->log_tb = 0;
-            v = c->result;
-        } else {
-            v = c->result;
-        }
-        res->items[res->len++] = v;
-    }
-    return ASY_OBJ(res);
-}
-
-/* gather's _done_callback: a = the gathering future, b = the child. */
-static void gather_child_done(AsyVM *vm, AsyValue a, AsyValue b) {
-    AsyGather *g = (AsyGather *)ASY_AS_OBJ(a);
-    AsyFuture *child = fut_of(b);
-    g->nfinished++;
-    if (g->fut.state != ASY_FUT_PENDING) {
-        if (child->state != ASY_FUT_CANCELLED) child->log_tb = 0;
-        return;
-    }
-    if (!g->return_exceptions) {
-        if (child->state == ASY_FUT_CANCELLED) {
-            AsyValue exc = asy_future_cancelled_error(vm, child);
-            if (!ASY_IS_ERR(exc)) future_store_exception(vm, &g->fut, exc);
-            else asy_exc_clear(vm);
-            return;
-        }
-        if (child->has_exc) {
-            child->log_tb = 0;
-            future_store_exception(vm, &g->fut, child->result);
-            return;
-        }
-    }
-    if (g->nfinished < g->nfuts) return;
-    if (g->cancel_requested) {
-        AsyValue exc = asy_future_cancelled_error(vm, child);
-        if (!ASY_IS_ERR(exc)) future_store_exception(vm, &g->fut, exc);
-        else asy_exc_clear(vm);
-        return;
-    }
-    AsyValue res = gather_results(vm, g);
-    if (ASY_IS_ERR(res)) {
-        future_store_exception(vm, &g->fut, ASY_OBJ(vm->exc));
-        asy_exc_clear(vm);
-        return;
-    }
-    asy_future_set_result(vm, &g->fut, res);
-}
-
-AsyValue asy_ensure_future(AsyVM *vm, AsyValue aw) {
-    if (asy_is_future(vm, aw)) return aw;
-    if (asy_aio_is_coroutine(vm, aw)) {
-        if (!loop_of(vm)->running) return asy_raise(vm, ASY_EXC_RuntimeError, "no running event loop");
-        loop_of(vm)->create_site = "tasks.py:680";
-        AsyTask *t = asy_task_new(vm, aw, ASY_UNDEF);
-        return t ? ASY_OBJ(t) : ASY_ERR;
-    }
-    return asy_raise(vm, ASY_EXC_TypeError,
-                     "An asyncio.Future, a coroutine or an awaitable is required");
-}
-
-/* The child already made for an argument passed twice (gather(t, t)). */
-static AsyValue gather_seen(AsyValue *argv, AsyList *children, int i) {
-    for (int j = 0; j < i; j++)
-        if (asy_value_is(argv[j], argv[i])) return children->items[j];
-    return ASY_UNDEF;
-}
-
-AsyValue asy_gather(AsyVM *vm, int argc, AsyValue *argv, bool return_exceptions) {
-    AsyGather *g = (AsyGather *)future_alloc(vm, ASY_AIO_TYPE(vm, GatheringFuture),
-                                             ASY_FUTK_GATHER);
-    g->return_exceptions = return_exceptions;
-    asy_root_push(vm, ASY_OBJ(g));
-    g->children = asy_list_new(vm, argc);
-    AsyValue r = ASY_OBJ(g);
-    if (!g->children) r = ASY_ERR;
-    for (int i = 0; i < argc && !ASY_IS_ERR(r); i++) {
-        AsyValue fut = argc <= 64 ? gather_seen(argv, g->children, i) : ASY_UNDEF;
-        if (ASY_IS_UNDEF(fut)) {
-            fut = asy_ensure_future(vm, argv[i]);
-            if (ASY_IS_ERR(fut) || !asy_future_add_cb(vm, fut_of(fut), gather_child_done, r)) {
-                r = ASY_ERR;
-                break;
-            }
-            g->nfuts++;
-        }
-        g->children->items[g->children->len++] = fut;
-    }
-    if (argc == 0 && !ASY_IS_ERR(r)) {
-        AsyList *empty = asy_list_new(vm, 0);
-        if (!empty || !asy_future_set_result(vm, &g->fut, ASY_OBJ(empty))) r = ASY_ERR;
-    }
-    asy_root_pop(vm, 1);
-    return r;
-}
-
-/* ==================================================================================== */
-/* reprlib.repr, as asyncio uses it for results and handle arguments                    */
-/* ==================================================================================== */
-
-#define REPR_MAXLEVEL 6
-#define REPR_MAXITEMS 6
-#define REPR_MAXDICT 4
-#define REPR_MAXSTRING 30
-#define REPR_MAXLONG 40
-#define REPR_MAXOTHER 30
-
-/* Byte offset of code point `cp` in s. */
-static size_t cp_offset(AsyStr *s, size_t cp) {
-    if (s->ascii) return cp < s->len ? cp : s->len;
-    size_t i = 0;
-    while (i < s->len && cp > 0) {
-        i++;
-        while (i < s->len && ((unsigned char)s->data[i] & 0xC0) == 0x80) i++;
-        cp--;
-    }
-    return i;
-}
-
-/* s[:i] + "..." + s[-j:], by code points, when s is longer than max. */
-static AsyValue repr_truncate(AsyVM *vm, AsyValue sv, size_t max) {
-    AsyStr *s = (AsyStr *)ASY_AS_OBJ(sv);
-    if (s->nchars <= max) return sv;
-    size_t i = (max - 3) / 2, j = max - 3 - i;
-    size_t a = cp_offset(s, i), b = cp_offset(s, s->nchars - j);
-    AsyStrBuf buf;
-    asy_strbuf_init(&buf);
-    asy_strbuf_append(vm, &buf, s->data, a);
-    asy_strbuf_append_cstr(vm, &buf, "...");
-    asy_strbuf_append(vm, &buf, s->data + b, s->len - b);
-    AsyStr *out = asy_strbuf_finish(vm, &buf);
-    return out ? ASY_OBJ(out) : ASY_ERR;
-}
-
-static AsyValue reprlib1(AsyVM *vm, AsyValue v, int level);
-
-static AsyValue reprlib_str(AsyVM *vm, AsyStr *x) {
-    size_t n = x->nchars;
-    AsyStr *head = asy_str_new(vm, x->data, cp_offset(x, n < REPR_MAXSTRING ? n : REPR_MAXSTRING));
-    if (!head) return ASY_ERR;
-    AsyValue r = asy_repr(vm, ASY_OBJ(head));
-    if (ASY_IS_ERR(r) || ((AsyStr *)ASY_AS_OBJ(r))->nchars <= REPR_MAXSTRING) return r;
-    size_t i = (REPR_MAXSTRING - 3) / 2, j = REPR_MAXSTRING - 3 - i;
-    AsyStrBuf buf;
-    asy_strbuf_init(&buf);
-    asy_strbuf_append(vm, &buf, x->data, cp_offset(x, i));
-    size_t tail = cp_offset(x, n - j);
-    asy_strbuf_append(vm, &buf, x->data + tail, x->len - tail);
-    AsyStr *joined = asy_strbuf_finish(vm, &buf);
-    if (!joined) return ASY_ERR;
-    r = asy_repr(vm, ASY_OBJ(joined));
-    if (ASY_IS_ERR(r)) return r;
-    AsyStr *rs = (AsyStr *)ASY_AS_OBJ(r);
-    asy_strbuf_init(&buf);
-    asy_strbuf_append(vm, &buf, rs->data, cp_offset(rs, i));
-    asy_strbuf_append_cstr(vm, &buf, "...");
-    tail = cp_offset(rs, rs->nchars - j);
-    asy_strbuf_append(vm, &buf, rs->data + tail, rs->len - tail);
-    AsyStr *out = asy_strbuf_finish(vm, &buf);
-    return out ? ASY_OBJ(out) : ASY_ERR;
-}
-
-/* list/tuple/set items: left items right, at most REPR_MAXITEMS of them. */
-static AsyValue reprlib_seq(AsyVM *vm, AsyValue *items, int64_t n, int level, const char *left,
-                            const char *right, bool tuple) {
-    AsyStrBuf b;
-    asy_strbuf_init(&b);
-    asy_strbuf_append_cstr(vm, &b, left);
-    if (level <= 0 && n > 0) {
-        asy_strbuf_append_cstr(vm, &b, "...");
-    } else {
-        for (int64_t i = 0; i < n && i < REPR_MAXITEMS; i++) {
-            if (i) asy_strbuf_append_cstr(vm, &b, ", ");
-            AsyValue r = reprlib1(vm, items[i], level - 1);
-            if (ASY_IS_ERR(r)) {
-                asy_strbuf_free(&b);
-                return r;
-            }
-            asy_strbuf_append_str(vm, &b, (AsyStr *)ASY_AS_OBJ(r));
-        }
-        if (n > REPR_MAXITEMS) asy_strbuf_append_cstr(vm, &b, ", ...");
-        if (n == 1 && tuple) asy_strbuf_append_cstr(vm, &b, ",");
-    }
-    asy_strbuf_append_cstr(vm, &b, right);
-    AsyStr *s = asy_strbuf_finish(vm, &b);
-    return s ? ASY_OBJ(s) : ASY_ERR;
-}
-
-static AsyValue reprlib_dict(AsyVM *vm, AsyDict *d, int level) {
-    if (d->len == 0) return ASY_OBJ(asy_str_from_cstr(vm, "{}"));
-    if (level <= 0) return ASY_OBJ(asy_str_from_cstr(vm, "{...}"));
-    AsyList *keys = asy_list_new(vm, d->len);
-    if (!keys) return ASY_ERR;
-    int64_t pos = 0;
-    AsyValue k, v;
-    while (asy_dict_next(d, &pos, &k, &v)) keys->items[keys->len++] = k;
-    asy_root_push(vm, ASY_OBJ(keys));
-    if (asy_list_sort(vm, keys, ASY_UNDEF, false) < 0) asy_exc_clear(vm); /* unsortable: as is */
-    AsyStrBuf b;
-    asy_strbuf_init(&b);
-    asy_strbuf_append_cstr(vm, &b, "{");
-    AsyValue err = ASY_UNDEF;
-    for (int64_t i = 0; i < keys->len && i < REPR_MAXDICT && ASY_IS_UNDEF(err); i++) {
-        AsyValue kr = reprlib1(vm, keys->items[i], level - 1);
-        AsyValue val = ASY_IS_ERR(kr) ? kr : asy_dict_get(vm, d, keys->items[i]);
-        AsyValue vr = ASY_IS_ERR(val) ? val : reprlib1(vm, ASY_IS_UNDEF(val) ? ASY_NONE : val, level - 1);
-        if (ASY_IS_ERR(vr)) {
-            err = vr;
-            break;
-        }
-        if (i) asy_strbuf_append_cstr(vm, &b, ", ");
-        asy_strbuf_append_str(vm, &b, (AsyStr *)ASY_AS_OBJ(kr));
-        asy_strbuf_append_cstr(vm, &b, ": ");
-        asy_strbuf_append_str(vm, &b, (AsyStr *)ASY_AS_OBJ(vr));
-    }
-    if (ASY_IS_UNDEF(err) && d->len > REPR_MAXDICT) asy_strbuf_append_cstr(vm, &b, ", ...");
-    asy_root_pop(vm, 1);
-    if (!ASY_IS_UNDEF(err)) {
-        asy_strbuf_free(&b);
-        return err;
-    }
-    asy_strbuf_append_cstr(vm, &b, "}");
-    AsyStr *s = asy_strbuf_finish(vm, &b);
-    return s ? ASY_OBJ(s) : ASY_ERR;
-}
-
-static AsyValue reprlib1(AsyVM *vm, AsyValue v, int level) {
-    AsyType *t = asy_type_of(vm, v);
-    if (t == ASY_TYPE(vm, str)) return reprlib_str(vm, (AsyStr *)ASY_AS_OBJ(v));
-    if (t == ASY_TYPE(vm, list)) {
-        AsyList *l = (AsyList *)ASY_AS_OBJ(v);
-        return reprlib_seq(vm, l->items, l->len, level, "[", "]", false);
-    }
-    if (t == ASY_TYPE(vm, tuple)) {
-        AsyTuple *tp = (AsyTuple *)ASY_AS_OBJ(v);
-        return reprlib_seq(vm, tp->items, tp->len, level, "(", ")", true);
-    }
-    if (t == ASY_TYPE(vm, dict)) return reprlib_dict(vm, (AsyDict *)ASY_AS_OBJ(v), level);
-    AsyValue r = asy_repr(vm, v);
-    if (ASY_IS_ERR(r)) return r;
-    bool is_int = t == ASY_TYPE(vm, int) || t == ASY_TYPE(vm, bool);
-    return repr_truncate(vm, r, is_int ? REPR_MAXLONG : REPR_MAXOTHER);
-}
-
-AsyValue asy_reprlib(AsyVM *vm, AsyValue v) { return reprlib1(vm, v, REPR_MAXLEVEL); }
 
 /* ==================================================================================== */
 /* Error reports                                                                        */
@@ -1579,7 +1293,7 @@ static AsyValue future_new_slot(AsyVM *vm, AsyType *type, int argc, AsyValue *ar
     asy_kwarg(vm, kw, "loop");
     if (!asy_check_kw_done(vm, "Future", kw)) return ASY_ERR;
     if (!asy_check_args(vm, "Future", argc, 0, 0)) return ASY_ERR;
-    return ASY_OBJ(future_alloc(vm, type, ASY_FUTK_PLAIN));
+    return ASY_OBJ(asy_future_alloc(vm, type, ASY_FUTK_PLAIN));
 }
 
 /* asyncio.Task(coro, *, loop=None, name=None). */
@@ -1620,7 +1334,7 @@ void asy_task_init_types(AsyVM *vm) {
     AsyLoop *L = loop_of(vm);
     AsyType *f = aio_type(vm, "Future", ASY_TYPE(vm, object), sizeof(AsyFuture));
     f->tflags |= ASY_TYPE_BASETYPE;
-    f->traverse = future_traverse;
+    f->traverse = asy_future_traverse;
     f->finalize = future_finalize;
     f->repr = future_repr;
     f->hash = future_hash;
@@ -1639,12 +1353,7 @@ void asy_task_init_types(AsyVM *vm) {
     t->await_ = future_await;
     L->types[ASY_AIO_Task] = t;
 
-    AsyType *g = aio_type(vm, "_GatheringFuture", f, sizeof(AsyGather));
-    g->module = asy_str_intern_cstr(vm, "asyncio.tasks");
-    g->traverse = gather_traverse;
-    asy_type_ready(vm, g);
-    g->await_ = future_await;
-    L->types[ASY_AIO_GatheringFuture] = g;
+    asy_gather_init_type(vm);
 
     AsyType *op = aio_type(vm, "coroutine", ASY_TYPE(vm, object), sizeof(AsyOp));
     op->traverse = op_traverse;

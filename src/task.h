@@ -169,11 +169,23 @@ void asy_asyncio_lib_init(AsyVM *vm, AsyModule *m);
 
 /* Types (task.c): Future, Task, _GatheringFuture, the op type. */
 void asy_task_init_types(AsyVM *vm);
-/* gather(*aws, return_exceptions=) (task.c). */
+/* Between task.c and gather.c: a zeroed future of `type` (a Future subtype), its GC
+ * marking, completing one with an exception (logged if never retrieved), CancelledError(msg)
+ * (no message for UNDEF or None). */
+AsyFuture *asy_future_alloc(AsyVM *vm, AsyType *type, AsyFutKind kind);
+void asy_future_traverse(AsyVM *vm, AsyObj *o);
+void asy_future_store_exception(AsyVM *vm, AsyFuture *f, AsyValue exc);
+AsyValue asy_cancelled_error_new(AsyVM *vm, AsyValue msg);
+
+/* gather.c: gather(*aws, return_exceptions=); the gathering future's cancel() and the done
+ * callback it puts on each child; its type (after Future's). */
 AsyValue asy_gather(AsyVM *vm, int argc, AsyValue *argv, bool return_exceptions);
+bool asy_gather_cancel(AsyVM *vm, AsyFuture *f, AsyValue msg);
+void asy_gather_child_done(AsyVM *vm, AsyValue a, AsyValue b);
+void asy_gather_init_type(AsyVM *vm);
 /* ensure_future(aw): a future as is, a coroutine wrapped in a task; TypeError else. */
 AsyValue asy_ensure_future(AsyVM *vm, AsyValue aw);
-/* reprlib.repr(v) (asyncio shows results through it). */
+/* reprlib.c: reprlib.repr(v) (asyncio shows results through it). */
 AsyValue asy_reprlib(AsyVM *vm, AsyValue v);
 
 #endif
