@@ -50,6 +50,11 @@ static AsyType *prim_type(AsyVM *vm, const char *name, const char *module, size_
     return t;
 }
 
+/* A subclass's instance is made without looking at the arguments: its __init__ (ours,
+ * inherited, or the subclass's calling ours through super()) takes them, as CPython's
+ * object.__new__ leaves them to __init__. */
+static bool is_subclass_call(AsyType *type) { return (type->tflags & ASY_TYPE_HEAP) != 0; }
+
 static bool no_args(AsyVM *vm, const char *name, int argc) {
     return asy_check_args(vm, name, argc - 1, 0, 0);
 }
@@ -80,12 +85,20 @@ static void event_traverse(AsyVM *vm, AsyObj *o) {
     asy_gc_mark_obj(vm, (AsyObj *)((AsyEvent *)o)->wait_op);
 }
 
+/* Event(), Lock(): no arguments. */
+static bool check_no_init_args(AsyVM *vm, const char *name, int argc, AsyDict *kw) {
+    return asy_check_nokw(vm, name, kw) && asy_check_args(vm, name, argc, 0, 0);
+}
+
 static AsyValue event_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(argv);
-    asy_kwarg(vm, kw, "loop");
-    if (!asy_check_kw_done(vm, "Event", kw) || !asy_check_args(vm, "Event", argc, 0, 0))
-        return ASY_ERR;
+    if (!is_subclass_call(type) && !check_no_init_args(vm, "Event", argc, kw)) return ASY_ERR;
     return ASY_OBJ(asy_gc_alloc(vm, type, type->basicsize));
+}
+
+static AsyValue plain_init(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(argv);
+    return check_no_init_args(vm, "__init__", argc - 1, kw) ? ASY_NONE : ASY_ERR;
 }
 
 static AsyValue event_repr(AsyVM *vm, AsyValue self) {
@@ -141,6 +154,7 @@ static AsyValue em_is_set(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 }
 
 static const AsyMethodDef event_methods[] = {
+    {"__init__", plain_init, 0, "Initialize self."},
     {"wait", em_wait, 0, "Block until the internal flag is true."},
     {"set", em_set, 0, "Set the internal flag to true, waking every waiter."},
     {"clear", em_clear, 0, "Reset the internal flag to false."},
@@ -171,9 +185,7 @@ static void lock_traverse(AsyVM *vm, AsyObj *o) {
 
 static AsyValue lock_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(argv);
-    asy_kwarg(vm, kw, "loop");
-    if (!asy_check_kw_done(vm, "Lock", kw) || !asy_check_args(vm, "Lock", argc, 0, 0))
-        return ASY_ERR;
+    if (!is_subclass_call(type) && !check_no_init_args(vm, "Lock", argc, kw)) return ASY_ERR;
     return ASY_OBJ(asy_gc_alloc(vm, type, type->basicsize));
 }
 
@@ -248,6 +260,7 @@ static AsyValue prim_aexit(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 }
 
 static const AsyMethodDef lock_methods[] = {
+    {"__init__", plain_init, 0, "Initialize self."},
     {"acquire", lm_acquire, 0, "Acquire a lock."},
     {"release", lm_release, 0, "Release a lock."},
     {"locked", lm_locked, 0, "Return True if lock is acquired."},
@@ -279,21 +292,35 @@ static void sem_traverse(AsyVM *vm, AsyObj *o) {
     asy_gc_mark_obj(vm, (AsyObj *)s->aenter_op);
 }
 
-static AsyValue sem_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
-    bool bounded = asy_is_subtype(type, ASY_AIO_TYPE(vm, BoundedSemaphore));
-    const char *name = bounded ? "BoundedSemaphore" : "Semaphore";
+/* Semaphore(value=1) / BoundedSemaphore(value=1): the initial value into s. */
+static bool sem_set_value(AsyVM *vm, AsySemaphore *s, const char *name, int argc,
+                          AsyValue *argv, AsyDict *kw) {
     AsyValue value = asy_kwarg(vm, kw, "value");
-    asy_kwarg(vm, kw, "loop");
-    if (!asy_check_kw_done(vm, name, kw)) return ASY_ERR;
-    if (!asy_check_args(vm, name, argc + !ASY_IS_UNDEF(value), 0, 1)) return ASY_ERR;
+    if (!asy_check_kw_done(vm, name, kw)) return false;
+    if (!asy_check_args(vm, name, argc + !ASY_IS_UNDEF(value), 0, 1)) return false;
     if (argc == 1) value = argv[0];
     int64_t n = 1;
-    if (!ASY_IS_UNDEF(value) && !asy_index(vm, value, &n)) return ASY_ERR;
-    if (n < 0) return asy_raise(vm, ASY_EXC_ValueError, "Semaphore initial value must be >= 0");
-    AsySemaphore *s = asy_gc_alloc(vm, type, type->basicsize);
+    if (!ASY_IS_UNDEF(value) && !asy_index(vm, value, &n)) return false;
+    if (n < 0) {
+        asy_raise(vm, ASY_EXC_ValueError, "Semaphore initial value must be >= 0");
+        return false;
+    }
     s->value = s->bound = n;
-    s->bounded = bounded;
-    return ASY_OBJ(s);
+    return true;
+}
+
+static AsyValue sem_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
+    AsySemaphore *s = asy_gc_alloc(vm, type, type->basicsize);
+    s->bounded = asy_is_subtype(type, ASY_AIO_TYPE(vm, BoundedSemaphore));
+    s->value = s->bound = 1;
+    if (is_subclass_call(type)) return ASY_OBJ(s);
+    const char *name = s->bounded ? "BoundedSemaphore" : "Semaphore";
+    return sem_set_value(vm, s, name, argc, argv, kw) ? ASY_OBJ(s) : ASY_ERR;
+}
+
+static AsyValue sm_init(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    return sem_set_value(vm, sem_of(argv[0]), "__init__", argc - 1, argv + 1, kw) ? ASY_NONE
+                                                                                 : ASY_ERR;
 }
 
 static bool sem_locked(AsySemaphore *s) {
@@ -378,6 +405,7 @@ static AsyValue sm_locked(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 }
 
 static const AsyMethodDef sem_methods[] = {
+    {"__init__", sm_init, 0, "Initialize self."},
     {"acquire", sm_acquire, 0, "Acquire a semaphore."},
     {"release", sm_release, 0, "Release a semaphore."},
     {"locked", sm_locked, 0, "Returns True if semaphore cannot be acquired immediately."},
@@ -426,20 +454,31 @@ static void queue_finalize(AsyVM *vm, AsyObj *o) {
     q->items = NULL;
 }
 
-static AsyValue queue_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
+/* Queue(maxsize=0): the bound into q. */
+static bool q_set_maxsize(AsyVM *vm, AsyQueue *q, const char *name, int argc, AsyValue *argv,
+                          AsyDict *kw) {
     AsyValue maxsize = asy_kwarg(vm, kw, "maxsize");
-    asy_kwarg(vm, kw, "loop");
-    if (!asy_check_kw_done(vm, "Queue", kw)) return ASY_ERR;
-    if (!asy_check_args(vm, "Queue", argc + !ASY_IS_UNDEF(maxsize), 0, 1)) return ASY_ERR;
+    if (!asy_check_kw_done(vm, name, kw)) return false;
+    if (!asy_check_args(vm, name, argc + !ASY_IS_UNDEF(maxsize), 0, 1)) return false;
     if (argc == 1) maxsize = argv[0];
     int64_t n = 0;
-    if (!ASY_IS_UNDEF(maxsize) && !asy_index(vm, maxsize, &n)) return ASY_ERR;
-    AsyQueue *q = asy_gc_alloc(vm, type, type->basicsize);
+    if (!ASY_IS_UNDEF(maxsize) && !asy_index(vm, maxsize, &n)) return false;
     q->maxsize = n;
+    return true;
+}
+
+static AsyValue queue_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
+    AsyQueue *q = asy_gc_alloc(vm, type, type->basicsize);
     q->kind = asy_is_subtype(type, ASY_AIO_TYPE(vm, PriorityQueue)) ? QUEUE_PRIORITY
               : asy_is_subtype(type, ASY_AIO_TYPE(vm, LifoQueue))   ? QUEUE_LIFO
                                                                     : QUEUE_FIFO;
-    return ASY_OBJ(q);
+    if (is_subclass_call(type)) return ASY_OBJ(q);
+    return q_set_maxsize(vm, q, "Queue", argc, argv, kw) ? ASY_OBJ(q) : ASY_ERR;
+}
+
+static AsyValue qm_init(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    return q_set_maxsize(vm, q_of(argv[0]), "__init__", argc - 1, argv + 1, kw) ? ASY_NONE
+                                                                                : ASY_ERR;
 }
 
 /* raise QueueFull: an instance without arguments, as `raise QueueFull` makes. */
@@ -696,6 +735,7 @@ static AsyValue queue_repr(AsyVM *vm, AsyValue self) { return queue_format(vm, s
 static AsyValue queue_str(AsyVM *vm, AsyValue self) { return queue_format(vm, self, false); }
 
 static const AsyMethodDef queue_methods[] = {
+    {"__init__", qm_init, 0, "Initialize self."},
     {"get", qm_get, 0, "Remove and return an item from the queue, waiting if empty."},
     {"put", qm_put, 0, "Put an item into the queue, waiting while it is full."},
     {"get_nowait", qm_get_nowait, 0, "Remove and return an item, or raise QueueEmpty."},

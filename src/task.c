@@ -1226,7 +1226,10 @@ void asy_future_cb_call(AsyVM *vm, AsyValue arg, AsyValue fut) {
     asy_traceback_print(vm, e, err);
 }
 
+static AsyValue fm_init(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw);
+
 static const AsyMethodDef future_methods[] = {
+    {"__init__", fm_init, 0, "Initialize self."},
     {"result", fm_result, 0, "Return the result this future represents."},
     {"exception", fm_exception, 0, "Return the exception that was set on this future."},
     {"done", fm_done, 0, "Return True if the future is done."},
@@ -1287,13 +1290,23 @@ static const AsyMethodDef task_methods[] = {
 };
 
 /* asyncio.Future(): a new pending future (any keyword `loop` is ignored). */
+static bool future_check_args(AsyVM *vm, const char *name, int argc, AsyDict *kw) {
+    asy_kwarg(vm, kw, "loop");
+    return asy_check_kw_done(vm, name, kw) && asy_check_args(vm, name, argc, 0, 0);
+}
+
 static AsyValue future_new_slot(AsyVM *vm, AsyType *type, int argc, AsyValue *argv,
                                 AsyDict *kw) {
     ASY_UNUSED(argv);
-    asy_kwarg(vm, kw, "loop");
-    if (!asy_check_kw_done(vm, "Future", kw)) return ASY_ERR;
-    if (!asy_check_args(vm, "Future", argc, 0, 0)) return ASY_ERR;
+    /* a subclass's __init__ takes its arguments (object.__new__'s rule) */
+    if (!(type->tflags & ASY_TYPE_HEAP) && !future_check_args(vm, "Future", argc, kw))
+        return ASY_ERR;
     return ASY_OBJ(asy_future_alloc(vm, type, ASY_FUTK_PLAIN));
+}
+
+static AsyValue fm_init(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(argv);
+    return future_check_args(vm, "__init__", argc - 1, kw) ? ASY_NONE : ASY_ERR;
 }
 
 /* asyncio.Task(coro, *, loop=None, name=None). */
