@@ -151,7 +151,23 @@ typedef struct {
     int fd;
     AsyDict *driver;       /* the _asytest module's namespace                           */
     AsyDict *mod;          /* the test module's namespace                               */
+    int tapnum;            /* TAP numbers used so far (by earlier children too)         */
 } Child;
+
+static void print_result(const Options *opt, int tapnum, char kind, const char *name,
+                         const char *text);
+
+/* A result: printed here, so that it lands in order with what the tests print, then
+ * sent to the parent, which counts it. */
+static void child_result(Child *c, char kind, int idx, const char *test, const char *text) {
+    char *name = malloc(strlen(c->path) + strlen(test) + 3);
+    if (name) sprintf(name, "%s%s%s", c->path, *test ? "::" : "", test);
+    fflush(stdout);
+    fflush(stderr);
+    print_result(c->opt, ++c->tapnum, kind, name ? name : c->path, text ? text : "");
+    free(name);
+    send_rec(c->fd, kind, idx, text);
+}
 
 /* Drop the driver's frames from a traceback, and from the exceptions it chains to. */
 static void filter_traceback(AsyVM *vm, AsyException *e, int depth) {
@@ -274,7 +290,8 @@ static bool is_async_function(AsyVM *vm, AsyValue f) {
 /* Run test idx; false when it failed. */
 static bool run_test(Child *c, int idx, AsyValue name, AsyValue fn) {
     AsyVM *vm = c->vm;
-    send_rec(c->fd, REC_BEGIN, idx, ((AsyStr *)ASY_AS_OBJ(name))->data);
+    const char *test = ((AsyStr *)ASY_AS_OBJ(name))->data;
+    send_rec(c->fd, REC_BEGIN, idx, test);
     AsyValue setup = module_fn(c, "setup_function"), teardown = module_fn(c, "teardown_function");
     AsyValue argv[6] = {ASY_IS_UNDEF(setup) ? ASY_NONE : setup, hook_args(c, setup, fn), fn,
                         ASY_IS_UNDEF(teardown) ? ASY_NONE : teardown,
@@ -285,15 +302,13 @@ static bool run_test(Child *c, int idx, AsyValue name, AsyValue fn) {
     alarm(0);
     asy_root_pop(vm, 6);
     asy_dict_set_cstr(vm, c->driver, "_current", ASY_NONE);
-    fflush(stdout);
-    fflush(stderr);
     if (ok) {
-        send_rec(c->fd, REC_PASS, idx, NULL);
+        child_result(c, REC_PASS, idx, test, NULL);
         return true;
     }
     char *reason = skip_reason(c);
     if (reason) {
-        send_rec(c->fd, REC_SKIP, idx, reason);
+        child_result(c, REC_SKIP, idx, test, reason);
         free(reason);
         return true;
     }
@@ -302,7 +317,7 @@ static bool run_test(Child *c, int idx, AsyValue name, AsyValue fn) {
     bool timed_out = ASY_IS_BOOL(asy_dict_get_cstr(vm, c->driver, "_timed_out")) &&
                      ASY_AS_BOOL(asy_dict_get_cstr(vm, c->driver, "_timed_out"));
     char *text = exception_text(c, timed_out ? heading : NULL);
-    send_rec(c->fd, REC_FAIL, idx, text ? text : "(no report: out of memory)\n");
+    child_result(c, REC_FAIL, idx, test, text ? text : "(no report: out of memory)\n");
     free(text);
     return false;
 }
@@ -430,7 +445,7 @@ static bool module_hook(Child *c, const char *name, char **skip_all) {
     char heading[64];
     snprintf(heading, sizeof heading, "%s() failed", name);
     char *text = exception_text(c, heading);
-    send_rec(c->fd, REC_ERROR, 0, text);
+    child_result(c, REC_ERROR, 0, "", text);
     free(text);
     return false;
 }
@@ -441,7 +456,7 @@ static void child_run(Child *c, int start) {
     if (c->driver) c->mod = load_module(c);
     if (!c->driver || !c->mod) {
         char *text = exception_text(c, "cannot load the test file");
-        send_rec(c->fd, REC_ERROR, 0, text);
+        child_result(c, REC_ERROR, 0, "", text);
         free(text);
         return;
     }
@@ -453,9 +468,10 @@ static void child_run(Child *c, int start) {
     char *skip_all = NULL;
     if (n > start && !module_hook(c, "setup", &skip_all)) {
         for (int i = start; i < n; i++) {
-            send_rec(c->fd, REC_BEGIN, i, ((AsyStr *)ASY_AS_OBJ(tests->items[2 * i]))->data);
-            send_rec(c->fd, skip_all ? REC_SKIP : REC_FAIL, i,
-                     skip_all ? skip_all : "setup() failed\n");
+            const char *test = ((AsyStr *)ASY_AS_OBJ(tests->items[2 * i]))->data;
+            send_rec(c->fd, REC_BEGIN, i, test);
+            child_result(c, skip_all ? REC_SKIP : REC_FAIL, i, test,
+                         skip_all ? skip_all : "setup() failed\n");
         }
         free(skip_all);
         asy_root_pop(vm, 1);
@@ -476,12 +492,12 @@ static char *dir_of(const char *path) {
     return strndup(path, (size_t)(slash - path));
 }
 
-static void child_main(const Options *opt, const char *path, int start, int fd) {
+static void child_main(const Options *opt, const char *path, int start, int tapnum, int fd) {
     signal(SIGALRM, SIG_DFL);
     if (opt->virtual_time) asy_loop_set_virtual_time(true);
     AsyVM *vm = asy_vm_new();
     if (!vm) {
-        send_rec(fd, REC_ERROR, 0, "out of memory\n");
+        fprintf(stderr, "asy test: out of memory\n");
         _exit(1);
     }
     AsyList *argv = asy_list_new(vm, 1);
@@ -489,7 +505,7 @@ static void child_main(const Options *opt, const char *path, int start, int fd) 
     vm->sys_argv = ASY_OBJ(argv);
     char *dir = dir_of(path);
     vm->script_dir = dir;
-    Child c = {.vm = vm, .opt = opt, .path = path, .fd = fd};
+    Child c = {.vm = vm, .opt = opt, .path = path, .fd = fd, .tapnum = tapnum};
     child_run(&c, start);
     send_rec(fd, REC_DONE, 0, NULL);
     fflush(stdout);
@@ -515,23 +531,20 @@ static void print_tap_diag(const char *text) {
     }
 }
 
-static void report(const Options *opt, Totals *t, char kind, const char *name, const char *text) {
+static void print_result(const Options *opt, int tapnum, char kind, const char *name,
+                         const char *text) {
     switch (kind) {
     case REC_PASS:
-        t->passed++;
-        if (opt->tap) printf("ok %d - %s\n", ++t->tapnum, name);
+        if (opt->tap) printf("ok %d - %s\n", tapnum, name);
         else if (opt->verbose) printf("PASS %s\n", name);
         break;
     case REC_SKIP:
-        t->skipped++;
-        if (opt->tap) printf("ok %d - %s # SKIP %s\n", ++t->tapnum, name, text);
+        if (opt->tap) printf("ok %d - %s # SKIP %s\n", tapnum, name, text);
         else if (opt->verbose) printf("SKIP %s%s%s\n", name, *text ? ": " : "", text);
         break;
     default: /* REC_FAIL, REC_ERROR */
-        t->failed++;
-        if (opt->exitfirst) t->stop = true;
         if (opt->tap) {
-            printf("not ok %d - %s\n", ++t->tapnum, name);
+            printf("not ok %d - %s\n", tapnum, name);
             print_tap_diag(text);
         } else {
             printf("FAIL %s\n%s", name, text);
@@ -541,6 +554,19 @@ static void report(const Options *opt, Totals *t, char kind, const char *name, c
         break;
     }
     fflush(stdout);
+}
+
+static void tally(const Options *opt, Totals *t, char kind) {
+    t->tapnum++;
+    if (kind == REC_PASS) t->passed++;
+    else if (kind == REC_SKIP) t->skipped++;
+    else t->failed++, t->stop = opt->exitfirst;
+}
+
+/* A result the parent found itself (a child died): printed and counted. */
+static void report(const Options *opt, Totals *t, char kind, const char *name, const char *text) {
+    tally(opt, t, kind);
+    print_result(opt, t->tapnum, kind, name, text);
 }
 
 /* What a child that ended with `status` during a test did to it. */
@@ -573,7 +599,7 @@ static int run_child(const Options *opt, Totals *t, const char *path, int start)
     }
     if (pid == 0) {
         close(fds[0]);
-        child_main(opt, path, start, fds[1]);
+        child_main(opt, path, start, t->tapnum, fds[1]);
     }
     close(fds[1]);
     int count = -1, running = -1;
@@ -586,7 +612,6 @@ static int run_child(const Options *opt, Totals *t, const char *path, int start)
             free(text);
             break;
         }
-        char *name = NULL;
         if (h.kind == REC_BEGIN) {
             free(running_name);
             running_name = malloc(strlen(path) + h.len + 3);
@@ -596,12 +621,9 @@ static int run_child(const Options *opt, Totals *t, const char *path, int start)
             count = h.idx;
         } else if (h.kind == REC_DONE) {
             done = true;
-        } else if (h.kind == REC_ERROR) {
-            report(opt, t, h.kind, path, text);
         } else {
-            name = running_name;
-            report(opt, t, h.kind, name ? name : path, text);
-            running = -1;
+            tally(opt, t, h.kind);
+            if (h.kind != REC_ERROR) running = -1;
         }
         free(text);
     }
