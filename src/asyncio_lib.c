@@ -413,7 +413,8 @@ static AsyValue lib_log_error(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) 
     AsyValue msg = asy_str(vm, argv[0]);
     if (ASY_IS_ERR(msg)) return msg;
     AsyException *e = asy_isinstance(vm, argv[1], vm->exc_types[ASY_EXC_BaseException])
-                          ? (AsyException *)ASY_AS_OBJ(argv[1]) : NULL;
+                          ? (AsyException *)ASY_AS_OBJ(argv[1])
+                          : NULL;
     asy_loop_log_error(vm, ((AsyStr *)ASY_AS_OBJ(msg))->data, "task", argv[2], e);
     return ASY_NONE;
 }
@@ -427,8 +428,8 @@ void asy_asyncio_lib_init(AsyVM *vm, AsyModule *m) {
     asy_module_add_functions(vm, m, lib_functions);
     asy_dict_set_str(vm, m->dict, ASY_S(vm, __builtins__), ASY_OBJ(vm->builtins));
     asy_root_push(vm, ASY_OBJ(m));
-    AsyCode *code = asy_compile(vm, asyncio_lib_src, sizeof asyncio_lib_src - 1, "<asyncio>",
-                                ASY_PARSE_MODULE);
+    AsyCode *code =
+        asy_compile(vm, asyncio_lib_src, sizeof asyncio_lib_src - 1, "<asyncio>", ASY_PARSE_MODULE);
     if (code) {
         asy_root_push(vm, ASY_OBJ(code));
         asy_vm_run_code(vm, code, m->dict);

@@ -28,8 +28,8 @@ static bool all_cancelled(AsyWaitList *l) {
 }
 
 static bool is_cancel(AsyVM *vm, AsyValue v) {
-    return ASY_IS_OBJ(v) && asy_is_subtype(ASY_AS_OBJ(v)->type,
-                                           vm->exc_types[ASY_EXC_CancelledError]);
+    return ASY_IS_OBJ(v) &&
+           asy_is_subtype(ASY_AS_OBJ(v)->type, vm->exc_types[ASY_EXC_CancelledError]);
 }
 
 /* "<asyncio.locks.Event object at 0x... [extra]>" */
@@ -73,7 +73,7 @@ static AsyValue aexit_release(AsyVM *vm, AsyValue self, const char *meth) {
 typedef struct {
     AsyObj hdr;
     AsyWaitList waiters;
-    AsyOp *wait_op;       /* what wait() returns (asy_op_shared)                      */
+    AsyOp *wait_op; /* what wait() returns (asy_op_shared)                      */
     uint32_t run_id;
     bool value;
 } AsyEvent;
@@ -136,7 +136,8 @@ static AsyValue em_set(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     AsyEvent *e = ev_of(argv[0]);
     if (e->value) return ASY_NONE;
     e->value = true;
-    for (AsyTask *t = e->waiters.head; t; t = t->wnext) asy_task_wait_resolve(vm, t, ASY_TRUE);
+    for (AsyTask *t = e->waiters.head; t; t = t->wnext)
+        asy_task_wait_resolve(vm, t, ASY_TRUE);
     return ASY_NONE;
 }
 
@@ -293,8 +294,8 @@ static void sem_traverse(AsyVM *vm, AsyObj *o) {
 }
 
 /* Semaphore(value=1) / BoundedSemaphore(value=1): the initial value into s. */
-static bool sem_set_value(AsyVM *vm, AsySemaphore *s, const char *name, int argc,
-                          AsyValue *argv, AsyDict *kw) {
+static bool sem_set_value(AsyVM *vm, AsySemaphore *s, const char *name, int argc, AsyValue *argv,
+                          AsyDict *kw) {
     AsyValue value = asy_kwarg(vm, kw, "value");
     if (!asy_check_kw_done(vm, name, kw)) return false;
     if (!asy_check_args(vm, name, argc + !ASY_IS_UNDEF(value), 0, 1)) return false;
@@ -320,7 +321,7 @@ static AsyValue sem_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyD
 
 static AsyValue sm_init(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return sem_set_value(vm, sem_of(argv[0]), "__init__", argc - 1, argv + 1, kw) ? ASY_NONE
-                                                                                 : ASY_ERR;
+                                                                                  : ASY_ERR;
 }
 
 static bool sem_locked(AsySemaphore *s) {
@@ -333,8 +334,10 @@ static bool sem_locked(AsySemaphore *s) {
 static AsyValue sem_repr(AsyVM *vm, AsyValue self) {
     AsySemaphore *s = sem_of(self);
     char extra[64];
-    if (sem_locked(s)) snprintf(extra, sizeof extra, "locked");
-    else snprintf(extra, sizeof extra, "unlocked, value:%lld", (long long)s->value);
+    if (sem_locked(s))
+        snprintf(extra, sizeof extra, "locked");
+    else
+        snprintf(extra, sizeof extra, "unlocked, value:%lld", (long long)s->value);
     return lock_style_repr(vm, &s->hdr, extra, s->waiters.len);
 }
 
@@ -422,12 +425,12 @@ typedef enum { QUEUE_FIFO, QUEUE_LIFO, QUEUE_PRIORITY } AsyQueueKind;
 
 typedef struct {
     AsyObj hdr;
-    AsyValue *items;      /* FIFO: a ring from head; LIFO: a stack; PRIORITY: a heap   */
+    AsyValue *items; /* FIFO: a ring from head; LIFO: a stack; PRIORITY: a heap   */
     int64_t head, len, cap;
-    int64_t maxsize;      /* <= 0: unbounded                                          */
+    int64_t maxsize; /* <= 0: unbounded                                          */
     int64_t unfinished;
     AsyWaitList getters, putters, joiners;
-    AsyOp *get_op, *join_op;  /* shared awaitables (asy_op_shared)                    */
+    AsyOp *get_op, *join_op; /* shared awaitables (asy_op_shared)                    */
     uint32_t run_id;
     uint8_t kind;
 } AsyQueue;
@@ -440,7 +443,8 @@ static AsyValue q_item(AsyQueue *q, int64_t i) {
 
 static void queue_traverse(AsyVM *vm, AsyObj *o) {
     AsyQueue *q = (AsyQueue *)o;
-    for (int64_t i = 0; i < q->len; i++) asy_gc_mark_value(vm, q_item(q, i));
+    for (int64_t i = 0; i < q->len; i++)
+        asy_gc_mark_value(vm, q_item(q, i));
     asy_waitlist_mark(vm, &q->getters);
     asy_waitlist_mark(vm, &q->putters);
     asy_waitlist_mark(vm, &q->joiners);
@@ -493,7 +497,8 @@ static bool q_grow(AsyVM *vm, AsyQueue *q) {
     int64_t cap = q->cap ? q->cap * 2 : 8;
     AsyValue *items = asy_mem_alloc(vm, (size_t)cap * sizeof *items);
     if (!items) return false;
-    for (int64_t i = 0; i < q->len; i++) items[i] = q_item(q, i);
+    for (int64_t i = 0; i < q->len; i++)
+        items[i] = q_item(q, i);
     asy_mem_free(vm, q->items, (size_t)q->cap * sizeof *q->items);
     q->items = items;
     q->cap = cap;
@@ -639,8 +644,7 @@ static int op_queue_join(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyValu
 static AsyValue qm_get(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!no_args(vm, "get", argc)) return ASY_ERR;
-    return asy_op_shared(vm, &q_of(argv[0])->get_op, op_queue_get, "Queue.get", argv[0],
-                         ASY_UNDEF);
+    return asy_op_shared(vm, &q_of(argv[0])->get_op, op_queue_get, "Queue.get", argv[0], ASY_UNDEF);
 }
 
 static AsyValue qm_put(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
@@ -675,7 +679,8 @@ static AsyValue qm_task_done(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (q->unfinished <= 0)
         return asy_raise(vm, ASY_EXC_ValueError, "task_done() called too many times");
     if (--q->unfinished == 0)
-        for (AsyTask *t = q->joiners.head; t; t = t->wnext) asy_task_wait_resolve(vm, t, ASY_TRUE);
+        for (AsyTask *t = q->joiners.head; t; t = t->wnext)
+            asy_task_wait_resolve(vm, t, ASY_TRUE);
     return ASY_NONE;
 }
 
@@ -708,13 +713,15 @@ static AsyValue queue_format(AsyVM *vm, AsyValue self, bool with_address) {
     AsyStrBuf b;
     asy_strbuf_init(&b);
     const char *tn = q->hdr.type->name_str ? q->hdr.type->name_str->data : q->hdr.type->name;
-    if (with_address) asy_strbuf_printf(vm, &b, "<%s at %p maxsize=%lld", tn, (void *)q,
-                                        (long long)q->maxsize);
-    else asy_strbuf_printf(vm, &b, "<%s maxsize=%lld", tn, (long long)q->maxsize);
+    if (with_address)
+        asy_strbuf_printf(vm, &b, "<%s at %p maxsize=%lld", tn, (void *)q, (long long)q->maxsize);
+    else
+        asy_strbuf_printf(vm, &b, "<%s maxsize=%lld", tn, (long long)q->maxsize);
     if (q->len > 0) {
         AsyList *l = asy_list_new(vm, q->len);
         if (!l) return ASY_ERR;
-        for (int64_t i = 0; i < q->len; i++) l->items[l->len++] = q_item(q, i);
+        for (int64_t i = 0; i < q->len; i++)
+            l->items[l->len++] = q_item(q, i);
         AsyValue r = asy_repr(vm, ASY_OBJ(l));
         if (ASY_IS_ERR(r)) {
             asy_strbuf_free(&b);
@@ -754,7 +761,8 @@ static const AsyMethodDef queue_methods[] = {
 
 static AsyType *queue_exc(AsyVM *vm, const char *name) {
     AsyDict *ns = asy_dict_new(vm);
-    asy_dict_set_str(vm, ns, ASY_S(vm, __module__), ASY_OBJ(asy_str_intern_cstr(vm, "asyncio.queues")));
+    asy_dict_set_str(vm, ns, ASY_S(vm, __module__),
+                     ASY_OBJ(asy_str_intern_cstr(vm, "asyncio.queues")));
     asy_dict_set_str(vm, ns, ASY_S(vm, __qualname__), ASY_OBJ(asy_str_intern_cstr(vm, name)));
     AsyValue base = ASY_OBJ(vm->exc_types[ASY_EXC_Exception]);
     AsyValue t = asy_class_new(vm, asy_str_intern_cstr(vm, name), &base, 1, ns);
@@ -762,7 +770,8 @@ static AsyType *queue_exc(AsyVM *vm, const char *name) {
 }
 
 static AsyType *queue_type(AsyVM *vm, const char *name, AsyType *base) {
-    AsyType *t = asy_type_new_builtin(vm, name, base ? base : ASY_TYPE(vm, object), sizeof(AsyQueue));
+    AsyType *t =
+        asy_type_new_builtin(vm, name, base ? base : ASY_TYPE(vm, object), sizeof(AsyQueue));
     t->module = asy_str_intern_cstr(vm, "asyncio.queues");
     t->tflags |= ASY_TYPE_BASETYPE;
     if (!base) {
@@ -817,8 +826,9 @@ void asy_asyncio_sync_init(AsyVM *vm, AsyModule *m) {
     if (!L->types[ASY_AIO_QueueEmpty] || !L->types[ASY_AIO_QueueFull]) return;
 
     static const AsyAioTypeId exported[] = {
-        ASY_AIO_Event, ASY_AIO_Lock, ASY_AIO_Semaphore, ASY_AIO_BoundedSemaphore, ASY_AIO_Queue,
-        ASY_AIO_LifoQueue, ASY_AIO_PriorityQueue, ASY_AIO_QueueEmpty, ASY_AIO_QueueFull,
+        ASY_AIO_Event,     ASY_AIO_Lock,      ASY_AIO_Semaphore,     ASY_AIO_BoundedSemaphore,
+        ASY_AIO_Queue,     ASY_AIO_LifoQueue, ASY_AIO_PriorityQueue, ASY_AIO_QueueEmpty,
+        ASY_AIO_QueueFull,
     };
     for (size_t i = 0; i < sizeof exported / sizeof exported[0]; i++) {
         AsyType *e = L->types[exported[i]];

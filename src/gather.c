@@ -41,7 +41,8 @@ static AsyValue gather_results(AsyVM *vm, AsyGather *g) {
         AsyValue v;
         if (c->state == ASY_FUT_CANCELLED) {
             AsyValue msg = ASY_IS_UNDEF(c->cancel_msg) || ASY_IS_NONE(c->cancel_msg)
-                               ? ASY_OBJ(vm->empty_str) : c->cancel_msg;
+                               ? ASY_OBJ(vm->empty_str)
+                               : c->cancel_msg;
             v = asy_cancelled_error_new(vm, msg);
             if (ASY_IS_ERR(v)) return v;
         } else if (c->has_exc) {
@@ -67,8 +68,10 @@ void asy_gather_child_done(AsyVM *vm, AsyValue a, AsyValue b) {
     if (!g->return_exceptions) {
         if (child->state == ASY_FUT_CANCELLED) {
             AsyValue exc = asy_future_cancelled_error(vm, child);
-            if (!ASY_IS_ERR(exc)) asy_future_store_exception(vm, &g->fut, exc);
-            else asy_exc_clear(vm);
+            if (!ASY_IS_ERR(exc))
+                asy_future_store_exception(vm, &g->fut, exc);
+            else
+                asy_exc_clear(vm);
             return;
         }
         if (child->has_exc) {
@@ -80,8 +83,10 @@ void asy_gather_child_done(AsyVM *vm, AsyValue a, AsyValue b) {
     if (g->nfinished < g->nfuts) return;
     if (g->cancel_requested) {
         AsyValue exc = asy_future_cancelled_error(vm, child);
-        if (!ASY_IS_ERR(exc)) asy_future_store_exception(vm, &g->fut, exc);
-        else asy_exc_clear(vm);
+        if (!ASY_IS_ERR(exc))
+            asy_future_store_exception(vm, &g->fut, exc);
+        else
+            asy_exc_clear(vm);
         return;
     }
     AsyValue res = gather_results(vm, g);
@@ -96,7 +101,8 @@ void asy_gather_child_done(AsyVM *vm, AsyValue a, AsyValue b) {
 AsyValue asy_ensure_future(AsyVM *vm, AsyValue aw) {
     if (asy_is_future(vm, aw)) return aw;
     if (asy_aio_is_coroutine(vm, aw)) {
-        if (!((AsyLoop *)vm->loop)->running) return asy_raise(vm, ASY_EXC_RuntimeError, "no running event loop");
+        if (!((AsyLoop *)vm->loop)->running)
+            return asy_raise(vm, ASY_EXC_RuntimeError, "no running event loop");
         ((AsyLoop *)vm->loop)->create_site = "tasks.py:680";
         AsyTask *t = asy_task_new(vm, aw, ASY_UNDEF);
         return t ? ASY_OBJ(t) : ASY_ERR;
@@ -113,8 +119,8 @@ static AsyValue gather_seen(AsyValue *argv, AsyList *children, int i) {
 }
 
 AsyValue asy_gather(AsyVM *vm, int argc, AsyValue *argv, bool return_exceptions) {
-    AsyGather *g = (AsyGather *)asy_future_alloc(vm, ASY_AIO_TYPE(vm, GatheringFuture),
-                                             ASY_FUTK_GATHER);
+    AsyGather *g =
+        (AsyGather *)asy_future_alloc(vm, ASY_AIO_TYPE(vm, GatheringFuture), ASY_FUTK_GATHER);
     g->return_exceptions = return_exceptions;
     asy_root_push(vm, ASY_OBJ(g));
     g->children = asy_list_new(vm, argc);
@@ -140,11 +146,10 @@ AsyValue asy_gather(AsyVM *vm, int argc, AsyValue *argv, bool return_exceptions)
     return r;
 }
 
-
 void asy_gather_init_type(AsyVM *vm) {
     AsyLoop *L = vm->loop;
-    AsyType *g = asy_type_new_builtin(vm, "_GatheringFuture", L->types[ASY_AIO_Future],
-                                      sizeof(AsyGather));
+    AsyType *g =
+        asy_type_new_builtin(vm, "_GatheringFuture", L->types[ASY_AIO_Future], sizeof(AsyGather));
     g->module = asy_str_intern_cstr(vm, "asyncio.tasks");
     g->traverse = gather_traverse;
     asy_type_ready(vm, g);

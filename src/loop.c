@@ -57,7 +57,8 @@ static void loop_mark(AsyVM *vm) {
     if (!L) return;
     for (size_t i = 0; i < L->rlen; i++)
         loop_mark_handle(vm, &L->ready[(L->rhead + i) & (L->rcap - 1)]);
-    for (size_t i = 0; i < L->ntimers; i++) loop_mark_handle(vm, &L->timers[i].h);
+    for (size_t i = 0; i < L->ntimers; i++)
+        loop_mark_handle(vm, &L->timers[i].h);
     asy_task_mark_list(vm, L->tasks);
     asy_gc_mark_obj(vm, (AsyObj *)L->current);
     asy_gc_mark_obj(vm, (AsyObj *)L->main_task);
@@ -66,7 +67,8 @@ static void loop_mark(AsyVM *vm) {
     asy_gc_mark_obj(vm, (AsyObj *)L->unretrieved);
     asy_gc_mark_obj(vm, (AsyObj *)L->fatal);
     asy_gc_mark_obj(vm, (AsyObj *)L->sleep0);
-    for (int i = 0; i < ASY_AIO_TYPE_COUNT; i++) asy_gc_mark_obj(vm, (AsyObj *)L->types[i]);
+    for (int i = 0; i < ASY_AIO_TYPE_COUNT; i++)
+        asy_gc_mark_obj(vm, (AsyObj *)L->types[i]);
 }
 
 /* ---- life ---- */
@@ -139,7 +141,8 @@ static bool ready_grow(AsyVM *vm, AsyLoop *L) {
     size_t cap = L->rcap ? L->rcap * 2 : 256;
     AsyHandle *r = asy_mem_alloc(vm, cap * sizeof *r);
     if (!r) return false;
-    for (size_t i = 0; i < L->rlen; i++) r[i] = L->ready[(L->rhead + i) & (L->rcap - 1)];
+    for (size_t i = 0; i < L->rlen; i++)
+        r[i] = L->ready[(L->rhead + i) & (L->rcap - 1)];
     asy_mem_free(vm, L->ready, L->rcap * sizeof *L->ready);
     L->ready = r;
     L->rcap = cap;

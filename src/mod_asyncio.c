@@ -22,7 +22,7 @@ static AsyLoop *loop_of(AsyVM *vm) { return vm->loop; }
 
 typedef struct {
     AsyObj hdr;
-    uint32_t id;          /* primitives bound to this loop remember it (AsyLoop.run_id) */
+    uint32_t id; /* primitives bound to this loop remember it (AsyLoop.run_id) */
     bool closed;
     bool debug;
 } AsyLoopObj;
@@ -73,14 +73,18 @@ static AsyStr *handle_describe(AsyVM *vm, AsyHandleObj *h) {
     AsyValue q = asy_getattr_opt(vm, fn, ASY_S(vm, __qualname__));
     if (ASY_IS_ERR(q)) asy_exc_clear(vm);
     if (!ASY_IS_OBJ(q) || !asy_isinstance(vm, q, ASY_TYPE(vm, str))) q = asy_repr(vm, fn);
-    if (ASY_IS_ERR(q)) asy_exc_clear(vm);
-    else asy_strbuf_append_str(vm, &b, (AsyStr *)ASY_AS_OBJ(q));
+    if (ASY_IS_ERR(q))
+        asy_exc_clear(vm);
+    else
+        asy_strbuf_append_str(vm, &b, (AsyStr *)ASY_AS_OBJ(q));
     asy_strbuf_append_cstr(vm, &b, "(");
     for (int64_t i = 0; h->args && i < h->args->len; i++) {
         if (i) asy_strbuf_append_cstr(vm, &b, ", ");
         AsyValue r = asy_reprlib(vm, h->args->items[i]);
-        if (ASY_IS_ERR(r)) asy_exc_clear(vm);
-        else asy_strbuf_append_str(vm, &b, (AsyStr *)ASY_AS_OBJ(r));
+        if (ASY_IS_ERR(r))
+            asy_exc_clear(vm);
+        else
+            asy_strbuf_append_str(vm, &b, (AsyStr *)ASY_AS_OBJ(r));
     }
     asy_strbuf_append_cstr(vm, &b, ")");
     if (asy_is_function(vm, fn)) {
@@ -179,8 +183,11 @@ static const AsyMethodDef handle_methods[] = {
 /* call_soon(callback, *args) / call_later(delay, ...) / call_at(when, ...). */
 static AsyValue schedule_handle(AsyVM *vm, int argc, AsyValue *argv, bool timer, double when,
                                 const char *fname) {
-    if (argc < 1) return asy_raise(vm, ASY_EXC_TypeError, "%s() missing 1 required "
-                                   "positional argument: 'callback'", fname);
+    if (argc < 1)
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "%s() missing 1 required "
+                         "positional argument: 'callback'",
+                         fname);
     AsyHandleObj *h = asy_gc_alloc(vm, ASY_AIO_TYPE(vm, Handle), sizeof(AsyHandleObj));
     h->callback = argv[0];
     h->args = asy_tuple_from_array(vm, argv + 1, argc - 1);
@@ -218,8 +225,10 @@ static AsyValue lm_call_later(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) 
     double d;
     asy_kwarg(vm, kw, "context");
     if (!asy_check_kw_done(vm, "call_later", kw)) return ASY_ERR;
-    if (argc < 2) return asy_raise(vm, ASY_EXC_TypeError, "call_later() missing 2 required "
-                                   "positional arguments: 'delay' and 'callback'");
+    if (argc < 2)
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "call_later() missing 2 required "
+                         "positional arguments: 'delay' and 'callback'");
     if (!get_double(vm, argv[1], &d)) return ASY_ERR;
     return schedule_handle(vm, argc - 2, argv + 2, true, asy_loop_time() + d, "call_later");
 }
@@ -228,8 +237,10 @@ static AsyValue lm_call_at(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     double when;
     asy_kwarg(vm, kw, "context");
     if (!asy_check_kw_done(vm, "call_at", kw)) return ASY_ERR;
-    if (argc < 2) return asy_raise(vm, ASY_EXC_TypeError, "call_at() missing 2 required "
-                                   "positional arguments: 'when' and 'callback'");
+    if (argc < 2)
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "call_at() missing 2 required "
+                         "positional arguments: 'when' and 'callback'");
     if (!get_double(vm, argv[1], &when)) return ASY_ERR;
     return schedule_handle(vm, argc - 2, argv + 2, true, when, "call_at");
 }
@@ -345,7 +356,8 @@ static const AsyMethodDef loop_methods[] = {
     {"set_debug", lm_set_debug, 0, "Set the debug mode of the loop."},
     {"close", lm_close, 0, "Close the event loop."},
     {"run_until_complete", lm_run_until_complete, 0, "Run until the future is done."},
-    {"shutdown_asyncgens", lm_shutdown_asyncgens, 0, "Shutdown all active asynchronous generators."},
+    {"shutdown_asyncgens", lm_shutdown_asyncgens, 0,
+     "Shutdown all active asynchronous generators."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -366,7 +378,6 @@ static bool run_pass_nonblocking(AsyVM *vm) {
     if (!asy_loop_call_soon(vm, stop_marker, ASY_UNDEF, ASY_UNDEF)) return false;
     return asy_loop_run_once(vm);
 }
-
 
 static void loop_begin(AsyVM *vm, AsyLoopObj *lo) {
     AsyLoop *L = loop_of(vm);
@@ -391,11 +402,13 @@ static bool cancel_all_tasks(AsyVM *vm) {
     AsyLoop *L = loop_of(vm);
     if (!L->tasks) return true;
     int64_t n = 0;
-    for (AsyTask *t = L->tasks; t; t = t->anext) n++;
+    for (AsyTask *t = L->tasks; t; t = t->anext)
+        n++;
     AsyList *left = asy_list_new(vm, n);
     if (!left) return false;
     left->len = n;
-    for (AsyTask *t = L->tasks; t; t = t->anext) left->items[--n] = ASY_OBJ(t); /* oldest first */
+    for (AsyTask *t = L->tasks; t; t = t->anext)
+        left->items[--n] = ASY_OBJ(t); /* oldest first */
     asy_root_push(vm, ASY_OBJ(left));
     for (int64_t i = 0; i < left->len; i++)
         asy_task_cancel(vm, (AsyTask *)ASY_AS_OBJ(left->items[i]), ASY_UNDEF);
@@ -513,7 +526,8 @@ static AsyValue run_until_complete(AsyVM *vm, AsyValue loopobj, AsyValue aw) {
     AsyLoop *L = loop_of(vm);
     AsyLoopObj *lo = (AsyLoopObj *)ASY_AS_OBJ(loopobj);
     if (lo->closed) return asy_raise(vm, ASY_EXC_RuntimeError, "Event loop is closed");
-    if (L->running) return asy_raise(vm, ASY_EXC_RuntimeError, "This event loop is already running");
+    if (L->running)
+        return asy_raise(vm, ASY_EXC_RuntimeError, "This event loop is already running");
     loop_begin(vm, lo);
     AsyValue fut = asy_ensure_future(vm, aw);
     AsyValue r = fut;
@@ -565,8 +579,10 @@ static AsyValue aio_sleep(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         AsyValue zero = ASY_INT(0);
         int le = asy_compare_bool(vm, argv[0], zero, ASY_CMP_LE); /* CPython: delay <= 0 */
         if (le < 0) return ASY_ERR;
-        if (le) d = 0;
-        else if (!asy_to_double(vm, argv[0], &d)) return ASY_ERR;
+        if (le)
+            d = 0;
+        else if (!asy_to_double(vm, argv[0], &d))
+            return ASY_ERR;
     }
     if (isnan(d)) return asy_raise(vm, ASY_EXC_ValueError, "Invalid delay: NaN (not a number)");
     return asy_sleep_op(vm, d, result);
@@ -644,12 +660,15 @@ static AsyValue aio_set_event_loop(AsyVM *vm, int argc, AsyValue *argv, AsyDict 
     ASY_UNUSED(kw);
     if (!asy_check_args(vm, "set_event_loop", argc, 1, 1)) return ASY_ERR;
     AsyLoop *L = loop_of(vm);
-    if (ASY_IS_NONE(argv[0])) L->default_loop = NULL;
+    if (ASY_IS_NONE(argv[0]))
+        L->default_loop = NULL;
     else if (ASY_IS_OBJ(argv[0]) && ASY_AS_OBJ(argv[0])->type == ASY_AIO_TYPE(vm, Loop))
         L->default_loop = ASY_AS_OBJ(argv[0]);
     else
-        return asy_raise(vm, ASY_EXC_TypeError, "loop must be an instance of AbstractEventLoop "
-                         "or None, not '%s'", asy_type_name(vm, argv[0]));
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "loop must be an instance of AbstractEventLoop "
+                         "or None, not '%s'",
+                         asy_type_name(vm, argv[0]));
     return ASY_NONE;
 }
 
@@ -687,7 +706,8 @@ static const AsyMethodDef aio_functions[] = {
     {"new_event_loop", aio_new_event_loop, 0, "Create a new event loop."},
     {"set_event_loop", aio_set_event_loop, 0, "Set the current event loop."},
     {"iscoroutine", aio_iscoroutine, 0, "Return True if obj is a coroutine object."},
-    {"iscoroutinefunction", aio_iscoroutinefunction, 0, "Return True if func is a coroutine function."},
+    {"iscoroutinefunction", aio_iscoroutinefunction, 0,
+     "Return True if func is a coroutine function."},
     {"isfuture", aio_isfuture, 0, "Return True if obj is a Future instance."},
     {NULL, NULL, 0, NULL},
 };

@@ -29,18 +29,18 @@ static AsyValue clock_ns(AsyVM *vm, clockid_t id) {
     return ASY_INT((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + off);
 }
 
-#define CLOCK_FN(fname, id)                                                               \
-    static AsyValue t_##fname(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {       \
-        ASY_UNUSED(argv);                                                                 \
-        ASY_UNUSED(kw);                                                                   \
-        if (!asy_check_args(vm, #fname, argc, 0, 0)) return ASY_ERR;                     \
-        return ASY_FLOAT(clock_seconds(id));                                              \
-    }                                                                                     \
-    static AsyValue t_##fname##_ns(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {  \
-        ASY_UNUSED(argv);                                                                 \
-        ASY_UNUSED(kw);                                                                   \
-        if (!asy_check_args(vm, #fname "_ns", argc, 0, 0)) return ASY_ERR;               \
-        return clock_ns(vm, id);                                                          \
+#define CLOCK_FN(fname, id)                                                                        \
+    static AsyValue t_##fname(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {                  \
+        ASY_UNUSED(argv);                                                                          \
+        ASY_UNUSED(kw);                                                                            \
+        if (!asy_check_args(vm, #fname, argc, 0, 0)) return ASY_ERR;                               \
+        return ASY_FLOAT(clock_seconds(id));                                                       \
+    }                                                                                              \
+    static AsyValue t_##fname##_ns(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {             \
+        ASY_UNUSED(argv);                                                                          \
+        ASY_UNUSED(kw);                                                                            \
+        if (!asy_check_args(vm, #fname "_ns", argc, 0, 0)) return ASY_ERR;                         \
+        return clock_ns(vm, id);                                                                   \
     }
 
 CLOCK_FN(time, CLOCK_REALTIME)
@@ -91,9 +91,8 @@ static AsyValue t_sleep(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 
 /* ---- struct_time ---- */
 
-static const char *const tm_fields[] = {"tm_year", "tm_mon",  "tm_mday",
-                                        "tm_hour", "tm_min",  "tm_sec",
-                                        "tm_wday", "tm_yday", "tm_isdst"};
+static const char *const tm_fields[] = {"tm_year", "tm_mon",  "tm_mday", "tm_hour", "tm_min",
+                                        "tm_sec",  "tm_wday", "tm_yday", "tm_isdst"};
 #define TM_NFIELDS 9
 
 typedef struct {
@@ -107,9 +106,9 @@ static AsyType *struct_time_type(AsyVM *vm);
 
 static AsyValue struct_time_new(AsyVM *vm, const struct tm *tm) {
     AsyStructTime *st = asy_gc_alloc(vm, struct_time_type(vm), sizeof(AsyStructTime));
-    int64_t v[TM_NFIELDS] = {tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday, tm->tm_hour,
-                             tm->tm_min, tm->tm_sec, (tm->tm_wday + 6) % 7, tm->tm_yday + 1,
-                             tm->tm_isdst};
+    int64_t v[TM_NFIELDS] = {tm->tm_year + 1900,    tm->tm_mon + 1,  tm->tm_mday,
+                             tm->tm_hour,           tm->tm_min,      tm->tm_sec,
+                             (tm->tm_wday + 6) % 7, tm->tm_yday + 1, tm->tm_isdst};
     memcpy(st->f, v, sizeof v);
     st->gmtoff = tm->tm_gmtoff;
     snprintf(st->zone, sizeof st->zone, "%s", tm->tm_zone ? tm->tm_zone : "");
@@ -142,7 +141,8 @@ static AsyValue st_getitem(AsyVM *vm, AsyValue self, AsyValue key) {
     int64_t i;
     if (!asy_index(vm, key, &i)) return ASY_ERR;
     if (i < 0) i += TM_NFIELDS;
-    if (i < 0 || i >= TM_NFIELDS) return asy_raise(vm, ASY_EXC_IndexError, "tuple index out of range");
+    if (i < 0 || i >= TM_NFIELDS)
+        return asy_raise(vm, ASY_EXC_IndexError, "tuple index out of range");
     return ASY_INT(st->f[i]);
 }
 
@@ -155,7 +155,8 @@ static int64_t st_len(AsyVM *vm, AsyValue self) {
 static AsyValue st_iter(AsyVM *vm, AsyValue self) {
     AsyStructTime *st = (AsyStructTime *)ASY_AS_OBJ(self);
     AsyValue items[TM_NFIELDS];
-    for (int i = 0; i < TM_NFIELDS; i++) items[i] = ASY_INT(st->f[i]);
+    for (int i = 0; i < TM_NFIELDS; i++)
+        items[i] = ASY_INT(st->f[i]);
     AsyTuple *t = asy_tuple_from_array(vm, items, TM_NFIELDS);
     return t ? asy_iter(vm, ASY_OBJ(t)) : ASY_ERR;
 }
@@ -163,8 +164,9 @@ static AsyValue st_iter(AsyVM *vm, AsyValue self) {
 /* The type lives in the time module's dict (so the GC keeps it) under struct_time. */
 static AsyType *struct_time_type(AsyVM *vm) {
     AsyValue m = asy_dict_get_cstr(vm, vm->modules, "time");
-    AsyValue t = ASY_IS_OBJ(m) ? asy_dict_get_cstr(vm, ((AsyModule *)ASY_AS_OBJ(m))->dict,
-                                                   "struct_time") : ASY_UNDEF;
+    AsyValue t = ASY_IS_OBJ(m)
+                     ? asy_dict_get_cstr(vm, ((AsyModule *)ASY_AS_OBJ(m))->dict, "struct_time")
+                     : ASY_UNDEF;
     return ASY_IS_OBJ(t) ? (AsyType *)ASY_AS_OBJ(t) : ASY_TYPE(vm, object);
 }
 
@@ -256,11 +258,12 @@ static AsyValue t_asctime(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         time_t now = time(NULL);
         localtime_r(&now, &tm);
     }
-    static const char days[] = "MonTueWedThuFriSatSun", months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    static const char days[] = "MonTueWedThuFriSatSun",
+                      months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     int wd = (tm.tm_wday + 6) % 7, mon = tm.tm_mon >= 0 && tm.tm_mon < 12 ? tm.tm_mon : 0;
     return ASY_OBJ(asy_str_printf(vm, "%.3s %.3s%3d %.2d:%.2d:%.2d %d", days + wd * 3,
-                                  months + mon * 3, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                                  tm.tm_sec, tm.tm_year + 1900));
+                                  months + mon * 3, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                                  tm.tm_year + 1900));
 }
 
 static const AsyMethodDef time_functions[] = {
@@ -283,8 +286,8 @@ static const AsyMethodDef time_functions[] = {
 void asy_mod_time_init(AsyVM *vm) {
     AsyModule *m = asy_module_new(vm, "time");
     asy_module_add_functions(vm, m, time_functions);
-    AsyType *st = asy_type_new_builtin(vm, "struct_time", ASY_TYPE(vm, object),
-                                       sizeof(AsyStructTime));
+    AsyType *st =
+        asy_type_new_builtin(vm, "struct_time", ASY_TYPE(vm, object), sizeof(AsyStructTime));
     st->module = asy_str_intern_cstr(vm, "time");
     st->repr = st_repr;
     st->getattr = st_getattr;

@@ -19,7 +19,8 @@ static size_t cp_offset(AsyStr *s, size_t cp) {
     size_t i = 0;
     while (i < s->len && cp > 0) {
         i++;
-        while (i < s->len && ((unsigned char)s->data[i] & 0xC0) == 0x80) i++;
+        while (i < s->len && ((unsigned char)s->data[i] & 0xC0) == 0x80)
+            i++;
         cp--;
     }
     return i;
@@ -101,7 +102,8 @@ static AsyValue reprlib_dict(AsyVM *vm, AsyDict *d, int level) {
     if (!keys) return ASY_ERR;
     int64_t pos = 0;
     AsyValue k, v;
-    while (asy_dict_next(d, &pos, &k, &v)) keys->items[keys->len++] = k;
+    while (asy_dict_next(d, &pos, &k, &v))
+        keys->items[keys->len++] = k;
     asy_root_push(vm, ASY_OBJ(keys));
     if (asy_list_sort(vm, keys, ASY_UNDEF, false) < 0) asy_exc_clear(vm); /* unsortable: as is */
     AsyStrBuf b;
@@ -111,7 +113,8 @@ static AsyValue reprlib_dict(AsyVM *vm, AsyDict *d, int level) {
     for (int64_t i = 0; i < keys->len && i < REPR_MAXDICT && ASY_IS_UNDEF(err); i++) {
         AsyValue kr = reprlib1(vm, keys->items[i], level - 1);
         AsyValue val = ASY_IS_ERR(kr) ? kr : asy_dict_get(vm, d, keys->items[i]);
-        AsyValue vr = ASY_IS_ERR(val) ? val : reprlib1(vm, ASY_IS_UNDEF(val) ? ASY_NONE : val, level - 1);
+        AsyValue vr =
+            ASY_IS_ERR(val) ? val : reprlib1(vm, ASY_IS_UNDEF(val) ? ASY_NONE : val, level - 1);
         if (ASY_IS_ERR(vr)) {
             err = vr;
             break;
@@ -151,4 +154,3 @@ static AsyValue reprlib1(AsyVM *vm, AsyValue v, int level) {
 }
 
 AsyValue asy_reprlib(AsyVM *vm, AsyValue v) { return reprlib1(vm, v, REPR_MAXLEVEL); }
-

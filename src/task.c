@@ -28,8 +28,8 @@ static void soon(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b) {
 }
 
 static bool is_cancelled_error(AsyVM *vm, AsyValue v) {
-    return ASY_IS_OBJ(v) && asy_is_subtype(ASY_AS_OBJ(v)->type,
-                                           vm->exc_types[ASY_EXC_CancelledError]);
+    return ASY_IS_OBJ(v) &&
+           asy_is_subtype(ASY_AS_OBJ(v)->type, vm->exc_types[ASY_EXC_CancelledError]);
 }
 
 /* CancelledError(msg), or CancelledError() when msg is UNDEF or None. */
@@ -71,7 +71,8 @@ void asy_future_traverse(AsyVM *vm, AsyObj *o) {
     AsyFuture *f = (AsyFuture *)o;
     asy_gc_mark_value(vm, f->result);
     asy_gc_mark_value(vm, f->cancel_msg);
-    for (uint32_t i = 0; i < f->ncb; i++) asy_gc_mark_value(vm, f->cbs[i].arg);
+    for (uint32_t i = 0; i < f->ncb; i++)
+        asy_gc_mark_value(vm, f->cbs[i].arg);
 }
 
 static void future_finalize(AsyVM *vm, AsyObj *o) {
@@ -86,7 +87,8 @@ static void future_finalize(AsyVM *vm, AsyObj *o) {
 static void future_schedule_callbacks(AsyVM *vm, AsyFuture *f) {
     uint32_t n = f->ncb;
     f->ncb = 0;
-    for (uint32_t i = 0; i < n; i++) soon(vm, f->cbs[i].fn, f->cbs[i].arg, ASY_OBJ(f));
+    for (uint32_t i = 0; i < n; i++)
+        soon(vm, f->cbs[i].fn, f->cbs[i].arg, ASY_OBJ(f));
     future_finalize(vm, &f->hdr);
 }
 
@@ -121,8 +123,10 @@ int64_t asy_future_remove_cb(AsyVM *vm, AsyFuture *f, AsyLoopFn fn, AsyValue arg
             if (same < 0) return -1;
             if (i >= f->ncb) break; /* __eq__ changed the list under us */
         }
-        if (same) removed++;
-        else f->cbs[keep++] = cb;
+        if (same)
+            removed++;
+        else
+            f->cbs[keep++] = cb;
     }
     f->ncb = keep;
     return removed;
@@ -183,8 +187,9 @@ bool asy_future_set_exception(AsyVM *vm, AsyFuture *f, AsyValue exc) {
         return false;
     }
     if (ASY_AS_OBJ(exc)->type == vm->exc_types[ASY_EXC_StopIteration]) {
-        asy_raise(vm, ASY_EXC_TypeError, "StopIteration interacts badly with generators and "
-                                         "cannot be raised into a Future");
+        asy_raise(vm, ASY_EXC_TypeError,
+                  "StopIteration interacts badly with generators and "
+                  "cannot be raised into a Future");
         return false;
     }
     asy_future_store_exception(vm, f, exc);
@@ -200,7 +205,6 @@ static bool future_cancel_plain(AsyVM *vm, AsyFuture *f, AsyValue msg) {
     future_schedule_callbacks(vm, f);
     return true;
 }
-
 
 bool asy_future_cancel(AsyVM *vm, AsyFuture *f, AsyValue msg) {
     switch (f->kind) {
@@ -219,9 +223,7 @@ AsyValue asy_future_cancelled_error(AsyVM *vm, AsyFuture *f) {
     return asy_cancelled_error_new(vm, f->cancel_msg);
 }
 
-static AsyValue raise_stored(AsyVM *vm, AsyValue exc) {
-    return asy_raise_value(vm, exc);
-}
+static AsyValue raise_stored(AsyVM *vm, AsyValue exc) { return asy_raise_value(vm, exc); }
 
 AsyValue asy_future_result(AsyVM *vm, AsyFuture *f) {
     if (f->state == ASY_FUT_CANCELLED) {
@@ -264,7 +266,8 @@ bool asy_loop_run_until_done(AsyVM *vm, AsyFuture *f) {
     if (!asy_future_add_cb(vm, f, run_until_complete_cb, ASY_UNDEF)) return false;
     L->stopping = false;
     bool ok = true;
-    while (ok && !L->stopping) ok = asy_loop_run_once(vm);
+    while (ok && !L->stopping)
+        ok = asy_loop_run_once(vm);
     L->stopping = false;
     if (!ok) asy_future_remove_cb(vm, f, run_until_complete_cb, ASY_UNDEF);
     return ok;
@@ -280,8 +283,10 @@ static void append_callable(AsyVM *vm, AsyStrBuf *b, AsyValue fn) {
     }
     if (asy_is_native(vm, f)) {
         AsyNative *n = (AsyNative *)ASY_AS_OBJ(f);
-        if (n->qualname) asy_strbuf_append_str(vm, b, n->qualname);
-        else asy_strbuf_append_cstr(vm, b, n->def->name);
+        if (n->qualname)
+            asy_strbuf_append_str(vm, b, n->qualname);
+        else
+            asy_strbuf_append_cstr(vm, b, n->def->name);
         return;
     }
     AsyValue q = asy_getattr_opt(vm, fn, ASY_S(vm, __qualname__));
@@ -308,8 +313,8 @@ static void append_callback(AsyVM *vm, AsyStrBuf *b, const AsyFutCb *cb) {
     } else if (cb->fn == run_until_complete_cb) {
         asy_strbuf_append_cstr(vm, b, "_run_until_complete_cb() at " AIO_SRC "base_events.py:180");
     } else if (cb->fn == asy_gather_child_done) {
-        asy_strbuf_append_cstr(vm, b, "gather.<locals>._done_callback() at " AIO_SRC
-                                      "tasks.py:764");
+        asy_strbuf_append_cstr(vm, b,
+                               "gather.<locals>._done_callback() at " AIO_SRC "tasks.py:764");
     } else if (cb->fn == asy_future_cb_call) {
         append_callable(vm, b, cb->arg);
         asy_strbuf_append_cstr(vm, b, "()");
@@ -381,8 +386,10 @@ static AsyValue future_repr(AsyVM *vm, AsyValue self) {
 static void waitlist_push(AsyWaitList *l, AsyTask *t) {
     t->wnext = NULL;
     t->wprev = l->tail;
-    if (l->tail) l->tail->wnext = t;
-    else l->head = t;
+    if (l->tail)
+        l->tail->wnext = t;
+    else
+        l->head = t;
     l->tail = t;
     l->len++;
     t->wlist = l;
@@ -390,17 +397,22 @@ static void waitlist_push(AsyWaitList *l, AsyTask *t) {
 
 void asy_waitlist_remove(AsyWaitList *l, AsyTask *t) {
     if (t->wlist != l) return;
-    if (t->wprev) t->wprev->wnext = t->wnext;
-    else l->head = t->wnext;
-    if (t->wnext) t->wnext->wprev = t->wprev;
-    else l->tail = t->wprev;
+    if (t->wprev)
+        t->wprev->wnext = t->wnext;
+    else
+        l->head = t->wnext;
+    if (t->wnext)
+        t->wnext->wprev = t->wprev;
+    else
+        l->tail = t->wprev;
     t->wnext = t->wprev = NULL;
     t->wlist = NULL;
     l->len--;
 }
 
 void asy_waitlist_mark(AsyVM *vm, AsyWaitList *l) {
-    for (AsyTask *t = l->head; t; t = t->wnext) asy_gc_mark_obj(vm, &t->fut.hdr);
+    for (AsyTask *t = l->head; t; t = t->wnext)
+        asy_gc_mark_obj(vm, &t->fut.hdr);
 }
 
 static void task_step(AsyVM *vm, AsyTask *t, AsyValue exc);
@@ -465,13 +477,17 @@ AsyTask *asy_task_current(AsyVM *vm) {
 }
 
 void asy_task_mark_list(AsyVM *vm, AsyTask *head) {
-    for (AsyTask *t = head; t; t = t->anext) asy_gc_mark_obj(vm, &t->fut.hdr);
+    for (AsyTask *t = head; t; t = t->anext)
+        asy_gc_mark_obj(vm, &t->fut.hdr);
 }
 
 static void task_unlink(AsyLoop *L, AsyTask *t) {
-    if (t->aprev) t->aprev->anext = t->anext;
-    else if (L->tasks == t) L->tasks = t->anext;
-    else return; /* not linked */
+    if (t->aprev)
+        t->aprev->anext = t->anext;
+    else if (L->tasks == t)
+        L->tasks = t->anext;
+    else
+        return; /* not linked */
     if (t->anext) t->anext->aprev = t->aprev;
     t->anext = t->aprev = NULL;
     L->ntasks--;
@@ -497,9 +513,7 @@ static bool is_op(AsyVM *vm, AsyValue v) {
     return ASY_IS_OBJ(v) && vm->loop && ASY_AS_OBJ(v)->type == ASY_AIO_TYPE(vm, Op);
 }
 
-bool asy_aio_is_coroutine(AsyVM *vm, AsyValue v) {
-    return asy_is_coroutine(vm, v) || is_op(vm, v);
-}
+bool asy_aio_is_coroutine(AsyVM *vm, AsyValue v) { return asy_is_coroutine(vm, v) || is_op(vm, v); }
 
 /* A task's fiber starts small. fiber.c sizes every fiber for a program's main stack (256
  * slots, 16 frames: about 8 KB), while a task mostly holds its coroutine's frame and
@@ -671,8 +685,9 @@ static AsyRunStatus task_run(AsyVM *vm, AsyTask *t, AsyValue exc, AsyValue *out)
         }
         t->step_exc = exc;
         int r = op_drive(vm, op, t, out);
-        return r == ASY_AWAIT_DONE ? ASY_RUN_DONE
-               : r == ASY_AWAIT_SUSPEND ? ASY_RUN_SUSPENDED : ASY_RUN_ERROR;
+        return r == ASY_AWAIT_DONE      ? ASY_RUN_DONE
+               : r == ASY_AWAIT_SUSPEND ? ASY_RUN_SUSPENDED
+                                        : ASY_RUN_ERROR;
     }
     if (t->fiber->state == ASY_FIBER_NEW && !ASY_IS_UNDEF(exc)) {
         raise_stored(vm, exc); /* cancelled before it started: the body never runs */
@@ -765,8 +780,10 @@ static void append_task_coro(AsyVM *vm, AsyStrBuf *b, AsyTask *t) {
 
 static void append_task_name(AsyVM *vm, AsyStrBuf *b, AsyTask *t) {
     asy_strbuf_append_cstr(vm, b, " name=");
-    if (ASY_IS_UNDEF(t->name)) asy_strbuf_printf(vm, b, "'Task-%lld'", (long long)t->num);
-    else append_repr(vm, b, t->name, false);
+    if (ASY_IS_UNDEF(t->name))
+        asy_strbuf_printf(vm, b, "'Task-%lld'", (long long)t->num);
+    else
+        append_repr(vm, b, t->name, false);
 }
 
 static AsyValue task_repr(AsyVM *vm, AsyValue self) {
@@ -1033,7 +1050,8 @@ void asy_loop_log_slow(AsyVM *vm, const AsyHandle *h, double dt) {
 /* ---- "coroutine ... was never awaited" ---- */
 
 static uint64_t fnv1a(uint64_t h, const char *s) {
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
     return h;
 }
 
@@ -1112,8 +1130,7 @@ void asy_task_report_unretrieved(AsyVM *vm) {
         AsyFuture *f = fut_of(l->items[i]);
         if (!f->log_tb) continue;
         f->log_tb = 0;
-        AsyStr *msg = asy_str_printf(vm, "%s exception was never retrieved",
-                                     type_name_of(&f->hdr));
+        AsyStr *msg = asy_str_printf(vm, "%s exception was never retrieved", type_name_of(&f->hdr));
         if (!msg) {
             asy_exc_clear(vm);
             continue;
@@ -1295,8 +1312,7 @@ static bool future_check_args(AsyVM *vm, const char *name, int argc, AsyDict *kw
     return asy_check_kw_done(vm, name, kw) && asy_check_args(vm, name, argc, 0, 0);
 }
 
-static AsyValue future_new_slot(AsyVM *vm, AsyType *type, int argc, AsyValue *argv,
-                                AsyDict *kw) {
+static AsyValue future_new_slot(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(argv);
     /* a subclass's __init__ takes its arguments (object.__new__'s rule) */
     if (!(type->tflags & ASY_TYPE_HEAP) && !future_check_args(vm, "Future", argc, kw))
@@ -1310,8 +1326,7 @@ static AsyValue fm_init(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 }
 
 /* asyncio.Task(coro, *, loop=None, name=None). */
-static AsyValue task_new_slot(AsyVM *vm, AsyType *type, int argc, AsyValue *argv,
-                              AsyDict *kw) {
+static AsyValue task_new_slot(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(type);
     AsyValue name = asy_kwarg(vm, kw, "name");
     asy_kwarg(vm, kw, "loop");

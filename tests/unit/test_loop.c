@@ -43,10 +43,12 @@ static void free_vm(AsyVM *vm) {
 
 Test(loop, ready_queue_is_fifo) {
     AsyVM *vm = new_vm();
-    for (int i = 1; i <= 5; i++) cr_assert(asy_loop_call_soon(vm, record, ASY_INT(i), ASY_UNDEF));
+    for (int i = 1; i <= 5; i++)
+        cr_assert(asy_loop_call_soon(vm, record, ASY_INT(i), ASY_UNDEF));
     cr_assert(asy_loop_run_once(vm));
     cr_assert_eq(nseen, 5);
-    for (int i = 0; i < 5; i++) cr_assert_eq(seen[i], i + 1);
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(seen[i], i + 1);
     free_vm(vm);
 }
 
@@ -69,10 +71,12 @@ Test(loop, ready_queue_grows_and_keeps_order) {
     /* wrap the ring around, then grow it past its first capacity */
     for (int round = 0; round < 3; round++) {
         nseen = 0;
-        for (int i = 0; i < 60; i++) asy_loop_call_soon(vm, record, ASY_INT(i), ASY_UNDEF);
+        for (int i = 0; i < 60; i++)
+            asy_loop_call_soon(vm, record, ASY_INT(i), ASY_UNDEF);
         asy_loop_run_once(vm);
         cr_assert_eq(nseen, 60);
-        for (int i = 0; i < 60; i++) cr_assert_eq(seen[i], i);
+        for (int i = 0; i < 60; i++)
+            cr_assert_eq(seen[i], i);
     }
     free_vm(vm);
 }
@@ -82,11 +86,13 @@ Test(loop, equal_deadlines_fire_in_the_order_set) {
     double past = asy_loop_time() - 1;
     asy_loop_call_at(vm, past, record, ASY_INT(1), ASY_UNDEF);
     asy_loop_call_at(vm, past - 0.5, record, ASY_INT(0), ASY_UNDEF);
-    for (int i = 2; i <= 9; i++) asy_loop_call_at(vm, past, record, ASY_INT(i), ASY_UNDEF);
+    for (int i = 2; i <= 9; i++)
+        asy_loop_call_at(vm, past, record, ASY_INT(i), ASY_UNDEF);
     asy_loop_call_at(vm, past + 0.5, record, ASY_INT(10), ASY_UNDEF);
     asy_loop_run_once(vm);
     cr_assert_eq(nseen, 11);
-    for (int i = 0; i <= 10; i++) cr_assert_eq(seen[i], i, "position %d got %lld", i, (long long)seen[i]);
+    for (int i = 0; i <= 10; i++)
+        cr_assert_eq(seen[i], i, "position %d got %lld", i, (long long)seen[i]);
     free_vm(vm);
 }
 
@@ -106,11 +112,13 @@ Test(loop, blocks_until_the_earliest_deadline) {
     double t0 = asy_loop_time();
     asy_loop_call_at(vm, t0 + 0.05, record, ASY_INT(2), ASY_UNDEF);
     asy_loop_call_at(vm, t0 + 0.02, record, ASY_INT(1), ASY_UNDEF);
-    while (nseen < 1) asy_loop_run_once(vm);
+    while (nseen < 1)
+        asy_loop_run_once(vm);
     double waited = asy_loop_time() - t0;
     cr_assert_eq(seen[0], 1);
     cr_assert(waited >= 0.02 && waited < 0.05, "waited %f", waited);
-    while (nseen < 2) asy_loop_run_once(vm);
+    while (nseen < 2)
+        asy_loop_run_once(vm);
     cr_assert_eq(seen[1], 2);
     cr_assert(asy_loop_time() - t0 >= 0.05);
     free_vm(vm);
@@ -139,53 +147,50 @@ static char *run_script(const char *src) {
 }
 
 Test(loop, sleep_zero_interleaves_tasks) {
-    char *out = run_script(
-        "import asyncio\n"
-        "async def w(n):\n"
-        "    for i in range(2):\n"
-        "        print(n, i)\n"
-        "        await asyncio.sleep(0)\n"
-        "async def main():\n"
-        "    await asyncio.gather(w('A'), w('B'))\n"
-        "asyncio.run(main())\n");
+    char *out = run_script("import asyncio\n"
+                           "async def w(n):\n"
+                           "    for i in range(2):\n"
+                           "        print(n, i)\n"
+                           "        await asyncio.sleep(0)\n"
+                           "async def main():\n"
+                           "    await asyncio.gather(w('A'), w('B'))\n"
+                           "asyncio.run(main())\n");
     cr_assert_str_eq(out, "A 0\nB 0\nA 1\nB 1\n");
     free(out);
 }
 
 Test(loop, timers_wake_tasks_in_deadline_order) {
-    char *out = run_script(
-        "import asyncio\n"
-        "res = []\n"
-        "async def d(i, ms):\n"
-        "    await asyncio.sleep(ms / 1000)\n"
-        "    res.append(i)\n"
-        "async def main():\n"
-        "    await asyncio.gather(*(d(i, 10 - 2 * i) for i in range(5)))\n"
-        "    await asyncio.gather(*(d(i, 5) for i in range(5, 10)))\n"
-        "asyncio.run(main())\n"
-        "print(res)\n");
+    char *out = run_script("import asyncio\n"
+                           "res = []\n"
+                           "async def d(i, ms):\n"
+                           "    await asyncio.sleep(ms / 1000)\n"
+                           "    res.append(i)\n"
+                           "async def main():\n"
+                           "    await asyncio.gather(*(d(i, 10 - 2 * i) for i in range(5)))\n"
+                           "    await asyncio.gather(*(d(i, 5) for i in range(5, 10)))\n"
+                           "asyncio.run(main())\n"
+                           "print(res)\n");
     cr_assert_str_eq(out, "[4, 3, 2, 1, 0, 5, 6, 7, 8, 9]\n");
     free(out);
 }
 
 Test(loop, cancelled_sleep_drops_its_stale_timer) {
-    char *out = run_script(
-        "import asyncio\n"
-        "async def sleeper():\n"
-        "    try:\n"
-        "        await asyncio.sleep(0.01)\n"
-        "    except asyncio.CancelledError:\n"
-        "        print('cancelled')\n"
-        "    await asyncio.sleep(0.05)\n"
-        "    print('slept again, not woken early')\n"
-        "async def main():\n"
-        "    t = asyncio.create_task(sleeper())\n"
-        "    await asyncio.sleep(0)\n"
-        "    t.cancel()\n"
-        "    await asyncio.sleep(0.03)\n"
-        "    print('main at 0.03', t.done())\n"
-        "    await t\n"
-        "asyncio.run(main())\n");
+    char *out = run_script("import asyncio\n"
+                           "async def sleeper():\n"
+                           "    try:\n"
+                           "        await asyncio.sleep(0.01)\n"
+                           "    except asyncio.CancelledError:\n"
+                           "        print('cancelled')\n"
+                           "    await asyncio.sleep(0.05)\n"
+                           "    print('slept again, not woken early')\n"
+                           "async def main():\n"
+                           "    t = asyncio.create_task(sleeper())\n"
+                           "    await asyncio.sleep(0)\n"
+                           "    t.cancel()\n"
+                           "    await asyncio.sleep(0.03)\n"
+                           "    print('main at 0.03', t.done())\n"
+                           "    await t\n"
+                           "asyncio.run(main())\n");
     cr_assert_str_eq(out, "cancelled\nmain at 0.03 False\nslept again, not woken early\n");
     free(out);
 }
