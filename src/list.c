@@ -502,21 +502,30 @@ typedef struct {
     AsyValue *tkeys, *tvals; /* merge scratch                                       */
 } Sorter;
 
-static int str_lt(AsyValue a, AsyValue b) {
-    AsyStr *x = (AsyStr *)ASY_AS_OBJ(a), *y = (AsyStr *)ASY_AS_OBJ(b);
+/* Code point order of two strs: UTF-8 byte order is code point order. The first 8 bytes
+ * are compared as one big-endian integer, which settles most comparisons without a call. */
+static inline int str_lt(AsyValue a, AsyValue b) {
+    const AsyStr *x = (const AsyStr *)ASY_AS_OBJ(a), *y = (const AsyStr *)ASY_AS_OBJ(b);
     size_t n = x->len < y->len ? x->len : y->len;
-    int c = memcmp(x->data, y->data, n);   /* UTF-8 byte order is code point order */
+    if (n >= 8) {
+        uint64_t p, q;
+        memcpy(&p, x->data, 8);
+        memcpy(&q, y->data, 8);
+        if (p != q) return __builtin_bswap64(p) < __builtin_bswap64(q);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (x->data[i] != y->data[i])
+                return (unsigned char)x->data[i] < (unsigned char)y->data[i];
+        return x->len < y->len;
+    }
+    int c = memcmp(x->data, y->data, n);
     return c < 0 || (c == 0 && x->len < y->len);
 }
 
-static inline int sort_lt(Sorter *s, AsyValue a, AsyValue b) {
-    switch (s->kind) {
-    case SORT_INT: return a.as.i < b.as.i;
-    case SORT_FLOAT: return a.as.f < b.as.f;
-    case SORT_STR: return str_lt(a, b);
-    default: return asy_compare_bool(s->vm, a, b, ASY_CMP_LT);
-    }
-}
+#define LT_INT(s, a, b) ((a).as.i < (b).as.i)
+#define LT_FLOAT(s, a, b) ((a).as.f < (b).as.f)
+#define LT_STR(s, a, b) str_lt((a), (b))
+#define LT_GENERIC(s, a, b) asy_compare_bool((s)->vm, (a), (b), ASY_CMP_LT)
 
 static SortKind sort_kind(AsyVM *vm, const AsyValue *keys, int64_t n) {
     bool ints = true, floats = true, strs = true;
@@ -528,70 +537,90 @@ static SortKind sort_kind(AsyVM *vm, const AsyValue *keys, int64_t n) {
     return ints ? SORT_INT : floats ? SORT_FLOAT : strs ? SORT_STR : SORT_GENERIC;
 }
 
-static void sort_move(Sorter *s, int64_t dst, AsyValue *srck, AsyValue *srcv, int64_t src,
-                      int64_t n) {
+static inline void sort_move(Sorter *s, int64_t dst, AsyValue *srck, AsyValue *srcv,
+                             int64_t src, int64_t n) {
     memmove(s->keys + dst, srck + src, (size_t)n * sizeof(AsyValue));
     if (s->vals) memmove(s->vals + dst, srcv + src, (size_t)n * sizeof(AsyValue));
 }
 
-/* Binary insertion sort of [lo, hi): nothing is ever out of the arrays during a compare. */
-static int sort_insertion(Sorter *s, int64_t lo, int64_t hi) {
-    for (int64_t i = lo + 1; i < hi; i++) {
-        AsyValue k = s->keys[i];
-        int64_t l = lo, r = i;
-        while (l < r) {
-            int64_t m = l + (r - l) / 2;
-            int c = sort_lt(s, k, s->keys[m]);
-            if (c < 0) return -1;
-            if (c) r = m;
-            else l = m + 1;
-        }
-        if (l == i) continue;
-        AsyValue v = s->vals ? s->vals[i] : k;
-        sort_move(s, l + 1, s->keys, s->vals, l, i - l);
-        s->keys[l] = k;
-        if (s->vals) s->vals[l] = v;
-    }
-    return 0;
-}
-
-/* Merge [lo, mid) and [mid, hi). The left run goes to scratch; on error the rest of it is
- * copied back so the arrays stay a permutation of the items. */
-static int sort_merge(Sorter *s, int64_t lo, int64_t mid, int64_t hi) {
-    int c = sort_lt(s, s->keys[mid], s->keys[mid - 1]);
-    if (c <= 0) return c;                       /* already in order (or error) */
-    int64_t n1 = mid - lo, i = 0, j = mid, k = lo;
-    memcpy(s->tkeys, s->keys + lo, (size_t)n1 * sizeof(AsyValue));
-    if (s->vals) memcpy(s->tvals, s->vals + lo, (size_t)n1 * sizeof(AsyValue));
-    int rc = 0;
-    while (i < n1 && j < hi) {
-        c = sort_lt(s, s->keys[j], s->tkeys[i]);
-        if (c < 0) {
-            rc = -1;
-            break;
-        }
-        if (c) {
-            sort_move(s, k++, s->keys, s->vals, j++, 1);
-        } else {
-            sort_move(s, k++, s->tkeys, s->tvals, i++, 1);
-        }
-    }
-    sort_move(s, k, s->tkeys, s->tvals, i, n1 - i);
-    return rc;
+static inline void sort_move1(Sorter *s, int64_t dst, AsyValue *srck, AsyValue *srcv, int64_t src) {
+    s->keys[dst] = srck[src];
+    if (s->vals) s->vals[dst] = srcv[src];
 }
 
 #define SORT_RUN 32
 
-static int sort_run(Sorter *s, int64_t n) {
-    for (int64_t lo = 0; lo < n; lo += SORT_RUN)
-        if (sort_insertion(s, lo, lo + SORT_RUN < n ? lo + SORT_RUN : n) < 0) return -1;
-    for (int64_t w = SORT_RUN; w < n; w *= 2) {
-        for (int64_t lo = 0; lo < n - w; lo += 2 * w) {
-            int64_t hi = lo + 2 * w < n ? lo + 2 * w : n;
-            if (sort_merge(s, lo, lo + w, hi) < 0) return -1;
-        }
+/* One sort per kind of key, so the comparison inlines (LT is 1, 0, or -1 for an error,
+ * which only the generic one can give).
+ *
+ * insertion: binary insertion sort of [lo, hi); nothing leaves the arrays during a
+ * compare, so a user __lt__ that collects garbage finds every item rooted.
+ * merge: [lo, mid) and [mid, hi); the left run goes to scratch and, on error, the rest of
+ * it is copied back so the arrays stay a permutation of the items. */
+#define DEFINE_SORT(NAME, LT)                                                              \
+    static int NAME##_insertion(Sorter *s, int64_t lo, int64_t hi) {                       \
+        for (int64_t i = lo + 1; i < hi; i++) {                                            \
+            AsyValue k = s->keys[i];                                                       \
+            int64_t l = lo, r = i;                                                         \
+            while (l < r) {                                                                \
+                int64_t m = l + (r - l) / 2;                                               \
+                int c = LT(s, k, s->keys[m]);                                              \
+                if (c < 0) return -1;                                                      \
+                if (c) r = m;                                                              \
+                else l = m + 1;                                                            \
+            }                                                                              \
+            if (l == i) continue;                                                          \
+            AsyValue v = s->vals ? s->vals[i] : k;                                         \
+            sort_move(s, l + 1, s->keys, s->vals, l, i - l);                               \
+            s->keys[l] = k;                                                                \
+            if (s->vals) s->vals[l] = v;                                                   \
+        }                                                                                  \
+        return 0;                                                                          \
+    }                                                                                      \
+    static int NAME##_merge(Sorter *s, int64_t lo, int64_t mid, int64_t hi) {              \
+        int c = LT(s, s->keys[mid], s->keys[mid - 1]);                                     \
+        if (c <= 0) return c; /* already in order (or error) */                           \
+        int64_t n1 = mid - lo, i = 0, j = mid, k = lo;                                     \
+        memcpy(s->tkeys, s->keys + lo, (size_t)n1 * sizeof(AsyValue));                    \
+        if (s->vals) memcpy(s->tvals, s->vals + lo, (size_t)n1 * sizeof(AsyValue));        \
+        int rc = 0;                                                                        \
+        while (i < n1 && j < hi) {                                                         \
+            c = LT(s, s->keys[j], s->tkeys[i]);                                            \
+            if (c < 0) {                                                                   \
+                rc = -1;                                                                   \
+                break;                                                                     \
+            }                                                                              \
+            if (c) sort_move1(s, k++, s->keys, s->vals, j++);                              \
+            else sort_move1(s, k++, s->tkeys, s->tvals, i++);                              \
+        }                                                                                  \
+        sort_move(s, k, s->tkeys, s->tvals, i, n1 - i);                                    \
+        return rc;                                                                         \
+    }                                                                                      \
+    static int NAME##_run(Sorter *s, int64_t n) {                                          \
+        for (int64_t lo = 0; lo < n; lo += SORT_RUN)                                       \
+            if (NAME##_insertion(s, lo, lo + SORT_RUN < n ? lo + SORT_RUN : n) < 0)        \
+                return -1;                                                                 \
+        for (int64_t w = SORT_RUN; w < n; w *= 2) {                                        \
+            for (int64_t lo = 0; lo < n - w; lo += 2 * w) {                                \
+                int64_t hi = lo + 2 * w < n ? lo + 2 * w : n;                              \
+                if (NAME##_merge(s, lo, lo + w, hi) < 0) return -1;                        \
+            }                                                                              \
+        }                                                                                  \
+        return 0;                                                                          \
     }
-    return 0;
+
+DEFINE_SORT(sort_int, LT_INT)
+DEFINE_SORT(sort_float, LT_FLOAT)
+DEFINE_SORT(sort_str, LT_STR)
+DEFINE_SORT(sort_generic, LT_GENERIC)
+
+static int sort_run(Sorter *s, int64_t n) {
+    switch (s->kind) {
+    case SORT_INT: return sort_int_run(s, n);
+    case SORT_FLOAT: return sort_float_run(s, n);
+    case SORT_STR: return sort_str_run(s, n);
+    default: return sort_generic_run(s, n);
+    }
 }
 
 static void reverse_values(AsyValue *v, int64_t n) {
