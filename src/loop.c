@@ -107,9 +107,17 @@ AsyLoop *asy_loop_get(AsyVM *vm) {
     return L;
 }
 
+void asy_loop_add_closer(AsyVM *vm, AsyLoopCloser fn) {
+    AsyLoop *L = vm->loop;
+    if (L->nclosers < (int)(sizeof L->closers / sizeof L->closers[0]))
+        L->closers[L->nclosers++] = fn;
+}
+
 void asy_loop_free(AsyVM *vm) {
     AsyLoop *L = vm->loop;
     if (!L) return;
+    for (int i = L->nclosers; i-- > 0;)
+        L->closers[i](vm);
     event_free(L->sigint_ev);
     event_free(L->timer_ev);
     event_base_free(L->base);
@@ -210,6 +218,23 @@ bool asy_loop_call_at(AsyVM *vm, double when, AsyLoopFn fn, AsyValue a, AsyValue
     return true;
 }
 
+/* Compaction starts at this many dead timers, when they are also half of the heap
+ * (CPython's _MIN_SCHEDULED_TIMER_HANDLES and _MIN_CANCELLED_TIMER_HANDLES_FRACTION). */
+#define LOOP_MIN_DEAD_TIMERS 100
+
+void asy_loop_timer_cancelled(AsyVM *vm) {
+    AsyLoop *L = vm->loop;
+    L->timers_dead++;
+    if (L->timers_dead < LOOP_MIN_DEAD_TIMERS || L->timers_dead * 2 < L->ntimers) return;
+    size_t keep = 0;
+    for (size_t i = 0; i < L->ntimers; i++)
+        if (!asy_timer_dead(vm, &L->timers[i].h)) L->timers[keep++] = L->timers[i];
+    L->ntimers = keep;
+    for (size_t i = keep / 2; i-- > 0;)
+        timer_sift_down(L->timers, keep, i);
+    L->timers_dead = 0;
+}
+
 static AsyHandle timer_pop(AsyLoop *L) {
     AsyHandle h = L->timers[0].h;
     L->timers[0] = L->timers[--L->ntimers];
@@ -271,7 +296,10 @@ bool asy_loop_run_once(AsyVM *vm) {
     loop_poll(L);
     if (L->sigint_pending) {
         L->sigint_pending = 0;
-        asy_asyncio_on_sigint(vm);
+        if (L->sigint_hook)
+            L->sigint_hook(vm);
+        else
+            asy_asyncio_on_sigint(vm);
     }
     if (!loop_move_due_timers(vm, L)) return false;
     /* Step 3: only what was ready when the pass began. */

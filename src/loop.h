@@ -47,7 +47,8 @@ typedef struct {
     X(Future) X(Task) X(GatheringFuture) X(Op) X(Handle) X(TimerHandle) X(Loop)          \
     X(Event) X(Lock) X(Semaphore) X(BoundedSemaphore) X(Queue) X(LifoQueue)               \
     X(PriorityQueue) X(QueueEmpty) X(QueueFull)                                           \
-    X(HttpState) /* mod_http.c's state object lives in this type's dict */
+    X(HttpState) /* mod_http.c's state object lives in this type's dict */         \
+    X(Streams)   /* asyncio_streams.c's state object, likewise                */
 
 typedef enum {
 #define ASY_X_ENUM(n) ASY_AIO_##n,
@@ -55,6 +56,10 @@ typedef enum {
 #undef ASY_X_ENUM
     ASY_AIO_TYPE_COUNT
 } AsyAioTypeId;
+
+/* Run by asy_loop_free before the event_base goes: owners of libevent objects (the
+ * streams) free them there, since GC finalizers only run after the base is gone. */
+typedef void (*AsyLoopCloser)(AsyVM *vm);
 
 typedef struct AsyLoop {
     struct event_base *base;
@@ -68,6 +73,7 @@ typedef struct AsyLoop {
     AsyTimer *timers;         /* binary min-heap on (when, seq)                        */
     size_t ntimers, tcap;
     uint64_t timer_seq;
+    size_t timers_dead;       /* cancelled timers still in the heap (approximate)       */
     unsigned passes;          /* counts busy passes between signal polls               */
 
     bool running;             /* inside asyncio.run / run_until_complete               */
@@ -78,6 +84,8 @@ typedef struct AsyLoop {
     uint32_t run_id;          /* which run this is: primitives bind to one (locks)     */
     AsyException *fatal;      /* KeyboardInterrupt/SystemExit leaving a task: stop     */
     int interrupts;           /* Ctrl-C presses during this run                        */
+    void (*sigint_hook)(AsyVM *vm); /* the REPL's own Ctrl-C handling (repl.c), called
+                                 instead of asy_asyncio_on_sigint when set              */
 
     AsyTask *current;         /* the task being stepped, or NULL                       */
     AsyTask *tasks;           /* every unfinished task (strong references), a list     */
@@ -85,6 +93,8 @@ typedef struct AsyLoop {
     int64_t task_counter;     /* Task-N names                                          */
     AsyObj *loop_obj;         /* the loop object asy code sees during this run         */
     AsyObj *default_loop;     /* get_event_loop() outside a run                        */
+    AsyLoopCloser closers[4]; /* run by asy_loop_free (asy_loop_add_closer)            */
+    int nclosers;
     uint32_t loop_serial;     /* numbers loop objects: run_id is the running one's     */
     AsyTask *main_task;
     AsyList *unretrieved;     /* failed futures to report if nobody looks at them      */
@@ -100,6 +110,8 @@ typedef struct AsyLoop {
 AsyLoop *asy_loop_get(AsyVM *vm);
 /* Free the scheduler and its libevent base (asy_vm_free calls it when vm->loop is set). */
 void asy_loop_free(AsyVM *vm);
+/* Have fn run when the scheduler is freed (at most 4 closers). */
+void asy_loop_add_closer(AsyVM *vm, AsyLoopCloser fn);
 
 /* Seconds on the monotonic clock: loop.time(), time.monotonic(). */
 double asy_loop_time(void);
@@ -113,6 +125,11 @@ double asy_loop_clock_offset(void);
 bool asy_loop_call_soon(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b);
 /* Queue fn(a, b) when the loop time reaches `when`. */
 bool asy_loop_call_at(AsyVM *vm, double when, AsyLoopFn fn, AsyValue a, AsyValue b);
+
+/* A timer in the heap was cancelled: when they are many and most of the heap, the heap
+ * drops them (asy_timer_dead tells which), as CPython's loop does, so a server that keeps
+ * cancelling long timeouts does not grow. */
+void asy_loop_timer_cancelled(AsyVM *vm);
 
 /* One iteration (see the top of this file). Returns false when a handle left a fatal
  * exception (loop->fatal, now pending in vm->exc). */

@@ -57,6 +57,7 @@ typedef struct {
     double when;
     bool timer;
     bool cancelled;
+    bool scheduled; /* a timer still in the heap                                     */
 } AsyHandleObj;
 
 static void handle_traverse(AsyVM *vm, AsyObj *o) {
@@ -125,6 +126,7 @@ static AsyValue handle_repr(AsyVM *vm, AsyValue self) {
 static void handle_run(AsyVM *vm, AsyValue a, AsyValue b) {
     ASY_UNUSED(b);
     AsyHandleObj *h = (AsyHandleObj *)ASY_AS_OBJ(a);
+    h->scheduled = false;
     if (h->cancelled) return;
     AsyTuple *args = h->args;
     AsyValue r = asy_call(vm, h->callback, (int)args->len, args->items, NULL);
@@ -151,10 +153,19 @@ static void handle_run(AsyVM *vm, AsyValue a, AsyValue b) {
     asy_root_pop(vm, 1);
 }
 
+bool asy_handle_dead(AsyVM *vm, const AsyHandle *h) {
+    ASY_UNUSED(vm);
+    return h->fn == handle_run && ((AsyHandleObj *)ASY_AS_OBJ(h->a))->cancelled;
+}
+
 static AsyValue hm_cancel(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!asy_check_args(vm, "cancel", argc - 1, 0, 0)) return ASY_ERR;
     AsyHandleObj *h = (AsyHandleObj *)ASY_AS_OBJ(argv[0]);
+    if (!h->cancelled && h->scheduled) {
+        h->cancelled = true;
+        asy_loop_timer_cancelled(vm);
+    }
     h->cancelled = true;
     h->callback = ASY_NONE; /* as CPython: a cancelled handle drops its callback */
     h->args = vm->empty_tuple;
@@ -193,6 +204,7 @@ static AsyValue schedule_handle(AsyVM *vm, int argc, AsyValue *argv, bool timer,
     h->args = asy_tuple_from_array(vm, argv + 1, argc - 1);
     h->timer = timer;
     h->when = when;
+    h->scheduled = timer;
     bool ok = timer ? asy_loop_call_at(vm, when, handle_run, ASY_OBJ(h), ASY_UNDEF)
                     : asy_loop_call_soon(vm, handle_run, ASY_OBJ(h), ASY_UNDEF);
     return ok ? ASY_OBJ(h) : ASY_ERR;

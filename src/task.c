@@ -456,6 +456,7 @@ static bool task_cancel_wait(AsyVM *vm, AsyTask *t, AsyValue msg) {
     t->wait_state = ASY_WAIT_CANCELLED;
     t->wait_value = msg;
     soon(vm, task_wakeup_implicit, ASY_OBJ(t), ASY_INT(t->wait_gen));
+    if (t->wait_kind == ASY_WAIT_SLEEP) asy_loop_timer_cancelled(vm); /* its timer is dead */
     return true;
 }
 
@@ -922,6 +923,13 @@ static void sleep_fire(AsyVM *vm, AsyValue a, AsyValue b) {
     AsyTask *t = task_of(a);
     if ((int64_t)t->wait_gen != ASY_AS_INT(b) || t->wait_kind != ASY_WAIT_SLEEP) return;
     asy_task_wait_resolve(vm, t, ASY_NONE);
+}
+
+bool asy_timer_dead(AsyVM *vm, const AsyHandle *h) {
+    if (h->fn != sleep_fire) return asy_handle_dead(vm, h);
+    AsyTask *t = task_of(h->a);
+    return (int64_t)t->wait_gen != ASY_AS_INT(h->b) || t->wait_kind != ASY_WAIT_SLEEP ||
+           t->wait_state != ASY_WAIT_PENDING;
 }
 
 static int op_sleep_fn(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyValue *result) {

@@ -132,6 +132,11 @@ void asy_loop_log_error(AsyVM *vm, const char *message, const char *label, AsyVa
                         AsyException *exc);
 /* Debug mode: "Executing <Task ...> took 0.151 seconds" for a slow handle (loop.c). */
 void asy_loop_log_slow(AsyVM *vm, const AsyHandle *h, double dt);
+/* Is this timer entry one whose firing would be dropped (a cancelled TimerHandle, the
+ * timer of a sleep that was cancelled)? task.c, with mod_asyncio.c's asy_handle_dead for
+ * TimerHandles. */
+bool asy_timer_dead(AsyVM *vm, const AsyHandle *h);
+bool asy_handle_dead(AsyVM *vm, const AsyHandle *h);
 /* The loop's reaction to Ctrl-C (loop.c calls it): the first cancels the main task, a
  * second one stops everything with KeyboardInterrupt. */
 void asy_asyncio_on_sigint(AsyVM *vm);
@@ -166,6 +171,8 @@ bool asy_aio_is_coroutine(AsyVM *vm, AsyValue v);
  * the asyncio module by asy_mod_asyncio_init. */
 void asy_asyncio_sync_init(AsyVM *vm, AsyModule *m);
 void asy_asyncio_lib_init(AsyVM *vm, AsyModule *m);
+/* Streams and subprocesses (asyncio_streams.c, asyncio_subprocess.c). */
+void asy_asyncio_streams_init(AsyVM *vm, AsyModule *m);
 
 /* Types (task.c): Future, Task, _GatheringFuture, the op type. */
 void asy_task_init_types(AsyVM *vm);

@@ -194,3 +194,26 @@ Test(loop, cancelled_sleep_drops_its_stale_timer) {
     cr_assert_str_eq(out, "cancelled\nmain at 0.03 False\nslept again, not woken early\n");
     free(out);
 }
+
+Test(loop, cancelled_timers_leave_the_heap) {
+    const char *src = "import asyncio\n"
+                      "async def main():\n"
+                      "    loop = asyncio.get_running_loop()\n"
+                      "    hs = [loop.call_later(60, print, 'never') for _ in range(1000)]\n"
+                      "    for h in hs[:900]:\n"
+                      "        h.cancel()\n"
+                      "    ts = [asyncio.create_task(asyncio.sleep(60)) for _ in range(300)]\n"
+                      "    await asyncio.sleep(0)\n"
+                      "    for t in ts:\n"
+                      "        t.cancel()\n"
+                      "    await asyncio.gather(*ts, return_exceptions=True)\n"
+                      "    for h in hs[900:]:\n"
+                      "        h.cancel()\n"
+                      "asyncio.run(main())\n";
+    AsyVM *vm = asy_vm_new();
+    cr_assert_not_null(asy_vm_run_source(vm, src, strlen(src), "<test>", "__main__"));
+    AsyLoop *L = vm->loop;
+    /* 1,300 timers were set and all cancelled: compaction leaves fewer than 100 */
+    cr_assert(L->ntimers < 100, "%zu timers left", L->ntimers);
+    free_vm(vm);
+}
