@@ -277,7 +277,9 @@ static AsyValue create_task_common(AsyVM *vm, AsyValue coro, AsyDict *kw, bool a
     AsyValue name = asy_kwarg(vm, kw, "name");
     asy_kwarg(vm, kw, "context");
     if (!asy_check_kw_done(vm, "create_task", kw)) return ASY_ERR;
-    if (!loop_of(vm)->running) return no_running_loop(vm);
+    /* loop.create_task on a loop that is not running yet is fine: the task runs when it
+     * does. asyncio.create_task needs a running loop. */
+    if (always_number && !loop_of(vm)->running) return no_running_loop(vm);
     if (!asy_aio_is_coroutine(vm, coro))
         return asy_raise(vm, ASY_EXC_TypeError, "a coroutine was expected, got %R", coro);
     if (ASY_IS_NONE(name)) name = ASY_UNDEF;
@@ -341,6 +343,35 @@ static AsyValue lm_run_until_complete(AsyVM *vm, int argc, AsyValue *argv, AsyDi
     return run_until_complete(vm, argv[0], argv[1]);
 }
 
+static void loop_begin(AsyVM *vm, AsyLoopObj *lo);
+static void loop_end(AsyVM *vm);
+
+/* loop.run_forever(): until loop.stop(); the pass that calls stop() runs to its end. */
+static AsyValue lm_run_forever(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "run_forever", argc - 1, 0, 0)) return ASY_ERR;
+    AsyLoop *L = loop_of(vm);
+    AsyLoopObj *lo = (AsyLoopObj *)ASY_AS_OBJ(argv[0]);
+    if (lo->closed) return asy_raise(vm, ASY_EXC_RuntimeError, "Event loop is closed");
+    if (L->running)
+        return asy_raise(vm, ASY_EXC_RuntimeError, "This event loop is already running");
+    loop_begin(vm, lo);
+    bool ok = true;
+    while (ok && !L->stopping)
+        ok = asy_loop_run_once(vm);
+    L->stopping = false;
+    loop_end(vm);
+    return ok ? ASY_NONE : ASY_ERR;
+}
+
+static AsyValue lm_stop(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    ASY_UNUSED(argv);
+    if (!asy_check_args(vm, "stop", argc - 1, 0, 0)) return ASY_ERR;
+    loop_of(vm)->stopping = true;
+    return ASY_NONE;
+}
+
 static AsyValue lm_shutdown_asyncgens(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(argv);
     ASY_UNUSED(kw);
@@ -368,6 +399,8 @@ static const AsyMethodDef loop_methods[] = {
     {"set_debug", lm_set_debug, 0, "Set the debug mode of the loop."},
     {"close", lm_close, 0, "Close the event loop."},
     {"run_until_complete", lm_run_until_complete, 0, "Run until the future is done."},
+    {"run_forever", lm_run_forever, 0, "Run the event loop until stop() is called."},
+    {"stop", lm_stop, 0, "Stop the event loop after the current pass."},
     {"shutdown_asyncgens", lm_shutdown_asyncgens, 0,
      "Shutdown all active asynchronous generators."},
     {NULL, NULL, 0, NULL},

@@ -269,6 +269,10 @@ bool asy_loop_run_until_done(AsyVM *vm, AsyFuture *f) {
     while (ok && !L->stopping)
         ok = asy_loop_run_once(vm);
     L->stopping = false;
+    if (ok && f->state == ASY_FUT_PENDING) { /* loop.stop() was called first */
+        asy_raise(vm, ASY_EXC_RuntimeError, "Event loop stopped before Future completed.");
+        ok = false;
+    }
     if (!ok) asy_future_remove_cb(vm, f, run_until_complete_cb, ASY_UNDEF);
     return ok;
 }
