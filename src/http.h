@@ -32,6 +32,8 @@ typedef struct {
         *e_response, *e_contenttype, *e_redirects, *e_payload, *e_invalidurl,
         *e_http_exception;
     AsyValue timeout_cls;    /* ClientTimeout                                          */
+    AsyValue empty_bytes;    /* b'': the body of most requests                          */
+    AsyStr *s_text_plain, *s_utf8, *s_json, *s_get; /* interned, so immortal            */
     AsyValue json_loads, json_dumps; /* the json module's, UNDEF until first needed     */
 } AsyHttpState;
 
@@ -76,6 +78,11 @@ AsyValue asy_http_json_loads(AsyVM *vm, AsyValue text);
 void asy_http_urlencode(AsyVM *vm, AsyStrBuf *b, const char *s, size_t n);
 /* Append urlencode(mapping) (a dict or a list of pairs) to b; false on error. */
 bool asy_http_urlencode_mapping(AsyVM *vm, AsyStrBuf *b, AsyValue mapping);
+/* Take a call's keyword arguments in one pass: out[i] is the value given for names[i]
+ * (NULL-terminated), or UNDEF. Names in `ignored` are accepted and dropped; any other is
+ * CPython's TypeError "fname() got an unexpected keyword argument 'x'". */
+bool asy_http_kwargs(AsyVM *vm, const char *fname, AsyDict *kw, const char *const *names,
+                     AsyValue *out, const char *const *ignored);
 /* Raise an instance of an asy exception class made with args. */
 AsyValue asy_http_raise(AsyVM *vm, AsyType *cls, int argc, AsyValue *argv);
 /* The reason phrase of an HTTP status ("Not Found"), "" when unknown. */

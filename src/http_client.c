@@ -1092,23 +1092,18 @@ static AsyStr *req_url(AsyVM *vm, AsySession *s, AsyValue url, AsyValue params) 
 static HEx *reqcm_build(AsyVM *vm, AsyReqCM *cm) {
     AsySession *s = cm->session;
     AsyHttpState *st = s->st;
-    AsyDict *kw = cm->kw;
-    AsyValue params = asy_kwarg(vm, kw, "params");
-    AsyValue data = asy_kwarg(vm, kw, "data");
-    AsyValue json = asy_kwarg(vm, kw, "json");
-    AsyValue headers = asy_kwarg(vm, kw, "headers");
-    AsyValue timeout = asy_kwarg(vm, kw, "timeout");
-    AsyValue allow = asy_kwarg(vm, kw, "allow_redirects");
-    AsyValue maxr = asy_kwarg(vm, kw, "max_redirects");
-    AsyValue ssl = asy_kwarg(vm, kw, "ssl");
-    AsyValue verify_ssl = asy_kwarg(vm, kw, "verify_ssl");
-    AsyValue rfs = asy_kwarg(vm, kw, "raise_for_status");
-    const char *ignored[] = {"cookies", "skip_auto_headers", "auth", "compress", "chunked",
-                             "expect100", "read_until_eof", "proxy", "proxy_auth", "ssl_context",
-                             "fingerprint", "server_hostname", "proxy_headers", "trace_request_ctx",
-                             "read_bufsize", "auto_decompress", NULL};
-    for (int i = 0; ignored[i]; i++) asy_kwarg(vm, kw, ignored[i]);
-    if (!asy_check_kw_done(vm, "_request", kw)) return NULL;
+    static const char *const names[] = {"params", "data", "json", "headers", "timeout",
+                                        "allow_redirects", "max_redirects", "ssl",
+                                        "verify_ssl", "raise_for_status", NULL};
+    static const char *const ignored[] = {
+        "cookies", "skip_auto_headers", "auth", "compress", "chunked", "expect100",
+        "read_until_eof", "proxy", "proxy_auth", "ssl_context", "fingerprint",
+        "server_hostname", "proxy_headers", "trace_request_ctx", "read_bufsize",
+        "auto_decompress", NULL};
+    AsyValue a[10];
+    if (!asy_http_kwargs(vm, "ClientSession._request", cm->kw, names, a, ignored)) return NULL;
+    AsyValue params = a[0], data = a[1], json = a[2], headers = a[3], timeout = a[4];
+    AsyValue allow = a[5], maxr = a[6], ssl = a[7], verify_ssl = a[8], rfs = a[9];
     if (s->closed) {
         asy_raise(vm, ASY_EXC_RuntimeError, "Session is closed");
         return NULL;
@@ -1848,7 +1843,7 @@ static AsyValue sess_request(AsyVM *vm, AsyValue self, AsyValue method, AsyValue
     cm->session = s;
     cm->method = method;
     cm->url = url;
-    cm->kw = kw ? asy_dict_copy(vm, kw) : asy_dict_new(vm);
+    cm->kw = kw && kw->len ? asy_dict_copy(vm, kw) : NULL;
     cm->response = ASY_UNDEF;
     cm->op = asy_op_new(vm, reqcm_fn, "_request", ASY_OBJ(cm), ASY_UNDEF);
     return ASY_OBJ(cm->op);

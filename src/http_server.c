@@ -368,60 +368,72 @@ static bool wresp_set_body(AsyVM *vm, AsyWebResponse *r, AsyValue body) {
     return false;
 }
 
+static AsyValue wresp_headers(AsyVM *vm, AsyWebResponse *r) {
+    if (!ASY_IS_UNDEF(r->headers)) return r->headers;
+    AsyHttpState *st = asy_http_state(vm);
+    AsyValue none = ASY_NONE;
+    r->headers = st->cimultidict_mut->new_(vm, st->cimultidict_mut, 1, &none, NULL);
+    return r->headers;
+}
+
+/* Response(*, body=None, status=200, reason=None, text=None, headers=None,
+ *          content_type=None, charset=None): the common case allocates nothing but the
+ * object and the encoded text. */
 static AsyValue wresp_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(argv);
-    AsyValue body = asy_kwarg(vm, kw, "body");
-    AsyValue status = asy_kwarg(vm, kw, "status");
-    AsyValue reason = asy_kwarg(vm, kw, "reason");
-    AsyValue text = asy_kwarg(vm, kw, "text");
-    AsyValue headers = asy_kwarg(vm, kw, "headers");
-    AsyValue ctype = asy_kwarg(vm, kw, "content_type");
-    AsyValue charset = asy_kwarg(vm, kw, "charset");
-    asy_kwarg(vm, kw, "zlib_executor_size");
-    asy_kwarg(vm, kw, "zlib_executor");
-    if (!asy_check_kw_done(vm, "Response", kw) || !asy_check_args(vm, "Response", argc, 0, 0))
-        return ASY_ERR;
+    static const char *const names[] = {"body", "status", "reason", "text", "headers",
+                                        "content_type", "charset", NULL};
+    static const char *const ignored[] = {"zlib_executor_size", "zlib_executor", NULL};
+    AsyValue a[7];
+    if (!asy_http_kwargs(vm, "Response.__init__", kw, names, a, ignored)) return ASY_ERR;
+    if (argc > 0)
+        return asy_raise(vm, ASY_EXC_TypeError, "Response.__init__() takes 1 positional "
+                                                "argument but %d were given", argc + 1);
+    AsyValue body = a[0], status = a[1], text = a[3], headers = a[4];
     AsyWebResponse *r = asy_gc_alloc(vm, type, type->basicsize);
     r->status = 200;
-    r->reason = r->body = r->content_type = r->charset = ASY_NONE;
+    r->reason = ASY_IS_UNDEF(a[2]) ? ASY_NONE : a[2];
+    r->content_type = ASY_IS_UNDEF(a[5]) ? ASY_NONE : a[5];
+    r->charset = ASY_IS_UNDEF(a[6]) ? ASY_NONE : a[6];
+    r->body = ASY_NONE;
+    r->headers = ASY_UNDEF;
     AsyValue self = ASY_OBJ(r);
     asy_root_push(vm, self);
     AsyHttpState *st = asy_http_state(vm);
-    AsyValue err = ASY_ERR;
+    AsyValue result = ASY_ERR;
     int64_t code = 200;
-    if (!ASY_IS_UNDEF(status) && !asy_index(vm, status, &code)) goto fail;
+    if (!ASY_IS_UNDEF(status) && !asy_index(vm, status, &code)) goto done;
     if (code < 100 || code > 999) {
         asy_raise(vm, ASY_EXC_ValueError, "Invalid status code %lld", (long long)code);
-        goto fail;
+        goto done;
     }
     r->status = (int)code;
-    if (!ASY_IS_UNDEF(reason)) r->reason = reason;
-    if (!ASY_IS_UNDEF(ctype)) r->content_type = ctype;
-    if (!ASY_IS_UNDEF(charset)) r->charset = charset;
-    AsyValue args[1] = {ASY_IS_UNDEF(headers) ? ASY_NONE : headers};
-    r->headers = st->cimultidict_mut->new_(vm, st->cimultidict_mut, 1, args, NULL);
-    if (ASY_IS_ERR(r->headers)) goto fail;
+    if (!ASY_IS_UNDEF(headers) && !ASY_IS_NONE(headers)) {
+        r->headers = st->cimultidict_mut->new_(vm, st->cimultidict_mut, 1, &headers, NULL);
+        if (ASY_IS_ERR(r->headers)) goto done;
+    }
     bool has_text = !ASY_IS_UNDEF(text) && !ASY_IS_NONE(text);
     bool has_body = !ASY_IS_UNDEF(body) && !ASY_IS_NONE(body);
     if (has_text && has_body) {
         asy_raise(vm, ASY_EXC_ValueError, "body and text are not allowed together");
-        goto fail;
+        goto done;
     }
     if (has_text) {
-        if (is_str(vm, r->content_type) && strstr(((AsyStr *)ASY_AS_OBJ(r->content_type))->data, "charset")) {
+        if (is_str(vm, r->content_type) &&
+            strstr(((AsyStr *)ASY_AS_OBJ(r->content_type))->data, "charset")) {
             asy_raise(vm, ASY_EXC_ValueError, "charset must not be in content_type argument");
-            goto fail;
+            goto done;
         }
-        if (ASY_IS_NONE(r->content_type)) r->content_type = ASY_OBJ(asy_str_from_cstr(vm, "text/plain"));
-        if (ASY_IS_NONE(r->charset)) r->charset = ASY_OBJ(asy_str_from_cstr(vm, "utf-8"));
-        if (!wresp_set_text(vm, r, text)) goto fail;
+        if (ASY_IS_NONE(r->content_type)) r->content_type = ASY_OBJ(st->s_text_plain);
+        if (ASY_IS_NONE(r->charset)) r->charset = ASY_OBJ(st->s_utf8);
+        if (!wresp_set_text(vm, r, text)) goto done;
     } else if (has_body && !wresp_set_body(vm, r, body)) {
-        goto fail;
+        goto done;
     }
-    err = self;
-fail:
+    result = self;
+done:
     asy_root_pop(vm, 1);
-    return err;
+    return result;
 }
 
 static AsyValue wresp_text(AsyVM *vm, AsyWebResponse *r) {
@@ -440,7 +452,7 @@ static AsyValue wresp_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
                                       : r->reason;
     if (strcmp(n, "body") == 0) return r->body;
     if (strcmp(n, "text") == 0) return wresp_text(vm, r);
-    if (strcmp(n, "headers") == 0) return r->headers;
+    if (strcmp(n, "headers") == 0) return wresp_headers(vm, r);
     if (strcmp(n, "charset") == 0) return r->charset;
     if (strcmp(n, "content_type") == 0)
         return ASY_IS_NONE(r->content_type)
@@ -460,8 +472,8 @@ static int wresp_setattr(AsyVM *vm, AsyValue self, AsyStr *name, AsyValue v) {
     const char *n = name->data;
     if (ASY_IS_UNDEF(v)) return ASY_TYPE(vm, object)->setattr(vm, self, name, v);
     if (strcmp(n, "text") == 0) {
-        if (ASY_IS_NONE(r->content_type)) r->content_type = ASY_OBJ(asy_str_from_cstr(vm, "text/plain"));
-        if (ASY_IS_NONE(r->charset)) r->charset = ASY_OBJ(asy_str_from_cstr(vm, "utf-8"));
+        if (ASY_IS_NONE(r->content_type)) r->content_type = ASY_OBJ(asy_str_intern_cstr(vm, "text/plain"));
+        if (ASY_IS_NONE(r->charset)) r->charset = ASY_OBJ(asy_str_intern_cstr(vm, "utf-8"));
         return wresp_set_text(vm, r, v) ? 0 : -1;
     }
     if (strcmp(n, "body") == 0) return wresp_set_body(vm, r, v) ? 0 : -1;
@@ -506,7 +518,9 @@ static AsyValue wrespm_set_cookie(AsyVM *vm, int argc, AsyValue *argv, AsyDict *
     AsyStr *p = v && !ASY_IS_UNDEF(path) && !ASY_IS_NONE(path) ? asy_http_to_str(vm, path) : NULL;
     if (!v) return ASY_ERR;
     AsyStr *cookie = asy_str_printf(vm, "%s=%s; Path=%s", k->data, v->data, p ? p->data : "/");
-    AsyHttpMultiDict *md = (AsyHttpMultiDict *)ASY_AS_OBJ(wresp_of(argv[0])->headers);
+    AsyValue hv = wresp_headers(vm, wresp_of(argv[0]));
+    if (ASY_IS_ERR(hv)) return hv;
+    AsyHttpMultiDict *md = (AsyHttpMultiDict *)ASY_AS_OBJ(hv);
     if (!asy_http_multidict_add_value(vm, md, ASY_OBJ(asy_str_from_cstr(vm, "Set-Cookie")),
                                       ASY_OBJ(cookie)))
         return ASY_ERR;
@@ -680,13 +694,15 @@ static void srv_reply(AsyWebRequest *r, int status, const char *reason, const ch
     }
     if (!has_ct && ctype) add_out_header(out, "Content-Type", ctype);
     if (!has_server) add_out_header(out, "Server", SRV_SERVER_HEADER);
-    /* set here, as evhttp leaves it out of HEAD answers (aiohttp sends it) */
-    char clen[32];
-    snprintf(clen, sizeof clen, "%zu", len);
-    add_out_header(out, "Content-Length", clen);
-    /* evhttp would send the body of a HEAD answer too */
-    if (len && evhttp_request_get_command(req) != EVHTTP_REQ_HEAD)
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        /* evhttp would leave Content-Length out of a HEAD answer (aiohttp sends it), and
+         * send the body anyway */
+        char clen[32];
+        snprintf(clen, sizeof clen, "%zu", len);
+        add_out_header(out, "Content-Length", clen);
+    } else if (len) {
         evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
+    }
     evhttp_send_reply(req, status, reason && *reason ? reason : asy_http_reason(status), NULL);
 }
 
@@ -725,7 +741,8 @@ static bool srv_reply_response(AsyVM *vm, AsyWebRequest *r, AsyValue resp) {
     AsyStr *reason = is_str(vm, wr->reason) ? (AsyStr *)ASY_AS_OBJ(wr->reason) : NULL;
     AsyBytes *b = is_bytes(vm, wr->body) ? (AsyBytes *)ASY_AS_OBJ(wr->body) : NULL;
     srv_reply(r, wr->status, reason ? reason->data : NULL, ct,
-              (AsyHttpMultiDict *)ASY_AS_OBJ(wr->headers), b ? b->data : NULL, b ? b->len : 0);
+              ASY_IS_OBJ(wr->headers) ? (AsyHttpMultiDict *)ASY_AS_OBJ(wr->headers) : NULL,
+              b ? b->data : NULL, b ? b->len : 0);
     return true;
 }
 
@@ -894,27 +911,37 @@ static AsyValue wire_str(AsyVM *vm, const char *s, size_t n) {
     return asy_bytes_decode(vm, (const uint8_t *)s, n, "latin-1", NULL);
 }
 
+static AsyValue wire_str_fast(AsyVM *vm, const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80) return wire_str(vm, s, n);
+    return ASY_OBJ(asy_str_new(vm, s, n));
+}
+
 static AsyWebRequest *wreq_make(AsyVM *vm, AsyServer *srv, struct evhttp_request *req,
                                 const char *method, const char *path, size_t plen, Route *rt,
                                 const size_t *vals) {
     AsyWebRequest *r = asy_gc_alloc(vm, srv->st->request, sizeof(AsyWebRequest));
     r->srv = srv;
     r->handler = rt->handler;
-    r->headers = r->query = r->url = r->body = ASY_UNDEF;
+    r->headers = r->query = r->url = r->match_info = ASY_UNDEF;
     r->method = ASY_OBJ(asy_str_intern_cstr(vm, method));
-    r->path = wire_str(vm, path, plen);
-    AsyDict *mi = asy_dict_new(vm);
+    r->path = wire_str_fast(vm, path, plen);
+    if (ASY_IS_ERR(r->path)) return NULL;
     for (int i = 0; i < rt->nparts; i++) {
         if (rt->parts[i].kind == PART_LIT) continue;
-        AsyValue v = wire_str(vm, path + vals[i * 2], vals[i * 2 + 1]);
+        if (ASY_IS_UNDEF(r->match_info)) r->match_info = ASY_OBJ(asy_dict_new(vm));
+        AsyValue v = wire_str_fast(vm, path + vals[i * 2], vals[i * 2 + 1]);
         if (ASY_IS_ERR(v)) return NULL;
-        asy_dict_set_cstr(vm, mi, rt->parts[i].text, v);
+        asy_dict_set_cstr(vm, (AsyDict *)ASY_AS_OBJ(r->match_info), rt->parts[i].text, v);
     }
-    r->match_info = ASY_OBJ(mi);
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t n = evbuffer_get_length(in);
-    AsyBytes *b = asy_bytes_new(vm, n ? evbuffer_pullup(in, -1) : (const uint8_t *)"", n);
-    if (!b || ASY_IS_ERR(r->path)) return NULL;
+    if (n == 0) {
+        r->body = srv->st->empty_bytes;
+        return r;
+    }
+    AsyBytes *b = asy_bytes_new(vm, evbuffer_pullup(in, -1), n);
+    if (!b) return NULL;
     r->body = ASY_OBJ(b);
     return r;
 }
@@ -931,8 +958,10 @@ static void srv_request_cb(struct evhttp_request *req, void *arg) {
     }
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *raw = uri ? evhttp_uri_get_path(uri) : NULL;
-    size_t plen = 0;
-    char *path = evhttp_uridecode(raw && *raw ? raw : "/", 0, &plen);
+    if (!raw || !*raw) raw = "/";
+    size_t plen = strlen(raw);
+    /* most paths have nothing to decode: no copy then */
+    char *path = strchr(raw, '%') ? evhttp_uridecode(raw, 0, &plen) : (char *)raw;
     if (!path) {
         send_text(req, 500, "500 Internal Server Error\n\nServer got itself in trouble", NULL);
         return;
@@ -943,7 +972,7 @@ static void srv_request_cb(struct evhttp_request *req, void *arg) {
     char allow[256];
     int idx = srv_route(rt, method, path, vals, allow, sizeof allow);
     if (idx < 0) {
-        free(path);
+        if (path != raw) free(path);
         if (idx == -1) send_text(req, 404, "404: Not Found", NULL);
         else send_text(req, 405, "405: Method Not Allowed", allow);
         return;
@@ -951,7 +980,7 @@ static void srv_request_cb(struct evhttp_request *req, void *arg) {
     SReq *sr = calloc(1, sizeof *sr);
     AsyWebRequest *r = sr ? wreq_make(vm, srv, req, method, path, plen, &rt->routes[idx], vals)
                           : NULL;
-    free(path);
+    if (path != raw) free(path);
     if (!r || !asy_loop_call_soon(vm, srv_start_h, ASY_OBJ(r), ASY_UNDEF)) {
         if (vm->exc) asy_exc_clear(vm);
         free(sr);
@@ -1047,7 +1076,10 @@ static AsyValue wreq_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
         break;
     case 'm':
         if (strcmp(n, "method") == 0) return r->method;
-        if (strcmp(n, "match_info") == 0) return r->match_info;
+        if (strcmp(n, "match_info") == 0) {
+            if (ASY_IS_UNDEF(r->match_info)) r->match_info = ASY_OBJ(asy_dict_new(vm));
+            return r->match_info;
+        }
         break;
     case 'p':
         if (strcmp(n, "path") == 0) return r->path;
@@ -1319,6 +1351,9 @@ static AsyValue web_serve(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     }
     evhttp_set_max_body_size(http, (ev_ssize_t)max);
     evhttp_set_max_headers_size(http, SRV_MAX_HEADERS_SIZE);
+    /* read the rest of a body that is too large before answering 413, so that the client
+     * gets the answer instead of a reset */
+    evhttp_set_flags(http, EVHTTP_SERVER_LINGERING_CLOSE);
     evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
                                          EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
                                          EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |

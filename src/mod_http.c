@@ -36,6 +36,7 @@ static void state_traverse(AsyVM *vm, AsyObj *o) {
     };
     for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++) asy_gc_mark_obj(vm, objs[i]);
     asy_gc_mark_value(vm, st->timeout_cls);
+    asy_gc_mark_value(vm, st->empty_bytes);
     asy_gc_mark_value(vm, st->json_loads);
     asy_gc_mark_value(vm, st->json_dumps);
 }
@@ -690,6 +691,30 @@ bool asy_http_urlencode_mapping(AsyVM *vm, AsyStrBuf *b, AsyValue mapping) {
     return ok;
 }
 
+bool asy_http_kwargs(AsyVM *vm, const char *fname, AsyDict *kw, const char *const *names,
+                     AsyValue *out, const char *const *ignored) {
+    for (int i = 0; names[i]; i++) out[i] = ASY_UNDEF;
+    if (!kw || kw->len == 0) return true;
+    int64_t pos = 0;
+    AsyValue k, v;
+    while (asy_dict_next(kw, &pos, &k, &v)) {
+        const char *n = ((AsyStr *)ASY_AS_OBJ(k))->data;
+        bool known = false;
+        for (int i = 0; names[i] && !known; i++)
+            if (strcmp(n, names[i]) == 0) {
+                out[i] = v;
+                known = true;
+            }
+        for (int i = 0; ignored && ignored[i] && !known; i++) known = strcmp(n, ignored[i]) == 0;
+        if (!known) {
+            asy_raise(vm, ASY_EXC_TypeError, "%s() got an unexpected keyword argument '%s'",
+                      fname, n);
+            return false;
+        }
+    }
+    return true;
+}
+
 AsyValue asy_http_raise(AsyVM *vm, AsyType *cls, int argc, AsyValue *argv) {
     AsyValue e = asy_call(vm, ASY_OBJ(cls), argc, argv, NULL);
     return ASY_IS_ERR(e) ? e : asy_raise_value(vm, e);
@@ -1224,6 +1249,11 @@ void asy_mod_http_init(AsyVM *vm) {
     asy_type_ready(vm, stt);
     AsyHttpState *st = asy_gc_alloc(vm, stt, sizeof(AsyHttpState));
     st->timeout_cls = st->json_loads = st->json_dumps = ASY_UNDEF;
+    st->empty_bytes = ASY_OBJ(asy_bytes_new(vm, (const uint8_t *)"", 0));
+    st->s_text_plain = asy_str_intern_cstr(vm, "text/plain");
+    st->s_utf8 = asy_str_intern_cstr(vm, "utf-8");
+    st->s_json = asy_str_intern_cstr(vm, "application/json");
+    st->s_get = asy_str_intern_cstr(vm, "GET");
     asy_dict_set_cstr(vm, stt->dict, "_state", ASY_OBJ(st));
     L->types[ASY_AIO_HttpState] = stt;
 
