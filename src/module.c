@@ -100,6 +100,7 @@ static const AsyBuiltinModule builtin_modules[] = {
     {"asyncio", asy_mod_asyncio_init},
     {"time", asy_mod_time_init},
     {"math", asy_mod_math_init},
+    {"re", asy_mod_re_init},
     {"io", asy_mod_io_init},
     {"json", asy_mod_json_init},
     {"os", asy_mod_os_init},

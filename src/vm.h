@@ -503,6 +503,7 @@ void asy_mod_os_init(AsyVM *vm);
 void asy_mod_random_init(AsyVM *vm);
 void asy_mod_asyncio_init(AsyVM *vm);   /* mod_asyncio.c */
 void asy_mod_time_init(AsyVM *vm);      /* mod_time.c    */
+void asy_mod_re_init(AsyVM *vm);        /* mod_re.c      */
 void asy_mod_http_init(AsyVM *vm);      /* mod_http.c: http, also imported as aiohttp */
 void asy_mod_json_init(AsyVM *vm);      /* mod_json.c    */
 void asy_mod_io_init(AsyVM *vm);        /* fileobject.c  */

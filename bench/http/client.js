@@ -1,5 +1,5 @@
 // 2,000 GETs of a small file, 100 at a time, with node's http.get and a keep-alive agent:
-// `node http_client.js URL [N] [CONCURRENCY]` (the twin of http_client.asy).
+// `node bench/http/client.js URL [N] [CONCURRENCY]` (the twin of client.asy).
 const http = require("http");
 
 const url = process.argv[2] || "http://127.0.0.1:8080/";

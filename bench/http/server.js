@@ -1,4 +1,4 @@
-// A hello-world server for wrk: `node http_server.js PORT [SECONDS]` (twin of http_server.asy).
+// A hello-world server for wrk: `node bench/http/server.js PORT [SECONDS]` (twin of server.asy).
 const http = require("http");
 
 const port = parseInt(process.argv[2] || "8080", 10);

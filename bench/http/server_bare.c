@@ -1,4 +1,4 @@
-/* The floor for http_server.asy: the same hello answer from libevent's evhttp in plain C,
+/* The floor for server.asy: the same hello answer from libevent's evhttp in plain C,
  * with nothing else around it. Built by bench/run-http with `cc -O2 ... -levent`.
  * Usage: http_server_bare PORT [SECONDS] */
 #include <event2/buffer.h>
