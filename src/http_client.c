@@ -686,6 +686,7 @@ typedef struct {
     AsyValue timeout;       /* ClientTimeout                                           */
     AsyValue connector;
     AsyValue base_url;      /* None, or a str prefix                                   */
+    AsyValue auth;          /* None, or a BasicAuth for every request                  */
     bool raise_for_status;
     bool verify;            /* False when the connector says ssl=False                */
     bool closed;
@@ -696,7 +697,7 @@ typedef struct {
     AsySession *session;
     HEx *ex;
     AsyValue method, url;   /* str                                                      */
-    AsyValue url_obj, headers, history, body, req_headers;
+    AsyValue url_obj, headers, history, body, req_headers, content;
     bool released;
 } AsyResponse;
 
@@ -727,6 +728,7 @@ static void sess_traverse(AsyVM *vm, AsyObj *o) {
     asy_gc_mark_value(vm, s->timeout);
     asy_gc_mark_value(vm, s->connector);
     asy_gc_mark_value(vm, s->base_url);
+    asy_gc_mark_value(vm, s->auth);
 }
 
 static void sess_finalize(AsyVM *vm, AsyObj *o) {
@@ -748,7 +750,8 @@ static AsyValue sess_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, Asy
     AsyValue headers = asy_kwarg(vm, kw, "headers");
     AsyValue timeout = asy_kwarg(vm, kw, "timeout");
     AsyValue rfs = asy_kwarg(vm, kw, "raise_for_status");
-    const char *ignored[] = {"loop", "cookies", "skip_auto_headers", "auth", "json_serialize",
+    AsyValue auth = asy_kwarg(vm, kw, "auth");
+    const char *ignored[] = {"loop", "cookies", "skip_auto_headers", "json_serialize",
                              "request_class", "response_class", "ws_response_class",
                              "version", "cookie_jar", "connector_owner", "read_timeout",
                              "conn_timeout", "auto_decompress", "trust_env", "requote_redirect_url",
@@ -761,6 +764,7 @@ static AsyValue sess_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, Asy
     s->timeout = ASY_IS_UNDEF(timeout) ? ASY_NONE : timeout;
     s->connector = ASY_IS_UNDEF(connector) ? ASY_NONE : connector;
     s->base_url = ASY_IS_UNDEF(base_url) ? ASY_NONE : base_url;
+    s->auth = ASY_IS_UNDEF(auth) ? ASY_NONE : auth;
     s->verify = true;
     AsyValue self = ASY_OBJ(s);
     asy_root_push(vm, self);
@@ -1094,14 +1098,15 @@ static HEx *reqcm_build(AsyVM *vm, AsyReqCM *cm) {
     AsyHttpState *st = s->st;
     static const char *const names[] = {"params", "data", "json", "headers", "timeout",
                                         "allow_redirects", "max_redirects", "ssl",
-                                        "verify_ssl", "raise_for_status", NULL};
+                                        "verify_ssl", "raise_for_status", "auth", NULL};
     static const char *const ignored[] = {
-        "cookies", "skip_auto_headers", "auth", "compress", "chunked", "expect100",
+        "cookies", "skip_auto_headers", "compress", "chunked", "expect100",
         "read_until_eof", "proxy", "proxy_auth", "ssl_context", "fingerprint",
         "server_hostname", "proxy_headers", "trace_request_ctx", "read_bufsize",
         "auto_decompress", NULL};
-    AsyValue a[10];
+    AsyValue a[11];
     if (!asy_http_kwargs(vm, "ClientSession._request", cm->kw, names, a, ignored)) return NULL;
+    AsyValue auth = ASY_IS_UNDEF(a[10]) || ASY_IS_NONE(a[10]) ? s->auth : a[10];
     AsyValue params = a[0], data = a[1], json = a[2], headers = a[3], timeout = a[4];
     AsyValue allow = a[5], maxr = a[6], ssl = a[7], verify_ssl = a[8], rfs = a[9];
     if (s->closed) {
@@ -1175,6 +1180,11 @@ static HEx *reqcm_build(AsyVM *vm, AsyReqCM *cm) {
     bool ok = req_body(vm, ex, data, json, &ctype) &&
               add_headers(vm, &user, &nuser, &cap, s->headers) &&
               add_headers(vm, &user, &nuser, &cap, headers);
+    if (ok && !ASY_IS_NONE(auth) && !ASY_IS_UNDEF(auth)) { /* BasicAuth */
+        AsyValue h = asy_call_method(vm, auth, asy_str_intern_cstr(vm, "encode"), 0, NULL);
+        AsyStr *hs = ASY_IS_ERR(h) ? NULL : asy_http_to_str(vm, h);
+        ok = hs && hdr_push(&user, &nuser, &cap, "Authorization", 13, hs->data, hs->len);
+    }
     /* request headers override the session's of the same name: keep the last */
     for (size_t i = 0; ok && i + 1 < nuser; i += 2)
         for (size_t j = i + 2; j + 1 < nuser; j += 2)
@@ -1267,6 +1277,7 @@ static void resp_traverse(AsyVM *vm, AsyObj *o) {
     asy_gc_mark_value(vm, r->history);
     asy_gc_mark_value(vm, r->body);
     asy_gc_mark_value(vm, r->req_headers);
+    asy_gc_mark_value(vm, r->content);
 }
 
 static void resp_finalize(AsyVM *vm, AsyObj *o) {
@@ -1286,7 +1297,7 @@ static AsyResponse *resp_new(AsyVM *vm, AsyReqCM *cm, HEx *ex) {
     ex->refs++;
     r->method = cm->method;
     r->url = ASY_OBJ(asy_str_from_cstr(vm, ex->url));
-    r->url_obj = r->headers = r->body = r->req_headers = ASY_UNDEF;
+    r->url_obj = r->headers = r->body = r->req_headers = r->content = ASY_UNDEF;
     r->history = ASY_OBJ(vm->empty_tuple);
     return r;
 }
@@ -1408,6 +1419,15 @@ static AsyValue resp_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
     if (strcmp(n, "closed") == 0) return ASY_BOOL(r->released);
     if (strcmp(n, "version") == 0) return ASY_OBJ(asy_str_from_cstr(vm, "HttpVersion(major=1, minor=1)"));
     if (strcmp(n, "request_info") == 0) return resp_request_info(vm, r);
+    if (strcmp(n, "content") == 0) {
+        if (ASY_IS_UNDEF(r->content)) {
+            AsyValue cls = asy_dict_get_cstr(vm, r->session->st->mod->dict, "StreamReader");
+            AsyValue c = asy_call(vm, cls, 1, &self, NULL);
+            if (ASY_IS_ERR(c)) return c;
+            r->content = c;
+        }
+        return r->content;
+    }
     return ASY_TYPE(vm, object)->getattr(vm, self, name);
 }
 
