@@ -13,10 +13,14 @@
 
 #include "compiler.h"
 #include "debug.h"
+#include "repl.h"
 #include "testrunner.h"
 #include "vm.h"
 
 #define EXIT_USAGE 2
+/* After an uncaught KeyboardInterrupt the process ends by SIGINT, as CPython's does, so a
+ * shell loop around asy stops too (the shell reports status 130). */
+#define EXIT_INTERRUPTED 130
 
 static const char usage_text[] =
     "usage: asy [option] ... [FILE | -e CODE | -c CODE | -] [ARG] ...\n"
@@ -26,7 +30,8 @@ static const char usage_text[] =
     "  FILE               run the program in FILE (sys.argv[0] is FILE)\n"
     "  -e CODE, -c CODE   run CODE given as a string\n"
     "  -                  read the program from standard input\n"
-    "  (none)             read the program from standard input\n"
+    "  (none)             on a terminal: the interactive prompt (REPL);\n"
+    "                     otherwise read the program from standard input\n"
     "  test [PATH...]     run the test_* functions of test_*.asy files\n"
     "                     (see 'asy test --help')\n"
     "\n"
@@ -69,7 +74,7 @@ static int exit_status(AsyVM *vm, bool ok) {
     if (asy_exc_matches(vm, ASY_EXC_SystemExit)) return exit_status_of_system_exit(vm);
     bool interrupted = asy_exc_matches(vm, ASY_EXC_KeyboardInterrupt);
     asy_vm_print_exception(vm);
-    return interrupted ? 130 : 1;
+    return interrupted ? EXIT_INTERRUPTED : 1;
 }
 
 static void set_argv(AsyVM *vm, int argc, char **argv, const char *argv0) {
@@ -167,8 +172,6 @@ static int compile_only(AsyVM *vm, const char *path, bool disassemble) {
 }
 
 int main(int argc, char **argv) {
-    /* A closed pipe becomes an EPIPE error on write, never a signal death. */
-    signal(SIGPIPE, SIG_IGN);
     if (argc >= 2 && strcmp(argv[1], "test") == 0) return asy_test_main(argc - 1, argv + 1);
     int i = 1;
     const char *code = NULL, *file = NULL, *check = NULL, *disasm = NULL;
@@ -205,6 +208,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "asy: out of memory\n");
         return 1;
     }
+    asy_signals_install(vm);
     int status;
     if (check || disasm) {
         status = compile_only(vm, check ? check : disasm, disasm != NULL);
@@ -212,6 +216,10 @@ int main(int argc, char **argv) {
         set_argv(vm, argc - i, argv + i, "-c");
         vm->script_dir = ".";
         status = run_source(vm, code, strlen(code), "<string>");
+    } else if (!file && isatty(STDIN_FILENO)) {
+        set_argv(vm, 0, argv, "");
+        vm->script_dir = ".";
+        status = exit_status(vm, !ASY_IS_ERR(asy_repl_run(vm)));
     } else {
         bool from_stdin = !file || strcmp(file, "-") == 0;
         size_t len;
@@ -226,6 +234,12 @@ int main(int argc, char **argv) {
         free(dir);
         free(abs);
     }
+    asy_signals_uninstall(vm);
     asy_vm_free(vm);
+    if (status == EXIT_INTERRUPTED) {
+        fflush(stdout);
+        signal(SIGINT, SIG_DFL);
+        raise(SIGINT);
+    }
     return status;
 }
