@@ -558,11 +558,15 @@ static AsyValue aio_run(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 }
 
 AsyValue asy_asyncio_run_main(AsyVM *vm, AsyValue coro) {
+    asy_root_push(vm, coro); /* importing asyncio runs code: collections may happen */
     AsyValue m = asy_import(vm, asy_str_intern_cstr(vm, "asyncio"));
+    asy_root_pop(vm, 1);
     if (ASY_IS_ERR(m)) return m;
     if (loop_of(vm)->running)
         return asy_raise(vm, ASY_EXC_RuntimeError,
                          "asyncio.run() cannot be called from a running event loop");
+    if (!asy_aio_is_coroutine(vm, coro))
+        return asy_raise(vm, ASY_EXC_ValueError, "a coroutine was expected, got %R", coro);
     return run_main(vm, coro, false);
 }
 
@@ -808,4 +812,5 @@ void asy_mod_asyncio_init(AsyVM *vm) {
     asy_asyncio_sync_init(vm, m);
     if (vm->exc) return;
     asy_asyncio_lib_init(vm, m);
+    if (!vm->exc) asy_asyncio_streams_init(vm, m);
 }
