@@ -53,6 +53,7 @@ typedef struct {
     char *data;
     size_t len, cap;
     bool failed;
+    char *inline_data;       /* the caller's first buffer (not malloc'd), or NULL   */
 } JBuf;
 
 static bool jb_grow(AsyVM *vm, JBuf *b, size_t extra) {
@@ -60,8 +61,10 @@ static bool jb_grow(AsyVM *vm, JBuf *b, size_t extra) {
     if (extra >= ASY_MAX_ALLOC || b->len + extra >= ASY_MAX_ALLOC) goto oom;
     size_t ncap = b->cap ? b->cap * 2 : 256;
     while (ncap < b->len + extra) ncap *= 2;
-    char *d = realloc(b->data, ncap);
+    bool first = b->data && b->data == b->inline_data;
+    char *d = first ? malloc(ncap) : realloc(b->data, ncap);
     if (!d) goto oom;
+    if (first) memcpy(d, b->data, b->len);
     b->data = d;
     b->cap = ncap;
     return true;
@@ -76,6 +79,7 @@ static inline bool jb_reserve(AsyVM *vm, JBuf *b, size_t extra) {
 }
 
 static inline bool jb_put(AsyVM *vm, JBuf *b, const char *s, size_t n) {
+    if (n == 0) return true;
     if (!jb_reserve(vm, b, n)) return false;
     memcpy(b->data + b->len, s, n);
     b->len += n;
@@ -104,8 +108,10 @@ typedef struct {
     AsyValue default_fn;             /* UNDEF: raise TypeError                         */
     int level;                       /* indentation level (pretty only)                */
     int depth, max_depth;            /* nesting, bounded as CPython's recursion check  */
-    AsyObj **markers;                /* containers being encoded (circular check)      */
-    size_t nmarkers, capmarkers;
+    AsyObj **markers;                /* containers being encoded (circular check):     */
+    size_t nmarkers, capmarkers;     /* inline_markers until nesting goes deeper       */
+    AsyObj *inline_markers[32];
+    char inline_out[1024];           /* small documents never touch malloc             */
 } Enc;
 
 static const char hexdigits[] = "0123456789abcdef";
@@ -240,12 +246,14 @@ static bool enc_enter(Enc *e, AsyObj *o) {
             }
         }
         if (e->nmarkers == e->capmarkers) {
-            size_t ncap = e->capmarkers ? e->capmarkers * 2 : 16;
-            AsyObj **m = realloc(e->markers, ncap * sizeof *m);
+            size_t ncap = e->capmarkers * 2;
+            bool first = e->markers == e->inline_markers;
+            AsyObj **m = first ? malloc(ncap * sizeof *m) : realloc(e->markers, ncap * sizeof *m);
             if (!m) {
                 asy_raise_memory(vm);
                 return false;
             }
+            if (first) memcpy(m, e->markers, e->nmarkers * sizeof *m);
             e->markers = m;
             e->capmarkers = ncap;
         }
@@ -531,8 +539,12 @@ static bool enc_setup_format(Enc *e, DumpsArgs *a, size_t keep) {
 /* Encode obj with the options in a: the str, or ASY_ERR. */
 static AsyValue json_encode(AsyVM *vm, AsyValue obj, DumpsArgs *a) {
     Enc e;
-    memset(&e, 0, sizeof e);
+    memset(&e, 0, offsetof(Enc, inline_markers));
     e.vm = vm;
+    e.markers = e.inline_markers;
+    e.capmarkers = sizeof e.inline_markers / sizeof e.inline_markers[0];
+    e.out.data = e.out.inline_data = e.inline_out;
+    e.out.cap = sizeof e.inline_out;
     e.default_fn = ASY_IS_UNDEF(a->default_) || ASY_IS_NONE(a->default_) ? ASY_UNDEF : a->default_;
     if (!flag_arg(vm, a->skipkeys, false, &e.skipkeys) ||
         !flag_arg(vm, a->ensure_ascii, true, &e.ensure_ascii) ||
@@ -551,8 +563,8 @@ static AsyValue json_encode(AsyVM *vm, AsyValue obj, DumpsArgs *a) {
         }
     }
     vm->nroots = base;
-    free(e.out.data);
-    free(e.markers);
+    if (e.out.data != e.inline_out) free(e.out.data);
+    if (e.markers != e.inline_markers) free(e.markers);
     return r;
 }
 
@@ -647,11 +659,13 @@ typedef struct {
     bool strict;
     AsyValue object_hook, pairs_hook, parse_float, parse_int, parse_constant; /* UNDEF */
     bool hooks;                      /* any of them: asy code may run while parsing    */
-    Frame *frames;
+    Frame *frames;                   /* inline_frames, or malloc'd when nesting deeper */
     size_t nframes, capframes;
+    Frame inline_frames[16];
     int max_depth;
     JBuf sbuf;                       /* strings with escapes are unescaped here       */
     AsyStr *memo[MEMO_SIZE];         /* recent keys, shared as CPython's memo does    */
+    size_t memo_mask;                /* small documents use (and clear) a part of it   */
 } Dec;
 
 /* JSONDecodeError(msg, doc, pos) raised, pos counting code points. */
@@ -690,7 +704,7 @@ static AsyValue dec_call(Dec *d, AsyValue fn, AsyValue arg) {
     asy_root_push(vm, arg);
     AsyValue r = asy_call(vm, fn, 1, &arg, NULL);
     asy_root_pop(vm, 1);
-    memset(d->memo, 0, sizeof d->memo);
+    memset(d->memo, 0, (d->memo_mask + 1) * sizeof d->memo[0]);
     return r;
 }
 
@@ -804,21 +818,11 @@ static bool dec_scan_string(Dec *d, size_t begin, size_t *end, const char **text
     return true;
 }
 
-static AsyValue dec_string(Dec *d, size_t begin, size_t *end) {
-    const char *text;
-    size_t n;
-    if (!dec_scan_string(d, begin, end, &text, &n)) return ASY_ERR;
-    AsyStr *s = asy_str_new(d->vm, text, n);
-    return s ? ASY_OBJ(s) : ASY_ERR;
-}
-
-/* A key: equal keys share one str (the memo), which also saves hashing them again. */
-static AsyStr *dec_key(Dec *d, size_t begin, size_t *end) {
-    const char *text;
-    size_t n;
-    if (!dec_scan_string(d, begin, end, &text, &n)) return NULL;
+/* The str of text, shared through the memo: equal keys (and equal short values, which
+ * repeat as much in real documents) become one str, hashed once. */
+static AsyStr *dec_memo_str(Dec *d, const char *text, size_t n) {
     int64_t h = asy_hash_bytes(text, n);
-    AsyStr **slot = &d->memo[(uint64_t)h & (MEMO_SIZE - 1)];
+    AsyStr **slot = &d->memo[(uint64_t)h & d->memo_mask];
     AsyStr *s = *slot;
     if (s && s->len == n && s->hash == h && memcmp(s->data, text, n) == 0) return s;
     s = asy_str_new(d->vm, text, n);
@@ -826,6 +830,24 @@ static AsyStr *dec_key(Dec *d, size_t begin, size_t *end) {
     if (s->hash == -1) s->hash = h;
     *slot = s;
     return s;
+}
+
+/* Strings longer than this are values that rarely repeat: not worth the memo lookup. */
+#define MEMO_MAX_VALUE 24
+
+static AsyValue dec_string(Dec *d, size_t begin, size_t *end) {
+    const char *text;
+    size_t n;
+    if (!dec_scan_string(d, begin, end, &text, &n)) return ASY_ERR;
+    AsyStr *s = n <= MEMO_MAX_VALUE ? dec_memo_str(d, text, n) : asy_str_new(d->vm, text, n);
+    return s ? ASY_OBJ(s) : ASY_ERR;
+}
+
+static AsyStr *dec_key(Dec *d, size_t begin, size_t *end) {
+    const char *text;
+    size_t n;
+    if (!dec_scan_string(d, begin, end, &text, &n)) return NULL;
+    return dec_memo_str(d, text, n);
 }
 
 /* A number at s[i]; UNDEF (no error) when there is none, as CPython's StopIteration. */
@@ -903,12 +925,14 @@ static bool dec_push(Dec *d, int kind, AsyValue container) {
         return false;
     }
     if (d->nframes == d->capframes) {
-        size_t ncap = d->capframes ? d->capframes * 2 : 16;
-        Frame *f = realloc(d->frames, ncap * sizeof *f);
+        size_t ncap = d->capframes * 2;
+        Frame *f = d->frames == d->inline_frames ? malloc(ncap * sizeof *f)
+                                                 : realloc(d->frames, ncap * sizeof *f);
         if (!f) {
             asy_raise_memory(vm);
             return false;
         }
+        if (d->frames == d->inline_frames) memcpy(f, d->frames, d->nframes * sizeof *f);
         d->frames = f;
         d->capframes = ncap;
     }
@@ -1261,9 +1285,14 @@ static AsyValue loads_text(AsyVM *vm, AsyValue s) {
 /* Parse text (a str) from byte offset `start`. whole: skip whitespace around the value and
  * refuse extra data (decode); otherwise give (value, end) as raw_decode does. */
 static AsyValue json_decode(AsyVM *vm, AsyValue text, size_t start, bool whole, LoadsArgs *a) {
-    Dec *d = calloc(1, sizeof *d);
-    if (!d) return asy_raise_memory(vm);
+    Dec dec, *d = &dec;
     d->vm = vm;
+    d->frames = d->inline_frames;
+    d->nframes = 0;
+    d->capframes = sizeof d->inline_frames / sizeof d->inline_frames[0];
+    d->sbuf = (JBuf){0};
+    d->memo_mask = STR(text)->len < 4096 ? 63 : MEMO_SIZE - 1;
+    memset(d->memo, 0, (d->memo_mask + 1) * sizeof d->memo[0]);
     d->doc = text;
     d->s = STR(text)->data;
     d->len = STR(text)->len;
@@ -1300,9 +1329,8 @@ static AsyValue json_decode(AsyVM *vm, AsyValue text, size_t start, bool whole, 
         }
         asy_root_pop(vm, 1);
     }
-    free(d->frames);
+    if (d->frames != d->inline_frames) free(d->frames);
     free(d->sbuf.data);
-    free(d);
     return r;
 }
 
