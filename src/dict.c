@@ -220,8 +220,16 @@ AsyValue asy_dict_get(AsyVM *vm, AsyDict *d, AsyValue key) {
 
 int asy_dict_set(AsyVM *vm, AsyDict *d, AsyValue key, AsyValue value) {
     int64_t hash;
-    if (!cont_hash(vm, key, &hash)) return -1;
-    return dict_insert(vm, d, key, hash, value);
+    if (ASY_LIKELY(ASY_IS_INTLIKE(key) || cont_is_str(vm, key))) {
+        cont_hash(vm, key, &hash);
+        return dict_insert(vm, d, key, hash, value);
+    }
+    /* A user __hash__ may collect: keep the dict and the value alive meanwhile. */
+    asy_root_push(vm, ASY_OBJ(d));
+    asy_root_push(vm, value);
+    bool ok = cont_hash(vm, key, &hash);
+    asy_root_pop(vm, 2);
+    return ok ? dict_insert(vm, d, key, hash, value) : -1;
 }
 
 int asy_dict_del(AsyVM *vm, AsyDict *d, AsyValue key) {
@@ -348,7 +356,10 @@ static int dict_add_pair(AsyVM *vm, AsyDict *d, AsyValue item, int64_t n) {
     }
     AsyList *l = asy_list_from_iterable(vm, it);
     if (!l) return -1;
-    return dict_add_pair(vm, d, ASY_OBJ(l), n);
+    asy_root_push(vm, ASY_OBJ(l));
+    int rc = dict_add_pair(vm, d, ASY_OBJ(l), n);
+    asy_root_pop(vm, 1);
+    return rc;
 }
 
 static int dict_merge_pairs(AsyVM *vm, AsyDict *d, AsyValue seq) {
@@ -996,8 +1007,14 @@ static AsyValue view_binop(AsyVM *vm, AsyValue a, AsyValue b, AsyBinOp op) {
         while (rc == 0) {
             AsyValue x = asy_next(vm, it);
             if (ASY_IS_UNDEF(x)) break;
-            int in = ASY_IS_ERR(x) ? -1 : asy_contains(vm, a, x);
+            if (ASY_IS_ERR(x)) {
+                rc = -1;
+                break;
+            }
+            asy_root_push(vm, x);
+            int in = asy_contains(vm, a, x);
             if (in < 0 || (in && asy_set_add(vm, s, x) < 0)) rc = -1;
+            asy_root_pop(vm, 1);
         }
         if (!ASY_IS_ERR(it)) asy_root_pop(vm, 1);
     } else {

@@ -337,15 +337,17 @@ static int list_slice_set(AsyVM *vm, AsyList *l, AsySlice *sl, AsyValue v) {
     bool ok = seq_fast(vm, v, msg, &items, &m, &holder);
     asy_root_pop(vm, 1);
     if (!ok) return -1;
-    /* The iterable may have run code that changed l: resolve the slice again. */
-    if (!ASY_IS_NONE(holder) && !asy_slice_indices(vm, sl, l->len, &start, &stop, &step, &n))
-        return -1;
+    /* The iterable may have run code that changed l: resolve the slice again (its
+     * __index__ may run code too, so the new items stay rooted). */
+    if (!ASY_IS_NONE(holder)) {
+        asy_root_push(vm, holder);
+        ok = asy_slice_indices(vm, sl, l->len, &start, &stop, &step, &n);
+        asy_root_pop(vm, 1);
+        if (!ok) return -1;
+    }
     if (step == 1) {
         if (stop < start) stop = start;
-        asy_root_push(vm, holder);
-        int rc = list_replace(vm, l, start, stop, items, m);
-        asy_root_pop(vm, 1);
-        return rc;
+        return list_replace(vm, l, start, stop, items, m);
     }
     if (m != n) {
         asy_raise(vm, ASY_EXC_ValueError,

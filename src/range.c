@@ -114,8 +114,13 @@ static AsyValue slice_richcompare(AsyVM *vm, AsyValue self, AsyValue other, AsyC
     if (!tx) return ASY_ERR;
     asy_root_push(vm, ASY_OBJ(tx));
     AsyTuple *ty = asy_tuple_from_array(vm, y, 3);
-    AsyValue r = ty ? asy_compare(vm, ASY_OBJ(tx), ASY_OBJ(ty), op) : ASY_ERR;
-    asy_root_pop(vm, 1);
+    if (!ty) {
+        asy_root_pop(vm, 1);
+        return ASY_ERR;
+    }
+    asy_root_push(vm, ASY_OBJ(ty));
+    AsyValue r = asy_compare(vm, ASY_OBJ(tx), ASY_OBJ(ty), op);
+    asy_root_pop(vm, 2);
     return r;
 }
 

@@ -286,8 +286,14 @@ AsySet *asy_set_new(AsyVM *vm, bool frozen) {
 
 int asy_set_add(AsyVM *vm, AsySet *s, AsyValue key) {
     int64_t hash;
-    if (!cont_hash(vm, key, &hash)) return -1;
-    return set_add_rooted(vm, s, key, hash);
+    if (ASY_LIKELY(ASY_IS_INTLIKE(key) || cont_is_str(vm, key))) {
+        cont_hash(vm, key, &hash);
+        return set_add_entry(vm, s, key, hash);
+    }
+    asy_root_push(vm, ASY_OBJ(s));   /* a user __hash__ may collect */
+    bool ok = cont_hash(vm, key, &hash);
+    asy_root_pop(vm, 1);
+    return ok ? set_add_rooted(vm, s, key, hash) : -1;
 }
 
 int asy_set_contains(AsyVM *vm, AsySet *s, AsyValue key) {
