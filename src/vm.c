@@ -148,9 +148,9 @@ static inline void vcopy(AsyValue *d, const AsyValue *s) {
     } while (0)
 
 #if ASY_GC_STRESS
-#define GC_DUE() (vm->gc_pending)
+#define GC_DUE() (vm->gc_pending || vm->signal_pending)
 #else
-#define GC_DUE() (vm->bytes_allocated > vm->next_gc)
+#define GC_DUE() (vm->bytes_allocated > vm->next_gc || vm->signal_pending)
 #endif
 
 #define SYNC() (frame->pc = (int32_t)(ip - code_base), fiber->sp = (int32_t)(sp - fiber->stack))
@@ -174,7 +174,7 @@ static inline void vcopy(AsyValue *d, const AsyValue *s) {
     do {                                                                                  \
         if (ASY_UNLIKELY(GC_DUE())) {                                                     \
             SYNC();                                                                       \
-            asy_gc_safepoint(vm);                                                         \
+            if (asy_vm_safepoint(vm) < 0) goto error;                                     \
         }                                                                                 \
     } while (0)
 #define CHECK(v)                                                                          \

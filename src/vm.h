@@ -205,6 +205,7 @@ struct AsyVM {
     int nrepr_active;
     void *loop;                 /* the scheduler (loop.c), NULL until asyncio is used */
     void (*mark_extra)(AsyVM *vm); /* GC roots of the scheduler, when it exists         */
+    volatile int signal_pending;   /* set by the SIGINT handler (signals.c)             */
 
     /* -- output -- */
     FILE *out, *err;            /* stdout and stderr (tests may redirect)            */
@@ -236,6 +237,12 @@ void asy_mem_free(AsyVM *vm, void *ptr, size_t size);
 void asy_gc_mark_obj(AsyVM *vm, AsyObj *obj);      /* NULL allowed                */
 void asy_gc_mark_value(AsyVM *vm, AsyValue v);
 void asy_gc_safepoint(AsyVM *vm);                   /* collect if due              */
+/* The VM's safepoint (signals.c): collect if due, then raise KeyboardInterrupt if Ctrl-C
+ * was pressed since the last one (-1 with it pending). */
+int asy_vm_safepoint(AsyVM *vm);
+/* Route SIGINT to vm->signal_pending and ignore SIGPIPE / put SIGINT back to default. */
+void asy_signals_install(AsyVM *vm);
+void asy_signals_uninstall(AsyVM *vm);
 void asy_gc_collect(AsyVM *vm);
 void asy_gc_free_all(AsyVM *vm);                     /* asy_vm_free: every object   */
 static inline void asy_root_push(AsyVM *vm, AsyValue v);
@@ -518,12 +525,12 @@ AsyValue asy_file_stdin_readline(AsyVM *vm);
  * the scheduler: asy_vm_free calls it before freeing the objects. */
 AsyValue asy_asyncio_run_main(AsyVM *vm, AsyValue coro);
 void asy_loop_free(AsyVM *vm);
-
 /* "file:line: RuntimeWarning: coroutine 'qualname' was never awaited" (task.c), at the
  * line running now, once per place as CPython's default warning filter; "sys:1: ..." when
  * no code runs (the interpreter is exiting). Allocates no objects, so a GC finalizer
  * (generator.c's, for a coroutine freed unawaited) may call it. */
 void asy_warn_never_awaited(AsyVM *vm, const char *qualname);
+
 /* ---- running code (vm.c) ---- */
 /* Run module-level code with `globals` as its namespace; its result, or ASY_ERR. */
 AsyValue asy_vm_run_code(AsyVM *vm, AsyCode *code, AsyDict *globals);
