@@ -25,7 +25,8 @@ function get() {
 async function worker() {
   while (todo > 0) {
     todo--;
-    bytes += await get();
+    const size = await get();
+    bytes += size;
     done++;
   }
 }
