@@ -75,7 +75,7 @@ struct AsyTask {
     AsyStr *created_at;     /* debug mode: "file:line" where it was created, or NULL   */
     uint32_t wait_gen;      /* bumped per implicit wait: stale timer wake-ups drop     */
     int32_t num_cancels;    /* cancel() calls not yet undone by uncancel()             */
-    uint8_t must_cancel, wait_kind, wait_state, scheduled;
+    uint8_t must_cancel, wait_kind, wait_state;
 };
 
 /* A native awaitable. fn: see the top of this file. */
