@@ -285,7 +285,7 @@ static AsyValue r_report(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     AsyException *e = (AsyException *)ASY_AS_OBJ(argv[0]);
     fflush(stdout);
     if (r->interrupted && asy_exc_is(vm, argv[0], vm->exc_types[ASY_EXC_CancelledError])) {
-        fputs("KeyboardInterrupt\n", stderr);
+        fputs("\nKeyboardInterrupt\n", stderr); /* after the terminal's ^C */
         return ASY_NONE;
     }
     filter_traceback(vm, e, 0);
