@@ -957,9 +957,11 @@ static void compile_sequence(C *c, AstNode *n)
     AsyOpcode add = n->kind == AST_LIST ? ASY_OP_LIST_APPEND : ASY_OP_SET_ADD;
     AsyOpcode ext = n->kind == AST_LIST ? ASY_OP_LIST_EXTEND : ASY_OP_SET_UPDATE;
     if (!starred && elts->n >= 3 && all_const(elts)) {
-        /* [1, 2, 3]: extend an empty list by one constant tuple */
+        /* [1, 2, 3]: extend an empty list by one constant tuple. {1, 2, 3}: by a constant
+         * frozenset built as CPython builds it, so the set iterates in CPython's order. */
         emit(c, build, 0);
-        load_const(c, const_tuple_of(c, elts));
+        AsyValue items = const_tuple_of(c, elts);
+        load_const(c, n->kind == AST_SET ? asy_frozenset_const(c->vm, items) : items);
         emit(c, ext, 1);
     } else if (!starred && elts->n <= 30) {
         for (int i = 0; i < elts->n; i++) compile_expr_at(c, elts->items[i]);

@@ -1123,25 +1123,13 @@ dispatch:
     }
 
     TARGET(SET_UPDATE) {
+        /* set.update copies a set argument's table as CPython does, which decides the
+         * iteration order of {*a, *b} and of constant displays. */
         SYNC();
         AsySet *s = (AsySet *)ASY_AS_OBJ(sp[-1 - ARG]);
-        AsyValue it = asy_iter(vm, sp[-1]);
-        if (ASY_IS_ERR(it)) {
-            RESYNC();
-            goto error;
-        }
-        asy_root_push(vm, it);
-        for (;;) {
-            AsyValue x = asy_next(vm, it);
-            if (ASY_IS_UNDEF(x)) break;
-            if (ASY_IS_ERR(x) || asy_set_add(vm, s, x) < 0) {
-                asy_root_pop(vm, 1);
-                RESYNC();
-                goto error;
-            }
-        }
-        asy_root_pop(vm, 1);
+        int rc = asy_set_update(vm, s, sp[-1]);
         RESYNC();
+        if (rc < 0) goto error;
         sp--;
         DISPATCH();
     }
