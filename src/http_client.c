@@ -44,6 +44,17 @@ typedef struct HClient HClient;
 typedef struct HConn HConn;
 typedef struct HEx HEx;
 
+/* Where a request goes, parsed once: shared by the exchanges of the same URL (the client
+ * remembers the last one, so a script fetching one URL over and over parses it once). */
+typedef struct {
+    int refs;
+    bool https, verify;
+    int port;
+    char *url, *host, *path, *key; /* path with query; key: HConn.key                  */
+    char **hdrs;              /* the whole header list of a request without headers or  */
+    size_t nhdrs;             /* a body of its own, made by the first such request       */
+} HTarget;
+
 enum { EX_NEW, EX_RESOLVING, EX_QUEUED, EX_SENT, EX_HEADERS, EX_DONE, EX_FAILED };
 enum {
     ERR_NONE,
@@ -64,6 +75,8 @@ struct HConn {
     char *key;          /* "scheme://host:port verify": which requests may reuse it    */
     HEx *ex;            /* the exchange using it, NULL while idle                     */
     HConn *next;        /* the client's list                                          */
+    HConn *idle_next, *idle_prev; /* the client's idle list, while idle                */
+    bool idle;
     bool dead;          /* must not carry another request (a TLS connection closed)   */
 };
 
@@ -73,10 +86,12 @@ struct HClient {
     struct evdns_base *dns;   /* made on the first host name to resolve                */
     SSL_CTX *ssl_ctx;         /* made on the first HTTPS request                       */
     HConn *conns;
+    HConn *idle;              /* idle connections, the most recently used first          */
     int nconns, limit;
     HEx *wait_head, *wait_tail; /* exchanges waiting for a free connection slot        */
     HConn *graveyard;         /* connections to free outside libevent's callbacks      */
     struct event *reaper;     /* frees the graveyard                                   */
+    HTarget *last;            /* the target of the last request                         */
     int refs;                 /* 1 for the session, 1 per live exchange                */
     bool closed;
 };
@@ -89,13 +104,14 @@ struct HEx {
     int evreq_err;            /* what evhttp's error callback said, -1 for nothing     */
     /* the request */
     enum evhttp_cmd_type method;
-    char *url;                /* the full URL, for the response                        */
-    char *host, *path;        /* path with query                                       */
+    HTarget *tgt;             /* the fields below point into it                         */
+    const char *url;          /* the full URL, for the response                        */
+    const char *host, *path;  /* path with query                                       */
     int port;
-    bool https, verify, discard;
-    char *key;                /* the connection key (HConn.key)                        */
-    char **hdrs;              /* name, value, name, value...: sent as given           */
-    size_t nhdrs;
+    bool https, verify, hdrs_shared;
+    const char *key;          /* the connection key (HConn.key)                        */
+    char **hdrs;              /* name, value, name, value...: sent as given (owned by  */
+    size_t nhdrs;             /* tgt when hdrs_shared)                                  */
     char *body;
     size_t body_len;
     /* where it is */
@@ -108,7 +124,7 @@ struct HEx {
     /* the response */
     int status;
     char *reason;
-    char **rhdrs;             /* name, value, ...                                      */
+    char **rhdrs;             /* name, value, ...: one malloc'd block, strings inside  */
     size_t nrhdrs;
     struct evbuffer *in;      /* the body, once complete                               */
     /* the task waiting for the next state */
@@ -154,8 +170,19 @@ static void ex_unref(HEx *ex);
 static void ex_dispatch(HEx *ex);
 static void ex_fail(HEx *ex, int err, int errnum, const char *msg);
 
+static void target_unref(HTarget *t) {
+    if (--t->refs > 0) return;
+    free(t->url);
+    free(t->host);
+    free(t->path);
+    free(t->key);
+    free_strs(t->hdrs, t->nhdrs);
+    free(t);
+}
+
 static void client_unref(HClient *cl) {
     if (--cl->refs > 0) return;
+    if (cl->last) target_unref(cl->last);
     if (cl->reaper) event_free(cl->reaper);
     if (cl->ssl_ctx) SSL_CTX_free(cl->ssl_ctx);
     free(cl);
@@ -181,9 +208,27 @@ static void client_reap(evutil_socket_t fd, short what, void *arg) {
     }
 }
 
+static void conn_set_idle(HConn *c, bool idle) {
+    HClient *cl = c->cl;
+    if (c->idle == idle) return;
+    c->idle = idle;
+    if (idle) {
+        c->idle_prev = NULL;
+        c->idle_next = cl->idle;
+        if (cl->idle) cl->idle->idle_prev = c;
+        cl->idle = c;
+        return;
+    }
+    if (c->idle_prev) c->idle_prev->idle_next = c->idle_next;
+    else cl->idle = c->idle_next;
+    if (c->idle_next) c->idle_next->idle_prev = c->idle_prev;
+    c->idle_next = c->idle_prev = NULL;
+}
+
 /* Take c out of the client's list and free it soon (never inside its own callbacks). */
 static void conn_bury(HConn *c) {
     HClient *cl = c->cl;
+    conn_set_idle(c, false);
     for (HConn **p = &cl->conns; *p; p = &(*p)->next) {
         if (*p != c) continue;
         *p = c->next;
@@ -270,8 +315,8 @@ static HConn *conn_new(HClient *cl, HEx *ex) {
 }
 
 static HConn *client_idle(HClient *cl, const char *key) {
-    for (HConn *c = cl->conns; c; c = c->next)
-        if (!c->ex && !c->dead && (!key || strcmp(c->key, key) == 0)) return c;
+    for (HConn *c = cl->idle; c; c = c->idle_next)
+        if (!c->dead && (!key || strcmp(c->key, key) == 0)) return c;
     return NULL;
 }
 
@@ -303,8 +348,8 @@ static void client_pump(HClient *cl) {
         if (!room) {
             /* dead idle connections still count: retire them */
             HConn *d = NULL;
-            for (HConn *c = cl->conns; c && !d; c = c->next)
-                if (!c->ex && c->dead) d = c;
+            for (HConn *c = cl->idle; c && !d; c = c->idle_next)
+                if (c->dead) d = c;
             if (!d) return;
             conn_bury(d);
             continue;
@@ -333,14 +378,11 @@ static void ex_free(HEx *ex) {
     if (ex->addrs) evutil_freeaddrinfo(ex->addrs);
     if (ex->in) evbuffer_free(ex->in);
     free(ex->err_msg);
-    free(ex->url);
-    free(ex->host);
-    free(ex->path);
-    free(ex->key);
+    if (ex->tgt) target_unref(ex->tgt);
     free(ex->body);
     free(ex->reason);
-    free_strs(ex->hdrs, ex->nhdrs);
-    free_strs(ex->rhdrs, ex->nrhdrs);
+    if (!ex->hdrs_shared) free_strs(ex->hdrs, ex->nhdrs);
+    free(ex->rhdrs);
     HClient *cl = ex->cl;
     free(ex);
     client_unref(cl);
@@ -359,6 +401,7 @@ static void ex_release_conn(HEx *ex, bool broken) {
     c->ex = NULL;
     if (broken && strncmp(c->key, "https:", 6) == 0) c->dead = true;
     if (c->dead) conn_bury(c);
+    else conn_set_idle(c, true);
     client_pump(ex->cl);
 }
 
@@ -382,15 +425,26 @@ static bool ex_take_headers(HEx *ex, struct evhttp_request *req) {
     const char *line = evhttp_request_get_response_code_line(req);
     ex->reason = dup0(line ? line : "");
     struct evkeyvalq *q = evhttp_request_get_input_headers(req);
-    size_t n = 0;
+    size_t n = 0, bytes = 0;
     struct evkeyval *h;
-    TAILQ_FOREACH(h, q, next) n++;
-    ex->rhdrs = calloc(n * 2 + 1, sizeof(char *));
-    if (!ex->rhdrs || !ex->reason) return false;
     TAILQ_FOREACH(h, q, next) {
-        ex->rhdrs[ex->nrhdrs++] = dup0(h->key);
-        ex->rhdrs[ex->nrhdrs++] = dup0(h->value);
+        n++;
+        bytes += strlen(h->key) + strlen(h->value) + 2;
     }
+    /* the pointers, then the strings they point at: one allocation */
+    ex->rhdrs = malloc((n * 2 + 1) * sizeof(char *) + bytes);
+    if (!ex->rhdrs || !ex->reason) return false;
+    char *p = (char *)(ex->rhdrs + n * 2 + 1);
+    TAILQ_FOREACH(h, q, next) {
+        const char *kv[2] = {h->key, h->value};
+        for (int i = 0; i < 2; i++) {
+            size_t len = strlen(kv[i]) + 1;
+            memcpy(p, kv[i], len);
+            ex->rhdrs[ex->nrhdrs++] = p;
+            p += len;
+        }
+    }
+    ex->rhdrs[ex->nrhdrs] = NULL;
     return true;
 }
 
@@ -487,6 +541,7 @@ static void ex_done_cb(struct evhttp_request *req, void *arg) {
 static void ex_send(HEx *ex, HConn *c) {
     ex->conn = c;
     c->ex = ex;
+    conn_set_idle(c, false);
     ex->evreq_err = -1;
     struct evhttp_request *req = evhttp_request_new(ex_done_cb, ex);
     if (!req) {
@@ -579,8 +634,8 @@ static void ex_dispatch(HEx *ex) {
     }
     if (cl->nconns >= cl->limit) {
         HConn *other = client_idle(cl, NULL);
-        for (HConn *d = cl->conns; d && !other; d = d->next)
-            if (!d->ex && d->dead) other = d;
+        for (HConn *d = cl->idle; d && !other; d = d->idle_next)
+            if (d->dead) other = d;
         if (!other) {
             client_enqueue(cl, ex); /* the queue carries the reference */
             return;
@@ -653,6 +708,7 @@ static void client_close(HClient *cl) {
         ex_fail(ex, ERR_CLOSED, 0, NULL);
         ex_unref(ex);
     }
+    cl->idle = NULL;
     while (cl->conns) {
         HConn *c = cl->conns;
         cl->conns = c->next;
@@ -922,40 +978,64 @@ static int method_of(const char *m) {
     return -1;
 }
 
-/* Fill ex's target from a URL string; false (nothing raised) when it is not a usable
- * http(s) URL. */
-static bool ex_set_url(HEx *ex, const char *url) {
+static HTarget *target_new(const char *url, bool verify) {
     struct evhttp_uri *u = evhttp_uri_parse_with_flags(url, EVHTTP_URI_NONCONFORMANT);
-    if (!u) return false;
+    if (!u) return NULL;
     const char *scheme = evhttp_uri_get_scheme(u), *host = evhttp_uri_get_host(u);
-    bool ok = scheme && host && *host &&
-              (strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https") == 0);
-    if (ok) {
-        ex->https = strcasecmp(scheme, "https") == 0;
-        ex->port = evhttp_uri_get_port(u);
-        if (ex->port < 0) ex->port = ex->https ? 443 : 80;
+    HTarget *t = NULL;
+    if (scheme && host && *host &&
+        (strcasecmp(scheme, "http") == 0 || strcasecmp(scheme, "https") == 0))
+        t = calloc(1, sizeof *t);
+    if (t) {
+        t->refs = 1;
+        t->verify = verify;
+        t->https = strcasecmp(scheme, "https") == 0;
+        t->port = evhttp_uri_get_port(u);
+        if (t->port < 0) t->port = t->https ? 443 : 80;
         const char *path = evhttp_uri_get_path(u), *q = evhttp_uri_get_query(u);
         if (!path || !*path) path = "/";
         size_t n = strlen(path) + (q ? strlen(q) + 1 : 0) + 1;
-        free(ex->path);
-        free(ex->host);
-        free(ex->url);
-        free(ex->key);
-        ex->path = malloc(n);
-        if (ex->path) snprintf(ex->path, n, "%s%s%s", path, q ? "?" : "", q ? q : "");
-        ex->host = dup0(host);
-        ex->url = dup0(url);
+        t->path = malloc(n);
+        if (t->path) snprintf(t->path, n, "%s%s%s", path, q ? "?" : "", q ? q : "");
+        t->host = dup0(host);
+        t->url = dup0(url);
         size_t kn = strlen(host) + 32;
-        ex->key = malloc(kn);
-        if (ex->key)
-            snprintf(ex->key, kn, "%s://%s:%d %d", ex->https ? "https" : "http", host, ex->port,
-                     ex->verify);
-        ok = ex->path && ex->host && ex->url && ex->key;
-        if (ex->addrs) evutil_freeaddrinfo(ex->addrs);
-        ex->addrs = ex->addr = NULL;
+        t->key = malloc(kn);
+        if (t->key)
+            snprintf(t->key, kn, "%s://%s:%d %d", t->https ? "https" : "http", host, t->port,
+                     verify);
+        if (!t->path || !t->host || !t->url || !t->key) {
+            target_unref(t);
+            t = NULL;
+        }
     }
     evhttp_uri_free(u);
-    return ok;
+    return t;
+}
+
+/* Point ex at the target of a URL string; false (nothing raised) when it is not a usable
+ * http(s) URL. */
+static bool ex_set_url(HEx *ex, const char *url) {
+    HClient *cl = ex->cl;
+    HTarget *t = cl->last;
+    if (!t || t->verify != ex->verify || strcmp(t->url, url) != 0) {
+        t = target_new(url, ex->verify);
+        if (!t) return false;
+        if (cl->last) target_unref(cl->last);
+        cl->last = t; /* the cache's reference */
+    }
+    t->refs++;
+    if (ex->tgt) target_unref(ex->tgt);
+    ex->tgt = t;
+    ex->url = t->url;
+    ex->host = t->host;
+    ex->path = t->path;
+    ex->key = t->key;
+    ex->port = t->port;
+    ex->https = t->https;
+    if (ex->addrs) evutil_freeaddrinfo(ex->addrs);
+    ex->addrs = ex->addr = NULL;
+    return true;
 }
 
 /* Host header value: the host, with the port when it is not the scheme's default. */
@@ -988,7 +1068,8 @@ static bool ex_finish_headers(HEx *ex, char **user, size_t nuser, const char *ct
         snprintf(len, sizeof len, "%zu", ex->body_len);
         ok = hdr_push(&v, &n, &cap, "Content-Length", 14, len, strlen(len));
     }
-    free_strs(ex->hdrs, ex->nhdrs);
+    if (!ex->hdrs_shared) free_strs(ex->hdrs, ex->nhdrs);
+    ex->hdrs_shared = false;
     ex->hdrs = v;
     ex->nhdrs = n;
     return ok;
@@ -1197,9 +1278,20 @@ static HEx *reqcm_build(AsyVM *vm, AsyReqCM *cm) {
                 nuser -= 2;
                 j -= 2;
             }
-    if (ok && !ex_finish_headers(ex, user, nuser, ctype)) {
+    bool plain = ok && nuser == 0 && !ctype && ex->body_len == 0 &&
+                 ex->method != EVHTTP_REQ_POST && ex->method != EVHTTP_REQ_PUT &&
+                 ex->method != EVHTTP_REQ_PATCH;
+    if (plain && ex->tgt->hdrs) { /* the same headers as the last such request */
+        ex->hdrs = ex->tgt->hdrs;
+        ex->nhdrs = ex->tgt->nhdrs;
+        ex->hdrs_shared = true;
+    } else if (ok && !ex_finish_headers(ex, user, nuser, ctype)) {
         asy_raise_memory(vm);
         ok = false;
+    } else if (plain) {
+        ex->tgt->hdrs = ex->hdrs;
+        ex->tgt->nhdrs = ex->nhdrs;
+        ex->hdrs_shared = true;
     }
     free_strs(user, nuser);
     if (!ok) {
@@ -1296,7 +1388,8 @@ static AsyResponse *resp_new(AsyVM *vm, AsyReqCM *cm, HEx *ex) {
     r->ex = ex;
     ex->refs++;
     r->method = cm->method;
-    r->url = ASY_OBJ(asy_str_from_cstr(vm, ex->url));
+    /* the first hop's URL is the string reqcm_build made: no copy */
+    r->url = cm->history ? ASY_OBJ(asy_str_from_cstr(vm, ex->url)) : cm->url;
     r->url_obj = r->headers = r->body = r->req_headers = r->content = ASY_UNDEF;
     r->history = ASY_OBJ(vm->empty_tuple);
     return r;
