@@ -50,6 +50,8 @@ static bool write_to(AsyVM *vm, AsyValue file, AsyStr *s) {
         fwrite(s->data, 1, s->len, vm->out);
         return true;
     }
+    int done = asy_file_write_str(vm, file, s); /* files from open(), sys.stdout... */
+    if (done) return done > 0;
     AsyValue arg = ASY_OBJ(s);
     AsyStr *write = asy_str_intern_cstr(vm, "write");
     return !ASY_IS_ERR(asy_call_method(vm, file, write, 1, &arg));

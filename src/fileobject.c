@@ -60,6 +60,7 @@ typedef struct {
     int codec;               /* ASY_CODEC_*                                          */
     uint8_t nl;              /* NL_*                                                 */
     bool line_buffering;
+    bool strict_utf8;        /* utf-8 decoded strictly: the fast path of text_decode  */
     bool pending_cr;         /* a '\r' ended the last read: a '\n' after it is skipped */
 } AsyTextFile;
 
@@ -522,21 +523,27 @@ static AsyTextFile *text_self(AsyVM *vm, AsyValue self, int need) {
 }
 
 /* Decodes bytes read from a text file. */
-static AsyValue text_decode(AsyVM *vm, AsyTextFile *t, const uint8_t *data, size_t len) {
+/* The error handler to decode with: the std streams report CPython's handlers, which
+ * asy's codecs lack; they decode strictly. */
+static const char *text_errors(const AsyTextFile *t) {
     const char *errors = t->errors->data;
-    /* The std streams report CPython's handlers; decode those strictly. */
     if (strcmp(errors, "surrogateescape") == 0 || strcmp(errors, "backslashreplace") == 0)
-        errors = "strict";
-    if (t->codec == ASY_CODEC_UTF8 && strcmp(errors, "strict") == 0) {
-        size_t bs, be;
+        return "strict";
+    return errors;
+}
+
+static AsyValue text_decode(AsyVM *vm, AsyTextFile *t, const uint8_t *data, size_t len) {
+    if (t->strict_utf8) {
+        size_t bs, be, i = 0;
         const char *reason;
-        if (asy_utf8_check(data, len, &bs, &be, &reason)) {
+        while (i < len && data[i] < 0x80) i++; /* most text is ASCII: nothing to check */
+        if (i == len || asy_utf8_check(data + i, len - i, &bs, &be, &reason)) {
             AsyStr *s = asy_str_new(vm, (const char *)data, len);
             return s ? ASY_OBJ(s) : ASY_ERR;
         }
     }
     return asy_bytes_decode(vm, data ? data : (const uint8_t *)"", len, t->encoding->data,
-                            errors);
+                            text_errors(t));
 }
 
 /* Does byte c end a line in this newline mode? ('\r\n' is handled by the callers.) */
@@ -659,6 +666,19 @@ static bool text_read_into(AsyVM *vm, AsyTextFile *t, int64_t limit, bool line, 
 }
 
 static AsyValue text_read_value(AsyVM *vm, AsyTextFile *t, int64_t limit, bool line) {
+    AsyBinFile *f = t->buf;
+    if (limit < 0 && line && !t->pending_cr && (t->nl == NL_UNIVERSAL || t->nl == NL_LF) &&
+        bin_avail(f) > 0) {
+        /* The common case, a whole line in the read-ahead: decode it in place. */
+        const uint8_t *p = f->rbuf + f->rpos;
+        const uint8_t *nl = memchr(p, '\n', bin_avail(f));
+        if (nl && (t->nl == NL_LF || !memchr(p, '\r', (size_t)(nl - p)))) {
+            size_t n = (size_t)(nl - p) + 1;
+            AsyValue s = text_decode(vm, t, p, n);
+            if (!ASY_IS_ERR(s)) f->rpos += n;
+            return s;
+        }
+    }
     ByteBuf b = {0};
     if (!text_read_into(vm, t, limit, line, &b)) {
         bb_free(&b);
@@ -744,6 +764,14 @@ static void text_traverse(AsyVM *vm, AsyObj *o) {
 /* ------------------------------------------------------------------------------------ */
 /* Text file methods                                                                      */
 /* ------------------------------------------------------------------------------------ */
+
+int asy_file_write_str(AsyVM *vm, AsyValue file, AsyStr *s) {
+    if (!ASY_IS_OBJ(file) || ASY_AS_OBJ(file)->type != ASY_TYPE(vm, TextIOWrapper) ||
+        !ASY_TYPE(vm, TextIOWrapper))
+        return 0;
+    AsyTextFile *t = text_self(vm, file, 'w');
+    return t && text_write(vm, t, s) ? 1 : -1;
+}
 
 static AsyValue text_m_read(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
@@ -1005,27 +1033,58 @@ static AsyValue cstr_value(AsyVM *vm, const char *s) {
     return r ? ASY_OBJ(r) : ASY_ERR;
 }
 
-static AsyValue bin_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
-    AsyBinFile *f = BIN(self);
-    const char *n = name->data;
-    if (strcmp(n, "closed") == 0) return ASY_BOOL(f->closed);
-    if (strcmp(n, "name") == 0) return f->name;
-    if (strcmp(n, "mode") == 0) return cstr_value(vm, f->mode);
-    return ASY_TYPE(vm, object)->getattr(vm, self, name);
-}
+/* The attributes are read-only properties in the type's dict, so attribute lookups go
+ * through the generic (cached) path that methods take. */
+#define GETTER(fname, type_, expr)                                                          \
+    static AsyValue fname(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {               \
+        ASY_UNUSED(vm);                                                                     \
+        ASY_UNUSED(argc);                                                                   \
+        ASY_UNUSED(kw);                                                                     \
+        type_ *f = (type_ *)ASY_AS_OBJ(argv[0]);                                            \
+        ASY_UNUSED(f);                                                                      \
+        return (expr);                                                                      \
+    }
+GETTER(bin_g_closed, AsyBinFile, ASY_BOOL(f->closed))
+GETTER(bin_g_name, AsyBinFile, f->name)
+GETTER(bin_g_mode, AsyBinFile, cstr_value(vm, f->mode))
+GETTER(text_g_closed, AsyTextFile, ASY_BOOL(f->buf->closed))
+GETTER(text_g_name, AsyTextFile, f->buf->name)
+GETTER(text_g_mode, AsyTextFile, ASY_OBJ(f->mode))
+GETTER(text_g_encoding, AsyTextFile, ASY_OBJ(f->encoding))
+GETTER(text_g_errors, AsyTextFile, ASY_OBJ(f->errors))
+GETTER(text_g_buffer, AsyTextFile, ASY_OBJ(f->buf))
+GETTER(text_g_line_buffering, AsyTextFile, ASY_BOOL(f->line_buffering))
+GETTER(text_g_newlines, AsyTextFile, ASY_NONE)
+#undef GETTER
 
-static AsyValue text_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
-    AsyTextFile *t = TEXT(self);
-    const char *n = name->data;
-    if (strcmp(n, "closed") == 0) return ASY_BOOL(t->buf->closed);
-    if (strcmp(n, "name") == 0) return t->buf->name;
-    if (strcmp(n, "mode") == 0) return ASY_OBJ(t->mode);
-    if (strcmp(n, "encoding") == 0) return ASY_OBJ(t->encoding);
-    if (strcmp(n, "errors") == 0) return ASY_OBJ(t->errors);
-    if (strcmp(n, "buffer") == 0) return ASY_OBJ(t->buf);
-    if (strcmp(n, "line_buffering") == 0) return ASY_BOOL(t->line_buffering);
-    if (strcmp(n, "newlines") == 0) return ASY_NONE;
-    return ASY_TYPE(vm, object)->getattr(vm, self, name);
+static const AsyMethodDef bin_getters[] = {
+    {"closed", bin_g_closed, 0, "True if the file is closed."},
+    {"name", bin_g_name, 0, "The file name or descriptor given to open()."},
+    {"mode", bin_g_mode, 0, "The mode of the underlying file."},
+    {NULL, NULL, 0, NULL},
+};
+
+static const AsyMethodDef text_getters[] = {
+    {"closed", text_g_closed, 0, "True if the file is closed."},
+    {"name", text_g_name, 0, "The file name or descriptor given to open()."},
+    {"mode", text_g_mode, 0, "The mode given to open()."},
+    {"encoding", text_g_encoding, 0, "The encoding of the text."},
+    {"errors", text_g_errors, 0, "The error handler of the encoding."},
+    {"buffer", text_g_buffer, 0, "The binary file underneath."},
+    {"line_buffering", text_g_line_buffering, 0, "Whether each line is flushed."},
+    {"newlines", text_g_newlines, 0, "The newlines seen so far (not tracked: None)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static void add_getters(AsyVM *vm, AsyType *type, const AsyMethodDef *defs) {
+    for (const AsyMethodDef *d = defs; d->name; d++) {
+        AsyProperty *p = asy_gc_alloc(vm, ASY_TYPE(vm, property), sizeof(AsyProperty));
+        p->fget = asy_native_new(vm, d, ASY_UNDEF, type);
+        p->fset = p->fdel = p->name = ASY_UNDEF;
+        p->doc = ASY_OBJ(asy_str_from_cstr(vm, d->doc));
+        asy_dict_set_cstr(vm, type->dict, d->name, ASY_OBJ(p));
+    }
+    asy_type_modified(vm, type);
 }
 
 /* "name='x.txt'" or "name=3": the name part of both reprs. */
@@ -1111,17 +1170,17 @@ static AsyType *file_type(AsyVM *vm, const char *name, size_t size, bool text) {
     t->iter = file_iter;
     if (text) {
         t->traverse = text_traverse;
-        t->getattr = text_getattr;
         t->repr = text_repr;
         t->next = text_next;
         asy_type_add_methods(vm, t, text_methods);
+        add_getters(vm, t, text_getters);
     } else {
         t->traverse = bin_traverse;
         t->finalize = bin_finalize;
-        t->getattr = bin_getattr;
         t->repr = bin_repr;
         t->next = bin_next;
         asy_type_add_methods(vm, t, bin_methods);
+        add_getters(vm, t, bin_getters);
     }
     asy_type_add_methods(vm, t, common_methods);
     asy_type_ready(vm, t);
@@ -1349,6 +1408,7 @@ static AsyTextFile *text_new(AsyVM *vm, AsyBinFile *buf, AsyStr *mode, AsyStr *e
     t->mode = mode;
     t->encoding = encoding ? encoding : asy_str_intern_cstr(vm, "UTF-8");
     t->errors = errors ? errors : asy_str_intern_cstr(vm, "strict");
+    t->strict_utf8 = codec == ASY_CODEC_UTF8 && strcmp(text_errors(t), "strict") == 0;
     t->newline = newline ? ASY_OBJ(newline) : ASY_NONE;
     t->codec = codec;
     t->nl = nl;

@@ -519,6 +519,9 @@ void asy_mod_io_init(AsyVM *vm);        /* fileobject.c  */
 AsyValue asy_file_open(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw);
 void asy_file_add_std_streams(AsyVM *vm, AsyDict *sys_dict);
 AsyValue asy_file_stdin_readline(AsyVM *vm);
+/* print(file=f)'s fast path: 1 when s was written to f, an open-file object; 0 when f is
+ * something else (call its write method); -1 on error. */
+int asy_file_write_str(AsyVM *vm, AsyValue file, AsyStr *s);
 /* The async runtime (mod_asyncio.c, loop.c). asy_asyncio_run_main runs a coroutine as
  * asyncio.run does (the main task of a script with top-level await: its module code run
  * by asy_vm_run_code gives that coroutine); its result or ASY_ERR. asy_loop_free releases
