@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "compiler.h"
 #include "function.h"
@@ -557,6 +558,8 @@ struct SSrv {
     struct AsyServer *obj;    /* the server object, NULL once it is collected            */
     SReq *pending;            /* requests not answered yet                               */
     int refs;
+    time_t date_time;         /* the Date header of answers, made once a second (evhttp */
+    char date[40];            /* would format it for every answer)                       */
 };
 
 /* The C half of a request. */
@@ -680,8 +683,13 @@ static void srv_reply(AsyWebRequest *r, int status, const char *reason, const ch
     if (!sr) return;
     r->sr = NULL;
     struct evhttp_request *req = sr->req;
+    SSrv *ss = sr->ss;
+    ss->refs++; /* sreq_free may drop the last other reference */
     sreq_free(sr);
-    if (!req) return; /* the server closed meanwhile */
+    if (!req) { /* the server closed meanwhile */
+        ssrv_unref(ss);
+        return;
+    }
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     bool has_ct = false, has_server = false;
     for (int64_t i = 0; headers && i < headers->len; i++) {
@@ -694,6 +702,14 @@ static void srv_reply(AsyWebRequest *r, int status, const char *reason, const ch
     }
     if (!has_ct && ctype) add_out_header(out, "Content-Type", ctype);
     if (!has_server) add_out_header(out, "Server", SRV_SERVER_HEADER);
+    time_t now = time(NULL);
+    if (now != ss->date_time) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(ss->date, sizeof ss->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        ss->date_time = now;
+    }
+    add_out_header(out, "Date", ss->date);
     if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
         /* evhttp would leave Content-Length out of a HEAD answer (aiohttp sends it), and
          * send the body anyway */
@@ -704,6 +720,7 @@ static void srv_reply(AsyWebRequest *r, int status, const char *reason, const ch
         evbuffer_add(evhttp_request_get_output_buffer(req), body, len);
     }
     evhttp_send_reply(req, status, reason && *reason ? reason : asy_http_reason(status), NULL);
+    ssrv_unref(ss);
 }
 
 static void srv_reply_text(AsyWebRequest *r, int status, const char *text,
