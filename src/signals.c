@@ -44,9 +44,25 @@ void asy_signals_uninstall(AsyVM *vm) {
     signal_vm = NULL;
 }
 
+/* signal_pending holds this instead of a signal number while a step budget is set, so
+ * that every safepoint comes here. */
+#define BUDGET_MARK (-1)
+
+void asy_vm_set_step_budget(AsyVM *vm, int64_t steps) {
+    vm->step_budget = steps;
+    if (steps > 0) vm->signal_pending = BUDGET_MARK;
+    else if (vm->signal_pending == BUDGET_MARK) vm->signal_pending = 0;
+}
+
 int asy_vm_safepoint(AsyVM *vm) {
     asy_gc_safepoint(vm);
     if (ASY_LIKELY(!vm->signal_pending)) return 0;
+    if (vm->signal_pending == BUDGET_MARK) {
+        if (--vm->step_budget > 0) return 0;
+        vm->signal_pending = 0;
+        asy_raise(vm, ASY_EXC_RuntimeError, "step budget exhausted");
+        return -1;
+    }
     vm->signal_pending = 0;
     AsyValue e = asy_exc_new(vm, vm->exc_types[ASY_EXC_KeyboardInterrupt], 0, NULL);
     if (!ASY_IS_ERR(e)) vm->exc = (AsyException *)ASY_AS_OBJ(e);

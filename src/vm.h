@@ -172,6 +172,11 @@ struct AsyVM {
     AsyValue *roots;            /* asy_root_push / asy_root_pop                     */
     size_t nroots, rootcap;
     size_t collections;         /* how many times the GC has run                     */
+    /* Small objects come from pooled chunks (gc.c): a free list per size class, then
+     * the unused tail of the newest chunk. */
+    void *gc_free[ASY_GC_NCLASSES + 1];
+    char *gc_bump, *gc_bump_end;
+    void *gc_chunks;            /* every chunk, linked through its first word        */
 
     /* -- the object model -- */
     AsyType *types[ASY_TYPE_COUNT];
@@ -206,6 +211,7 @@ struct AsyVM {
     void *loop;                 /* the scheduler (loop.c), NULL until asyncio is used */
     void (*mark_extra)(AsyVM *vm); /* GC roots of the scheduler, when it exists         */
     volatile int signal_pending;   /* set by the SIGINT handler (signals.c)             */
+    int64_t step_budget;           /* > 0: safepoints left before RuntimeError (fuzzing) */
 
     /* -- output -- */
     FILE *out, *err;            /* stdout and stderr (tests may redirect)            */
@@ -243,6 +249,10 @@ int asy_vm_safepoint(AsyVM *vm);
 /* Route SIGINT to vm->signal_pending and ignore SIGPIPE / put SIGINT back to default. */
 void asy_signals_install(AsyVM *vm);
 void asy_signals_uninstall(AsyVM *vm);
+/* Limit the program to `steps` more safepoints (calls, returns, backward jumps), after
+ * which RuntimeError("step budget exhausted") is raised; 0 removes the limit. For fuzzing
+ * arbitrary programs without hanging. */
+void asy_vm_set_step_budget(AsyVM *vm, int64_t steps);
 void asy_gc_collect(AsyVM *vm);
 void asy_gc_free_all(AsyVM *vm);                     /* asy_vm_free: every object   */
 static inline void asy_root_push(AsyVM *vm, AsyValue v);
