@@ -172,11 +172,6 @@ struct AsyVM {
     AsyValue *roots;            /* asy_root_push / asy_root_pop                     */
     size_t nroots, rootcap;
     size_t collections;         /* how many times the GC has run                     */
-    /* Small objects come from pooled chunks (gc.c): a free list per size class, then
-     * the unused tail of the newest chunk. */
-    void *gc_free[ASY_GC_NCLASSES + 1];
-    char *gc_bump, *gc_bump_end;
-    void *gc_chunks;            /* every chunk, linked through its first word        */
 
     /* -- the object model -- */
     AsyType *types[ASY_TYPE_COUNT];
