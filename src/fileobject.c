@@ -28,24 +28,24 @@
 #include "unicode.h"
 #include "vm.h"
 
-#define FILE_BUFSIZE 8192           /* read-ahead chunk, io.DEFAULT_BUFFER_SIZE          */
-#define FILE_WRITE_BUFSIZE 65536    /* write buffer of files open() makes                */
+#define FILE_BUFSIZE 8192        /* read-ahead chunk, io.DEFAULT_BUFFER_SIZE          */
+#define FILE_WRITE_BUFSIZE 65536 /* write buffer of files open() makes                */
 
 /* The binary layer: one file descriptor. */
 typedef struct {
     AsyObj hdr;
-    int fd;                  /* -1 once closed (when closefd)                       */
-    FILE *fp;                /* sys.stdout/stderr: writes go to this stdio FILE      */
-    AsyValue name;           /* the str given to open(), or the int fd              */
-    const char *mode;        /* FileIO's mode: "rb", "wb", "ab", "rb+", "xb", ...   */
-    uint8_t *rbuf;           /* read-ahead: rbuf[rpos .. rlen) is not consumed yet   */
+    int fd;           /* -1 once closed (when closefd)                       */
+    FILE *fp;         /* sys.stdout/stderr: writes go to this stdio FILE      */
+    AsyValue name;    /* the str given to open(), or the int fd              */
+    const char *mode; /* FileIO's mode: "rb", "wb", "ab", "rb+", "xb", ...   */
+    uint8_t *rbuf;    /* read-ahead: rbuf[rpos .. rlen) is not consumed yet   */
     size_t rpos, rlen, rcap;
-    uint8_t *wbuf;           /* writes not yet given to write(2) (no fp)             */
-    size_t wlen, wcap;       /* wcap 0: unbuffered                                   */
+    uint8_t *wbuf;     /* writes not yet given to write(2) (no fp)             */
+    size_t wlen, wcap; /* wcap 0: unbuffered                                   */
     bool readable, writable, closed;
-    bool closefd;            /* close() closes the descriptor (not for sys.std*)     */
-    bool dirty;              /* written since the last flush: flush before reading   */
-    bool raw;                /* FileIO (buffering=0): read(n) makes one read(2) call  */
+    bool closefd; /* close() closes the descriptor (not for sys.std*)     */
+    bool dirty;   /* written since the last flush: flush before reading   */
+    bool raw;     /* FileIO (buffering=0): read(n) makes one read(2) call  */
 } AsyBinFile;
 
 /* Newline modes of a text file (the newline= argument). */
@@ -56,12 +56,12 @@ typedef struct {
     AsyObj hdr;
     AsyBinFile *buf;
     AsyStr *mode, *encoding, *errors;
-    AsyValue newline;        /* None or the str given                               */
-    int codec;               /* ASY_CODEC_*                                          */
-    uint8_t nl;              /* NL_*                                                 */
+    AsyValue newline; /* None or the str given                               */
+    int codec;        /* ASY_CODEC_*                                          */
+    uint8_t nl;       /* NL_*                                                 */
     bool line_buffering;
-    bool strict_utf8;        /* utf-8 decoded strictly: the fast path of text_decode  */
-    bool pending_cr;         /* a '\r' ended the last read: a '\n' after it is skipped */
+    bool strict_utf8; /* utf-8 decoded strictly: the fast path of text_decode  */
+    bool pending_cr;  /* a '\r' ended the last read: a '\n' after it is skipped */
 } AsyTextFile;
 
 /* A growable byte buffer for reads (malloc'd, short-lived). */
@@ -77,7 +77,8 @@ static bool bb_reserve(AsyVM *vm, ByteBuf *b, size_t extra) {
         return false;
     }
     size_t ncap = b->cap ? b->cap * 2 : 256;
-    while (ncap < b->len + extra) ncap *= 2;
+    while (ncap < b->len + extra)
+        ncap *= 2;
     uint8_t *d = realloc(b->data, ncap);
     if (!d) {
         asy_raise_memory(vm);
@@ -195,7 +196,8 @@ static ssize_t bin_fill(AsyVM *vm, AsyBinFile *f) {
         f->rcap = ncap;
     }
     ssize_t n;
-    do n = read(f->fd, f->rbuf + f->rlen, f->rcap - f->rlen);
+    do
+        n = read(f->fd, f->rbuf + f->rlen, f->rcap - f->rlen);
     while (n < 0 && errno == EINTR);
     if (n < 0) {
         raise_errno(vm, errno);
@@ -235,7 +237,7 @@ static bool bin_write(AsyVM *vm, AsyBinFile *f, const void *data, size_t len) {
     if (f->wlen + len > f->wcap) {
         if (!bin_flush(vm, f)) return false;
         f->dirty = true;
-        if (len >= f->wcap) {   /* larger than the buffer: straight through */
+        if (len >= f->wcap) { /* larger than the buffer: straight through */
             int err = write_all(f->fd, data, len);
             if (err) raise_errno(vm, err);
             return !err;
@@ -368,8 +370,10 @@ static void bin_traverse(AsyVM *vm, AsyObj *o) { asy_gc_mark_value(vm, ((AsyBinF
 static void bin_finalize(AsyVM *vm, AsyObj *o) {
     AsyBinFile *f = (AsyBinFile *)o;
     if (!f->closed) {
-        if (f->fp) fflush(f->fp);
-        else if (f->wlen > 0) write_all(f->fd, f->wbuf, f->wlen);
+        if (f->fp)
+            fflush(f->fp);
+        else if (f->wlen > 0)
+            write_all(f->fd, f->wbuf, f->wlen);
         if (f->closefd && f->fd >= 0) close(f->fd);
     }
     asy_mem_free(vm, f->rbuf, f->rcap);
@@ -379,7 +383,7 @@ static void bin_finalize(AsyVM *vm, AsyObj *o) {
 
 static AsyBinFile *bin_new(AsyVM *vm, int fd, FILE *fp, AsyValue name, const char *mode,
                            bool readable, bool writable, bool closefd, bool raw) {
-    AsyType *t = raw                   ? ASY_TYPE(vm, FileIO)
+    AsyType *t = raw                    ? ASY_TYPE(vm, FileIO)
                  : readable && writable ? ASY_TYPE(vm, BufferedRandom)
                  : readable             ? ASY_TYPE(vm, BufferedReader)
                                         : ASY_TYPE(vm, BufferedWriter);
@@ -444,8 +448,10 @@ static AsyBinFile *bin_self(AsyVM *vm, AsyValue self, int need, const char *what
         return NULL;
     }
     if (!f->closed) return f;
-    if (what) asy_raise(vm, ASY_EXC_ValueError, "%s closed file", what);
-    else raise_closed(vm);
+    if (what)
+        asy_raise(vm, ASY_EXC_ValueError, "%s closed file", what);
+    else
+        raise_closed(vm);
     return NULL;
 }
 
@@ -536,7 +542,8 @@ static AsyValue text_decode(AsyVM *vm, AsyTextFile *t, const uint8_t *data, size
     if (t->strict_utf8) {
         size_t bs, be, i = 0;
         const char *reason;
-        while (i < len && data[i] < 0x80) i++; /* most text is ASCII: nothing to check */
+        while (i < len && data[i] < 0x80)
+            i++; /* most text is ASCII: nothing to check */
         if (i == len || asy_utf8_check(data + i, len - i, &bs, &be, &reason)) {
             AsyStr *s = asy_str_new(vm, (const char *)data, len);
             return s ? ASY_OBJ(s) : ASY_ERR;
@@ -598,11 +605,13 @@ static bool text_read_into(AsyVM *vm, AsyTextFile *t, int64_t limit, bool line, 
             const uint8_t *nl = memchr(p, '\n', (size_t)(e - p));
             const uint8_t *stop = nl ? nl : e;
             const uint8_t *cr = t->nl == NL_UNIVERSAL ? memchr(p, '\r', (size_t)(stop - p)) : NULL;
-            if (cr) q = cr;
+            if (cr)
+                q = cr;
             else if (nl) {
                 q = nl + 1;
                 done = true;
-            } else q = e;
+            } else
+                q = e;
         } else {
             while (q < e) {
                 uint8_t c = *q;
@@ -635,7 +644,8 @@ static bool text_read_into(AsyVM *vm, AsyTextFile *t, int64_t limit, bool line, 
                         return true;
                     }
                     if (c == '\n' && t->nl == NL_CRLF &&
-                        !(q - p >= 2 ? q[-2] == '\r' : (out->len > 0 && out->data[out->len - 1] == '\r')))
+                        !(q - p >= 2 ? q[-2] == '\r'
+                                     : (out->len > 0 && out->data[out->len - 1] == '\r')))
                         goto counted;
                     done = true;
                     break;
@@ -741,8 +751,8 @@ static bool text_write(AsyVM *vm, AsyTextFile *t, AsyStr *s) {
             }
             start = i + 1;
         }
-        bool ok = bb_append(vm, &b, data + start, len - start) &&
-                  bin_write(vm, t->buf, b.data, b.len);
+        bool ok =
+            bb_append(vm, &b, data + start, len - start) && bin_write(vm, t->buf, b.data, b.len);
         bb_free(&b);
         if (!ok) return false;
     } else if (!bin_write(vm, t->buf, data, len)) {
@@ -864,8 +874,8 @@ static AsyValue m_writelines(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         AsyValue line = asy_next(vm, it);
         if (ASY_IS_UNDEF(line)) break;
         AsyValue w = ASY_IS_ERR(line) ? line
-                                      : (text ? text_m_write : bin_m_write)(
-                                            vm, 2, (AsyValue[]){self, line}, NULL);
+                                      : (text ? text_m_write
+                                              : bin_m_write)(vm, 2, (AsyValue[]){self, line}, NULL);
         if (ASY_IS_ERR(w)) {
             r = ASY_ERR;
             break;
@@ -920,8 +930,10 @@ static AsyValue m_seek(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         return asy_raise(vm, ASY_EXC_ValueError, "invalid whence (%lld, should be 0, 1 or 2)",
                          (long long)whence);
     if (text) {
-        if (whence == 1 && off != 0) return raise_unsupported(vm, "can't do nonzero cur-relative seeks");
-        if (whence == 2 && off != 0) return raise_unsupported(vm, "can't do nonzero end-relative seeks");
+        if (whence == 1 && off != 0)
+            return raise_unsupported(vm, "can't do nonzero cur-relative seeks");
+        if (whence == 2 && off != 0)
+            return raise_unsupported(vm, "can't do nonzero end-relative seeks");
         if (off < 0)
             return asy_raise(vm, ASY_EXC_ValueError, "negative seek position %lld", (long long)off);
         TEXT(self)->pending_cr = false;
@@ -1035,14 +1047,14 @@ static AsyValue cstr_value(AsyVM *vm, const char *s) {
 
 /* The attributes are read-only properties in the type's dict, so attribute lookups go
  * through the generic (cached) path that methods take. */
-#define GETTER(fname, type_, expr)                                                          \
-    static AsyValue fname(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {               \
-        ASY_UNUSED(vm);                                                                     \
-        ASY_UNUSED(argc);                                                                   \
-        ASY_UNUSED(kw);                                                                     \
-        type_ *f = (type_ *)ASY_AS_OBJ(argv[0]);                                            \
-        ASY_UNUSED(f);                                                                      \
-        return (expr);                                                                      \
+#define GETTER(fname, type_, expr)                                                                 \
+    static AsyValue fname(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {                      \
+        ASY_UNUSED(vm);                                                                            \
+        ASY_UNUSED(argc);                                                                          \
+        ASY_UNUSED(kw);                                                                            \
+        type_ *f = (type_ *)ASY_AS_OBJ(argv[0]);                                                   \
+        ASY_UNUSED(f);                                                                             \
+        return (expr);                                                                             \
     }
 GETTER(bin_g_closed, AsyBinFile, ASY_BOOL(f->closed))
 GETTER(bin_g_name, AsyBinFile, f->name)
@@ -1201,10 +1213,19 @@ static void file_types_init(AsyVM *vm) {
 /* open()                                                                                 */
 /* ------------------------------------------------------------------------------------ */
 
-enum { OA_FILE, OA_MODE, OA_BUFFERING, OA_ENCODING, OA_ERRORS, OA_NEWLINE, OA_CLOSEFD,
-       OA_OPENER, OA_COUNT };
-static const char *const open_params[OA_COUNT] = {"file", "mode", "buffering", "encoding",
-                                                  "errors", "newline", "closefd", "opener"};
+enum {
+    OA_FILE,
+    OA_MODE,
+    OA_BUFFERING,
+    OA_ENCODING,
+    OA_ERRORS,
+    OA_NEWLINE,
+    OA_CLOSEFD,
+    OA_OPENER,
+    OA_COUNT
+};
+static const char *const open_params[OA_COUNT] = {"file",   "mode",    "buffering", "encoding",
+                                                  "errors", "newline", "closefd",   "opener"};
 
 /* open()'s arguments by position or keyword, CPython's messages; UNDEF when absent. */
 static bool open_args(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw, AsyValue *a) {
@@ -1213,7 +1234,8 @@ static bool open_args(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw, AsyValue
                   argc + (kw ? (int)kw->len : 0));
         return false;
     }
-    for (int i = 0; i < OA_COUNT; i++) a[i] = i < argc ? argv[i] : ASY_UNDEF;
+    for (int i = 0; i < OA_COUNT; i++)
+        a[i] = i < argc ? argv[i] : ASY_UNDEF;
     if (kw) {
         for (int i = 0; i < OA_COUNT; i++) {
             AsyValue v = asy_kwarg(vm, kw, open_params[i]);
@@ -1289,8 +1311,9 @@ static bool parse_mode(AsyVM *vm, AsyStr *mode, OpenMode *m) {
         return false;
     }
     if (kinds == 0) {
-        asy_raise(vm, ASY_EXC_ValueError, "Must have exactly one of create/read/write/append "
-                                          "mode and at most one plus");
+        asy_raise(vm, ASY_EXC_ValueError,
+                  "Must have exactly one of create/read/write/append "
+                  "mode and at most one plus");
         return false;
     }
     return true;
@@ -1336,8 +1359,7 @@ nul:
 }
 
 /* The descriptor of path, opened as FileIO opens it (directories refused). */
-static int open_fd(AsyVM *vm, const OpenMode *m, const char *path, AsyValue file,
-                   AsyValue opener) {
+static int open_fd(AsyVM *vm, const OpenMode *m, const char *path, AsyValue file, AsyValue opener) {
     int flags = O_CLOEXEC;
     if (m->creating) flags |= O_CREAT | O_EXCL;
     if (m->writing) flags |= O_CREAT | O_TRUNC;
@@ -1359,7 +1381,8 @@ static int open_fd(AsyVM *vm, const OpenMode *m, const char *path, AsyValue file
         }
         fd = (int)ASY_AS_INT(res);
     } else {
-        do fd = open(path, flags, 0666);
+        do
+            fd = open(path, flags, 0666);
         while (fd < 0 && errno == EINTR);
         if (fd < 0) {
             asy_raise_oserror(vm, errno, path);
@@ -1378,11 +1401,16 @@ static int open_fd(AsyVM *vm, const OpenMode *m, const char *path, AsyValue file
 
 /* The text layer's newline mode; false with ValueError for anything else. */
 static bool parse_newline(AsyVM *vm, AsyStr *nl, uint8_t *out) {
-    if (!nl) *out = NL_UNIVERSAL;
-    else if (nl->len == 0) *out = NL_ANY;
-    else if (strcmp(nl->data, "\n") == 0) *out = NL_LF;
-    else if (strcmp(nl->data, "\r") == 0) *out = NL_CR;
-    else if (strcmp(nl->data, "\r\n") == 0) *out = NL_CRLF;
+    if (!nl)
+        *out = NL_UNIVERSAL;
+    else if (nl->len == 0)
+        *out = NL_ANY;
+    else if (strcmp(nl->data, "\n") == 0)
+        *out = NL_LF;
+    else if (strcmp(nl->data, "\r") == 0)
+        *out = NL_CR;
+    else if (strcmp(nl->data, "\r\n") == 0)
+        *out = NL_CRLF;
     else {
         asy_raise(vm, ASY_EXC_ValueError, "illegal newline value: %s", nl->data);
         return false;

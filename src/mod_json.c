@@ -37,11 +37,11 @@ static bool is_a(AsyVM *vm, AsyValue v, AsyType *t) {
 #define STR(v) ((AsyStr *)ASY_AS_OBJ(v))
 
 /* How many more nested containers the running code may open: what remains of the
- * recursion limit, as CPython's Py_EnterRecursiveCall counts it. */
-static int json_depth_budget(AsyVM *vm) {
+ * recursion limit, as CPython's Py_EnterRecursiveCall counts it (at most `cap`). */
+static int json_depth_budget(AsyVM *vm, int cap) {
     int used = vm->fiber ? vm->fiber->nframes : 0;
     int n = vm->recursion_limit - used - 4;
-    if (n > JSON_MAX_C_DEPTH) n = JSON_MAX_C_DEPTH;
+    if (n > cap) n = cap;
     return n < 1 ? 1 : n;
 }
 
@@ -53,14 +53,15 @@ typedef struct {
     char *data;
     size_t len, cap;
     bool failed;
-    char *inline_data;       /* the caller's first buffer (not malloc'd), or NULL   */
+    char *inline_data; /* the caller's first buffer (not malloc'd), or NULL   */
 } JBuf;
 
 static bool jb_grow(AsyVM *vm, JBuf *b, size_t extra) {
     if (b->failed) return false;
     if (extra >= ASY_MAX_ALLOC || b->len + extra >= ASY_MAX_ALLOC) goto oom;
     size_t ncap = b->cap ? b->cap * 2 : 256;
-    while (ncap < b->len + extra) ncap *= 2;
+    while (ncap < b->len + extra)
+        ncap *= 2;
     bool first = b->data && b->data == b->inline_data;
     char *d = first ? malloc(ncap) : realloc(b->data, ncap);
     if (!d) goto oom;
@@ -100,18 +101,18 @@ typedef struct {
     AsyVM *vm;
     JBuf out;
     bool skipkeys, ensure_ascii, check_circular, allow_nan, sort_keys;
-    bool pretty;                     /* indent given: CPython's pure-Python encoder      */
-    const char *indent;              /* one level of indentation (pretty only)         */
+    bool pretty;        /* indent given: CPython's pure-Python encoder      */
+    const char *indent; /* one level of indentation (pretty only)         */
     size_t indent_len;
     const char *item_sep, *key_sep;
     size_t item_sep_len, key_sep_len;
-    AsyValue default_fn;             /* UNDEF: raise TypeError                         */
-    int level;                       /* indentation level (pretty only)                */
-    int depth, max_depth;            /* nesting, bounded as CPython's recursion check  */
-    AsyObj **markers;                /* containers being encoded (circular check):     */
-    size_t nmarkers, capmarkers;     /* inline_markers until nesting goes deeper       */
+    AsyValue default_fn;         /* UNDEF: raise TypeError                         */
+    int level;                   /* indentation level (pretty only)                */
+    int depth, max_depth;        /* nesting, bounded as CPython's recursion check  */
+    AsyObj **markers;            /* containers being encoded (circular check):     */
+    size_t nmarkers, capmarkers; /* inline_markers until nesting goes deeper       */
     AsyObj *inline_markers[32];
-    char inline_out[1024];           /* small documents never touch malloc             */
+    char inline_out[1024]; /* small documents never touch malloc             */
 } Enc;
 
 static const char hexdigits[] = "0123456789abcdef";
@@ -157,9 +158,11 @@ static bool enc_string(Enc *e, const char *s, size_t n) {
     while (p < end) {
         const uint8_t *run = p;
         if (e->ensure_ascii) {
-            while (p < end && !esc_needed(*p) && *p < 0x7f) p++;
+            while (p < end && !esc_needed(*p) && *p < 0x7f)
+                p++;
         } else {
-            while (p < end && !esc_needed(*p)) p++;
+            while (p < end && !esc_needed(*p))
+                p++;
         }
         if (p > run && !jb_put(vm, b, (const char *)run, (size_t)(p - run))) return false;
         if (p == end) break;
@@ -186,7 +189,8 @@ static bool enc_string(Enc *e, const char *s, size_t n) {
 static bool enc_int64(Enc *e, int64_t v) {
     char buf[24], *p = buf + sizeof buf;
     uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
-    do *--p = (char)('0' + u % 10);
+    do
+        *--p = (char)('0' + u % 10);
     while ((u /= 10) != 0);
     if (v < 0) *--p = '-';
     return jb_put(e->vm, &e->out, p, (size_t)(buf + sizeof buf - p));
@@ -210,7 +214,9 @@ static bool enc_float(Enc *e, double d) {
         if (e->pretty) {
             asy_raise(vm, ASY_EXC_ValueError,
                       "Out of range float values are not JSON compliant: %s",
-                      isnan(d) ? "nan" : d > 0 ? "inf" : "-inf");
+                      isnan(d) ? "nan"
+                      : d > 0  ? "inf"
+                               : "-inf");
         } else {
             asy_raise(vm, ASY_EXC_ValueError, "Out of range float values are not JSON compliant");
         }
@@ -223,9 +229,9 @@ static bool enc_float(Enc *e, double d) {
 /* RecursionError, with the words of the encoder CPython would be running (its C one, or
  * the Python one that indent= selects). */
 static bool enc_too_deep(Enc *e) {
-    asy_raise(e->vm, ASY_EXC_RecursionError, e->pretty
-                  ? "maximum recursion depth exceeded while calling a Python object"
-                  : "maximum recursion depth exceeded while encoding a JSON object");
+    asy_raise(e->vm, ASY_EXC_RecursionError,
+              e->pretty ? "maximum recursion depth exceeded while calling a Python object"
+                        : "maximum recursion depth exceeded while encoding a JSON object");
     return false;
 }
 
@@ -375,12 +381,15 @@ static bool enc_dict(Enc *e, AsyValue v) {
         asy_root_push(vm, ASY_OBJ(keys));
         int64_t pos = 0;
         AsyValue k, val;
-        while (asy_dict_next(d, &pos, &k, &val)) keys->items[keys->len++] = k;
+        while (asy_dict_next(d, &pos, &k, &val))
+            keys->items[keys->len++] = k;
         bool ok = asy_list_sort(vm, keys, ASY_UNDEF, false) >= 0;
         for (int64_t i = 0; ok && i < keys->len; i++) {
             val = asy_dict_get(vm, d, keys->items[i]);
-            if (ASY_IS_ERR(val)) ok = false;
-            else if (!ASY_IS_UNDEF(val)) ok = enc_pair(e, keys->items[i], val, &first);
+            if (ASY_IS_ERR(val))
+                ok = false;
+            else if (!ASY_IS_UNDEF(val))
+                ok = enc_pair(e, keys->items[i], val, &first);
         }
         asy_root_pop(vm, 1);
         if (!ok) return false;
@@ -421,8 +430,8 @@ static bool enc_value(Enc *e, AsyValue v) {
     AsyVM *vm = e->vm;
     switch (v.tag) {
     case ASY_T_NONE: return jb_put(vm, &e->out, "null", 4);
-    case ASY_T_BOOL: return ASY_AS_BOOL(v) ? jb_put(vm, &e->out, "true", 4)
-                                           : jb_put(vm, &e->out, "false", 5);
+    case ASY_T_BOOL:
+        return ASY_AS_BOOL(v) ? jb_put(vm, &e->out, "true", 4) : jb_put(vm, &e->out, "false", 5);
     case ASY_T_INT: return enc_int64(e, ASY_AS_INT(v));
     case ASY_T_FLOAT: return enc_float(e, ASY_AS_FLOAT(v));
     case ASY_T_OBJ: break;
@@ -445,13 +454,13 @@ static bool enc_value(Enc *e, AsyValue v) {
 /* ---- dumps() arguments ---- */
 
 typedef struct {
-    AsyValue skipkeys, ensure_ascii, check_circular, allow_nan, cls, indent, separators,
-        default_, sort_keys;
+    AsyValue skipkeys, ensure_ascii, check_circular, allow_nan, cls, indent, separators, default_,
+        sort_keys;
 } DumpsArgs;
 
-static const char *const dumps_kwnames[] = {"skipkeys", "ensure_ascii", "check_circular",
-                                            "allow_nan", "cls", "indent", "separators",
-                                            "default", "sort_keys"};
+static const char *const dumps_kwnames[] = {"skipkeys",   "ensure_ascii", "check_circular",
+                                            "allow_nan",  "cls",          "indent",
+                                            "separators", "default",      "sort_keys"};
 
 static bool flag_arg(AsyVM *vm, AsyValue v, bool dflt, bool *out) {
     if (ASY_IS_UNDEF(v)) {
@@ -466,9 +475,8 @@ static bool flag_arg(AsyVM *vm, AsyValue v, bool dflt, bool *out) {
 
 /* The keyword arguments dumps() knows (taken out of kw, which keeps any others). */
 static void dumps_take(AsyVM *vm, AsyDict *kw, DumpsArgs *a) {
-    AsyValue *slots[] = {&a->skipkeys, &a->ensure_ascii, &a->check_circular, &a->allow_nan,
-                         &a->cls,      &a->indent,       &a->separators,     &a->default_,
-                         &a->sort_keys};
+    AsyValue *slots[] = {&a->skipkeys, &a->ensure_ascii, &a->check_circular, &a->allow_nan, &a->cls,
+                         &a->indent,   &a->separators,   &a->default_,       &a->sort_keys};
     for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
         *slots[i] = kw ? asy_kwarg(vm, kw, dumps_kwnames[i]) : ASY_UNDEF;
 }
@@ -477,8 +485,8 @@ static AsyValue unexpected_kw(AsyVM *vm, const char *cls, AsyDict *kw) {
     int64_t pos = 0;
     AsyValue k, v;
     asy_dict_next(kw, &pos, &k, &v);
-    return asy_raise(vm, ASY_EXC_TypeError,
-                     "%s.__init__() got an unexpected keyword argument '%S'", cls, k);
+    return asy_raise(vm, ASY_EXC_TypeError, "%s.__init__() got an unexpected keyword argument '%S'",
+                     cls, k);
 }
 
 /* item/key separators and indentation from the arguments, as JSONEncoder.__init__. The
@@ -510,10 +518,11 @@ static bool enc_setup_format(Enc *e, DumpsArgs *a, size_t keep) {
         AsyTuple *t = asy_tuple_from_iterable(vm, a->separators);
         if (!t) return false;
         if (t->len != 2) {
-            asy_raise(vm, ASY_EXC_ValueError, t->len < 2 ? "not enough values to unpack "
-                                                           "(expected 2, got %lld)"
-                                                         : "too many values to unpack "
-                                                           "(expected 2)",
+            asy_raise(vm, ASY_EXC_ValueError,
+                      t->len < 2 ? "not enough values to unpack "
+                                   "(expected 2, got %lld)"
+                                 : "too many values to unpack "
+                                   "(expected 2)",
                       (long long)t->len);
             return false;
         }
@@ -553,10 +562,11 @@ static AsyValue json_encode(AsyVM *vm, AsyValue obj, DumpsArgs *a) {
         !flag_arg(vm, a->sort_keys, false, &e.sort_keys))
         return ASY_ERR;
     size_t base = vm->nroots;
-    for (int i = 0; i < 3; i++) asy_root_push(vm, ASY_UNDEF);
+    for (int i = 0; i < 3; i++)
+        asy_root_push(vm, ASY_UNDEF);
     AsyValue r = ASY_ERR;
     if (enc_setup_format(&e, a, base)) {
-        e.max_depth = json_depth_budget(vm);
+        e.max_depth = json_depth_budget(vm, JSON_MAX_C_DEPTH);
         if (enc_value(&e, obj)) {
             AsyStr *s = asy_str_new(vm, e.out.data ? e.out.data : "", e.out.len);
             if (s) r = ASY_OBJ(s);
@@ -573,9 +583,8 @@ static AsyValue encode_with_cls(AsyVM *vm, AsyValue obj, DumpsArgs *a, AsyDict *
     AsyDict *kw = asy_dict_new(vm);
     if (!kw) return ASY_ERR;
     asy_root_push(vm, ASY_OBJ(kw));
-    AsyValue vals[] = {a->skipkeys, a->ensure_ascii, a->check_circular, a->allow_nan,
-                       ASY_UNDEF,   a->indent,       a->separators,     a->default_,
-                       a->sort_keys};
+    AsyValue vals[] = {a->skipkeys, a->ensure_ascii, a->check_circular, a->allow_nan, ASY_UNDEF,
+                       a->indent,   a->separators,   a->default_,       a->sort_keys};
     AsyValue dflt[] = {ASY_FALSE, ASY_TRUE, ASY_TRUE, ASY_TRUE, ASY_UNDEF,
                        ASY_NONE,  ASY_NONE, ASY_NONE, ASY_FALSE};
     for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
@@ -598,12 +607,12 @@ static AsyValue dumps_impl(AsyVM *vm, const char *fname, int npos, int argc, Asy
     if (argc != npos) {
         if (argc > npos)
             return asy_raise(vm, ASY_EXC_TypeError,
-                             "%s() takes %d positional argument%s but %d were given", fname,
-                             npos, npos == 1 ? "" : "s", argc);
+                             "%s() takes %d positional argument%s but %d were given", fname, npos,
+                             npos == 1 ? "" : "s", argc);
         const char *missing = argc == 0 ? (npos == 1 ? "'obj'" : "'obj' and 'fp'") : "'fp'";
         return asy_raise(vm, ASY_EXC_TypeError,
-                         "%s() missing %d required positional argument%s: %s", fname,
-                         npos - argc, npos - argc == 1 ? "" : "s", missing);
+                         "%s() missing %d required positional argument%s: %s", fname, npos - argc,
+                         npos - argc == 1 ? "" : "s", missing);
     }
     DumpsArgs a;
     dumps_take(vm, kw, &a);
@@ -631,8 +640,8 @@ static AsyValue json_dump(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 static AsyValue json_encode_native(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (!asy_check_nokw(vm, "_encode", kw) || !asy_check_args(vm, "_encode", argc, 9, 9))
         return ASY_ERR;
-    DumpsArgs a = {argv[1], argv[2], argv[3], argv[4], ASY_UNDEF, argv[6], argv[7], argv[8],
-                   argv[5]};
+    DumpsArgs a = {argv[1], argv[2], argv[3], argv[4], ASY_UNDEF,
+                   argv[6], argv[7], argv[8], argv[5]};
     return json_encode(vm, argv[0], &a);
 }
 
@@ -643,9 +652,9 @@ static AsyValue json_encode_native(AsyVM *vm, int argc, AsyValue *argv, AsyDict 
 enum { FR_ARRAY, FR_OBJECT, FR_PAIRS };
 
 typedef struct {
-    AsyValue container;      /* list, dict, or the pairs list of object_pairs_hook   */
-    AsyValue key;            /* objects: the key whose value is being parsed         */
-    size_t root;             /* index of container's slot on the GC root stack       */
+    AsyValue container; /* list, dict, or the pairs list of object_pairs_hook   */
+    AsyValue key;       /* objects: the key whose value is being parsed         */
+    size_t root;        /* index of container's slot on the GC root stack       */
     int kind;
 } Frame;
 
@@ -655,17 +664,17 @@ typedef struct {
     AsyVM *vm;
     const char *s;
     size_t len;
-    AsyValue doc;                    /* the str, for JSONDecodeError                  */
+    AsyValue doc; /* the str, for JSONDecodeError                  */
     bool strict;
     AsyValue object_hook, pairs_hook, parse_float, parse_int, parse_constant; /* UNDEF */
-    bool hooks;                      /* any of them: asy code may run while parsing    */
-    Frame *frames;                   /* inline_frames, or malloc'd when nesting deeper */
+    bool hooks;    /* any of them: asy code may run while parsing    */
+    Frame *frames; /* inline_frames, or malloc'd when nesting deeper */
     size_t nframes, capframes;
     Frame inline_frames[16];
     int max_depth;
-    JBuf sbuf;                       /* strings with escapes are unescaped here       */
-    AsyStr *memo[MEMO_SIZE];         /* recent keys, shared as CPython's memo does    */
-    size_t memo_mask;                /* small documents use (and clear) a part of it   */
+    JBuf sbuf;               /* strings with escapes are unescaped here       */
+    AsyStr *memo[MEMO_SIZE]; /* recent keys, shared as CPython's memo does    */
+    size_t memo_mask;        /* small documents use (and clear) a part of it   */
 } Dec;
 
 /* JSONDecodeError(msg, doc, pos) raised, pos counting code points. */
@@ -693,7 +702,8 @@ static void dec_error(Dec *d, const char *msg, size_t bytepos) {
 }
 
 static inline size_t skip_ws(const char *s, size_t i, size_t len) {
-    while (i < len && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) i++;
+    while (i < len && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t'))
+        i++;
     return i;
 }
 
@@ -732,7 +742,8 @@ static bool dec_scan_string(Dec *d, size_t begin, size_t *end, const char **text
     const char *s = d->s;
     size_t len = d->len, i = begin;
     /* Fast path: no escapes. */
-    while (i < len && !esc_needed((uint8_t)s[i])) i++;
+    while (i < len && !esc_needed((uint8_t)s[i]))
+        i++;
     if (i < len && s[i] == '"') {
         *text = s + begin;
         *n = i - begin;
@@ -743,7 +754,8 @@ static bool dec_scan_string(Dec *d, size_t begin, size_t *end, const char **text
     b->len = 0;
     size_t chunk = begin;
     for (;;) {
-        while (i < len && !esc_needed((uint8_t)s[i])) i++;
+        while (i < len && !esc_needed((uint8_t)s[i]))
+            i++;
         if (i < len && (uint8_t)s[i] < 0x20) {
             if (d->strict) {
                 dec_error(d, "Invalid control character at", i);
@@ -861,7 +873,8 @@ static AsyValue dec_number(Dec *d, size_t start, size_t *end) {
     }
     if (i < len && s[i] >= '1' && s[i] <= '9') {
         i++;
-        while (i < len && s[i] >= '0' && s[i] <= '9') i++;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++;
     } else if (i < len && s[i] == '0') {
         i++;
     } else {
@@ -871,15 +884,19 @@ static AsyValue dec_number(Dec *d, size_t start, size_t *end) {
     if (i + 1 < len && s[i] == '.' && s[i + 1] >= '0' && s[i + 1] <= '9') {
         is_float = true;
         i += 2;
-        while (i < len && s[i] >= '0' && s[i] <= '9') i++;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++;
     }
     if (i + 1 < len && (s[i] == 'e' || s[i] == 'E')) {
         size_t e_start = i++;
         if (i < len && (s[i] == '-' || s[i] == '+')) i++;
         size_t digits = i;
-        while (i < len && s[i] >= '0' && s[i] <= '9') i++;
-        if (i > digits) is_float = true;
-        else i = e_start;
+        while (i < len && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i > digits)
+            is_float = true;
+        else
+            i = e_start;
     }
     *end = i;
     size_t n = i - start;
@@ -892,7 +909,8 @@ static AsyValue dec_number(Dec *d, size_t start, size_t *end) {
         size_t nd = n - (s[start] == '-');
         if (nd <= 18) {
             int64_t v = 0;
-            for (size_t k = start + (s[start] == '-'); k < i; k++) v = v * 10 + (s[k] - '0');
+            for (size_t k = start + (s[start] == '-'); k < i; k++)
+                v = v * 10 + (s[k] - '0');
             return ASY_INT(s[start] == '-' ? -v : v);
         }
         return asy_int_from_str(vm, s + start, n, 10);
@@ -952,8 +970,10 @@ static AsyValue dec_pop(Dec *d) {
     AsyValue v = f->container;
     int kind = f->kind;
     AsyValue r = v;
-    if (kind == FR_PAIRS) r = dec_call(d, d->pairs_hook, v);
-    else if (kind == FR_OBJECT && !ASY_IS_UNDEF(d->object_hook)) r = dec_call(d, d->object_hook, v);
+    if (kind == FR_PAIRS)
+        r = dec_call(d, d->pairs_hook, v);
+    else if (kind == FR_OBJECT && !ASY_IS_UNDEF(d->object_hook))
+        r = dec_call(d, d->object_hook, v);
     asy_root_pop(d->vm, 2);
     return r;
 }
@@ -975,7 +995,8 @@ static AsyValue dec_empty_object(Dec *d) {
 static bool dec_store(Dec *d, AsyValue v) {
     AsyVM *vm = d->vm;
     Frame *f = &d->frames[d->nframes - 1];
-    if (f->kind == FR_ARRAY) return asy_list_append(vm, (AsyList *)ASY_AS_OBJ(f->container), v) >= 0;
+    if (f->kind == FR_ARRAY)
+        return asy_list_append(vm, (AsyList *)ASY_AS_OBJ(f->container), v) >= 0;
     if (f->kind == FR_OBJECT)
         return asy_dict_set_str(vm, (AsyDict *)ASY_AS_OBJ(f->container), STR(f->key), v) >= 0;
     AsyValue pair[2] = {f->key, v};
@@ -1171,16 +1192,18 @@ static bool decode_utf8_sp(AsyVM *vm, const uint8_t *p, size_t n, JBuf *out) {
         if (c == 0xF4) hi = 0x8F;
         for (size_t k = 1; k <= need; k++) {
             const char *why = NULL;
-            if (i + k >= n) why = "unexpected end of data";
+            if (i + k >= n)
+                why = "unexpected end of data";
             else if (p[i + k] < (k == 1 ? lo : 0x80) || p[i + k] > (k == 1 ? hi : 0xBF))
                 why = "invalid continuation byte";
             if (!why) continue;
             /* The error covers the start byte and the valid continuation bytes. */
-            if (k == 1) utf_decode_error(vm, "utf-8", p, i, why);
+            if (k == 1)
+                utf_decode_error(vm, "utf-8", p, i, why);
             else
                 asy_raise(vm, ASY_EXC_UnicodeDecodeError,
-                          "'utf-8' codec can't decode bytes in position %zu-%zu: %s", i,
-                          i + k - 1, why);
+                          "'utf-8' codec can't decode bytes in position %zu-%zu: %s", i, i + k - 1,
+                          why);
             return false;
         }
         i += need + 1;
@@ -1262,12 +1285,12 @@ static AsyValue decode_json_bytes(AsyVM *vm, AsyBytes *b) {
 /* ---- loads() ---- */
 
 typedef struct {
-    AsyValue cls, object_hook, parse_float, parse_int, parse_constant, object_pairs_hook,
-        strict;
+    AsyValue cls, object_hook, parse_float, parse_int, parse_constant, object_pairs_hook, strict;
 } LoadsArgs;
 
-static const char *const loads_kwnames[] = {"cls", "object_hook", "parse_float", "parse_int",
-                                            "parse_constant", "object_pairs_hook", "strict"};
+static const char *const loads_kwnames[] = {"cls",       "object_hook",    "parse_float",
+                                            "parse_int", "parse_constant", "object_pairs_hook",
+                                            "strict"};
 
 static AsyValue hook_or_undef(AsyValue v) {
     return ASY_IS_UNDEF(v) || ASY_IS_NONE(v) ? ASY_UNDEF : v;
@@ -1309,7 +1332,7 @@ static AsyValue json_decode(AsyVM *vm, AsyValue text, size_t start, bool whole, 
     int st = ASY_IS_UNDEF(a->strict) ? 1 : asy_truthy(vm, a->strict);
     if (st >= 0) {
         d->strict = st;
-        d->max_depth = json_depth_budget(vm);
+        d->max_depth = json_depth_budget(vm, INT32_MAX); /* no C recursion here */
         asy_root_push(vm, text);
         size_t i = whole ? skip_ws(d->s, start, d->len) : start;
         r = dec_value(d, &i);
@@ -1345,7 +1368,7 @@ static AsyValue decode_with_cls(AsyVM *vm, AsyValue s, LoadsArgs *a, AsyDict *re
     AsyDict *kw = asy_dict_new(vm);
     if (!kw) return ASY_ERR;
     asy_root_push(vm, ASY_OBJ(kw));
-    AsyValue vals[] = {ASY_UNDEF, a->object_hook, a->parse_float, a->parse_int,
+    AsyValue vals[] = {ASY_UNDEF,         a->object_hook,       a->parse_float, a->parse_int,
                        a->parse_constant, a->object_pairs_hook, a->strict};
     for (size_t i = 1; i < sizeof vals / sizeof vals[0]; i++)
         if (!ASY_IS_UNDEF(vals[i]) && (i == 6 || !ASY_IS_NONE(vals[i])))
@@ -1364,8 +1387,9 @@ static AsyValue decode_with_cls(AsyVM *vm, AsyValue s, LoadsArgs *a, AsyDict *re
 static AsyValue loads_impl(AsyVM *vm, AsyValue s, AsyDict *kw) {
     LoadsArgs a = {ASY_UNDEF, ASY_UNDEF, ASY_UNDEF, ASY_UNDEF, ASY_UNDEF, ASY_UNDEF, ASY_UNDEF};
     if (kw && kw->len > 0) {
-        AsyValue *slots[] = {&a.cls,      &a.object_hook,       &a.parse_float, &a.parse_int,
-                             &a.parse_constant, &a.object_pairs_hook, &a.strict};
+        AsyValue *slots[] = {&a.cls,       &a.object_hook,    &a.parse_float,
+                             &a.parse_int, &a.parse_constant, &a.object_pairs_hook,
+                             &a.strict};
         for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
             *slots[i] = asy_kwarg(vm, kw, loads_kwnames[i]);
     }
@@ -1439,8 +1463,8 @@ static AsyValue json_decode_native(AsyVM *vm, int argc, AsyValue *argv, AsyDict 
         return ASY_ERR;
     }
     size_t start = (size_t)idx >= s->nchars ? s->len
-                   : s->ascii             ? (size_t)idx
-                                          : asy_utf8_offset(s->data, s->len, (size_t)idx);
+                   : s->ascii               ? (size_t)idx
+                                            : asy_utf8_offset(s->data, s->len, (size_t)idx);
     return json_decode(vm, text, start, whole, &a);
 }
 
@@ -1538,8 +1562,8 @@ void asy_mod_json_init(AsyVM *vm) {
     asy_root_push(vm, ASY_OBJ(m));
     asy_module_add_functions(vm, m, json_functions);
     asy_dict_set_str(vm, m->dict, ASY_S(vm, __builtins__), ASY_OBJ(vm->builtins));
-    AsyCode *code = asy_compile(vm, json_lib_src, sizeof json_lib_src - 1, "<json>",
-                                ASY_PARSE_MODULE);
+    AsyCode *code =
+        asy_compile(vm, json_lib_src, sizeof json_lib_src - 1, "<json>", ASY_PARSE_MODULE);
     AsyValue r = ASY_ERR;
     if (code) {
         asy_root_push(vm, ASY_OBJ(code));
