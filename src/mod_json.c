@@ -578,8 +578,9 @@ static AsyValue json_encode(AsyVM *vm, AsyValue obj, DumpsArgs *a) {
     return r;
 }
 
-/* cls(skipkeys=..., ..., **kw).encode(obj), as dumps() does when given cls. */
-static AsyValue encode_with_cls(AsyVM *vm, AsyValue obj, DumpsArgs *a, AsyDict *rest) {
+/* cls(skipkeys=..., ..., **kw).encode(obj), as dumps() does when given cls; for dump()
+ * (fp given), its iterencode(obj) chunks written to fp, as CPython's dump() does. */
+static AsyValue encode_with_cls(AsyVM *vm, AsyValue obj, DumpsArgs *a, AsyDict *rest, AsyValue fp) {
     AsyDict *kw = asy_dict_new(vm);
     if (!kw) return ASY_ERR;
     asy_root_push(vm, ASY_OBJ(kw));
@@ -597,7 +598,17 @@ static AsyValue encode_with_cls(AsyVM *vm, AsyValue obj, DumpsArgs *a, AsyDict *
     asy_root_pop(vm, 1);
     if (ASY_IS_ERR(enc)) return enc;
     asy_root_push(vm, enc);
-    r = asy_call_method(vm, enc, asy_str_intern_cstr(vm, "encode"), 1, &obj);
+    if (ASY_IS_UNDEF(fp)) {
+        r = asy_call_method(vm, enc, asy_str_intern_cstr(vm, "encode"), 1, &obj);
+    } else {
+        AsyValue mod = asy_dict_get_cstr(vm, vm->modules, "json");
+        AsyValue fn = ASY_IS_OBJ(mod) ? asy_dict_get_cstr(vm, ((AsyModule *)ASY_AS_OBJ(mod))->dict,
+                                                          "_dump_with")
+                                      : ASY_UNDEF;
+        AsyValue args[3] = {enc, fp, obj};
+        r = ASY_IS_UNDEF(fn) ? asy_raise(vm, ASY_EXC_RuntimeError, "json._dump_with is gone")
+                             : asy_call(vm, fn, 3, args, NULL);
+    }
     asy_root_pop(vm, 1);
     return r;
 }
@@ -617,7 +628,9 @@ static AsyValue dumps_impl(AsyVM *vm, const char *fname, int npos, int argc, Asy
     DumpsArgs a;
     dumps_take(vm, kw, &a);
     bool has_cls = !ASY_IS_UNDEF(a.cls) && !ASY_IS_NONE(a.cls);
-    if (has_cls) return encode_with_cls(vm, argv[0], &a, kw && kw->len ? kw : NULL);
+    if (has_cls)
+        return encode_with_cls(vm, argv[0], &a, kw && kw->len ? kw : NULL,
+                               npos == 2 ? argv[1] : ASY_UNDEF);
     if (kw && kw->len > 0) return unexpected_kw(vm, "JSONEncoder", kw);
     return json_encode(vm, argv[0], &a);
 }
@@ -627,8 +640,10 @@ static AsyValue json_dumps(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 }
 
 static AsyValue json_dump(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    AsyValue cls = kw ? asy_dict_get_cstr(vm, kw, "cls") : ASY_UNDEF;
+    bool chunks = !ASY_IS_UNDEF(cls) && !ASY_IS_NONE(cls);
     AsyValue s = dumps_impl(vm, "dump", 2, argc, argv, kw);
-    if (ASY_IS_ERR(s)) return s;
+    if (ASY_IS_ERR(s) || chunks) return ASY_IS_ERR(s) ? s : ASY_NONE;
     asy_root_push(vm, s);
     AsyValue r = asy_call_method(vm, argv[1], asy_str_intern_cstr(vm, "write"), 1, &s);
     asy_root_pop(vm, 1);
@@ -1540,11 +1555,19 @@ static const char json_lib_src[] =
     "        raise TypeError(f'Object of type {o.__class__.__name__} '\n"
     "                        f'is not JSON serializable')\n"
     "    def encode(self, o):\n"
-    "        return _encode(o, self.skipkeys, self.ensure_ascii, self.check_circular,\n"
-    "                       self.allow_nan, self.sort_keys, self.indent,\n"
-    "                       (self.item_separator, self.key_separator), self.default)\n"
+    "        chunks = self.iterencode(o, _one_shot=True)\n"
+    "        if not isinstance(chunks, (list, tuple)):\n"
+    "            chunks = list(chunks)\n"
+    "        return ''.join(chunks)\n"
     "    def iterencode(self, o, _one_shot=False):\n"
-    "        return iter((self.encode(o),))\n";
+    "        return iter((_encode(o, self.skipkeys, self.ensure_ascii, self.check_circular,\n"
+    "                             self.allow_nan, self.sort_keys, self.indent,\n"
+    "                             (self.item_separator, self.key_separator),\n"
+    "                             self.default),))\n"
+    "\n"
+    "def _dump_with(encoder, fp, obj):\n"
+    "    for chunk in encoder.iterencode(obj):\n"
+    "        fp.write(chunk)\n";
 
 static AsyModule *submodule(AsyVM *vm, AsyModule *json, const char *name, const char **names) {
     char full[32];
