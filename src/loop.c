@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "diag.h"
 #include "loop.h"
 #include "task.h"
 
@@ -248,12 +249,28 @@ static AsyHandle timer_pop(AsyLoop *L) {
  * never blocks when something is ready. As CPython, a busy loop polls once per pass when
  * sockets are watched; with none (only our SIGINT event) a poll every LOOP_SIGNAL_POLL
  * passes is enough to notice Ctrl-C, and saves a syscall per task switch. */
-static void loop_poll(AsyLoop *L) {
+/* A run whose tasks all wait while nothing can wake them (diag.c reports it and stops the
+ * run, where CPython would hang): no live timer but watchdogs, no I/O, no signal but
+ * Ctrl-C. */
+static bool loop_deadlocked(AsyVM *vm, AsyLoop *L) {
+    if (!L->running || loop_watches_io(L)) return false;
+    for (size_t i = 0; i < L->ntimers; i++) {
+        const AsyHandle *h = &L->timers[i].h;
+        if (h->fn != L->watchdog && !asy_timer_dead(vm, h)) return false;
+    }
+    return true;
+}
+
+static void loop_poll(AsyVM *vm, AsyLoop *L) {
     if (L->rlen > 0) {
         int own = L->sigint_watched ? 1 : 0;
         if (event_base_get_num_events(L->base, EVENT_BASE_COUNT_ADDED) > own ||
             (++L->passes & (LOOP_SIGNAL_POLL - 1)) == 0)
             event_base_loop(L->base, EVLOOP_NONBLOCK);
+        return;
+    }
+    if (loop_deadlocked(vm, L)) {
+        asy_diag_deadlock(vm);
         return;
     }
     if (L->ntimers > 0) {
@@ -293,7 +310,7 @@ static bool loop_move_due_timers(AsyVM *vm, AsyLoop *L) {
 
 bool asy_loop_run_once(AsyVM *vm) {
     AsyLoop *L = vm->loop;
-    loop_poll(L);
+    loop_poll(vm, L);
     if (L->sigint_pending) {
         L->sigint_pending = 0;
         if (L->sigint_hook)

@@ -86,6 +86,9 @@ typedef struct AsyLoop {
     int interrupts;           /* Ctrl-C presses during this run                        */
     void (*sigint_hook)(AsyVM *vm); /* the REPL's own Ctrl-C handling (repl.c), called
                                  instead of asy_asyncio_on_sigint when set              */
+    AsyLoopFn watchdog;       /* timers calling this (asy test's per-test timeout) do not
+                                 count as something that can wake a task: with only
+                                 them left, a run is deadlocked                         */
 
     AsyTask *current;         /* the task being stepped, or NULL                       */
     AsyTask *tasks;           /* every unfinished task (strong references), a list     */

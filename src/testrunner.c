@@ -246,6 +246,9 @@ static void arm_timeout(Child *c, int idx) {
         asy_exc_clear(vm);
         return;
     }
+    /* The timeout timer must not hide a deadlock: the loop reports one at once when only
+     * this timer is left (diag.c), with the dump of every task. */
+    ((AsyLoop *)vm->loop)->watchdog = timeout_fire;
     /* Under virtual time a loop timer would fire as soon as every task waits: only the
      * real-time backstop below applies. */
     if (!c->opt->virtual_time &&

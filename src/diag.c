@@ -1,0 +1,141 @@
+/* diag.c - the task dump: what every task of a running program is doing, and where.
+ *
+ * A task's whole await chain lives on its fiber (fiber.h): the coroutine it runs is the
+ * bottom frame, each coroutine it awaits is the frame above, and the top frame is
+ * suspended at the AWAIT of the thing the task waits on. So the dump walks the frames
+ * and prints them like a traceback, most recent call last, the way a user reads one.
+ *
+ * Shown at a deadlock (asy_diag_deadlock, called by the loop when nothing can ever wake
+ * it), where CPython would hang: the run stops with a RuntimeError that carries the dump.
+ */
+#include "common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "loop.h"
+#include "task.h"
+
+/* Line `lineno` of a file, without its indentation; malloc'd, or NULL. */
+static char *source_line(const char *file, int lineno) {
+    if (!file || file[0] == '<' || lineno < 1) return NULL;
+    FILE *f = fopen(file, "rb");
+    if (!f) return NULL;
+    char buf[1024];
+    char *out = NULL;
+    for (int n = 1; fgets(buf, sizeof buf, f); n++) {
+        if (n < lineno) continue;
+        char *p = buf + strspn(buf, " \t\f");
+        size_t len = strcspn(p, "\r\n");
+        out = strndup(p, len);
+        break;
+    }
+    fclose(f);
+    return out;
+}
+
+/* The frames of the drivers of `asy test` and the REPL are not the user's. */
+static bool hidden_file(const char *file) {
+    return strcmp(file, "<asy test>") == 0 || strcmp(file, "<asy repl>") == 0;
+}
+
+static void dump_frame(FILE *out, const AsyFrame *fr) {
+    AsyCode *code = fr->code;
+    const char *file = code->filename ? code->filename->data : "<unknown>";
+    if (hidden_file(file)) return;
+    int32_t pc = fr->pc < code->ncode ? fr->pc : code->ncode - 1;
+    int line = pc >= 0 ? code->locs[pc].line : code->firstline;
+    fprintf(out, "    File \"%s\", line %d, in %s\n", file, line,
+            code->name ? code->name->data : "?");
+    char *src = source_line(file, line);
+    if (src && *src) fprintf(out, "      %s\n", src);
+    free(src);
+}
+
+static const char *task_state(const AsyTask *t, const AsyLoop *L) {
+    if (t == L->current) return "running";
+    if (t->fut.state != ASY_FUT_PENDING) return "done";
+    if (t->num_cancels > 0 || t->must_cancel) return "cancelling";
+    if (!t->fiber || t->fiber->state == ASY_FIBER_NEW) return "not started";
+    return "waiting";
+}
+
+/* What the task waits on: "Event.wait()", a future's repr, or NULL. */
+static void print_wait(AsyVM *vm, FILE *out, AsyTask *t) {
+    if (t->native_wait && t->native_wait->type == ASY_AIO_TYPE(vm, Op)) {
+        fprintf(out, " on %s()", ((AsyOp *)t->native_wait)->name);
+        return;
+    }
+    AsyObj *f = t->fut_waiter ? &t->fut_waiter->hdr : t->native_wait;
+    if (!f) return;
+    AsyValue r = asy_repr(vm, ASY_OBJ(f));
+    if (ASY_IS_ERR(r)) {
+        asy_exc_clear(vm);
+        return;
+    }
+    fprintf(out, " on %s", ((AsyStr *)ASY_AS_OBJ(r))->data);
+}
+
+static void dump_task(AsyVM *vm, FILE *out, AsyTask *t) {
+    AsyLoop *L = vm->loop;
+    const char *name = "?";
+    if (!ASY_IS_UNDEF(t->name) && ASY_IS_OBJ(t->name) &&
+        asy_type_of(vm, t->name) == ASY_TYPE(vm, str))
+        name = ((AsyStr *)ASY_AS_OBJ(t->name))->data;
+    if (ASY_IS_UNDEF(t->name)) fprintf(out, "Task-%lld", (long long)t->num);
+    else fprintf(out, "%s", name);
+    fprintf(out, "%s: %s", t == L->main_task ? " (main)" : "", task_state(t, L));
+    print_wait(vm, out, t);
+    fputc('\n', out);
+    if (t->created_at) fprintf(out, "  created at %s\n", t->created_at->data);
+    if (!t->fiber || t->fiber->nframes == 0) {
+        if (t->code)
+            fprintf(out, "    %s(), defined at %s:%d\n", t->code->qualname->data,
+                    t->code->filename ? t->code->filename->data : "?", t->code->firstline);
+        return;
+    }
+    for (int32_t i = 0; i < t->fiber->nframes; i++) dump_frame(out, &t->fiber->frames[i]);
+}
+
+void asy_diag_dump_tasks(AsyVM *vm, FILE *out) {
+    AsyLoop *L = vm->loop;
+    if (!L) return;
+    /* L->tasks is newest first: print in creation order, as a reader expects */
+    int64_t n = 0;
+    for (AsyTask *t = L->tasks; t; t = t->anext) n++;
+    AsyTask **order = malloc((size_t)(n ? n : 1) * sizeof *order);
+    if (!order) return;
+    int64_t i = n;
+    for (AsyTask *t = L->tasks; t; t = t->anext) order[--i] = t;
+    for (i = 0; i < n; i++) asy_root_push(vm, ASY_OBJ(order[i]));
+    for (i = 0; i < n; i++) dump_task(vm, out, order[i]);
+    asy_root_pop(vm, (size_t)n);
+    free(order);
+    fflush(out);
+}
+
+void asy_diag_deadlock(AsyVM *vm) {
+    AsyLoop *L = vm->loop;
+    /* The dump goes into the message, so it is wherever the error is reported: the
+     * traceback on stderr, or the failure report of `asy test`. */
+    char *dump = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&dump, &len);
+    if (f) {
+        fputs("deadlock: every task is waiting and nothing can wake one (no timer is set, "
+              "no I/O is watched). The tasks:\n", f);
+        asy_diag_dump_tasks(vm, f);
+        fclose(f);
+    }
+    if (len > 0 && dump[len - 1] == '\n') dump[--len] = '\0';
+    AsyStr *s = asy_str_new(vm, dump ? dump : "deadlock", dump ? len : 8);
+    free(dump);
+    AsyValue msg = s ? ASY_OBJ(s) : ASY_NONE;
+    AsyValue e = asy_exc_new(vm, vm->exc_types[ASY_EXC_RuntimeError], 1, &msg);
+    if (ASY_IS_ERR(e)) {
+        e = ASY_OBJ(vm->exc);
+        asy_exc_clear(vm);
+    }
+    if (!L->fatal) L->fatal = (AsyException *)ASY_AS_OBJ(e);
+}

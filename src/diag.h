@@ -1,0 +1,20 @@
+/* diag.h - what asy shows about the tasks of a running program (diag.c). */
+#ifndef ASY_DIAG_H
+#define ASY_DIAG_H
+
+#include <stdio.h>
+
+#include "vm.h"
+
+/* Every unfinished task: its name and state, what it waits on, and its await chain, from
+ * the coroutine it runs down to the line where it waits. Writes nothing when asyncio has
+ * never run. Calls no asy code except the reprs of futures it waits on. */
+void asy_diag_dump_tasks(AsyVM *vm, FILE *out);
+
+/* The loop found a deadlock: no task is ready, no timer is set and no I/O is watched, but
+ * the run is not over. Stops the run with RuntimeError('deadlock: ... The tasks:\n' and
+ * the task dump) as the loop's fatal exception, instead of hanging forever as CPython
+ * would. */
+void asy_diag_deadlock(AsyVM *vm);
+
+#endif
