@@ -26,7 +26,7 @@ typedef struct {
     /* shared (mod_http.c) */
     AsyType *multidict, *cimultidict, *cimultidict_mut, *url;
     /* server (http_server.c) */
-    AsyType *router, *request, *webresponse, *server;
+    AsyType *router, *request, *webresponse, *webstream, *server;
     /* exception classes, written in asy (mod_http.c) */
     AsyType *e_client, *e_connection, *e_connector, *e_cert, *e_disconnected,
         *e_response, *e_contenttype, *e_redirects, *e_payload, *e_invalidurl,

@@ -312,7 +312,11 @@ typedef struct {
     AsyValue content_type;  /* str or None                                             */
     AsyValue charset;       /* str or None                                             */
     AsyDict *dict;          /* attributes set by scripts                               */
+    AsyValue stream_req;    /* the Request a prepared StreamResponse writes to          */
+    int stream_state;       /* STREAM_*                                                */
 } AsyWebResponse;
+
+enum { STREAM_NONE, STREAM_PREPARED, STREAM_ENDED };
 
 static AsyWebResponse *wresp_of(AsyValue v) { return (AsyWebResponse *)ASY_AS_OBJ(v); }
 
@@ -324,6 +328,7 @@ static void wresp_traverse(AsyVM *vm, AsyObj *o) {
     asy_gc_mark_value(vm, r->content_type);
     asy_gc_mark_value(vm, r->charset);
     asy_gc_mark_obj(vm, (AsyObj *)r->dict);
+    asy_gc_mark_value(vm, r->stream_req);
 }
 
 static bool is_str(AsyVM *vm, AsyValue v) {
@@ -398,6 +403,7 @@ static AsyValue wresp_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, As
     r->charset = ASY_IS_UNDEF(a[6]) ? ASY_NONE : a[6];
     r->body = ASY_NONE;
     r->headers = ASY_UNDEF;
+    r->stream_req = ASY_UNDEF;
     AsyValue self = ASY_OBJ(r);
     asy_root_push(vm, self);
     AsyHttpState *st = asy_http_state(vm);
@@ -435,6 +441,24 @@ static AsyValue wresp_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, As
 done:
     asy_root_pop(vm, 1);
     return result;
+}
+
+/* StreamResponse(*, status=200, reason=None, headers=None) */
+static AsyValue wstream_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(argv);
+    static const char *const names[] = {"status", "reason", "headers", NULL};
+    AsyValue a[3];
+    if (!asy_http_kwargs(vm, "StreamResponse.__init__", kw, names, a, NULL)) return ASY_ERR;
+    if (argc > 0)
+        return asy_raise(vm, ASY_EXC_TypeError, "StreamResponse.__init__() takes 1 positional "
+                                                "argument but %d were given", argc + 1);
+    AsyDict *k = asy_dict_new(vm);
+    for (int i = 0; i < 3; i++)
+        if (!ASY_IS_UNDEF(a[i])) asy_dict_set_cstr(vm, k, names[i], a[i]);
+    asy_root_push(vm, ASY_OBJ(k));
+    AsyValue r = wresp_new(vm, type, 0, NULL, k);
+    asy_root_pop(vm, 1);
+    return r;
 }
 
 static AsyValue wresp_text(AsyVM *vm, AsyWebResponse *r) {
@@ -528,19 +552,6 @@ static AsyValue wrespm_set_cookie(AsyVM *vm, int argc, AsyValue *argv, AsyDict *
     return ASY_NONE;
 }
 
-static AsyValue wresp_repr(AsyVM *vm, AsyValue self) {
-    AsyWebResponse *r = wresp_of(self);
-    AsyValue reason = wresp_getattr(vm, self, asy_str_intern_cstr(vm, "reason"));
-    AsyStr *rs = ASY_IS_ERR(reason) ? NULL : asy_http_to_str(vm, reason);
-    if (!rs) return ASY_ERR;
-    return ASY_OBJ(asy_str_printf(vm, "<%s %s not prepared>", r->hdr.type->name, rs->data));
-}
-
-static const AsyMethodDef wresp_methods[] = {
-    {"set_status", wrespm_set_status, 0, "Change the status (and reason)."},
-    {"set_cookie", wrespm_set_cookie, 0, "Add a Set-Cookie header."},
-    {NULL, NULL, 0, NULL},
-};
 
 /* ==================================================================================== */
 /* The server and its requests                                                          */
@@ -585,6 +596,7 @@ typedef struct {
     AsyValue handler, match_info, method, path, headers, query, body, url;
     AsyDict *state;           /* request["key"]                                          */
     AsyDict *dict;            /* attributes scripts set                                  */
+    bool streaming;           /* a StreamResponse was prepared for it                    */
 } AsyWebRequest;
 
 static AsyServer *srv_of(AsyValue v) { return (AsyServer *)ASY_AS_OBJ(v); }
@@ -676,20 +688,9 @@ static void add_out_header(struct evkeyvalq *out, const char *k, const char *v) 
     evhttp_add_header(out, k, v);
 }
 
-/* Send status/headers/body for r; the request is answered afterwards. */
-static void srv_reply(AsyWebRequest *r, int status, const char *reason, const char *ctype,
-                      AsyHttpMultiDict *headers, const uint8_t *body, size_t len) {
-    SReq *sr = r->sr;
-    if (!sr) return;
-    r->sr = NULL;
-    struct evhttp_request *req = sr->req;
-    SSrv *ss = sr->ss;
-    ss->refs++; /* sreq_free may drop the last other reference */
-    sreq_free(sr);
-    if (!req) { /* the server closed meanwhile */
-        ssrv_unref(ss);
-        return;
-    }
+/* The answer's headers: the response's own, Content-Type, Server and Date. */
+static void srv_out_headers(SSrv *ss, struct evhttp_request *req, const char *ctype,
+                            AsyHttpMultiDict *headers) {
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     bool has_ct = false, has_server = false;
     for (int64_t i = 0; headers && i < headers->len; i++) {
@@ -710,6 +711,24 @@ static void srv_reply(AsyWebRequest *r, int status, const char *reason, const ch
         ss->date_time = now;
     }
     add_out_header(out, "Date", ss->date);
+}
+
+/* Send status/headers/body for r; the request is answered afterwards. */
+static void srv_reply(AsyWebRequest *r, int status, const char *reason, const char *ctype,
+                      AsyHttpMultiDict *headers, const uint8_t *body, size_t len) {
+    SReq *sr = r->sr;
+    if (!sr) return;
+    r->sr = NULL;
+    struct evhttp_request *req = sr->req;
+    SSrv *ss = sr->ss;
+    ss->refs++; /* sreq_free may drop the last other reference */
+    sreq_free(sr);
+    if (!req) { /* the server closed meanwhile */
+        ssrv_unref(ss);
+        return;
+    }
+    srv_out_headers(ss, req, ctype, headers);
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
         /* evhttp would leave Content-Length out of a HEAD answer (aiohttp sends it), and
          * send the body anyway */
@@ -721,6 +740,30 @@ static void srv_reply(AsyWebRequest *r, int status, const char *reason, const ch
     }
     evhttp_send_reply(req, status, reason && *reason ? reason : asy_http_reason(status), NULL);
     ssrv_unref(ss);
+}
+
+/* ---- StreamResponse: headers first (chunked), then write() pieces, then the end ---- */
+
+/* A stream that cannot be finished: drop the connection, so that the client sees a body
+ * cut short rather than a complete one (aiohttp does the same). */
+static void stream_abort(AsyWebRequest *r) {
+    SReq *sr = r->sr;
+    if (!sr) return;
+    r->sr = NULL;
+    struct evhttp_request *req = sr->req;
+    sreq_free(sr);
+    struct evhttp_connection *evcon = req ? evhttp_request_get_connection(req) : NULL;
+    if (evcon) evhttp_connection_free(evcon); /* frees req too */
+    else if (req) evhttp_send_reply_end(req);
+}
+
+static void stream_end(AsyWebRequest *r) {
+    SReq *sr = r->sr;
+    if (!sr) return;
+    r->sr = NULL;
+    struct evhttp_request *req = sr->req;
+    sreq_free(sr);
+    if (req) evhttp_send_reply_end(req);
 }
 
 static void srv_reply_text(AsyWebRequest *r, int status, const char *text,
@@ -735,26 +778,30 @@ static void srv_reply_text(AsyWebRequest *r, int status, const char *text,
               strlen(text));
 }
 
+/* Content-Type of a response: content_type; charset=..., into buf. */
+static const char *wresp_ctype(AsyVM *vm, AsyWebResponse *wr, char *ctype, size_t n) {
+    if (!is_str(vm, wr->content_type) && !is_bytes(vm, wr->body)) return "application/octet-stream";
+    const char *base = is_str(vm, wr->content_type) ? ((AsyStr *)ASY_AS_OBJ(wr->content_type))->data
+                                                    : "application/octet-stream";
+    if (is_str(vm, wr->charset))
+        snprintf(ctype, n, "%s; charset=%s", base, ((AsyStr *)ASY_AS_OBJ(wr->charset))->data);
+    else
+        snprintf(ctype, n, "%s", base);
+    return ctype;
+}
+
 /* The handler's result (a web.Response) on the wire. */
 static bool srv_reply_response(AsyVM *vm, AsyWebRequest *r, AsyValue resp) {
     AsyHttpState *st = r->srv->st;
-    if (!ASY_IS_OBJ(resp) || !asy_is_subtype(ASY_AS_OBJ(resp)->type, st->webresponse)) return false;
+    if (!ASY_IS_OBJ(resp) || !asy_is_subtype(ASY_AS_OBJ(resp)->type, st->webstream)) return false;
     AsyWebResponse *wr = wresp_of(resp);
+    if (wr->stream_state != STREAM_NONE) { /* prepared: finish what the handler wrote */
+        stream_end(r);
+        return true;
+    }
     char ctype[256];
     const char *ct = NULL;
-    if (is_str(vm, wr->content_type) || is_bytes(vm, wr->body)) {
-        const char *base = is_str(vm, wr->content_type)
-                               ? ((AsyStr *)ASY_AS_OBJ(wr->content_type))->data
-                               : "application/octet-stream";
-        if (is_str(vm, wr->charset))
-            snprintf(ctype, sizeof ctype, "%s; charset=%s", base,
-                     ((AsyStr *)ASY_AS_OBJ(wr->charset))->data);
-        else
-            snprintf(ctype, sizeof ctype, "%s", base);
-        ct = ctype;
-    } else {
-        ct = "application/octet-stream";
-    }
+    ct = wresp_ctype(vm, wr, ctype, sizeof ctype);
     AsyStr *reason = is_str(vm, wr->reason) ? (AsyStr *)ASY_AS_OBJ(wr->reason) : NULL;
     AsyBytes *b = is_bytes(vm, wr->body) ? (AsyBytes *)ASY_AS_OBJ(wr->body) : NULL;
     srv_reply(r, wr->status, reason ? reason->data : NULL, ct,
@@ -778,6 +825,12 @@ static void srv_log_error(AsyVM *vm, AsyException *e) {
 /* An exception out of a handler: an HTTPException is an answer, anything else a 500. */
 static void srv_reply_exception(AsyVM *vm, AsyWebRequest *r, AsyValue exc) {
     AsyHttpState *st = r->srv->st;
+    if (r->streaming) { /* the status went out already: log, and end what was sent */
+        if (asy_isinstance(vm, exc, vm->exc_types[ASY_EXC_BaseException]))
+            srv_log_error(vm, (AsyException *)ASY_AS_OBJ(exc));
+        stream_abort(r);
+        return;
+    }
     if (st->e_http_exception && asy_isinstance(vm, exc, st->e_http_exception)) {
         AsyValue resp = asy_call_method(vm, exc, asy_str_intern_cstr(vm, "_response"), 0, NULL);
         if (!ASY_IS_ERR(resp) && srv_reply_response(vm, r, resp)) return;
@@ -1285,6 +1338,104 @@ static const AsyMethodDef wreq_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* ---- StreamResponse.prepare/write/write_eof (they need the request) ---- */
+
+
+static AsyValue wrespm_prepare(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "prepare", argc - 1, 1, 1)) return ASY_ERR;
+    AsyHttpState *st = asy_http_state(vm);
+    AsyWebResponse *wr = wresp_of(argv[0]);
+    if (!ASY_IS_OBJ(argv[1]) || ASY_AS_OBJ(argv[1])->type != st->request)
+        return asy_raise(vm, ASY_EXC_TypeError, "prepare() needs the web.Request to answer");
+    if (wr->stream_state != STREAM_NONE) return asy_op_value(vm, ASY_NONE);
+    AsyWebRequest *r = wreq_of(argv[1]);
+    if (!r->sr) return asy_raise(vm, ASY_EXC_RuntimeError, "the request was answered already");
+    wr->stream_state = STREAM_PREPARED;
+    wr->stream_req = argv[1];
+    r->streaming = true;
+    struct evhttp_request *req = r->sr->req;
+    if (!req) return asy_op_value(vm, ASY_NONE); /* the server closed: writes go nowhere */
+    char ctype[256];
+    srv_out_headers(r->sr->ss, req, wresp_ctype(vm, wr, ctype, sizeof ctype),
+                    ASY_IS_OBJ(wr->headers) ? (AsyHttpMultiDict *)ASY_AS_OBJ(wr->headers) : NULL);
+    const char *reason = is_str(vm, wr->reason) ? ((AsyStr *)ASY_AS_OBJ(wr->reason))->data
+                                                : asy_http_reason(wr->status);
+    evhttp_send_reply_start(req, wr->status, reason);
+    return asy_op_value(vm, ASY_NONE);
+}
+
+static AsyValue wresp_write_data(AsyVM *vm, AsyWebResponse *wr, AsyValue data) {
+    if (wr->stream_state != STREAM_PREPARED)
+        return asy_raise(vm, ASY_EXC_RuntimeError, wr->stream_state == STREAM_NONE
+                                                       ? "Cannot call write() before prepare()"
+                                                       : "Cannot call write() after write_eof()");
+    AsyValue b = data;
+    if (!is_bytes(vm, b)) {
+        if (!ASY_IS_OBJ(b) || is_str(vm, b))
+            return asy_raise(vm, ASY_EXC_AssertionError, "data argument must be byte-ish (%R)",
+                             ASY_OBJ(asy_type_of(vm, data)));
+        b = asy_call(vm, ASY_OBJ(ASY_TYPE(vm, bytes)), 1, &data, NULL);
+        if (ASY_IS_ERR(b)) return b;
+    }
+    AsyWebRequest *r = wreq_of(wr->stream_req);
+    AsyBytes *bytes = (AsyBytes *)ASY_AS_OBJ(b);
+    struct evhttp_request *req = r->sr ? r->sr->req : NULL;
+    if (req && bytes->len && evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
+        struct evbuffer *buf = evbuffer_new();
+        if (!buf) return asy_raise_memory(vm);
+        evbuffer_add(buf, bytes->data, bytes->len);
+        evhttp_send_reply_chunk(req, buf);
+        evbuffer_free(buf);
+    }
+    return ASY_NONE;
+}
+
+static AsyValue wrespm_write(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "write", argc - 1, 1, 1)) return ASY_ERR;
+    AsyValue r = wresp_write_data(vm, wresp_of(argv[0]), argv[1]);
+    return ASY_IS_ERR(r) ? r : asy_op_value(vm, ASY_NONE);
+}
+
+static AsyValue wrespm_write_eof(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "write_eof", argc - 1, 0, 1)) return ASY_ERR;
+    AsyWebResponse *wr = wresp_of(argv[0]);
+    if (wr->stream_state == STREAM_ENDED) return asy_op_value(vm, ASY_NONE);
+    if (argc > 1 && ASY_IS_ERR(wresp_write_data(vm, wr, argv[1]))) return ASY_ERR;
+    if (wr->stream_state != STREAM_PREPARED)
+        return asy_raise(vm, ASY_EXC_RuntimeError, "Response has not been started");
+    wr->stream_state = STREAM_ENDED;
+    stream_end(wreq_of(wr->stream_req));
+    return asy_op_value(vm, ASY_NONE);
+}
+
+static AsyValue wresp_repr(AsyVM *vm, AsyValue self) {
+    AsyWebResponse *r = wresp_of(self);
+    AsyValue reason = wresp_getattr(vm, self, asy_str_intern_cstr(vm, "reason"));
+    AsyStr *rs = ASY_IS_ERR(reason) ? NULL : asy_http_to_str(vm, reason);
+    if (!rs) return ASY_ERR;
+    const char *how = r->stream_state == STREAM_NONE ? "not prepared"
+                      : r->stream_state == STREAM_ENDED ? "eof" : "prepared";
+    if (r->stream_state != STREAM_NONE) {
+        AsyWebRequest *q = wreq_of(r->stream_req);
+        return ASY_OBJ(asy_str_printf(vm, "<%s %s %s %s >", r->hdr.type->name, rs->data,
+                                      ((AsyStr *)ASY_AS_OBJ(q->method))->data,
+                                      ((AsyStr *)ASY_AS_OBJ(q->path))->data));
+    }
+    return ASY_OBJ(asy_str_printf(vm, "<%s %s %s>", r->hdr.type->name, rs->data, how));
+}
+
+static const AsyMethodDef wresp_methods[] = {
+    {"set_status", wrespm_set_status, 0, "Change the status (and reason)."},
+    {"set_cookie", wrespm_set_cookie, 0, "Add a Set-Cookie header."},
+    {"prepare", wrespm_prepare, ASY_METH_NOKW, "Send the status and headers (StreamResponse)."},
+    {"write", wrespm_write, ASY_METH_NOKW, "Send a piece of the body (after prepare)."},
+    {"write_eof", wrespm_write_eof, ASY_METH_NOKW, "End the body."},
+    {NULL, NULL, 0, NULL},
+};
+
 /* ---- the server object and _serve ---- */
 
 static AsyValue srvm_close(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
@@ -1423,15 +1574,22 @@ void asy_http_server_init(AsyVM *vm, AsyHttpState *st) {
     asy_type_ready(vm, t);
     st->router = t;
 
-    t = asy_type_new_builtin(vm, "Response", ASY_TYPE(vm, object), sizeof(AsyWebResponse));
+    t = asy_type_new_builtin(vm, "StreamResponse", ASY_TYPE(vm, object), sizeof(AsyWebResponse));
     t->module = asy_str_intern_cstr(vm, "aiohttp.web_response");
     t->tflags |= ASY_TYPE_BASETYPE;
-    t->new_ = wresp_new;
+    t->new_ = wstream_new;
     t->traverse = wresp_traverse;
     t->getattr = wresp_getattr;
     t->setattr = wresp_setattr;
     t->repr = wresp_repr;
     asy_type_add_methods(vm, t, wresp_methods);
+    asy_type_ready(vm, t);
+    st->webstream = t;
+
+    t = asy_type_new_builtin(vm, "Response", st->webstream, sizeof(AsyWebResponse));
+    t->module = asy_str_intern_cstr(vm, "aiohttp.web_response");
+    t->tflags |= ASY_TYPE_BASETYPE;
+    t->new_ = wresp_new;
     asy_type_ready(vm, t);
     st->webresponse = t;
 

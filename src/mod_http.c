@@ -29,6 +29,7 @@ static void state_traverse(AsyVM *vm, AsyObj *o) {
         (AsyObj *)st->response, (AsyObj *)st->reqop, (AsyObj *)st->multidict,
         (AsyObj *)st->cimultidict, (AsyObj *)st->cimultidict_mut, (AsyObj *)st->url,
         (AsyObj *)st->router, (AsyObj *)st->request, (AsyObj *)st->webresponse,
+        (AsyObj *)st->webstream,
         (AsyObj *)st->server, (AsyObj *)st->e_client, (AsyObj *)st->e_connection,
         (AsyObj *)st->e_connector, (AsyObj *)st->e_cert, (AsyObj *)st->e_disconnected,
         (AsyObj *)st->e_response, (AsyObj *)st->e_contenttype, (AsyObj *)st->e_redirects,
@@ -1362,7 +1363,7 @@ void asy_mod_http_init(AsyVM *vm) {
     set_type(vm, w, "Request", st->request);
     set_type(vm, w, "BaseRequest", st->request);
     set_type(vm, w, "Response", st->webresponse);
-    set_type(vm, w, "StreamResponse", st->webresponse);
+    set_type(vm, w, "StreamResponse", st->webstream);
 
     /* registered before their code runs, as imports of .asy files are */
     asy_module_register(vm, m);
