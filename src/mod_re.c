@@ -554,20 +554,22 @@ static int re_exec(AsyVM *vm, RePattern *p, int mode, const ReSubject *s, size_t
     return -1;
 }
 
-/* sre's lastindex: the group that closed last. Of the groups ending furthest right, an
- * enclosing group closes after the groups inside it, otherwise the later group does. */
+/* sre's lastindex: the group whose ")" ran last. An enclosing group always closes after
+ * the groups inside it (even one in a look-ahead that ends further right), so a group with
+ * a matched ancestor never wins; of the others, the one ending furthest right closed last
+ * (loops), and on a tie the later one in the pattern. (A look-ahead capture that ends past
+ * a later group is the one case this misjudges.) */
+static bool has_set_ancestor(const RePattern *p, const PCRE2_SIZE *ov, int g) {
+    for (int a = p->parent[g]; a; a = p->parent[a])
+        if (ov[2 * a] != PCRE2_UNSET) return true;
+    return false;
+}
+
 static int last_index(const RePattern *p, const PCRE2_SIZE *ov) {
     int best = 0;
     for (int g = 1; g <= p->ngroups; g++) {
-        if (ov[2 * g] == PCRE2_UNSET) continue;
-        if (best && ov[2 * g + 1] < ov[2 * best + 1]) continue;
-        if (best && ov[2 * g + 1] == ov[2 * best + 1]) {
-            int a = p->parent[g];
-            while (a && a != best)
-                a = p->parent[a];
-            if (a == best) continue; /* g lies inside best, which closed after it */
-        }
-        best = g;
+        if (ov[2 * g] == PCRE2_UNSET || (best && ov[2 * g + 1] < ov[2 * best + 1])) continue;
+        if (!has_set_ancestor(p, ov, g)) best = g;
     }
     return best;
 }
