@@ -558,10 +558,15 @@ static AsyValue aio_run(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 }
 
 AsyValue asy_asyncio_run_main(AsyVM *vm, AsyValue coro) {
-    asy_root_push(vm, coro); /* importing asyncio runs code: collections may happen */
-    AsyValue m = asy_import(vm, asy_str_intern_cstr(vm, "asyncio"));
-    asy_root_pop(vm, 1);
-    if (ASY_IS_ERR(m)) return m;
+    /* The runtime is made by the module's initialiser; run it directly rather than through
+     * sys.modules, which the program may have changed. */
+    if (!loop_of(vm) || !ASY_AIO_TYPE(vm, Task)) {
+        asy_root_push(vm, coro); /* initialising asyncio runs code: collections may happen */
+        asy_mod_asyncio_init(vm);
+        asy_root_pop(vm, 1);
+        if (vm->exc) return ASY_ERR;
+        if (!loop_of(vm) && !asy_loop_get(vm)) return ASY_ERR;
+    }
     if (loop_of(vm)->running)
         return asy_raise(vm, ASY_EXC_RuntimeError,
                          "asyncio.run() cannot be called from a running event loop");

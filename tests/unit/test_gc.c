@@ -123,3 +123,13 @@ Test(gc, programs_survive_collections) {
     cr_assert(ASY_IS_INT(total));
     cr_assert_eq(ASY_AS_INT(total), 6890);
 }
+
+/* Found by tests/fuzz (fuzz_vm): top-level await with sys.modules['asyncio'] replaced
+ * reached the scheduler before it existed. */
+Test(gc, top_level_await_with_asyncio_module_replaced) {
+    asy_dict_set_cstr(vm, vm->modules, "asyncio", ASY_NONE);
+    const char *src = "async def f():\n    return 1\nx = await f()\n";
+    AsyModule *m = asy_vm_run_source(vm, src, strlen(src), "<fuzz-regression>", "fz");
+    cr_assert_not_null(m);
+    cr_assert_eq(ASY_AS_INT(asy_dict_get_cstr(vm, m->dict, "x")), 1);
+}
