@@ -16,6 +16,16 @@
 #include "task.h"
 
 struct evkeyvalq;
+struct HClient;
+struct SSrv;
+
+/* Every live client and server, in C memory: asy_loop_free runs the module's closer
+ * before the event_base goes, which closes them all (finalizers run later, in any order,
+ * and must then leave libevent alone). */
+typedef struct {
+    struct HClient *clients;
+    struct SSrv *servers;
+} AsyHttpRegistry;
 
 typedef struct {
     AsyObj hdr;
@@ -35,6 +45,7 @@ typedef struct {
     AsyValue empty_bytes;    /* b'': the body of most requests                          */
     AsyStr *s_text_plain, *s_utf8, *s_json, *s_get; /* interned, so immortal            */
     AsyValue json_loads, json_dumps; /* the json module's, UNDEF until first needed     */
+    AsyHttpRegistry *reg;    /* NULL once the closer ran                                */
 } AsyHttpState;
 
 /* The state of this VM's http module (NULL with ImportError pending when the module
@@ -93,5 +104,8 @@ AsyTask *asy_http_task(AsyVM *vm);
 /* ---- per-file initialisers (called by asy_mod_http_init) ---- */
 void asy_http_client_init(AsyVM *vm, AsyHttpState *st);
 void asy_http_server_init(AsyVM *vm, AsyHttpState *st);
+/* The closer's work: close every client / server of reg and forget reg. */
+void asy_http_client_shutdown(AsyHttpRegistry *reg);
+void asy_http_server_shutdown(AsyHttpRegistry *reg);
 
 #endif

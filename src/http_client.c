@@ -92,6 +92,9 @@ struct HClient {
     HConn *graveyard;         /* connections to free outside libevent's callbacks      */
     struct event *reaper;     /* frees the graveyard                                   */
     HTarget *last;            /* the target of the last request                         */
+    AsyHttpRegistry *reg;     /* where it is listed, NULL once the closer ran           */
+    HClient *rnext, *rprev;
+    bool base_gone;           /* the event_base was freed: no libevent calls any more   */
     int refs;                 /* 1 for the session, 1 per live exchange                */
     bool closed;
 };
@@ -183,7 +186,12 @@ static void target_unref(HTarget *t) {
 static void client_unref(HClient *cl) {
     if (--cl->refs > 0) return;
     if (cl->last) target_unref(cl->last);
-    if (cl->reaper) event_free(cl->reaper);
+    if (cl->reg) {
+        if (cl->rprev) cl->rprev->rnext = cl->rnext;
+        else cl->reg->clients = cl->rnext;
+        if (cl->rnext) cl->rnext->rprev = cl->rprev;
+    }
+    if (cl->reaper && !cl->base_gone) event_free(cl->reaper);
     if (cl->ssl_ctx) SSL_CTX_free(cl->ssl_ctx);
     free(cl);
 }
@@ -374,7 +382,7 @@ static void ex_wake(HEx *ex) {
 /* ==================================================================================== */
 
 static void ex_free(HEx *ex) {
-    if (ex->timer) event_free(ex->timer);
+    if (ex->timer && !ex->cl->base_gone) event_free(ex->timer);
     if (ex->addrs) evutil_freeaddrinfo(ex->addrs);
     if (ex->in) evbuffer_free(ex->in);
     free(ex->err_msg);
@@ -405,8 +413,11 @@ static void ex_release_conn(HEx *ex, bool broken) {
     client_pump(ex->cl);
 }
 
+/* Freed, not just stopped: an exchange outlives its work (the response holds it), and the
+ * closer must not leave timers behind for after the event_base is gone. */
 static void ex_timer_stop(HEx *ex) {
-    if (ex->timer) evtimer_del(ex->timer);
+    if (ex->timer && !ex->cl->base_gone) event_free(ex->timer);
+    ex->timer = NULL;
 }
 
 static void ex_fail(HEx *ex, int err, int errnum, const char *msg) {
@@ -848,6 +859,12 @@ static AsyValue sess_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, Asy
     cl->base = ((AsyLoop *)vm->loop)->base;
     cl->limit = limit;
     cl->refs = 1;
+    cl->reg = st->reg;
+    if (cl->reg) {
+        cl->rnext = cl->reg->clients;
+        if (cl->rnext) cl->rnext->rprev = cl;
+        cl->reg->clients = cl;
+    }
     s->cl = cl;
     return self;
 }
@@ -1995,6 +2012,19 @@ static const AsyMethodDef sess_methods[] = {
     {"__aexit__", sessm_aexit, ASY_METH_NOKW, NULL},
     {NULL, NULL, 0, NULL},
 };
+
+void asy_http_client_shutdown(AsyHttpRegistry *reg) {
+    for (HClient *cl = reg->clients; cl; cl = cl->rnext) {
+        client_close(cl);
+        if (cl->reaper) event_free(cl->reaper);
+        cl->reaper = NULL;
+        /* exchanges still referenced keep their timer events: freeing them later would
+         * touch the freed base, so they are left to the process's end */
+        cl->base_gone = true;
+        cl->reg = NULL;
+    }
+    reg->clients = NULL;
+}
 
 /* ==================================================================================== */
 /* Types                                                                                */

@@ -569,6 +569,8 @@ struct SSrv {
     struct AsyServer *obj;    /* the server object, NULL once it is collected            */
     SReq *pending;            /* requests not answered yet                               */
     int refs;
+    AsyHttpRegistry *reg;     /* where it is listed, NULL once the closer ran           */
+    SSrv *rnext, *rprev;
     time_t date_time;         /* the Date header of answers, made once a second (evhttp */
     char date[40];            /* would format it for every answer)                       */
 };
@@ -603,7 +605,13 @@ static AsyServer *srv_of(AsyValue v) { return (AsyServer *)ASY_AS_OBJ(v); }
 static AsyWebRequest *wreq_of(AsyValue v) { return (AsyWebRequest *)ASY_AS_OBJ(v); }
 
 static void ssrv_unref(SSrv *ss) {
-    if (--ss->refs == 0) free(ss);
+    if (--ss->refs > 0) return;
+    if (ss->reg) {
+        if (ss->rprev) ss->rprev->rnext = ss->rnext;
+        else ss->reg->servers = ss->rnext;
+        if (ss->rnext) ss->rnext->rprev = ss->rprev;
+    }
+    free(ss);
 }
 
 static void ssrv_close(SSrv *ss) {
@@ -1536,6 +1544,12 @@ static AsyValue web_serve(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ss->http = http;
     ss->obj = s;
     ss->refs = 1;
+    ss->reg = st->reg;
+    if (ss->reg) {
+        ss->rnext = ss->reg->servers;
+        if (ss->rnext) ss->rnext->rprev = ss;
+        ss->reg->servers = ss;
+    }
     s->ss = ss;
     s->st = st;
     s->app = app;
@@ -1551,6 +1565,14 @@ static const AsyMethodDef web_functions[] = {
     {"_serve", web_serve, ASY_METH_NOKW, "Listen on host:port for app (TCPSite.start)."},
     {NULL, NULL, 0, NULL},
 };
+
+void asy_http_server_shutdown(AsyHttpRegistry *reg) {
+    for (SSrv *ss = reg->servers; ss; ss = ss->rnext) {
+        ssrv_close(ss);
+        ss->reg = NULL;
+    }
+    reg->servers = NULL;
+}
 
 /* Middlewares: each is `async def mw(request, handler)`, the first one outermost. */
 static const char web_mw_src[] =

@@ -1319,6 +1319,22 @@ static void set_type(AsyVM *vm, AsyModule *m, const char *name, AsyType *t) {
     asy_dict_set_cstr(vm, m->dict, name, ASY_OBJ(t));
 }
 
+/* The scheduler is being freed (asy_vm_free): close every connection and server while
+ * the event_base still exists. */
+static void http_closer(AsyVM *vm) {
+    AsyLoop *L = vm->loop;
+    AsyType *t = L ? L->types[ASY_AIO_HttpState] : NULL;
+    if (!t) return;
+    AsyValue v = asy_dict_get_cstr(vm, t->dict, "_state");
+    if (!ASY_IS_OBJ(v)) return;
+    AsyHttpState *st = (AsyHttpState *)ASY_AS_OBJ(v);
+    if (!st->reg) return;
+    asy_http_client_shutdown(st->reg);
+    asy_http_server_shutdown(st->reg);
+    free(st->reg);
+    st->reg = NULL;
+}
+
 void asy_mod_http_init(AsyVM *vm) {
     /* the async runtime's types (futures, tasks, ops) must exist first */
     if (ASY_IS_ERR(asy_import(vm, asy_str_intern_cstr(vm, "asyncio")))) return;
@@ -1337,6 +1353,12 @@ void asy_mod_http_init(AsyVM *vm) {
     st->s_get = asy_str_intern_cstr(vm, "GET");
     asy_dict_set_cstr(vm, stt->dict, "_state", ASY_OBJ(st));
     L->types[ASY_AIO_HttpState] = stt;
+    st->reg = calloc(1, sizeof *st->reg);
+    if (!st->reg) {
+        asy_raise_memory(vm);
+        return;
+    }
+    asy_loop_add_closer(vm, http_closer);
 
     st->mod = asy_module_new(vm, "aiohttp");
     st->web = asy_module_new(vm, "aiohttp.web");
