@@ -1000,12 +1000,12 @@ static AsyWebRequest *wreq_make(AsyVM *vm, AsyServer *srv, struct evhttp_request
                                 const size_t *vals) {
     AsyWebRequest *r = asy_gc_alloc(vm, srv->st->request, sizeof(AsyWebRequest));
     r->srv = srv;
-    r->handler = rt->handler;
+    r->handler = rt ? rt->handler : ASY_NONE;
     r->headers = r->query = r->url = r->match_info = ASY_UNDEF;
     r->method = ASY_OBJ(asy_str_intern_cstr(vm, method));
     r->path = wire_str_fast(vm, path, plen);
     if (ASY_IS_ERR(r->path)) return NULL;
-    for (int i = 0; i < rt->nparts; i++) {
+    for (int i = 0; rt && i < rt->nparts; i++) {
         if (rt->parts[i].kind == PART_LIT) continue;
         if (ASY_IS_UNDEF(r->match_info)) r->match_info = ASY_OBJ(asy_dict_new(vm));
         AsyValue v = wire_str_fast(vm, path + vals[i * 2], vals[i * 2 + 1]);
@@ -1049,16 +1049,30 @@ static void srv_request_cb(struct evhttp_request *req, void *arg) {
     size_t vals[34];
     char allow[256];
     int idx = srv_route(rt, method, path, vals, allow, sizeof allow);
-    if (idx < 0) {
+    /* with middlewares, a request no route takes goes through them too, to a handler that
+     * raises HTTPNotFound / HTTPMethodNotAllowed (as aiohttp) */
+    bool mws = ASY_IS_OBJ(srv->middlewares) &&
+               ASY_AS_OBJ(srv->middlewares)->type == ASY_TYPE(vm, list) &&
+               ((AsyList *)ASY_AS_OBJ(srv->middlewares))->len > 0;
+    if (idx < 0 && !mws) {
         if (path != raw) free(path);
         if (idx == -1) send_text(req, 404, "404: Not Found", NULL);
         else send_text(req, 405, "405: Method Not Allowed", allow);
         return;
     }
     SReq *sr = calloc(1, sizeof *sr);
-    AsyWebRequest *r = sr ? wreq_make(vm, srv, req, method, path, plen, &rt->routes[idx], vals)
+    AsyWebRequest *r = sr ? wreq_make(vm, srv, req, method, path, plen,
+                                      idx >= 0 ? &rt->routes[idx] : NULL, vals)
                           : NULL;
     if (path != raw) free(path);
+    if (r && idx < 0) {
+        AsyDict *web = srv->st->web->dict;
+        r->handler = asy_dict_get_cstr(vm, web, idx == -1 ? "_not_found" : "_not_allowed");
+        if (idx == -2) {
+            r->dict = asy_dict_new(vm);
+            asy_dict_set_cstr(vm, r->dict, "_allow", ASY_OBJ(asy_str_from_cstr(vm, allow)));
+        }
+    }
     if (!r || !asy_loop_call_soon(vm, srv_start_h, ASY_OBJ(r), ASY_UNDEF)) {
         if (vm->exc) asy_exc_clear(vm);
         free(sr);
@@ -1584,7 +1598,13 @@ static const char web_mw_src[] =
     "async def _run_middlewares(middlewares, request, handler):\n"
     "    for mw in reversed(middlewares):\n"
     "        handler = _mw_wrap(mw, handler)\n"
-    "    return await handler(request)\n";
+    "    return await handler(request)\n"
+    "\n"
+    "async def _not_found(request):\n"
+    "    raise HTTPNotFound()\n"
+    "\n"
+    "async def _not_allowed(request):\n"
+    "    raise HTTPMethodNotAllowed(headers={'Allow': request._allow})\n";
 
 void asy_http_server_init(AsyVM *vm, AsyHttpState *st) {
     AsyType *t = asy_type_new_builtin(vm, "UrlDispatcher", ASY_TYPE(vm, object), sizeof(AsyRouter));
