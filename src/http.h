@@ -29,8 +29,8 @@ typedef struct {
 
 typedef struct {
     AsyObj hdr;
-    AsyModule *mod;          /* http (also registered as aiohttp)                      */
-    AsyModule *web;          /* http.web / aiohttp.web                                 */
+    AsyModule *mod; /* http (also registered as aiohttp)                      */
+    AsyModule *web; /* http.web / aiohttp.web                                 */
     /* client (http_client.c) */
     AsyType *session, *reqcm, *response, *reqop;
     /* shared (mod_http.c) */
@@ -38,14 +38,13 @@ typedef struct {
     /* server (http_server.c) */
     AsyType *router, *request, *webresponse, *webstream, *server;
     /* exception classes, written in asy (mod_http.c) */
-    AsyType *e_client, *e_connection, *e_connector, *e_cert, *e_disconnected,
-        *e_response, *e_contenttype, *e_redirects, *e_payload, *e_invalidurl,
-        *e_http_exception;
-    AsyValue timeout_cls;    /* ClientTimeout                                          */
-    AsyValue empty_bytes;    /* b'': the body of most requests                          */
+    AsyType *e_client, *e_connection, *e_connector, *e_cert, *e_disconnected, *e_response,
+        *e_contenttype, *e_redirects, *e_payload, *e_invalidurl, *e_http_exception;
+    AsyValue timeout_cls; /* ClientTimeout                                          */
+    AsyValue empty_bytes; /* b'': the body of most requests                          */
     AsyStr *s_text_plain, *s_utf8, *s_json, *s_get; /* interned, so immortal            */
     AsyValue json_loads, json_dumps; /* the json module's, UNDEF until first needed     */
-    AsyHttpRegistry *reg;    /* NULL once the closer ran                                */
+    AsyHttpRegistry *reg;            /* NULL once the closer ran                                */
 } AsyHttpState;
 
 /* The state of this VM's http module (NULL with ImportError pending when the module
@@ -55,8 +54,8 @@ AsyHttpState *asy_http_state(AsyVM *vm);
 /* ---- multidicts (mod_http.c): CIMultiDictProxy, MultiDictProxy, CIMultiDict ---- */
 typedef struct {
     AsyObj hdr;
-    AsyValue *items;         /* key0, value0, key1, value1, ...: strs                   */
-    int64_t len, cap;        /* len counts pairs                                       */
+    AsyValue *items;  /* key0, value0, key1, value1, ...: strs                   */
+    int64_t len, cap; /* len counts pairs                                       */
 } AsyHttpMultiDict;
 
 AsyHttpMultiDict *asy_http_multidict_new(AsyVM *vm, AsyType *type);
@@ -73,7 +72,7 @@ AsyHttpMultiDict *asy_http_parse_query(AsyVM *vm, const char *q);
 /* ---- URLs (mod_http.c): yarl.URL's useful subset ---- */
 typedef struct {
     AsyObj hdr;
-    AsyStr *s;               /* the whole URL                                           */
+    AsyStr *s; /* the whole URL                                           */
 } AsyHttpURL;
 
 AsyValue asy_http_url_new(AsyVM *vm, AsyStr *s);

@@ -51,8 +51,8 @@ typedef struct {
     bool https, verify;
     int port;
     char *url, *host, *path, *key; /* path with query; key: HConn.key                  */
-    char **hdrs;              /* the whole header list of a request without headers or  */
-    size_t nhdrs;             /* a body of its own, made by the first such request       */
+    char **hdrs;                   /* the whole header list of a request without headers or  */
+    size_t nhdrs;                  /* a body of its own, made by the first such request       */
 } HTarget;
 
 enum { EX_NEW, EX_RESOLVING, EX_QUEUED, EX_SENT, EX_HEADERS, EX_DONE, EX_FAILED };
@@ -72,30 +72,30 @@ enum {
 struct HConn {
     HClient *cl;
     struct evhttp_connection *evcon;
-    char *key;          /* "scheme://host:port verify": which requests may reuse it    */
-    HEx *ex;            /* the exchange using it, NULL while idle                     */
-    HConn *next;        /* the client's list                                          */
+    char *key;                    /* "scheme://host:port verify": which requests may reuse it    */
+    HEx *ex;                      /* the exchange using it, NULL while idle                     */
+    HConn *next;                  /* the client's list                                          */
     HConn *idle_next, *idle_prev; /* the client's idle list, while idle                */
     bool idle;
-    bool dead;          /* must not carry another request (a TLS connection closed)   */
+    bool dead; /* must not carry another request (a TLS connection closed)   */
 };
 
 struct HClient {
     AsyVM *vm;
     struct event_base *base;
-    struct evdns_base *dns;   /* made on the first host name to resolve                */
-    SSL_CTX *ssl_ctx;         /* made on the first HTTPS request                       */
+    struct evdns_base *dns; /* made on the first host name to resolve                */
+    SSL_CTX *ssl_ctx;       /* made on the first HTTPS request                       */
     HConn *conns;
-    HConn *idle;              /* idle connections, the most recently used first          */
+    HConn *idle; /* idle connections, the most recently used first          */
     int nconns, limit;
     HEx *wait_head, *wait_tail; /* exchanges waiting for a free connection slot        */
-    HConn *graveyard;         /* connections to free outside libevent's callbacks      */
-    struct event *reaper;     /* frees the graveyard                                   */
-    HTarget *last;            /* the target of the last request                         */
-    AsyHttpRegistry *reg;     /* where it is listed, NULL once the closer ran           */
+    HConn *graveyard;           /* connections to free outside libevent's callbacks      */
+    struct event *reaper;       /* frees the graveyard                                   */
+    HTarget *last;              /* the target of the last request                         */
+    AsyHttpRegistry *reg;       /* where it is listed, NULL once the closer ran           */
     HClient *rnext, *rprev;
-    bool base_gone;           /* the event_base was freed: no libevent calls any more   */
-    int refs;                 /* 1 for the session, 1 per live exchange                */
+    bool base_gone; /* the event_base was freed: no libevent calls any more   */
+    int refs;       /* 1 for the session, 1 per live exchange                */
     bool closed;
 };
 
@@ -104,17 +104,17 @@ struct HEx {
     int refs;
     int state, err, err_errno;
     char *err_msg;
-    int evreq_err;            /* what evhttp's error callback said, -1 for nothing     */
+    int evreq_err; /* what evhttp's error callback said, -1 for nothing     */
     /* the request */
     enum evhttp_cmd_type method;
-    HTarget *tgt;             /* the fields below point into it                         */
-    const char *url;          /* the full URL, for the response                        */
-    const char *host, *path;  /* path with query                                       */
+    HTarget *tgt;            /* the fields below point into it                         */
+    const char *url;         /* the full URL, for the response                        */
+    const char *host, *path; /* path with query                                       */
     int port;
     bool https, verify, hdrs_shared;
-    const char *key;          /* the connection key (HConn.key)                        */
-    char **hdrs;              /* name, value, name, value...: sent as given (owned by  */
-    size_t nhdrs;             /* tgt when hdrs_shared)                                  */
+    const char *key; /* the connection key (HConn.key)                        */
+    char **hdrs;     /* name, value, name, value...: sent as given (owned by  */
+    size_t nhdrs;    /* tgt when hdrs_shared)                                  */
     char *body;
     size_t body_len;
     /* where it is */
@@ -122,14 +122,14 @@ struct HEx {
     struct evdns_getaddrinfo_request *dnsreq;
     HConn *conn;
     struct evhttp_request *req;
-    HEx *wnext;               /* in the client's wait queue                            */
-    struct event *timer;      /* the total timeout                                     */
+    HEx *wnext;          /* in the client's wait queue                            */
+    struct event *timer; /* the total timeout                                     */
     /* the response */
     int status;
     char *reason;
-    char **rhdrs;             /* name, value, ...: one malloc'd block, strings inside  */
+    char **rhdrs; /* name, value, ...: one malloc'd block, strings inside  */
     size_t nrhdrs;
-    struct evbuffer *in;      /* the body, once complete                               */
+    struct evbuffer *in; /* the body, once complete                               */
     /* the task waiting for the next state */
     AsyTask *task;
     uint32_t gen;
@@ -151,7 +151,8 @@ static char *dupn(const char *s, size_t n) {
 static char *dup0(const char *s) { return s ? dupn(s, strlen(s)) : NULL; }
 
 static void free_strs(char **v, size_t n) {
-    for (size_t i = 0; i < n; i++) free(v[i]);
+    for (size_t i = 0; i < n; i++)
+        free(v[i]);
     free(v);
 }
 
@@ -187,8 +188,10 @@ static void client_unref(HClient *cl) {
     if (--cl->refs > 0) return;
     if (cl->last) target_unref(cl->last);
     if (cl->reg) {
-        if (cl->rprev) cl->rprev->rnext = cl->rnext;
-        else cl->reg->clients = cl->rnext;
+        if (cl->rprev)
+            cl->rprev->rnext = cl->rnext;
+        else
+            cl->reg->clients = cl->rnext;
         if (cl->rnext) cl->rnext->rprev = cl->rprev;
     }
     if (cl->reaper && !cl->base_gone) event_free(cl->reaper);
@@ -227,8 +230,10 @@ static void conn_set_idle(HConn *c, bool idle) {
         cl->idle = c;
         return;
     }
-    if (c->idle_prev) c->idle_prev->idle_next = c->idle_next;
-    else cl->idle = c->idle_next;
+    if (c->idle_prev)
+        c->idle_prev->idle_next = c->idle_next;
+    else
+        cl->idle = c->idle_next;
     if (c->idle_next) c->idle_next->idle_prev = c->idle_prev;
     c->idle_next = c->idle_prev = NULL;
 }
@@ -287,8 +292,10 @@ static HConn *conn_new(HClient *cl, HEx *ex) {
         if (ex->verify) {
             SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
             X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
-            if (is_numeric_host(ex->host)) X509_VERIFY_PARAM_set1_ip_asc(param, ex->host);
-            else X509_VERIFY_PARAM_set1_host(param, ex->host, 0);
+            if (is_numeric_host(ex->host))
+                X509_VERIFY_PARAM_set1_ip_asc(param, ex->host);
+            else
+                X509_VERIFY_PARAM_set1_host(param, ex->host, 0);
         } else {
             SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
         }
@@ -307,8 +314,8 @@ static HConn *conn_new(HClient *cl, HEx *ex) {
     }
     c->cl = cl;
     c->key = dup0(ex->key);
-    c->evcon = evhttp_connection_base_bufferevent_new(cl->base, NULL, bev, ip,
-                                                      (unsigned short)ex->port);
+    c->evcon =
+        evhttp_connection_base_bufferevent_new(cl->base, NULL, bev, ip, (unsigned short)ex->port);
     if (!c->evcon || !c->key) {
         if (!c->evcon && bev) bufferevent_free(bev);
         conn_free(c);
@@ -331,8 +338,10 @@ static HConn *client_idle(HClient *cl, const char *key) {
 static void client_enqueue(HClient *cl, HEx *ex) {
     ex->state = EX_QUEUED;
     ex->wnext = NULL;
-    if (cl->wait_tail) cl->wait_tail->wnext = ex;
-    else cl->wait_head = ex;
+    if (cl->wait_tail)
+        cl->wait_tail->wnext = ex;
+    else
+        cl->wait_head = ex;
     cl->wait_tail = ex;
 }
 
@@ -340,8 +349,10 @@ static void client_dequeue(HClient *cl, HEx *ex) {
     HEx *prev = NULL;
     for (HEx *e = cl->wait_head; e; prev = e, e = e->wnext) {
         if (e != ex) continue;
-        if (prev) prev->wnext = e->wnext;
-        else cl->wait_head = e->wnext;
+        if (prev)
+            prev->wnext = e->wnext;
+        else
+            cl->wait_head = e->wnext;
         if (cl->wait_tail == e) cl->wait_tail = prev;
         e->wnext = NULL;
         return;
@@ -408,8 +419,10 @@ static void ex_release_conn(HEx *ex, bool broken) {
     if (!c) return;
     c->ex = NULL;
     if (broken && strncmp(c->key, "https:", 6) == 0) c->dead = true;
-    if (c->dead) conn_bury(c);
-    else conn_set_idle(c, true);
+    if (c->dead)
+        conn_bury(c);
+    else
+        conn_set_idle(c, true);
     client_pump(ex->cl);
 }
 
@@ -564,7 +577,8 @@ static void ex_send(HEx *ex, HConn *c) {
     evhttp_request_set_header_cb(req, ex_header_cb);
     evhttp_request_set_error_cb(req, ex_error_cb);
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
-    for (size_t i = 0; i + 1 < ex->nhdrs; i += 2) evhttp_add_header(out, ex->hdrs[i], ex->hdrs[i + 1]);
+    for (size_t i = 0; i + 1 < ex->nhdrs; i += 2)
+        evhttp_add_header(out, ex->hdrs[i], ex->hdrs[i + 1]);
     if (ex->body_len) evbuffer_add(evhttp_request_get_output_buffer(req), ex->body, ex->body_len);
     ex->state = EX_SENT;
     ex->req = req;
@@ -749,13 +763,13 @@ typedef struct {
     AsyObj hdr;
     AsyHttpState *st;
     HClient *cl;
-    AsyValue headers;       /* default headers (a dict or multidict), or None          */
-    AsyValue timeout;       /* ClientTimeout                                           */
+    AsyValue headers; /* default headers (a dict or multidict), or None          */
+    AsyValue timeout; /* ClientTimeout                                           */
     AsyValue connector;
-    AsyValue base_url;      /* None, or a str prefix                                   */
-    AsyValue auth;          /* None, or a BasicAuth for every request                  */
+    AsyValue base_url; /* None, or a str prefix                                   */
+    AsyValue auth;     /* None, or a BasicAuth for every request                  */
     bool raise_for_status;
-    bool verify;            /* False when the connector says ssl=False                */
+    bool verify; /* False when the connector says ssl=False                */
     bool closed;
 } AsySession;
 
@@ -763,7 +777,7 @@ typedef struct {
     AsyObj hdr;
     AsySession *session;
     HEx *ex;
-    AsyValue method, url;   /* str                                                      */
+    AsyValue method, url; /* str                                                      */
     AsyValue url_obj, headers, history, body, req_headers, content;
     bool released;
 } AsyResponse;
@@ -774,7 +788,7 @@ typedef struct {
     AsyValue method, url;
     AsyDict *kw;
     AsyOp *op;
-    HEx *ex;                /* the hop in flight                                       */
+    HEx *ex; /* the hop in flight                                       */
     AsyList *history;
     AsyValue response;
     int redirects;
@@ -818,12 +832,26 @@ static AsyValue sess_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, Asy
     AsyValue timeout = asy_kwarg(vm, kw, "timeout");
     AsyValue rfs = asy_kwarg(vm, kw, "raise_for_status");
     AsyValue auth = asy_kwarg(vm, kw, "auth");
-    const char *ignored[] = {"loop", "cookies", "skip_auto_headers", "json_serialize",
-                             "request_class", "response_class", "ws_response_class",
-                             "version", "cookie_jar", "connector_owner", "read_timeout",
-                             "conn_timeout", "auto_decompress", "trust_env", "requote_redirect_url",
-                             "trace_configs", "read_bufsize", NULL};
-    for (int i = 0; ignored[i]; i++) asy_kwarg(vm, kw, ignored[i]);
+    const char *ignored[] = {"loop",
+                             "cookies",
+                             "skip_auto_headers",
+                             "json_serialize",
+                             "request_class",
+                             "response_class",
+                             "ws_response_class",
+                             "version",
+                             "cookie_jar",
+                             "connector_owner",
+                             "read_timeout",
+                             "conn_timeout",
+                             "auto_decompress",
+                             "trust_env",
+                             "requote_redirect_url",
+                             "trace_configs",
+                             "read_bufsize",
+                             NULL};
+    for (int i = 0; ignored[i]; i++)
+        asy_kwarg(vm, kw, ignored[i]);
     if (!asy_check_kw_done(vm, "ClientSession", kw)) return ASY_ERR;
     AsySession *s = asy_gc_alloc(vm, type, type->basicsize);
     s->st = st;
@@ -965,9 +993,10 @@ static bool add_headers(AsyVM *vm, char ***v, size_t *n, size_t *cap, AsyValue h
         ok = val != NULL;
         if (ok && (memchr(val->data, '\n', val->len) || memchr(val->data, '\r', val->len) ||
                    memchr(k->data, '\n', k->len) || memchr(k->data, '\r', k->len))) {
-            asy_raise(vm, ASY_EXC_ValueError, "Newline or carriage return character detected "
-                                              "in HTTP status message or header. This is a "
-                                              "potential security issue.");
+            asy_raise(vm, ASY_EXC_ValueError,
+                      "Newline or carriage return character detected "
+                      "in HTTP status message or header. This is a "
+                      "potential security issue.");
             ok = false;
         }
         if (ok && !hdr_push(v, n, cap, k->data, k->len, val->data, val->len)) {
@@ -984,10 +1013,10 @@ static int method_of(const char *m) {
         const char *name;
         enum evhttp_cmd_type type;
     } methods[] = {
-        {"GET", EVHTTP_REQ_GET},         {"POST", EVHTTP_REQ_POST},
-        {"HEAD", EVHTTP_REQ_HEAD},       {"PUT", EVHTTP_REQ_PUT},
-        {"DELETE", EVHTTP_REQ_DELETE},   {"OPTIONS", EVHTTP_REQ_OPTIONS},
-        {"TRACE", EVHTTP_REQ_TRACE},     {"CONNECT", EVHTTP_REQ_CONNECT},
+        {"GET", EVHTTP_REQ_GET},       {"POST", EVHTTP_REQ_POST},
+        {"HEAD", EVHTTP_REQ_HEAD},     {"PUT", EVHTTP_REQ_PUT},
+        {"DELETE", EVHTTP_REQ_DELETE}, {"OPTIONS", EVHTTP_REQ_OPTIONS},
+        {"TRACE", EVHTTP_REQ_TRACE},   {"CONNECT", EVHTTP_REQ_CONNECT},
         {"PATCH", EVHTTP_REQ_PATCH},
     };
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
@@ -1059,8 +1088,10 @@ static bool ex_set_url(HEx *ex, const char *url) {
 static void ex_host_header(HEx *ex, char *buf, size_t n) {
     bool v6 = strchr(ex->host, ':') != NULL;
     bool dflt = ex->port == (ex->https ? 443 : 80);
-    if (dflt) snprintf(buf, n, v6 ? "[%s]" : "%s", ex->host);
-    else snprintf(buf, n, v6 ? "[%s]:%d" : "%s:%d", ex->host, ex->port);
+    if (dflt)
+        snprintf(buf, n, v6 ? "[%s]" : "%s", ex->host);
+    else
+        snprintf(buf, n, v6 ? "[%s]:%d" : "%s:%d", ex->host, ex->port);
 }
 
 /* The full header list of a hop: user headers, then what aiohttp adds by itself. */
@@ -1121,8 +1152,9 @@ static bool req_body(AsyVM *vm, HEx *ex, AsyValue data, AsyValue json, const cha
     *ctype = NULL;
     if (!ASY_IS_UNDEF(json) && !ASY_IS_NONE(json)) {
         if (!ASY_IS_UNDEF(data) && !ASY_IS_NONE(data)) {
-            asy_raise(vm, ASY_EXC_ValueError, "data and json parameters can not be used at the "
-                                              "same time");
+            asy_raise(vm, ASY_EXC_ValueError,
+                      "data and json parameters can not be used at the "
+                      "same time");
             return false;
         }
         raw = asy_http_json_dumps(vm, json);
@@ -1174,7 +1206,8 @@ static AsyStr *req_url(AsyVM *vm, AsySession *s, AsyValue url, AsyValue params) 
         AsyStr *base = asy_http_to_str(vm, s->base_url);
         if (!base) return NULL;
         size_t bl = base->len;
-        while (bl > 0 && base->data[bl - 1] == '/') bl--;
+        while (bl > 0 && base->data[bl - 1] == '/')
+            bl--;
         asy_strbuf_append(vm, &b, base->data, bl);
     }
     asy_strbuf_append_str(vm, &b, u);
@@ -1194,14 +1227,14 @@ static AsyStr *req_url(AsyVM *vm, AsySession *s, AsyValue url, AsyValue params) 
 static HEx *reqcm_build(AsyVM *vm, AsyReqCM *cm) {
     AsySession *s = cm->session;
     AsyHttpState *st = s->st;
-    static const char *const names[] = {"params", "data", "json", "headers", "timeout",
-                                        "allow_redirects", "max_redirects", "ssl",
-                                        "verify_ssl", "raise_for_status", "auth", NULL};
+    static const char *const names[] = {
+        "params",        "data", "json",       "headers",          "timeout", "allow_redirects",
+        "max_redirects", "ssl",  "verify_ssl", "raise_for_status", "auth",    NULL};
     static const char *const ignored[] = {
-        "cookies", "skip_auto_headers", "compress", "chunked", "expect100",
-        "read_until_eof", "proxy", "proxy_auth", "ssl_context", "fingerprint",
-        "server_hostname", "proxy_headers", "trace_request_ctx", "read_bufsize",
-        "auto_decompress", NULL};
+        "cookies",           "skip_auto_headers", "compress",        "chunked",
+        "expect100",         "read_until_eof",    "proxy",           "proxy_auth",
+        "ssl_context",       "fingerprint",       "server_hostname", "proxy_headers",
+        "trace_request_ctx", "read_bufsize",      "auto_decompress", NULL};
     AsyValue a[11];
     if (!asy_http_kwargs(vm, "ClientSession._request", cm->kw, names, a, ignored)) return NULL;
     AsyValue auth = ASY_IS_UNDEF(a[10]) || ASY_IS_NONE(a[10]) ? s->auth : a[10];
@@ -1295,9 +1328,8 @@ static HEx *reqcm_build(AsyVM *vm, AsyReqCM *cm) {
                 nuser -= 2;
                 j -= 2;
             }
-    bool plain = ok && nuser == 0 && !ctype && ex->body_len == 0 &&
-                 ex->method != EVHTTP_REQ_POST && ex->method != EVHTTP_REQ_PUT &&
-                 ex->method != EVHTTP_REQ_PATCH;
+    bool plain = ok && nuser == 0 && !ctype && ex->body_len == 0 && ex->method != EVHTTP_REQ_POST &&
+                 ex->method != EVHTTP_REQ_PUT && ex->method != EVHTTP_REQ_PATCH;
     if (plain && ex->tgt->hdrs) { /* the same headers as the last such request */
         ex->hdrs = ex->tgt->hdrs;
         ex->nhdrs = ex->tgt->nhdrs;
@@ -1444,10 +1476,12 @@ static AsyValue resp_content_type(AsyVM *vm, AsyResponse *r) {
     const char *ct = resp_header(r, "Content-Type");
     if (!ct) return ASY_OBJ(asy_str_from_cstr(vm, "application/octet-stream"));
     size_t n = strcspn(ct, ";");
-    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t')) n--;
+    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
     char *low = dupn(ct, n);
     if (!low) return asy_raise_memory(vm);
-    for (size_t i = 0; i < n; i++) low[i] = (char)tolower((unsigned char)low[i]);
+    for (size_t i = 0; i < n; i++)
+        low[i] = (char)tolower((unsigned char)low[i]);
     AsyValue v = ASY_OBJ(asy_str_new(vm, low, n));
     free(low);
     return v;
@@ -1464,7 +1498,8 @@ static const char *resp_charset(AsyResponse *r, char *buf, size_t n) {
     if (len == 0 || len >= n) return NULL;
     memcpy(buf, cs, len);
     buf[len] = '\0';
-    for (size_t i = 0; i < len; i++) buf[i] = (char)tolower((unsigned char)buf[i]);
+    for (size_t i = 0; i < len; i++)
+        buf[i] = (char)tolower((unsigned char)buf[i]);
     return buf;
 }
 
@@ -1491,10 +1526,12 @@ static AsyValue resp_raise_for_status(AsyVM *vm, AsyResponse *r) {
     AsyValue hdrs = resp_headers(vm, r);
     AsyDict *kw = asy_dict_new(vm);
     asy_dict_set_cstr(vm, kw, "status", ASY_INT(ex->status));
-    asy_dict_set_cstr(vm, kw, "message", ASY_OBJ(asy_str_from_cstr(vm, ex->reason ? ex->reason : "")));
+    asy_dict_set_cstr(vm, kw, "message",
+                      ASY_OBJ(asy_str_from_cstr(vm, ex->reason ? ex->reason : "")));
     asy_dict_set_cstr(vm, kw, "headers", hdrs);
     AsyValue args[2] = {info, r->history};
-    AsyValue e = ASY_IS_ERR(hdrs) ? hdrs : asy_call(vm, ASY_OBJ(r->session->st->e_response), 2, args, kw);
+    AsyValue e =
+        ASY_IS_ERR(hdrs) ? hdrs : asy_call(vm, ASY_OBJ(r->session->st->e_response), 2, args, kw);
     asy_root_pop(vm, 1);
     if (ASY_IS_ERR(e)) return e;
     resp_release(r);
@@ -1506,11 +1543,13 @@ static AsyValue resp_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
     HEx *ex = r->ex;
     const char *n = name->data;
     if (strcmp(n, "status") == 0) return ASY_INT(ex ? ex->status : 0);
-    if (strcmp(n, "reason") == 0) return ASY_OBJ(asy_str_from_cstr(vm, ex && ex->reason ? ex->reason : ""));
+    if (strcmp(n, "reason") == 0)
+        return ASY_OBJ(asy_str_from_cstr(vm, ex && ex->reason ? ex->reason : ""));
     if (strcmp(n, "headers") == 0) return resp_headers(vm, r);
     if (strcmp(n, "method") == 0) return r->method;
     if (strcmp(n, "url") == 0 || strcmp(n, "real_url") == 0) {
-        if (ASY_IS_UNDEF(r->url_obj)) r->url_obj = asy_http_url_new(vm, (AsyStr *)ASY_AS_OBJ(r->url));
+        if (ASY_IS_UNDEF(r->url_obj))
+            r->url_obj = asy_http_url_new(vm, (AsyStr *)ASY_AS_OBJ(r->url));
         return r->url_obj;
     }
     if (strcmp(n, "host") == 0) return ASY_OBJ(asy_str_from_cstr(vm, ex ? ex->host : ""));
@@ -1527,7 +1566,8 @@ static AsyValue resp_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
     }
     if (strcmp(n, "history") == 0) return r->history;
     if (strcmp(n, "closed") == 0) return ASY_BOOL(r->released);
-    if (strcmp(n, "version") == 0) return ASY_OBJ(asy_str_from_cstr(vm, "HttpVersion(major=1, minor=1)"));
+    if (strcmp(n, "version") == 0)
+        return ASY_OBJ(asy_str_from_cstr(vm, "HttpVersion(major=1, minor=1)"));
     if (strcmp(n, "request_info") == 0) return resp_request_info(vm, r);
     if (strcmp(n, "content") == 0) {
         if (ASY_IS_UNDEF(r->content)) {
@@ -1550,10 +1590,9 @@ static AsyValue resp_repr(AsyVM *vm, AsyValue self) {
     if (ASY_IS_ERR(h)) return h;
     AsyValue u = asy_repr(vm, r->url);
     if (ASY_IS_ERR(u)) return u;
-    return ASY_OBJ(asy_str_printf(vm, "<ClientResponse(%s) [%d %s]>\n%s\n",
-                                  ((AsyStr *)ASY_AS_OBJ(r->url))->data, ex ? ex->status : 0,
-                                  ex && ex->reason ? ex->reason : "",
-                                  ((AsyStr *)ASY_AS_OBJ(h))->data));
+    return ASY_OBJ(asy_str_printf(
+        vm, "<ClientResponse(%s) [%d %s]>\n%s\n", ((AsyStr *)ASY_AS_OBJ(r->url))->data,
+        ex ? ex->status : 0, ex && ex->reason ? ex->reason : "", ((AsyStr *)ASY_AS_OBJ(h))->data));
 }
 
 /* The body as bytes, once complete (cached: text() after read() works). */
@@ -1577,8 +1616,7 @@ static AsyValue ex_raise(AsyVM *vm, AsySession *s, HEx *ex, bool body) {
         AsyValue e = asy_exc_new(vm, vm->exc_types[ASY_EXC_TimeoutError], 0, NULL);
         return ASY_IS_ERR(e) ? e : asy_raise_value(vm, e);
     }
-    case ERR_PAYLOAD:
-        return asy_raise_type(vm, st->e_payload, "Response payload is not completed");
+    case ERR_PAYLOAD: return asy_raise_type(vm, st->e_payload, "Response payload is not completed");
     case ERR_DISCONNECTED:
         if (body) return asy_raise_type(vm, st->e_payload, "Response payload is not completed");
         return asy_http_raise(vm, st->e_disconnected, 0, NULL);
@@ -1597,7 +1635,8 @@ static AsyValue ex_raise(AsyVM *vm, AsySession *s, HEx *ex, bool body) {
     AsyValue os_err;
     if (ex->err == ERR_CERT) {
         AsyValue cls = asy_dict_get_cstr(vm, st->mod->dict, "SSLCertVerificationError");
-        AsyValue a[2] = {ASY_INT(1), ASY_OBJ(asy_str_from_cstr(vm, ex->err_msg ? ex->err_msg : ""))};
+        AsyValue a[2] = {ASY_INT(1),
+                         ASY_OBJ(asy_str_from_cstr(vm, ex->err_msg ? ex->err_msg : ""))};
         os_err = asy_call(vm, cls, 2, a, NULL);
         AsyValue args[2] = {key, os_err};
         AsyValue r = ASY_IS_ERR(os_err) ? os_err : asy_http_raise(vm, st->e_cert, 2, args);
@@ -1609,7 +1648,7 @@ static AsyValue ex_raise(AsyVM *vm, AsySession *s, HEx *ex, bool body) {
     int errnum = ex->err_errno;
     if (ex->err == ERR_DNS) {
         int eai = ex->err_errno;
-        const char *why = eai == EVUTIL_EAI_NONAME ? "Name or service not known"
+        const char *why = eai == EVUTIL_EAI_NONAME  ? "Name or service not known"
                           : eai == EVUTIL_EAI_AGAIN ? "Temporary failure in name resolution"
                                                     : evutil_gai_strerror(eai);
         snprintf(msg, sizeof msg, "%s", why);
@@ -1618,9 +1657,12 @@ static AsyValue ex_raise(AsyVM *vm, AsySession *s, HEx *ex, bool body) {
         snprintf(msg, sizeof msg, "%s", ex->err_msg ? ex->err_msg : "SSL error");
         errnum = 1;
     } else {
-        if (errnum == ECONNREFUSED) id = ASY_EXC_ConnectionRefusedError;
-        else if (errnum == ECONNRESET) id = ASY_EXC_ConnectionResetError;
-        else if (errnum == ETIMEDOUT) id = ASY_EXC_TimeoutError;
+        if (errnum == ECONNREFUSED)
+            id = ASY_EXC_ConnectionRefusedError;
+        else if (errnum == ECONNRESET)
+            id = ASY_EXC_ConnectionResetError;
+        else if (errnum == ETIMEDOUT)
+            id = ASY_EXC_TimeoutError;
         if (errnum == ECONNREFUSED)
             snprintf(msg, sizeof msg, "Connect call failed ('%s', %d)", ex->host, ex->port);
         else
@@ -1695,8 +1737,10 @@ static int resp_read_fn(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyValue
             AsyDict *kw = asy_dict_new(vm);
             asy_dict_set_cstr(vm, kw, "status", ASY_INT(ex ? ex->status : 0));
             asy_dict_set_cstr(vm, kw, "message",
-                              ASY_OBJ(asy_str_printf(vm, "Attempt to decode JSON with unexpected "
-                                                         "mimetype: %s", ct->data)));
+                              ASY_OBJ(asy_str_printf(vm,
+                                                     "Attempt to decode JSON with unexpected "
+                                                     "mimetype: %s",
+                                                     ct->data)));
             AsyValue hdrs = resp_headers(vm, r);
             asy_dict_set_cstr(vm, kw, "headers", hdrs);
             AsyValue args[2] = {info, r->history};
@@ -1714,7 +1758,8 @@ static int resp_read_fn(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyValue
             return ASY_AWAIT_DONE;
         }
     }
-    if (asy_codec_lookup(enc ? enc : "utf-8") < 0) enc = "utf-8"; /* unknown: as chardet would guess */
+    if (asy_codec_lookup(enc ? enc : "utf-8") < 0)
+        enc = "utf-8"; /* unknown: as chardet would guess */
     text = asy_bytes_decode(vm, b->data, b->len, enc, errors);
     if (ASY_IS_ERR(text)) return ASY_AWAIT_ERROR;
     if (mode == READ_TEXT) {
@@ -1845,7 +1890,8 @@ static void reqcm_drop_ex(AsyReqCM *cm) {
 static int reqcm_on_headers(AsyVM *vm, AsyReqCM *cm) {
     HEx *ex = cm->ex;
     AsyResponse *r = resp_new(vm, cm, ex);
-    if (cm->history) r->history = ASY_OBJ(asy_tuple_from_array(vm, cm->history->items, cm->history->len));
+    if (cm->history)
+        r->history = ASY_OBJ(asy_tuple_from_array(vm, cm->history->items, cm->history->len));
     cm->response = ASY_OBJ(r);
     bool redirect = ex->status == 301 || ex->status == 302 || ex->status == 303 ||
                     ex->status == 307 || ex->status == 308;
@@ -1869,8 +1915,10 @@ static int reqcm_on_headers(AsyVM *vm, AsyReqCM *cm) {
         asy_root_push(vm, info);
         AsyDict *kw = asy_dict_new(vm);
         asy_dict_set_cstr(vm, kw, "status", ASY_INT(ex->status));
-        asy_dict_set_cstr(vm, kw, "message", ASY_OBJ(asy_str_from_cstr(vm, ex->reason ? ex->reason : "")));
-        AsyValue args[2] = {info, ASY_OBJ(asy_tuple_from_array(vm, cm->history->items, cm->history->len))};
+        asy_dict_set_cstr(vm, kw, "message",
+                          ASY_OBJ(asy_str_from_cstr(vm, ex->reason ? ex->reason : "")));
+        AsyValue args[2] = {
+            info, ASY_OBJ(asy_tuple_from_array(vm, cm->history->items, cm->history->len))};
         AsyValue e = asy_call(vm, ASY_OBJ(cm->session->st->e_redirects), 2, args, kw);
         asy_root_pop(vm, 1);
         if (!ASY_IS_ERR(e)) asy_raise_value(vm, e);
@@ -1966,8 +2014,7 @@ static const AsyMethodDef reqcm_methods[] = {
 };
 
 /* session.request(method, url, **kw) and the per-method shortcuts. */
-static AsyValue sess_request(AsyVM *vm, AsyValue self, AsyValue method, AsyValue url,
-                             AsyDict *kw) {
+static AsyValue sess_request(AsyVM *vm, AsyValue self, AsyValue method, AsyValue url, AsyDict *kw) {
     AsySession *s = sess_of(self);
     AsyReqCM *cm = asy_gc_alloc(vm, s->st->reqcm, sizeof(AsyReqCM));
     cm->session = s;
@@ -1984,11 +2031,10 @@ static AsyValue sessm_request(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) 
     return sess_request(vm, argv[0], argv[1], argv[2], kw);
 }
 
-#define SESSION_METHOD(fname, NAME)                                                       \
-    static AsyValue sessm_##fname(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {     \
-        if (!asy_check_args(vm, #fname, argc - 1, 1, 1)) return ASY_ERR;                  \
-        return sess_request(vm, argv[0], ASY_OBJ(asy_str_intern_cstr(vm, NAME)), argv[1], \
-                            kw);                                                          \
+#define SESSION_METHOD(fname, NAME)                                                                \
+    static AsyValue sessm_##fname(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {              \
+        if (!asy_check_args(vm, #fname, argc - 1, 1, 1)) return ASY_ERR;                           \
+        return sess_request(vm, argv[0], ASY_OBJ(asy_str_intern_cstr(vm, NAME)), argv[1], kw);     \
     }
 SESSION_METHOD(get, "GET")
 SESSION_METHOD(post, "POST")

@@ -42,12 +42,12 @@ enum { PART_LIT, PART_SEG, PART_DIGITS, PART_ANY, PART_ANY1 };
 
 typedef struct {
     int kind;
-    char *text;          /* the literal, or the parameter's name                         */
+    char *text; /* the literal, or the parameter's name                         */
 } RoutePart;
 
 typedef struct {
-    char method[16];     /* "*" for any                                                  */
-    char *path;          /* as registered                                                */
+    char method[16]; /* "*" for any                                                  */
+    char *path;      /* as registered                                                */
     RoutePart *parts;
     int nparts;
     AsyValue handler;
@@ -63,18 +63,21 @@ static AsyRouter *router_of(AsyValue v) { return (AsyRouter *)ASY_AS_OBJ(v); }
 
 static void router_traverse(AsyVM *vm, AsyObj *o) {
     AsyRouter *r = (AsyRouter *)o;
-    for (int i = 0; i < r->nroutes; i++) asy_gc_mark_value(vm, r->routes[i].handler);
+    for (int i = 0; i < r->nroutes; i++)
+        asy_gc_mark_value(vm, r->routes[i].handler);
 }
 
 static void route_free(Route *rt) {
-    for (int i = 0; i < rt->nparts; i++) free(rt->parts[i].text);
+    for (int i = 0; i < rt->nparts; i++)
+        free(rt->parts[i].text);
     free(rt->parts);
     free(rt->path);
 }
 
 static void router_finalize(AsyVM *vm, AsyObj *o) {
     AsyRouter *r = (AsyRouter *)o;
-    for (int i = 0; i < r->nroutes; i++) route_free(&r->routes[i]);
+    for (int i = 0; i < r->nroutes; i++)
+        route_free(&r->routes[i]);
     asy_mem_free(vm, r->routes, (size_t)r->cap * sizeof(Route));
     r->routes = NULL;
 }
@@ -106,8 +109,8 @@ static int part_kind(const char *re, size_t n) {
         const char *re;
         int kind;
     } known[] = {
-        {"[^{}/]+", PART_SEG}, {"[^/]+", PART_SEG}, {"\\d+", PART_DIGITS},
-        {"[0-9]+", PART_DIGITS}, {".*", PART_ANY}, {".+", PART_ANY1}, {"\\w+", PART_SEG},
+        {"[^{}/]+", PART_SEG}, {"[^/]+", PART_SEG}, {"\\d+", PART_DIGITS}, {"[0-9]+", PART_DIGITS},
+        {".*", PART_ANY},      {".+", PART_ANY1},   {"\\w+", PART_SEG},
     };
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strlen(known[i].re) == n && memcmp(known[i].re, re, n) == 0) return known[i].kind;
@@ -191,22 +194,24 @@ static AsyValue router_add(AsyVM *vm, AsyRouter *r, AsyValue method, AsyValue pa
     AsyStr *p = m ? asy_http_to_str(vm, path) : NULL;
     if (!p) return ASY_ERR;
     if (!asy_callable(vm, handler))
-        return asy_raise(vm, ASY_EXC_TypeError, "Only async functions are allowed as web-handlers , got %R", handler);
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "Only async functions are allowed as web-handlers , got %R", handler);
     if (p->len == 0 || (p->data[0] != '/' && p->data[0] != '{'))
         return asy_raise(vm, ASY_EXC_ValueError, "path should be started with / or be empty");
     if (m->len == 0 || m->len >= sizeof r->routes[0].method)
         return asy_raise(vm, ASY_EXC_ValueError, "%R is not allowed HTTP method", method);
     if (r->nroutes == r->cap) {
         int cap = r->cap ? r->cap * 2 : 8;
-        Route *nr = asy_mem_realloc(vm, r->routes, (size_t)r->cap * sizeof *nr,
-                                    (size_t)cap * sizeof *nr);
+        Route *nr =
+            asy_mem_realloc(vm, r->routes, (size_t)r->cap * sizeof *nr, (size_t)cap * sizeof *nr);
         if (!nr) return ASY_ERR;
         r->routes = nr;
         r->cap = cap;
     }
     Route *rt = &r->routes[r->nroutes];
     memset(rt, 0, sizeof *rt);
-    for (size_t i = 0; i < m->len; i++) rt->method[i] = (char)toupper((unsigned char)m->data[i]);
+    for (size_t i = 0; i < m->len; i++)
+        rt->method[i] = (char)toupper((unsigned char)m->data[i]);
     rt->handler = handler;
     rt->path = strdup(p->data);
     if (!rt->path) return asy_raise_memory(vm);
@@ -244,9 +249,9 @@ static AsyValue router_add_method(AsyVM *vm, int argc, AsyValue *argv, AsyDict *
                       argv[2]);
 }
 
-#define ROUTER_METHOD(fname, NAME)                                                        \
-    static AsyValue routerm_##fname(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {   \
-        return router_add_method(vm, argc, argv, kw, #fname, NAME);                       \
+#define ROUTER_METHOD(fname, NAME)                                                                 \
+    static AsyValue routerm_##fname(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {            \
+        return router_add_method(vm, argc, argv, kw, #fname, NAME);                                \
     }
 ROUTER_METHOD(add_get, "GET")
 ROUTER_METHOD(add_post, "POST")
@@ -306,14 +311,14 @@ static const AsyMethodDef router_methods[] = {
 typedef struct {
     AsyObj hdr;
     int status;
-    AsyValue reason;        /* str, or None for the status's phrase                    */
-    AsyValue body;          /* bytes, or None                                          */
-    AsyValue headers;       /* CIMultiDict                                             */
-    AsyValue content_type;  /* str or None                                             */
-    AsyValue charset;       /* str or None                                             */
-    AsyDict *dict;          /* attributes set by scripts                               */
-    AsyValue stream_req;    /* the Request a prepared StreamResponse writes to          */
-    int stream_state;       /* STREAM_*                                                */
+    AsyValue reason;       /* str, or None for the status's phrase                    */
+    AsyValue body;         /* bytes, or None                                          */
+    AsyValue headers;      /* CIMultiDict                                             */
+    AsyValue content_type; /* str or None                                             */
+    AsyValue charset;      /* str or None                                             */
+    AsyDict *dict;         /* attributes set by scripts                               */
+    AsyValue stream_req;   /* the Request a prepared StreamResponse writes to          */
+    int stream_state;      /* STREAM_*                                                */
 } AsyWebResponse;
 
 enum { STREAM_NONE, STREAM_PREPARED, STREAM_ENDED };
@@ -387,14 +392,16 @@ static AsyValue wresp_headers(AsyVM *vm, AsyWebResponse *r) {
  * object and the encoded text. */
 static AsyValue wresp_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(argv);
-    static const char *const names[] = {"body", "status", "reason", "text", "headers",
-                                        "content_type", "charset", NULL};
+    static const char *const names[] = {"body",    "status",       "reason",  "text",
+                                        "headers", "content_type", "charset", NULL};
     static const char *const ignored[] = {"zlib_executor_size", "zlib_executor", NULL};
     AsyValue a[7];
     if (!asy_http_kwargs(vm, "Response.__init__", kw, names, a, ignored)) return ASY_ERR;
     if (argc > 0)
-        return asy_raise(vm, ASY_EXC_TypeError, "Response.__init__() takes 1 positional "
-                                                "argument but %d were given", argc + 1);
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "Response.__init__() takes 1 positional "
+                         "argument but %d were given",
+                         argc + 1);
     AsyValue body = a[0], status = a[1], text = a[3], headers = a[4];
     AsyWebResponse *r = asy_gc_alloc(vm, type, type->basicsize);
     r->status = 200;
@@ -450,8 +457,10 @@ static AsyValue wstream_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, 
     AsyValue a[3];
     if (!asy_http_kwargs(vm, "StreamResponse.__init__", kw, names, a, NULL)) return ASY_ERR;
     if (argc > 0)
-        return asy_raise(vm, ASY_EXC_TypeError, "StreamResponse.__init__() takes 1 positional "
-                                                "argument but %d were given", argc + 1);
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "StreamResponse.__init__() takes 1 positional "
+                         "argument but %d were given",
+                         argc + 1);
     AsyDict *k = asy_dict_new(vm);
     for (int i = 0; i < 3; i++)
         if (!ASY_IS_UNDEF(a[i])) asy_dict_set_cstr(vm, k, names[i], a[i]);
@@ -497,7 +506,8 @@ static int wresp_setattr(AsyVM *vm, AsyValue self, AsyStr *name, AsyValue v) {
     const char *n = name->data;
     if (ASY_IS_UNDEF(v)) return ASY_TYPE(vm, object)->setattr(vm, self, name, v);
     if (strcmp(n, "text") == 0) {
-        if (ASY_IS_NONE(r->content_type)) r->content_type = ASY_OBJ(asy_str_intern_cstr(vm, "text/plain"));
+        if (ASY_IS_NONE(r->content_type))
+            r->content_type = ASY_OBJ(asy_str_intern_cstr(vm, "text/plain"));
         if (ASY_IS_NONE(r->charset)) r->charset = ASY_OBJ(asy_str_intern_cstr(vm, "utf-8"));
         return wresp_set_text(vm, r, v) ? 0 : -1;
     }
@@ -521,7 +531,8 @@ static int wresp_setattr(AsyVM *vm, AsyValue self, AsyStr *name, AsyValue v) {
 
 static AsyValue wrespm_set_status(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     AsyValue reason = asy_kwarg(vm, kw, "reason");
-    if (!asy_check_kw_done(vm, "set_status", kw) || !asy_check_args(vm, "set_status", argc - 1, 1, 2))
+    if (!asy_check_kw_done(vm, "set_status", kw) ||
+        !asy_check_args(vm, "set_status", argc - 1, 1, 2))
         return ASY_ERR;
     int64_t code;
     if (!asy_index(vm, argv[1], &code)) return ASY_ERR;
@@ -533,10 +544,12 @@ static AsyValue wrespm_set_status(AsyVM *vm, int argc, AsyValue *argv, AsyDict *
 
 static AsyValue wrespm_set_cookie(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     AsyValue path = asy_kwarg(vm, kw, "path");
-    const char *ignored[] = {"expires", "domain", "max_age", "secure", "httponly", "version",
-                             "samesite", NULL};
-    for (int i = 0; ignored[i]; i++) asy_kwarg(vm, kw, ignored[i]);
-    if (!asy_check_kw_done(vm, "set_cookie", kw) || !asy_check_args(vm, "set_cookie", argc - 1, 2, 2))
+    const char *ignored[] = {"expires",  "domain",  "max_age",  "secure",
+                             "httponly", "version", "samesite", NULL};
+    for (int i = 0; ignored[i]; i++)
+        asy_kwarg(vm, kw, ignored[i]);
+    if (!asy_check_kw_done(vm, "set_cookie", kw) ||
+        !asy_check_args(vm, "set_cookie", argc - 1, 2, 2))
         return ASY_ERR;
     AsyStr *k = asy_http_to_str(vm, argv[1]);
     AsyStr *v = k ? asy_http_to_str(vm, argv[2]) : NULL;
@@ -552,7 +565,6 @@ static AsyValue wrespm_set_cookie(AsyVM *vm, int argc, AsyValue *argv, AsyDict *
     return ASY_NONE;
 }
 
-
 /* ==================================================================================== */
 /* The server and its requests                                                          */
 /* ==================================================================================== */
@@ -565,21 +577,21 @@ typedef struct SSrv SSrv;
  * ever touch C memory. */
 struct SSrv {
     AsyVM *vm;
-    struct evhttp *http;      /* NULL once closed                                        */
-    struct AsyServer *obj;    /* the server object, NULL once it is collected            */
-    SReq *pending;            /* requests not answered yet                               */
+    struct evhttp *http;   /* NULL once closed                                        */
+    struct AsyServer *obj; /* the server object, NULL once it is collected            */
+    SReq *pending;         /* requests not answered yet                               */
     int refs;
-    AsyHttpRegistry *reg;     /* where it is listed, NULL once the closer ran           */
+    AsyHttpRegistry *reg; /* where it is listed, NULL once the closer ran           */
     SSrv *rnext, *rprev;
-    time_t date_time;         /* the Date header of answers, made once a second (evhttp */
-    char date[40];            /* would format it for every answer)                       */
+    time_t date_time; /* the Date header of answers, made once a second (evhttp */
+    char date[40];    /* would format it for every answer)                       */
 };
 
 /* The C half of a request. */
 struct SReq {
     struct evhttp_request *req; /* NULL once answered, or freed by a closing server     */
     SSrv *ss;
-    SReq *next, *prev;        /* the server's pending list                               */
+    SReq *next, *prev; /* the server's pending list                               */
 };
 
 typedef struct AsyServer {
@@ -587,18 +599,18 @@ typedef struct AsyServer {
     SSrv *ss;
     AsyHttpState *st;
     AsyValue app, router, middlewares;
-    AsyValue address;         /* (host, port) actually bound                             */
+    AsyValue address; /* (host, port) actually bound                             */
     bool closed;
 } AsyServer;
 
 typedef struct {
     AsyObj hdr;
     AsyServer *srv;
-    SReq *sr;                 /* NULL once answered                                      */
+    SReq *sr; /* NULL once answered                                      */
     AsyValue handler, match_info, method, path, headers, query, body, url;
-    AsyDict *state;           /* request["key"]                                          */
-    AsyDict *dict;            /* attributes scripts set                                  */
-    bool streaming;           /* a StreamResponse was prepared for it                    */
+    AsyDict *state; /* request["key"]                                          */
+    AsyDict *dict;  /* attributes scripts set                                  */
+    bool streaming; /* a StreamResponse was prepared for it                    */
 } AsyWebRequest;
 
 static AsyServer *srv_of(AsyValue v) { return (AsyServer *)ASY_AS_OBJ(v); }
@@ -607,8 +619,10 @@ static AsyWebRequest *wreq_of(AsyValue v) { return (AsyWebRequest *)ASY_AS_OBJ(v
 static void ssrv_unref(SSrv *ss) {
     if (--ss->refs > 0) return;
     if (ss->reg) {
-        if (ss->rprev) ss->rprev->rnext = ss->rnext;
-        else ss->reg->servers = ss->rnext;
+        if (ss->rprev)
+            ss->rprev->rnext = ss->rnext;
+        else
+            ss->reg->servers = ss->rnext;
         if (ss->rnext) ss->rnext->rprev = ss->rprev;
     }
     free(ss);
@@ -616,7 +630,8 @@ static void ssrv_unref(SSrv *ss) {
 
 static void ssrv_close(SSrv *ss) {
     /* evhttp_free frees the requests still waiting for an answer */
-    for (SReq *sr = ss->pending; sr; sr = sr->next) sr->req = NULL;
+    for (SReq *sr = ss->pending; sr; sr = sr->next)
+        sr->req = NULL;
     if (ss->http) evhttp_free(ss->http);
     ss->http = NULL;
 }
@@ -633,8 +648,10 @@ static void sreq_link(SSrv *ss, SReq *sr) {
 /* Out of the pending list, and freed. */
 static void sreq_free(SReq *sr) {
     SSrv *ss = sr->ss;
-    if (sr->prev) sr->prev->next = sr->next;
-    else if (ss->pending == sr) ss->pending = sr->next;
+    if (sr->prev)
+        sr->prev->next = sr->next;
+    else if (ss->pending == sr)
+        ss->pending = sr->next;
     if (sr->next) sr->next->prev = sr->prev;
     free(sr);
     ssrv_unref(ss);
@@ -668,9 +685,10 @@ static void srv_finalize(AsyVM *vm, AsyObj *o) {
 static void wreq_traverse(AsyVM *vm, AsyObj *o) {
     AsyWebRequest *r = (AsyWebRequest *)o;
     asy_gc_mark_obj(vm, &r->srv->hdr);
-    AsyValue vals[] = {r->handler, r->match_info, r->method, r->path, r->headers,
-                       r->query,   r->body,       r->url};
-    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) asy_gc_mark_value(vm, vals[i]);
+    AsyValue vals[] = {r->handler, r->match_info, r->method, r->path,
+                       r->headers, r->query,      r->body,   r->url};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++)
+        asy_gc_mark_value(vm, vals[i]);
     asy_gc_mark_obj(vm, (AsyObj *)r->state);
     asy_gc_mark_obj(vm, (AsyObj *)r->dict);
 }
@@ -761,8 +779,10 @@ static void stream_abort(AsyWebRequest *r) {
     struct evhttp_request *req = sr->req;
     sreq_free(sr);
     struct evhttp_connection *evcon = req ? evhttp_request_get_connection(req) : NULL;
-    if (evcon) evhttp_connection_free(evcon); /* frees req too */
-    else if (req) evhttp_send_reply_end(req);
+    if (evcon)
+        evhttp_connection_free(evcon); /* frees req too */
+    else if (req)
+        evhttp_send_reply_end(req);
 }
 
 static void stream_end(AsyWebRequest *r) {
@@ -774,8 +794,7 @@ static void stream_end(AsyWebRequest *r) {
     if (req) evhttp_send_reply_end(req);
 }
 
-static void srv_reply_text(AsyWebRequest *r, int status, const char *text,
-                           const char *allow) {
+static void srv_reply_text(AsyWebRequest *r, int status, const char *text, const char *allow) {
     SReq *sr = r->sr;
     if (!sr || !sr->req) {
         srv_reply(r, status, NULL, NULL, NULL, NULL, 0);
@@ -865,8 +884,8 @@ static void srv_task_done(AsyVM *vm, AsyValue a, AsyValue b) {
         return;
     }
     if (srv_reply_response(vm, r, f->result)) return;
-    asy_raise(vm, ASY_EXC_RuntimeError,
-              "Web-handler should return a response instance, got %R", f->result);
+    asy_raise(vm, ASY_EXC_RuntimeError, "Web-handler should return a response instance, got %R",
+              f->result);
     AsyValue e = ASY_OBJ(vm->exc);
     asy_exc_clear(vm);
     srv_reply_exception(vm, r, e);
@@ -895,8 +914,8 @@ static void srv_start_h(AsyVM *vm, AsyValue a, AsyValue b) {
     }
     if (!asy_aio_is_coroutine(vm, coro)) { /* a plain function that returned a response */
         if (srv_reply_response(vm, r, coro)) return;
-        asy_raise(vm, ASY_EXC_RuntimeError,
-                  "Web-handler should return a response instance, got %R", coro);
+        asy_raise(vm, ASY_EXC_RuntimeError, "Web-handler should return a response instance, got %R",
+                  coro);
         AsyValue e = ASY_OBJ(vm->exc);
         asy_exc_clear(vm);
         srv_reply_exception(vm, r, e);
@@ -929,8 +948,8 @@ static const char *method_name(enum evhttp_cmd_type t) {
 
 /* The route for method and (decoded) path: its index, -1 none, -2 path known but not for
  * this method (allow gets the methods that are). */
-static int srv_route(AsyRouter *rt, const char *method, const char *path, size_t *vals,
-                     char *allow, size_t allow_n) {
+static int srv_route(AsyRouter *rt, const char *method, const char *path, size_t *vals, char *allow,
+                     size_t allow_n) {
     size_t len = strlen(path);
     int found_path = 0;
     allow[0] = '\0';
@@ -947,7 +966,8 @@ static int srv_route(AsyRouter *rt, const char *method, const char *path, size_t
         }
         found_path = 1;
         bool dup = false;
-        for (int j = 0; j < nseen; j++) dup |= strcmp(seen[j], r->method) == 0;
+        for (int j = 0; j < nseen; j++)
+            dup |= strcmp(seen[j], r->method) == 0;
         if (!dup && nseen < 32) seen[nseen++] = r->method;
     }
     if (!found_path) return -1;
@@ -967,8 +987,7 @@ static int srv_route(AsyRouter *rt, const char *method, const char *path, size_t
 }
 
 /* A plain-text answer straight from the callback (404, 405, 500): no objects needed. */
-static void send_text(struct evhttp_request *req, int status, const char *text,
-                      const char *allow) {
+static void send_text(struct evhttp_request *req, int status, const char *text, const char *allow) {
     struct evkeyvalq *out = evhttp_request_get_output_headers(req);
     if (allow) evhttp_add_header(out, "Allow", allow);
     evhttp_add_header(out, "Content-Type", "text/plain; charset=utf-8");
@@ -1056,14 +1075,16 @@ static void srv_request_cb(struct evhttp_request *req, void *arg) {
                ((AsyList *)ASY_AS_OBJ(srv->middlewares))->len > 0;
     if (idx < 0 && !mws) {
         if (path != raw) free(path);
-        if (idx == -1) send_text(req, 404, "404: Not Found", NULL);
-        else send_text(req, 405, "405: Method Not Allowed", allow);
+        if (idx == -1)
+            send_text(req, 404, "404: Not Found", NULL);
+        else
+            send_text(req, 405, "405: Method Not Allowed", allow);
         return;
     }
     SReq *sr = calloc(1, sizeof *sr);
-    AsyWebRequest *r = sr ? wreq_make(vm, srv, req, method, path, plen,
-                                      idx >= 0 ? &rt->routes[idx] : NULL, vals)
-                          : NULL;
+    AsyWebRequest *r =
+        sr ? wreq_make(vm, srv, req, method, path, plen, idx >= 0 ? &rt->routes[idx] : NULL, vals)
+           : NULL;
     if (path != raw) free(path);
     if (r && idx < 0) {
         AsyDict *web = srv->st->web->dict;
@@ -1107,7 +1128,8 @@ static AsyValue wreq_content_type(AsyVM *vm, AsyWebRequest *r, bool charset) {
     }
     if (!ct) return ASY_OBJ(asy_str_from_cstr(vm, "application/octet-stream"));
     size_t n = strcspn(ct, ";");
-    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t')) n--;
+    while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+        n--;
     AsyValue v = wire_str(vm, ct, n);
     if (ASY_IS_ERR(v)) return v;
     return asy_call_method(vm, v, asy_str_intern_cstr(vm, "lower"), 0, NULL);
@@ -1138,13 +1160,15 @@ static AsyValue wreq_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
             struct evkeyvalq *h = wreq_in_headers(r);
             const char *c = h ? evhttp_find_header(h, "Cookie") : NULL;
             while (c && *c) {
-                while (*c == ' ' || *c == ';') c++;
+                while (*c == ' ' || *c == ';')
+                    c++;
                 const char *eq = strchr(c, '='), *end = strchr(c, ';');
                 if (!end) end = c + strlen(c);
                 if (eq && eq < end) {
                     AsyValue k = wire_str(vm, c, (size_t)(eq - c));
                     AsyValue v = wire_str(vm, eq + 1, (size_t)(end - eq - 1));
-                    if (ASY_IS_ERR(k) || ASY_IS_ERR(v) || asy_dict_set(vm, d, k, v) < 0) return ASY_ERR;
+                    if (ASY_IS_ERR(k) || ASY_IS_ERR(v) || asy_dict_set(vm, d, k, v) < 0)
+                        return ASY_ERR;
                 }
                 c = end;
             }
@@ -1163,8 +1187,7 @@ static AsyValue wreq_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
             return r->headers;
         }
         if (strcmp(n, "host") == 0) return wreq_header(vm, r, "Host");
-        if (strcmp(n, "has_body") == 0)
-            return ASY_BOOL(((AsyBytes *)ASY_AS_OBJ(r->body))->len > 0);
+        if (strcmp(n, "has_body") == 0) return ASY_BOOL(((AsyBytes *)ASY_AS_OBJ(r->body))->len > 0);
         break;
     case 'm':
         if (strcmp(n, "method") == 0) return r->method;
@@ -1175,12 +1198,14 @@ static AsyValue wreq_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
         break;
     case 'p':
         if (strcmp(n, "path") == 0) return r->path;
-        if (strcmp(n, "path_qs") == 0) return wire_str(vm, wreq_raw_uri(r), strlen(wreq_raw_uri(r)));
+        if (strcmp(n, "path_qs") == 0)
+            return wire_str(vm, wreq_raw_uri(r), strlen(wreq_raw_uri(r)));
         break;
     case 'q':
         if (strcmp(n, "query") == 0) {
             if (ASY_IS_UNDEF(r->query)) {
-                const struct evhttp_uri *u = r->sr && r->sr->req ? evhttp_request_get_evhttp_uri(r->sr->req) : NULL;
+                const struct evhttp_uri *u =
+                    r->sr && r->sr->req ? evhttp_request_get_evhttp_uri(r->sr->req) : NULL;
                 AsyHttpMultiDict *md = asy_http_parse_query(vm, u ? evhttp_uri_get_query(u) : NULL);
                 if (!md) return ASY_ERR;
                 r->query = ASY_OBJ(md);
@@ -1188,7 +1213,8 @@ static AsyValue wreq_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
             return r->query;
         }
         if (strcmp(n, "query_string") == 0) {
-            const struct evhttp_uri *u = r->sr && r->sr->req ? evhttp_request_get_evhttp_uri(r->sr->req) : NULL;
+            const struct evhttp_uri *u =
+                r->sr && r->sr->req ? evhttp_request_get_evhttp_uri(r->sr->req) : NULL;
             const char *q = u ? evhttp_uri_get_query(u) : NULL;
             char *dec = q ? evhttp_uridecode(q, 1, NULL) : NULL;
             AsyValue v = wire_str(vm, dec ? dec : "", dec ? strlen(dec) : 0);
@@ -1197,9 +1223,11 @@ static AsyValue wreq_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
         }
         break;
     case 'r':
-        if (strcmp(n, "raw_path") == 0) return wire_str(vm, wreq_raw_uri(r), strlen(wreq_raw_uri(r)));
+        if (strcmp(n, "raw_path") == 0)
+            return wire_str(vm, wreq_raw_uri(r), strlen(wreq_raw_uri(r)));
         if (strcmp(n, "remote") == 0) {
-            struct evhttp_connection *c = r->sr && r->sr->req ? evhttp_request_get_connection(r->sr->req) : NULL;
+            struct evhttp_connection *c =
+                r->sr && r->sr->req ? evhttp_request_get_connection(r->sr->req) : NULL;
             char *addr = NULL;
             ev_uint16_t port = 0;
             if (c) evhttp_connection_get_peer(c, &addr, &port);
@@ -1221,7 +1249,8 @@ static AsyValue wreq_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
         if (strcmp(n, "keep_alive") == 0) return ASY_TRUE;
         break;
     case 'v':
-        if (strcmp(n, "version") == 0) return ASY_OBJ(asy_str_from_cstr(vm, "HttpVersion(major=1, minor=1)"));
+        if (strcmp(n, "version") == 0)
+            return ASY_OBJ(asy_str_from_cstr(vm, "HttpVersion(major=1, minor=1)"));
         break;
     }
     if (r->dict) {
@@ -1362,7 +1391,6 @@ static const AsyMethodDef wreq_methods[] = {
 
 /* ---- StreamResponse.prepare/write/write_eof (they need the request) ---- */
 
-
 static AsyValue wrespm_prepare(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!asy_check_args(vm, "prepare", argc - 1, 1, 1)) return ASY_ERR;
@@ -1389,9 +1417,9 @@ static AsyValue wrespm_prepare(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw)
 
 static AsyValue wresp_write_data(AsyVM *vm, AsyWebResponse *wr, AsyValue data) {
     if (wr->stream_state != STREAM_PREPARED)
-        return asy_raise(vm, ASY_EXC_RuntimeError, wr->stream_state == STREAM_NONE
-                                                       ? "Cannot call write() before prepare()"
-                                                       : "Cannot call write() after write_eof()");
+        return asy_raise(vm, ASY_EXC_RuntimeError,
+                         wr->stream_state == STREAM_NONE ? "Cannot call write() before prepare()"
+                                                         : "Cannot call write() after write_eof()");
     AsyValue b = data;
     if (!is_bytes(vm, b)) {
         if (!ASY_IS_OBJ(b) || is_str(vm, b))
@@ -1438,8 +1466,9 @@ static AsyValue wresp_repr(AsyVM *vm, AsyValue self) {
     AsyValue reason = wresp_getattr(vm, self, asy_str_intern_cstr(vm, "reason"));
     AsyStr *rs = ASY_IS_ERR(reason) ? NULL : asy_http_to_str(vm, reason);
     if (!rs) return ASY_ERR;
-    const char *how = r->stream_state == STREAM_NONE ? "not prepared"
-                      : r->stream_state == STREAM_ENDED ? "eof" : "prepared";
+    const char *how = r->stream_state == STREAM_NONE    ? "not prepared"
+                      : r->stream_state == STREAM_ENDED ? "eof"
+                                                        : "prepared";
     if (r->stream_state != STREAM_NONE) {
         AsyWebRequest *q = wreq_of(r->stream_req);
         return ASY_OBJ(asy_str_printf(vm, "<%s %s %s %s >", r->hdr.type->name, rs->data,
@@ -1481,9 +1510,11 @@ static AsyValue srv_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
 static AsyValue bind_error(AsyVM *vm, const char *host, int port, int err) {
     char low[128];
     snprintf(low, sizeof low, "%s", strerror(err));
-    for (char *p = low; *p; p++) *p = (char)tolower((unsigned char)*p);
-    AsyValue a[2] = {ASY_INT(err), ASY_OBJ(asy_str_printf(vm, "error while attempting to bind "
-                                                              "on address ('%s', %d): %s",
+    for (char *p = low; *p; p++)
+        *p = (char)tolower((unsigned char)*p);
+    AsyValue a[2] = {ASY_INT(err), ASY_OBJ(asy_str_printf(vm,
+                                                          "error while attempting to bind "
+                                                          "on address ('%s', %d): %s",
                                                           host, port, low))};
     AsyValue e = asy_exc_new(vm, vm->exc_types[ASY_EXC_OSError], 2, a);
     return ASY_IS_ERR(e) ? e : asy_raise_value(vm, e);
@@ -1545,9 +1576,8 @@ static AsyValue web_serve(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
      * gets the answer instead of a reset */
     evhttp_set_flags(http, EVHTTP_SERVER_LINGERING_CLOSE);
     evhttp_set_allowed_methods(http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-                                         EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
-                                         EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+                                         EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                                         EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     SSrv *ss = calloc(1, sizeof *ss);
     if (!ss) {
         evhttp_free(http);
@@ -1660,8 +1690,8 @@ void asy_http_server_init(AsyVM *vm, AsyHttpState *st) {
 
     asy_module_add_functions(vm, st->web, web_functions);
     asy_dict_set_str(vm, st->web->dict, ASY_S(vm, __builtins__), ASY_OBJ(vm->builtins));
-    AsyCode *code = asy_compile(vm, web_mw_src, sizeof web_mw_src - 1, "<aiohttp.web>",
-                                ASY_PARSE_MODULE);
+    AsyCode *code =
+        asy_compile(vm, web_mw_src, sizeof web_mw_src - 1, "<aiohttp.web>", ASY_PARSE_MODULE);
     if (!code) return;
     asy_root_push(vm, ASY_OBJ(code));
     asy_vm_run_code(vm, code, st->web->dict);

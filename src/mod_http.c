@@ -25,17 +25,35 @@
 static void state_traverse(AsyVM *vm, AsyObj *o) {
     AsyHttpState *st = (AsyHttpState *)o;
     AsyObj *objs[] = {
-        (AsyObj *)st->mod, (AsyObj *)st->web, (AsyObj *)st->session, (AsyObj *)st->reqcm,
-        (AsyObj *)st->response, (AsyObj *)st->reqop, (AsyObj *)st->multidict,
-        (AsyObj *)st->cimultidict, (AsyObj *)st->cimultidict_mut, (AsyObj *)st->url,
-        (AsyObj *)st->router, (AsyObj *)st->request, (AsyObj *)st->webresponse,
+        (AsyObj *)st->mod,
+        (AsyObj *)st->web,
+        (AsyObj *)st->session,
+        (AsyObj *)st->reqcm,
+        (AsyObj *)st->response,
+        (AsyObj *)st->reqop,
+        (AsyObj *)st->multidict,
+        (AsyObj *)st->cimultidict,
+        (AsyObj *)st->cimultidict_mut,
+        (AsyObj *)st->url,
+        (AsyObj *)st->router,
+        (AsyObj *)st->request,
+        (AsyObj *)st->webresponse,
         (AsyObj *)st->webstream,
-        (AsyObj *)st->server, (AsyObj *)st->e_client, (AsyObj *)st->e_connection,
-        (AsyObj *)st->e_connector, (AsyObj *)st->e_cert, (AsyObj *)st->e_disconnected,
-        (AsyObj *)st->e_response, (AsyObj *)st->e_contenttype, (AsyObj *)st->e_redirects,
-        (AsyObj *)st->e_payload, (AsyObj *)st->e_invalidurl, (AsyObj *)st->e_http_exception,
+        (AsyObj *)st->server,
+        (AsyObj *)st->e_client,
+        (AsyObj *)st->e_connection,
+        (AsyObj *)st->e_connector,
+        (AsyObj *)st->e_cert,
+        (AsyObj *)st->e_disconnected,
+        (AsyObj *)st->e_response,
+        (AsyObj *)st->e_contenttype,
+        (AsyObj *)st->e_redirects,
+        (AsyObj *)st->e_payload,
+        (AsyObj *)st->e_invalidurl,
+        (AsyObj *)st->e_http_exception,
     };
-    for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++) asy_gc_mark_obj(vm, objs[i]);
+    for (size_t i = 0; i < sizeof objs / sizeof objs[0]; i++)
+        asy_gc_mark_obj(vm, objs[i]);
     asy_gc_mark_value(vm, st->timeout_cls);
     asy_gc_mark_value(vm, st->empty_bytes);
     asy_gc_mark_value(vm, st->json_loads);
@@ -68,7 +86,8 @@ static AsyHttpMultiDict *md_of(AsyValue v) { return (AsyHttpMultiDict *)ASY_AS_O
 
 static void md_traverse(AsyVM *vm, AsyObj *o) {
     AsyHttpMultiDict *md = (AsyHttpMultiDict *)o;
-    for (int64_t i = 0; i < md->len * 2; i++) asy_gc_mark_value(vm, md->items[i]);
+    for (int64_t i = 0; i < md->len * 2; i++)
+        asy_gc_mark_value(vm, md->items[i]);
 }
 
 static void md_finalize(AsyVM *vm, AsyObj *o) {
@@ -408,7 +427,8 @@ static size_t url_unquote(char *s, size_t n, bool plus) {
     size_t w = 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
-        if (c == '+' && plus) c = ' ';
+        if (c == '+' && plus)
+            c = ' ';
         else if (c == '%' && i + 2 < n && isxdigit((unsigned char)s[i + 1]) &&
                  isxdigit((unsigned char)s[i + 2])) {
             char hex[3] = {s[i + 1], s[i + 2], 0};
@@ -507,15 +527,16 @@ static AsyValue opt_str(AsyVM *vm, const char *s) {
 
 static AsyValue url_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
     const char *n = name->data;
-    static const char *const attrs[] = {"scheme", "host", "port", "path", "query_string",
-                                        "raw_path", "fragment", "query", "path_qs",
-                                        "raw_query_string", "user", "password", "name", NULL};
+    static const char *const attrs[] = {
+        "scheme",   "host",     "port",  "path",    "query_string",
+        "raw_path", "fragment", "query", "path_qs", "raw_query_string",
+        "user",     "password", "name",  NULL};
     int which = -1;
     for (int i = 0; attrs[i]; i++)
         if (strcmp(n, attrs[i]) == 0) which = i;
     if (which < 0) return ASY_TYPE(vm, object)->getattr(vm, self, name);
-    struct evhttp_uri *u = evhttp_uri_parse_with_flags(url_of(self)->s->data,
-                                                       EVHTTP_URI_NONCONFORMANT);
+    struct evhttp_uri *u =
+        evhttp_uri_parse_with_flags(url_of(self)->s->data, EVHTTP_URI_NONCONFORMANT);
     if (!u) return which == 7 ? ASY_OBJ(asy_http_parse_query(vm, NULL)) : ASY_NONE;
     const char *scheme = evhttp_uri_get_scheme(u), *path = evhttp_uri_get_path(u);
     const char *q = evhttp_uri_get_query(u);
@@ -525,8 +546,10 @@ static AsyValue url_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
     case 1: r = opt_str(vm, evhttp_uri_get_host(u)); break;
     case 2: {
         int port = evhttp_uri_get_port(u);
-        if (port < 0 && scheme) port = strcasecmp(scheme, "https") == 0 ? 443
-                                        : strcasecmp(scheme, "http") == 0 ? 80 : -1;
+        if (port < 0 && scheme)
+            port = strcasecmp(scheme, "https") == 0  ? 443
+                   : strcasecmp(scheme, "http") == 0 ? 80
+                                                     : -1;
         r = port < 0 ? ASY_NONE : ASY_INT(port);
         break;
     }
@@ -545,21 +568,25 @@ static AsyValue url_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
         free(dec);
         break;
     }
-    case 6: r = ASY_OBJ(asy_str_from_cstr(vm, evhttp_uri_get_fragment(u) ? evhttp_uri_get_fragment(u) : "")); break;
+    case 6:
+        r = ASY_OBJ(
+            asy_str_from_cstr(vm, evhttp_uri_get_fragment(u) ? evhttp_uri_get_fragment(u) : ""));
+        break;
     case 7: {
         AsyHttpMultiDict *md = asy_http_parse_query(vm, q);
         r = md ? ASY_OBJ(md) : ASY_ERR;
         break;
     }
     case 8:
-        r = ASY_OBJ(asy_str_printf(vm, "%s%s%s", path && *path ? path : "/", q ? "?" : "",
-                                   q ? q : ""));
+        r = ASY_OBJ(
+            asy_str_printf(vm, "%s%s%s", path && *path ? path : "/", q ? "?" : "", q ? q : ""));
         break;
     case 10:
     case 11: {
         const char *ui = evhttp_uri_get_userinfo(u);
         const char *colon = ui ? strchr(ui, ':') : NULL;
-        if (ui && which == 10) r = ASY_OBJ(asy_str_new(vm, ui, colon ? (size_t)(colon - ui) : strlen(ui)));
+        if (ui && which == 10)
+            r = ASY_OBJ(asy_str_new(vm, ui, colon ? (size_t)(colon - ui) : strlen(ui)));
         if (colon && which == 11) r = ASY_OBJ(asy_str_from_cstr(vm, colon + 1));
         break;
     }
@@ -678,7 +705,8 @@ bool asy_http_urlencode_mapping(AsyVM *vm, AsyStrBuf *b, AsyValue mapping) {
         if (k && ASY_IS_BOOL(val)) /* yarl refuses bools; aiohttp's params too */
             asy_raise(vm, ASY_EXC_TypeError,
                       "Invalid variable type: value should be str, int or float, got %R of "
-                      "type %T", val, val);
+                      "type %T",
+                      val, val);
         else if (k)
             v = asy_http_to_str(vm, val);
         ok = v != NULL;
@@ -694,7 +722,8 @@ bool asy_http_urlencode_mapping(AsyVM *vm, AsyStrBuf *b, AsyValue mapping) {
 
 bool asy_http_kwargs(AsyVM *vm, const char *fname, AsyDict *kw, const char *const *names,
                      AsyValue *out, const char *const *ignored) {
-    for (int i = 0; names[i]; i++) out[i] = ASY_UNDEF;
+    for (int i = 0; names[i]; i++)
+        out[i] = ASY_UNDEF;
     if (!kw || kw->len == 0) return true;
     int64_t pos = 0;
     AsyValue k, v;
@@ -706,10 +735,11 @@ bool asy_http_kwargs(AsyVM *vm, const char *fname, AsyDict *kw, const char *cons
                 out[i] = v;
                 known = true;
             }
-        for (int i = 0; ignored && ignored[i] && !known; i++) known = strcmp(n, ignored[i]) == 0;
+        for (int i = 0; ignored && ignored[i] && !known; i++)
+            known = strcmp(n, ignored[i]) == 0;
         if (!known) {
-            asy_raise(vm, ASY_EXC_TypeError, "%s() got an unexpected keyword argument '%s'",
-                      fname, n);
+            asy_raise(vm, ASY_EXC_TypeError, "%s() got an unexpected keyword argument '%s'", fname,
+                      n);
             return false;
         }
     }
@@ -726,21 +756,48 @@ const char *asy_http_reason(int status) {
         int code;
         const char *text;
     } reasons[] = {
-        {100, "Continue"}, {101, "Switching Protocols"}, {200, "OK"}, {201, "Created"},
-        {202, "Accepted"}, {203, "Non-Authoritative Information"}, {204, "No Content"},
-        {205, "Reset Content"}, {206, "Partial Content"}, {300, "Multiple Choices"},
-        {301, "Moved Permanently"}, {302, "Found"}, {303, "See Other"}, {304, "Not Modified"},
-        {307, "Temporary Redirect"}, {308, "Permanent Redirect"}, {400, "Bad Request"},
-        {401, "Unauthorized"}, {402, "Payment Required"}, {403, "Forbidden"},
-        {404, "Not Found"}, {405, "Method Not Allowed"}, {406, "Not Acceptable"},
-        {408, "Request Timeout"}, {409, "Conflict"}, {410, "Gone"},
-        {411, "Length Required"}, {412, "Precondition Failed"},
-        {413, "Request Entity Too Large"}, {414, "Request-URI Too Long"},
-        {415, "Unsupported Media Type"}, {416, "Requested Range Not Satisfiable"},
-        {417, "Expectation Failed"}, {418, "I'm a Teapot"}, {422, "Unprocessable Entity"},
-        {429, "Too Many Requests"}, {431, "Request Header Fields Too Large"},
-        {500, "Internal Server Error"}, {501, "Not Implemented"}, {502, "Bad Gateway"},
-        {503, "Service Unavailable"}, {504, "Gateway Timeout"},
+        {100, "Continue"},
+        {101, "Switching Protocols"},
+        {200, "OK"},
+        {201, "Created"},
+        {202, "Accepted"},
+        {203, "Non-Authoritative Information"},
+        {204, "No Content"},
+        {205, "Reset Content"},
+        {206, "Partial Content"},
+        {300, "Multiple Choices"},
+        {301, "Moved Permanently"},
+        {302, "Found"},
+        {303, "See Other"},
+        {304, "Not Modified"},
+        {307, "Temporary Redirect"},
+        {308, "Permanent Redirect"},
+        {400, "Bad Request"},
+        {401, "Unauthorized"},
+        {402, "Payment Required"},
+        {403, "Forbidden"},
+        {404, "Not Found"},
+        {405, "Method Not Allowed"},
+        {406, "Not Acceptable"},
+        {408, "Request Timeout"},
+        {409, "Conflict"},
+        {410, "Gone"},
+        {411, "Length Required"},
+        {412, "Precondition Failed"},
+        {413, "Request Entity Too Large"},
+        {414, "Request-URI Too Long"},
+        {415, "Unsupported Media Type"},
+        {416, "Requested Range Not Satisfiable"},
+        {417, "Expectation Failed"},
+        {418, "I'm a Teapot"},
+        {422, "Unprocessable Entity"},
+        {429, "Too Many Requests"},
+        {431, "Request Header Fields Too Large"},
+        {500, "Internal Server Error"},
+        {501, "Not Implemented"},
+        {502, "Bad Gateway"},
+        {503, "Service Unavailable"},
+        {504, "Gateway Timeout"},
         {505, "HTTP Version Not Supported"},
     };
     for (size_t i = 0; i < sizeof reasons / sizeof reasons[0]; i++)
@@ -883,7 +940,8 @@ static const char http_lib_src[] =
     "    def code(self):\n"
     "        return self.status\n"
     "    def __str__(self):\n"
-    "        return f'{self.status}, message={self.message!r}, url={self.request_info.real_url!r}'\n"
+    "        return f'{self.status}, message={self.message!r}, "
+    "url={self.request_info.real_url!r}'\n"
     "    def __repr__(self):\n"
     "        args = f'{self.request_info!r}, {self.history!r}'\n"
     "        if self.status != 0:\n"
@@ -1340,8 +1398,8 @@ void asy_mod_http_init(AsyVM *vm) {
     if (ASY_IS_ERR(asy_import(vm, asy_str_intern_cstr(vm, "asyncio")))) return;
     AsyLoop *L = asy_loop_get(vm);
     if (!L) return;
-    AsyType *stt = asy_type_new_builtin(vm, "_HttpState", ASY_TYPE(vm, object),
-                                        sizeof(AsyHttpState));
+    AsyType *stt =
+        asy_type_new_builtin(vm, "_HttpState", ASY_TYPE(vm, object), sizeof(AsyHttpState));
     stt->traverse = state_traverse;
     asy_type_ready(vm, stt);
     AsyHttpState *st = asy_gc_alloc(vm, stt, sizeof(AsyHttpState));

@@ -129,7 +129,8 @@ Test(http, exception_hierarchy) {
 }
 
 Test(http, urls_answer_yarls_questions) {
-    AsyValue u = asy_http_url_new(vm, asy_str_from_cstr(vm, "https://u:p@example.com/a/b%20c?x=1&y=%20#frag"));
+    AsyValue u = asy_http_url_new(
+        vm, asy_str_from_cstr(vm, "https://u:p@example.com/a/b%20c?x=1&y=%20#frag"));
     AsyValue host = asy_getattr(vm, u, asy_str_intern_cstr(vm, "host"));
     AsyValue port = asy_getattr(vm, u, asy_str_intern_cstr(vm, "port"));
     AsyValue path = asy_getattr(vm, u, asy_str_intern_cstr(vm, "path"));
