@@ -278,6 +278,15 @@ static AsyValue routerm_add_routes(AsyVM *vm, int argc, AsyValue *argv, AsyDict 
     return ASY_NONE;
 }
 
+/* add_static(prefix, path): files under path, served by a handler written in asy. */
+static AsyValue routerm_add_static(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    if (!asy_check_args(vm, "add_static", argc - 1, 2, 2)) return ASY_ERR;
+    AsyHttpState *st = asy_http_state(vm);
+    if (!st) return ASY_ERR;
+    AsyValue f = asy_dict_get_cstr(vm, st->web->dict, "_add_static");
+    return asy_call(vm, f, 3, argv, kw);
+}
+
 static AsyValue routerm_routes(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!asy_check_args(vm, "routes", argc - 1, 0, 0)) return ASY_ERR;
@@ -300,6 +309,7 @@ static const AsyMethodDef router_methods[] = {
     {"add_delete", routerm_add_delete, 0, "Route DELETE requests for path."},
     {"add_head", routerm_add_head, 0, "Route HEAD requests for path."},
     {"add_routes", routerm_add_routes, ASY_METH_NOKW, "Add route definitions."},
+    {"add_static", routerm_add_static, 0, "Serve the files under a folder at prefix."},
     {"routes", routerm_routes, ASY_METH_NOKW, "(method, path, handler) of every route."},
     {NULL, NULL, 0, NULL},
 };
