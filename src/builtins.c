@@ -103,7 +103,13 @@ static AsyValue bi_print(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     } else {
         sep = end = ASY_UNDEF;
     }
-    size_t base = roots_reserve(vm, 1);
+    if (ASY_IS_UNDEF(file)) {
+        /* UNDEF while sys.stdout is the real stdout (vm->out, written directly). */
+        file = asy_file_print_target(vm);
+        if (ASY_IS_NONE(file)) return ASY_NONE; /* sys.stdout = None: nothing printed */
+    }
+    size_t base = roots_reserve(vm, 2);
+    vm->roots[base + 1] = file; /* a write() may replace sys.stdout meanwhile */
     bool ok = true;
     for (int i = 0; ok && i < argc; i++) {
         if (i > 0) {
@@ -130,7 +136,7 @@ static AsyValue bi_print(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
             ok =
                 write_to(vm, file, ASY_IS_UNDEF(end) ? asy_str_intern_cstr(vm, "\n") : as_str(end));
     }
-    asy_root_pop(vm, 1);
+    asy_root_pop(vm, 2);
     if (!ok) return ASY_ERR;
     if (!ASY_IS_UNDEF(flush)) {
         int f = asy_truthy(vm, flush);

@@ -829,6 +829,17 @@ static void text_traverse(AsyVM *vm, AsyObj *o) {
 /* Text file methods                                                                      */
 /* ------------------------------------------------------------------------------------ */
 
+AsyValue asy_file_print_target(AsyVM *vm) {
+    AsyValue sys = asy_dict_get_str(vm, vm->modules, ASY_S(vm, sys));
+    if (!ASY_IS_OBJ(sys) || !asy_is_subtype(ASY_AS_OBJ(sys)->type, ASY_TYPE(vm, module)))
+        return ASY_UNDEF;
+    AsyValue out = asy_dict_get_str(vm, ((AsyModule *)ASY_AS_OBJ(sys))->dict, ASY_S(vm, stdout));
+    if (ASY_IS_UNDEF(out)) return ASY_NONE;
+    if (is_text(vm, out) && TEXT(out)->buf->fp == vm->out && !TEXT(out)->buf->closed)
+        return ASY_UNDEF;
+    return out;
+}
+
 int asy_file_write_str(AsyVM *vm, AsyValue file, AsyStr *s) {
     if (!ASY_IS_OBJ(file) || ASY_AS_OBJ(file)->type != ASY_TYPE(vm, TextIOWrapper) ||
         !ASY_TYPE(vm, TextIOWrapper))

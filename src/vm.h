@@ -141,7 +141,7 @@ typedef enum {
     X(__trunc__) X(__floor__) X(__ceil__) X(__divmod__) X(__rdivmod__) X(__sizeof__)      \
     X(__annotations__) X(__mro__) X(__bases__) X(__base__) X(__subclasses__)              \
     X(args) X(value) X(self) X(send) X(throw) X(close) X(join) X(keys) X(items)           \
-    X(values) X(get) X(append) X(strict)
+    X(values) X(get) X(append) X(strict) X(sys) X(stdout)
 
 typedef enum {
 #define ASY_X_ENUM(n) ASY_S_##n,
@@ -527,6 +527,9 @@ AsyValue asy_file_stdin_readline(AsyVM *vm);
 /* print(file=f)'s fast path: 1 when s was written to f, an open-file object; 0 when f is
  * something else (call its write method); -1 on error. */
 int asy_file_write_str(AsyVM *vm, AsyValue file, AsyStr *s);
+/* Where print() without file= writes: UNDEF for vm->out (sys never imported, or sys.stdout
+ * is still the real one), None when sys.stdout is None, else the object put there. */
+AsyValue asy_file_print_target(AsyVM *vm);
 /* The async runtime (mod_asyncio.c, loop.c). asy_asyncio_run_main runs a coroutine as
  * asyncio.run does (the main task of a script with top-level await: its module code run
  * by asy_vm_run_code gives that coroutine); its result or ASY_ERR. asy_loop_free releases
