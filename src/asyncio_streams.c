@@ -2230,8 +2230,7 @@ static void streams_closer(AsyVM *vm) {
         o->release(o);
         asy_live_unlink(o);
     }
-    if (st->sigchld) event_free(st->sigchld);
-    st->sigchld = NULL;
+    if (st->sigchld) asy_streams_unwatch_children(st);
     if (st->dns) evdns_base_free(st->dns, 1);
     st->dns = NULL;
 }
@@ -2346,6 +2345,7 @@ static AsyStreams *st_new(AsyVM *vm) {
     AsyStreams *st = asy_gc_alloc(vm, stt, sizeof(AsyStreams));
     st->vm = vm;
     st->base = L->base;
+    st->sigfd = -1;
     st->e_incomplete = st->e_limit = st->e_gaierror = st->process_cls = ASY_NONE;
     asy_dict_set_cstr(vm, stt->dict, "_state", ASY_OBJ(st));
     asy_type_modified(vm, stt);

@@ -53,6 +53,7 @@ struct AsyStreams {
     struct evdns_base *dns;       /* made on the first host name to resolve             */
     AsyLive *live;                /* every live object (see the top of this file)        */
     struct event *sigchld;        /* added while a process runs (asyncio_subprocess.c)  */
+    int sigfd;                    /* the signalfd it watches, -1 before the first       */
     int nprocs;                   /* processes not yet reaped                           */
     AsyType *t_socket, *t_rpipe, *t_wpipe, *t_reader, *t_writer, *t_trsock, *t_server,
         *t_proc;
@@ -130,6 +131,8 @@ bool asy_streams_run_source(AsyVM *vm, const char *src, size_t len, const char *
 
 /* asyncio_subprocess.c */
 void asy_asyncio_subprocess_init(AsyVM *vm, AsyStreams *st, AsyModule *aio);
+/* Stop watching SIGCHLD (no child left, or the scheduler is going). */
+void asy_streams_unwatch_children(AsyStreams *st);
 /* A pipe of the process is lost (its transport's connection_lost); exc None or an error. */
 void asy_proc_pipe_lost(AsyVM *vm, AsyProcTransport *p, int fdno, AsyValue exc);
 

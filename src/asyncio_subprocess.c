@@ -1,7 +1,7 @@
 /* asyncio_subprocess.c - asyncio.create_subprocess_exec/_shell and the asyncio.subprocess
  * module: children started with posix_spawn, their pipes as transports of
  * asyncio_streams.c (stdin a StreamWriter, stdout/stderr StreamReaders), their exit seen
- * through a libevent SIGCHLD event and waitpid.
+ * through SIGCHLD (read from a signalfd watched by libevent) and waitpid.
  *
  * The C part is CPython's _UnixSubprocessTransport (spawning, pipes, signals, returncode,
  * _wait); Process and the two create_* coroutines are CPython's own code, run as asy
@@ -24,6 +24,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -97,10 +98,11 @@ static void proc_exited_h(AsyVM *vm, AsyValue a, AsyValue b) {
 static bool is_proc(AsyStreams *st, AsyLive *o) { return o->hdr.type == st->t_proc; }
 
 /* SIGCHLD: reap whichever of our children exited (never anyone else's). */
-static void proc_sigchld_cb(evutil_socket_t sig, short what, void *arg) {
-    ASY_UNUSED(sig);
+static void proc_sigchld_cb(evutil_socket_t fd, short what, void *arg) {
     ASY_UNUSED(what);
     AsyStreams *st = arg;
+    struct signalfd_siginfo si;
+    while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) continue; /* drain */
     if (st->shutdown) return;
     for (AsyLive *o = st->live; o; o = o->lnext) {
         if (!is_proc(st, o)) continue;
@@ -110,10 +112,11 @@ static void proc_sigchld_cb(evutil_socket_t sig, short what, void *arg) {
         pid_t r = waitpid(p->pid, &status, WNOHANG);
         if (r != p->pid) continue;
         p->pid = -p->pid; /* reaped: never waited for again (pid kept, negated) */
-        if (--st->nprocs == 0) event_del(st->sigchld);
+        st->nprocs--;
         if (!asy_loop_call_soon(st->vm, proc_exited_h, ASY_OBJ(p), ASY_INT(status)))
             asy_exc_clear(st->vm);
     }
+    if (st->nprocs == 0) asy_streams_unwatch_children(st); /* frees this event: last */
 }
 
 static pid_t proc_pid(AsyProcTransport *p) { return p->pid < 0 ? -p->pid : p->pid; }
@@ -409,14 +412,42 @@ static bool proc_make_pipes(AsyVM *vm, AsyStreams *st, AsyProcTransport *p, Spaw
     return true;
 }
 
-/* Watch SIGCHLD before the first child starts, so that its exit cannot be missed. */
+/* Watch SIGCHLD while children run, from before the first starts (so that no exit is
+ * missed) until the last is reaped. SIGCHLD is blocked and read from a signalfd rather
+ * than caught: installing and removing a signal handler as processes come and go
+ * (libevent's evsignal) was seen to corrupt registers of the interrupted code under
+ * gVisor, and a blocked signal interrupts nothing. Children get an empty signal mask
+ * (plan_attrs). */
+static void proc_sigmask(int how) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    sigprocmask(how, &set, NULL);
+}
+
 static bool proc_watch(AsyVM *vm, AsyStreams *st) {
-    if (!st->sigchld) st->sigchld = evsignal_new(st->base, SIGCHLD, proc_sigchld_cb, st);
-    if (!st->sigchld || (st->nprocs == 0 && event_add(st->sigchld, NULL) != 0)) {
+    if (st->sigchld) return true;
+    proc_sigmask(SIG_BLOCK);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    st->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (st->sigfd >= 0)
+        st->sigchld = event_new(st->base, st->sigfd, EV_READ | EV_PERSIST, proc_sigchld_cb, st);
+    if (!st->sigchld || event_add(st->sigchld, NULL) != 0) {
+        asy_streams_unwatch_children(st);
         asy_raise(vm, ASY_EXC_RuntimeError, "cannot watch SIGCHLD");
         return false;
     }
     return true;
+}
+
+void asy_streams_unwatch_children(AsyStreams *st) {
+    if (st->sigchld) event_free(st->sigchld);
+    st->sigchld = NULL;
+    if (st->sigfd >= 0) close(st->sigfd);
+    st->sigfd = -1;
+    proc_sigmask(SIG_UNBLOCK);
 }
 
 /* _spawn(args, shell, stdin, stdout, stderr, limit, kwds): the transport of a started
@@ -453,8 +484,8 @@ static AsyValue sp_spawn(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         asy_live_link(st, &p->live, proc_release);
         ok = proc_make_pipes(vm, st, p, &sp, limit);
         if (!ok) proc_close(vm, p);
-    } else if (st->nprocs == 0 && st->sigchld) {
-        event_del(st->sigchld);
+    } else if (st->nprocs == 0) {
+        asy_streams_unwatch_children(st);
     }
     plan_free(&sp);
     asy_root_pop(vm, 2);
