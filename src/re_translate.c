@@ -89,6 +89,7 @@ typedef struct {
     int depth;
     bool ascii;        /* \w etc. mean ASCII here (scoped flags)                 */
     bool native_ascii; /* ... and to PCRE2 (no PCRE2_UCP)                        */
+    bool icase;        /* case-insensitive here (global and scoped flags)        */
     Buf out;
     Buf cls; /* the body of the class being parsed                     */
     jmp_buf jb;
@@ -185,6 +186,20 @@ static void emit_literal(Tr *t, Buf *b, uint32_t c) {
     } else {
         buf_printf(t, b, "\\x{%x}", (unsigned)c);
     }
+}
+
+/* A literal item (outside a class). sre's ASCII mode folds only ASCII letters, PCRE2's
+ * UTF mode folds every letter: a non-ASCII literal there is matched case-sensitively. */
+static void emit_item_literal(Tr *t, uint32_t c) {
+    if (c >= 0x80 && t->icase && t->ascii && !t->bytes) {
+        buf_puts(t, &t->out, "(?-i:");
+        emit_literal(t, &t->out, c);
+        buf_puts(t, &t->out, ")");
+        t->sub = S_OTHER;
+        return;
+    }
+    emit_literal(t, &t->out, c);
+    t->sub = S_LIT;
 }
 
 /* ------------------------------------------------------------------------------------ */
@@ -588,14 +603,14 @@ static int parse_escape(Tr *t, int32_t tok, size_t start, Width *w) {
     uint32_t lit;
     t->sub = S_LIT;
     if (char_escape(t, c, start, &lit)) {
-        emit_literal(t, &t->out, lit);
+        emit_item_literal(t, lit);
         return K_ITEM;
     }
     if (c == '0') {
         uint32_t v = 0;
         for (int k = 0; k < 2 && is_octdigit(t->next); k++)
             v = v * 8 + (uint32_t)(tok_get(t) - '0');
-        emit_literal(t, &t->out, v);
+        emit_item_literal(t, v);
         return K_ITEM;
     }
     if (is_digit(c)) {
@@ -606,7 +621,7 @@ static int parse_escape(Tr *t, int32_t tok, size_t start, Width *w) {
             if (is_octdigit(c) && is_octdigit(d2) && is_octdigit(t->next)) {
                 int32_t d3 = tok_get(t);
                 uint32_t v = (uint32_t)((c - '0') * 64 + (d2 - '0') * 8 + (d3 - '0'));
-                emit_literal(t, &t->out, octal_value(t, start, v, true));
+                emit_item_literal(t, octal_value(t, start, v, true));
                 return K_ITEM;
             }
             group = group * 10 + (d2 - '0');
@@ -623,7 +638,7 @@ static int parse_escape(Tr *t, int32_t tok, size_t start, Width *w) {
         FAIL(t, esclen - 1, "invalid group reference %ld", group);
     }
     if (is_asciiletter(c)) bad_escape(t, start);
-    emit_literal(t, &t->out, (uint32_t)c);
+    emit_item_literal(t, (uint32_t)c);
     return K_ITEM;
 }
 
@@ -1065,6 +1080,7 @@ static int parse_group(Tr *t, bool *verbose, int nested, bool first, int lastkin
                     FAIL(t, tell(t) - charpos(t, start),
                          "global flags not at the start of the expression");
                 *verbose = t->flags & RE_FLAG_VERBOSE;
+                t->icase = t->flags & RE_FLAG_IGNORECASE;
                 t->ascii = t->native_ascii =
                     t->bytes || (t->flags & (RE_FLAG_ASCII | RE_FLAG_LOCALE));
                 return K_NONE;
@@ -1085,13 +1101,16 @@ static int parse_group(Tr *t, bool *verbose, int nested, bool first, int lastkin
     else
         emit_scoped_flags(t, add, del);
     int saved_group = t->cur_group;
-    bool saved_ascii = t->ascii;
+    bool saved_ascii = t->ascii, saved_icase = t->icase;
+    if (add & RE_FLAG_IGNORECASE) t->icase = true;
+    if (del & RE_FLAG_IGNORECASE) t->icase = false;
     if (capture) t->cur_group = gid;
     if (add & (RE_FLAG_ASCII | RE_FLAG_LOCALE)) t->ascii = true;
     if (add & RE_FLAG_UNICODE) t->ascii = false;
     Width inner = parse_sub(t, sub_verbose, nested + 1);
     t->cur_group = saved_group;
     t->ascii = saved_ascii;
+    t->icase = saved_icase;
     if (!tok_match(t, ')'))
         FAIL(t, tell(t) - charpos(t, start), "missing ), unterminated subpattern");
     buf_puts(t, &t->out, ")");
@@ -1134,8 +1153,7 @@ static Width parse_seq(Tr *t, bool verbose, int nested, bool first, int *nitems,
         if (this & ESC) {
             kind = parse_escape(t, this, here, &w);
         } else if (!is_special(this)) {
-            emit_literal(t, &t->out, (uint32_t)this);
-            t->sub = S_LIT;
+            emit_item_literal(t, (uint32_t)this);
         } else if (this == '[') {
             parse_class(t, here);
         } else if (this == '*' || this == '+' || this == '?' || this == '{') {
@@ -1270,6 +1288,7 @@ bool re_translate(const char *pat, size_t len, bool is_bytes, uint32_t flags, Re
     t->lookbehindgroups = -1;
     t->lb_err_start = -1;
     t->ascii = t->native_ascii = is_bytes || (flags & (RE_FLAG_ASCII | RE_FLAG_LOCALE));
+    t->icase = flags & RE_FLAG_IGNORECASE;
     if (setjmp(t->jb)) {
         tr_free(t);
         free(t);
