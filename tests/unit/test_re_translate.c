@@ -1054,7 +1054,8 @@ Test(re_translate, output_syntax) {
     expect_pcre("(?a:\\w)", 0, "(?:[0-9A-Z_a-z])"); /* ASCII inside a Unicode pattern */
     expect_pcre("\\w", RE_FLAG_ASCII, "\\w");
     /* sre's ASCII mode folds only ASCII letters */
-    expect_pcre("\xc3\xa9" "a", RE_FLAG_ASCII | RE_FLAG_IGNORECASE, "(?-i:\\x{e9})a");
+    static const char e_acute_a[] = {(char)0xc3, (char)0xa9, 'a', '\0'};
+    expect_pcre(e_acute_a, RE_FLAG_ASCII | RE_FLAG_IGNORECASE, "(?-i:\\x{e9})a");
     expect_pcre("\\B", 0, "(?!\\A\\z)\\B"); /* sre: \B never matches in "" */
 }
 
