@@ -581,15 +581,70 @@ static bool text_skip_pending_lf(AsyVM *vm, AsyTextFile *t) {
     return true;
 }
 
-/* Text as bytes (newlines translated): at most `limit` characters (all when < 0), ending
- * after the first line end when `line`. Characters are counted as UTF-8 (one per byte for
- * the single-byte codecs); a character is taken whole, and the reading stops as soon as
- * the limit is reached, so a terminal is never asked for more than needed. */
+/* One text read in progress: the characters taken so far, and the continuation bytes the
+ * last character still owes (UTF-8; the single-byte codecs have none). */
+typedef struct {
+    int64_t limit, chars;
+    int need;
+    bool line, utf8;
+    bool prev_cr; /* the byte taken before this chunk was '\r' (newline='\r\n') */
+} TextScan;
+
+/* How a scan of the read-ahead ended. */
+enum {
+    SCAN_MORE,   /* everything was taken: read more                                   */
+    SCAN_DONE,   /* the read is complete                                              */
+    SCAN_CR,     /* stopped before a '\r' that universal newlines translate           */
+    SCAN_ANY_CR, /* newline='': a line ended at '\r'; a '\n' after it belongs to it   */
+};
+
+/* Scans p..e for the end of what this read takes; *end is set to it. Lines find their
+ * end with memchr when no character count is needed; otherwise byte by byte, counting
+ * characters so that one is taken whole and the read stops as soon as the limit is met
+ * (a terminal is never asked for more than needed). */
+static int scan_chunk(const AsyTextFile *t, TextScan *st, const uint8_t *p, const uint8_t *e,
+                      const uint8_t **end) {
+    if (st->limit < 0 && st->line && (t->nl == NL_UNIVERSAL || t->nl == NL_LF)) {
+        const uint8_t *nl = memchr(p, '\n', (size_t)(e - p));
+        const uint8_t *cr =
+            t->nl == NL_UNIVERSAL ? memchr(p, '\r', (size_t)((nl ? nl : e) - p)) : NULL;
+        *end = cr ? cr : nl ? nl + 1 : e;
+        return cr ? SCAN_CR : nl ? SCAN_DONE : SCAN_MORE;
+    }
+    for (const uint8_t *q = p; q < e;) {
+        uint8_t c = *q;
+        if (st->limit >= 0) {
+            if (st->need > 0 && (c & 0xC0) == 0x80) {
+                st->need--;
+                *end = ++q;
+                if (st->need == 0 && st->chars == st->limit) return SCAN_DONE;
+                continue;
+            }
+            st->need = st->utf8 && c >= 0xC0 ? (int)asy_utf8_seqlen(c) - 1 : 0;
+            st->chars++;
+        }
+        if (c == '\r' && t->nl == NL_UNIVERSAL) {
+            *end = q;
+            return SCAN_CR;
+        }
+        *end = ++q;
+        if (st->line && text_line_end(t, c)) {
+            if (c == '\r' && t->nl == NL_ANY) return SCAN_ANY_CR;
+            /* newline='\r\n': only a '\n' after a '\r' ends the line */
+            bool after_cr = q - p >= 2 ? q[-2] == '\r' : st->prev_cr;
+            if (!(c == '\n' && t->nl == NL_CRLF && !after_cr)) return SCAN_DONE;
+        }
+        if (st->limit >= 0 && st->need == 0 && st->chars == st->limit) return SCAN_DONE;
+    }
+    *end = e;
+    return SCAN_MORE;
+}
+
+/* Text as bytes (newlines translated) into out: at most `limit` characters (all when
+ * < 0), ending after the first line end when `line`. */
 static bool text_read_into(AsyVM *vm, AsyTextFile *t, int64_t limit, bool line, ByteBuf *out) {
     AsyBinFile *f = t->buf;
-    int64_t chars = 0;
-    int need = 0; /* continuation bytes the current character still has */
-    bool utf8 = t->codec == ASY_CODEC_UTF8;
+    TextScan st = {limit, 0, 0, line, t->codec == ASY_CODEC_UTF8, false};
     if (limit == 0) return true;
     for (;;) {
         if (t->pending_cr && !text_skip_pending_lf(vm, t)) return false;
@@ -598,79 +653,30 @@ static bool text_read_into(AsyVM *vm, AsyTextFile *t, int64_t limit, bool line, 
             if (n < 0) return false;
             if (n == 0) return true;
         }
-        const uint8_t *p = f->rbuf + f->rpos, *e = f->rbuf + f->rlen, *q = p;
-        bool done = false;
-        if (limit < 0 && line && (t->nl == NL_UNIVERSAL || t->nl == NL_LF)) {
-            /* A line: find its end with memchr. */
-            const uint8_t *nl = memchr(p, '\n', (size_t)(e - p));
-            const uint8_t *stop = nl ? nl : e;
-            const uint8_t *cr = t->nl == NL_UNIVERSAL ? memchr(p, '\r', (size_t)(stop - p)) : NULL;
-            if (cr)
-                q = cr;
-            else if (nl) {
-                q = nl + 1;
-                done = true;
-            } else
-                q = e;
-        } else {
-            while (q < e) {
-                uint8_t c = *q;
-                if (limit >= 0) {
-                    if (need > 0 && (c & 0xC0) == 0x80) {
-                        need--;
-                        q++;
-                        if (need == 0 && chars == limit) {
-                            done = true;
-                            break;
-                        }
-                        continue;
-                    }
-                    need = utf8 && c >= 0xC0 ? (int)asy_utf8_seqlen(c) - 1 : 0;
-                    chars++;
-                }
-                if (c == '\r' && t->nl == NL_UNIVERSAL) break; /* translated below */
-                q++;
-                if (line && text_line_end(t, c)) {
-                    if (c == '\r' && t->nl == NL_ANY) {
-                        /* '\r\n' stays one line end: look at the next byte. */
-                        if (!bb_append(vm, out, p, (size_t)(q - p))) return false;
-                        f->rpos += (size_t)(q - p);
-                        if (bin_avail(f) == 0 && bin_fill(vm, f) < 0) return false;
-                        if (bin_avail(f) > 0 && f->rbuf[f->rpos] == '\n' &&
-                            (limit < 0 || chars < limit)) {
-                            f->rpos++;
-                            return bb_append(vm, out, "\n", 1);
-                        }
-                        return true;
-                    }
-                    if (c == '\n' && t->nl == NL_CRLF &&
-                        !(q - p >= 2 ? q[-2] == '\r'
-                                     : (out->len > 0 && out->data[out->len - 1] == '\r')))
-                        goto counted;
-                    done = true;
-                    break;
-                }
-            counted:
-                if (limit >= 0 && need == 0 && chars == limit) {
-                    done = true;
-                    break;
-                }
-            }
-        }
+        const uint8_t *p = f->rbuf + f->rpos, *q;
+        st.prev_cr = out->len > 0 && out->data[out->len - 1] == '\r';
+        int how = scan_chunk(t, &st, p, f->rbuf + f->rlen, &q);
         if (!bb_append(vm, out, p, (size_t)(q - p))) return false;
         f->rpos += (size_t)(q - p);
-        if (done) return true;
-        if (q < e && *q == '\r' && t->nl == NL_UNIVERSAL) {
-            /* '\r' or '\r\n' becomes '\n'. */
+        if (how == SCAN_DONE) return true;
+        if (how == SCAN_ANY_CR) {
+            /* Look at the next byte (reading it if need be): '\r\n' is one line end. */
+            if (bin_avail(f) == 0 && bin_fill(vm, f) < 0) return false;
+            if (bin_avail(f) > 0 && f->rbuf[f->rpos] == '\n' && (limit < 0 || st.chars < limit)) {
+                f->rpos++;
+                return bb_append(vm, out, "\n", 1);
+            }
+            return true;
+        }
+        if (how == SCAN_CR) {
+            /* '\r' or '\r\n' becomes '\n'; a '\n' not read yet is skipped later. */
             if (!bb_append(vm, out, "\n", 1)) return false;
             f->rpos++;
-            if (f->rpos < f->rlen) {
-                if (f->rbuf[f->rpos] == '\n') f->rpos++;
-            } else {
+            if (f->rpos == f->rlen)
                 t->pending_cr = true;
-            }
-            if (limit >= 0 && chars == limit) return true;
-            if (line) return true;
+            else if (f->rbuf[f->rpos] == '\n')
+                f->rpos++;
+            if (line || (limit >= 0 && st.chars == limit)) return true;
         }
     }
 }
