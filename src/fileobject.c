@@ -1626,17 +1626,13 @@ AsyValue asy_file_stdin_readline(AsyVM *vm) {
 /* The io module                                                                          */
 /* ------------------------------------------------------------------------------------ */
 
-static const AsyMethodDef io_functions[] = {
-    {"open", asy_file_open, 0, "Open file and return a stream."},
-    {NULL, NULL, 0, NULL},
-};
-
 void asy_mod_io_init(AsyVM *vm) {
     file_types_init(vm);
     AsyModule *m = asy_module_new(vm, "io");
     asy_root_push(vm, ASY_OBJ(m));
-    asy_module_add_functions(vm, m, io_functions);
     AsyDict *d = m->dict;
+    /* io.open is builtins.open, the same object. */
+    asy_dict_set_cstr(vm, d, "open", asy_dict_get_cstr(vm, vm->builtins->dict, "open"));
     asy_dict_set_cstr(vm, d, "TextIOWrapper", ASY_OBJ(ASY_TYPE(vm, TextIOWrapper)));
     asy_dict_set_cstr(vm, d, "BufferedReader", ASY_OBJ(ASY_TYPE(vm, BufferedReader)));
     asy_dict_set_cstr(vm, d, "BufferedWriter", ASY_OBJ(ASY_TYPE(vm, BufferedWriter)));
