@@ -1043,7 +1043,11 @@ static HTarget *target_new(const char *url, bool verify) {
         size_t n = strlen(path) + (q ? strlen(q) + 1 : 0) + 1;
         t->path = malloc(n);
         if (t->path) snprintf(t->path, n, "%s%s%s", path, q ? "?" : "", q ? q : "");
-        t->host = dup0(host);
+        size_t hl = strlen(host);
+        if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') /* an IPv6 literal */
+            t->host = dupn(host + 1, hl - 2);
+        else
+            t->host = dup0(host);
         t->url = dup0(url);
         size_t kn = strlen(host) + 32;
         t->key = malloc(kn);

@@ -543,7 +543,15 @@ static AsyValue url_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
     AsyValue r = ASY_NONE;
     switch (which) {
     case 0: r = ASY_OBJ(asy_str_from_cstr(vm, scheme ? scheme : "")); break;
-    case 1: r = opt_str(vm, evhttp_uri_get_host(u)); break;
+    case 1: {
+        const char *h = evhttp_uri_get_host(u);
+        size_t hl = h ? strlen(h) : 0;
+        if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') /* yarl gives IPv6 hosts bare */
+            r = ASY_OBJ(asy_str_new(vm, h + 1, hl - 2));
+        else
+            r = opt_str(vm, h);
+        break;
+    }
     case 2: {
         int port = evhttp_uri_get_port(u);
         if (port < 0 && scheme)
