@@ -4,8 +4,8 @@ Started by tests/run-scripts for a test that says `# peer: python3 _peer.py [--t
 listens on a free port of 127.0.0.1, prints that port on its first line of stdout (the
 runner passes it to the test as PEER_PORT), and exits by itself after 60 seconds.
 
-Endpoints: /delay?s=SECONDS, /big (1 MiB), /chunked, /reset (a body cut short by a TCP
-reset), /close (closes without answering), /json, /status/CODE, /redirect/N, /headers
+Endpoints: /delay?s=SECONDS, /big (1 MiB), /chunked, /eof (a body without a length, ended
+by closing), /reset (a body cut short by a TCP reset), /close (closes without answering), /json, /status/CODE, /redirect/N, /headers
 (the request headers as JSON), /conns (how many connections were accepted so far).
 --tls serves HTTPS with a self-signed certificate made at start with the openssl command.
 """
@@ -75,6 +75,14 @@ class Handler(BaseHTTPRequestHandler):
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                        struct.pack("ii", 1, 0))
             self.connection.close()
+            self.close_connection = True
+        elif parts[0] == "eof":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(b"until the end")
+            self.wfile.flush()
             self.close_connection = True
         elif parts[0] == "close":
             self.connection.close()
