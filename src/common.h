@@ -31,6 +31,9 @@
  * stay within a few MB. */
 #define ASY_GC_INITIAL_THRESHOLD (8u << 20)
 #define ASY_GC_GROWTH_FACTOR 2
+/* gc.c's small-object pools: objects up to ASY_GC_NCLASSES * ASY_GC_GRAIN bytes. */
+#define ASY_GC_GRAIN 16
+#define ASY_GC_NCLASSES 32
 
 /* Default of sys.getrecursionlimit(), as in CPython. Counts asy frames of one task. */
 #define ASY_DEFAULT_RECURSION_LIMIT 1000

@@ -13,6 +13,7 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#include <sys/mman.h>
 
 #include "vm.h"
 
@@ -21,8 +22,30 @@ static ASY_NORETURN void gc_fatal_oom(size_t size) {
     exit(70);
 }
 
+/* Small objects (up to ASY_GC_NCLASSES * ASY_GC_GRAIN bytes, nearly all of them) come from
+ * pools: each size class keeps a free list of blocks its dead objects left, refilled by
+ * carving the newest chunk. malloc/free per object cost more than the rest of allocating
+ * and sweeping together. Chunks go back to the system only in asy_gc_free_all. Under
+ * AddressSanitizer every object is malloc'd, so use-after-free stays detectable. */
+#if defined(__SANITIZE_ADDRESS__)
+#define GC_POOLS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GC_POOLS 0
+#endif
+#endif
+#ifndef GC_POOLS
+#define GC_POOLS 1
+#endif
+
+/* Chunks are mapped directly rather than malloc'd, so they do not sit between the malloc'd
+ * buffers of lists and dicts, which then often grow in place instead of being copied. */
+#define GC_CHUNK_SIZE ((size_t)256 << 10)
+#define GC_CHUNK_HEADER ASY_GC_GRAIN /* the chunk list link, padded to keep alignment */
+
 /* Bytes one object occupies, for the collection threshold. */
 static size_t gc_object_size(AsyObj *obj) {
+    if (obj->gc_class) return (size_t)obj->gc_class * ASY_GC_GRAIN;
 #if defined(__GLIBC__)
     return malloc_usable_size(obj);
 #else
@@ -30,16 +53,79 @@ static size_t gc_object_size(AsyObj *obj) {
 #endif
 }
 
-void *asy_gc_alloc(AsyVM *vm, AsyType *type, size_t size) {
+static char *gc_chunk_new(void) {
+#ifdef MAP_ANONYMOUS
+    void *p = mmap(NULL, GC_CHUNK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) gc_fatal_oom(GC_CHUNK_SIZE);
+#else
+    void *p = malloc(GC_CHUNK_SIZE);
+    if (!p) gc_fatal_oom(GC_CHUNK_SIZE);
+#endif
+    return p;
+}
+
+static void gc_chunk_free(void *chunk) {
+#ifdef MAP_ANONYMOUS
+    munmap(chunk, GC_CHUNK_SIZE);
+#else
+    free(chunk);
+#endif
+}
+
+/* A fresh block of class cls from the newest chunk, starting a new chunk when the tail is
+ * too short (the tail's remainder is given to the free lists, largest classes first). */
+static void *gc_pool_carve(AsyVM *vm, unsigned cls) {
+    size_t size = (size_t)cls * ASY_GC_GRAIN;
+    if ((size_t)(vm->gc_bump_end - vm->gc_bump) < size) {
+        while (vm->gc_bump_end - vm->gc_bump >= ASY_GC_GRAIN) {
+            size_t left = (size_t)(vm->gc_bump_end - vm->gc_bump) / ASY_GC_GRAIN;
+            unsigned c = left > ASY_GC_NCLASSES ? ASY_GC_NCLASSES : (unsigned)left;
+            *(void **)vm->gc_bump = vm->gc_free[c];
+            vm->gc_free[c] = vm->gc_bump;
+            vm->gc_bump += (size_t)c * ASY_GC_GRAIN;
+        }
+        char *chunk = gc_chunk_new();
+        *(void **)chunk = vm->gc_chunks;
+        vm->gc_chunks = chunk;
+        vm->gc_bump = chunk + GC_CHUNK_HEADER;
+        vm->gc_bump_end = chunk + GC_CHUNK_SIZE;
+    }
+    void *p = vm->gc_bump;
+    vm->gc_bump += size;
+    return p;
+}
+
+static inline AsyObj *gc_alloc(AsyVM *vm, AsyType *type, size_t size, bool zero) {
     if (size > ASY_MAX_ALLOC) gc_fatal_oom(size);
-    AsyObj *obj = calloc(1, size);
-    if (!obj) gc_fatal_oom(size);
+    AsyObj *obj;
+    size_t cls = (size + ASY_GC_GRAIN - 1) / ASY_GC_GRAIN;
+    if (GC_POOLS && cls <= ASY_GC_NCLASSES) {
+        if (cls == 0) cls = 1;
+        void *p = vm->gc_free[cls];
+        if (p) vm->gc_free[cls] = *(void **)p;
+        else p = gc_pool_carve(vm, (unsigned)cls);
+        size_t bytes = cls * ASY_GC_GRAIN;
+        memset(p, 0, zero ? bytes : sizeof(AsyObj));
+        obj = p;
+        obj->gc_class = (uint16_t)cls;
+        vm->bytes_allocated += bytes;
+    } else {
+        obj = zero ? calloc(1, size) : malloc(size < sizeof(AsyObj) ? sizeof(AsyObj) : size);
+        if (!obj) gc_fatal_oom(size);
+        if (!zero) memset(obj, 0, sizeof(AsyObj));
+        vm->bytes_allocated += gc_object_size(obj);
+    }
     obj->type = type;
     obj->gc_next = vm->objects;
     vm->objects = obj;
-    vm->bytes_allocated += gc_object_size(obj);
     vm->gc_pending = true;
     return obj;
+}
+
+void *asy_gc_alloc(AsyVM *vm, AsyType *type, size_t size) { return gc_alloc(vm, type, size, true); }
+
+void *asy_gc_alloc_uninit(AsyVM *vm, AsyType *type, size_t size) {
+    return gc_alloc(vm, type, size, false);
 }
 
 void *asy_mem_alloc(AsyVM *vm, size_t size) {
@@ -95,6 +181,13 @@ static void gc_gray_push(AsyVM *vm, AsyObj *obj) {
 void asy_gc_mark_obj(AsyVM *vm, AsyObj *obj) {
     if (!obj || obj->gc_marked) return;
     obj->gc_marked = 1;
+    AsyType *t = obj->type;
+    if (t && !t->traverse) {
+        /* A leaf (str, bytes, a big int...): its type is all it refers to, so it need
+         * not go through the mark stack. */
+        if (!t->hdr.gc_marked) asy_gc_mark_obj(vm, &t->hdr);
+        return;
+    }
     gc_gray_push(vm, obj);
 }
 
@@ -119,6 +212,10 @@ static void gc_mark_roots(AsyVM *vm) {
     /* Interned strings are immortal: code objects and type dicts key on their identity. */
     for (size_t i = 0; i < vm->interned.cap; i++)
         asy_gc_mark_obj(vm, (AsyObj *)vm->interned.slots[i]);
+    for (int i = 0; i < ASY_METHOD_CACHE_SIZE; i++) {
+        asy_gc_mark_obj(vm, (AsyObj *)vm->method_cache[i].type);
+        asy_gc_mark_value(vm, vm->method_cache[i].method);
+    }
     asy_gc_mark_obj(vm, vm->not_implemented);
     asy_gc_mark_obj(vm, vm->ellipsis);
     asy_gc_mark_obj(vm, (AsyObj *)vm->empty_str);
@@ -150,7 +247,13 @@ static void gc_finalize(AsyVM *vm, AsyObj *obj) {
 static void gc_release(AsyVM *vm, AsyObj *obj) {
     size_t size = gc_object_size(obj);
     vm->bytes_allocated -= size < vm->bytes_allocated ? size : vm->bytes_allocated;
-    free(obj);
+    unsigned cls = obj->gc_class;
+    if (cls) {
+        *(void **)obj = vm->gc_free[cls];
+        vm->gc_free[cls] = obj;
+    } else {
+        free(obj);
+    }
 }
 
 static void gc_free_object(AsyVM *vm, AsyObj *obj) {
@@ -171,10 +274,20 @@ static void gc_free_types(AsyVM *vm, AsyObj *types) {
 
 /* Finalizers may look at their object's type, so types die last: first sweep frees every
  * unmarked non-type object, second sweep the unmarked types. */
-static void gc_sweep(AsyVM *vm) {
+/* Whether obj is a type object. `plain` caches the last type found not to be a metatype:
+ * dead objects come in runs of one type, and asy_is_subtype walks the bases. */
+static bool gc_is_type(AsyVM *vm, AsyObj *obj, AsyType **plain) {
     AsyType *type_type = vm->types[ASY_TYPE_type];
+    if (!type_type || !obj->type || obj->type == *plain) return false;
+    if (asy_is_subtype(obj->type, type_type)) return true;
+    *plain = obj->type;
+    return false;
+}
+
+static void gc_sweep(AsyVM *vm) {
     AsyObj **link = &vm->objects;
     AsyObj *dead_types = NULL;
+    AsyType *plain = NULL;
     while (*link) {
         AsyObj *obj = *link;
         if (obj->gc_marked) {
@@ -183,7 +296,7 @@ static void gc_sweep(AsyVM *vm) {
             continue;
         }
         *link = obj->gc_next;
-        if (type_type && obj->type && asy_is_subtype(obj->type, type_type)) {
+        if (gc_is_type(vm, obj, &plain)) {
             obj->gc_next = dead_types;
             dead_types = obj;
         } else {
@@ -217,14 +330,15 @@ void asy_gc_free_all(AsyVM *vm) {
     vm->nroots = 0;
     AsyObj *obj = vm->objects;
     AsyObj *types = NULL;
-    AsyType *type_type = vm->types[ASY_TYPE_type];
+    AsyType *plain = NULL;
     while (obj) {
         AsyObj *next = obj->gc_next;
-        if (type_type && obj->type && asy_is_subtype(obj->type, type_type)) {
+        if (gc_is_type(vm, obj, &plain)) {
             obj->gc_next = types;
             types = obj;
         } else {
-            gc_free_object(vm, obj);
+            gc_finalize(vm, obj);
+            if (!obj->gc_class) free(obj); /* pooled blocks go with their chunks below */
         }
         obj = next;
     }
@@ -234,4 +348,11 @@ void asy_gc_free_all(AsyVM *vm) {
     free(vm->roots);
     vm->gray = NULL;
     vm->roots = NULL;
+    while (vm->gc_chunks) {
+        void *next = *(void **)vm->gc_chunks;
+        gc_chunk_free(vm->gc_chunks);
+        vm->gc_chunks = next;
+    }
+    memset(vm->gc_free, 0, sizeof vm->gc_free);
+    vm->gc_bump = vm->gc_bump_end = NULL;
 }

@@ -27,7 +27,8 @@ typedef struct AsyTuple AsyTuple;
 struct AsyObj {
     AsyType *type;
     AsyObj *gc_next;     /* all objects form one list, swept by gc.c          */
-    uint32_t gc_marked;  /* reachable in the current collection              */
+    uint16_t gc_marked;  /* reachable in the current collection              */
+    uint16_t gc_class;   /* gc.c: small-block size class, 0 for a malloc'd one */
     uint32_t flags;      /* per-type bits (e.g. ASY_STR_INTERNED)             */
 };
 

@@ -160,6 +160,16 @@ typedef struct {
 
 typedef struct AsyFiber AsyFiber;   /* fiber.h: a task's value stack and frames */
 
+/* vm_ops.c: LOAD_METHOD's cache of methods found on built-in types, valid while `type`'s
+ * type_epoch (bumped by asy_type_modified) is unchanged. */
+#define ASY_METHOD_CACHE_SIZE 64
+typedef struct {
+    AsyType *type;
+    AsyStr *name;
+    uint64_t epoch;
+    AsyValue method;
+} AsyMethodCacheEntry;
+
 struct AsyVM {
     /* -- memory (gc.c) -- */
     AsyObj *objects;            /* every live object, newest first                  */
@@ -172,6 +182,11 @@ struct AsyVM {
     AsyValue *roots;            /* asy_root_push / asy_root_pop                     */
     size_t nroots, rootcap;
     size_t collections;         /* how many times the GC has run                     */
+    /* Small objects come from pooled chunks (gc.c): a free list per size class, then
+     * the unused tail of the newest chunk. */
+    void *gc_free[ASY_GC_NCLASSES + 1];
+    char *gc_bump, *gc_bump_end;
+    void *gc_chunks;            /* every chunk, linked through its first word        */
 
     /* -- the object model -- */
     AsyType *types[ASY_TYPE_COUNT];
@@ -183,6 +198,7 @@ struct AsyVM {
     AsyStr *empty_str;
     AsyStr *char_cache[128];    /* the one-character ASCII strs (interned), str.c    */
     AsyTuple *empty_tuple;
+    AsyMethodCacheEntry method_cache[ASY_METHOD_CACHE_SIZE];
 
     /* -- exceptions -- */
     AsyException *exc;          /* the pending exception (see the error convention)  */
@@ -229,6 +245,9 @@ void asy_traceback_print(AsyVM *vm, AsyException *e, FILE *out);
 /* ---- memory (gc.c) ---- */
 /* A new zeroed object of `size` bytes with its header set. Never collects. */
 void *asy_gc_alloc(AsyVM *vm, AsyType *type, size_t size);
+/* The same with only the AsyObj header zeroed: for objects whose every field the caller
+ * writes at once (str bodies). */
+void *asy_gc_alloc_uninit(AsyVM *vm, AsyType *type, size_t size);
 /* Memory for buffers an object owns (list items, dict tables, ...): counted toward the
  * next collection. Returns NULL with MemoryError pending when size > ASY_MAX_ALLOC or
  * malloc fails. asy_mem_free accepts NULL. */
@@ -370,6 +389,7 @@ void asy_class_init_types(AsyVM *vm);  /* property, classmethod, staticmethod, s
 /* ---- constructors and accessors of built-in objects ---- */
 /* str.c */
 AsyStr *asy_str_new(AsyVM *vm, const char *utf8, size_t len);   /* copies; valid UTF-8 */
+AsyStr *asy_str_new_ascii(AsyVM *vm, const char *ascii, size_t len); /* known ASCII: no scan */
 AsyStr *asy_str_from_cstr(AsyVM *vm, const char *s);
 AsyStr *asy_str_printf(AsyVM *vm, const char *fmt, ...) ASY_PRINTF(2, 3);
 AsyStr *asy_str_intern(AsyVM *vm, const char *utf8, size_t len);

@@ -36,9 +36,32 @@ static bool method_lookup_plain(AsyVM *vm, AsyType *t) {
     return ASY_IS_UNDEF(ga) || asy_value_is(ga, asy_type_lookup(object, ASY_S(vm, __getattribute__)));
 }
 
-/* The method `name` of obj, unbound, when calling it can skip making a bound method. */
+static AsyValue lookup_method_uncached(AsyVM *vm, AsyType *t, AsyValue obj, AsyStr *name);
+
+/* The method `name` of obj, unbound, when calling it can skip making a bound method.
+ * Methods of built-in types without instance dicts (list.append, dict.get) are remembered
+ * in vm->method_cache by type and interned name (gc.c keeps the cached types and methods
+ * alive, and interned strs are immortal, so no entry matches a reused address); any
+ * change to a type bumps the epoch. */
 AsyValue asy_vm_lookup_method(AsyVM *vm, AsyValue obj, AsyStr *name) {
     AsyType *t = type_of(vm, obj);
+    if ((t->tflags & ASY_TYPE_HEAP) || t->dict_offset || !(name->hdr.flags & ASY_STR_INTERNED))
+        return lookup_method_uncached(vm, t, obj, name);
+    uint64_t epoch = ASY_TYPE(vm, type)->type_epoch;
+    size_t h = (((uintptr_t)t >> 4) ^ ((uintptr_t)name >> 4)) & (ASY_METHOD_CACHE_SIZE - 1);
+    AsyMethodCacheEntry *e = &vm->method_cache[h];
+    if (e->type == t && e->name == name && e->epoch == epoch) return e->method;
+    AsyValue m = lookup_method_uncached(vm, t, obj, name);
+    if (!ASY_IS_UNDEF(m) && ASY_IS_OBJ(m)) {
+        e->type = t;
+        e->name = name;
+        e->epoch = epoch;
+        e->method = m;
+    }
+    return m;
+}
+
+static AsyValue lookup_method_uncached(AsyVM *vm, AsyType *t, AsyValue obj, AsyStr *name) {
     AsyValue m = asy_type_lookup(t, name);
     if (ASY_IS_UNDEF(m)) return ASY_UNDEF;
     if (asy_is_function(vm, m)) {
