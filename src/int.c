@@ -140,13 +140,26 @@ int64_t asy_num_int_hash(AsyValue v) {
 /* ---- int -> str ---- */
 
 /* Decimal digits of an int64 written backwards ending at `end`; returns the start. */
+/* Two digits per division: f-strings and str() of ints are common. */
 static char *i64_to_dec(int64_t i, char *end) {
+    static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+                                "25262728293031323334353637383940414243444546474849"
+                                "50515253545556575859606162636465666768697071727374"
+                                "75767778798081828384858687888990919293949596979899";
     uint64_t u = i < 0 ? -(uint64_t)i : (uint64_t)i;
     char *p = end;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
+    while (u >= 100) {
+        const char *d = pairs + 2 * (u % 100);
+        u /= 100;
+        *--p = d[1];
+        *--p = d[0];
+    }
+    if (u >= 10) {
+        *--p = pairs[2 * u + 1];
+        *--p = pairs[2 * u];
+    } else {
+        *--p = (char)('0' + u);
+    }
     if (i < 0) *--p = '-';
     return p;
 }
@@ -178,7 +191,7 @@ static AsyValue int_repr_value(AsyVM *vm, AsyValue v) {
         char buf[24];
         char *end = buf + sizeof buf;
         char *p = i64_to_dec(ASY_AS_INT(v), end);
-        return ASY_OBJ(asy_str_new(vm, p, (size_t)(end - p)));
+        return ASY_OBJ(asy_str_new_ascii(vm, p, (size_t)(end - p)));
     }
     mpz_srcptr z = ((AsyBigInt *)ASY_AS_OBJ(v))->z;
     if (mpz_sizeinbase(z, 10) > ASY_INT_MAX_STR_DIGITS + 1) return raise_str_limit(vm);

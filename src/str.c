@@ -42,10 +42,13 @@ static AsyStr *str_alloc(AsyVM *vm, size_t len) {
         asy_raise_memory(vm);
         return NULL;
     }
-    AsyStr *s = asy_gc_alloc(vm, STR_TYPE(vm), sizeof(AsyStr) + len + 1);
+    /* Not zeroed: every caller writes all len bytes of the body. */
+    AsyStr *s = asy_gc_alloc_uninit(vm, STR_TYPE(vm), sizeof(AsyStr) + len + 1);
     if (!s) return NULL;
     s->hash = -1;
     s->len = len;
+    s->nchars = 0;
+    s->ascii = false;
     s->data[len] = '\0';
     return s;
 }
@@ -102,6 +105,10 @@ AsyStr *asy_str_new(AsyVM *vm, const char *utf8, size_t len) {
     memcpy(s->data, utf8, len);
     str_seal(s);
     return s;
+}
+
+AsyStr *asy_str_new_ascii(AsyVM *vm, const char *ascii, size_t len) {
+    return str_new_known(vm, ascii, len, len, true);
 }
 
 AsyStr *asy_str_from_cstr(AsyVM *vm, const char *s) { return asy_str_new(vm, s, strlen(s)); }
@@ -849,7 +856,10 @@ static bool slice_args(AsyVM *vm, int argc, AsyValue *argv, int first, size_t n,
 
 /* Python's whitespace in ASCII includes the four separators \x1c-\x1f. */
 static inline bool ascii_space(unsigned char c) {
-    return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1C && c <= 0x1F);
+    /* \t \n \v \f \r, \x1c-\x1f and space, as one table lookup. */
+    static const bool space[128] = {['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1,
+                                    [0x1C] = 1,  [0x1D] = 1,  [0x1E] = 1,  [0x1F] = 1,  [' '] = 1};
+    return c < 128 && space[c];
 }
 
 static inline bool cp_space(uint32_t cp) {
@@ -1050,9 +1060,25 @@ static void list_reverse(AsyList *l) {
 }
 
 /* Whitespace splitting; from the right when `right`. */
+/* split() of an ASCII str: whitespace is a byte test, no decoding. */
+static bool split_ws_ascii(AsyVM *vm, AsyList *l, AsyStr *s, int64_t maxsplit) {
+    const unsigned char *d = (const unsigned char *)s->data;
+    size_t n = s->len, i = 0;
+    for (;;) {
+        while (i < n && ascii_space(d[i])) i++;
+        if (i >= n) return true;
+        if (maxsplit-- == 0) return push_piece(vm, l, s, i, n);
+        size_t end = i + 1;
+        while (end < n && !ascii_space(d[end])) end++;
+        if (!push_piece(vm, l, s, i, end)) return false;
+        i = end;
+    }
+}
+
 static bool split_ws(AsyVM *vm, AsyList *l, AsyStr *s, int64_t maxsplit, bool right) {
     const char *d = s->data;
     size_t n = s->len;
+    if (!right && s->ascii) return split_ws_ascii(vm, l, s, maxsplit);
     if (!right) {
         size_t i = 0;
         while (i < n) {

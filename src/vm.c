@@ -195,6 +195,26 @@ static inline void vcopy(AsyValue *d, const AsyValue *s) {
 #define DISPATCH() goto dispatch
 #endif
 
+/* The common call of a built-in (len(x), lst.append(x), d.get(k, 0)) without
+ * asy_vm_call_setup's dispatch: the callable is a native function, or an unbound native
+ * method whose receiver (args[0]) has exactly the owner type, with positional arguments
+ * only. They are copied off the stack first: the native may run asy code, which can grow
+ * (move) the stack. Returns false, having done nothing, for any other call. */
+#define NATIVE_FAST_ARGS 6
+static inline bool call_native_fast(AsyVM *vm, AsyValue callable, const AsyValue *args,
+                                    int argc, AsyValue *out) {
+    if (!asy_is_native(vm, callable) || argc > NATIVE_FAST_ARGS) return false;
+    AsyNative *n = (AsyNative *)ASY_AS_OBJ(callable);
+    if (!ASY_IS_UNDEF(n->self)) return false;
+    if (n->owner && ((n->def->flags & (ASY_METH_STATIC | ASY_METH_CLASS)) || argc == 0 ||
+                     type_of(vm, args[0]) != n->owner))
+        return false;
+    AsyValue copy[NATIVE_FAST_ARGS];
+    for (int i = 0; i < argc; i++) copy[i] = args[i];
+    *out = n->def->fn(vm, argc, copy, NULL);
+    return true;
+}
+
 static RunStatus vm_run(AsyVM *vm, AsyFiber *fiber, bool can_suspend, AsyValue throw_exc,
                         AsyValue *out) {
 #if ASY_COMPUTED_GOTO
@@ -1206,6 +1226,14 @@ dispatch:
         AsyValue val = has_spec ? sp[-2] : sp[-1];
         AsyStr *spec = has_spec ? as_str(sp[-1]) : vm->empty_str;
         SYNC();
+        if (ASY_IS_INT(val) && (ARG & 3) <= 1 && !has_spec) {
+            /* f"{i}": straight to decimal, no __format__/__str__ dispatch. */
+            val = asy_int_to_str(vm, val, 10);
+            RESYNC();
+            CHECK(val);
+            vset(sp - 1, val);
+            DISPATCH();
+        }
         switch (ARG & 3) {
         case 1: val = asy_str(vm, val); break;
         case 2: val = asy_repr(vm, val); break;
@@ -1263,6 +1291,13 @@ dispatch:
             }
         }
         SYNC();
+        if (call_native_fast(vm, callable, sp - argc, argc, &v)) {
+            RESYNC();
+            CHECK(v);
+            sp = fiber->stack + fs;
+            PUSH(v);
+            DISPATCH();
+        }
         CallResult r = asy_vm_call_setup(vm, fiber, fs, fs + 1, argc, NULL, &v);
         if (r == CALL_FRAME) {
             LOAD_FRAME();
@@ -1299,8 +1334,17 @@ dispatch:
         int32_t fs = (int32_t)(sp - fiber->stack) - argc - 2;
         SAFEPOINT();
         SYNC();
+        bool noself = ASY_IS_UNDEF(fiber->stack[fs + 1]);
+        if (call_native_fast(vm, fiber->stack[fs], fiber->stack + fs + 1 + noself,
+                             argc + !noself, &v)) {
+            RESYNC();
+            CHECK(v);
+            sp = fiber->stack + fs;
+            PUSH(v);
+            DISPATCH();
+        }
         CallResult r;
-        if (ASY_IS_UNDEF(fiber->stack[fs + 1]))
+        if (noself)
             r = asy_vm_call_setup(vm, fiber, fs, fs + 2, argc, NULL, &v);
         else
             r = asy_vm_call_setup(vm, fiber, fs, fs + 1, argc + 1, NULL, &v);
