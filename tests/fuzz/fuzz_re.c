@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                      "    r.sub('x', s)\n"
                                      "    r.split(s, 3)\n"
                                      "    [m.span() for m in r.finditer(s)]\n"
-                                     "except (re.error, RecursionError, IndexError):\n"
+                                     "except (re.error, RecursionError, IndexError, OverflowError):\n"
                                      "    pass\n");
         globals = asy_dict_new(vm);
         asy_dict_set_cstr(vm, vm->modules, "__fuzz_globals__", ASY_OBJ(globals));
