@@ -1575,31 +1575,9 @@ dispatch:
     }
 
     TARGET(BEFORE_WITH) {
-        AsyValue mgr = sp[-1];
+        AsyValue exit;
         SYNC();
-        AsyValue enter = asy_vm_lookup_special(vm, mgr, ASY_S(vm, __enter__));
-        if (ASY_IS_ERR(enter)) { RESYNC(); goto error; }
-        if (ASY_IS_UNDEF(enter)) {
-            asy_raise(vm, ASY_EXC_TypeError,
-                      "'%s' object does not support the context manager protocol",
-                      asy_type_name(vm, mgr));
-            RESYNC();
-            goto error;
-        }
-        asy_root_push(vm, enter);
-        AsyValue exit = asy_vm_lookup_special(vm, mgr, ASY_S(vm, __exit__));
-        if (ASY_IS_UNDEF(exit)) {
-            asy_root_pop(vm, 1);
-            asy_raise(vm, ASY_EXC_TypeError,
-                      "'%s' object does not support the context manager protocol (missed "
-                      "__exit__ method)", asy_type_name(vm, mgr));
-            RESYNC();
-            goto error;
-        }
-        if (ASY_IS_ERR(exit)) { asy_root_pop(vm, 1); RESYNC(); goto error; }
-        asy_root_push(vm, exit);
-        v = asy_call(vm, enter, 0, NULL, NULL);
-        asy_root_pop(vm, 2);
+        v = asy_vm_enter_context(vm, sp[-1], false, &exit);
         RESYNC();
         CHECK(v);
         vset(sp - 1, exit);
@@ -1623,31 +1601,9 @@ dispatch:
     }
 
     TARGET(BEFORE_ASYNC_WITH) {
-        AsyValue mgr = sp[-1];
+        AsyValue exit;
         SYNC();
-        AsyValue enter = asy_vm_lookup_special(vm, mgr, ASY_S(vm, __aenter__));
-        if (ASY_IS_ERR(enter)) { RESYNC(); goto error; }
-        if (ASY_IS_UNDEF(enter)) {
-            asy_raise(vm, ASY_EXC_TypeError,
-                      "'%s' object does not support the asynchronous context manager protocol",
-                      asy_type_name(vm, mgr));
-            RESYNC();
-            goto error;
-        }
-        asy_root_push(vm, enter);
-        AsyValue exit = asy_vm_lookup_special(vm, mgr, ASY_S(vm, __aexit__));
-        if (ASY_IS_UNDEF(exit)) {
-            asy_root_pop(vm, 1);
-            asy_raise(vm, ASY_EXC_TypeError,
-                      "'%s' object does not support the asynchronous context manager protocol "
-                      "(missed __aexit__ method)", asy_type_name(vm, mgr));
-            RESYNC();
-            goto error;
-        }
-        if (ASY_IS_ERR(exit)) { asy_root_pop(vm, 1); RESYNC(); goto error; }
-        asy_root_push(vm, exit);
-        v = asy_call(vm, enter, 0, NULL, NULL);
-        asy_root_pop(vm, 2);
+        v = asy_vm_enter_context(vm, sp[-1], true, &exit);
         RESYNC();
         CHECK(v);
         vset(sp - 1, exit);

@@ -56,6 +56,9 @@ CallResult asy_vm_call_ex_setup(AsyVM *vm, AsyFiber *fb, int32_t fs, AsyTuple *a
 AsyStr *asy_vm_func_str(AsyVM *vm, AsyValue f);
 AsyValue asy_vm_lookup_method(AsyVM *vm, AsyValue obj, AsyStr *name);
 AsyValue asy_vm_lookup_special(AsyVM *vm, AsyValue obj, AsyStr *name);
+/* BEFORE_WITH / BEFORE_ASYNC_WITH: look up __(a)enter__ and __(a)exit__ on mgr, call the
+ * enter method and return its result, with the bound exit method in *exit. */
+AsyValue asy_vm_enter_context(AsyVM *vm, AsyValue mgr, bool is_async, AsyValue *exit);
 bool asy_vm_is_exc_class(AsyVM *vm, AsyValue v);
 int asy_vm_exc_match(AsyVM *vm, AsyValue exc, AsyValue type);
 bool asy_vm_apply_cause(AsyVM *vm, AsyValue cause);

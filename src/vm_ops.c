@@ -94,6 +94,32 @@ AsyValue asy_vm_lookup_special(AsyVM *vm, AsyValue obj, AsyStr *name) {
     return m;
 }
 
+AsyValue asy_vm_enter_context(AsyVM *vm, AsyValue mgr, bool is_async, AsyValue *exit) {
+    const char *kind = is_async ? "asynchronous context manager" : "context manager";
+    AsyValue enter = asy_vm_lookup_special(vm, mgr, is_async ? ASY_S(vm, __aenter__)
+                                                              : ASY_S(vm, __enter__));
+    if (ASY_IS_ERR(enter)) return enter;
+    if (ASY_IS_UNDEF(enter))
+        return asy_raise(vm, ASY_EXC_TypeError, "'%s' object does not support the %s protocol",
+                         asy_type_name(vm, mgr), kind);
+    asy_root_push(vm, enter);
+    *exit = asy_vm_lookup_special(vm, mgr, is_async ? ASY_S(vm, __aexit__) : ASY_S(vm, __exit__));
+    if (ASY_IS_UNDEF(*exit)) {
+        asy_root_pop(vm, 1);
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "'%s' object does not support the %s protocol (missed %s method)",
+                         asy_type_name(vm, mgr), kind, is_async ? "__aexit__" : "__exit__");
+    }
+    if (ASY_IS_ERR(*exit)) {
+        asy_root_pop(vm, 1);
+        return ASY_ERR;
+    }
+    asy_root_push(vm, *exit);
+    AsyValue r = asy_call(vm, enter, 0, NULL, NULL);
+    asy_root_pop(vm, 2);
+    return r;
+}
+
 /* ---- exception helpers ---- */
 
 bool asy_vm_is_exc_class(AsyVM *vm, AsyValue v) {
