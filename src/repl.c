@@ -21,6 +21,7 @@
 #include "common.h"
 
 #include <event2/event.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,10 +168,15 @@ static void on_line(char *line) {
     rl_callback_handler_install(PROMPT_MORE, on_line);
 }
 
+/* Standard input is readable: give libedit its next character. The readiness the loop
+ * reported can be stale: a Ctrl-C typed after other keys makes the terminal discard its
+ * input queue (ISIG without NOFLSH), and libedit's blocking read would then wait for the
+ * next key with the loop stopped, so the Ctrl-C would never be reported. Ask again. */
 static void on_stdin(evutil_socket_t fd, short what, void *arg) {
-    ASY_UNUSED(fd);
     ASY_UNUSED(what);
     ASY_UNUSED(arg);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    if (poll(&p, 1, 0) != 1) return;
     rl_callback_read_char();
 }
 
