@@ -7,6 +7,7 @@
  *
  * Shown at a deadlock (asy_diag_deadlock, called by the loop when nothing can ever wake
  * it), where CPython would hang: the run stops with a RuntimeError that carries the dump.
+ * Shown on SIGQUIT under --dump-tasks (asy_diag_signal_dump), and the program goes on.
  */
 #include "common.h"
 
@@ -14,6 +15,8 @@
 #include <string.h>
 
 #include "diag.h"
+#include "fiber.h"
+#include "opcodes.h"
 #include "loop.h"
 #include "task.h"
 
@@ -40,11 +43,22 @@ static bool hidden_file(const char *file) {
     return strcmp(file, "<asy test>") == 0 || strcmp(file, "<asy repl>") == 0;
 }
 
+/* The instruction a frame is at: a suspended frame re-executes its AWAIT (pc points at
+ * it), any other frame has gone past the call or instruction it is in. */
+static int32_t frame_pc(const AsyFrame *fr) {
+    AsyCode *code = fr->code;
+    int32_t pc = fr->pc < code->ncode ? fr->pc : code->ncode - 1;
+    if (pc < 0) return pc;
+    uint32_t op = ASY_OP(code->code[pc]);
+    if (op != ASY_OP_AWAIT && op != ASY_OP_YIELD_FROM && pc > 0) pc--;
+    return pc;
+}
+
 static void dump_frame(FILE *out, const AsyFrame *fr) {
     AsyCode *code = fr->code;
     const char *file = code->filename ? code->filename->data : "<unknown>";
     if (hidden_file(file)) return;
-    int32_t pc = fr->pc < code->ncode ? fr->pc : code->ncode - 1;
+    int32_t pc = frame_pc(fr);
     int line = pc >= 0 ? code->locs[pc].line : code->firstline;
     fprintf(out, "    File \"%s\", line %d, in %s\n", file, line,
             code->name ? code->name->data : "?");
@@ -113,6 +127,25 @@ void asy_diag_dump_tasks(AsyVM *vm, FILE *out) {
     asy_root_pop(vm, (size_t)n);
     free(order);
     fflush(out);
+}
+
+void asy_diag_signal_dump(AsyVM *vm) {
+    vm->dump_pending = 0;
+    fflush(vm->out ? vm->out : stdout);
+    FILE *err = vm->err ? vm->err : stderr;
+    AsyLoop *L = vm->loop;
+    if (L && L->running) {
+        fprintf(err, "asy: task dump (SIGQUIT), %lld unfinished task%s:\n",
+                (long long)L->ntasks, L->ntasks == 1 ? "" : "s");
+        asy_diag_dump_tasks(vm, err);
+    } else {
+        /* No event loop runs: the program's own stack is what there is to see. */
+        fputs("asy: task dump (SIGQUIT): no event loop is running; the program is at:\n", err);
+        AsyFiber *f = vm->fiber;
+        for (int32_t i = 0; f && i < f->nframes; i++) dump_frame(err, &f->frames[i]);
+    }
+    fputs("asy: end of task dump\n", err);
+    fflush(err);
 }
 
 void asy_diag_deadlock(AsyVM *vm) {

@@ -11,6 +11,11 @@
  * never run. Calls no asy code except the reprs of futures it waits on. */
 void asy_diag_dump_tasks(AsyVM *vm, FILE *out);
 
+/* SIGQUIT under --dump-tasks (signals.c): clear vm->dump_pending and write the dump to
+ * stderr between "asy: task dump (SIGQUIT), N unfinished tasks:" and "asy: end of task
+ * dump"; outside an event loop, the program's stack. The program then goes on. */
+void asy_diag_signal_dump(AsyVM *vm);
+
 /* The loop found a deadlock: no task is ready, no timer is set and no I/O is watched, but
  * the run is not over. Stops the run with RuntimeError('deadlock: ... The tasks:\n' and
  * the task dump) as the loop's fatal exception, instead of hanging forever as CPython

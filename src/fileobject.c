@@ -25,6 +25,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "diag.h"
 #include "unicode.h"
 #include "vm.h"
 
@@ -196,9 +197,11 @@ static ssize_t bin_fill(AsyVM *vm, AsyBinFile *f) {
         f->rcap = ncap;
     }
     ssize_t n;
-    do
+    for (;;) {
         n = read(f->fd, f->rbuf + f->rlen, f->rcap - f->rlen);
-    while (n < 0 && errno == EINTR);
+        if (n >= 0 || errno != EINTR) break;
+        if (vm->dump_pending) asy_diag_signal_dump(vm); /* SIGQUIT: show where it blocks */
+    }
     if (n < 0) {
         raise_errno(vm, errno);
         return -1;

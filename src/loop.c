@@ -39,11 +39,15 @@ double asy_loop_time(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9 + virtual_offset;
 }
 
-/* Something besides the loop's own timer and Ctrl-C watcher can wake it (sockets,
+/* The events the loop adds for itself: the Ctrl-C watcher and SIGQUIT's pipe. */
+static int loop_own_events(const AsyLoop *L) {
+    return (L->sigint_watched ? 1 : 0) + (L->dump_ev ? 1 : 0);
+}
+
+/* Something besides the loop's own timer and signal watchers can wake it (sockets,
  * pipes of subprocesses, servers): libevent has other events added. */
 static bool loop_watches_io(AsyLoop *L) {
-    int n = event_base_get_num_events(L->base, EVENT_BASE_COUNT_ADDED);
-    return n - (L->sigint_watched ? 1 : 0) > 0;
+    return event_base_get_num_events(L->base, EVENT_BASE_COUNT_ADDED) > loop_own_events(L);
 }
 
 /* ---- GC ---- */
@@ -80,6 +84,13 @@ static void loop_on_timer(evutil_socket_t fd, short what, void *arg) {
     ASY_UNUSED(arg); /* waking up is all it is for: the heap is checked after polling */
 }
 
+static void loop_on_dump(evutil_socket_t fd, short what, void *arg) {
+    ASY_UNUSED(fd);
+    ASY_UNUSED(what);
+    ASY_UNUSED(arg);
+    asy_signals_dump_drain(); /* the handler set vm->dump_pending: run_once dumps */
+}
+
 static void loop_on_sigint(evutil_socket_t fd, short what, void *arg) {
     ASY_UNUSED(fd);
     ASY_UNUSED(what);
@@ -103,6 +114,11 @@ AsyLoop *asy_loop_get(AsyVM *vm) {
         asy_raise(vm, ASY_EXC_RuntimeError, "cannot create the event loop (libevent)");
         return NULL;
     }
+    int dump_fd = asy_signals_dump_fd();
+    if (dump_fd >= 0) {
+        L->dump_ev = event_new(L->base, dump_fd, EV_READ | EV_PERSIST, loop_on_dump, L);
+        if (L->dump_ev) event_add(L->dump_ev, NULL);
+    }
     vm->loop = L;
     vm->mark_extra = loop_mark;
     return L;
@@ -119,6 +135,7 @@ void asy_loop_free(AsyVM *vm) {
     if (!L) return;
     for (int i = L->nclosers; i-- > 0;)
         L->closers[i](vm);
+    if (L->dump_ev) event_free(L->dump_ev);
     event_free(L->sigint_ev);
     event_free(L->timer_ev);
     event_base_free(L->base);
@@ -263,8 +280,7 @@ static bool loop_deadlocked(AsyVM *vm, AsyLoop *L) {
 
 static void loop_poll(AsyVM *vm, AsyLoop *L) {
     if (L->rlen > 0) {
-        int own = L->sigint_watched ? 1 : 0;
-        if (event_base_get_num_events(L->base, EVENT_BASE_COUNT_ADDED) > own ||
+        if (loop_watches_io(L) ||
             (++L->passes & (LOOP_SIGNAL_POLL - 1)) == 0)
             event_base_loop(L->base, EVLOOP_NONBLOCK);
         return;
@@ -311,6 +327,7 @@ static bool loop_move_due_timers(AsyVM *vm, AsyLoop *L) {
 bool asy_loop_run_once(AsyVM *vm) {
     AsyLoop *L = vm->loop;
     loop_poll(vm, L);
+    if (vm->dump_pending) asy_diag_signal_dump(vm);
     if (L->sigint_pending) {
         L->sigint_pending = 0;
         if (L->sigint_hook)

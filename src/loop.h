@@ -67,6 +67,7 @@ typedef struct AsyLoop {
     struct event *sigint_ev;  /* SIGINT while a loop runs                              */
     volatile int sigint_pending;
     bool sigint_watched;      /* sigint_ev is added (SIGINT was not ignored)           */
+    struct event *dump_ev;    /* --dump-tasks: SIGQUIT's wake-up pipe, or NULL         */
 
     AsyHandle *ready;         /* ring buffer, capacity a power of two                  */
     size_t rhead, rlen, rcap;

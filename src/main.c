@@ -41,6 +41,9 @@ static const char usage_text[] =
     "Options:\n"
     "  --check FILE        compile FILE and report syntax errors; run nothing\n"
     "  --disassemble FILE  print FILE's bytecode\n"
+    "  --dump-tasks        on SIGQUIT (Ctrl-\\) print every task to stderr: name, state,\n"
+    "                      where it was created and the awaits down to the line it\n"
+    "                      waits on; the program goes on\n"
     "  --version           print asy's version and exit\n"
     "  -h, --help          print this help and exit\n"
     "\n"
@@ -178,6 +181,7 @@ int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "test") == 0) return asy_test_main(argc - 1, argv + 1);
     int i = 1;
     const char *code = NULL, *file = NULL, *check = NULL, *disasm = NULL;
+    bool dump_tasks = false;
     for (; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
@@ -199,6 +203,10 @@ int main(int argc, char **argv) {
             *(a[2] == 'c' ? &check : &disasm) = argv[++i];
             continue;
         }
+        if (strcmp(a, "--dump-tasks") == 0) {
+            dump_tasks = true;
+            continue;
+        }
         if (strcmp(a, "-") == 0 || a[0] != '-') {
             file = a;
             i++;
@@ -218,6 +226,10 @@ int main(int argc, char **argv) {
         return 1;
     }
     asy_signals_install(vm);
+    if (dump_tasks) {
+        vm->dump_tasks = true;
+        asy_signals_dump_on_sigquit(vm);
+    }
     int status;
     if (check || disasm) {
         status = compile_only(vm, check ? check : disasm, disasm != NULL);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "diag.h"
 #include "loop.h"
 #include "vm.h"
 
@@ -85,6 +86,7 @@ static AsyValue t_sleep(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
         if (nanosleep(&ts, NULL) == 0) break;
         if (errno != EINTR) break; /* interrupted: sleep the rest, as PEP 475 says */
+        if (vm->dump_pending) asy_diag_signal_dump(vm);
     }
     return ASY_NONE;
 }

@@ -3,21 +3,75 @@
  * next safepoint (calls, returns, backward jumps) and raises KeyboardInterrupt there, so no
  * bytecode ever runs inside a signal handler. While an asyncio loop runs, libevent's own
  * SIGINT watcher takes over (loop.c) and restores this handler afterwards.
+ *
+ * SIGQUIT with --dump-tasks: the handler sets vm->dump_pending, which the next safepoint
+ * (a busy task) or the loop after its poll (an idle one) turns into a task dump, and
+ * writes a byte to a pipe the loop watches, so an idle loop wakes up for it.
  */
 #include "common.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "diag.h"
 #include "vm.h"
 
 /* A signal handler gets no context argument, so the interpreter it must reach is the one
  * mutable global of asy. There is one interpreter per process that handles signals. */
 static AsyVM *volatile signal_vm;
 
+/* The pipe SIGQUIT wakes the loop through (-1: --dump-tasks is off). */
+static int dump_pipe[2] = {-1, -1};
+
+/* signal_pending holds this instead of a signal number while a step budget is set, so
+ * that every safepoint comes here. */
+#define BUDGET_MARK (-1)
+/* ... and this when only a dump is asked for. */
+#define DUMP_MARK (-2)
+
 static void on_sigint(int sig) {
     AsyVM *vm = signal_vm;
     if (vm) vm->signal_pending = sig;
+}
+
+static void on_sigquit(int sig) {
+    ASY_UNUSED(sig);
+    AsyVM *vm = signal_vm;
+    if (!vm) return;
+    int saved = errno;
+    vm->dump_pending = 1;
+    if (!vm->signal_pending) vm->signal_pending = DUMP_MARK;
+    if (dump_pipe[1] >= 0 && write(dump_pipe[1], "q", 1) < 0) {
+        /* full: the loop has a wake-up to read already */
+    }
+    errno = saved;
+}
+
+void asy_signals_dump_on_sigquit(AsyVM *vm) {
+    if (dump_pipe[0] < 0 && pipe(dump_pipe) == 0) {
+        for (int i = 0; i < 2; i++) {
+            fcntl(dump_pipe[i], F_SETFL, fcntl(dump_pipe[i], F_GETFL) | O_NONBLOCK);
+            fcntl(dump_pipe[i], F_SETFD, FD_CLOEXEC);
+        }
+    }
+    signal_vm = vm;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigquit;
+    /* No SA_RESTART: a blocking sleep or read sees EINTR, dumps (their EINTR loops call
+     * asy_diag_signal_dump) and goes on, so the dump shows the line that blocks. */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGQUIT, &sa, NULL);
+}
+
+int asy_signals_dump_fd(void) { return dump_pipe[0]; }
+
+void asy_signals_dump_drain(void) {
+    char buf[64];
+    while (dump_pipe[0] >= 0 && read(dump_pipe[0], buf, sizeof buf) > 0) {}
 }
 
 void asy_signals_install(AsyVM *vm) {
@@ -41,12 +95,14 @@ void asy_signals_install(AsyVM *vm) {
 void asy_signals_uninstall(AsyVM *vm) {
     if (signal_vm != vm) return;
     signal(SIGINT, SIG_DFL);
+    if (dump_pipe[0] >= 0) {
+        signal(SIGQUIT, SIG_DFL);
+        close(dump_pipe[0]);
+        close(dump_pipe[1]);
+        dump_pipe[0] = dump_pipe[1] = -1;
+    }
     signal_vm = NULL;
 }
-
-/* signal_pending holds this instead of a signal number while a step budget is set, so
- * that every safepoint comes here. */
-#define BUDGET_MARK (-1)
 
 void asy_vm_set_step_budget(AsyVM *vm, int64_t steps) {
     vm->step_budget = steps;
@@ -57,6 +113,11 @@ void asy_vm_set_step_budget(AsyVM *vm, int64_t steps) {
 int asy_vm_safepoint(AsyVM *vm) {
     asy_gc_safepoint(vm);
     if (ASY_LIKELY(!vm->signal_pending)) return 0;
+    if (vm->dump_pending) asy_diag_signal_dump(vm);
+    if (vm->signal_pending == DUMP_MARK) {
+        vm->signal_pending = 0;
+        return 0;
+    }
     if (vm->signal_pending == BUDGET_MARK) {
         if (--vm->step_budget > 0) return 0;
         vm->signal_pending = 0;

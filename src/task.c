@@ -554,7 +554,7 @@ static AsyStr *creation_site(AsyVM *vm) {
     AsyLoop *L = loop_of(vm);
     const char *site = L->create_site;
     L->create_site = NULL;
-    if (site) return asy_str_printf(vm, AIO_SRC "%s", site);
+    if (site && L->debug) return asy_str_printf(vm, AIO_SRC "%s", site);
     AsyFiber *f = vm->fiber;
     if (!f || f->nframes == 0) return NULL;
     AsyFrame *fr = &f->frames[f->nframes - 1];
@@ -587,7 +587,11 @@ AsyTask *asy_task_new(AsyVM *vm, AsyValue coro, AsyValue name) {
         ((AsyOp *)ASY_AS_OBJ(coro))->awaited = 1; /* the task owns it now */
     }
     t->num = ++L->task_counter;
-    if (ASY_UNLIKELY(L->debug)) t->created_at = creation_site(vm);
+    if (ASY_UNLIKELY(L->debug || vm->dump_tasks)) {
+        /* --dump-tasks alone names the asy line, and keeps the repr CPython's */
+        t->created_debug = L->debug;
+        t->created_at = creation_site(vm);
+    }
     t->anext = L->tasks;
     if (L->tasks) L->tasks->aprev = t;
     L->tasks = t;
@@ -809,7 +813,8 @@ static AsyValue task_repr(AsyVM *vm, AsyValue self) {
     }
     append_outcome(vm, &b, &t->fut);
     append_callbacks(vm, &b, &t->fut);
-    if (t->created_at) asy_strbuf_printf(vm, &b, " created at %s", t->created_at->data);
+    if (t->created_at && t->created_debug)
+        asy_strbuf_printf(vm, &b, " created at %s", t->created_at->data);
     asy_strbuf_append_cstr(vm, &b, ">");
     asy_root_pop(vm, 1);
     AsyStr *s = asy_strbuf_finish(vm, &b);

@@ -72,10 +72,12 @@ struct AsyTask {
     AsyWaitList *wlist;     /* the waiter list it is in, or NULL                       */
     AsyTask *wnext, *wprev;
     AsyTask *anext, *aprev; /* the loop's list of unfinished tasks                     */
-    AsyStr *created_at;     /* debug mode: "file:line" where it was created, or NULL   */
+    AsyStr *created_at;     /* debug mode or --dump-tasks: "file:line" where it was
+                               created, or NULL                                        */
     uint32_t wait_gen;      /* bumped per implicit wait: stale timer wake-ups drop     */
     int32_t num_cancels;    /* cancel() calls not yet undone by uncancel()             */
     uint8_t must_cancel, wait_kind, wait_state;
+    uint8_t created_debug;  /* created_at was taken in debug mode: the repr shows it   */
 };
 
 /* A native awaitable. fn: see the top of this file. */

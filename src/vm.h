@@ -222,6 +222,8 @@ struct AsyVM {
     void *loop;                 /* the scheduler (loop.c), NULL until asyncio is used */
     void (*mark_extra)(AsyVM *vm); /* GC roots of the scheduler, when it exists         */
     volatile int signal_pending;   /* set by the SIGINT handler (signals.c)             */
+    volatile int dump_pending;     /* SIGQUIT under --dump-tasks: dump at the next chance */
+    bool dump_tasks;               /* --dump-tasks: tasks record where they were made    */
     int64_t step_budget;           /* > 0: safepoints left before RuntimeError (fuzzing) */
 
     /* -- output -- */
@@ -263,6 +265,12 @@ int asy_vm_safepoint(AsyVM *vm);
 /* Route SIGINT to vm->signal_pending and ignore SIGPIPE / put SIGINT back to default. */
 void asy_signals_install(AsyVM *vm);
 void asy_signals_uninstall(AsyVM *vm);
+/* --dump-tasks: SIGQUIT sets vm->dump_pending (asy_diag_signal_dump prints the tasks at
+ * the next safepoint or loop pass) and wakes the loop through a pipe: its read end is
+ * asy_signals_dump_fd() (-1 when off), emptied by asy_signals_dump_drain(). */
+void asy_signals_dump_on_sigquit(AsyVM *vm);
+int asy_signals_dump_fd(void);
+void asy_signals_dump_drain(void);
 /* Limit the program to `steps` more safepoints (calls, returns, backward jumps), after
  * which RuntimeError("step budget exhausted") is raised; 0 removes the limit. For fuzzing
  * arbitrary programs without hanging. */
