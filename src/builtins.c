@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diag.h"
 #include "number.h"
 #include "vm.h"
 
@@ -160,7 +161,9 @@ static AsyValue bi_input(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     }
     fflush(vm->out);
     /* sys.stdin.readline(), so input() and sys.stdin share one read buffer. */
+    double t0 = asy_diag_blocking_begin(vm);
     AsyValue line = asy_file_stdin_readline(vm);
+    asy_diag_blocking_end(vm, "input()", t0);
     if (ASY_IS_ERR(line)) return line;
     if (!is_str(vm, line))
         return asy_raise(vm, ASY_EXC_TypeError, "object.readline() returned non-string");

@@ -148,6 +148,41 @@ void asy_diag_signal_dump(AsyVM *vm) {
     fflush(err);
 }
 
+double asy_diag_blocking_begin(AsyVM *vm) {
+    AsyLoop *L = vm->loop;
+    return L && L->debug && L->running ? asy_loop_time() : -1;
+}
+
+void asy_diag_blocking_end(AsyVM *vm, const char *what, double t0) {
+    AsyLoop *L = vm->loop;
+    if (t0 < 0 || !L) return;
+    double dt = asy_loop_time() - t0;
+    if (dt <= L->block_dt) return;
+    AsyFiber *f = vm->fiber;
+    if (!f || f->nframes == 0) return;
+    const AsyFrame *fr = &f->frames[f->nframes - 1];
+    AsyCode *code = fr->code;
+    int32_t pc = frame_pc(fr);
+    L->block_dt = dt;
+    L->block_what = what;
+    snprintf(L->block_file, sizeof L->block_file, "%s",
+             code->filename ? code->filename->data : "<unknown>");
+    L->block_line = pc >= 0 ? code->locs[pc].line : code->firstline;
+}
+
+void asy_diag_report_blocking(AsyVM *vm) {
+    AsyLoop *L = vm->loop;
+    if (L->block_dt <= 0) return;
+    FILE *err = vm->err ? vm->err : stderr;
+    fprintf(err, "  blocking call: %s at %s:%d took %.3f seconds\n", L->block_what, L->block_file,
+            L->block_line, L->block_dt);
+    char *src = source_line(L->block_file, L->block_line);
+    if (src && *src) fprintf(err, "    %s\n", src);
+    free(src);
+    fflush(err);
+    L->block_dt = 0;
+}
+
 void asy_diag_deadlock(AsyVM *vm) {
     AsyLoop *L = vm->loop;
     /* The dump goes into the message, so it is wherever the error is reported: the

@@ -16,6 +16,16 @@ void asy_diag_dump_tasks(AsyVM *vm, FILE *out);
  * dump"; outside an event loop, the program's stack. The program then goes on. */
 void asy_diag_signal_dump(AsyVM *vm);
 
+/* Around a call that blocks the whole program (time.sleep, input, a file read):
+ * begin returns the loop time in asyncio debug mode (else -1, and end does nothing);
+ * end remembers the call and the asy line that made it if it is the longest of the
+ * running step. */
+double asy_diag_blocking_begin(AsyVM *vm);
+void asy_diag_blocking_end(AsyVM *vm, const char *what, double t0);
+/* After a slow step's "Executing ... took N seconds" (loop.c): the line that names its
+ * longest blocking call, if any, with that line's source. */
+void asy_diag_report_blocking(AsyVM *vm);
+
 /* The loop found a deadlock: no task is ready, no timer is set and no I/O is watched, but
  * the run is not over. Stops the run with RuntimeError('deadlock: ... The tasks:\n' and
  * the task dump) as the loop's fatal exception, instead of hanging forever as CPython

@@ -197,11 +197,13 @@ static ssize_t bin_fill(AsyVM *vm, AsyBinFile *f) {
         f->rcap = ncap;
     }
     ssize_t n;
+    double t0 = asy_diag_blocking_begin(vm);
     for (;;) {
         n = read(f->fd, f->rbuf + f->rlen, f->rcap - f->rlen);
         if (n >= 0 || errno != EINTR) break;
         if (vm->dump_pending) asy_diag_signal_dump(vm); /* SIGQUIT: show where it blocks */
     }
+    asy_diag_blocking_end(vm, "a file read", t0);
     if (n < 0) {
         raise_errno(vm, errno);
         return -1;

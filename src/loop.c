@@ -344,10 +344,14 @@ bool asy_loop_run_once(AsyVM *vm) {
         asy_root_push(vm, h.a);
         asy_root_push(vm, h.b);
         if (ASY_UNLIKELY(L->debug)) {
+            L->block_dt = 0;
             double t0 = asy_loop_time();
             h.fn(vm, h.a, h.b);
             double dt = asy_loop_time() - t0;
-            if (dt >= LOOP_SLOW_CALLBACK) asy_loop_log_slow(vm, &h, dt);
+            if (dt >= LOOP_SLOW_CALLBACK) {
+                asy_loop_log_slow(vm, &h, dt);
+                asy_diag_report_blocking(vm);
+            }
         } else {
             h.fn(vm, h.a, h.b);
         }

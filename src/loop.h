@@ -80,6 +80,12 @@ typedef struct AsyLoop {
     bool running;             /* inside asyncio.run / run_until_complete               */
     bool stopping;            /* stop after the current pass (run_until_complete)      */
     bool debug;               /* asyncio debug mode: slow steps are logged             */
+    /* Debug mode: the longest blocking call (time.sleep, input, a file read) of the
+     * handle running now, which the slow-step report names (diag.c). */
+    double block_dt;          /* its duration, 0: none yet                             */
+    const char *block_what;   /* "time.sleep()"                                        */
+    char block_file[400];     /* the asy line that made it                             */
+    int block_line;
     const char *create_site;  /* debug: where CPython's asyncio creates the next task
                                  ("tasks.py:384"), NULL for the running asy line       */
     uint32_t run_id;          /* which run this is: primitives bind to one (locks)     */

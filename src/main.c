@@ -44,6 +44,9 @@ static const char usage_text[] =
     "  --dump-tasks        on SIGQUIT (Ctrl-\\) print every task to stderr: name, state,\n"
     "                      where it was created and the awaits down to the line it\n"
     "                      waits on; the program goes on\n"
+    "  -X dev              development mode: asyncio's debug mode, which reports\n"
+    "                      steps that block the loop for 0.1 s or more, with the\n"
+    "                      blocking call (also ASYNCIO_DEBUG=1, PYTHONASYNCIODEBUG=1)\n"
     "  --version           print asy's version and exit\n"
     "  -h, --help          print this help and exit\n"
     "\n"
@@ -181,7 +184,7 @@ int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "test") == 0) return asy_test_main(argc - 1, argv + 1);
     int i = 1;
     const char *code = NULL, *file = NULL, *check = NULL, *disasm = NULL;
-    bool dump_tasks = false;
+    bool dump_tasks = false, dev_mode = false;
     for (; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
@@ -207,6 +210,13 @@ int main(int argc, char **argv) {
             dump_tasks = true;
             continue;
         }
+        if (strncmp(a, "-X", 2) == 0) {
+            /* -X dev / -Xdev; CPython accepts any other -X option silently, and so do we */
+            const char *x = a[2] ? a + 2 : i + 1 < argc ? argv[++i] : NULL;
+            if (!x) usage_error("option %s requires an argument", a);
+            if (strcmp(x, "dev") == 0) dev_mode = true;
+            continue;
+        }
         if (strcmp(a, "-") == 0 || a[0] != '-') {
             file = a;
             i++;
@@ -226,6 +236,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     asy_signals_install(vm);
+    vm->dev_mode = dev_mode;
     if (dump_tasks) {
         vm->dump_tasks = true;
         asy_signals_dump_on_sigquit(vm);

@@ -27,9 +27,17 @@ typedef struct {
     bool debug;
 } AsyLoopObj;
 
+/* CPython's coroutines._is_debug_mode(): -X dev, or PYTHONASYNCIODEBUG set to anything
+ * non-empty; asy also takes ASYNCIO_DEBUG set to anything but "" or "0". */
+static bool debug_mode_default(AsyVM *vm) {
+    const char *py = getenv("PYTHONASYNCIODEBUG"), *own = getenv("ASYNCIO_DEBUG");
+    return vm->dev_mode || (py && *py) || (own && *own && strcmp(own, "0") != 0);
+}
+
 static AsyLoopObj *loopobj_new(AsyVM *vm) {
     AsyLoopObj *lo = asy_gc_alloc(vm, ASY_AIO_TYPE(vm, Loop), sizeof(AsyLoopObj));
     lo->id = ++loop_of(vm)->loop_serial;
+    lo->debug = debug_mode_default(vm); /* as BaseEventLoop.__init__ */
     return lo;
 }
 
@@ -550,9 +558,9 @@ static AsyValue aio_run(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         loop_of(vm)->task_counter += 2;
         return asy_raise(vm, ASY_EXC_ValueError, "a coroutine was expected, got %R", argv[0]);
     }
-    /* debug=None: CPython's default, PYTHONASYNCIODEBUG set to anything non-empty */
-    const char *env = getenv("PYTHONASYNCIODEBUG");
-    int dbg = ASY_IS_UNDEF(debug) || ASY_IS_NONE(debug) ? env && *env : asy_truthy(vm, debug);
+    /* debug=None: CPython's default (debug_mode_default) */
+    int dbg = ASY_IS_UNDEF(debug) || ASY_IS_NONE(debug) ? debug_mode_default(vm)
+                                                         : asy_truthy(vm, debug);
     if (dbg < 0) return ASY_ERR;
     return run_main(vm, argv[0], dbg);
 }

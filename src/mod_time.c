@@ -77,6 +77,7 @@ static AsyValue t_sleep(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (!seconds_arg(vm, argv[0], &secs)) return ASY_ERR;
     if (secs < 0) return asy_raise(vm, ASY_EXC_ValueError, "sleep length must be non-negative");
     if (vm->out) fflush(vm->out); /* what was printed before the pause shows before it */
+    double t0 = asy_diag_blocking_begin(vm);
     double deadline = clock_seconds(CLOCK_MONOTONIC) + secs;
     for (;;) {
         double left = deadline - clock_seconds(CLOCK_MONOTONIC);
@@ -88,6 +89,7 @@ static AsyValue t_sleep(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         if (errno != EINTR) break; /* interrupted: sleep the rest, as PEP 475 says */
         if (vm->dump_pending) asy_diag_signal_dump(vm);
     }
+    asy_diag_blocking_end(vm, "time.sleep()", t0);
     return ASY_NONE;
 }
 
