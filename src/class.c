@@ -24,12 +24,13 @@ static bool is_type_obj(AsyVM *vm, AsyValue v) {
     return ASY_IS_OBJ(v) && asy_is_subtype(ASY_AS_OBJ(v)->type, ASY_TYPE(vm, type));
 }
 
-/* name as defined by a class of t's heap part, or UNDEF. */
+/* name as defined by a user class in t's MRO, or UNDEF when no class defines it or the
+ * first that does is a built-in type (whose slot then applies). */
 static AsyValue heap_defined(AsyVM *vm, AsyType *t, AsyStr *name) {
-    for (; t && (t->tflags & ASY_TYPE_HEAP); t = t->base) {
-        if (!t->dict) continue;
-        AsyValue v = asy_dict_get_str(vm, t->dict, name);
-        if (!ASY_IS_UNDEF(v)) return v;
+    for (AsyMroIter it = asy_mro_begin(t); it.t; asy_mro_next(&it)) {
+        if (!it.t->dict) continue;
+        AsyValue v = asy_dict_get_str(vm, it.t->dict, name);
+        if (!ASY_IS_UNDEF(v)) return (it.t->tflags & ASY_TYPE_HEAP) ? v : ASY_UNDEF;
     }
     return ASY_UNDEF;
 }
@@ -410,32 +411,19 @@ void asy_class_update_slots(AsyVM *vm, AsyType *t) {
     t->finalize = heap_finalize;
 }
 
-/* The one base a class has: `object` when none is given; several are accepted only when
- * all but one are `object`. */
-static AsyType *class_base(AsyVM *vm, AsyValue *bases, int nbases) {
-    AsyType *base = NULL;
+/* The bases as types into out (`object` when none is given); their count, or -1 with
+ * TypeError. */
+static int class_base_types(AsyVM *vm, AsyValue *bases, int nbases, AsyType **out) {
     for (int i = 0; i < nbases; i++) {
         if (!is_type_obj(vm, bases[i])) {
             asy_raise(vm, ASY_EXC_TypeError, "bases must be types");
-            return NULL;
+            return -1;
         }
-        AsyType *b = (AsyType *)ASY_AS_OBJ(bases[i]);
-        if (!(b->tflags & ASY_TYPE_BASETYPE)) {
-            asy_raise(vm, ASY_EXC_TypeError, "type '%s' is not an acceptable base type", b->name);
-            return NULL;
-        }
-        if (b == ASY_TYPE(vm, object) || b == base) continue;
-        if (base && !asy_is_subtype(base, b)) {
-            if (!asy_is_subtype(b, base)) {
-                asy_raise(vm, ASY_EXC_TypeError,
-                          "multiple bases have instance lay-out "
-                          "conflict");
-                return NULL;
-            }
-        }
-        if (!base || asy_is_subtype(b, base)) base = b;
+        out[i] = (AsyType *)ASY_AS_OBJ(bases[i]);
     }
-    return base ? base : ASY_TYPE(vm, object);
+    if (nbases > 0) return nbases;
+    out[0] = ASY_TYPE(vm, object);
+    return 1;
 }
 
 /* def __new__ is implicitly a staticmethod, __init_subclass__ a classmethod (as CPython). */
@@ -506,9 +494,23 @@ static bool call_set_name_hooks(AsyVM *vm, AsyType *t) {
     return ok;
 }
 
+/* name from the classes after `after` in the MRO of t (what super(after, x) sees), or
+ * UNDEF. */
+static AsyValue lookup_after(AsyVM *vm, AsyType *t, AsyType *after, AsyStr *name) {
+    AsyMroIter it = asy_mro_begin(t);
+    while (it.t && it.t != after)
+        asy_mro_next(&it);
+    if (!it.t) return ASY_UNDEF;
+    for (asy_mro_next(&it); it.t; asy_mro_next(&it)) {
+        AsyValue v = it.t->dict ? asy_dict_get_str(vm, it.t->dict, name) : ASY_UNDEF;
+        if (!ASY_IS_UNDEF(v)) return v;
+    }
+    return ASY_UNDEF;
+}
+
 /* super(t, t).__init_subclass__() */
 static bool call_init_subclass(AsyVM *vm, AsyType *t) {
-    AsyValue f = asy_type_lookup(t->base, ASY_S(vm, __init_subclass__));
+    AsyValue f = lookup_after(vm, t, t, ASY_S(vm, __init_subclass__));
     if (ASY_IS_UNDEF(f)) return true;
     AsyType *ft = asy_type_of(vm, f);
     if (asy_type_has_descr_get(ft)) {
@@ -521,11 +523,26 @@ static bool call_init_subclass(AsyVM *vm, AsyType *t) {
     return !ASY_IS_ERR(r);
 }
 
+/* A new heap type with its bases, MRO and layout: NULL with TypeError on bad bases. */
+static AsyType *class_alloc(AsyVM *vm, AsyValue *bases, int nbases) {
+    size_t size = (size_t)(nbases > 0 ? nbases : 1) * sizeof(AsyType *);
+    AsyType **types = asy_mem_alloc(vm, size);
+    if (!types) return NULL;
+    int n = class_base_types(vm, bases, nbases, types);
+    AsyType *base = n < 0 ? NULL : asy_mro_best_base(vm, types, n);
+    AsyType *t = base ? asy_gc_alloc(vm, ASY_TYPE(vm, type), sizeof(AsyType)) : NULL;
+    if (t) {
+        t->base = base;
+        if (!asy_mro_set_bases(vm, t, types, n)) t = NULL;
+    }
+    asy_mem_free(vm, types, size);
+    return t;
+}
+
 AsyValue asy_class_new(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, AsyDict *ns) {
-    AsyType *base = class_base(vm, bases, nbases);
-    if (!base) return ASY_ERR;
-    AsyType *t = asy_gc_alloc(vm, ASY_TYPE(vm, type), sizeof(AsyType));
-    t->base = base;
+    AsyType *t = class_alloc(vm, bases, nbases);
+    if (!t) return ASY_ERR;
+    AsyType *base = t->base;
     t->dict = ns;
     t->tflags =
         ASY_TYPE_HEAP | ASY_TYPE_BASETYPE | ASY_TYPE_READY | (base->tflags & ASY_TYPE_EXCEPTION);
@@ -807,13 +824,8 @@ static AsyValue super_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, As
 static AsyValue super_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
     AsySuper *s = super_of(self);
     if (s->obj_type && strcmp(name->data, "__class__") != 0) {
-        AsyType *c = s->obj_type;
-        while (c && c != s->type)
-            c = c->base;
-        for (c = c ? c->base : NULL; c; c = c->base) {
-            if (!c->dict) continue;
-            AsyValue v = asy_dict_get_str(vm, c->dict, name);
-            if (ASY_IS_UNDEF(v)) continue;
+        AsyValue v = lookup_after(vm, s->obj_type, s->type, name);
+        if (!ASY_IS_UNDEF(v)) {
             AsyType *vt = asy_type_of(vm, v);
             if (!asy_type_has_descr_get(vt)) return v;
             bool of_class = is_type_obj(vm, s->obj) && ASY_AS_OBJ(s->obj) == (AsyObj *)s->obj_type;

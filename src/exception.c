@@ -533,6 +533,20 @@ static const char *const exc_names[] = {
 #undef ASY_X_NAME
 };
 
+/* The exceptions with their own instance struct in CPython: what decides __base__ and
+ * lay-out conflicts among exception bases (OSError wins over ValueError; OSError and
+ * AttributeError cannot be combined). */
+static void mark_solid(AsyVM *vm) {
+    static const AsyExcId solid[] = {
+        ASY_EXC_SystemExit,         ASY_EXC_BaseExceptionGroup, ASY_EXC_StopIteration,
+        ASY_EXC_AttributeError,     ASY_EXC_ImportError,        ASY_EXC_NameError,
+        ASY_EXC_OSError,            ASY_EXC_SyntaxError,        ASY_EXC_UnicodeDecodeError,
+        ASY_EXC_UnicodeEncodeError,
+    };
+    for (size_t i = 0; i < sizeof solid / sizeof solid[0]; i++)
+        vm->exc_types[solid[i]]->tflags |= ASY_TYPE_SOLID;
+}
+
 void asy_exception_init(AsyVM *vm) {
     const AsyExcId bases[] = {
 #define ASY_X_BASE(n, b) ASY_EXC_##b,
@@ -550,8 +564,11 @@ void asy_exception_init(AsyVM *vm) {
         }
         asy_type_ready(vm, vm->exc_types[i]);
     }
+    mark_solid(vm);
     /* class ExceptionGroup(BaseExceptionGroup, Exception) */
-    vm->exc_types[ASY_EXC_ExceptionGroup]->mixin = vm->exc_types[ASY_EXC_Exception];
+    AsyType *eg_bases[] = {vm->exc_types[ASY_EXC_BaseExceptionGroup],
+                           vm->exc_types[ASY_EXC_Exception]};
+    asy_mro_set_bases(vm, vm->exc_types[ASY_EXC_ExceptionGroup], eg_bases, 2);
     /* CPython's home of these two, as tracebacks print it. */
     AsyStr *mod = asy_str_intern_cstr(vm, "asyncio.exceptions");
     vm->exc_types[ASY_EXC_CancelledError]->module = mod;

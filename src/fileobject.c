@@ -1650,12 +1650,11 @@ void asy_mod_io_init(AsyVM *vm) {
     AsyDict *ns = asy_dict_new(vm);
     asy_root_push(vm, ASY_OBJ(ns));
     asy_dict_set_str(vm, ns, ASY_S(vm, __module__), ASY_OBJ(asy_str_intern_cstr(vm, "io")));
-    AsyValue base = ASY_OBJ(vm->exc_types[ASY_EXC_OSError]);
-    AsyValue cls = asy_class_new(vm, asy_str_intern_cstr(vm, "UnsupportedOperation"), &base, 1, ns);
+    AsyValue bases[] = {ASY_OBJ(vm->exc_types[ASY_EXC_OSError]),
+                        ASY_OBJ(vm->exc_types[ASY_EXC_ValueError])};
+    AsyValue cls = asy_class_new(vm, asy_str_intern_cstr(vm, "UnsupportedOperation"), bases, 2, ns);
     asy_root_pop(vm, 1);
     if (!ASY_IS_ERR(cls)) {
-        /* CPython's UnsupportedOperation derives from OSError and ValueError. */
-        ((AsyType *)ASY_AS_OBJ(cls))->mixin = vm->exc_types[ASY_EXC_ValueError];
         asy_dict_set_cstr(vm, d, "UnsupportedOperation", cls);
         asy_module_register(vm, m);
     }

@@ -445,8 +445,8 @@ AsyValue asy_object_dir(AsyVM *vm, AsyValue obj) {
     AsyDict **dp = instance_dict_ptr(t, obj);
     if (dp && add_dict_names(vm, names, *dp) < 0) return ASY_ERR;
     AsyType *chain = is_type ? as_type(obj) : t;
-    for (AsyType *c = chain; c; c = c->base)
-        if (add_dict_names(vm, names, c->dict) < 0) return ASY_ERR;
+    for (AsyMroIter it = asy_mro_begin(chain); it.t; asy_mro_next(&it))
+        if (add_dict_names(vm, names, it.t->dict) < 0) return ASY_ERR;
     if (!is_type && asy_dict_set(vm, names, ASY_OBJ(ASY_S(vm, __class__)), ASY_NONE) < 0)
         return ASY_ERR;
     AsyList *l = asy_list_new(vm, names->len);
@@ -500,8 +500,9 @@ static AsyStr *type_name_str(AsyVM *vm, AsyType *t) {
     return t->name_str ? t->name_str : asy_str_intern_cstr(vm, t->name);
 }
 
-/* (t, base, base's base, ..., object) */
+/* __mro__: the C3 order, or (t, base, base's base, ..., object) for single inheritance. */
 static AsyValue type_mro_tuple(AsyVM *vm, AsyType *t) {
+    if (t->mro) return ASY_OBJ(t->mro);
     int64_t n = 0;
     for (AsyType *c = t; c; c = c->base)
         n++;
@@ -512,6 +513,12 @@ static AsyValue type_mro_tuple(AsyVM *vm, AsyType *t) {
     return ASY_OBJ(tup);
 }
 
+static AsyValue type_bases_tuple(AsyVM *vm, AsyType *t) {
+    if (t->bases) return ASY_OBJ(t->bases);
+    AsyValue b = t->base ? ASY_OBJ(t->base) : ASY_UNDEF;
+    return ASY_OBJ(asy_tuple_from_array(vm, &b, t->base ? 1 : 0));
+}
+
 /* Attributes every class has through `type`'s data descriptors (CPython's getsets). */
 static AsyValue type_special_attr(AsyVM *vm, AsyType *t, AsyStr *name) {
     if (name_is(name, ASY_S(vm, __name__))) return ASY_OBJ(type_name_str(vm, t));
@@ -519,10 +526,7 @@ static AsyValue type_special_attr(AsyVM *vm, AsyType *t, AsyStr *name) {
     if (name_is(name, ASY_S(vm, __qualname__)))
         return ASY_OBJ(t->qualname ? t->qualname : type_name_str(vm, t));
     if (name_is(name, ASY_S(vm, __mro__))) return type_mro_tuple(vm, t);
-    if (name_is(name, ASY_S(vm, __bases__))) {
-        AsyValue b = t->base ? ASY_OBJ(t->base) : ASY_UNDEF;
-        return ASY_OBJ(asy_tuple_from_array(vm, &b, t->base ? 1 : 0));
-    }
+    if (name_is(name, ASY_S(vm, __bases__))) return type_bases_tuple(vm, t);
     if (name_is(name, ASY_S(vm, __base__))) return t->base ? ASY_OBJ(t->base) : ASY_NONE;
     if (name_is(name, ASY_S(vm, __dict__)))
         return ASY_OBJ(t->dict ? asy_dict_copy(vm, t->dict) : asy_dict_new(vm));
@@ -654,7 +658,8 @@ static void type_traverse(AsyVM *vm, AsyObj *o) {
     asy_gc_mark_obj(vm, (AsyObj *)t->qualname);
     asy_gc_mark_obj(vm, (AsyObj *)t->module);
     asy_gc_mark_obj(vm, (AsyObj *)t->base);
-    asy_gc_mark_obj(vm, (AsyObj *)t->mixin);
+    asy_gc_mark_obj(vm, (AsyObj *)t->bases);
+    asy_gc_mark_obj(vm, (AsyObj *)t->mro);
     asy_gc_mark_obj(vm, (AsyObj *)t->dict);
 }
 
@@ -678,14 +683,23 @@ static AsyValue typem_mro(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return ASY_OBJ(asy_list_from_array(vm, t->items, t->len));
 }
 
+/* Is base one of t's direct bases? */
+static bool has_direct_base(AsyType *t, AsyType *base) {
+    if (!t->bases) return t->base == base;
+    for (int64_t i = 0; i < t->bases->len; i++)
+        if (ASY_AS_OBJ(t->bases->items[i]) == &base->hdr) return true;
+    return false;
+}
+
 static AsyValue typem_subclasses(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!asy_check_args(vm, "__subclasses__", argc - 1, 0, 0)) return ASY_ERR;
-    /* Every live type whose base is this one, oldest first (the heap list is newest first). */
+    /* Every live type with this one among its bases, oldest first (the heap list is newest
+     * first). */
     AsyList *l = asy_list_new(vm, 0);
     AsyType *self = as_type(argv[0]), *meta = ASY_TYPE(vm, type);
     for (AsyObj *o = vm->objects; o; o = o->gc_next)
-        if (o->type == meta && ((AsyType *)o)->base == self && o != (AsyObj *)l &&
+        if (o->type == meta && has_direct_base((AsyType *)o, self) && o != (AsyObj *)l &&
             asy_list_append(vm, l, ASY_OBJ(o)) < 0)
             return ASY_ERR;
     for (int64_t i = 0, j = l->len - 1; i < j; i++, j--) {
@@ -1120,10 +1134,14 @@ AsyType *asy_type_of(AsyVM *vm, AsyValue v) {
 const char *asy_type_name(AsyVM *vm, AsyValue v) { return asy_type_of(vm, v)->name; }
 
 bool asy_is_subtype(AsyType *sub, AsyType *base) {
-    for (AsyType *t = sub; t; t = t->base) {
-        if (t == base) return true;
-        if (t->mixin && asy_is_subtype(t->mixin, base)) return true;
+    if (ASY_UNLIKELY(sub->mro != NULL)) {
+        const AsyTuple *mro = sub->mro;
+        for (int64_t i = 0; i < mro->len; i++)
+            if (ASY_AS_OBJ(mro->items[i]) == &base->hdr) return true;
+        return false;
     }
+    for (AsyType *t = sub; t; t = t->base)
+        if (t == base) return true;
     return false;
 }
 
@@ -1153,9 +1171,9 @@ static AsyValue type_dict_get(AsyDict *d, AsyStr *key) {
 }
 
 static AsyValue type_lookup_uncached(AsyType *type, AsyStr *name) {
-    for (AsyType *t = type; t; t = t->base) {
-        if (!t->dict) continue;
-        AsyValue v = type_dict_get(t->dict, name);
+    for (AsyMroIter it = asy_mro_begin(type); it.t; asy_mro_next(&it)) {
+        if (!it.t->dict) continue;
+        AsyValue v = type_dict_get(it.t->dict, name);
         if (!ASY_IS_UNDEF(v)) return v;
     }
     return ASY_UNDEF;

@@ -74,6 +74,10 @@ typedef AsyValue (*AsyUnaryFn)(AsyVM *vm, AsyValue self);
 #define ASY_TYPE_EXCEPTION (1u << 2)  /* BaseException or a subclass                    */
 #define ASY_TYPE_ABSTRACT (1u << 3)   /* cannot be instantiated directly                */
 #define ASY_TYPE_READY (1u << 4)      /* asy_type_ready has run (object.c)              */
+/* The type's instances have fields (or meaning) its base's lack, though basicsize is the
+ * same: the exceptions that have their own struct in CPython (OSError, StopIteration...).
+ * Two such unrelated bases are a "lay-out conflict", and one wins __base__ (class.c). */
+#define ASY_TYPE_SOLID (1u << 5)
 
 struct AsyType {
     AsyObj hdr;                 /* hdr.type is the `type` type                          */
@@ -81,11 +85,14 @@ struct AsyType {
     AsyStr *name_str;           /* __name__                                             */
     AsyStr *qualname;           /* __qualname__                                         */
     AsyStr *module;             /* __module__ ("builtins" for built-ins)                */
-    AsyType *base;              /* single inheritance; NULL only for `object`           */
-    /* A second base that adds no layout and no attributes, only an is-a relation: how
-     * ExceptionGroup is both a BaseExceptionGroup (base) and an Exception (mixin), as
-     * CPython's multiple inheritance makes it. NULL for nearly every type. */
-    AsyType *mixin;
+    /* __base__: the base whose instance layout (and so whose built-in slots) the type
+     * has, CPython's "best base"; NULL only for `object`. */
+    AsyType *base;
+    /* __bases__ and __mro__ (C3), or NULL when they are just (base,) and the chain
+     * t, base, base->base, ..., object: every built-in type made with one base. Walk the
+     * MRO with AsyMroIter (below), never with ->base. */
+    AsyTuple *bases;
+    AsyTuple *mro;
     AsyDict *dict;              /* methods, class attributes, descriptors               */
     uint32_t tflags;            /* ASY_TYPE_*                                           */
     size_t basicsize;           /* bytes of one instance                               */
@@ -169,6 +176,29 @@ struct AsyTuple {
     int64_t len;
     AsyValue items[];
 };
+
+/* Walks a type's MRO, the type itself first:
+ *   for (AsyMroIter it = asy_mro_begin(t); it.t; asy_mro_next(&it)) ... it.t ...
+ * (the mro tuple when there is one, else the base chain). */
+typedef struct {
+    AsyType *t;
+    const AsyTuple *mro;
+    int64_t i;
+} AsyMroIter;
+
+static inline AsyMroIter asy_mro_begin(AsyType *t) {
+    AsyMroIter it = {t, t ? t->mro : NULL, 0};
+    return it;
+}
+
+static inline void asy_mro_next(AsyMroIter *it) {
+    if (!it->mro) {
+        it->t = it->t->base;
+        return;
+    }
+    it->i++;
+    it->t = it->i < it->mro->len ? (AsyType *)ASY_AS_OBJ(it->mro->items[it->i]) : NULL;
+}
 
 typedef struct {
     AsyObj hdr;

@@ -379,6 +379,15 @@ void asy_type_ready(AsyVM *vm, AsyType *type);       /* inherit unset slots from
 void asy_type_modified(AsyVM *vm, AsyType *t);
 /* The class statement: build a class from name, base (or NULL for object), namespace. */
 AsyValue asy_class_new(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, AsyDict *ns);
+/* mro.c: of a class's bases (all types), the one whose instance layout it takes, or
+ * NULL with CPython's TypeError (not an acceptable base type, lay-out conflict). */
+AsyType *asy_mro_best_base(AsyVM *vm, AsyType **bases, int n);
+/* The C3 linearisation (t, ...) of a class t with these bases, or NULL with TypeError
+ * (duplicate base class, no consistent MRO). */
+AsyTuple *asy_mro_compute(AsyVM *vm, AsyType *t, AsyType **bases, int n);
+/* Sets t->bases and t->mro from bases (t->base is left to the caller); false with
+ * TypeError as asy_mro_compute. */
+bool asy_mro_set_bases(AsyVM *vm, AsyType *t, AsyType **bases, int n);
 /* Helpers of object.c and class.c for each other and for the VM. */
 bool asy_type_is_data_descr(AsyType *t);      /* instances have a real descr_set      */
 bool asy_type_has_descr_get(AsyType *t);      /* instances bind (descr_get not default) */

@@ -313,8 +313,7 @@ bool asy_vm_dict_update(AsyVM *vm, AsyDict *d, AsyValue m, bool merge, AsyValue 
 AsyValue asy_vm_get_awaitable(AsyVM *vm, AsyValue v) {
     if (asy_is_coroutine(vm, v) || asy_is_agen_op(vm, v)) return v;
     AsyType *t = type_of(vm, v);
-    for (AsyType *b = t; b; b = b->base)
-        if (b->await_) return v;
+    if (asy_vm_await_slot(t)) return v;
     AsyValue m = asy_vm_lookup_special(vm, v, ASY_S(vm, __await__));
     if (ASY_IS_ERR(m)) return ASY_ERR;
     if (ASY_IS_UNDEF(m))
@@ -335,7 +334,7 @@ AsyValue asy_vm_get_awaitable(AsyVM *vm, AsyValue v) {
 }
 
 int (*asy_vm_await_slot(AsyType *t))(AsyVM *, AsyValue, AsyValue *) {
-    for (; t; t = t->base)
-        if (t->await_) return t->await_;
+    for (AsyMroIter it = asy_mro_begin(t); it.t; asy_mro_next(&it))
+        if (it.t->await_) return it.t->await_;
     return NULL;
 }
