@@ -521,69 +521,103 @@ static bool ends_flow(AsyOpcode op)
            op == ASY_OP_RAISE_VARARGS;
 }
 
-/* The deepest the stack ever gets, by walking every path (as CPython's stackdepth()).
- * A mismatch between two paths reaching one instruction is a compiler bug: it is reported
- * as SystemError rather than left to corrupt the stack at run time. */
-static int compute_stacksize(C *c, Unit *u)
+/* Handler blocks open after instruction op (SETUP_FINALLY pushes one, POP_BLOCK pops
+ * one); on SETUP_FINALLY's jump to its handler the block is already gone (the unwinder
+ * pops it before jumping). */
+static int block_effect(AsyOpcode op, bool jump)
 {
-    int n = u->ncode, maxd = 0, nwork = 0;
+    if (op == ASY_OP_SETUP_FINALLY) return jump ? 0 : 1;
+    return op == ASY_OP_POP_BLOCK ? -1 : 0;
+}
+
+/* The most handler blocks open at once when the flow analysis could not tell (two paths
+ * disagreeing): every SETUP_FINALLY of the unit, which is always enough. */
+static int count_setups(const Unit *u)
+{
+    int k = 0;
+    for (int i = 0; i < u->ncode; i++) k += ASY_OP(u->code[i]) == ASY_OP_SETUP_FINALLY;
+    return k;
+}
+
+/* The deepest the stack ever gets, by walking every path (as CPython's stackdepth()), and
+ * in *maxblocks the most handler blocks ever open (their slots are part of the frame).
+ * A stack-depth mismatch between two paths reaching one instruction is a compiler bug: it
+ * is reported as SystemError rather than left to corrupt the stack at run time. */
+static int compute_stacksize(C *c, Unit *u, int *maxblocks)
+{
+    int n = u->ncode, maxd = 0, maxb = 0, nwork = 0;
+    bool blocks_exact = true;
     int *depth = malloc(sizeof(int) * (size_t)(n + 1));
+    int *bdepth = malloc(sizeof(int) * (size_t)(n + 1));
     int *work = malloc(sizeof(int) * (size_t)(n + 1));
-    if (!depth || !work) {
+    *maxblocks = 0;
+    if (!depth || !bdepth || !work) {
         free(depth);
+        free(bdepth);
         free(work);
         fail_memory(c);
         return 0;
     }
     for (int i = 0; i < n; i++) depth[i] = -1;
     if (n > 0) {
-        depth[0] = 0;
+        depth[0] = bdepth[0] = 0;
         work[nwork++] = 0;
     }
     const char *bad = NULL;
     int badpc = 0;
     while (nwork > 0 && !bad) {
         int i = work[--nwork];
-        int d = depth[i];
+        int d = depth[i], b = bdepth[i];
         for (; i < n;) {
             AsyOpcode op = ASY_OP(u->code[i]);
             int arg = ASY_ARG(u->code[i]);
             if (is_jump(op)) {
                 int t = arg, td = d + stack_effect(op, arg, true);
+                int tb = b + block_effect(op, true);
                 if (td > maxd) maxd = td;
                 if (depth[t] < 0) {
                     depth[t] = td;
+                    bdepth[t] = tb;
                     work[nwork++] = t;
                 } else if (depth[t] != td) {
                     bad = "inconsistent stack depth";
                     badpc = t;
                     break;
+                } else if (bdepth[t] != tb) {
+                    blocks_exact = false;
                 }
             }
-            int nd = d + stack_effect(op, arg, false);
+            int nd = d + stack_effect(op, arg, false), nb = b + block_effect(op, false);
             if (nd < 0) {
                 bad = "stack underflow";
                 badpc = i;
                 break;
             }
             if (nd > maxd) maxd = nd;
+            if (nb > maxb) maxb = nb;
+            if (nb < 0) blocks_exact = false;
             if (ends_flow(op) || ++i >= n) break;
             if (depth[i] >= 0) {
                 if (depth[i] != nd) {
                     bad = "inconsistent stack depth";
                     badpc = i;
+                } else if (bdepth[i] != nb) {
+                    blocks_exact = false;
                 }
                 break;
             }
             depth[i] = d = nd;
+            bdepth[i] = b = nb;
         }
     }
     free(depth);
+    free(bdepth);
     free(work);
     if (bad && !c->failed) {
         c->failed = true;
         asy_raise(c->vm, ASY_EXC_SystemError, "compiler bug: %s at instruction %d", bad, badpc);
     }
+    *maxblocks = blocks_exact ? maxb : count_setups(u);
     return maxd;
 }
 
@@ -633,7 +667,8 @@ static AsyCode *assemble(C *c, const char *name, const char *qualname)
             emit(c, ASY_OP_RETURN_VALUE, 0);
             break;
         }
-    int stacksize = compute_stacksize(c, u);
+    int maxblocks;
+    int stacksize = compute_stacksize(c, u, &maxblocks);
     if (c->failed) return NULL;
     AsyScope *s = u->scope;
     AsyCode *code = asy_gc_alloc(c->vm, ASY_TYPE(c->vm, code), sizeof(AsyCode));
@@ -683,6 +718,8 @@ static AsyCode *assemble(C *c, const char *name, const char *qualname)
     else if (s->is_generator) f |= ASY_CODE_GENERATOR;
     code->cflags = f;
     code->stacksize = stacksize;
+    code->maxblocks = maxblocks;
+    code->blockbase = code->nlocals + code->ncells + code->nfree;
     code->firstline = u->firstline;
     code->name = intern(c, name);
     code->qualname = intern(c, qualname);

@@ -9,7 +9,8 @@
  *
  * Layout of one frame's slots on the value stack (opcodes.h):
  *
- *     stack[base ..]  locals (code->nlocals) | cells (ncells) | frees (nfree) | eval stack
+ *     stack[base ..]  locals (code->nlocals) | cells (ncells) | frees (nfree) |
+ *                     handler blocks (maxblocks) | eval stack
  *
  * Invariants:
  * - fiber->sp is the index one past the live top of the running frame's evaluation stack
@@ -61,11 +62,22 @@
 #include "vm.h"
 
 /* One exception handler (SETUP_FINALLY): where to jump, and the stack depth to cut back
- * to, relative to the frame's base. */
+ * to, relative to the frame's base. Open blocks live in the frame's own slots, between
+ * its frees and its evaluation stack (code->blockbase, code->maxblocks of them), each an
+ * int value packing the pair: the GC skips them, and a generator's blocks travel with its
+ * stack segment. A frame that opens no block costs nothing for them. */
 typedef struct {
     int32_t handler;
     int32_t depth;
 } AsyBlock;
+
+static inline AsyValue asy_block_pack(AsyBlock b) {
+    return ASY_INT(((int64_t)b.depth << 32) | (int64_t)(uint32_t)b.handler);
+}
+static inline AsyBlock asy_block_unpack(AsyValue v) {
+    return (AsyBlock){(int32_t)(uint32_t)(ASY_AS_INT(v) & 0xffffffff),
+                      (int32_t)(ASY_AS_INT(v) >> 32)};
+}
 
 #define ASY_FRAME_BOUNDARY (1u << 0)
 #define ASY_FRAME_INIT (1u << 1)
@@ -104,8 +116,7 @@ typedef struct {
     int32_t ret_sp;          /* where the caller's stack top goes back to on return    */
     uint16_t flags;          /* ASY_FRAME_*                                            */
     uint8_t resume;          /* AsyResumeKind                                          */
-    uint8_t nblocks;
-    AsyBlock blocks[ASY_MAX_BLOCKS];
+    uint8_t nblocks;         /* open handler blocks (their slots: AsyBlock above)       */
 } AsyFrame;
 
 struct AsyFiber {
@@ -157,11 +168,11 @@ bool asy_fiber_ensure_stack(AsyVM *vm, AsyFiber *f, int64_t need);
 AsyFrame *asy_fiber_push_frame(AsyVM *vm, AsyFiber *f);
 /* Mark the live part of a frame array and stack (the GC and generators use it). */
 void asy_fiber_mark_frame(AsyVM *vm, const AsyFrame *fr);
-/* Slots a frame of `code` needs on the stack (locals, cells, frees, eval stack, and slack:
+/* Slots a frame of `code` needs on the stack (locals, cells, frees, blocks, eval stack, and slack:
  * a bound method or __init__ call writes self into a spare slot, C helpers push a value
  * or two). */
 static inline int64_t asy_fiber_frame_size(const AsyCode *code) {
-    return (int64_t)code->nlocals + code->ncells + code->nfree + code->stacksize + 4;
+    return (int64_t)code->blockbase + code->maxblocks + code->stacksize + 4;
 }
 
 /* One LOAD_GLOBAL cache entry (AsyCode.gcache): valid while both dicts keep the versions

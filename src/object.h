@@ -315,6 +315,8 @@ typedef struct {
     int32_t kwonlycount;
     uint32_t cflags;         /* ASY_CODE_*                                        */
     int32_t stacksize;       /* most values the body ever has on the stack         */
+    int32_t maxblocks;       /* most handler blocks ever open at once              */
+    int32_t blockbase;       /* slot of handler block 0: nlocals + ncells + nfree  */
     int32_t firstline;
     AsyStr *name, *qualname, *filename;
     /* vm.c's LOAD_GLOBAL cache, one entry per name (nnames), allocated on first use and

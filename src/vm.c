@@ -1273,7 +1273,10 @@ dispatch:
                            fiber->nframes < vm->recursion_limit &&
                            (int64_t)fs + 1 + asy_fiber_frame_size(fco) <= fiber->stackcap)) {
                 frame->pc = (int32_t)(ip - code_base);
-                for (int32_t i = argc; i < fco->nlocals; i++) vset(sp + i - argc, ASY_UNDEF);
+                /* locals past the arguments, and the handler block slots (no cells
+                 * or frees here) */
+                int32_t fixed = fco->nlocals + fco->maxblocks;
+                for (int32_t i = argc; i < fixed; i++) vset(sp + i - argc, ASY_UNDEF);
                 AsyFrame *fr = &fiber->frames[fiber->nframes++];
                 fr->func = fn;
                 fr->code = fco;
@@ -1285,7 +1288,7 @@ dispatch:
                 fr->flags = 0;
                 fr->resume = ASY_RESUME_NONE;
                 fr->nblocks = 0;
-                fiber->sp = fs + 1 + fco->nlocals;
+                fiber->sp = fs + 1 + fixed;
                 LOAD_FRAME();
                 DISPATCH();
             }
@@ -1512,9 +1515,12 @@ dispatch:
     }
 
     TARGET(SETUP_FINALLY) {
-        AsyBlock *b = &frame->blocks[frame->nblocks++];
-        b->handler = ARG;
-        b->depth = (int32_t)(sp - locals);
+        if (ASY_UNLIKELY(frame->nblocks >= co->maxblocks)) {
+            asy_raise(vm, ASY_EXC_SystemError, "compiler bug: handler block overflow");
+            goto error;
+        }
+        AsyBlock b = {ARG, (int32_t)(sp - locals)};
+        locals[co->blockbase + frame->nblocks++] = asy_block_pack(b);
         DISPATCH();
     }
 
@@ -2135,7 +2141,8 @@ unwind:
                 frame->saved_handled = fiber->handled;
                 frame->flags |= ASY_FRAME_HANDLED;
             }
-            AsyBlock b = frame->blocks[--frame->nblocks];
+            AsyBlock b = asy_block_unpack(
+                fiber->stack[frame->base + frame->code->blockbase + --frame->nblocks]);
             sp = fiber->stack + frame->base + b.depth;
             PUSH(fiber->handled);
             PUSH(ASY_OBJ(vm->exc));
@@ -2262,7 +2269,7 @@ AsyValue asy_vm_run_code(AsyVM *vm, AsyCode *code, AsyDict *globals) {
     fr->ret_sp = old_sp;
     fr->flags = ASY_FRAME_BOUNDARY | ASY_FRAME_MODULE;
     fr->saved_handled = fb->handled;
-    int32_t nslots = code->nlocals + code->ncells + code->nfree;
+    int32_t nslots = code->blockbase + code->maxblocks;
     for (int32_t i = 0; i < nslots; i++) fb->stack[old_sp + i] = ASY_UNDEF;
     for (int32_t i = 0; i < code->ncells; i++) {
         AsyCell *c = asy_cell_new(vm, ASY_UNDEF);

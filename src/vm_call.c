@@ -229,7 +229,8 @@ CallResult asy_vm_call_function(AsyVM *vm, AsyFiber *fb, AsyFunction *fn, int32_
     }
     for (int32_t i = 0; i < co->nfree; i++)
         locals[co->nlocals + co->ncells + i] = fn->closure ? fn->closure->items[i] : ASY_UNDEF;
-    int32_t nslots = co->nlocals + co->ncells + co->nfree;
+    int32_t nslots = co->blockbase + co->maxblocks;
+    for (int32_t i = co->blockbase; i < nslots; i++) locals[i] = ASY_UNDEF;
     if (co->cflags & (ASY_CODE_GENERATOR | ASY_CODE_COROUTINE | ASY_CODE_ASYNC_GENERATOR)) {
         AsyGenerator *g = asy_gen_new(vm, fn, locals, nslots);
         if (!g) return CALL_ERROR;
