@@ -8,7 +8,7 @@
 #define FIBER_INITIAL_STACK 256
 #define FIBER_INITIAL_FRAMES 16
 
-AsyFiber *asy_fiber_new(AsyVM *vm) {
+AsyFiber *asy_fiber_new_bare(AsyVM *vm) {
     AsyFiber *f = asy_gc_alloc(vm, ASY_TYPE(vm, fiber), sizeof(AsyFiber));
     if (!f) return NULL;
     f->handled = ASY_NONE;
@@ -16,6 +16,12 @@ AsyFiber *asy_fiber_new(AsyVM *vm) {
     f->pending_send = ASY_UNDEF;
     f->task = ASY_UNDEF;
     f->state = ASY_FIBER_NEW;
+    return f;
+}
+
+AsyFiber *asy_fiber_new(AsyVM *vm) {
+    AsyFiber *f = asy_fiber_new_bare(vm);
+    if (!f) return NULL;
     f->stack = asy_mem_alloc(vm, sizeof(AsyValue) * FIBER_INITIAL_STACK);
     f->frames = asy_mem_alloc(vm, sizeof(AsyFrame) * FIBER_INITIAL_FRAMES);
     if (!f->stack || !f->frames) return NULL;
@@ -39,7 +45,7 @@ bool asy_fiber_ensure_stack(AsyVM *vm, AsyFiber *f, int64_t need) {
         asy_raise(vm, ASY_EXC_MemoryError, "stack overflow");
         return false;
     }
-    int64_t cap = f->stackcap;
+    int64_t cap = f->stackcap ? f->stackcap : 16;
     while (cap < want) cap *= 2;
     AsyValue *s = asy_mem_realloc(vm, f->stack, sizeof(AsyValue) * (size_t)f->stackcap,
                                   sizeof(AsyValue) * (size_t)cap);
@@ -55,7 +61,7 @@ AsyFrame *asy_fiber_push_frame(AsyVM *vm, AsyFiber *f) {
         return NULL;
     }
     if (f->nframes == f->framecap) {
-        int32_t cap = f->framecap * 2;
+        int32_t cap = f->framecap ? f->framecap * 2 : 1;
         AsyFrame *fr = asy_mem_realloc(vm, f->frames, sizeof(AsyFrame) * (size_t)f->framecap,
                                        sizeof(AsyFrame) * (size_t)cap);
         if (!fr) return NULL;

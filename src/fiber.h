@@ -158,6 +158,9 @@ typedef enum {
 /* fiber.c */
 void asy_fiber_init(AsyVM *vm);   /* the fiber type (called by asy_vm_init_runtime) */
 AsyFiber *asy_fiber_new(AsyVM *vm);
+/* A fiber with no stack or frames yet (a task's): both grow on first use, and the first
+ * asy_gen_push onto it adopts the generator's stack buffer instead of copying it. */
+AsyFiber *asy_fiber_new_bare(AsyVM *vm);
 /* The running fiber, creating vm->main_fiber if nothing runs yet. */
 AsyFiber *asy_fiber_current(AsyVM *vm);
 /* Make room for `need` more slots above fiber->sp; false with MemoryError pending.

@@ -58,7 +58,10 @@ AsyGenerator *asy_gen_new(AsyVM *vm, AsyFunction *fn, const AsyValue *slots, int
 
 bool asy_gen_push(AsyVM *vm, AsyFiber *f, AsyGenerator *g, AsyResumeKind resume,
                   AsyValue sent) {
-    if (!asy_fiber_ensure_stack(vm, f, g->stackcap)) return false;
+    /* A bare fiber (a task's, first resume) takes the generator's buffer over: its slots
+     * are already where they belong, and one buffer per task is kept rather than two. */
+    bool adopt = f->stackcap == 0 && g->stack != NULL;
+    if (!adopt && !asy_fiber_ensure_stack(vm, f, g->stackcap)) return false;
     AsyFrame *fr = asy_fiber_push_frame(vm, f);
     if (!fr) return false;
     *fr = g->frame;
@@ -66,7 +69,14 @@ bool asy_gen_push(AsyVM *vm, AsyFiber *f, AsyGenerator *g, AsyResumeKind resume,
     fr->resume = (uint8_t)resume;
     fr->flags = ASY_FRAME_GEN;
     fr->saved_handled = f->handled;
-    memcpy(f->stack + f->sp, g->stack, sizeof(AsyValue) * (size_t)g->depth);
+    if (adopt) {
+        f->stack = g->stack;
+        f->stackcap = g->stackcap;
+        g->stack = NULL;
+        g->stackcap = 0;
+    } else {
+        memcpy(f->stack + f->sp, g->stack, sizeof(AsyValue) * (size_t)g->depth);
+    }
     f->sp += g->depth;
     if (g->state == ASY_GEN_SUSPENDED && !ASY_IS_UNDEF(sent)) {
         /* A yield receives the value on its stack; an AWAIT passes it on (fiber.h). */
@@ -82,11 +92,14 @@ bool asy_gen_save(AsyVM *vm, AsyFiber *f, AsyGenerator *g, int32_t sp) {
     AsyFrame *fr = &f->frames[f->nframes - 1];
     int32_t depth = sp - fr->base;
     if (depth > g->stackcap) {
+        /* at least a whole frame: asy_gen_push reserves stackcap slots on the fiber */
+        int64_t cap = asy_fiber_frame_size(fr->code);
+        if (cap < depth) cap = depth;
         AsyValue *s = asy_mem_realloc(vm, g->stack, sizeof(AsyValue) * (size_t)g->stackcap,
-                                      sizeof(AsyValue) * (size_t)depth);
+                                      sizeof(AsyValue) * (size_t)cap);
         if (!s) return false;
         g->stack = s;
-        g->stackcap = depth;
+        g->stackcap = (int32_t)cap;
     }
     memcpy(g->stack, f->stack + fr->base, sizeof(AsyValue) * (size_t)depth);
     g->depth = depth;

@@ -10,7 +10,9 @@
  * - While not running, the generator owns its frame: `frame` with base 0 (indexes in
  *   `frame` are relative to `stack`), and `stack[0 .. depth)` the frame's live slots.
  * - While running, the frame lives on a fiber (frame->aux is the generator) and state is
- *   ASY_GEN_RUNNING; `stack` keeps its allocation for the next suspension.
+ *   ASY_GEN_RUNNING; `stack` keeps its allocation for the next suspension, except for a
+ *   task's coroutine, whose buffer became the task fiber's stack (then stack is NULL and
+ *   a suspension allocates one again).
  * - A suspended frame's pc is the next instruction; when it is a YIELD_FROM, the
  *   generator is delegating to the iterator on top of its stack and resuming it re-executes
  *   the YIELD_FROM with the sent value pushed (as does every resumption after a yield).

@@ -520,33 +520,6 @@ static bool is_op(AsyVM *vm, AsyValue v) {
 
 bool asy_aio_is_coroutine(AsyVM *vm, AsyValue v) { return asy_is_coroutine(vm, v) || is_op(vm, v); }
 
-/* A task's fiber starts small. fiber.c sizes every fiber for a program's main stack (256
- * slots, 16 frames: about 8 KB), while a task mostly holds its coroutine's frame and
- * perhaps one awaited one; both arrays grow on demand (asy_gen_push ensures the stack,
- * asy_fiber_push_frame grows the frames), so 100,000 tasks cost 100,000 small buffers:
- * exactly the coroutine frame's slots and one frame. */
-#define TASK_FIBER_FRAMES 1
-
-static void task_fiber_shrink(AsyVM *vm, AsyFiber *f, AsyGenerator *g) {
-    if (f->nframes > 0 || f->sp > 0 || g->stackcap > f->stackcap) return;
-    int32_t slots = g->stackcap;
-    /* New buffers rather than realloc: the freed big ones are what the next task's fiber
-     * gets back from malloc, where shrinking in place would leave a hole per task. */
-    AsyValue *stack = asy_mem_alloc(vm, sizeof(AsyValue) * (size_t)slots);
-    AsyFrame *frames = stack ? asy_mem_alloc(vm, sizeof(AsyFrame) * TASK_FIBER_FRAMES) : NULL;
-    if (!frames) { /* keep the big ones: nothing is lost but memory */
-        asy_mem_free(vm, stack, sizeof(AsyValue) * (size_t)slots);
-        asy_exc_clear(vm);
-        return;
-    }
-    asy_mem_free(vm, f->stack, sizeof(AsyValue) * (size_t)f->stackcap);
-    asy_mem_free(vm, f->frames, sizeof(AsyFrame) * (size_t)f->framecap);
-    f->stack = stack;
-    f->stackcap = slots;
-    f->frames = frames;
-    f->framecap = TASK_FIBER_FRAMES;
-}
-
 /* Debug mode: where a task is being made, as CPython's source traceback ends: a line of
  * CPython's asyncio when a helper makes it (the caller says which), else the running
  * asy line. */
@@ -580,7 +553,6 @@ AsyTask *asy_task_new(AsyVM *vm, AsyValue coro, AsyValue name) {
         AsyFiber *f = asy_fiber_new_task(vm, coro);
         asy_root_pop(vm, 1);
         if (!f) return NULL;
-        task_fiber_shrink(vm, f, g);
         t->fiber = f;
         f->task = ASY_OBJ(t);
     } else {

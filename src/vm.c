@@ -2358,7 +2358,7 @@ AsyFiber *asy_fiber_new_task(AsyVM *vm, AsyValue coro) {
         return NULL;
     }
     asy_root_push(vm, coro);
-    AsyFiber *f = asy_fiber_new(vm);
+    AsyFiber *f = asy_fiber_new_bare(vm);
     if (f) {
         f->task = ASY_UNDEF;
         f->transfer = coro; /* the coroutine waits here until the first resume */
