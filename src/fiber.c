@@ -62,9 +62,17 @@ AsyFrame *asy_fiber_push_frame(AsyVM *vm, AsyFiber *f) {
     }
     if (f->nframes == f->framecap) {
         int32_t cap = f->framecap ? f->framecap * 2 : 1;
-        AsyFrame *fr = asy_mem_realloc(vm, f->frames, sizeof(AsyFrame) * (size_t)f->framecap,
-                                       sizeof(AsyFrame) * (size_t)cap);
-        if (!fr) return NULL;
+        AsyFrame *fr;
+        if (f->frames_borrowed) { /* the frame moves out of its generator into our array */
+            fr = asy_mem_alloc(vm, sizeof(AsyFrame) * (size_t)cap);
+            if (!fr) return NULL;
+            memcpy(fr, f->frames, sizeof(AsyFrame) * (size_t)f->nframes);
+            f->frames_borrowed = false;
+        } else {
+            fr = asy_mem_realloc(vm, f->frames, sizeof(AsyFrame) * (size_t)f->framecap,
+                                 sizeof(AsyFrame) * (size_t)cap);
+            if (!fr) return NULL;
+        }
         f->frames = fr;
         f->framecap = cap;
     }
@@ -101,7 +109,7 @@ static void fiber_traverse(AsyVM *vm, AsyObj *o) {
 static void fiber_finalize(AsyVM *vm, AsyObj *o) {
     AsyFiber *f = (AsyFiber *)o;
     asy_mem_free(vm, f->stack, sizeof(AsyValue) * (size_t)f->stackcap);
-    asy_mem_free(vm, f->frames, sizeof(AsyFrame) * (size_t)f->framecap);
+    if (!f->frames_borrowed) asy_mem_free(vm, f->frames, sizeof(AsyFrame) * (size_t)f->framecap);
     f->stack = NULL;
     f->frames = NULL;
 }

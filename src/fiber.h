@@ -132,7 +132,10 @@ struct AsyFiber {
     AsyValue pending_send;   /* the value sent into a generator suspended at an AWAIT:
                                 the AWAIT re-executes and passes it on (UNDEF: none)   */
     AsyValue task;           /* the async runtime's task object running here, or UNDEF */
-    int32_t state;           /* AsyFiberState                                          */
+    uint8_t state;           /* AsyFiberState                                          */
+    bool frames_borrowed;    /* frames is a task coroutine's own AsyGenerator.frame,
+                                used in place (capacity 1) until a second frame is
+                                pushed or that frame leaves (asy_gen_push)             */
     int32_t nested;          /* dispatch loops running on this fiber right now         */
 };
 
@@ -159,7 +162,8 @@ typedef enum {
 void asy_fiber_init(AsyVM *vm);   /* the fiber type (called by asy_vm_init_runtime) */
 AsyFiber *asy_fiber_new(AsyVM *vm);
 /* A fiber with no stack or frames yet (a task's): both grow on first use, and the first
- * asy_gen_push onto it adopts the generator's stack buffer instead of copying it. */
+ * asy_gen_push onto it adopts the generator's stack buffer instead of copying it, and
+ * runs the generator's frame where it is (frames_borrowed). */
 AsyFiber *asy_fiber_new_bare(AsyVM *vm);
 /* The running fiber, creating vm->main_fiber if nothing runs yet. */
 AsyFiber *asy_fiber_current(AsyVM *vm);
@@ -169,6 +173,14 @@ bool asy_fiber_ensure_stack(AsyVM *vm, AsyFiber *f, int64_t need);
 /* Push a zeroed frame (fields to be filled by the caller); NULL with RecursionError or
  * MemoryError pending. Invalidates raw pointers into the frame array. */
 AsyFrame *asy_fiber_push_frame(AsyVM *vm, AsyFiber *f);
+/* The bottom frame of f (a borrowed one) has left: f no longer points into its owner. */
+static inline void asy_fiber_frames_released(AsyFiber *f) {
+    if (f->frames_borrowed && f->nframes == 0) {
+        f->frames = NULL;
+        f->framecap = 0;
+        f->frames_borrowed = false;
+    }
+}
 /* Mark the live part of a frame array and stack (the GC and generators use it). */
 void asy_fiber_mark_frame(AsyVM *vm, const AsyFrame *fr);
 /* Slots a frame of `code` needs on the stack (locals, cells, frees, blocks, eval stack, and slack:

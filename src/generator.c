@@ -58,25 +58,28 @@ AsyGenerator *asy_gen_new(AsyVM *vm, AsyFunction *fn, const AsyValue *slots, int
 
 bool asy_gen_push(AsyVM *vm, AsyFiber *f, AsyGenerator *g, AsyResumeKind resume,
                   AsyValue sent) {
-    /* A bare fiber (a task's, first resume) takes the generator's buffer over: its slots
-     * are already where they belong, and one buffer per task is kept rather than two. */
-    bool adopt = f->stackcap == 0 && g->stack != NULL;
-    if (!adopt && !asy_fiber_ensure_stack(vm, f, g->stackcap)) return false;
-    AsyFrame *fr = asy_fiber_push_frame(vm, f);
-    if (!fr) return false;
-    *fr = g->frame;
-    fr->base = f->sp;
-    fr->resume = (uint8_t)resume;
-    fr->flags = ASY_FRAME_GEN;
-    fr->saved_handled = f->handled;
-    if (adopt) {
+    AsyFrame *fr;
+    if (f->stackcap == 0 && f->framecap == 0 && g->stack != NULL) {
+        /* A bare fiber (a task's, first resume) takes the generator's stack buffer over,
+         * its slots already where they belong, and runs the generator's frame in place:
+         * a task keeps one frame and one buffer rather than two of each. */
         f->stack = g->stack;
         f->stackcap = g->stackcap;
         g->stack = NULL;
         g->stackcap = 0;
+        f->frames = fr = &g->frame;
+        f->framecap = f->nframes = 1;
+        f->frames_borrowed = true;
     } else {
+        if (!asy_fiber_ensure_stack(vm, f, g->stackcap)) return false;
+        if (!(fr = asy_fiber_push_frame(vm, f))) return false;
+        *fr = g->frame;
         memcpy(f->stack + f->sp, g->stack, sizeof(AsyValue) * (size_t)g->depth);
     }
+    fr->base = f->sp;
+    fr->resume = (uint8_t)resume;
+    fr->flags = ASY_FRAME_GEN;
+    fr->saved_handled = f->handled;
     f->sp += g->depth;
     if (g->state == ASY_GEN_SUSPENDED && !ASY_IS_UNDEF(sent)) {
         /* A yield receives the value on its stack; an AWAIT passes it on (fiber.h). */
@@ -103,13 +106,16 @@ bool asy_gen_save(AsyVM *vm, AsyFiber *f, AsyGenerator *g, int32_t sp) {
     }
     memcpy(g->stack, f->stack + fr->base, sizeof(AsyValue) * (size_t)depth);
     g->depth = depth;
-    g->frame = *fr;
+    int32_t base = fr->base;
+    AsyValue saved_handled = fr->saved_handled;
+    if (fr != &g->frame) g->frame = *fr; /* else it ran in place (a borrowed frame) */
     g->frame.base = 0;
-    g->exc_state = asy_value_is(f->handled, fr->saved_handled) ? ASY_NONE : f->handled;
-    f->handled = fr->saved_handled;
+    g->exc_state = asy_value_is(f->handled, saved_handled) ? ASY_NONE : f->handled;
+    f->handled = saved_handled;
     g->frame.saved_handled = ASY_NONE;
-    f->sp = fr->base;
+    f->sp = base;
     f->nframes--;
+    asy_fiber_frames_released(f);
     g->state = ASY_GEN_SUSPENDED;
     return true;
 }
@@ -119,6 +125,7 @@ void asy_gen_finish(AsyVM *vm, AsyFiber *f, AsyGenerator *g) {
     f->handled = fr->saved_handled;
     f->sp = fr->base;
     f->nframes--;
+    asy_fiber_frames_released(f);
     g->state = ASY_GEN_CLOSED;
     g->depth = 0;
     g->exc_state = ASY_NONE;
