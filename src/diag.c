@@ -54,18 +54,22 @@ static int32_t frame_pc(const AsyFrame *fr) {
     return pc;
 }
 
-static void dump_frame(FILE *out, const AsyFrame *fr) {
+/* One frame as a traceback shows it, `indent` deep: File "...", line N, in name, and
+ * the line's source below. */
+static void print_frame(FILE *out, const AsyFrame *fr, int indent) {
     AsyCode *code = fr->code;
     const char *file = code->filename ? code->filename->data : "<unknown>";
     if (hidden_file(file)) return;
     int32_t pc = frame_pc(fr);
     int line = pc >= 0 ? code->locs[pc].line : code->firstline;
-    fprintf(out, "    File \"%s\", line %d, in %s\n", file, line,
+    fprintf(out, "%*sFile \"%s\", line %d, in %s\n", indent, "", file, line,
             code->name ? code->name->data : "?");
     char *src = source_line(file, line);
-    if (src && *src) fprintf(out, "      %s\n", src);
+    if (src && *src) fprintf(out, "%*s%s\n", indent + 2, "", src);
     free(src);
 }
+
+static void dump_frame(FILE *out, const AsyFrame *fr) { print_frame(out, fr, 4); }
 
 static const char *task_state(const AsyTask *t, const AsyLoop *L) {
     if (t == L->current) return "running";
@@ -181,6 +185,42 @@ void asy_diag_report_blocking(AsyVM *vm) {
     free(src);
     fflush(err);
     L->block_dt = 0;
+}
+
+/* "Coroutine created at (most recent call last)" and the frames that made it, as
+ * CPython's origin tracking shows them (the program's frames, then the running task's);
+ * malloc'd, or NULL. */
+static char *creation_traceback(AsyVM *vm) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (!out) return NULL;
+    fputs("Coroutine created at (most recent call last)\n", out);
+    AsyFiber *fibers[2] = {vm->main_fiber, vm->fiber};
+    for (int k = vm->fiber == vm->main_fiber ? 1 : 0; k < 2; k++) {
+        AsyFiber *f = fibers[k];
+        for (int32_t i = 0; f && i < f->nframes; i++) print_frame(out, &f->frames[i], 2);
+    }
+    fclose(out);
+    return text;
+}
+
+void asy_diag_running_line(AsyVM *vm, AsyStr **file, int32_t *line) {
+    AsyFiber *f = vm->fiber;
+    if (!f || f->nframes == 0) return;
+    const AsyFrame *fr = &f->frames[f->nframes - 1];
+    AsyCode *code = fr->code;
+    if (!code->filename || code->ncode == 0) return;
+    int32_t pc = fr->pc > 0 ? fr->pc - 1 : 0;
+    if (pc >= code->ncode) pc = code->ncode - 1;
+    *file = code->filename;
+    *line = code->locs[pc].line;
+}
+
+void asy_diag_coroutine_created(AsyVM *vm, AsyGenerator *g) {
+    asy_diag_running_line(vm, &g->created_file, &g->created_line);
+    AsyLoop *L = vm->loop;
+    if (ASY_UNLIKELY(L && L->debug && L->running)) g->origin = creation_traceback(vm);
 }
 
 void asy_diag_deadlock(AsyVM *vm) {

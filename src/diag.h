@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "generator.h"
 #include "vm.h"
 
 /* Every unfinished task: its name and state, what it waits on, and its await chain, from
@@ -25,6 +26,14 @@ void asy_diag_blocking_end(AsyVM *vm, const char *what, double t0);
 /* After a slow step's "Executing ... took N seconds" (loop.c): the line that names its
  * longest blocking call, if any, with that line's source. */
 void asy_diag_report_blocking(AsyVM *vm);
+
+/* A coroutine object was just made (generator.c): note the line that made it and, while
+ * an event loop runs in debug mode (CPython's coroutine origin tracking), its creation
+ * traceback, for the never-awaited warning. */
+void asy_diag_coroutine_created(AsyVM *vm, AsyGenerator *g);
+/* The file (interned) and line of the asy line running now; both left alone when no
+ * asy code runs. */
+void asy_diag_running_line(AsyVM *vm, AsyStr **file, int32_t *line);
 
 /* The loop found a deadlock: no task is ready, no timer is set and no I/O is watched, but
  * the run is not over. Stops the run with RuntimeError('deadlock: ... The tasks:\n' and

@@ -4,8 +4,10 @@
  * awaitables. The dispatch loop that runs their frames is vm.c's. */
 #include "generator.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "diag.h"
 #include "function.h"
 #include "opcodes.h"
 
@@ -53,6 +55,7 @@ AsyGenerator *asy_gen_new(AsyVM *vm, AsyFunction *fn, const AsyValue *slots, int
     fr->aux = ASY_OBJ(g);
     fr->saved_handled = ASY_NONE;
     fr->flags = ASY_FRAME_GEN;
+    if (kind == ASY_GENKIND_COROUTINE) asy_diag_coroutine_created(vm, g);
     return g;
 }
 
@@ -167,6 +170,7 @@ static void gen_traverse(AsyVM *vm, AsyObj *o) {
     asy_gc_mark_value(vm, g->exc_state);
     asy_gc_mark_obj(vm, (AsyObj *)g->name);
     asy_gc_mark_obj(vm, (AsyObj *)g->qualname);
+    asy_gc_mark_obj(vm, (AsyObj *)g->created_file);
 }
 
 static void gen_finalize(AsyVM *vm, AsyObj *o) {
@@ -178,7 +182,11 @@ static void gen_finalize(AsyVM *vm, AsyObj *o) {
      * interned, hence immortal, so the sweep cannot have freed it. */
     if (g->kind == ASY_GENKIND_COROUTINE && g->state == ASY_GEN_CREATED && !g->awaited &&
         g->qualname)
-        asy_warn_never_awaited(vm, g->qualname->data);
+        asy_warn_never_awaited_at(vm, g->qualname->data,
+                                  g->created_file ? g->created_file->data : NULL,
+                                  g->created_line, g->origin);
+    free(g->origin);
+    g->origin = NULL;
     asy_mem_free(vm, g->stack, sizeof(AsyValue) * (size_t)g->stackcap);
     g->stack = NULL;
 }

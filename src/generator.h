@@ -45,6 +45,13 @@ typedef struct {
     bool agen_running;       /* async generator: an asend/athrow is being awaited       */
     AsyValue exc_state;      /* the exception it was handling when it last yielded      */
     AsyStr *name, *qualname;
+    /* Coroutine: where it was made, for the never-awaited warning (asy's collector
+     * cannot tell where the last reference went, as CPython's warning does): the
+     * creating line's file (interned, so alive in the finalizer) and line, and in debug
+     * mode the creation traceback (malloc'd, or NULL; diag.c). */
+    AsyStr *created_file;
+    int32_t created_line;
+    char *origin;
 } AsyGenerator;
 
 /* An async generator's asend()/__anext__() (mode ASEND) or athrow()/aclose() awaitable. */

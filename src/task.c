@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diag.h"
 #include "function.h"
 #include "generator.h"
 #include "task.h"
@@ -813,6 +814,7 @@ static void op_traverse(AsyVM *vm, AsyObj *o) {
     AsyOp *op = (AsyOp *)o;
     asy_gc_mark_value(vm, op->obj);
     asy_gc_mark_value(vm, op->arg);
+    asy_gc_mark_obj(vm, (AsyObj *)op->created_file);
 }
 
 AsyOp *asy_op_new(AsyVM *vm, AsyOpFn fn, const char *name, AsyValue obj, AsyValue arg) {
@@ -821,6 +823,7 @@ AsyOp *asy_op_new(AsyVM *vm, AsyOpFn fn, const char *name, AsyValue obj, AsyValu
     op->name = name;
     op->obj = obj;
     op->arg = arg;
+    asy_diag_running_line(vm, &op->created_file, &op->created_line);
     return op;
 }
 
@@ -880,7 +883,8 @@ static AsyValue op_m_close(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 static void op_finalize(AsyVM *vm, AsyObj *o) {
     AsyOp *op = (AsyOp *)o;
     if (!op->awaited && !(op->state & OP_REUSABLE) && op->fn != op_value_fn)
-        asy_warn_never_awaited(vm, op->name);
+        asy_warn_never_awaited_at(vm, op->name, op->created_file ? op->created_file->data : NULL,
+                                  op->created_line, NULL);
 }
 
 static const AsyMethodDef op_methods[] = {
@@ -1084,25 +1088,22 @@ static void source_line_of(const char *file, int line, char *buf, size_t size) {
     fclose(f);
 }
 
-void asy_warn_never_awaited(AsyVM *vm, const char *qualname) {
+void asy_warn_never_awaited_at(AsyVM *vm, const char *qualname, const char *file, int line,
+                               const char *origin) {
     FILE *err = vm->err ? vm->err : stderr;
-    AsyFiber *f = vm->fiber;
-    const AsyFrame *fr = f && f->nframes > 0 ? &f->frames[f->nframes - 1] : NULL;
     fflush(vm->out ? vm->out : stdout);
-    if (!fr || !fr->code->filename || fr->code->ncode == 0) {
+    if (!file) {
         if (warn_first_time(vm, qualname, "sys", 1))
             fprintf(err, "sys:1: RuntimeWarning: coroutine '%s' was never awaited\n", qualname);
         fflush(err);
         return;
     }
-    int32_t pc = fr->pc > 0 ? fr->pc - 1 : 0;
-    if (pc >= fr->code->ncode) pc = fr->code->ncode - 1;
-    const char *file = fr->code->filename->data;
-    int line = fr->code->locs[pc].line;
-    if (!warn_first_time(vm, qualname, file, line)) return;
+    /* CPython's filter keys on the whole text, the creation traceback included */
+    if (!warn_first_time(vm, origin ? origin : qualname, file, line)) return;
     char src[512];
     source_line_of(file, line, src, sizeof src);
     fprintf(err, "%s:%d: RuntimeWarning: coroutine '%s' was never awaited\n", file, line, qualname);
+    if (origin) fputs(origin, err);
     if (src[0]) fprintf(err, "  %s\n", src);
     fputs("RuntimeWarning: Enable tracemalloc to get the object allocation traceback\n", err);
     fflush(err);

@@ -91,6 +91,8 @@ struct AsyOp {
     double num;
     uint8_t awaited;
     uint8_t state;          /* fn's own                                                */
+    int32_t created_line;   /* where it was made, for the never-awaited warning        */
+    AsyStr *created_file;   /* (interned; NULL: made outside asy code)                 */
 };
 
 #define ASY_AIO_TYPE(vm, n) (((AsyLoop *)(vm)->loop)->types[ASY_AIO_##n])

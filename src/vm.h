@@ -574,11 +574,13 @@ AsyValue asy_file_print_target(AsyVM *vm);
  * the scheduler: asy_vm_free calls it before freeing the objects. */
 AsyValue asy_asyncio_run_main(AsyVM *vm, AsyValue coro);
 void asy_loop_free(AsyVM *vm);
-/* "file:line: RuntimeWarning: coroutine 'qualname' was never awaited" (task.c), at the
- * line running now, once per place as CPython's default warning filter; "sys:1: ..." when
- * no code runs (the interpreter is exiting). Allocates no objects, so a GC finalizer
- * (generator.c's, for a coroutine freed unawaited) may call it. */
-void asy_warn_never_awaited(AsyVM *vm, const char *qualname);
+/* "file:line: RuntimeWarning: coroutine 'qualname' was never awaited" (task.c) for a
+ * coroutine made at file:line (file NULL: "sys:1"), then `origin`, its creation traceback
+ * ("Coroutine created at ...", or NULL) as CPython shows it in asyncio's debug mode, and
+ * the line's source; once per place as CPython's default warning filter. Allocates no
+ * objects, so a GC finalizer (of a coroutine freed unawaited) may call it. */
+void asy_warn_never_awaited_at(AsyVM *vm, const char *qualname, const char *file, int line,
+                               const char *origin);
 
 /* ---- running code (vm.c) ---- */
 /* Run module-level code with `globals` as its namespace; its result, or ASY_ERR. */
