@@ -339,6 +339,18 @@ static AsyValue native_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
     return generic_getattr(vm, self, name);
 }
 
+/* d bound to self: the descriptor's qualname is the bound method's too, so binding (once
+ * per `obj.method` of a built-in type, and per `async with` on one) formats nothing. */
+static AsyValue native_bind(AsyVM *vm, AsyNative *d, AsyValue self) {
+    AsyNative *n = asy_gc_alloc(vm, ASY_TYPE(vm, builtin_function_or_method), sizeof(AsyNative));
+    if (!n) return ASY_ERR;
+    n->def = d->def;
+    n->self = self;
+    n->owner = d->owner;
+    n->qualname = d->qualname;
+    return ASY_OBJ(n);
+}
+
 /* A method descriptor found on a class binds to the instance (or, for classmethods, to the
  * class); module-level functions and bound natives never rebind. */
 static AsyValue native_descr_get(AsyVM *vm, AsyValue descr, AsyValue obj, AsyType *owner) {
@@ -346,10 +358,10 @@ static AsyValue native_descr_get(AsyVM *vm, AsyValue descr, AsyValue obj, AsyTyp
     if (!n->owner || !ASY_IS_UNDEF(n->self) || (n->def->flags & ASY_METH_STATIC)) return descr;
     if (n->def->flags & ASY_METH_CLASS) {
         AsyType *t = owner ? owner : asy_type_of(vm, obj);
-        return asy_native_new(vm, n->def, ASY_OBJ(t), n->owner);
+        return native_bind(vm, n, ASY_OBJ(t));
     }
     if (ASY_IS_UNDEF(obj)) return descr;
-    return asy_native_new(vm, n->def, obj, n->owner);
+    return native_bind(vm, n, obj);
 }
 
 /* ---- bound methods ---- */
