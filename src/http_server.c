@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "compiler.h"
+#include "evmem.h"
 #include "function.h"
 #include "http.h"
 
@@ -1084,7 +1085,7 @@ static void srv_request_cb(struct evhttp_request *req, void *arg) {
                ASY_AS_OBJ(srv->middlewares)->type == ASY_TYPE(vm, list) &&
                ((AsyList *)ASY_AS_OBJ(srv->middlewares))->len > 0;
     if (idx < 0 && !mws) {
-        if (path != raw) free(path);
+        if (path != raw) asy_evmem_free(path);
         if (idx == -1)
             send_text(req, 404, "404: Not Found", NULL);
         else
@@ -1095,7 +1096,7 @@ static void srv_request_cb(struct evhttp_request *req, void *arg) {
     AsyWebRequest *r =
         sr ? wreq_make(vm, srv, req, method, path, plen, idx >= 0 ? &rt->routes[idx] : NULL, vals)
            : NULL;
-    if (path != raw) free(path);
+    if (path != raw) asy_evmem_free(path);
     if (r && idx < 0) {
         AsyDict *web = srv->st->web->dict;
         r->handler = asy_dict_get_cstr(vm, web, idx == -1 ? "_not_found" : "_not_allowed");
@@ -1228,7 +1229,7 @@ static AsyValue wreq_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
             const char *q = u ? evhttp_uri_get_query(u) : NULL;
             char *dec = q ? evhttp_uridecode(q, 1, NULL) : NULL;
             AsyValue v = wire_str(vm, dec ? dec : "", dec ? strlen(dec) : 0);
-            free(dec);
+            asy_evmem_free(dec);
             return v;
         }
         break;

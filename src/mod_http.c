@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "compiler.h"
+#include "evmem.h"
 #include "http.h"
 
 /* ==================================================================================== */
@@ -566,14 +567,14 @@ static AsyValue url_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
         const char *p = path && *path ? path : "/";
         char *dec = which == 3 ? evhttp_uridecode(p, 0, NULL) : NULL;
         r = ASY_OBJ(asy_str_from_cstr(vm, dec ? dec : p));
-        free(dec);
+        asy_evmem_free(dec);
         break;
     }
     case 4:
     case 9: {
         char *dec = which == 4 && q ? evhttp_uridecode(q, 1, NULL) : NULL;
         r = ASY_OBJ(asy_str_from_cstr(vm, dec ? dec : q ? q : ""));
-        free(dec);
+        asy_evmem_free(dec);
         break;
     }
     case 6:

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "compiler.h"
+#include "evmem.h"
 #include "function.h"
 #include "vm.h"
 
@@ -40,6 +41,7 @@ static void fix_type_names(AsyVM *vm) {
 }
 
 AsyVM *asy_vm_new(void) {
+    asy_evmem_install(); /* before anything calls libevent */
     AsyVM *vm = calloc(1, sizeof *vm);
     if (!vm) return NULL;
     vm->next_gc = ASY_GC_INITIAL_THRESHOLD;
