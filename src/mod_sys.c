@@ -3,7 +3,9 @@
  */
 #include "common.h"
 
+#include <limits.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "vm.h"
 
@@ -79,7 +81,17 @@ static void sys_set(AsyVM *vm, AsyModule *m, const char *name, AsyValue v) {
     asy_dict_set_cstr(vm, m->dict, name, v);
 }
 
+/* The interpreter's absolute path, as CPython's sys.executable, so that scripts can run
+ * another asy with create_subprocess_exec(sys.executable, ...); "" when unknown. */
+static const char *sys_executable(char *buf, size_t n) {
+    ssize_t len = readlink("/proc/self/exe", buf, n - 1);
+    if (len < 0) len = 0;
+    buf[len] = '\0';
+    return buf;
+}
+
 void asy_mod_sys_init(AsyVM *vm) {
+    char exe[PATH_MAX];
     AsyModule *m = asy_module_new(vm, "sys");
     asy_module_add_functions(vm, m, sys_functions);
     sys_set(vm, m, "argv", ASY_IS_UNDEF(vm->sys_argv) ? ASY_OBJ(asy_list_new(vm, 0))
@@ -93,7 +105,7 @@ void asy_mod_sys_init(AsyVM *vm) {
     sys_set(vm, m, "version_info", ASY_OBJ(asy_tuple_from_array(vm, vi, 5)));
     sys_set(vm, m, "maxsize", ASY_INT(INT64_MAX));
     sys_set(vm, m, "byteorder", ASY_OBJ(asy_str_from_cstr(vm, "little")));
-    sys_set(vm, m, "executable", ASY_OBJ(asy_str_from_cstr(vm, "asy")));
+    sys_set(vm, m, "executable", ASY_OBJ(asy_str_from_cstr(vm, sys_executable(exe, sizeof exe))));
     AsyList *path = asy_list_new(vm, 1);
     asy_list_append(vm, path, ASY_OBJ(asy_str_from_cstr(vm, vm->script_dir ? vm->script_dir
                                                                           : "")));
