@@ -34,9 +34,46 @@ static void exc_set_args(AsyVM *vm, AsyException *e, int argc, AsyValue *argv) {
     }
 }
 
+static AsyExcId oserror_subclass(int err);
+
+/* CPython's oserror_use_init: a subclass with an __init__ of its own has its arguments
+ * read by OSError.__init__ (when it calls it); every other OSError by OSError.__new__. */
+static bool oserror_use_init(AsyVM *vm, AsyType *t) {
+    if (!(t->tflags & ASY_TYPE_HEAP)) return false;
+    AsyStr *init = ASY_S(vm, __init__);
+    return !asy_value_is(asy_type_lookup(t, init),
+                         asy_type_lookup(vm->exc_types[ASY_EXC_OSError], init));
+}
+
+/* OSError(errno, strerror[, filename[, winerror[, filename2]]]): errno and strerror go to
+ * e->extra, the file names to __dict__, and a file name cuts args to (errno, strerror),
+ * as CPython's oserror_parse_args and oserror_init. */
+static void oserror_parse(AsyVM *vm, AsyException *e, int argc, AsyValue *argv) {
+    if (argc < 2 || argc > 5) return;
+    e->extra = ASY_OBJ(asy_tuple_from_array(vm, argv, 2));
+    if (argc < 3 || ASY_IS_NONE(argv[2])) return;
+    if (!e->dict) e->dict = asy_dict_new(vm);
+    if (e->hdr.type == vm->exc_types[ASY_EXC_BlockingIOError] && ASY_IS_INTLIKE(argv[2])) {
+        asy_dict_set_cstr(vm, e->dict, "characters_written", argv[2]);
+        return;
+    }
+    asy_dict_set_cstr(vm, e->dict, "filename", argv[2]);
+    if (argc == 5 && !ASY_IS_NONE(argv[4])) asy_dict_set_cstr(vm, e->dict, "filename2", argv[4]);
+    e->args = asy_tuple_from_array(vm, argv, 2);
+}
+
+/* OSError(errno, ...) itself makes the subclass for errno (PEP 3151). */
+static AsyType *oserror_type_for(AsyVM *vm, AsyType *type, int argc, AsyValue *argv) {
+    if (type != vm->exc_types[ASY_EXC_OSError] || argc < 2 || argc > 5 ||
+        !ASY_IS_INTLIKE(argv[0]) || argv[0].as.i < 0 || argv[0].as.i > INT32_MAX)
+        return type;
+    return vm->exc_types[oserror_subclass((int)argv[0].as.i)];
+}
+
 static AsyValue exc_new_slot(AsyVM *vm, AsyType *type, int argc, AsyValue *argv,
                              AsyDict *kw) {
     ASY_UNUSED(kw);
+    type = oserror_type_for(vm, type, argc, argv);
     AsyException *e = asy_gc_alloc(vm, type, type->basicsize);
     e->cause = ASY_NONE;
     e->context = ASY_NONE;
@@ -44,7 +81,14 @@ static AsyValue exc_new_slot(AsyVM *vm, AsyType *type, int argc, AsyValue *argv,
     e->extra = ASY_NONE;
     e->exceptions = ASY_NONE;
     e->message = ASY_NONE;
-    exc_set_args(vm, e, argc, argv);
+    if (!exc_type_is(vm, type, ASY_EXC_OSError)) {
+        exc_set_args(vm, e, argc, argv);
+    } else if (oserror_use_init(vm, type)) {
+        exc_set_args(vm, e, 0, NULL); /* until the class's __init__ calls OSError's */
+    } else {
+        exc_set_args(vm, e, argc, argv);
+        oserror_parse(vm, e, argc, argv);
+    }
     return ASY_OBJ(e);
 }
 
@@ -282,14 +326,24 @@ static AsyValue dict_attr(AsyVM *vm, AsyException *e, const char *name) {
     return asy_dict_get_cstr(vm, e->dict, name);
 }
 
+/* An OSError's errno (i 0) or strerror (i 1): set by the constructor or assigned. */
+static AsyValue oserror_field(AsyVM *vm, AsyException *e, int i) {
+    AsyValue v = dict_attr(vm, e, i == 0 ? "errno" : "strerror");
+    if (!ASY_IS_UNDEF(v)) return v;
+    if (ASY_IS_OBJ(e->extra)) return ((AsyTuple *)ASY_AS_OBJ(e->extra))->items[i];
+    return ASY_NONE;
+}
+
+/* CPython's OSError_str; UNDEF when errno and strerror were not given. */
 static AsyValue exc_str_oserror(AsyVM *vm, AsyException *e) {
     AsyValue fname = dict_attr(vm, e, "filename"), fname2 = dict_attr(vm, e, "filename2");
-    AsyValue no = e->args->items[0], msg = e->args->items[1];
-    if (!ASY_IS_UNDEF(fname2) && !ASY_IS_NONE(fname2))
+    AsyValue no = oserror_field(vm, e, 0), msg = oserror_field(vm, e, 1);
+    if (!ASY_IS_UNDEF(fname) && !ASY_IS_UNDEF(fname2))
         return ASY_OBJ(exc_format(vm, "[Errno %S] %S: %R -> %R", no, msg, fname, fname2));
-    if (!ASY_IS_UNDEF(fname) && !ASY_IS_NONE(fname))
-        return ASY_OBJ(exc_format(vm, "[Errno %S] %S: %R", no, msg, fname));
-    return ASY_OBJ(exc_format(vm, "[Errno %S] %S", no, msg));
+    if (!ASY_IS_UNDEF(fname)) return ASY_OBJ(exc_format(vm, "[Errno %S] %S: %R", no, msg, fname));
+    if (!ASY_IS_NONE(no) && !ASY_IS_NONE(msg))
+        return ASY_OBJ(exc_format(vm, "[Errno %S] %S", no, msg));
+    return ASY_UNDEF;
 }
 
 static AsyValue exc_str_slot(AsyVM *vm, AsyValue self) {
@@ -297,7 +351,10 @@ static AsyValue exc_str_slot(AsyVM *vm, AsyValue self) {
     AsyType *t = e->hdr.type;
     int64_t n = e->args ? e->args->len : 0;
     if (exc_type_is(vm, t, ASY_EXC_KeyError) && n == 1) return asy_repr(vm, e->args->items[0]);
-    if (exc_type_is(vm, t, ASY_EXC_OSError) && (n == 2 || n == 3)) return exc_str_oserror(vm, e);
+    if (exc_type_is(vm, t, ASY_EXC_OSError)) {
+        AsyValue r = exc_str_oserror(vm, e);
+        if (!ASY_IS_UNDEF(r)) return r;
+    }
     if (exc_type_is(vm, t, ASY_EXC_SyntaxError)) {
         AsyValue msg = dict_attr(vm, e, "msg"), file = dict_attr(vm, e, "filename");
         AsyValue line = dict_attr(vm, e, "lineno");
@@ -345,10 +402,9 @@ static AsyValue exc_getattr_slot(AsyVM *vm, AsyValue self, AsyStr *name) {
         if (strcmp(n, "exceptions") == 0) return e->exceptions;
         if (strcmp(n, "message") == 0) return e->message;
     }
-    if (exc_type_is(vm, t, ASY_EXC_OSError) && e->args && e->args->len >= 2) {
-        if (strcmp(n, "errno") == 0) return e->args->items[0];
-        if (strcmp(n, "strerror") == 0) return e->args->items[1];
-    }
+    if (exc_type_is(vm, t, ASY_EXC_OSError) && ASY_IS_OBJ(e->extra) &&
+        (strcmp(n, "errno") == 0 || strcmp(n, "strerror") == 0))
+        return oserror_field(vm, e, n[0] == 'e' ? 0 : 1);
     AsyValue v = vm->types[ASY_TYPE_object]->getattr(vm, self, name);
     if (!ASY_IS_ERR(v) || !asy_exc_matches(vm, ASY_EXC_AttributeError)) return v;
     /* Attributes CPython always has, defaulting to None. */
@@ -424,7 +480,13 @@ static bool exc_check_self(AsyVM *vm, int argc, AsyValue *argv, const char *meth
 static AsyValue exc_m_init(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!exc_check_self(vm, argc, argv, "__init__")) return ASY_ERR;
-    exc_set_args(vm, exc_of(argv[0]), argc - 1, argv + 1);
+    AsyException *e = exc_of(argv[0]);
+    if (!exc_type_is(vm, e->hdr.type, ASY_EXC_OSError)) {
+        exc_set_args(vm, e, argc - 1, argv + 1);
+    } else if (oserror_use_init(vm, e->hdr.type)) { /* else __new__ read them already */
+        exc_set_args(vm, e, argc - 1, argv + 1);
+        oserror_parse(vm, e, argc - 1, argv + 1);
+    }
     return ASY_NONE;
 }
 
