@@ -57,12 +57,36 @@ static AsyValue module_repr(AsyVM *vm, AsyValue self) {
     return ASY_OBJ(asy_str_printf(vm, "<module '%s' (built-in)>", m->name->data));
 }
 
+/* module.__dir__(): the module's own __dir__ function if it has one (PEP 562), else the
+ * names in its namespace (dir() sorts them). */
+static AsyValue modm_dir(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__dir__", argc - 1, 0, 0)) return ASY_ERR;
+    if (!asy_isinstance(vm, argv[0], ASY_TYPE(vm, module)))
+        return asy_raise(vm, ASY_EXC_TypeError, "descriptor '__dir__' requires a 'module' object");
+    AsyDict *d = mod_of(argv[0])->dict;
+    AsyValue own = asy_dict_get_cstr(vm, d, "__dir__");
+    if (!ASY_IS_UNDEF(own)) return asy_call(vm, own, 0, NULL, NULL);
+    AsyList *l = asy_list_new(vm, d->len);
+    int64_t pos = 0;
+    AsyValue k, v;
+    while (asy_dict_next(d, &pos, &k, &v))
+        if (asy_list_append(vm, l, k) < 0) return ASY_ERR;
+    return ASY_OBJ(l);
+}
+
+static const AsyMethodDef module_methods[] = {
+    {"__dir__", modm_dir, 0, "Return the names in the module's namespace."},
+    {NULL, NULL, 0, NULL},
+};
+
 void asy_module_init(AsyVM *vm) {
     AsyType *t = asy_type_new_builtin(vm, "module", ASY_TYPE(vm, object), sizeof(AsyModule));
     t->traverse = module_traverse;
     t->getattr = module_getattr;
     t->setattr = module_setattr;
     t->repr = module_repr;
+    asy_type_add_methods(vm, t, module_methods);
     asy_type_ready(vm, t);
     vm->types[ASY_TYPE_module] = t;
     vm->modules = asy_dict_new(vm);

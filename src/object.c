@@ -437,7 +437,36 @@ static int add_dict_names(AsyVM *vm, AsyDict *names, AsyDict *d) {
     return 0;
 }
 
-/* dir(obj): the instance's attributes and those of its class chain, sorted. */
+/* Does a user class c get a __weakref__ descriptor? In CPython, when its built-in base
+ * has no weak references and a fixed size (so not int, tuple, bytes, set, type...). */
+static bool adds_weakref(AsyVM *vm, AsyType *c) {
+    static const AsyTypeId no_weak[] = {ASY_TYPE_int,    ASY_TYPE_bool,      ASY_TYPE_tuple,
+                                        ASY_TYPE_bytes,  ASY_TYPE_set,       ASY_TYPE_frozenset,
+                                        ASY_TYPE_type};
+    AsyType *b = asy_type_builtin_base(c);
+    for (size_t i = 0; i < sizeof no_weak / sizeof no_weak[0]; i++)
+        if (b == vm->types[no_weak[i]]) return false;
+    return true;
+}
+
+/* The descriptors CPython's type dicts hold and asy's attribute lookup does without:
+ * __class__ (object's), BaseException's getsets, __dict__ (where instances have one),
+ * __weakref__ (user classes). */
+static int add_descriptor_names(AsyVM *vm, AsyDict *names, AsyType *chain) {
+    static const char *const exc_getsets[] = {"args", "__cause__", "__context__",
+                                              "__suppress_context__", "__traceback__"};
+    AsyValue none = ASY_NONE;
+    if (asy_dict_set(vm, names, ASY_OBJ(ASY_S(vm, __class__)), none) < 0) return -1;
+    for (size_t i = 0; (chain->tflags & ASY_TYPE_EXCEPTION) && i < 5; i++)
+        if (asy_dict_set(vm, names, ASY_OBJ(asy_str_intern_cstr(vm, exc_getsets[i])), none) < 0)
+            return -1;
+    if (chain->dict_offset && asy_dict_set(vm, names, ASY_OBJ(ASY_S(vm, __dict__)), none) < 0)
+        return -1;
+    if (!(chain->tflags & ASY_TYPE_HEAP) || !adds_weakref(vm, chain)) return 0;
+    return asy_dict_set(vm, names, ASY_OBJ(asy_str_intern_cstr(vm, "__weakref__")), none);
+}
+
+/* dir(obj): the instance's attributes and those of its class's MRO, sorted. */
 AsyValue asy_object_dir(AsyVM *vm, AsyValue obj) {
     AsyDict *names = asy_dict_new(vm);
     AsyType *t = asy_type_of(vm, obj);
@@ -447,8 +476,7 @@ AsyValue asy_object_dir(AsyVM *vm, AsyValue obj) {
     AsyType *chain = is_type ? as_type(obj) : t;
     for (AsyMroIter it = asy_mro_begin(chain); it.t; asy_mro_next(&it))
         if (add_dict_names(vm, names, it.t->dict) < 0) return ASY_ERR;
-    if (!is_type && asy_dict_set(vm, names, ASY_OBJ(ASY_S(vm, __class__)), ASY_NONE) < 0)
-        return ASY_ERR;
+    if (add_descriptor_names(vm, names, chain) < 0) return ASY_ERR;
     AsyList *l = asy_list_new(vm, names->len);
     int64_t pos = 0;
     AsyValue k, v;
