@@ -613,6 +613,13 @@ static bool has_method(AsyVM *vm, AsyValue v, AsyNameId name) {
     return (t->tflags & ASY_TYPE_HEAP) && !ASY_IS_UNDEF(asy_type_lookup(t, vm->names[name]));
 }
 
+static bool overrides_rmod(AsyVM *vm, AsyValue v) {
+    AsyStr *rmod = vm->names[ASY_S___rmod__];
+    return has_method(vm, v, ASY_S___rmod__) &&
+           !asy_value_is(asy_type_lookup(asy_type_of(vm, v), rmod),
+                         asy_type_lookup(ASY_TYPE(vm, str), rmod));
+}
+
 static AsyValue str_binop(AsyVM *vm, AsyValue a, AsyValue b, AsyBinOp op) {
     if (op >= ASY_BIN_INPLACE) op = (AsyBinOp)(op - ASY_BIN_INPLACE);
     bool a_str = is_str(vm, a);
@@ -652,7 +659,9 @@ static AsyValue str_binop(AsyVM *vm, AsyValue a, AsyValue b, AsyBinOp op) {
     }
     case ASY_BIN_MOD:
         if (!a_str) break;
-        if (!is_str(vm, b) && has_method(vm, b, ASY_S___rmod__)) break;
+        /* Only a str subclass's own __rmod__ comes before formatting (CPython's
+         * binary_op1); an int subclass is formatted like an int. */
+        if (is_str(vm, b) && overrides_rmod(vm, b)) break;
         return asy_str_percent(vm, AS_STR(a), b);
     default:
         break;

@@ -762,12 +762,15 @@ static bool pct_float(PctCtx *c, AsyStrBuf *out, const PctSpec *sp, AsyValue v, 
 static bool pct_star(PctCtx *c, int64_t *out) {
     AsyValue v;
     if (!pct_next(c, &v)) return false;
-    if (!ASY_IS_INTLIKE(v)) {
+    if (!asy_num_is_int(c->vm, v)) { /* an int or an int subclass (PyLong_Check) */
         asy_raise(c->vm, ASY_EXC_TypeError, "* wants int");
         return false;
     }
-    *out = ASY_AS_INT(v);
-    return true;
+    if (ASY_IS_INTLIKE(v)) {
+        *out = ASY_AS_INT(v);
+        return true;
+    }
+    return asy_index(c->vm, v, out);
 }
 
 static bool pct_digits(AsyVM *vm, const char *s, size_t n, size_t *i, int64_t *out,
