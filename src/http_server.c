@@ -1128,6 +1128,23 @@ static const char *wreq_raw_uri(AsyWebRequest *r) {
     return r->sr && r->sr->req ? evhttp_request_get_uri(r->sr->req) : "/";
 }
 
+/* request.url (http://, the Host header or "localhost", the target) and request.rel_url
+ * (the target alone) as URLs; bytes that are not UTF-8 read as latin-1, as wire_str. */
+static AsyValue wreq_url(AsyVM *vm, AsyWebRequest *r, bool absolute) {
+    const char *raw = wreq_raw_uri(r);
+    struct evkeyvalq *h = wreq_in_headers(r);
+    const char *host = h ? evhttp_find_header(h, "Host") : NULL;
+    if (!absolute) host = NULL;
+    else if (!host) host = "localhost";
+    size_t n = (host ? strlen("http://") + strlen(host) : 0) + strlen(raw);
+    char *buf = malloc(n + 1);
+    if (!buf) return asy_raise_memory(vm);
+    snprintf(buf, n + 1, "%s%s%s", host ? "http://" : "", host ? host : "", raw);
+    AsyValue s = wire_str(vm, buf, n);
+    free(buf);
+    return ASY_IS_ERR(s) ? s : asy_http_url_new(vm, (AsyStr *)ASY_AS_OBJ(s));
+}
+
 static AsyValue wreq_content_type(AsyVM *vm, AsyWebRequest *r, bool charset) {
     struct evkeyvalq *h = wreq_in_headers(r);
     const char *ct = h ? evhttp_find_header(h, "Content-Type") : NULL;
@@ -1244,13 +1261,7 @@ static AsyValue wreq_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
             if (c) evhttp_connection_get_peer(c, &addr, &port);
             return addr ? ASY_OBJ(asy_str_from_cstr(vm, addr)) : ASY_NONE;
         }
-        if (strcmp(n, "rel_url") == 0 || strcmp(n, "url") == 0) {
-            AsyValue host = wreq_header(vm, r, "Host");
-            const char *h = ASY_IS_OBJ(host) ? ((AsyStr *)ASY_AS_OBJ(host))->data : "localhost";
-            AsyStr *s = n[0] == 'u' ? asy_str_printf(vm, "http://%s%s", h, wreq_raw_uri(r))
-                                    : asy_str_from_cstr(vm, wreq_raw_uri(r));
-            return s ? asy_http_url_new(vm, s) : ASY_ERR;
-        }
+        if (strcmp(n, "rel_url") == 0) return wreq_url(vm, r, false);
         break;
     case 's':
         if (strcmp(n, "scheme") == 0) return ASY_OBJ(asy_str_from_cstr(vm, "http"));
@@ -1258,6 +1269,9 @@ static AsyValue wreq_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
         break;
     case 'k':
         if (strcmp(n, "keep_alive") == 0) return ASY_TRUE;
+        break;
+    case 'u':
+        if (strcmp(n, "url") == 0) return wreq_url(vm, r, true);
         break;
     case 'v':
         if (strcmp(n, "version") == 0)
