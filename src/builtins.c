@@ -6,6 +6,7 @@
  */
 #include "common.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,17 @@ static bool print_fast(AsyVM *vm, AsyValue v) {
     }
 }
 
+/* print() writes to the real stdout through stdio, unchecked; a write that failed (the
+ * reader of a pipe gone: EPIPE, as SIGPIPE is ignored) left the stream's error flag,
+ * raised here as CPython raises it (BrokenPipeError), so that the program stops. */
+static bool out_check(AsyVM *vm) {
+    if (ASY_LIKELY(!ferror(vm->out))) return true;
+    int err = errno ? errno : EIO;
+    clearerr(vm->out);
+    asy_raise_oserror(vm, err, NULL);
+    return false;
+}
+
 /* A print() keyword that must be None or a str; UNDEF for None/absent. */
 static bool print_sep_arg(AsyVM *vm, AsyDict *kw, const char *name, AsyValue *out) {
     AsyValue v = asy_kwarg(vm, kw, name);
@@ -138,15 +150,17 @@ static AsyValue bi_print(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
                 write_to(vm, file, ASY_IS_UNDEF(end) ? asy_str_intern_cstr(vm, "\n") : as_str(end));
     }
     asy_root_pop(vm, 2);
-    if (!ok) return ASY_ERR;
+    if (!ok || (ASY_IS_UNDEF(file) && !out_check(vm))) return ASY_ERR;
     if (!ASY_IS_UNDEF(flush)) {
         int f = asy_truthy(vm, flush);
         if (f < 0) return ASY_ERR;
-        if (f && ASY_IS_UNDEF(file))
+        if (f && ASY_IS_UNDEF(file)) {
             fflush(vm->out);
-        else if (f &&
-                 ASY_IS_ERR(asy_call_method(vm, file, asy_str_intern_cstr(vm, "flush"), 0, NULL)))
+            if (!out_check(vm)) return ASY_ERR;
+        } else if (f &&
+                 ASY_IS_ERR(asy_call_method(vm, file, asy_str_intern_cstr(vm, "flush"), 0, NULL))) {
             return ASY_ERR;
+        }
     }
     return ASY_NONE;
 }
