@@ -11,6 +11,7 @@ let todo = n;
 let bytes = 0;
 let done = 0;
 const t0 = process.hrtime.bigint();
+const c0 = process.cpuUsage();
 
 function get() {
   return new Promise((resolve, reject) => {
@@ -33,6 +34,8 @@ async function worker() {
 
 Promise.all(Array.from({ length: conc }, worker)).then(() => {
   const dt = Number(process.hrtime.bigint() - t0) / 1e9;
-  console.log(`${done} requests, ${bytes} bytes in ${dt.toFixed(3)} s: ${Math.round(done / dt)} req/s`);
+  const cpu = process.cpuUsage(c0);
+  console.log(`${done} requests, ${bytes} bytes in ${dt.toFixed(3)} s: ${Math.round(done / dt)} req/s; ` +
+              `CPU ${((cpu.user + cpu.system) / done).toFixed(1)} us/request`);
   agent.destroy();
 });
