@@ -100,7 +100,7 @@ static void loop_on_sigint(evutil_socket_t fd, short what, void *arg) {
 /* An epoll base that batches its changes: evhttp and bufferevents enable and disable a
  * socket's read and write events several times per request, and the changelist turns
  * those into at most one epoll_ctl per socket and loop pass (measured: 6 -> 2 per client
- * request, 4 -> 2 per server request). libevent warns that this misbehaves when a watched
+ * request, 4 -> 3 per server request). libevent warns that this misbehaves when a watched
  * socket is closed while a dup() of it stays open; asy never dup()s what it watches, and
  * its children close every inherited fd above 2 (asyncio_subprocess.c). */
 static struct event_base *loop_new_base(void) {
