@@ -21,6 +21,8 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -1580,6 +1582,11 @@ static AsyValue web_serve(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         evhttp_free(http);
         return bind_error(vm, host, (int)port, err);
     }
+    /* No Nagle, as aiohttp's server (tcp_nodelay): a StreamResponse sends its pieces as
+     * separate small writes, and each would wait for the client's delayed ACK (40 ms).
+     * Linux gives accepted sockets the listener's TCP_NODELAY. */
+    int one = 1;
+    setsockopt(evhttp_bound_socket_get_fd(bs), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     struct sockaddr_storage sa;
     socklen_t sl = sizeof sa;
     char ip[INET6_ADDRSTRLEN] = "";
