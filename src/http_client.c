@@ -24,6 +24,8 @@
 #include <event2/keyvalq_struct.h>
 #include <event2/util.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -78,6 +80,7 @@ struct HConn {
     HConn *idle_next, *idle_prev; /* the client's idle list, while idle                */
     bool idle;
     bool dead; /* must not carry another request (a TLS connection closed)   */
+    int nodelay_fd; /* the socket TCP_NODELAY was set on (evhttp makes a new one per connect) */
 };
 
 struct HClient {
@@ -273,6 +276,17 @@ static SSL_CTX *client_ssl_ctx(HClient *cl) {
     return ctx;
 }
 
+/* No Nagle on c's socket, as aiohttp (tcp_nodelay): TLS sends a request's headers and
+ * body as separate records, and the second would wait for the server's delayed ACK. The
+ * socket exists once evhttp_make_request has started connecting. */
+static void conn_nodelay(HConn *c) {
+    evutil_socket_t fd = bufferevent_getfd(evhttp_connection_get_bufferevent(c->evcon));
+    if (fd < 0 || fd == c->nodelay_fd) return;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->nodelay_fd = fd;
+}
+
 /* A new connection for ex to ex->addr (HTTPS: a TLS bufferevent verifying the peer). */
 static HConn *conn_new(HClient *cl, HEx *ex) {
     char ip[INET6_ADDRSTRLEN + 1] = "";
@@ -313,6 +327,7 @@ static HConn *conn_new(HClient *cl, HEx *ex) {
         return NULL;
     }
     c->cl = cl;
+    c->nodelay_fd = -1;
     c->key = dup0(ex->key);
     c->evcon =
         evhttp_connection_base_bufferevent_new(cl->base, NULL, bev, ip, (unsigned short)ex->port);
@@ -588,7 +603,9 @@ static void ex_send(HEx *ex, HConn *c) {
         ex_release_conn(ex, true);
         ex_fail(ex, ERR_CONNECT, errno ? errno : ECONNREFUSED, NULL);
         ex_unref(ex);
+        return;
     }
+    conn_nodelay(c);
 }
 
 static void ex_dns_cb(int result, struct evutil_addrinfo *res, void *arg) {
