@@ -516,7 +516,9 @@ static bool ex_tls_failure(HEx *ex, struct evhttp_connection *evcon) {
         return true;
     }
     unsigned long e = bev ? bufferevent_get_openssl_error(bev) : 0;
-    if (!e) return false;
+    /* SSL_ERROR_SYSCALL is libevent's note that the socket failed (a refused connect): not
+     * OpenSSL's to explain */
+    if (!e || e == SSL_ERROR_SYSCALL) return false;
     char buf[256];
     ERR_error_string_n(e, buf, sizeof buf);
     snprintf(msg, sizeof msg, "[SSL] %s", buf);
