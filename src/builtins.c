@@ -47,11 +47,20 @@ static size_t roots_reserve(AsyVM *vm, size_t n) {
 
 /* ---- output and input ---- */
 
-static bool write_to(AsyVM *vm, AsyValue file, AsyStr *s) {
-    if (ASY_IS_UNDEF(file)) {
+/* s to the real stdout, whose error handler is surrogateescape as CPython's. */
+static bool write_out(AsyVM *vm, AsyStr *s) {
+    if (!asy_str_has_surrogates(s)) {
         fwrite(s->data, 1, s->len, vm->out);
         return true;
     }
+    AsyValue b = asy_str_encode(vm, s, "utf-8", "surrogateescape");
+    if (ASY_IS_ERR(b)) return false;
+    fwrite(((AsyBytes *)ASY_AS_OBJ(b))->data, 1, ((AsyBytes *)ASY_AS_OBJ(b))->len, vm->out);
+    return true;
+}
+
+static bool write_to(AsyVM *vm, AsyValue file, AsyStr *s) {
+    if (ASY_IS_UNDEF(file)) return write_out(vm, s);
     int done = asy_file_write_str(vm, file, s); /* files from open(), sys.stdout... */
     if (done) return done > 0;
     AsyValue arg = ASY_OBJ(s);
@@ -69,7 +78,8 @@ static bool print_fast(AsyVM *vm, AsyValue v) {
     case ASY_T_BOOL: fputs(v.as.i ? "True" : "False", vm->out); return true;
     case ASY_T_NONE: fputs("None", vm->out); return true;
     case ASY_T_OBJ:
-        if (ASY_AS_OBJ(v)->type != ASY_TYPE(vm, str)) return false;
+        if (ASY_AS_OBJ(v)->type != ASY_TYPE(vm, str) || asy_str_has_surrogates(as_str(v)))
+            return false;
         fwrite(as_str(v)->data, 1, as_str(v)->len, vm->out);
         return true;
     default: return false;
@@ -171,7 +181,7 @@ static AsyValue bi_input(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (argc == 1) {
         AsyValue p = asy_str(vm, argv[0]);
         if (ASY_IS_ERR(p)) return p;
-        fwrite(as_str(p)->data, 1, as_str(p)->len, vm->out);
+        if (!write_out(vm, as_str(p))) return ASY_ERR;
     }
     fflush(vm->out);
     /* sys.stdin.readline(), so input() and sys.stdin share one read buffer. */

@@ -1,7 +1,7 @@
 /* bytes.c - the immutable `bytes` type: construction, repr, comparison, hashing, indexing,
- * slicing, iteration (bytes_iterator), + and *, `in`, the codecs of bytes.decode (utf-8,
- * ascii, latin-1 with strict/ignore/replace) and the commonly used methods. Messages are
- * CPython 3.11's. The only whitespace bytes know is ASCII's " \t\n\r\v\f".
+ * slicing, iteration (bytes_iterator), + and *, `in`, and the commonly used methods (the
+ * codecs of bytes.decode are codec.c's). Messages are CPython 3.11's. The only whitespace
+ * bytes know is ASCII's " \t\n\r\v\f".
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem */
@@ -53,97 +53,6 @@ static AsyValue bytes_value(AsyVM *vm, const void *data, size_t len) {
 static AsyValue bytes_sub(AsyVM *vm, AsyBytes *b, size_t start, size_t end) {
     if (start == 0 && end == b->len && b->hdr.type == BYTES_TYPE(vm)) return ASY_OBJ(b);
     return bytes_value(vm, b->data + start, end - start);
-}
-
-/* ------------------------------------------------------------------------------------ */
-/* Decoding                                                                               */
-/* ------------------------------------------------------------------------------------ */
-
-static const char *const codec_names[] = {"utf-8", "ascii", "latin-1"};
-
-static AsyValue decode_error(AsyVM *vm, int codec, const uint8_t *data, size_t start, size_t end,
-                             const char *reason) {
-    if (end - start <= 1) {
-        char hex[8]; /* asy_raise knows no %02x */
-        snprintf(hex, sizeof hex, "0x%02x", data[start]);
-        return asy_raise(vm, ASY_EXC_UnicodeDecodeError,
-                         "'%s' codec can't decode byte %s in position %zu: %s",
-                         codec_names[codec], hex, start, reason);
-    }
-    return asy_raise(vm, ASY_EXC_UnicodeDecodeError,
-                     "'%s' codec can't decode bytes in position %zu-%zu: %s", codec_names[codec],
-                     start, end - 1, reason);
-}
-
-/* 0 strict, 1 ignore, 2 replace; -1 unknown (LookupError raised only when needed). */
-static int error_mode(const char *errors) {
-    if (!errors || strcmp(errors, "strict") == 0) return 0;
-    if (strcmp(errors, "ignore") == 0) return 1;
-    if (strcmp(errors, "replace") == 0) return 2;
-    return -1;
-}
-
-static AsyValue decode_utf8(AsyVM *vm, const uint8_t *data, size_t len, const char *errors) {
-    size_t bs, be;
-    const char *reason;
-    if (asy_utf8_check(data, len, &bs, &be, &reason))
-        return ASY_OBJ(asy_str_new(vm, (const char *)data, len));
-    int mode = error_mode(errors);
-    if (mode == 0) return decode_error(vm, ASY_CODEC_UTF8, data, bs, be, reason);
-    if (mode < 0)
-        return asy_raise(vm, ASY_EXC_LookupError, "unknown error handler name '%s'", errors);
-    AsyStrBuf out;
-    asy_strbuf_init(&out);
-    size_t pos = 0;
-    for (;;) {
-        const uint8_t *p = data + pos;
-        size_t n = len - pos;
-        if (asy_utf8_check(p, n, &bs, &be, &reason)) {
-            asy_strbuf_append(vm, &out, (const char *)p, n);
-            break;
-        }
-        asy_strbuf_append(vm, &out, (const char *)p, bs);
-        if (mode == 2) asy_strbuf_append(vm, &out, "\xEF\xBF\xBD", 3); /* U+FFFD */
-        pos += be;
-        if (pos >= len || out.failed) break;
-    }
-    AsyStr *s = asy_strbuf_finish(vm, &out);
-    return s ? ASY_OBJ(s) : ASY_ERR;
-}
-
-/* ascii and latin-1: one code point per byte. */
-static AsyValue decode_8bit(AsyVM *vm, int codec, const uint8_t *data, size_t len,
-                            const char *errors) {
-    AsyStrBuf out;
-    asy_strbuf_init(&out);
-    int mode = error_mode(errors);
-    for (size_t i = 0; i < len; i++) {
-        uint8_t c = data[i];
-        if (c < 0x80) {
-            asy_strbuf_append(vm, &out, (const char *)&c, 1);
-        } else if (codec == ASY_CODEC_LATIN1) {
-            char u[2] = {(char)(0xC0 | (c >> 6)), (char)(0x80 | (c & 0x3F))};
-            asy_strbuf_append(vm, &out, u, 2);
-        } else if (mode == 0 || mode < 0) {
-            asy_strbuf_free(&out);
-            if (mode < 0)
-                return asy_raise(vm, ASY_EXC_LookupError, "unknown error handler name '%s'",
-                                 errors);
-            return decode_error(vm, codec, data, i, i + 1, "ordinal not in range(128)");
-        } else if (mode == 2) {
-            asy_strbuf_append(vm, &out, "\xEF\xBF\xBD", 3);
-        }
-    }
-    AsyStr *s = asy_strbuf_finish(vm, &out);
-    return s ? ASY_OBJ(s) : ASY_ERR;
-}
-
-AsyValue asy_bytes_decode(AsyVM *vm, const uint8_t *data, size_t len, const char *encoding,
-                          const char *errors) {
-    int codec = encoding ? asy_codec_lookup(encoding) : ASY_CODEC_UTF8;
-    if (codec < 0) return asy_raise(vm, ASY_EXC_LookupError, "unknown encoding: %s", encoding);
-    if (codec == ASY_CODEC_UTF8) return decode_utf8(vm, data, len, errors);
-    return decode_8bit(vm, codec, data, len, errors);
 }
 
 /* ------------------------------------------------------------------------------------ */

@@ -11,8 +11,10 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "unicode.h"
 #include "vm.h"
 
 static AsyException *exc_of(AsyValue v) { return (AsyException *)ASY_AS_OBJ(v); }
@@ -346,6 +348,38 @@ static AsyValue exc_str_oserror(AsyVM *vm, AsyException *e) {
     return ASY_UNDEF;
 }
 
+/* UnicodeEncodeError/UnicodeDecodeError from (encoding, object, start, end, reason). */
+static AsyValue exc_str_unicode(AsyVM *vm, AsyException *e, bool encode) {
+    AsyValue *a = e->args->items;
+    int64_t start, end;
+    if (!ASY_IS_INT(a[2]) || !ASY_IS_INT(a[3]) || !ASY_IS_OBJ(a[1])) return exc_args_str(vm, e);
+    start = ASY_AS_INT(a[2]);
+    end = ASY_AS_INT(a[3]);
+    const char *what = encode ? "encode" : "decode";
+    if (end != start + 1 || start < 0)
+        return ASY_OBJ(exc_format(vm, "'%S' codec can't %s %s in position %lld-%lld: %S", a[0],
+                                  what, encode ? "characters" : "bytes", (long long)start,
+                                  (long long)end - 1, a[4]));
+    char unit[16];
+    if (encode) {
+        AsyStr *s = (AsyStr *)ASY_AS_OBJ(a[1]);
+        if (ASY_AS_OBJ(a[1])->type != ASY_TYPE(vm, str) || (size_t)start >= s->nchars)
+            return exc_args_str(vm, e);
+        size_t pos = s->ascii ? (size_t)start : asy_utf8_offset(s->data, s->len, (size_t)start);
+        uint32_t cp = asy_utf8_next(s->data, &pos);
+        snprintf(unit, sizeof unit,
+                 cp <= 0xFF ? "'\\x%02x'" : cp <= 0xFFFF ? "'\\u%04x'" : "'\\U%08x'", cp);
+        return ASY_OBJ(exc_format(vm, "'%S' codec can't encode character %s in position %lld: %S",
+                                  a[0], unit, (long long)start, a[4]));
+    }
+    AsyBytes *b = (AsyBytes *)ASY_AS_OBJ(a[1]);
+    if (ASY_AS_OBJ(a[1])->type != ASY_TYPE(vm, bytes) || (size_t)start >= b->len)
+        return exc_args_str(vm, e);
+    snprintf(unit, sizeof unit, "0x%02x", b->data[start]);
+    return ASY_OBJ(exc_format(vm, "'%S' codec can't decode byte %s in position %lld: %S", a[0],
+                              unit, (long long)start, a[4]));
+}
+
 static AsyValue exc_str_slot(AsyVM *vm, AsyValue self) {
     AsyException *e = exc_of(self);
     AsyType *t = e->hdr.type;
@@ -355,6 +389,10 @@ static AsyValue exc_str_slot(AsyVM *vm, AsyValue self) {
         AsyValue r = exc_str_oserror(vm, e);
         if (!ASY_IS_UNDEF(r)) return r;
     }
+    if (n == 5 && exc_type_is(vm, t, ASY_EXC_UnicodeEncodeError))
+        return exc_str_unicode(vm, e, true);
+    if (n == 5 && exc_type_is(vm, t, ASY_EXC_UnicodeDecodeError))
+        return exc_str_unicode(vm, e, false);
     if (exc_type_is(vm, t, ASY_EXC_SyntaxError)) {
         AsyValue msg = dict_attr(vm, e, "msg"), file = dict_attr(vm, e, "filename");
         AsyValue line = dict_attr(vm, e, "lineno");
@@ -405,6 +443,12 @@ static AsyValue exc_getattr_slot(AsyVM *vm, AsyValue self, AsyStr *name) {
     if (exc_type_is(vm, t, ASY_EXC_OSError) && ASY_IS_OBJ(e->extra) &&
         (strcmp(n, "errno") == 0 || strcmp(n, "strerror") == 0))
         return oserror_field(vm, e, n[0] == 'e' ? 0 : 1);
+    if (e->args && e->args->len == 5 && (exc_type_is(vm, t, ASY_EXC_UnicodeEncodeError) ||
+                                         exc_type_is(vm, t, ASY_EXC_UnicodeDecodeError))) {
+        static const char *const names[] = {"encoding", "object", "start", "end", "reason"};
+        for (int i = 0; i < 5; i++)
+            if (strcmp(n, names[i]) == 0) return e->args->items[i];
+    }
     AsyValue v = vm->types[ASY_TYPE_object]->getattr(vm, self, name);
     if (!ASY_IS_ERR(v) || !asy_exc_matches(vm, ASY_EXC_AttributeError)) return v;
     /* Attributes CPython always has, defaulting to None. */
@@ -670,6 +714,21 @@ static AsyExcId oserror_subclass(int err) {
     case EAGAIN: case EALREADY: case EINPROGRESS: return ASY_EXC_BlockingIOError;
     default: return ASY_EXC_OSError;
     }
+}
+
+AsyValue asy_raise_unicode_error(AsyVM *vm, AsyExcId type, const char *encoding,
+                                 AsyValue object, size_t start, size_t end, const char *reason) {
+    asy_root_push(vm, object);
+    AsyValue args[5] = {ASY_OBJ(asy_str_from_cstr(vm, encoding)), object,
+                        ASY_INT((int64_t)start), ASY_INT((int64_t)end), ASY_UNDEF};
+    asy_root_push(vm, args[0]);
+    args[4] = ASY_OBJ(asy_str_from_cstr(vm, reason));
+    asy_root_push(vm, args[4]);
+    AsyValue e = exc_new_slot(vm, vm->exc_types[type], 5, args, NULL);
+    asy_root_pop(vm, 3);
+    if (ASY_IS_ERR(e)) return ASY_ERR;
+    vm->exc = exc_of(e);
+    return ASY_ERR;
 }
 
 AsyValue asy_raise_oserror(AsyVM *vm, int err, const char *filename) {

@@ -61,7 +61,7 @@ typedef struct {
     int codec;        /* ASY_CODEC_*                                          */
     uint8_t nl;       /* NL_*                                                 */
     bool line_buffering;
-    bool strict_utf8; /* utf-8 decoded strictly: the fast path of text_decode  */
+    bool strict_utf8; /* utf-8: valid text takes the fast path of text_decode  */
     bool pending_cr;  /* a '\r' ended the last read: a '\n' after it is skipped */
 } AsyTextFile;
 
@@ -534,15 +534,6 @@ static AsyTextFile *text_self(AsyVM *vm, AsyValue self, int need) {
 }
 
 /* Decodes bytes read from a text file. */
-/* The error handler to decode with: the std streams report CPython's handlers, which
- * asy's codecs lack; they decode strictly. */
-static const char *text_errors(const AsyTextFile *t) {
-    const char *errors = t->errors->data;
-    if (strcmp(errors, "surrogateescape") == 0 || strcmp(errors, "backslashreplace") == 0)
-        return "strict";
-    return errors;
-}
-
 static AsyValue text_decode(AsyVM *vm, AsyTextFile *t, const uint8_t *data, size_t len) {
     if (t->strict_utf8) {
         size_t bs, be, i = 0;
@@ -555,7 +546,7 @@ static AsyValue text_decode(AsyVM *vm, AsyTextFile *t, const uint8_t *data, size
         }
     }
     return asy_bytes_decode(vm, data ? data : (const uint8_t *)"", len, t->encoding->data,
-                            text_errors(t));
+                            t->errors->data);
 }
 
 /* Does byte c end a line in this newline mode? ('\r\n' is handled by the callers.) */
@@ -735,65 +726,11 @@ static AsyValue text_read_all(AsyVM *vm, AsyTextFile *t) {
 }
 
 /* Writes a str: newline translation, encoding, and the flush of line buffering. */
-/* Is p (3 bytes available) a lone surrogate as asy stores them (ED A0..BF xx)? */
-static inline bool at_surrogate(const uint8_t *p, const uint8_t *end) {
-    return end - p >= 3 && p[0] == 0xED && p[1] >= 0xA0;
-}
-
-/* UTF-8 of s with its surrogates handled as the errors handler says (CPython's utf-8
- * encoder refuses them): UNDEF when s has none (write s->data as it is), bytes, or
- * ASY_ERR with UnicodeEncodeError. */
-static AsyValue utf8_encode_surrogates(AsyVM *vm, AsyTextFile *t, AsyStr *s) {
-    const uint8_t *p = (const uint8_t *)s->data, *end = p + s->len;
-    const uint8_t *q = p;
-    while ((q = memchr(q, 0xED, (size_t)(end - q))) && !at_surrogate(q, end))
-        q++;
-    if (!q) return ASY_UNDEF;
-    const char *errors = t->errors->data;
-    ByteBuf b = {0};
-    size_t chars = 0;
-    for (const uint8_t *c = p; c < end;) {
-        size_t n = asy_utf8_seqlen(*c);
-        if (!at_surrogate(c, end) || strcmp(errors, "surrogatepass") == 0) {
-            if (!bb_append(vm, &b, c, n)) goto fail;
-        } else if (strcmp(errors, "replace") == 0) {
-            if (!bb_append(vm, &b, "?", 1)) goto fail;
-        } else if (strcmp(errors, "surrogateescape") == 0 && c[1] >= 0xB2) {
-            uint8_t raw = (uint8_t)(0x80 | ((c[1] & 0x01) << 6) | (c[2] & 0x3F));
-            if (!bb_append(vm, &b, &raw, 1)) goto fail; /* \udc80-\udcff: one byte */
-        } else if (strcmp(errors, "ignore") != 0) {
-            char hex[8];
-            snprintf(hex, sizeof hex, "%04x",
-                     0xD000u | ((unsigned)(c[1] & 0x3F) << 6) | (c[2] & 0x3Fu));
-            asy_raise(vm, ASY_EXC_UnicodeEncodeError,
-                      "'utf-8' codec can't encode character '\\u%s' in position %zu: "
-                      "surrogates not allowed",
-                      hex, chars);
-            goto fail;
-        }
-        c += n;
-        chars++;
-    }
-    AsyBytes *r = asy_bytes_new(vm, b.data ? b.data : (const uint8_t *)"", b.len);
-    bb_free(&b);
-    return r ? ASY_OBJ(r) : ASY_ERR;
-fail:
-    bb_free(&b);
-    return ASY_ERR;
-}
-
 static bool text_write(AsyVM *vm, AsyTextFile *t, AsyStr *s) {
     const uint8_t *data = (const uint8_t *)s->data;
     size_t len = s->len;
     AsyValue enc = ASY_UNDEF;
-    if (t->codec == ASY_CODEC_UTF8 && !s->ascii) {
-        enc = utf8_encode_surrogates(vm, t, s);
-        if (ASY_IS_ERR(enc)) return false;
-        if (!ASY_IS_UNDEF(enc)) {
-            data = ((AsyBytes *)ASY_AS_OBJ(enc))->data;
-            len = ((AsyBytes *)ASY_AS_OBJ(enc))->len;
-        }
-    } else if (t->codec != ASY_CODEC_UTF8 && !s->ascii) {
+    if (!s->ascii && (t->codec != ASY_CODEC_UTF8 || asy_str_has_surrogates(s))) {
         enc = asy_str_encode(vm, s, t->encoding->data, t->errors->data);
         if (ASY_IS_ERR(enc)) return false;
         data = ((AsyBytes *)ASY_AS_OBJ(enc))->data;
@@ -1512,7 +1449,7 @@ static AsyTextFile *text_new(AsyVM *vm, AsyBinFile *buf, AsyStr *mode, AsyStr *e
     t->mode = mode;
     t->encoding = encoding ? encoding : asy_str_intern_cstr(vm, "UTF-8");
     t->errors = errors ? errors : asy_str_intern_cstr(vm, "strict");
-    t->strict_utf8 = codec == ASY_CODEC_UTF8 && strcmp(text_errors(t), "strict") == 0;
+    t->strict_utf8 = codec == ASY_CODEC_UTF8;
     t->newline = newline ? ASY_OBJ(newline) : ASY_NONE;
     t->codec = codec;
     t->nl = nl;

@@ -306,6 +306,10 @@ AsyValue asy_raise_memory(AsyVM *vm);               /* MemoryError without alloc
 /* OSError (or the subclass errno maps to, e.g. FileNotFoundError) with args
  * (errno, strerror) and `filename` (or NULL): "[Errno 2] No such file or directory: 'x'". */
 AsyValue asy_raise_oserror(AsyVM *vm, int err, const char *filename);
+/* UnicodeEncodeError/UnicodeDecodeError(encoding, object, start, end, reason), with their
+ * attributes and CPython's message (object is the str or bytes; start/end index it). */
+AsyValue asy_raise_unicode_error(AsyVM *vm, AsyExcId type, const char *encoding,
+                                 AsyValue object, size_t start, size_t end, const char *reason);
 /* SyntaxError/IndentationError/TabError (type is its name) with CPython's attributes:
  * filename, lineno, offset (1-based column), end_offset (0: none), text (the source
  * line, or NULL). Always returns ASY_ERR. */
@@ -425,6 +429,8 @@ enum { ASY_CODEC_UTF8, ASY_CODEC_ASCII, ASY_CODEC_LATIN1 };
 int asy_codec_lookup(const char *name);
 /* s.encode(encoding, errors) -> bytes; NULL encoding/errors mean utf-8/strict. */
 AsyValue asy_str_encode(AsyVM *vm, AsyStr *s, const char *encoding, const char *errors);
+/* Does s hold a lone surrogate (which the utf-8 codec refuses without an error handler)? */
+bool asy_str_has_surrogates(const AsyStr *s);
 int64_t asy_str_hash(AsyStr *s);
 bool asy_str_equal(AsyStr *a, AsyStr *b);
 AsyStr *asy_str_concat(AsyVM *vm, AsyStr *a, AsyStr *b);
