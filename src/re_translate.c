@@ -188,12 +188,29 @@ static void emit_literal(Tr *t, Buf *b, uint32_t c) {
     }
 }
 
-/* A literal item (outside a class). sre's ASCII mode folds only ASCII letters, PCRE2's
- * UTF mode folds every letter: a non-ASCII literal there is matched case-sensitively. */
+/* sre's ASCII|IGNORECASE folds only ASCII letters, while PCRE2's UTF mode folds by Unicode
+ * even without PCRE2_UCP (K also matches the Kelvin sign U+212A, s the long s U+017F, é É).
+ * Where that differs, the translation matches case-sensitively what sre would fold. */
+static bool fold_ascii_only(const Tr *t) { return t->icase && t->ascii && !t->bytes; }
+
+/* The other ASCII case of c, or c. */
+static uint32_t ascii_swapcase(uint32_t c) {
+    if ((c | 32) >= 'a' && (c | 32) <= 'z') return c ^ 32;
+    return c;
+}
+
+/* A literal item (outside a class): see fold_ascii_only. */
 static void emit_item_literal(Tr *t, uint32_t c) {
-    if (c >= 0x80 && t->icase && t->ascii && !t->bytes) {
+    if (fold_ascii_only(t) && (c >= 0x80 || (c | 32) == 'k' || (c | 32) == 's')) {
         buf_puts(t, &t->out, "(?-i:");
-        emit_literal(t, &t->out, c);
+        if (c < 0x80) {
+            buf_puts(t, &t->out, "[");
+            emit_literal(t, &t->out, c);
+            emit_literal(t, &t->out, ascii_swapcase(c));
+            buf_puts(t, &t->out, "]");
+        } else {
+            emit_literal(t, &t->out, c);
+        }
         buf_puts(t, &t->out, ")");
         t->sub = S_OTHER;
         return;
@@ -646,6 +663,27 @@ static int parse_escape(Tr *t, int32_t tok, size_t start, Width *w) {
 /* Character classes                                                                     */
 /* ------------------------------------------------------------------------------------ */
 
+/* A literal in a class; under fold_ascii_only, with its other ASCII case. */
+static void class_literal(Tr *t, Buf *body, uint32_t c) {
+    emit_literal(t, body, c);
+    if (fold_ascii_only(t) && ascii_swapcase(c) != c) emit_literal(t, body, ascii_swapcase(c));
+}
+
+/* lo-hi in a class; under fold_ascii_only, with the other case of its ASCII letters. */
+static void class_range(Tr *t, Buf *body, uint32_t lo, uint32_t hi) {
+    emit_literal(t, body, lo);
+    buf_puts(t, body, "-");
+    emit_literal(t, body, hi);
+    if (!fold_ascii_only(t)) return;
+    for (uint32_t base = 'A'; base <= 'a'; base += 32) {
+        uint32_t a = lo > base ? lo : base, b = hi < base + 25 ? hi : base + 25;
+        if (a > b) continue;
+        emit_literal(t, body, a ^ 32);
+        buf_puts(t, body, "-");
+        emit_literal(t, body, b ^ 32);
+    }
+}
+
 /* Called after '[': parses up to the closing ']' and emits the class. */
 static void parse_class(Tr *t, size_t here) {
     Buf *body = &t->cls; /* in the state, so the error path frees it */
@@ -673,7 +711,7 @@ static void parse_class(Tr *t, size_t here) {
                 if (cat1)
                     emit_category(t, body, cat1, true);
                 else
-                    emit_literal(t, body, lit1);
+                    class_literal(t, body, lit1);
                 emit_literal(t, body, '-');
                 nitems += 2;
                 break;
@@ -692,20 +730,20 @@ static void parse_class(Tr *t, size_t here) {
                      span_chars(t, this_start, this_end) + 1 + span_chars(t, that_start, that_end),
                      "bad character range %s-%s", a, b);
             }
-            emit_literal(t, body, lit1);
-            buf_puts(t, body, "-");
-            emit_literal(t, body, lit2);
+            class_range(t, body, lit1, lit2);
         } else if (cat1) {
             emit_category(t, body, cat1, true);
         } else {
-            emit_literal(t, body, lit1);
+            class_literal(t, body, lit1);
         }
         nitems++;
     }
+    bool wrap = fold_ascii_only(t);
+    if (wrap) buf_puts(t, &t->out, "(?-i:");
     buf_puts(t, &t->out, negate ? "[^" : "[");
     buf_put(t, &t->out, body->d, body->n);
-    buf_puts(t, &t->out, "]");
-    t->sub = negate ? S_OTHER : S_SET;
+    buf_puts(t, &t->out, wrap ? "])" : "]");
+    t->sub = negate || wrap ? S_OTHER : S_SET;
 }
 
 /* ------------------------------------------------------------------------------------ */

@@ -1056,6 +1056,12 @@ Test(re_translate, output_syntax) {
     /* sre's ASCII mode folds only ASCII letters */
     static const char e_acute_a[] = {(char)0xc3, (char)0xa9, 'a', '\0'};
     expect_pcre(e_acute_a, RE_FLAG_ASCII | RE_FLAG_IGNORECASE, "(?-i:\\x{e9})a");
+    /* ... so k and s, which PCRE2 folds with U+212A and U+017F, and classes match
+     * case-sensitively what sre folds */
+    expect_pcre("ks", RE_FLAG_ASCII | RE_FLAG_IGNORECASE, "(?-i:[kK])(?-i:[sS])");
+    expect_pcre("[k]", RE_FLAG_ASCII | RE_FLAG_IGNORECASE, "(?-i:[kK])");
+    expect_pcre("[^X-b1]", RE_FLAG_ASCII | RE_FLAG_IGNORECASE, "(?-i:[^X-bx-zA-B1])");
+    expect_pcre("[k]", RE_FLAG_IGNORECASE, "[k]");
     expect_pcre("\\B", 0, "(?!\\A\\z)\\B"); /* sre: \B never matches in "" */
 }
 
