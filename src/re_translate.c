@@ -775,9 +775,74 @@ static ASY_NORETURN void too_large(Tr *t) {
     fail_at(t, RE_ERR_OVERFLOW, -1, "the repetition number is too large");
 }
 
-/* The quantifier starting with `this` (already read; `here` is the byte index after it).
+/* PCRE2 counts repeats up to 65535; sre up to MAXREPEAT - 1. Larger counts are built from
+ * nested repeats of the item's text u (which holds no capturing group, so copies of it are
+ * the same item): u{n} as (?:u{65535}){n / 65535}u{n % 65535}, and u{0,n} greedy as
+ * (?:u{65535}u{0,n-65535}|u{0,65534}), which tries the counts in sre's order (lazy: the
+ * reverse). PCRE2 itself then refuses what grows too large, as it does for big groups. */
+#define PCRE_MAXREP 65535u
+
+static void emit_exact(Tr *t, const char *u, size_t un, uint64_t n) {
+    if (n <= PCRE_MAXREP) {
+        buf_put(t, &t->out, u, un);
+        if (n != 1) buf_printf(t, &t->out, "{%llu}", (unsigned long long)n);
+        return;
+    }
+    Buf unit = {0};
+    buf_puts(t, &unit, "(?:");
+    buf_put(t, &unit, u, un);
+    buf_printf(t, &unit, "{%u})", PCRE_MAXREP);
+    emit_exact(t, unit.d, unit.n, n / PCRE_MAXREP);
+    free(unit.d);
+    if (n % PCRE_MAXREP) emit_exact(t, u, un, n % PCRE_MAXREP);
+}
+
+static void emit_upto(Tr *t, const char *u, size_t un, uint64_t n, bool lazy) {
+    if (n <= PCRE_MAXREP) {
+        buf_put(t, &t->out, u, un);
+        buf_printf(t, &t->out, "{0,%llu}%s", (unsigned long long)n, lazy ? "?" : "");
+        return;
+    }
+    buf_puts(t, &t->out, "(?:");
+    if (lazy) {
+        buf_put(t, &t->out, u, un);
+        buf_printf(t, &t->out, "{0,%u}?|", PCRE_MAXREP - 1);
+    }
+    buf_put(t, &t->out, u, un);
+    buf_printf(t, &t->out, "{%u}", PCRE_MAXREP);
+    emit_upto(t, u, un, n - PCRE_MAXREP, lazy);
+    if (!lazy) {
+        buf_puts(t, &t->out, "|");
+        buf_put(t, &t->out, u, un);
+        buf_printf(t, &t->out, "{0,%u}", PCRE_MAXREP - 1);
+    }
+    buf_puts(t, &t->out, ")");
+}
+
+/* The item in t->out from byte `start` repeated min..max times (max MAXREPEAT: no bound),
+ * with mode '?' (lazy), '+' (possessive) or 0, when PCRE2 cannot count that far. */
+static void emit_big_repeat(Tr *t, size_t start, uint64_t min, uint64_t max, char mode) {
+    size_t un = t->out.n - start;
+    char *u = xrealloc(t, NULL, un + 1);
+    memcpy(u, t->out.d + start, un);
+    t->out.n = start;
+    if (mode == '+') buf_puts(t, &t->out, "(?>");
+    if (min) emit_exact(t, u, un, min);
+    if (max == MAXREPEAT) {
+        buf_put(t, &t->out, u, un);
+        buf_puts(t, &t->out, mode == '?' ? "*?" : "*");
+    } else if (max > min) {
+        emit_upto(t, u, un, max - min, mode == '?');
+    }
+    if (mode == '+') buf_puts(t, &t->out, ")");
+    free(u);
+}
+
+/* The quantifier starting with `this` (already read; `here` is the byte index after it)
+ * on the item emitted from t->out.d[item] (which opened groups after the first `groups`).
  * Returns false when a '{' turned out to be a literal (already emitted as an item). */
-static bool parse_repeat(Tr *t, int32_t this, size_t here, int lastkind, Width *last) {
+static bool parse_repeat(Tr *t, int32_t this, size_t here, int lastkind, Width *last,
+                         size_t item, int groups) {
     uint64_t min, max;
     char q[48];
     if (this == '?') {
@@ -822,11 +887,13 @@ static bool parse_repeat(Tr *t, int32_t this, size_t here, int lastkind, Width *
     long qpos = charpos(t, here) - 1;
     if (lastkind == K_NONE || lastkind == K_AT) fail_at(t, RE_ERR_ERROR, qpos, "nothing to repeat");
     if (lastkind == K_REPEAT) fail_at(t, RE_ERR_ERROR, qpos, "multiple repeat");
-    buf_puts(t, &t->out, q);
-    if (tok_match(t, '?'))
-        buf_puts(t, &t->out, "?");
-    else if (tok_match(t, '+'))
-        buf_puts(t, &t->out, "+");
+    char mode = tok_match(t, '?') ? '?' : tok_match(t, '+') ? '+' : 0;
+    if ((min > PCRE_MAXREP || (max != MAXREPEAT && max > PCRE_MAXREP)) && t->ngroups == groups) {
+        emit_big_repeat(t, item, min, max, mode);
+    } else {
+        buf_puts(t, &t->out, q);
+        if (mode) buf_put(t, &t->out, &mode, 1);
+    }
     uint64_t hi = (max == MAXREPEAT && last->hi) ? MAXW : wmul(last->hi, max);
     *last = (Width){wmul(last->lo, min), hi};
     return true;
@@ -1168,6 +1235,8 @@ static bool is_special(int32_t c) {
 static Width parse_seq(Tr *t, bool verbose, int nested, bool first, int *nitems, int *sub) {
     Width total = {0, 0}, last = {0, 0};
     int lastkind = K_NONE;
+    size_t last_item = t->out.n; /* where the last item's text starts, and the groups */
+    int last_groups = t->ngroups; /* opened before it: for repeats of big counts      */
     *nitems = 0;
     *sub = S_OTHER;
     for (;;) {
@@ -1187,6 +1256,8 @@ static Width parse_seq(Tr *t, bool verbose, int nested, bool first, int *nitems,
         }
         Width w = {1, 1};
         int kind = K_ITEM;
+        size_t item = t->out.n;
+        int groups = t->ngroups;
         t->sub = S_OTHER;
         if (this & ESC) {
             kind = parse_escape(t, this, here, &w);
@@ -1195,7 +1266,7 @@ static Width parse_seq(Tr *t, bool verbose, int nested, bool first, int *nitems,
         } else if (this == '[') {
             parse_class(t, here);
         } else if (this == '*' || this == '+' || this == '?' || this == '{') {
-            if (parse_repeat(t, this, t->tokpos, lastkind, &last)) {
+            if (parse_repeat(t, this, t->tokpos, lastkind, &last, last_item, last_groups)) {
                 lastkind = K_REPEAT;
                 *sub = S_OTHER;
                 continue;
@@ -1223,6 +1294,8 @@ static Width parse_seq(Tr *t, bool verbose, int nested, bool first, int *nitems,
         if (lastkind != K_NONE) total = (Width){wadd(total.lo, last.lo), wadd(total.hi, last.hi)};
         last = w;
         lastkind = kind;
+        last_item = item;
+        last_groups = groups;
         ++*nitems;
         *sub = t->sub;
     }

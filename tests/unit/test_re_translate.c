@@ -1062,6 +1062,13 @@ Test(re_translate, output_syntax) {
     expect_pcre("[k]", RE_FLAG_ASCII | RE_FLAG_IGNORECASE, "(?-i:[kK])");
     expect_pcre("[^X-b1]", RE_FLAG_ASCII | RE_FLAG_IGNORECASE, "(?-i:[^X-bx-zA-B1])");
     expect_pcre("[k]", RE_FLAG_IGNORECASE, "[k]");
+    /* counts past PCRE2's 65535, from nested repeats */
+    expect_pcre("a{65535}", 0, "a{65535,65535}");
+    expect_pcre("a{70000}", 0, "(?:a{65535})a{4465}");
+    expect_pcre("a{131071,}?", 0, "(?:a{65535}){2}aa*?");
+    expect_pcre("a{0,70000}", 0, "(?:a{65535}a{0,4465}|a{0,65534})");
+    expect_pcre("a{0,70000}?", 0, "(?:a{0,65534}?|a{65535}a{0,4465}?)");
+    expect_pcre("a{65536}+", 0, "(?>(?:a{65535})a)");
     expect_pcre("\\B", 0, "(?!\\A\\z)\\B"); /* sre: \B never matches in "" */
 }
 
