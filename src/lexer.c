@@ -7,6 +7,7 @@
  * position at the moment of the error.
  */
 #include "lexer.h"
+#include "unicode.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -1095,14 +1096,21 @@ static const char *decode_escape(OutBuf *o, const char *body, size_t len, size_t
             out_put(o, tmp, (size_t)utf8_encode((uint32_t)v, tmp));
         }
     } else if (c == 'N' && !is_bytes) {
-        /* Without a Unicode name table we cannot decode \N{NAME}; say so plainly. */
-        size_t close = i;
+        /* \N{NAME}; an error's range ends where CPython's decoder stopped reading. */
+        const char *malformed = "malformed \\N character escape";
+        if (i >= len || body[i] != '{')
+            return escape_error(msgbuf, msgcap, false, *ip, i - 1, malformed);
+        size_t close = i + 1;
         while (close < len && body[close] != '}') close++;
-        if (i >= len || body[i] != '{' || close >= len || close == i + 1)
-            return escape_error(msgbuf, msgcap, false, *ip, i < len && body[i] == '{' ? i : i - 1,
-                                "malformed \\N character escape");
-        return escape_error(msgbuf, msgcap, false, *ip, close,
-                            "\\N{...} escapes are not supported");
+        if (close >= len) return escape_error(msgbuf, msgcap, false, *ip, len - 1, malformed);
+        if (close == i + 1)
+            return escape_error(msgbuf, msgcap, false, *ip, close - 1, malformed);
+        uint32_t cp;
+        if (!asy_unicode_lookup_name(body + i + 1, close - i - 1, &cp))
+            return escape_error(msgbuf, msgcap, false, *ip, close,
+                                "unknown Unicode character name");
+        out_put(o, tmp, (size_t)utf8_encode(cp, tmp));
+        i = close + 1;
     } else {
         /* Unknown escapes stay as written (CPython only warns). */
         out_put(o, body + *ip, 1);

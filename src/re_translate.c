@@ -535,11 +535,13 @@ static uint32_t hex_escape(Tr *t, size_t start, int ndigits) {
     return v;
 }
 
-/* \N{name}: asy carries no Unicode name database, so every name is undefined. */
-static ASY_NORETURN void named_escape(Tr *t) {
+/* \N{name}: the character unicodedata.lookup(name) gives. */
+static uint32_t named_escape(Tr *t) {
     if (!tok_match(t, '{')) FAIL(t, 0, "missing {");
     size_t a, b;
     tok_getuntil(t, '}', "character name", &a, &b);
+    uint32_t cp;
+    if (asy_unicode_lookup_name(t->s + a, b - a, &cp)) return cp;
     char r[200];
     repr_span(t, a, b, r, sizeof r);
     FAIL(t, span_chars(t, a, b) + 4, "undefined character name %s", r);
@@ -557,7 +559,10 @@ static bool char_escape(Tr *t, int32_t c, size_t start, uint32_t *out) {
         *out = hex_escape(t, start, c == 'u' ? 4 : 8);
         return true;
     }
-    if (!t->bytes && c == 'N') named_escape(t);
+    if (!t->bytes && c == 'N') {
+        *out = named_escape(t);
+        return true;
+    }
     return false;
 }
 
@@ -841,8 +846,8 @@ static void emit_big_repeat(Tr *t, size_t start, uint64_t min, uint64_t max, cha
 /* The quantifier starting with `this` (already read; `here` is the byte index after it)
  * on the item emitted from t->out.d[item] (which opened groups after the first `groups`).
  * Returns false when a '{' turned out to be a literal (already emitted as an item). */
-static bool parse_repeat(Tr *t, int32_t this, size_t here, int lastkind, Width *last,
-                         size_t item, int groups) {
+static bool parse_repeat(Tr *t, int32_t this, size_t here, int lastkind, Width *last, size_t item,
+                         int groups) {
     uint64_t min, max;
     char q[48];
     if (this == '?') {
@@ -1235,7 +1240,7 @@ static bool is_special(int32_t c) {
 static Width parse_seq(Tr *t, bool verbose, int nested, bool first, int *nitems, int *sub) {
     Width total = {0, 0}, last = {0, 0};
     int lastkind = K_NONE;
-    size_t last_item = t->out.n; /* where the last item's text starts, and the groups */
+    size_t last_item = t->out.n;  /* where the last item's text starts, and the groups */
     int last_groups = t->ngroups; /* opened before it: for repeats of big counts      */
     *nitems = 0;
     *sub = S_OTHER;

@@ -84,4 +84,9 @@ int asy_uc_lower(uint32_t cp, uint32_t out[3]);
 int asy_uc_title(uint32_t cp, uint32_t out[3]);
 int asy_uc_fold(uint32_t cp, uint32_t out[3]);
 
+/* unicode_names.c: the code point of a character name, as unicodedata.lookup() without
+ * aliases and named sequences (case-insensitive, but "CJK UNIFIED IDEOGRAPH-4E00" and
+ * "HANGUL SYLLABLE GA" only in capitals, as CPython). False when there is no such name. */
+bool asy_unicode_lookup_name(const char *name, size_t n, uint32_t *cp);
+
 #endif

@@ -302,7 +302,14 @@ Test(lexer, escape_errors) {
                      "0-9: illegal Unicode character");
     cr_assert_str_eq(decode("\xc3\xa9", true, false, NULL),
                      "ERR bytes can only contain ASCII literal characters");
-    cr_assert_eq(strncmp(decode("\\N{BULLET}", false, false, NULL), "ERR (unicode error)", 19), 0);
+    cr_assert_str_eq(decode("\\N{BULLET}\\N{latin small letter a}", false, false, NULL),
+                     "\xe2\x80\xa2" "a");
+    cr_assert_str_eq(decode("a\\N{NOPE}", false, false, NULL),
+                     "ERR (unicode error) 'unicodeescape' codec can't decode bytes in position "
+                     "1-8: unknown Unicode character name");
+    cr_assert_str_eq(decode("\\N{EM DASH", false, false, NULL),
+                     "ERR (unicode error) 'unicodeescape' codec can't decode bytes in position "
+                     "0-9: malformed \\N character escape");
 }
 
 Test(lexer, unterminated_strings) {
