@@ -34,12 +34,14 @@ int asy_codec_lookup(const char *name) {
         const char *name;
         int codec;
     } table[] = {
-        {"utf-8", ASY_CODEC_UTF8},     {"utf8", ASY_CODEC_UTF8},         {"u8", ASY_CODEC_UTF8},
-        {"utf", ASY_CODEC_UTF8},       {"cp65001", ASY_CODEC_UTF8},      {"ascii", ASY_CODEC_ASCII},
-        {"us-ascii", ASY_CODEC_ASCII}, {"646", ASY_CODEC_ASCII},         {"latin-1", ASY_CODEC_LATIN1},
-        {"latin1", ASY_CODEC_LATIN1},  {"iso-8859-1", ASY_CODEC_LATIN1}, {"iso8859-1", ASY_CODEC_LATIN1},
-        {"8859", ASY_CODEC_LATIN1},    {"cp819", ASY_CODEC_LATIN1},      {"l1", ASY_CODEC_LATIN1},
-        {"latin", ASY_CODEC_LATIN1},
+        {"utf-8", ASY_CODEC_UTF8},        {"utf8", ASY_CODEC_UTF8},
+        {"u8", ASY_CODEC_UTF8},           {"utf", ASY_CODEC_UTF8},
+        {"cp65001", ASY_CODEC_UTF8},      {"ascii", ASY_CODEC_ASCII},
+        {"us-ascii", ASY_CODEC_ASCII},    {"646", ASY_CODEC_ASCII},
+        {"latin-1", ASY_CODEC_LATIN1},    {"latin1", ASY_CODEC_LATIN1},
+        {"iso-8859-1", ASY_CODEC_LATIN1}, {"iso8859-1", ASY_CODEC_LATIN1},
+        {"8859", ASY_CODEC_LATIN1},       {"cp819", ASY_CODEC_LATIN1},
+        {"l1", ASY_CODEC_LATIN1},         {"latin", ASY_CODEC_LATIN1},
     };
     for (size_t k = 0; k < sizeof table / sizeof table[0]; k++)
         if (strcmp(n, table[k].name) == 0) return table[k].codec;
@@ -58,9 +60,9 @@ typedef enum {
 } Handler;
 
 static Handler handler_of(const char *errors) {
-    static const char *const names[] = {"strict",           "ignore",          "replace",
-                                        "backslashreplace", "xmlcharrefreplace", "surrogateescape",
-                                        "surrogatepass"};
+    static const char *const names[] = {
+        "strict",          "ignore",       "replace", "backslashreplace", "xmlcharrefreplace",
+        "surrogateescape", "surrogatepass"};
     if (!errors) return H_STRICT;
     for (int i = 0; i < H_UNKNOWN; i++)
         if (strcmp(errors, names[i]) == 0) return (Handler)i;
@@ -123,8 +125,8 @@ static size_t run_end(int codec, const AsyStr *s, size_t i, size_t ci) {
 
 /* The run of unencodable characters [*ci, end) at byte *i (already known bad) goes through
  * the handler; *i and *ci move past it. False with an exception raised. */
-static bool encode_run(AsyVM *vm, int codec, AsyStr *s, Handler h, const char *errors,
-                       size_t *i, size_t *ci, AsyStrBuf *b) {
+static bool encode_run(AsyVM *vm, int codec, AsyStr *s, Handler h, const char *errors, size_t *i,
+                       size_t *ci, AsyStrBuf *b) {
     size_t start = *ci, end = start, j = *i;
     uint32_t cps[64];
     size_t ncps = 0, bytes_end = j;
@@ -227,8 +229,8 @@ static AsyValue decode_error(AsyVM *vm, int codec, const uint8_t *data, size_t l
                              size_t end, const char *reason) {
     AsyBytes *obj = asy_bytes_new(vm, data, len);
     if (!obj) return ASY_ERR;
-    return asy_raise_unicode_error(vm, ASY_EXC_UnicodeDecodeError, codec_names[codec],
-                                   ASY_OBJ(obj), start, end, reason);
+    return asy_raise_unicode_error(vm, ASY_EXC_UnicodeDecodeError, codec_names[codec], ASY_OBJ(obj),
+                                   start, end, reason);
 }
 
 /* Is data[i..] a surrogate as surrogatepass writes it (ED A0..BF 80..BF)? */
@@ -294,8 +296,8 @@ static AsyValue decode_utf8(AsyVM *vm, const uint8_t *data, size_t len, const ch
             break;
         }
         asy_strbuf_append(vm, &out, (const char *)data + pos, bs);
-        if (!decode_bad(vm, ASY_CODEC_UTF8, h, errors, data, len, pos + bs, pos + be, reason,
-                        &pos, &out)) {
+        if (!decode_bad(vm, ASY_CODEC_UTF8, h, errors, data, len, pos + bs, pos + be, reason, &pos,
+                        &out)) {
             asy_strbuf_free(&out);
             return ASY_ERR;
         }
