@@ -211,6 +211,15 @@ AsyDict *asy_dict_new(AsyVM *vm) {
     return asy_gc_alloc(vm, ASY_TYPE(vm, dict), sizeof(AsyDict));
 }
 
+AsyDict *asy_dict_new_sized(AsyVM *vm, int64_t n) {
+    AsyDict *d = asy_dict_new(vm);
+    if (!d || n <= 0) return d;
+    int64_t size = DICT_MINSIZE;
+    while (USABLE(size) < n)
+        size <<= 1;
+    return dict_resize(vm, d, size) ? d : NULL;
+}
+
 AsyValue asy_dict_get(AsyVM *vm, AsyDict *d, AsyValue key) {
     int64_t hash, slot;
     int64_t ix = dict_find(vm, d, key, &hash, &slot);

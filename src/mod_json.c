@@ -120,6 +120,54 @@ static const char hexdigits[] = "0123456789abcdef";
 /* Does a byte need an escape in a JSON string? Control characters, '"' and '\\'. */
 static inline bool esc_needed(uint8_t c) { return c < 0x20 || c == '"' || c == '\\'; }
 
+/* Scanning strings eight bytes at a time (SWAR): is any byte of w zero, below n (n <= 128)?
+ * Exact as a yes/no answer; the byte loop then finds which one. */
+#define SWAR_ONES 0x0101010101010101ull
+#define SWAR_HIGHS 0x8080808080808080ull
+static inline uint64_t swar_zero(uint64_t w) { return (w - SWAR_ONES) & ~w & SWAR_HIGHS; }
+static inline uint64_t swar_below(uint64_t w, uint8_t n) {
+    return (w - SWAR_ONES * n) & ~w & SWAR_HIGHS;
+}
+
+/* Which bytes a JSON string can hold as they are: 1 plain, 2 plain unless ensure_ascii
+ * (DEL and every byte of a non-ASCII character), 0 needs an escape (or ends the string). */
+static const uint8_t plain_byte[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
+/* The index of the first byte from i on that needs an escape (with ascii_only, also DEL
+ * and every non-ASCII byte), or n. The lowest flagged byte of a SWAR word is always a true
+ * one (only bytes above a true one can be flagged falsely), so it is the answer. */
+static inline size_t scan_plain(const uint8_t *p, size_t i, size_t n, bool ascii_only) {
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        uint64_t hit = swar_below(w, 0x20) | swar_zero(w ^ (SWAR_ONES * '"')) |
+                       swar_zero(w ^ (SWAR_ONES * '\\'));
+        if (ascii_only) hit |= (w & SWAR_HIGHS) | swar_zero(w ^ (SWAR_ONES * 0x7f));
+        if (hit) return i + ((size_t)__builtin_ctzll(hit) >> 3);
+    }
+    uint8_t ok = ascii_only ? 1 : 3;
+    while (i < n && (plain_byte[p[i]] & ok))
+        i++;
+    return i;
+}
+
 static bool put_u_escape(AsyVM *vm, JBuf *b, uint32_t cp) {
     if (!jb_reserve(vm, b, 6)) return false;
     char *p = b->data + b->len;
@@ -153,35 +201,36 @@ static bool put_escape(AsyVM *vm, JBuf *b, uint8_t c) {
 static bool enc_string(Enc *e, const char *s, size_t n) {
     AsyVM *vm = e->vm;
     JBuf *b = &e->out;
-    if (!jb_putc(vm, b, '"')) return false;
-    const uint8_t *p = (const uint8_t *)s, *end = p + n;
-    while (p < end) {
-        const uint8_t *run = p;
-        if (e->ensure_ascii) {
-            while (p < end && !esc_needed(*p) && *p < 0x7f)
-                p++;
+    const uint8_t *u = (const uint8_t *)s;
+    size_t i = scan_plain(u, 0, n, e->ensure_ascii);
+    if (i == n) { /* nothing to escape: the common case, one copy */
+        if (!jb_reserve(vm, b, n + 2)) return false;
+        char *o = b->data + b->len;
+        o[0] = '"';
+        memcpy(o + 1, s, n);
+        o[n + 1] = '"';
+        b->len += n + 2;
+        return true;
+    }
+    if (!jb_putc(vm, b, '"') || !jb_put(vm, b, s, i)) return false;
+    while (i < n) {
+        if (u[i] < 0x80) {
+            if (!put_escape(vm, b, u[i])) return false;
+            i++;
         } else {
-            while (p < end && !esc_needed(*p))
-                p++;
-        }
-        if (p > run && !jb_put(vm, b, (const char *)run, (size_t)(p - run))) return false;
-        if (p == end) break;
-        if (*p < 0x80) {
-            if (!put_escape(vm, b, *p)) return false;
-            p++;
-            continue;
-        }
-        size_t pos = (size_t)(p - (const uint8_t *)s);
-        uint32_t cp = asy_utf8_next(s, &pos);
-        p = (const uint8_t *)s + pos;
-        if (cp >= 0x10000) {
-            cp -= 0x10000;
-            if (!put_u_escape(vm, b, 0xD800 | (cp >> 10)) ||
-                !put_u_escape(vm, b, 0xDC00 | (cp & 0x3FF)))
+            uint32_t cp = asy_utf8_next(s, &i);
+            if (cp >= 0x10000) {
+                cp -= 0x10000;
+                if (!put_u_escape(vm, b, 0xD800 | (cp >> 10)) ||
+                    !put_u_escape(vm, b, 0xDC00 | (cp & 0x3FF)))
+                    return false;
+            } else if (!put_u_escape(vm, b, cp)) {
                 return false;
-        } else if (!put_u_escape(vm, b, cp)) {
-            return false;
+            }
         }
+        size_t run = i;
+        i = scan_plain(u, i, n, e->ensure_ascii);
+        if (!jb_put(vm, b, s + run, i - run)) return false;
     }
     return jb_putc(vm, b, '"');
 }
@@ -568,7 +617,15 @@ static AsyValue json_encode(AsyVM *vm, AsyValue obj, DumpsArgs *a) {
     if (enc_setup_format(&e, a, base)) {
         e.max_depth = json_depth_budget(vm, JSON_MAX_C_DEPTH);
         if (enc_value(&e, obj)) {
-            AsyStr *s = asy_str_new(vm, e.out.data ? e.out.data : "", e.out.len);
+            /* ensure_ascii escaped every other character; only the separators and the
+             * indentation could bring some in. */
+            bool ascii = e.ensure_ascii;
+            for (int i = 0; i < 3; i++)
+                if (!ASY_IS_UNDEF(vm->roots[base + i]) && !STR(vm->roots[base + i])->ascii)
+                    ascii = false;
+            const char *text = e.out.data ? e.out.data : "";
+            AsyStr *s = ascii ? asy_str_new_ascii(vm, text, e.out.len)
+                              : asy_str_new(vm, text, e.out.len);
             if (s) r = ASY_OBJ(s);
         }
     }
@@ -666,10 +723,11 @@ static AsyValue json_encode_native(AsyVM *vm, int argc, AsyValue *argv, AsyDict 
 
 enum { FR_ARRAY, FR_OBJECT, FR_PAIRS };
 
+/* A container being parsed. Its items (objects: key, value, key, value...) wait on the GC
+ * root stack from vm->roots[root]; the list or dict is built at the closing bracket, at
+ * its final size (no growing, no rehashing). */
 typedef struct {
-    AsyValue container; /* list, dict, or the pairs list of object_pairs_hook   */
-    AsyValue key;       /* objects: the key whose value is being parsed         */
-    size_t root;        /* index of container's slot on the GC root stack       */
+    size_t root;
     int kind;
 } Frame;
 
@@ -681,6 +739,7 @@ typedef struct {
     size_t len;
     AsyValue doc; /* the str, for JSONDecodeError                  */
     bool strict;
+    bool ascii;   /* the document is ASCII                         */
     AsyValue object_hook, pairs_hook, parse_float, parse_int, parse_constant; /* UNDEF */
     bool hooks;    /* any of them: asy code may run while parsing    */
     Frame *frames; /* inline_frames, or malloc'd when nesting deeper */
@@ -757,8 +816,7 @@ static bool dec_scan_string(Dec *d, size_t begin, size_t *end, const char **text
     const char *s = d->s;
     size_t len = d->len, i = begin;
     /* Fast path: no escapes. */
-    while (i < len && !esc_needed((uint8_t)s[i]))
-        i++;
+    i = scan_plain((const uint8_t *)s, i, len, false);
     if (i < len && s[i] == '"') {
         *text = s + begin;
         *n = i - begin;
@@ -769,8 +827,7 @@ static bool dec_scan_string(Dec *d, size_t begin, size_t *end, const char **text
     b->len = 0;
     size_t chunk = begin;
     for (;;) {
-        while (i < len && !esc_needed((uint8_t)s[i]))
-            i++;
+        i = scan_plain((const uint8_t *)s, i, len, false);
         if (i < len && (uint8_t)s[i] < 0x20) {
             if (d->strict) {
                 dec_error(d, "Invalid control character at", i);
@@ -845,17 +902,32 @@ static bool dec_scan_string(Dec *d, size_t begin, size_t *end, const char **text
     return true;
 }
 
+/* The str of n bytes of text: ASCII when they come straight from an ASCII document (no
+ * escape could have made them anything else), which spares the str its own scan. */
+static AsyStr *dec_new_str(Dec *d, const char *text, size_t n) {
+    if (d->ascii && text >= d->s && text < d->s + d->len)
+        return asy_str_new_ascii(d->vm, text, n);
+    return asy_str_new(d->vm, text, n);
+}
+
+/* The memo's slot for text: a cheap mix of its first and last 8 bytes and its length (a
+ * collision only costs a miss). */
+static inline size_t memo_slot(const char *text, size_t n, size_t mask) {
+    uint64_t w = 0, w2 = 0;
+    memcpy(&w, text, n < 8 ? n : 8);
+    if (n > 8) memcpy(&w2, text + n - 8, 8);
+    uint64_t h = (w ^ (w2 * 0xC2B2AE3D27D4EB4Full) ^ n) * 0x9E3779B97F4A7C15ull;
+    return (size_t)(h >> 40) & mask;
+}
+
 /* The str of text, shared through the memo: equal keys (and equal short values, which
  * repeat as much in real documents) become one str, hashed once. */
 static AsyStr *dec_memo_str(Dec *d, const char *text, size_t n) {
-    int64_t h = asy_hash_bytes(text, n);
-    AsyStr **slot = &d->memo[(uint64_t)h & d->memo_mask];
+    AsyStr **slot = &d->memo[memo_slot(text, n, d->memo_mask)];
     AsyStr *s = *slot;
-    if (s && s->len == n && s->hash == h && memcmp(s->data, text, n) == 0) return s;
-    s = asy_str_new(d->vm, text, n);
-    if (!s) return NULL;
-    if (s->hash == -1) s->hash = h;
-    *slot = s;
+    if (s && s->len == n && memcmp(s->data, text, n) == 0) return s;
+    s = dec_new_str(d, text, n);
+    if (s) *slot = s;
     return s;
 }
 
@@ -866,7 +938,7 @@ static AsyValue dec_string(Dec *d, size_t begin, size_t *end) {
     const char *text;
     size_t n;
     if (!dec_scan_string(d, begin, end, &text, &n)) return ASY_ERR;
-    AsyStr *s = n <= MEMO_MAX_VALUE ? dec_memo_str(d, text, n) : asy_str_new(d->vm, text, n);
+    AsyStr *s = n <= MEMO_MAX_VALUE ? dec_memo_str(d, text, n) : dec_new_str(d, text, n);
     return s ? ASY_OBJ(s) : ASY_ERR;
 }
 
@@ -875,6 +947,48 @@ static AsyStr *dec_key(Dec *d, size_t begin, size_t *end) {
     size_t n;
     if (!dec_scan_string(d, begin, end, &text, &n)) return NULL;
     return dec_memo_str(d, text, n);
+}
+
+/* Clinger's fast path for a JSON float (already validated): with at most 15 significant
+ * digits and a power of ten below 10^23, digits * 10^e (or / 10^-e) is one correctly
+ * rounded operation on exact doubles, so it equals strtod's answer. False: use strtod. */
+static bool float_fast(const char *s, size_t n, double *out) {
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    size_t i = 0;
+    bool neg = s[0] == '-';
+    if (neg) i++;
+    uint64_t m = 0;
+    int digits = 0, exp10 = 0;
+    for (; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+        m = m * 10 + (uint64_t)(s[i] - '0');
+        if (m) digits++;
+    }
+    if (i < n && s[i] == '.') {
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+            m = m * 10 + (uint64_t)(s[i] - '0');
+            if (m) digits++;
+            exp10--;
+        }
+    }
+    if (digits > 15) return false;
+    if (i < n) { /* 'e' or 'E', then an optional sign and at least one digit */
+        i++;
+        bool eneg = s[i] == '-';
+        if (s[i] == '-' || s[i] == '+') i++;
+        int e = 0;
+        for (; i < n; i++) {
+            if (e > 1000) return false;
+            e = e * 10 + (s[i] - '0');
+        }
+        exp10 += eneg ? -e : e;
+    }
+    double v = (double)m;
+    if (exp10 < -22 || exp10 > 22) return false;
+    v = exp10 < 0 ? v / pow10[-exp10] : v * pow10[exp10];
+    *out = neg ? -v : v;
+    return true;
 }
 
 /* A number at s[i]; UNDEF (no error) when there is none, as CPython's StopIteration. */
@@ -930,6 +1044,8 @@ static AsyValue dec_number(Dec *d, size_t start, size_t *end) {
         }
         return asy_int_from_str(vm, s + start, n, 10);
     }
+    double fast;
+    if (float_fast(s + start, n, &fast)) return ASY_FLOAT(fast);
     char small[64], *buf = n < sizeof small ? small : malloc(n + 1);
     if (!buf) return asy_raise_memory(vm);
     memcpy(buf, s + start, n);
@@ -946,7 +1062,7 @@ static AsyValue dec_constant(Dec *d, const char *name, double v) {
     return s ? dec_call(d, d->parse_constant, ASY_OBJ(s)) : ASY_ERR;
 }
 
-static bool dec_push(Dec *d, int kind, AsyValue container) {
+static bool dec_push(Dec *d, int kind) {
     AsyVM *vm = d->vm;
     if ((int)d->nframes >= d->max_depth) {
         asy_raise(vm, ASY_EXC_RecursionError,
@@ -970,27 +1086,53 @@ static bool dec_push(Dec *d, int kind, AsyValue container) {
         d->capframes = ncap;
     }
     Frame *f = &d->frames[d->nframes++];
-    f->container = container;
-    f->key = ASY_UNDEF;
     f->kind = kind;
     f->root = vm->nroots;
-    asy_root_push(vm, container);
-    asy_root_push(vm, ASY_NONE); /* the key's slot */
     return true;
+}
+
+/* The container of the top frame, built from its items; NULL on MemoryError. */
+static AsyObj *dec_build(Dec *d, const Frame *f) {
+    AsyVM *vm = d->vm;
+    size_t n = vm->nroots - f->root;
+    if (f->kind == FR_ARRAY || f->kind == FR_PAIRS) {
+        size_t len = f->kind == FR_ARRAY ? n : n / 2;
+        AsyList *l = asy_list_new(vm, (int64_t)len);
+        if (!l) return NULL;
+        if (f->kind == FR_ARRAY) {
+            memcpy(l->items, vm->roots + f->root, n * sizeof(AsyValue));
+            l->len = (int64_t)n;
+            return &l->hdr;
+        }
+        asy_root_push(vm, ASY_OBJ(l));
+        for (size_t k = 0; k < len; k++) {
+            AsyTuple *t = asy_tuple_from_array(vm, vm->roots + f->root + 2 * k, 2);
+            if (!t) return NULL;
+            l->items[l->len++] = ASY_OBJ(t);
+        }
+        return &l->hdr;
+    }
+    AsyDict *o = asy_dict_new_sized(vm, (int64_t)(n / 2));
+    if (!o) return NULL;
+    asy_root_push(vm, ASY_OBJ(o));
+    for (size_t k = 0; k < n; k += 2) {
+        AsyValue *kv = vm->roots + f->root + k;
+        if (asy_dict_set_str(vm, o, STR(kv[0]), kv[1]) < 0) return NULL;
+    }
+    return &o->hdr;
 }
 
 /* The finished object of the top frame (hooks applied); the frame is popped. */
 static AsyValue dec_pop(Dec *d) {
-    Frame *f = &d->frames[--d->nframes];
-    AsyValue v = f->container;
-    int kind = f->kind;
-    AsyValue r = v;
-    if (kind == FR_PAIRS)
-        r = dec_call(d, d->pairs_hook, v);
-    else if (kind == FR_OBJECT && !ASY_IS_UNDEF(d->object_hook))
-        r = dec_call(d, d->object_hook, v);
-    asy_root_pop(d->vm, 2);
-    return r;
+    Frame *f = &d->frames[d->nframes - 1];
+    AsyObj *o = dec_build(d, f);
+    d->vm->nroots = f->root;
+    d->nframes--;
+    if (!o) return ASY_ERR;
+    if (f->kind == FR_PAIRS) return dec_call(d, d->pairs_hook, ASY_OBJ(o));
+    if (f->kind == FR_OBJECT && !ASY_IS_UNDEF(d->object_hook))
+        return dec_call(d, d->object_hook, ASY_OBJ(o));
+    return ASY_OBJ(o);
 }
 
 /* An empty object, through the hooks. */
@@ -1004,19 +1146,6 @@ static AsyValue dec_empty_object(Dec *d) {
     if (!o) return ASY_ERR;
     if (!ASY_IS_UNDEF(d->object_hook)) return dec_call(d, d->object_hook, ASY_OBJ(o));
     return ASY_OBJ(o);
-}
-
-/* Stores v into the top frame's container. */
-static bool dec_store(Dec *d, AsyValue v) {
-    AsyVM *vm = d->vm;
-    Frame *f = &d->frames[d->nframes - 1];
-    if (f->kind == FR_ARRAY)
-        return asy_list_append(vm, (AsyList *)ASY_AS_OBJ(f->container), v) >= 0;
-    if (f->kind == FR_OBJECT)
-        return asy_dict_set_str(vm, (AsyDict *)ASY_AS_OBJ(f->container), STR(f->key), v) >= 0;
-    AsyValue pair[2] = {f->key, v};
-    AsyTuple *t = asy_tuple_from_array(vm, pair, 2);
-    return t && asy_list_append(vm, (AsyList *)ASY_AS_OBJ(f->container), ASY_OBJ(t)) >= 0;
 }
 
 static inline bool lit(const char *s, size_t i, size_t len, const char *w, size_t n) {
@@ -1041,33 +1170,25 @@ value:
     case '{':
         i = skip_ws(s, i + 1, len);
         if (i < len && s[i] == '}') {
-            if ((int)d->nframes >= d->max_depth && !dec_push(d, FR_OBJECT, ASY_NONE)) goto fail;
+            if ((int)d->nframes >= d->max_depth && !dec_push(d, FR_OBJECT)) goto fail;
             i++;
             v = dec_empty_object(d);
             if (ASY_IS_ERR(v)) goto fail;
             break;
         }
-        if (!ASY_IS_UNDEF(d->pairs_hook)) {
-            AsyList *l = asy_list_new(vm, 0);
-            if (!l || !dec_push(d, FR_PAIRS, ASY_OBJ(l))) goto fail;
-        } else {
-            AsyDict *o = asy_dict_new(vm);
-            if (!o || !dec_push(d, FR_OBJECT, ASY_OBJ(o))) goto fail;
-        }
+        if (!dec_push(d, ASY_IS_UNDEF(d->pairs_hook) ? FR_OBJECT : FR_PAIRS)) goto fail;
         goto key;
     case '[':
         i = skip_ws(s, i + 1, len);
         if (i < len && s[i] == ']') {
-            if ((int)d->nframes >= d->max_depth && !dec_push(d, FR_ARRAY, ASY_NONE)) goto fail;
+            if ((int)d->nframes >= d->max_depth && !dec_push(d, FR_ARRAY)) goto fail;
             i++;
             AsyList *l = asy_list_new(vm, 0);
             if (!l) goto fail;
             v = ASY_OBJ(l);
             break;
-        } else {
-            AsyList *l = asy_list_new(vm, 0);
-            if (!l || !dec_push(d, FR_ARRAY, ASY_OBJ(l))) goto fail;
         }
+        if (!dec_push(d, FR_ARRAY)) goto fail;
         goto value;
     case 'n':
         if (!lit(s, i, len, "null", 4)) goto expecting_value;
@@ -1115,7 +1236,7 @@ got_value:
         *pos = i;
         return v;
     }
-    if (!dec_store(d, v)) goto fail;
+    asy_root_push(vm, v);
     i = skip_ws(s, i, len);
     if (d->frames[d->nframes - 1].kind == FR_ARRAY) {
         if (i < len && s[i] == ']') {
@@ -1150,9 +1271,7 @@ key:
     {
         AsyStr *k = dec_key(d, i + 1, &i);
         if (!k) goto fail;
-        Frame *f = &d->frames[d->nframes - 1];
-        f->key = ASY_OBJ(k);
-        vm->roots[f->root + 1] = f->key;
+        asy_root_push(vm, ASY_OBJ(k));
     }
     i = skip_ws(s, i, len);
     if (i >= len || s[i] != ':') {
@@ -1334,6 +1453,7 @@ static AsyValue json_decode(AsyVM *vm, AsyValue text, size_t start, bool whole, 
     d->doc = text;
     d->s = STR(text)->data;
     d->len = STR(text)->len;
+    d->ascii = STR(text)->ascii;
     d->object_hook = hook_or_undef(a->object_hook);
     d->pairs_hook = hook_or_undef(a->object_pairs_hook);
     d->parse_float = hook_or_undef(a->parse_float);

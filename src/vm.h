@@ -501,6 +501,8 @@ AsyTuple *asy_tuple_from_iterable(AsyVM *vm, AsyValue iterable);
 
 /* dict.c */
 AsyDict *asy_dict_new(AsyVM *vm);
+/* An empty dict with room for n items before its first resize. */
+AsyDict *asy_dict_new_sized(AsyVM *vm, int64_t n);
 AsyValue asy_dict_get(AsyVM *vm, AsyDict *d, AsyValue key);   /* UNDEF if missing      */
 int asy_dict_set(AsyVM *vm, AsyDict *d, AsyValue key, AsyValue value);
 int asy_dict_del(AsyVM *vm, AsyDict *d, AsyValue key);        /* 1, 0 missing, -1      */
