@@ -117,11 +117,8 @@ typedef struct {
 
 static const char hexdigits[] = "0123456789abcdef";
 
-/* Does a byte need an escape in a JSON string? Control characters, '"' and '\\'. */
-static inline bool esc_needed(uint8_t c) { return c < 0x20 || c == '"' || c == '\\'; }
-
-/* Scanning strings eight bytes at a time (SWAR): is any byte of w zero, below n (n <= 128)?
- * Exact as a yes/no answer; the byte loop then finds which one. */
+/* Scanning strings eight bytes at a time (SWAR): the bytes of w that are zero, or below n
+ * (n <= 128), flagged by their high bit. */
 #define SWAR_ONES 0x0101010101010101ull
 #define SWAR_HIGHS 0x8080808080808080ull
 static inline uint64_t swar_zero(uint64_t w) { return (w - SWAR_ONES) & ~w & SWAR_HIGHS; }
@@ -130,7 +127,9 @@ static inline uint64_t swar_below(uint64_t w, uint8_t n) {
 }
 
 /* Which bytes a JSON string can hold as they are: 1 plain, 2 plain unless ensure_ascii
- * (DEL and every byte of a non-ASCII character), 0 needs an escape (or ends the string). */
+ * (DEL and every byte of a non-ASCII character), 0 needs an escape or ends the string
+ * (control characters, '"' and '\\'). */
+/* clang-format off */
 static const uint8_t plain_byte[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -149,6 +148,7 @@ static const uint8_t plain_byte[256] = {
     2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
     2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
 };
+/* clang-format on */
 
 /* The index of the first byte from i on that needs an escape (with ascii_only, also DEL
  * and every non-ASCII byte), or n. The lowest flagged byte of a SWAR word is always a true
@@ -921,7 +921,7 @@ static inline size_t memo_slot(const char *text, size_t n, size_t mask) {
 }
 
 /* The str of text, shared through the memo: equal keys (and equal short values, which
- * repeat as much in real documents) become one str, hashed once. */
+ * repeat as much in real documents) become one str, hashed once when a dict needs it. */
 static AsyStr *dec_memo_str(Dec *d, const char *text, size_t n) {
     AsyStr **slot = &d->memo[memo_slot(text, n, d->memo_mask)];
     AsyStr *s = *slot;
