@@ -624,8 +624,8 @@ static AsyValue json_encode(AsyVM *vm, AsyValue obj, DumpsArgs *a) {
                 if (!ASY_IS_UNDEF(vm->roots[base + i]) && !STR(vm->roots[base + i])->ascii)
                     ascii = false;
             const char *text = e.out.data ? e.out.data : "";
-            AsyStr *s = ascii ? asy_str_new_ascii(vm, text, e.out.len)
-                              : asy_str_new(vm, text, e.out.len);
+            AsyStr *s =
+                ascii ? asy_str_new_ascii(vm, text, e.out.len) : asy_str_new(vm, text, e.out.len);
             if (s) r = ASY_OBJ(s);
         }
     }
@@ -739,7 +739,7 @@ typedef struct {
     size_t len;
     AsyValue doc; /* the str, for JSONDecodeError                  */
     bool strict;
-    bool ascii;   /* the document is ASCII                         */
+    bool ascii; /* the document is ASCII                         */
     AsyValue object_hook, pairs_hook, parse_float, parse_int, parse_constant; /* UNDEF */
     bool hooks;    /* any of them: asy code may run while parsing    */
     Frame *frames; /* inline_frames, or malloc'd when nesting deeper */
@@ -905,8 +905,7 @@ static bool dec_scan_string(Dec *d, size_t begin, size_t *end, const char **text
 /* The str of n bytes of text: ASCII when they come straight from an ASCII document (no
  * escape could have made them anything else), which spares the str its own scan. */
 static AsyStr *dec_new_str(Dec *d, const char *text, size_t n) {
-    if (d->ascii && text >= d->s && text < d->s + d->len)
-        return asy_str_new_ascii(d->vm, text, n);
+    if (d->ascii && text >= d->s && text < d->s + d->len) return asy_str_new_ascii(d->vm, text, n);
     return asy_str_new(d->vm, text, n);
 }
 
