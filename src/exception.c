@@ -601,6 +601,12 @@ static AsyValue excgroup_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv,
         if (!asy_isinstance(vm, items->items[i], vm->exc_types[ASY_EXC_Exception]))
             all_exceptions = false;
     }
+    if (!all_exceptions && asy_is_subtype(type, vm->exc_types[ASY_EXC_Exception])) {
+        if (type == vm->exc_types[ASY_EXC_ExceptionGroup])
+            return asy_raise(vm, ASY_EXC_TypeError,
+                             "Cannot nest BaseExceptions in an ExceptionGroup");
+        return asy_raise(vm, ASY_EXC_TypeError, "Cannot nest BaseExceptions in '%s'", type->name);
+    }
     /* BaseExceptionGroup of plain Exceptions is an ExceptionGroup, as in CPython. */
     if (type == vm->exc_types[ASY_EXC_BaseExceptionGroup] && all_exceptions)
         type = vm->exc_types[ASY_EXC_ExceptionGroup];
@@ -664,10 +670,11 @@ void asy_exception_init(AsyVM *vm) {
                                                    : vm->exc_types[bases[i]];
         vm->exc_types[i] = exc_make_type(vm, exc_names[i], base);
         if (i == ASY_EXC_BaseException) asy_type_add_methods(vm, vm->exc_types[i], exc_methods);
-        if (i == ASY_EXC_BaseExceptionGroup) {
+        /* exc_make_type gave every type exc_new_slot: both groups need their own. */
+        if (i == ASY_EXC_BaseExceptionGroup || i == ASY_EXC_ExceptionGroup)
             vm->exc_types[i]->new_ = excgroup_new;
+        if (i == ASY_EXC_BaseExceptionGroup)
             asy_type_add_methods(vm, vm->exc_types[i], excgroup_methods);
-        }
         asy_type_ready(vm, vm->exc_types[i]);
     }
     mark_solid(vm);
