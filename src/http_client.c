@@ -41,6 +41,9 @@
 #define HTTP_DEFAULT_LIMIT 100
 #define HTTP_MAX_REDIRECTS 10
 #define HTTP_USER_AGENT "Python/3.11 aiohttp/3.8.4"
+/* A response's status line and headers together may not be longer (aiohttp limits each
+ * line to 8190 bytes); without a limit a peer streaming one endless header grows us. */
+#define HTTP_MAX_HEADERS_SIZE (64 * 1024)
 
 typedef struct HClient HClient;
 typedef struct HConn HConn;
@@ -69,6 +72,8 @@ enum {
     ERR_SSL,          /* another TLS failure                                           */
     ERR_CLOSED,       /* the session was closed while the request was in flight       */
     ERR_CANCELLED,    /* the waiting task was cancelled                                */
+    ERR_BAD_RESPONSE, /* a status line or header evhttp could not parse, or too long: err_msg */
+    ERR_OS,           /* the connection broke before an answer: errno in err_errno     */
 };
 
 struct HConn {
@@ -108,6 +113,7 @@ struct HEx {
     int state, err, err_errno;
     char *err_msg;
     int evreq_err; /* what evhttp's error callback said, -1 for nothing     */
+    bool got_status; /* the status line was parsed when that error came      */
     /* the request */
     enum evhttp_cmd_type method;
     HTarget *tgt;            /* the fields below point into it                         */
@@ -337,6 +343,7 @@ static HConn *conn_new(HClient *cl, HEx *ex) {
         return NULL;
     }
     evhttp_connection_set_retries(c->evcon, 0);
+    evhttp_connection_set_max_headers_size(c->evcon, HTTP_MAX_HEADERS_SIZE);
     evhttp_connection_set_closecb(c->evcon, conn_closed_cb, c);
     c->next = cl->conns;
     cl->conns = c;
@@ -499,6 +506,18 @@ static int ex_header_cb(struct evhttp_request *req, void *arg) {
 static void ex_error_cb(enum evhttp_request_error err, void *arg) {
     HEx *ex = arg;
     if (err != EVREQ_HTTP_REQUEST_CANCEL) ex->evreq_err = (int)err;
+    if (ex->req) ex->got_status = evhttp_request_get_response_code(ex->req) != 0;
+}
+
+/* A response evhttp refused to parse: aiohttp's ClientResponseError(400, message) words. */
+static void ex_fail_bad_response(HEx *ex) {
+    char msg[96];
+    if (ex->evreq_err == EVREQ_HTTP_DATA_TOO_LONG)
+        snprintf(msg, sizeof msg, "Got more than %d bytes when reading headers",
+                 HTTP_MAX_HEADERS_SIZE);
+    else
+        snprintf(msg, sizeof msg, "%s", ex->got_status ? "Invalid header token" : "Bad status line");
+    ex_fail(ex, ERR_BAD_RESPONSE, 0, msg);
 }
 
 /* Why a TLS connection failed: the verification result, or OpenSSL's error queue.
@@ -570,6 +589,11 @@ static void ex_done_cb(struct evhttp_request *req, void *arg) {
         ex_fail(ex, ERR_CONNECT, e, NULL);
     } else if (ex->evreq_err == EVREQ_HTTP_TIMEOUT) {
         ex_fail(ex, ERR_TIMEOUT, 0, NULL);
+    } else if (ex->state == EX_SENT &&
+               (ex->evreq_err == EVREQ_HTTP_INVALID_HEADER || ex->evreq_err == EVREQ_HTTP_DATA_TOO_LONG)) {
+        ex_fail_bad_response(ex);
+    } else if (ex->state == EX_SENT && saved_errno == ECONNRESET) {
+        ex_fail(ex, ERR_OS, ECONNRESET, NULL);
     } else if (ex->state == EX_HEADERS) {
         ex_fail(ex, ERR_PAYLOAD, 0, NULL);
     } else {
@@ -1644,6 +1668,11 @@ static AsyValue ex_raise(AsyVM *vm, AsySession *s, HEx *ex, bool body) {
         if (body) return asy_raise_type(vm, st->e_payload, "Response payload is not completed");
         return asy_http_raise(vm, st->e_disconnected, 0, NULL);
     case ERR_CLOSED: return asy_raise_type(vm, st->e_connection, "Connection closed");
+    case ERR_OS: {
+        AsyValue a[2] = {ASY_INT(ex->err_errno),
+                         ASY_OBJ(asy_str_from_cstr(vm, strerror(ex->err_errno)))};
+        return asy_http_raise(vm, (AsyType *)ASY_AS_OBJ(asy_dict_get_cstr(vm, st->mod->dict, "ClientOSError")), 2, a);
+    }
     case ERR_CANCELLED: return asy_raise_type(vm, st->e_connection, "Connection closed");
     default: break;
     }
@@ -1902,6 +1931,18 @@ static void reqcm_finalize(AsyVM *vm, AsyObj *o) {
     }
 }
 
+/* A response evhttp could not parse raises ClientResponseError(400, message), as aiohttp's
+ * parser errors do; made through a response object, as raise_for_status makes it. */
+static void reqcm_raise_bad_response(AsyVM *vm, AsyReqCM *cm, HEx *ex) {
+    free(ex->reason);
+    ex->reason = dup0(ex->err_msg ? ex->err_msg : "Bad response");
+    ex->status = 400;
+    AsyResponse *r = resp_new(vm, cm, ex);
+    asy_root_push(vm, ASY_OBJ(r));
+    resp_raise_for_status(vm, r);
+    asy_root_pop(vm, 1);
+}
+
 static void reqcm_drop_ex(AsyReqCM *cm) {
     if (!cm->ex) return;
     cm->ex->task = NULL;
@@ -1985,6 +2026,12 @@ static int reqcm_fn(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyValue *re
     }
     for (;;) {
         HEx *ex = cm->ex;
+        if (ex->state == EX_FAILED && ex->err == ERR_BAD_RESPONSE) {
+            ex->task = NULL;
+            reqcm_raise_bad_response(vm, cm, ex);
+            reqcm_drop_ex(cm);
+            return ASY_AWAIT_ERROR;
+        }
         if (ex->state == EX_FAILED) {
             ex->task = NULL;
             ex_raise(vm, cm->session, ex, false);
