@@ -5,7 +5,7 @@ listens on a free port of 127.0.0.1, prints that port on its first line of stdou
 runner passes it to the test as PEER_PORT), and exits by itself after 60 seconds.
 
 Endpoints: /delay?s=SECONDS, /big (1 MiB), /chunked, /eof (a body without a length, ended
-by closing), /reset (a body cut short by a TCP reset), /close (closes without answering), /json, /status/CODE, /redirect/N, /headers
+by closing), /reset (a body cut short by a TCP reset), /close (closes without answering), /garbled (a status line that is not one), /json, /status/CODE, /redirect/N, /headers
 (the request headers as JSON), /conns (how many connections were accepted so far).
 --tls serves HTTPS with a self-signed certificate made at start with the openssl command.
 """
@@ -82,6 +82,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(b"until the end")
+            self.wfile.flush()
+            self.close_connection = True
+        elif parts[0] == "garbled":
+            self.wfile.write(b"HTTP/1.1 abc Not A Status\r\nContent-Length: 0\r\n\r\n")
             self.wfile.flush()
             self.close_connection = True
         elif parts[0] == "close":
