@@ -167,8 +167,8 @@ static AsyValue bi_print(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         if (f && ASY_IS_UNDEF(file)) {
             fflush(vm->out);
             if (!out_check(vm)) return ASY_ERR;
-        } else if (f &&
-                 ASY_IS_ERR(asy_call_method(vm, file, asy_str_intern_cstr(vm, "flush"), 0, NULL))) {
+        } else if (f && ASY_IS_ERR(
+                            asy_call_method(vm, file, asy_str_intern_cstr(vm, "flush"), 0, NULL))) {
             return ASY_ERR;
         }
     }

@@ -84,7 +84,7 @@ struct HConn {
     HConn *next;                  /* the client's list                                          */
     HConn *idle_next, *idle_prev; /* the client's idle list, while idle                */
     bool idle;
-    bool dead; /* must not carry another request (a TLS connection closed)   */
+    bool dead;      /* must not carry another request (a TLS connection closed)   */
     int nodelay_fd; /* the socket TCP_NODELAY was set on (evhttp makes a new one per connect) */
 };
 
@@ -112,7 +112,7 @@ struct HEx {
     int refs;
     int state, err, err_errno;
     char *err_msg;
-    int evreq_err; /* what evhttp's error callback said, -1 for nothing     */
+    int evreq_err;   /* what evhttp's error callback said, -1 for nothing     */
     bool got_status; /* the status line was parsed when that error came      */
     /* the request */
     enum evhttp_cmd_type method;
@@ -516,7 +516,8 @@ static void ex_fail_bad_response(HEx *ex) {
         snprintf(msg, sizeof msg, "Got more than %d bytes when reading headers",
                  HTTP_MAX_HEADERS_SIZE);
     else
-        snprintf(msg, sizeof msg, "%s", ex->got_status ? "Invalid header token" : "Bad status line");
+        snprintf(msg, sizeof msg, "%s",
+                 ex->got_status ? "Invalid header token" : "Bad status line");
     ex_fail(ex, ERR_BAD_RESPONSE, 0, msg);
 }
 
@@ -589,8 +590,8 @@ static void ex_done_cb(struct evhttp_request *req, void *arg) {
         ex_fail(ex, ERR_CONNECT, e, NULL);
     } else if (ex->evreq_err == EVREQ_HTTP_TIMEOUT) {
         ex_fail(ex, ERR_TIMEOUT, 0, NULL);
-    } else if (ex->state == EX_SENT &&
-               (ex->evreq_err == EVREQ_HTTP_INVALID_HEADER || ex->evreq_err == EVREQ_HTTP_DATA_TOO_LONG)) {
+    } else if (ex->state == EX_SENT && (ex->evreq_err == EVREQ_HTTP_INVALID_HEADER ||
+                                        ex->evreq_err == EVREQ_HTTP_DATA_TOO_LONG)) {
         ex_fail_bad_response(ex);
     } else if (ex->state == EX_SENT && saved_errno == ECONNRESET) {
         ex_fail(ex, ERR_OS, ECONNRESET, NULL);
@@ -1671,7 +1672,8 @@ static AsyValue ex_raise(AsyVM *vm, AsySession *s, HEx *ex, bool body) {
     case ERR_OS: {
         AsyValue a[2] = {ASY_INT(ex->err_errno),
                          ASY_OBJ(asy_str_from_cstr(vm, strerror(ex->err_errno)))};
-        return asy_http_raise(vm, (AsyType *)ASY_AS_OBJ(asy_dict_get_cstr(vm, st->mod->dict, "ClientOSError")), 2, a);
+        return asy_http_raise(
+            vm, (AsyType *)ASY_AS_OBJ(asy_dict_get_cstr(vm, st->mod->dict, "ClientOSError")), 2, a);
     }
     case ERR_CANCELLED: return asy_raise_type(vm, st->e_connection, "Connection closed");
     default: break;

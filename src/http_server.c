@@ -1136,8 +1136,10 @@ static AsyValue wreq_url(AsyVM *vm, AsyWebRequest *r, bool absolute) {
     const char *raw = wreq_raw_uri(r);
     struct evkeyvalq *h = wreq_in_headers(r);
     const char *host = h ? evhttp_find_header(h, "Host") : NULL;
-    if (!absolute) host = NULL;
-    else if (!host) host = "localhost";
+    if (!absolute)
+        host = NULL;
+    else if (!host)
+        host = "localhost";
     size_t n = (host ? strlen("http://") + strlen(host) : 0) + strlen(raw);
     char *buf = malloc(n + 1);
     if (!buf) return asy_raise_memory(vm);
