@@ -39,10 +39,8 @@ double asy_loop_time(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9 + virtual_offset;
 }
 
-/* The events the loop adds for itself: the Ctrl-C watcher and SIGQUIT's pipe. */
-static int loop_own_events(const AsyLoop *L) {
-    return (L->sigint_watched ? 1 : 0) + (L->dump_ev ? 1 : 0);
-}
+/* The events the loop adds for itself: the signals' wake-up pipe. */
+static int loop_own_events(const AsyLoop *L) { return L->wake_ev ? 1 : 0; }
 
 /* Something besides the loop's own timer and signal watchers can wake it (sockets,
  * pipes of subprocesses, servers): libevent has other events added. */
@@ -84,17 +82,25 @@ static void loop_on_timer(evutil_socket_t fd, short what, void *arg) {
     ASY_UNUSED(arg); /* waking up is all it is for: the heap is checked after polling */
 }
 
-static void loop_on_dump(evutil_socket_t fd, short what, void *arg) {
+/* A signal woke the loop: its handler set vm->signal_pending / dump_pending, which
+ * asy_loop_run_once acts on after the poll. */
+static void loop_on_wake(evutil_socket_t fd, short what, void *arg) {
     ASY_UNUSED(fd);
     ASY_UNUSED(what);
     ASY_UNUSED(arg);
-    asy_signals_dump_drain(); /* the handler set vm->dump_pending: run_once dumps */
+    asy_signals_wake_drain();
 }
 
-static void loop_on_sigint(evutil_socket_t fd, short what, void *arg) {
-    ASY_UNUSED(fd);
-    ASY_UNUSED(what);
-    ((AsyLoop *)arg)->sigint_pending = 1;
+/* vm->sigint_hook while a loop runs: Ctrl-C noticed at a safepoint, in running code. The
+ * REPL handles it at the loop's next pass; asyncio.run as CPython's Runner._on_sigint,
+ * whose KeyboardInterrupt is raised in the running coroutine. */
+static int loop_sigint_at_safepoint(AsyVM *vm) {
+    AsyLoop *L = vm->loop;
+    if (L->sigint_hook) {
+        L->sigint_pending = 1;
+        return 0;
+    }
+    return asy_asyncio_sigint_in_task(vm);
 }
 
 /* An epoll base that batches its changes: evhttp and bufferevents enable and disable a
@@ -121,18 +127,19 @@ AsyLoop *asy_loop_get(AsyVM *vm) {
     }
     L->base = loop_new_base();
     if (L->base) L->timer_ev = evtimer_new(L->base, loop_on_timer, L);
-    if (L->timer_ev) L->sigint_ev = evsignal_new(L->base, SIGINT, loop_on_sigint, L);
-    if (!L->sigint_ev) {
-        if (L->timer_ev) event_free(L->timer_ev);
+    if (!L->timer_ev) {
         if (L->base) event_base_free(L->base);
         free(L);
         asy_raise(vm, ASY_EXC_RuntimeError, "cannot create the event loop (libevent)");
         return NULL;
     }
-    int dump_fd = asy_signals_dump_fd();
-    if (dump_fd >= 0) {
-        L->dump_ev = event_new(L->base, dump_fd, EV_READ | EV_PERSIST, loop_on_dump, L);
-        if (L->dump_ev) event_add(L->dump_ev, NULL);
+    /* Signals reach the loop through signals.c's pipe, never a libevent signal event:
+     * that would replace signals.c's handler, and a task that never returns to the loop
+     * could then not be interrupted. */
+    int wake_fd = asy_signals_wake_fd();
+    if (wake_fd >= 0) {
+        L->wake_ev = event_new(L->base, wake_fd, EV_READ | EV_PERSIST, loop_on_wake, L);
+        if (L->wake_ev) event_add(L->wake_ev, NULL);
     }
     vm->loop = L;
     vm->mark_extra = loop_mark;
@@ -150,8 +157,7 @@ void asy_loop_free(AsyVM *vm) {
     if (!L) return;
     for (int i = L->nclosers; i-- > 0;)
         L->closers[i](vm);
-    if (L->dump_ev) event_free(L->dump_ev);
-    event_free(L->sigint_ev);
+    if (L->wake_ev) event_free(L->wake_ev);
     event_free(L->timer_ev);
     event_base_free(L->base);
     asy_mem_free(vm, L->ready, L->rcap * sizeof *L->ready);
@@ -169,9 +175,9 @@ void asy_loop_watch_sigint(AsyVM *vm, bool on) {
         struct sigaction old;
         L->sigint_watched = sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler != SIG_IGN;
         L->sigint_pending = 0;
-        if (L->sigint_watched) event_add(L->sigint_ev, NULL);
+        if (L->sigint_watched) vm->sigint_hook = loop_sigint_at_safepoint;
     } else if (L->sigint_watched) {
-        event_del(L->sigint_ev);
+        vm->sigint_hook = NULL;
         L->sigint_watched = false;
     }
 }
@@ -343,6 +349,7 @@ bool asy_loop_run_once(AsyVM *vm) {
     AsyLoop *L = vm->loop;
     loop_poll(vm, L);
     if (vm->dump_pending) asy_diag_signal_dump(vm);
+    if (L->sigint_watched && asy_signals_take_sigint(vm)) L->sigint_pending = 1;
     if (L->sigint_pending) {
         L->sigint_pending = 0;
         if (L->sigint_hook)

@@ -64,10 +64,9 @@ typedef void (*AsyLoopCloser)(AsyVM *vm);
 typedef struct AsyLoop {
     struct event_base *base;
     struct event *timer_ev;   /* armed for the earliest deadline while blocking        */
-    struct event *sigint_ev;  /* SIGINT while a loop runs                              */
-    volatile int sigint_pending;
-    bool sigint_watched;      /* sigint_ev is added (SIGINT was not ignored)           */
-    struct event *dump_ev;    /* --dump-tasks: SIGQUIT's wake-up pipe, or NULL         */
+    struct event *wake_ev;    /* signals.c's wake-up pipe (SIGINT, SIGQUIT)             */
+    int sigint_pending;       /* a Ctrl-C for the next pass to act on                   */
+    bool sigint_watched;      /* a run handles Ctrl-C (SIGINT was not ignored)          */
 
     AsyHandle *ready;         /* ring buffer, capacity a power of two                  */
     size_t rhead, rlen, rcap;

@@ -605,19 +605,33 @@ static AsyValue run_until_complete(AsyVM *vm, AsyValue loopobj, AsyValue aw) {
     return r;
 }
 
-void asy_asyncio_on_sigint(AsyVM *vm) {
+/* CPython's Runner._on_sigint up to its raise: the first Ctrl-C of a run cancels the main
+ * task while it is pending (true: nothing more to do). */
+static bool sigint_cancels_main(AsyVM *vm) {
     AsyLoop *L = loop_of(vm);
     L->interrupts++;
     if (L->interrupts == 1 && L->main_task && L->main_task->fut.state == ASY_FUT_PENDING) {
         asy_task_cancel(vm, L->main_task, ASY_UNDEF);
-        return;
+        return true;
     }
+    return false;
+}
+
+void asy_asyncio_on_sigint(AsyVM *vm) {
+    if (sigint_cancels_main(vm)) return;
     AsyValue ki = asy_exc_new(vm, vm->exc_types[ASY_EXC_KeyboardInterrupt], 0, NULL);
     if (ASY_IS_ERR(ki)) {
         ki = ASY_OBJ(vm->exc);
         asy_exc_clear(vm);
     }
-    L->fatal = (AsyException *)ASY_AS_OBJ(ki);
+    loop_of(vm)->fatal = (AsyException *)ASY_AS_OBJ(ki);
+}
+
+int asy_asyncio_sigint_in_task(AsyVM *vm) {
+    if (sigint_cancels_main(vm)) return 0;
+    AsyValue ki = asy_exc_new(vm, vm->exc_types[ASY_EXC_KeyboardInterrupt], 0, NULL);
+    if (!ASY_IS_ERR(ki)) vm->exc = (AsyException *)ASY_AS_OBJ(ki);
+    return -1;
 }
 
 /* ==================================================================================== */

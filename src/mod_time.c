@@ -79,6 +79,7 @@ static AsyValue t_sleep(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (vm->out) fflush(vm->out); /* what was printed before the pause shows before it */
     double t0 = asy_diag_blocking_begin(vm);
     double deadline = clock_seconds(CLOCK_MONOTONIC) + secs;
+    bool interrupted = false;
     for (;;) {
         double left = deadline - clock_seconds(CLOCK_MONOTONIC);
         if (left <= 0) break;
@@ -86,11 +87,14 @@ static AsyValue t_sleep(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         ts.tv_sec = (time_t)left;
         ts.tv_nsec = (long)((left - (double)ts.tv_sec) * 1e9);
         if (nanosleep(&ts, NULL) == 0) break;
-        if (errno != EINTR) break; /* interrupted: sleep the rest, as PEP 475 says */
+        if (errno != EINTR) break;
+        /* Interrupted: as PEP 475 says, the signal's handler runs (Ctrl-C raises
+         * KeyboardInterrupt here), then the rest is slept. */
+        if ((interrupted = asy_signals_check(vm) < 0)) break;
         if (vm->dump_pending) asy_diag_signal_dump(vm);
     }
     asy_diag_blocking_end(vm, "time.sleep()", t0);
-    return ASY_NONE;
+    return interrupted ? ASY_ERR : ASY_NONE;
 }
 
 /* ---- struct_time ---- */

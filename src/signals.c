@@ -1,12 +1,15 @@
-/* signals.c - POSIX signals outside the event loop: Ctrl-C must stop any program, even a
- * loop that never awaits. The handler only records the signal; the VM notices it at its
- * next safepoint (calls, returns, backward jumps) and raises KeyboardInterrupt there, so no
- * bytecode ever runs inside a signal handler. While an asyncio loop runs, libevent's own
- * SIGINT watcher takes over (loop.c) and restores this handler afterwards.
+/* signals.c - POSIX signals: Ctrl-C must stop any program, even a loop that never
+ * awaits. The handler only records the signal; the VM notices it at its next safepoint
+ * (calls, returns, backward jumps) and raises KeyboardInterrupt there, so no bytecode ever
+ * runs inside a signal handler. While an asyncio loop runs, a Ctrl-C seen at a safepoint
+ * goes to the loop's policy instead (vm->sigint_hook: the first press cancels the main
+ * task, the next raises KeyboardInterrupt in the running code, as CPython's Runner), and
+ * the handler also writes a byte to a wake-up pipe the loop watches, so an idle loop
+ * blocked in libevent wakes up for it.
  *
  * SIGQUIT with --dump-tasks: the handler sets vm->dump_pending, which the next safepoint
  * (a busy task) or the loop after its poll (an idle one) turns into a task dump, and
- * writes a byte to a pipe the loop watches, so an idle loop wakes up for it.
+ * writes to the same wake-up pipe.
  */
 #include "common.h"
 
@@ -23,8 +26,9 @@
  * mutable global of asy. There is one interpreter per process that handles signals. */
 static AsyVM *volatile signal_vm;
 
-/* The pipe SIGQUIT wakes the loop through (-1: --dump-tasks is off). */
-static int dump_pipe[2] = {-1, -1};
+/* The pipe SIGINT and SIGQUIT wake the loop through (-1: not made yet). */
+static int wake_pipe[2] = {-1, -1};
+static bool sigquit_installed;
 
 /* signal_pending holds this instead of a signal number while a step budget is set, so
  * that every safepoint comes here. */
@@ -32,32 +36,44 @@ static int dump_pipe[2] = {-1, -1};
 /* ... and this when only a dump is asked for. */
 #define DUMP_MARK (-2)
 
+static void wake_loop(void) {
+    int saved = errno;
+    if (wake_pipe[1] >= 0 && write(wake_pipe[1], "i", 1) < 0) {
+        /* full: the loop has a wake-up to read already */
+    }
+    errno = saved;
+}
+
 static void on_sigint(int sig) {
     AsyVM *vm = signal_vm;
-    if (vm) vm->signal_pending = sig;
+    if (!vm) return;
+    vm->signal_pending = sig;
+    wake_loop();
 }
 
 static void on_sigquit(int sig) {
     ASY_UNUSED(sig);
     AsyVM *vm = signal_vm;
     if (!vm) return;
-    int saved = errno;
     vm->dump_pending = 1;
     if (!vm->signal_pending) vm->signal_pending = DUMP_MARK;
-    if (dump_pipe[1] >= 0 && write(dump_pipe[1], "q", 1) < 0) {
-        /* full: the loop has a wake-up to read already */
+    wake_loop();
+}
+
+int asy_signals_wake_fd(void) {
+    if (wake_pipe[0] < 0 && pipe(wake_pipe) == 0) {
+        for (int i = 0; i < 2; i++) {
+            fcntl(wake_pipe[i], F_SETFL, fcntl(wake_pipe[i], F_GETFL) | O_NONBLOCK);
+            fcntl(wake_pipe[i], F_SETFD, FD_CLOEXEC);
+        }
     }
-    errno = saved;
+    return wake_pipe[0];
 }
 
 void asy_signals_dump_on_sigquit(AsyVM *vm) {
-    if (dump_pipe[0] < 0 && pipe(dump_pipe) == 0) {
-        for (int i = 0; i < 2; i++) {
-            fcntl(dump_pipe[i], F_SETFL, fcntl(dump_pipe[i], F_GETFL) | O_NONBLOCK);
-            fcntl(dump_pipe[i], F_SETFD, FD_CLOEXEC);
-        }
-    }
+    asy_signals_wake_fd();
     signal_vm = vm;
+    sigquit_installed = true;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigquit;
@@ -67,11 +83,9 @@ void asy_signals_dump_on_sigquit(AsyVM *vm) {
     sigaction(SIGQUIT, &sa, NULL);
 }
 
-int asy_signals_dump_fd(void) { return dump_pipe[0]; }
-
-void asy_signals_dump_drain(void) {
+void asy_signals_wake_drain(void) {
     char buf[64];
-    while (dump_pipe[0] >= 0 && read(dump_pipe[0], buf, sizeof buf) > 0) {}
+    while (wake_pipe[0] >= 0 && read(wake_pipe[0], buf, sizeof buf) > 0) {}
 }
 
 void asy_signals_install(AsyVM *vm) {
@@ -95,11 +109,12 @@ void asy_signals_install(AsyVM *vm) {
 void asy_signals_uninstall(AsyVM *vm) {
     if (signal_vm != vm) return;
     signal(SIGINT, SIG_DFL);
-    if (dump_pipe[0] >= 0) {
-        signal(SIGQUIT, SIG_DFL);
-        close(dump_pipe[0]);
-        close(dump_pipe[1]);
-        dump_pipe[0] = dump_pipe[1] = -1;
+    if (sigquit_installed) signal(SIGQUIT, SIG_DFL);
+    sigquit_installed = false;
+    if (wake_pipe[0] >= 0) {
+        close(wake_pipe[0]);
+        close(wake_pipe[1]);
+        wake_pipe[0] = wake_pipe[1] = -1;
     }
     signal_vm = NULL;
 }
@@ -110,9 +125,20 @@ void asy_vm_set_step_budget(AsyVM *vm, int64_t steps) {
     else if (vm->signal_pending == BUDGET_MARK) vm->signal_pending = 0;
 }
 
+bool asy_signals_take_sigint(AsyVM *vm) {
+    if (vm->signal_pending != SIGINT) return false;
+    vm->signal_pending = 0;
+    return true;
+}
+
 int asy_vm_safepoint(AsyVM *vm) {
     asy_gc_safepoint(vm);
     if (ASY_LIKELY(!vm->signal_pending)) return 0;
+    return asy_signals_check(vm);
+}
+
+int asy_signals_check(AsyVM *vm) {
+    if (!vm->signal_pending) return 0;
     if (vm->dump_pending) asy_diag_signal_dump(vm);
     if (vm->signal_pending == DUMP_MARK) {
         vm->signal_pending = 0;
@@ -125,6 +151,7 @@ int asy_vm_safepoint(AsyVM *vm) {
         return -1;
     }
     vm->signal_pending = 0;
+    if (vm->sigint_hook) return vm->sigint_hook(vm);
     AsyValue e = asy_exc_new(vm, vm->exc_types[ASY_EXC_KeyboardInterrupt], 0, NULL);
     if (!ASY_IS_ERR(e)) vm->exc = (AsyException *)ASY_AS_OBJ(e);
     return -1;

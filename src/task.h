@@ -144,6 +144,10 @@ bool asy_handle_dead(AsyVM *vm, const AsyHandle *h);
 /* The loop's reaction to Ctrl-C (loop.c calls it): the first cancels the main task, a
  * second one stops everything with KeyboardInterrupt. */
 void asy_asyncio_on_sigint(AsyVM *vm);
+/* The same for a Ctrl-C noticed at a safepoint of running code (loop.c's vm->sigint_hook):
+ * after the press that cancels the main task, KeyboardInterrupt is raised right there, in
+ * the running coroutine, as CPython's handler raises it (-1 with it pending; 0: none). */
+int asy_asyncio_sigint_in_task(AsyVM *vm);
 
 /* ---- implicit futures (for the primitives) ---- */
 /* Start waiting: kind, and the list to join (NULL for none). */

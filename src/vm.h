@@ -222,6 +222,9 @@ struct AsyVM {
     void *loop;                 /* the scheduler (loop.c), NULL until asyncio is used */
     void (*mark_extra)(AsyVM *vm); /* GC roots of the scheduler, when it exists         */
     volatile int signal_pending;   /* set by the SIGINT handler (signals.c)             */
+    /* While an event loop runs: what a Ctrl-C noticed at a safepoint does instead of
+     * raising KeyboardInterrupt (0: nothing to raise; -1: an exception is pending). */
+    int (*sigint_hook)(AsyVM *vm);
     volatile int dump_pending;     /* SIGQUIT under --dump-tasks: dump at the next chance */
     bool dump_tasks;               /* --dump-tasks: tasks record where they were made    */
     bool dev_mode;                 /* -X dev: asyncio's debug mode by default            */
@@ -260,18 +263,25 @@ void asy_mem_free(AsyVM *vm, void *ptr, size_t size);
 void asy_gc_mark_obj(AsyVM *vm, AsyObj *obj);      /* NULL allowed                */
 void asy_gc_mark_value(AsyVM *vm, AsyValue v);
 void asy_gc_safepoint(AsyVM *vm);                   /* collect if due              */
-/* The VM's safepoint (signals.c): collect if due, then raise KeyboardInterrupt if Ctrl-C
- * was pressed since the last one (-1 with it pending). */
+/* The VM's safepoint (signals.c): collect if due, then act on a signal that came since
+ * the last one (-1 with an exception pending, KeyboardInterrupt for Ctrl-C). */
 int asy_vm_safepoint(AsyVM *vm);
+/* The signal half of the safepoint alone (no collection), for natives that wait, such as
+ * time.sleep interrupted by EINTR: -1 with KeyboardInterrupt pending, else 0. */
+int asy_signals_check(AsyVM *vm);
+/* Ctrl-C came and nothing has acted on it yet: consume it (the loop, after its poll). */
+bool asy_signals_take_sigint(AsyVM *vm);
 /* Route SIGINT to vm->signal_pending and ignore SIGPIPE / put SIGINT back to default. */
 void asy_signals_install(AsyVM *vm);
 void asy_signals_uninstall(AsyVM *vm);
 /* --dump-tasks: SIGQUIT sets vm->dump_pending (asy_diag_signal_dump prints the tasks at
- * the next safepoint or loop pass) and wakes the loop through a pipe: its read end is
- * asy_signals_dump_fd() (-1 when off), emptied by asy_signals_dump_drain(). */
+ * the next safepoint or loop pass). */
 void asy_signals_dump_on_sigquit(AsyVM *vm);
-int asy_signals_dump_fd(void);
-void asy_signals_dump_drain(void);
+/* The read end of the pipe SIGINT and SIGQUIT write a byte to, made on first use, so
+ * that an event loop blocked in libevent wakes up for them (-1 if no pipe can be made);
+ * asy_signals_wake_drain() empties it. */
+int asy_signals_wake_fd(void);
+void asy_signals_wake_drain(void);
 /* Limit the program to `steps` more safepoints (calls, returns, backward jumps), after
  * which RuntimeError("step budget exhausted") is raised; 0 removes the limit. For fuzzing
  * arbitrary programs without hanging. */
