@@ -376,6 +376,210 @@ static AsyValue m_triangular(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return ASY_FLOAT(low + (high - low) * sqrt(u * c));
 }
 
+/* ---- the other distributions: CPython 3.11's random.py, operation for operation, so the
+ * same seed gives the same floats ---- */
+
+/* The float arguments of a distribution: names[i] by position or keyword; those past nreq
+ * default to dflt[i]. */
+static bool dist_args(AsyVM *vm, const char *fname, int argc, AsyValue *argv, AsyDict *kw,
+                      const char *const *names, int n, int nreq, const double *dflt,
+                      double *out) {
+    AsyValue v[3] = {ASY_UNDEF, ASY_UNDEF, ASY_UNDEF};
+    for (int i = 0; i < n; i++)
+        v[i] = asy_kwarg(vm, kw, names[i]);
+    if (!asy_check_kw_done(vm, fname, kw) || !asy_check_args(vm, fname, argc - 1, 0, n))
+        return false;
+    for (int i = 0; i < argc - 1; i++)
+        v[i] = argv[i + 1];
+    for (int i = 0; i < n; i++) {
+        if (ASY_IS_UNDEF(v[i])) {
+            if (i < nreq) {
+                asy_raise(vm, ASY_EXC_TypeError,
+                          "Random.%s() missing 1 required positional argument: '%s'", fname,
+                          names[i]);
+                return false;
+            }
+            out[i] = dflt[i];
+        } else if (!asy_to_double(vm, v[i], &out[i])) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static AsyValue float_div_zero(AsyVM *vm) {
+    return asy_raise(vm, ASY_EXC_ZeroDivisionError, "float division by zero");
+}
+
+static double normalvariate(AsyRandom *r, double mu, double sigma) {
+    const double nv_magic = 4 * exp(-0.5) / sqrt(2.0);
+    double z;
+    for (;;) {
+        double u1 = mt_random(r);
+        double u2 = 1.0 - mt_random(r);
+        z = nv_magic * (u1 - 0.5) / u2;
+        double zz = z * z / 4.0;
+        if (zz <= -log(u2)) break;
+    }
+    return mu + z * sigma;
+}
+
+static AsyValue m_normalvariate(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    static const char *const names[] = {"mu", "sigma"};
+    static const double dflt[] = {0.0, 1.0};
+    double a[2];
+    if (!dist_args(vm, "normalvariate", argc, argv, kw, names, 2, 0, dflt, a)) return ASY_ERR;
+    return ASY_FLOAT(normalvariate(SELF, a[0], a[1]));
+}
+
+static AsyValue m_lognormvariate(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    static const char *const names[] = {"mu", "sigma"};
+    double a[2];
+    if (!dist_args(vm, "lognormvariate", argc, argv, kw, names, 2, 2, NULL, a)) return ASY_ERR;
+    return ASY_FLOAT(exp(normalvariate(SELF, a[0], a[1])));
+}
+
+static AsyValue m_expovariate(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    static const char *const names[] = {"lambd"};
+    double a[1];
+    if (!dist_args(vm, "expovariate", argc, argv, kw, names, 1, 1, NULL, a)) return ASY_ERR;
+    double u = mt_random(SELF);
+    if (a[0] == 0.0) return float_div_zero(vm);
+    return ASY_FLOAT(-log(1.0 - u) / a[0]);
+}
+
+static AsyValue m_vonmisesvariate(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    static const char *const names[] = {"mu", "kappa"};
+    double a[2];
+    if (!dist_args(vm, "vonmisesvariate", argc, argv, kw, names, 2, 2, NULL, a)) return ASY_ERR;
+    AsyRandom *r = SELF;
+    double mu = a[0], kappa = a[1], z;
+    if (kappa <= 1e-6) return ASY_FLOAT(2.0 * M_PI * mt_random(r));
+    double s = 0.5 / kappa;
+    double rr = s + sqrt(1.0 + s * s);
+    for (;;) {
+        double u1 = mt_random(r);
+        z = cos(M_PI * u1);
+        double d = z / (rr + z);
+        double u2 = mt_random(r);
+        if (u2 < 1.0 - d * d || u2 <= (1.0 - d) * exp(d)) break;
+    }
+    double q = 1.0 / rr;
+    double f = (q + z) / (1.0 + q * z);
+    double u3 = mt_random(r);
+    double theta = u3 > 0.5 ? mu + acos(f) : mu - acos(f);
+    double m = fmod(theta, 2.0 * M_PI); /* Python's %: the sign of the divisor */
+    if (m < 0.0)
+        m += 2.0 * M_PI;
+    else if (m == 0.0)
+        m = 0.0; /* not -0.0 */
+    return ASY_FLOAT(m);
+}
+
+/* gammavariate(alpha, beta); false with ValueError raised for alpha or beta <= 0. */
+static bool gammavariate(AsyVM *vm, AsyRandom *r, double alpha, double beta, double *out) {
+    if (alpha <= 0.0 || beta <= 0.0) {
+        asy_raise(vm, ASY_EXC_ValueError, "gammavariate: alpha and beta must be > 0.0");
+        return false;
+    }
+    if (alpha > 1.0) {
+        const double log4 = log(4.0), sg_magic = 1.0 + log(4.5);
+        double ainv = sqrt(2.0 * alpha - 1.0), bbb = alpha - log4, ccc = alpha + ainv;
+        for (;;) {
+            double u1 = mt_random(r);
+            if (!(1e-7 < u1 && u1 < 0.9999999)) continue;
+            double u2 = 1.0 - mt_random(r);
+            double v = log(u1 / (1.0 - u1)) / ainv;
+            double x = alpha * exp(v);
+            double z = u1 * u1 * u2;
+            double rv = bbb + ccc * v - x;
+            if (rv + sg_magic - 4.5 * z >= 0.0 || rv >= log(z)) {
+                *out = x * beta;
+                return true;
+            }
+        }
+    }
+    if (alpha == 1.0) {
+        *out = -log(1.0 - mt_random(r)) * beta;
+        return true;
+    }
+    double x;
+    for (;;) {
+        double u = mt_random(r);
+        double b = (M_E + alpha) / M_E;
+        double p = b * u;
+        x = p <= 1.0 ? pow(p, 1.0 / alpha) : -log((b - p) / alpha);
+        double u1 = mt_random(r);
+        if (p > 1.0) {
+            if (u1 <= pow(x, alpha - 1.0)) break;
+        } else if (u1 <= exp(-x)) {
+            break;
+        }
+    }
+    *out = x * beta;
+    return true;
+}
+
+static AsyValue m_gammavariate(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    static const char *const names[] = {"alpha", "beta"};
+    double a[2], x;
+    if (!dist_args(vm, "gammavariate", argc, argv, kw, names, 2, 2, NULL, a) ||
+        !gammavariate(vm, SELF, a[0], a[1], &x))
+        return ASY_ERR;
+    return ASY_FLOAT(x);
+}
+
+static AsyValue m_betavariate(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    static const char *const names[] = {"alpha", "beta"};
+    double a[2], y, y2;
+    if (!dist_args(vm, "betavariate", argc, argv, kw, names, 2, 2, NULL, a) ||
+        !gammavariate(vm, SELF, a[0], 1.0, &y))
+        return ASY_ERR;
+    if (y == 0.0) return ASY_FLOAT(0.0);
+    if (!gammavariate(vm, SELF, a[1], 1.0, &y2)) return ASY_ERR;
+    return ASY_FLOAT(y / (y + y2));
+}
+
+static AsyValue m_paretovariate(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    static const char *const names[] = {"alpha"};
+    double a[1];
+    if (!dist_args(vm, "paretovariate", argc, argv, kw, names, 1, 1, NULL, a)) return ASY_ERR;
+    double u = 1.0 - mt_random(SELF);
+    if (a[0] == 0.0) return float_div_zero(vm);
+    return ASY_FLOAT(pow(u, -1.0 / a[0]));
+}
+
+static AsyValue m_weibullvariate(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    static const char *const names[] = {"alpha", "beta"};
+    double a[2];
+    if (!dist_args(vm, "weibullvariate", argc, argv, kw, names, 2, 2, NULL, a)) return ASY_ERR;
+    double u = 1.0 - mt_random(SELF);
+    if (a[1] == 0.0) return float_div_zero(vm);
+    return ASY_FLOAT(a[0] * pow(-log(u), 1.0 / a[1]));
+}
+
+/* randbytes(n): getrandbits(n * 8).to_bytes(n, 'little'), word by word as getrandbits. */
+static AsyValue m_randbytes(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    int64_t n;
+    if (!asy_check_nokw(vm, "randbytes", kw) || !asy_check_args(vm, "randbytes", argc - 1, 1, 1) ||
+        !asy_index(vm, argv[1], &n))
+        return ASY_ERR;
+    if (n < 0) return asy_raise(vm, ASY_EXC_ValueError, "number of bits must be non-negative");
+    if (n >= (int64_t)ASY_MAX_ALLOC) return asy_raise_memory(vm);
+    uint8_t *buf = malloc(n ? (size_t)n : 1);
+    if (!buf) return asy_raise_memory(vm);
+    for (int64_t i = 0; i < n; i += 4) {
+        uint32_t w = mt_next(SELF);
+        int64_t left = n - i < 4 ? n - i : 4;
+        if (left < 4) w >>= 32 - 8 * left;
+        for (int64_t k = 0; k < left; k++)
+            buf[i + k] = (uint8_t)(w >> (8 * k));
+    }
+    AsyBytes *b = asy_bytes_new(vm, buf, (size_t)n);
+    free(buf);
+    return b ? ASY_OBJ(b) : ASY_ERR;
+}
+
 /* bisect_right(cum, x, 0, hi) over doubles */
 static int64_t bisect_right(const double *cum, double x, int64_t hi) {
     int64_t lo = 0;
@@ -510,6 +714,15 @@ static const AsyMethodDef random_methods[] = {
     {"uniform", m_uniform, 0, "A float between a and b."},
     {"gauss", m_gauss, 0, "A normally distributed float."},
     {"triangular", m_triangular, 0, "A float from the triangular distribution."},
+    {"normalvariate", m_normalvariate, 0, "A normally distributed float (Kinderman-Monahan)."},
+    {"lognormvariate", m_lognormvariate, 0, "A log-normally distributed float."},
+    {"expovariate", m_expovariate, 0, "An exponentially distributed float."},
+    {"vonmisesvariate", m_vonmisesvariate, 0, "An angle from the von Mises distribution."},
+    {"gammavariate", m_gammavariate, 0, "A float from the gamma distribution."},
+    {"betavariate", m_betavariate, 0, "A float in [0, 1] from the beta distribution."},
+    {"paretovariate", m_paretovariate, 0, "A float from the Pareto distribution."},
+    {"weibullvariate", m_weibullvariate, 0, "A float from the Weibull distribution."},
+    {"randbytes", m_randbytes, 0, "n random bytes."},
     {NULL, NULL, 0, NULL},
 };
 
