@@ -6,6 +6,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -98,8 +99,8 @@ static AsyValue os_listdir(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 
 typedef int (*PathFn)(const char *);
 
-static AsyValue os_path_call(AsyVM *vm, const char *fname, int argc, AsyValue *argv,
-                             AsyDict *kw, PathFn fn) {
+static AsyValue os_path_call(AsyVM *vm, const char *fname, int argc, AsyValue *argv, AsyDict *kw,
+                             PathFn fn) {
     if (!asy_check_nokw(vm, fname, kw) || !asy_check_args(vm, fname, argc, 1, 1)) return ASY_ERR;
     const char *p = arg_path(vm, fname, argv[0]);
     if (!p) return ASY_ERR;
@@ -122,7 +123,8 @@ static AsyValue os_rmdir(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 static AsyValue os_rename(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (!asy_check_nokw(vm, "rename", kw) || !asy_check_args(vm, "rename", argc, 2, 2))
         return ASY_ERR;
-    const char *a = arg_path(vm, "rename", argv[0]), *b = a ? arg_path(vm, "rename", argv[1]) : NULL;
+    const char *a = arg_path(vm, "rename", argv[0]),
+               *b = a ? arg_path(vm, "rename", argv[1]) : NULL;
     if (!b) return ASY_ERR;
     if (rename(a, b) != 0) {
         /* CPython names both paths: "[Errno 2] No such file or directory: 'a' -> 'b'" */
@@ -194,14 +196,22 @@ static AsyValue os_makedirs(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 /* ---- os.path ---- */
 
 static AsyValue path_join(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    if (!asy_check_nokw(vm, "join", kw) || !asy_check_args(vm, "join", argc, 1, -1))
-        return ASY_ERR;
+    if (!asy_check_nokw(vm, "join", kw)) return ASY_ERR;
+    if (argc == 0)
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "join() missing 1 required positional argument: 'a'");
     AsyStrBuf b;
     asy_strbuf_init(&b);
     for (int i = 0; i < argc; i++) {
         const char *s = arg_str(vm, argv[i]);
         if (!s) {
             asy_strbuf_free(&b);
+            if (i > 0) { /* posixpath.join's own check words it so */
+                asy_exc_clear(vm);
+                asy_raise(vm, ASY_EXC_TypeError,
+                          "join() argument must be str, bytes, or os.PathLike object, not '%s'",
+                          asy_type_name(vm, argv[i]));
+            }
             return ASY_ERR;
         }
         if (s[0] == '/') {
@@ -224,7 +234,8 @@ static size_t split_point(const char *p) {
 /* The head of a split: trailing slashes removed unless it is all slashes. */
 static AsyValue split_head(AsyVM *vm, const char *p, size_t i) {
     size_t n = i;
-    while (n > 0 && p[n - 1] == '/') n--;
+    while (n > 0 && p[n - 1] == '/')
+        n--;
     if (n == 0) n = i;
     return mkstr(vm, p, n);
 }
@@ -265,7 +276,8 @@ static AsyValue path_splitext(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) 
     if (dot) {
         /* Leading dots of the file name ("".bashrc") are not an extension. */
         const char *q = p + base;
-        while (*q == '.') q++;
+        while (*q == '.')
+            q++;
         if (dot >= q) cut = (size_t)(dot - p);
     }
     AsyValue parts[2] = {mkstr(vm, p, cut), cstr(vm, p + cut)};
@@ -293,15 +305,16 @@ static AsyStr *normpath(AsyVM *vm, const char *p) {
     }
     int np = 0;
     for (const char *s = p; *s;) {
-        while (*s == '/') s++;
+        while (*s == '/')
+            s++;
         if (!*s) break;
         const char *e = strchr(s, '/');
         size_t len = e ? (size_t)(e - s) : strlen(s);
         if (len == 1 && s[0] == '.') {
         } else if (len == 2 && s[0] == '.' && s[1] == '.' &&
-                   (np > 0 ? !(lens[np - 1] == 2 && parts[np - 1][0] == '.' &&
-                               parts[np - 1][1] == '.')
-                           : lead)) {
+                   (np > 0
+                        ? !(lens[np - 1] == 2 && parts[np - 1][0] == '.' && parts[np - 1][1] == '.')
+                        : lead)) {
             if (np > 0) np--;
         } else {
             parts[np] = s;
@@ -353,15 +366,22 @@ static AsyValue path_expanduser(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw
 
 typedef enum { STAT_EXISTS, STAT_FILE, STAT_DIR } StatTest;
 
-static AsyValue path_stat_test(AsyVM *vm, const char *fname, int argc, AsyValue *argv,
-                               AsyDict *kw, StatTest test) {
+static AsyValue path_stat_test(AsyVM *vm, const char *fname, int argc, AsyValue *argv, AsyDict *kw,
+                               StatTest test) {
     const char *p;
-    if (ASY_IS_ERR(path_one(vm, fname, argc, argv, kw, &p))) {
-        /* os.path.exists(42) is False in CPython only for ints (fds); others raise */
-        return ASY_ERR;
-    }
     struct stat st;
-    if (stat(p, &st) != 0) return ASY_FALSE;
+    if (argc == 1 && !kw && ASY_IS_INT(argv[0])) { /* an int is a file descriptor: fstat */
+        int64_t fd = ASY_AS_INT(argv[0]);
+        if (fd < INT_MIN || fd > INT_MAX || fstat((int)fd, &st) != 0) return ASY_FALSE;
+    } else {
+        if (argc == 1 && !kw &&
+            !(ASY_IS_OBJ(argv[0]) && asy_isinstance(vm, argv[0], ASY_TYPE(vm, str))))
+            return asy_raise(vm, ASY_EXC_TypeError,
+                             "stat: path should be string, bytes, os.PathLike or integer, not %s",
+                             asy_type_name(vm, argv[0]));
+        if (ASY_IS_ERR(path_one(vm, fname, argc, argv, kw, &p))) return ASY_ERR;
+        if (stat(p, &st) != 0) return ASY_FALSE;
+    }
     if (test == STAT_FILE) return ASY_BOOL(S_ISREG(st.st_mode));
     if (test == STAT_DIR) return ASY_BOOL(S_ISDIR(st.st_mode));
     return ASY_TRUE;
