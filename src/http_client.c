@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -26,14 +25,12 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "dynlib.h"
 #include "http.h"
 
 /* aiohttp's DEFAULT_TIMEOUT (total=5*60) and TCPConnector's default limit. */
@@ -92,6 +89,7 @@ struct HClient {
     AsyVM *vm;
     struct event_base *base;
     struct evdns_base *dns; /* made on the first host name to resolve                */
+    const AsyOpenSSL *ossl; /* OpenSSL, opened on the first HTTPS request (dynlib.c)  */
     SSL_CTX *ssl_ctx;       /* made on the first HTTPS request                       */
     HConn *conns;
     HConn *idle; /* idle connections, the most recently used first          */
@@ -204,7 +202,7 @@ static void client_unref(HClient *cl) {
         if (cl->rnext) cl->rnext->rprev = cl->rprev;
     }
     if (cl->reaper && !cl->base_gone) event_free(cl->reaper);
-    if (cl->ssl_ctx) SSL_CTX_free(cl->ssl_ctx);
+    if (cl->ssl_ctx) cl->ossl->SSL_CTX_free(cl->ssl_ctx);
     free(cl);
 }
 
@@ -272,12 +270,24 @@ static void conn_closed_cb(struct evhttp_connection *evcon, void *arg) {
     if (strncmp(c->key, "https:", 6) == 0) c->dead = true;
 }
 
-static SSL_CTX *client_ssl_ctx(HClient *cl) {
+/* The client's TLS context, and OpenSSL itself on the first HTTPS request (NULL when it
+ * cannot be opened: ex fails with asy_dynlib_error's message). */
+static SSL_CTX *client_ssl_ctx(HClient *cl, HEx *ex) {
     if (cl->ssl_ctx) return cl->ssl_ctx;
-    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    const AsyOpenSSL *o = cl->ossl ? cl->ossl : asy_openssl(cl->vm);
+    if (!o) {
+        char msg[300];
+        snprintf(msg, sizeof msg, "[SSL] %s", asy_dynlib_error(cl->vm));
+        ex_fail(ex, ERR_SSL, 1, msg);
+        return NULL;
+    }
+    cl->ossl = o;
+    SSL_CTX *ctx = o->SSL_CTX_new(o->TLS_client_method());
     if (!ctx) return NULL;
-    SSL_CTX_set_default_verify_paths(ctx);
-    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    o->SSL_CTX_set_default_verify_paths(ctx);
+    /* SSL_CTX_set_min_proto_version and SSL_set_tlsext_host_name are macros over the
+     * ctrl functions */
+    o->SSL_CTX_ctrl(ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL);
     cl->ssl_ctx = ctx;
     return ctx;
 }
@@ -305,27 +315,30 @@ static HConn *conn_new(HClient *cl, HEx *ex) {
         snprintf(ip, sizeof ip, "%s", ex->host);
     struct bufferevent *bev = NULL;
     if (ex->https) {
-        SSL_CTX *ctx = client_ssl_ctx(cl);
-        SSL *ssl = ctx ? SSL_new(ctx) : NULL;
+        SSL_CTX *ctx = client_ssl_ctx(cl, ex);
+        const AsyOpenSSL *o = cl->ossl;
+        SSL *ssl = ctx ? o->SSL_new(ctx) : NULL;
         if (!ssl) return NULL;
-        if (!is_numeric_host(ex->host)) SSL_set_tlsext_host_name(ssl, ex->host);
+        if (!is_numeric_host(ex->host))
+            o->SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                        (void *)ex->host);
         if (ex->verify) {
-            SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
-            X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+            o->SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+            X509_VERIFY_PARAM *param = o->SSL_get0_param(ssl);
             if (is_numeric_host(ex->host))
-                X509_VERIFY_PARAM_set1_ip_asc(param, ex->host);
+                o->X509_VERIFY_PARAM_set1_ip_asc(param, ex->host);
             else
-                X509_VERIFY_PARAM_set1_host(param, ex->host, 0);
+                o->X509_VERIFY_PARAM_set1_host(param, ex->host, 0);
         } else {
-            SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
+            o->SSL_set_verify(ssl, SSL_VERIFY_NONE, NULL);
         }
-        bev = bufferevent_openssl_socket_new(cl->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
-                                             BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+        bev = o->bufferevent_openssl_socket_new(cl->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+                                                BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
         if (!bev) {
-            SSL_free(ssl);
+            o->SSL_free(ssl);
             return NULL;
         }
-        bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+        o->bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
     }
     HConn *c = calloc(1, sizeof *c);
     if (!c) {
@@ -524,23 +537,25 @@ static void ex_fail_bad_response(HEx *ex) {
 /* Why a TLS connection failed: the verification result, or OpenSSL's error queue.
  * false when neither says anything (not a TLS failure). */
 static bool ex_tls_failure(HEx *ex, struct evhttp_connection *evcon) {
+    const AsyOpenSSL *o = ex->cl->ossl;
+    if (!o) return false;
     struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
-    SSL *ssl = bev ? bufferevent_openssl_get_ssl(bev) : NULL;
-    long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+    SSL *ssl = bev ? o->bufferevent_openssl_get_ssl(bev) : NULL;
+    long vr = ssl ? o->SSL_get_verify_result(ssl) : X509_V_OK;
     char msg[512];
     if (ssl && vr != X509_V_OK) {
         snprintf(msg, sizeof msg,
                  "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: %s (_ssl.c:992)",
-                 X509_verify_cert_error_string(vr));
+                 o->X509_verify_cert_error_string(vr));
         ex_fail(ex, ERR_CERT, 1, msg);
         return true;
     }
-    unsigned long e = bev ? bufferevent_get_openssl_error(bev) : 0;
+    unsigned long e = bev ? o->bufferevent_get_openssl_error(bev) : 0;
     /* SSL_ERROR_SYSCALL is libevent's note that the socket failed (a refused connect): not
      * OpenSSL's to explain */
     if (!e || e == SSL_ERROR_SYSCALL) return false;
     char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
+    o->ERR_error_string_n(e, buf, sizeof buf);
     snprintf(msg, sizeof msg, "[SSL] %s", buf);
     ex_fail(ex, ERR_SSL, 1, msg);
     return true;

@@ -8,13 +8,13 @@
 #include "common.h"
 
 #include <math.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
+#include "dynlib.h"
 #include "vm.h"
 
 #define MT_N 624
@@ -100,18 +100,28 @@ static void seed_from_mpz(AsyRandom *r, mpz_t n) {
     free(key);
 }
 
-/* str and bytes seeds: int.from_bytes(a + sha512(a).digest()), as random.py version 2. */
-static void seed_from_bytes(AsyRandom *r, const uint8_t *data, size_t len) {
+/* str and bytes seeds: int.from_bytes(a + sha512(a).digest()), as random.py version 2.
+ * libcrypto is opened on the first such seed (dynlib.c). */
+static bool seed_from_bytes(AsyVM *vm, AsyRandom *r, const uint8_t *data, size_t len) {
+    const AsyOpenSSL *o = asy_openssl(vm);
+    if (!o) {
+        asy_raise(vm, ASY_EXC_ImportError, "%s", asy_dynlib_error(vm));
+        return false;
+    }
     uint8_t *buf = malloc(len + SHA512_DIGEST_LENGTH);
-    if (!buf) return;
+    if (!buf) {
+        asy_raise_memory(vm);
+        return false;
+    }
     memcpy(buf, data, len);
-    SHA512(data, len, buf + len);
+    o->SHA512(data, len, buf + len);
     mpz_t n;
     mpz_init(n);
     mpz_import(n, len + SHA512_DIGEST_LENGTH, 1, 1, 0, 0, buf);
     seed_from_mpz(r, n);
     mpz_clear(n);
     free(buf);
+    return true;
 }
 
 static bool rnd_seed(AsyVM *vm, AsyRandom *r, AsyValue a) {
@@ -126,13 +136,11 @@ static bool rnd_seed(AsyVM *vm, AsyRandom *r, AsyValue a) {
     }
     if (ASY_IS_OBJ(a) && asy_isinstance(vm, a, ASY_TYPE(vm, str))) {
         AsyStr *s = (AsyStr *)ASY_AS_OBJ(a);
-        seed_from_bytes(r, (const uint8_t *)s->data, s->len);
-        return true;
+        return seed_from_bytes(vm, r, (const uint8_t *)s->data, s->len);
     }
     if (ASY_IS_OBJ(a) && asy_isinstance(vm, a, ASY_TYPE(vm, bytes))) {
         AsyBytes *b = (AsyBytes *)ASY_AS_OBJ(a);
-        seed_from_bytes(r, b->data, b->len);
-        return true;
+        return seed_from_bytes(vm, r, b->data, b->len);
     }
     mpz_t n;
     mpz_init(n);

@@ -27,9 +27,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <editline/readline.h>
 
 #include "compiler.h"
+#include "dynlib.h"
 #include "function.h"
 #include "loop.h"
 #include "parser.h"
@@ -66,6 +66,7 @@ static const char driver_src[] =
 
 typedef struct {
     AsyVM *vm;
+    const AsyLibedit *ed;   /* libedit, opened when the REPL starts (dynlib.c)          */
     struct event *stdin_ev;
     AsyTask *waiter;        /* the REPL task while it waits for a statement             */
     char *buf;              /* the statement typed so far                               */
@@ -138,7 +139,7 @@ static void stop_reading(Repl *r) {
     if (!r->reading) return;
     r->reading = false;
     event_del(r->stdin_ev);
-    rl_callback_handler_remove();
+    r->ed->rl_callback_handler_remove();
 }
 
 static void statement_done(Repl *r) {
@@ -157,7 +158,7 @@ static void on_line(char *line) {
         return;
     }
     size_t n = strlen(line);
-    if (n > 0 && strspn(line, " \t") < n) add_history(line);
+    if (n > 0 && strspn(line, " \t") < n) r->ed->add_history(line);
     append(r, line, n);
     append(r, "\n", 1);
     free(line);
@@ -165,7 +166,7 @@ static void on_line(char *line) {
         statement_done(r);
         return;
     }
-    rl_callback_handler_install(PROMPT_MORE, on_line);
+    r->ed->rl_callback_handler_install(PROMPT_MORE, on_line);
 }
 
 /* Standard input is readable: give libedit its next character. The readiness the loop
@@ -177,7 +178,7 @@ static void on_stdin(evutil_socket_t fd, short what, void *arg) {
     ASY_UNUSED(arg);
     struct pollfd p = {.fd = fd, .events = POLLIN};
     if (poll(&p, 1, 0) != 1) return;
-    rl_callback_read_char();
+    the_repl->ed->rl_callback_read_char();
 }
 
 static void start_reading(Repl *r) {
@@ -187,7 +188,7 @@ static void start_reading(Repl *r) {
     r->reading = true;
     r->len = 0;
     if (r->buf) r->buf[0] = '\0';
-    rl_callback_handler_install(PROMPT, on_line);
+    r->ed->rl_callback_handler_install(PROMPT, on_line);
     event_add(r->stdin_ev, NULL);
 }
 
@@ -223,7 +224,7 @@ static int op_read(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyValue *res
 static void repl_sigint(AsyVM *vm) {
     Repl *r = the_repl;
     if (r->reading) { /* drop what was typed and start again */
-        rl_replace_line("", 0);
+        r->ed->rl_replace_line("", 0);
         stop_reading(r);
         fputs("\nKeyboardInterrupt\n", stdout);
         start_reading(r);
@@ -359,23 +360,24 @@ static AsyDict *load_driver(AsyVM *vm) {
 }
 
 static void history_open(Repl *r) {
-    using_history();
-    stifle_history(HISTORY_LINES);
+    r->ed->using_history();
+    r->ed->stifle_history(HISTORY_LINES);
     const char *home = getenv("HOME");
     if (!home || !*home) return;
     r->histfile = malloc(strlen(home) + sizeof "/.asy_history");
     if (!r->histfile) return;
     sprintf(r->histfile, "%s/.asy_history", home);
-    read_history(r->histfile);
+    r->ed->read_history(r->histfile);
 }
 
 static void history_close(Repl *r) {
-    if (r->histfile) write_history(r->histfile);
+    if (r->histfile) r->ed->write_history(r->histfile);
     free(r->histfile);
 }
 
 AsyValue asy_repl_run(AsyVM *vm) {
-    Repl r = {.vm = vm};
+    Repl r = {.vm = vm, .ed = asy_libedit(vm)};
+    if (!r.ed) return asy_raise(vm, ASY_EXC_ImportError, "%s", asy_dynlib_error(vm));
     the_repl = &r;
     make_main(vm);
     AsyDict *driver = load_driver(vm);
@@ -384,7 +386,7 @@ AsyValue asy_repl_run(AsyVM *vm) {
     r.stdin_ev = event_new(L->base, STDIN_FILENO, EV_READ | EV_PERSIST, on_stdin, NULL);
     if (!r.stdin_ev) return asy_raise(vm, ASY_EXC_RuntimeError, "cannot watch standard input");
     history_open(&r);
-    rl_catch_signals = 0; /* Ctrl-C reaches the loop's watcher, then repl_sigint */
+    *r.ed->rl_catch_signals = 0; /* Ctrl-C reaches the loop's watcher, then repl_sigint */
     fprintf(stderr, "asy %s (the async part of Python 3.11); await works at the prompt.\n"
                     "Type Ctrl-D or exit() to leave.\n",
             PACKAGE_VERSION);

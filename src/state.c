@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "compiler.h"
+#include "dynlib.h"
 #include "evmem.h"
 #include "function.h"
 #include "vm.h"
@@ -79,6 +80,7 @@ void asy_vm_free(AsyVM *vm) {
     if (!vm) return;
     if (vm->loop) asy_loop_free(vm);
     asy_gc_free_all(vm);
+    asy_dynlib_free(vm); /* after the objects: an HTTP client frees its SSL_CTX through it */
     free(vm->interned.slots);
     free(vm);
 }

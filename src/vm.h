@@ -232,6 +232,8 @@ struct AsyVM {
 
     /* -- output -- */
     FILE *out, *err;            /* stdout and stderr (tests may redirect)            */
+
+    struct AsyDynlib *dynlib;   /* libraries opened on first use (dynlib.c), or NULL */
 };
 
 /* ---- the VM's life ---- */
