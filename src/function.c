@@ -248,10 +248,16 @@ AsyValue asy_native_new(AsyVM *vm, const AsyMethodDef *def, AsyValue self, AsyTy
     n->def = def;
     n->self = self;
     n->owner = owner;
-    if (owner && owner->name) n->qualname = asy_str_printf(vm, "%s.%s", owner->name, def->name);
-    else n->qualname = asy_str_from_cstr(vm, def->name);
-    if (!n->qualname) return ASY_ERR;
     return ASY_OBJ(n);
+}
+
+AsyStr *asy_native_qualname(AsyVM *vm, AsyNative *n) {
+    if (n->qualname) return n->qualname;
+    if (n->owner && n->owner->name)
+        n->qualname = asy_str_printf(vm, "%s.%s", n->owner->name, n->def->name);
+    else
+        n->qualname = asy_str_from_cstr(vm, n->def->name);
+    return n->qualname;
 }
 
 static void native_traverse(AsyVM *vm, AsyObj *o) {
@@ -264,7 +270,8 @@ static void native_traverse(AsyVM *vm, AsyObj *o) {
 /* An unbound method descriptor (`list.append`) called directly: argv[0] is the receiver. */
 static bool native_check_receiver(AsyVM *vm, AsyNative *n, int argc, AsyValue *argv) {
     if (argc == 0) {
-        asy_raise(vm, ASY_EXC_TypeError, "unbound method %U() needs an argument", n->qualname);
+        AsyStr *q = asy_native_qualname(vm, n);
+        if (q) asy_raise(vm, ASY_EXC_TypeError, "unbound method %U() needs an argument", q);
         return false;
     }
     if (!asy_isinstance(vm, argv[0], n->owner)) {
@@ -323,7 +330,10 @@ static AsyValue native_repr(AsyVM *vm, AsyValue self) {
 static AsyValue native_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
     AsyNative *n = (AsyNative *)ASY_AS_OBJ(self);
     if (name_is(name, ASY_S(vm, __name__))) return ASY_OBJ(asy_str_from_cstr(vm, n->def->name));
-    if (name_is(name, ASY_S(vm, __qualname__))) return ASY_OBJ(n->qualname);
+    if (name_is(name, ASY_S(vm, __qualname__))) {
+        AsyStr *q = asy_native_qualname(vm, n);
+        return q ? ASY_OBJ(q) : ASY_ERR;
+    }
     if (name_is(name, ASY_S(vm, __doc__))) {
         if (!n->def->doc) return ASY_NONE;
         return ASY_OBJ(asy_str_from_cstr(vm, n->def->doc));

@@ -288,10 +288,13 @@ static void append_callable(AsyVM *vm, AsyStrBuf *b, AsyValue fn) {
     }
     if (asy_is_native(vm, f)) {
         AsyNative *n = (AsyNative *)ASY_AS_OBJ(f);
-        if (n->qualname)
-            asy_strbuf_append_str(vm, b, n->qualname);
-        else
+        AsyStr *q = asy_native_qualname(vm, n);
+        if (q) {
+            asy_strbuf_append_str(vm, b, q);
+        } else {
+            asy_exc_clear(vm);
             asy_strbuf_append_cstr(vm, b, n->def->name);
+        }
         return;
     }
     AsyValue q = asy_getattr_opt(vm, fn, ASY_S(vm, __qualname__));

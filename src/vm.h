@@ -554,6 +554,9 @@ AsyValue asy_calliter_new(AsyVM *vm, AsyValue callable, AsyValue sentinel);
 
 /* function.c */
 AsyValue asy_native_new(AsyVM *vm, const AsyMethodDef *def, AsyValue self, AsyType *owner);
+/* A native's __qualname__ ("str.join", "print"), made on first use (NULL with an exception
+ * pending): natives are made at startup and at each method binding, and few are asked. */
+AsyStr *asy_native_qualname(AsyVM *vm, AsyNative *n);
 AsyValue asy_bound_method_new(AsyVM *vm, AsyValue self, AsyValue func);
 AsyCell *asy_cell_new(AsyVM *vm, AsyValue v);
 
