@@ -717,9 +717,15 @@ static AsyCode *assemble(C *c, const char *name, const char *qualname)
     else if (s->is_async) f |= ASY_CODE_COROUTINE;
     else if (s->is_generator) f |= ASY_CODE_GENERATOR;
     code->cflags = f;
+    code->fast_argc = -1;
+    if (fn && code->kwonlycount == 0 && code->ncells == 0 && code->nfree == 0 &&
+        !(f & (ASY_CODE_VARARGS | ASY_CODE_VARKW | ASY_CODE_GENERATOR | ASY_CODE_COROUTINE |
+               ASY_CODE_ASYNC_GENERATOR)))
+        code->fast_argc = code->argcount;
     code->stacksize = stacksize;
     code->maxblocks = maxblocks;
     code->blockbase = code->nlocals + code->ncells + code->nfree;
+    code->framesize = code->blockbase + maxblocks + stacksize + 4;
     code->firstline = u->firstline;
     code->name = intern(c, name);
     code->qualname = intern(c, qualname);

@@ -187,7 +187,7 @@ void asy_fiber_mark_frame(AsyVM *vm, const AsyFrame *fr);
  * a bound method or __init__ call writes self into a spare slot, C helpers push a value
  * or two). */
 static inline int64_t asy_fiber_frame_size(const AsyCode *code) {
-    return (int64_t)code->blockbase + code->maxblocks + code->stacksize + 4;
+    return code->framesize; /* blockbase + maxblocks + stacksize + 4 (compiler.c) */
 }
 
 /* One LOAD_GLOBAL cache entry (AsyCode.gcache): valid while both dicts keep the versions

@@ -25,7 +25,10 @@ static AsyValue generic_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
 
 AsyCode *asy_code_new(AsyVM *vm) {
     AsyCode *c = asy_gc_alloc(vm, ASY_TYPE(vm, code), sizeof(AsyCode));
-    if (c) c->firstline = 1;
+    if (c) {
+        c->firstline = 1;
+        c->fast_argc = -1;
+    }
     return c;
 }
 

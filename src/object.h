@@ -313,10 +313,15 @@ typedef struct {
     int32_t argcount;        /* positional parameters, including positional-only  */
     int32_t posonlycount;
     int32_t kwonlycount;
+    /* argcount when a call with that many positional arguments can take CALL's inline
+     * path (no *args, **kwargs, keyword-only parameters, cells or free variables; not a
+     * generator or coroutine), else -1: one comparison in the VM's hottest path. */
+    int32_t fast_argc;
     uint32_t cflags;         /* ASY_CODE_*                                        */
     int32_t stacksize;       /* most values the body ever has on the stack         */
     int32_t maxblocks;       /* most handler blocks ever open at once              */
     int32_t blockbase;       /* slot of handler block 0: nlocals + ncells + nfree  */
+    int32_t framesize;       /* stack slots a frame takes (asy_fiber_frame_size)   */
     int32_t firstline;
     AsyStr *name, *qualname, *filename;
     /* vm.c's LOAD_GLOBAL cache, one entry per name (nnames), allocated on first use and

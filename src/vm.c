@@ -195,6 +195,17 @@ static inline void vcopy(AsyValue *d, const AsyValue *s) {
 #define DISPATCH() goto dispatch
 #endif
 
+static inline bool int_compare(int64_t x, int64_t y, int op) {
+    switch (op) {
+    case ASY_CMP_LT: return x < y;
+    case ASY_CMP_LE: return x <= y;
+    case ASY_CMP_EQ: return x == y;
+    case ASY_CMP_NE: return x != y;
+    case ASY_CMP_GT: return x > y;
+    default: return x >= y;
+    }
+}
+
 /* The common call of a built-in (len(x), lst.append(x), d.get(k, 0)) without
  * asy_vm_call_setup's dispatch: the callable is a native function, or an unbound native
  * method whose receiver (args[0]) has exactly the owner type, with positional arguments
@@ -338,8 +349,53 @@ dispatch:
             raise_unbound_local(vm, co, ARG);
             goto error;
         }
+        const AsyValue *k = consts + ASY_ARG(*ip);
+        /* `n - 1`, `i % 7`, `n < 2` on small ints: the operation that follows (already
+         * quickened) runs here, without pushing its operands. It cannot fail, so which
+         * instruction is current does not matter; overflow takes the ordinary path. */
+        if (ASY_IS_INT(x) && ASY_IS_INT(*k)) {
+            int64_t a = ASY_AS_INT(x), b = ASY_AS_INT(*k), r;
+            uint32_t next = ip[1];
+            switch ((int)ASY_OP(next)) {
+            case OP_BINARY_ADD:
+                if (__builtin_add_overflow(a, b, &r)) break;
+                goto fused_int;
+            case OP_BINARY_SUB:
+                if (__builtin_sub_overflow(a, b, &r)) break;
+                goto fused_int;
+            case OP_BINARY_MOD:
+                if (b == 0 || b == -1) break;
+                r = a % b;
+                if (r != 0 && ((r ^ b) < 0)) r += b;
+                goto fused_int;
+            case ASY_OP_COMPARE_OP: {
+                bool t = int_compare(a, b, ASY_ARG(next));
+                uint32_t jump = ip[2];
+                if (ASY_OP(jump) == ASY_OP_POP_JUMP_IF_FALSE ||
+                    ASY_OP(jump) == ASY_OP_POP_JUMP_IF_TRUE) {
+                    ip += 3;
+                    if (t == (ASY_OP(jump) == ASY_OP_POP_JUMP_IF_TRUE)) {
+                        const uint32_t *target = code_base + ASY_ARG(jump);
+                        if (target < ip) SAFEPOINT();
+                        ip = target;
+                    }
+                    DISPATCH();
+                }
+                PUSH(ASY_BOOL(t));
+                ip += 2;
+                DISPATCH();
+            }
+            default: break;
+            }
+            goto unfused;
+        fused_int:
+            PUSH(ASY_INT(r));
+            ip += 2;
+            DISPATCH();
+        }
+    unfused:
         vset(sp, x);
-        vcopy(sp + 1, consts + ASY_ARG(*ip));
+        vcopy(sp + 1, k);
         sp += 2;
         ip++;
         DISPATCH();
@@ -797,15 +853,7 @@ dispatch:
         AsyValue a = vget(sp - 2), b = vget(sp - 1);
         bool r;
         if (ASY_IS_INT(a) && ASY_IS_INT(b)) {
-            int64_t x = ASY_AS_INT(a), y = ASY_AS_INT(b);
-            switch (ARG) {
-            case ASY_CMP_LT: r = x < y; break;
-            case ASY_CMP_LE: r = x <= y; break;
-            case ASY_CMP_EQ: r = x == y; break;
-            case ASY_CMP_NE: r = x != y; break;
-            case ASY_CMP_GT: r = x > y; break;
-            default: r = x >= y; break;
-            }
+            r = int_compare(ASY_AS_INT(a), ASY_AS_INT(b), ARG);
         } else if (ASY_IS_FLOAT(a) && ASY_IS_FLOAT(b)) {
             double x = ASY_AS_FLOAT(a), y = ASY_AS_FLOAT(b);
             switch (ARG) {
@@ -1265,11 +1313,7 @@ dispatch:
             /* The common case inline: positional arguments matching the parameters. */
             AsyFunction *fn = (AsyFunction *)ASY_AS_OBJ(callable);
             AsyCode *fco = fn->code;
-            if (ASY_LIKELY(argc == fco->argcount &&
-                           !(fco->cflags & (ASY_CODE_VARARGS | ASY_CODE_VARKW | ASY_CODE_GENERATOR |
-                                            ASY_CODE_COROUTINE | ASY_CODE_ASYNC_GENERATOR)) &&
-                           fco->kwonlycount == 0 && fco->ncells == 0 && fco->nfree == 0 &&
-                           fiber->nframes < fiber->framecap &&
+            if (ASY_LIKELY(argc == fco->fast_argc && fiber->nframes < fiber->framecap &&
                            fiber->nframes < vm->recursion_limit &&
                            (int64_t)fs + 1 + asy_fiber_frame_size(fco) <= fiber->stackcap)) {
                 frame->pc = (int32_t)(ip - code_base);
@@ -1288,8 +1332,14 @@ dispatch:
                 fr->flags = 0;
                 fr->resume = ASY_RESUME_NONE;
                 fr->nblocks = 0;
-                fiber->sp = fs + 1 + fixed;
-                LOAD_FRAME();
+                /* LOAD_FRAME from what is at hand; fiber->sp is written by the next
+                 * SYNC, as everywhere in the loop. */
+                frame = fr;
+                co = fco;
+                code_base = ip = fco->code;
+                consts = fco->consts;
+                locals = sp - argc;
+                sp = locals + fixed;
                 DISPATCH();
             }
         }
@@ -1469,11 +1519,17 @@ dispatch:
         sp--;
         AsyValue rv = vget(sp);
         if (ASY_LIKELY(frame->flags == 0)) {
-            fiber->sp = frame->ret_sp;
+            /* LOAD_FRAME of the caller, which is the frame below */
+            sp = fiber->stack + frame->ret_sp;
             fiber->nframes--;
-            LOAD_FRAME();
+            frame--;
+            co = frame->code;
+            code_base = co->code;
+            ip = code_base + frame->pc;
+            consts = co->consts;
+            locals = fiber->stack + frame->base;
             PUSH(rv);
-            SAFEPOINT();
+            /* No safepoint: the call had one, and any loop has its backward jump. */
             DISPATCH();
         }
         v = rv;
