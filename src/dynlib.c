@@ -10,7 +10,7 @@
 #include "dynlib.h"
 
 struct AsyDynlib {
-    void *ssl, *crypto, *evssl, *edit; /* dlopen handles, NULL until opened */
+    void *ssl, *crypto, *evssl, *edit; /* dlopen handles, NULL until opened (never closed) */
     AsyOpenSSL *openssl;
     AsyLibedit *libedit;
     char error[256];
@@ -21,8 +21,11 @@ static struct AsyDynlib *state(AsyVM *vm) {
     return vm->dynlib;
 }
 
+/* RTLD_NODELETE, and no dlclose: a library stays as long as the process, as a linked one
+ * would. libedit and OpenSSL keep state in their globals (history, error queues) that must
+ * stay reachable (LeakSanitizer scans them) and valid for another VM. */
 static bool open_lib(struct AsyDynlib *d, void **handle, const char *soname) {
-    if (!*handle) *handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+    if (!*handle) *handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (!*handle) snprintf(d->error, sizeof d->error, "%s", dlerror());
     return *handle != NULL;
 }
@@ -80,9 +83,6 @@ void asy_dynlib_free(AsyVM *vm) {
     if (!d) return;
     free(d->openssl);
     free(d->libedit);
-    void *handles[] = {d->evssl, d->ssl, d->crypto, d->edit};
-    for (size_t i = 0; i < sizeof handles / sizeof *handles; i++)
-        if (handles[i]) dlclose(handles[i]);
     free(d);
     vm->dynlib = NULL;
 }

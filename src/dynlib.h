@@ -72,7 +72,7 @@ const AsyOpenSSL *asy_openssl(AsyVM *vm);
 const AsyLibedit *asy_libedit(AsyVM *vm);
 /* Why the last asy_openssl() or asy_libedit() returned NULL. */
 const char *asy_dynlib_error(AsyVM *vm);
-/* Close what was opened (asy_vm_free). */
+/* Free the tables (asy_vm_free); the libraries stay loaded. */
 void asy_dynlib_free(AsyVM *vm);
 
 #endif
