@@ -566,6 +566,16 @@ dispatch:
     TARGET(LOAD_METHOD) {
         AsyStr *name = co->names[ARG];
         AsyValue obj = sp[-1];
+        if (is_type(vm, obj, ASY_TYPE_module)) {
+            /* `asyncio.sleep(...)`: a module's functions are plain values in its dict,
+             * never methods of its type, so look there first. */
+            v = asy_dict_get_str(vm, ((AsyModule *)ASY_AS_OBJ(obj))->dict, name);
+            if (!ASY_IS_UNDEF(v)) {
+                vset(sp - 1, v);
+                PUSH(ASY_UNDEF);
+                DISPATCH();
+            }
+        }
         v = asy_vm_lookup_method(vm, obj, name);
         if (!ASY_IS_UNDEF(v)) {
             vset(sp - 1, v);
@@ -1705,7 +1715,7 @@ dispatch:
             LOAD_FRAME();
             DISPATCH();
         }
-        if (asy_is_agen_op(vm, aw)) goto await_agen_op;
+        /* native awaitables (asyncio.sleep's) first: the common case after coroutines */
         int (*slot)(AsyVM *, AsyValue, AsyValue *) = asy_vm_await_slot(type_of(vm, aw));
         if (slot) {
             AsyValue res = ASY_UNDEF;
@@ -1720,6 +1730,7 @@ dispatch:
             v = ASY_IS_UNDEF(res) ? aw : res;
             goto await_suspend;
         }
+        if (asy_is_agen_op(vm, aw)) goto await_agen_op;
         /* A plain iterator from __await__: each value it yields goes to the scheduler. */
         SYNC();
         if (ASY_IS_UNDEF(sent) || ASY_IS_NONE(sent)) {
