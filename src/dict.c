@@ -1,10 +1,15 @@
 /* dict.c - the dict type, its views (dict_keys, dict_values, dict_items) and iterators.
  *
- * The layout is CPython 3.11's compact dict: `entries` in insertion order (deleted ones
- * left as holes with key UNDEF until the next resize compacts them) and a power-of-two
- * `indices` table probed with CPython's perturbation scheme. Keys are compared with the
- * identity/int/str fast paths of containers.h before the full == protocol. A user __eq__
- * may mutate the dict during a lookup: then the lookup restarts, as in CPython. */
+ * The layout is CPython 3.11's compact dict. One block holds a power-of-two index table,
+ * probed with CPython's perturbation scheme, whose slots are int8, int16 or int32 (the
+ * narrowest that numbers every entry), followed by the entries in insertion order (deleted
+ * ones left as holes until the next resize compacts them). While every key is an exact str
+ * an entry is 16 bytes, as CPython's unicode-keys tables: the key pointer with the value's
+ * tag in its alignment bits, and the value's payload; the str caches its own hash. The first
+ * key of another type converts the table to 40-byte (hash, key, value) entries until
+ * clear(). Keys are compared with the identity/int/str fast paths of containers.h before
+ * the full == protocol. A user __eq__ may mutate the dict during a lookup: then the lookup
+ * restarts, as in CPython. */
 #include "common.h"
 
 #include <string.h>
@@ -19,6 +24,26 @@
 #define PERTURB_SHIFT 5
 #define USABLE(n) (((n) << 1) / 3)
 #define DICT(v) ((AsyDict *)ASY_AS_OBJ(v))
+
+/* An entry of a str-keys table; key 0 marks a deleted one. */
+typedef struct {
+    uintptr_t key;     /* AsyStr * | the value's tag (GC objects are ASY_GC_GRAIN-aligned) */
+    int64_t hash;      /* the str's: a probe that collides need not load the str          */
+    int64_t payload;   /* the value's `as`                                                */
+} StrEntry;
+
+/* An entry of a general table. */
+typedef struct {
+    int64_t hash;
+    AsyValue key;      /* UNDEF: deleted */
+    AsyValue value;
+} GenEntry;
+
+#define SE_TAGMASK ((uintptr_t)ASY_GC_GRAIN - 1)
+_Static_assert(ASY_T_ERR <= SE_TAGMASK, "a value's tag fits in a str pointer's low bits");
+
+#define SENT(d) ((StrEntry *)(d)->entries)
+#define GENT(d) ((GenEntry *)(d)->entries)
 
 /* A view (keys/values/items) is a live window on its dict. */
 typedef struct {
@@ -35,30 +60,146 @@ typedef struct {
     bool reversed;
 } AsyDictIter;
 
+/* ---- entries ---- */
+
+static inline AsyStr *se_str(const StrEntry *e) {
+    return (AsyStr *)(e->key & ~SE_TAGMASK);
+}
+
+static inline AsyValue se_value(const StrEntry *e) {
+    AsyValue v = {.tag = (AsyTag)(e->key & SE_TAGMASK), .as.i = e->payload};
+    return v;
+}
+
+static inline void se_set_value(StrEntry *e, AsyValue value) {
+    e->key = (e->key & ~SE_TAGMASK) | (uintptr_t)value.tag;
+    e->payload = value.as.i;
+}
+
+static inline bool ent_live(const AsyDict *d, int64_t i) {
+    return d->general ? !ASY_IS_UNDEF(GENT(d)[i].key) : SENT(d)[i].key != 0;
+}
+
+/* Key and value of entry i: UNDEF for a deleted one. */
+static inline AsyValue ent_key(const AsyDict *d, int64_t i) {
+    if (d->general) return GENT(d)[i].key;
+    AsyStr *s = se_str(&SENT(d)[i]);
+    return s ? ASY_OBJ(s) : ASY_UNDEF;
+}
+
+static inline AsyValue ent_value(const AsyDict *d, int64_t i) {
+    if (d->general) return GENT(d)[i].value;
+    return SENT(d)[i].key ? se_value(&SENT(d)[i]) : ASY_UNDEF;
+}
+
+static inline int64_t ent_hash(const AsyDict *d, int64_t i) {
+    return d->general ? GENT(d)[i].hash : SENT(d)[i].hash;
+}
+
+static inline void ent_set_value(AsyDict *d, int64_t i, AsyValue value) {
+    if (d->general) GENT(d)[i].value = value;
+    else se_set_value(&SENT(d)[i], value);
+}
+
+static inline void ent_clear(AsyDict *d, int64_t i) {
+    if (d->general) {
+        GENT(d)[i].key = ASY_UNDEF;
+        GENT(d)[i].value = ASY_UNDEF;
+    } else {
+        SENT(d)[i].key = 0;
+        SENT(d)[i].payload = 0;
+    }
+}
+
 /* ---- tables ---- */
 
+static inline int64_t ix_get(const AsyDict *d, uint64_t i) {
+    switch (d->ixsize) {
+    case 1: return ((const int8_t *)d->indices)[i];
+    case 2: return ((const int16_t *)d->indices)[i];
+    default: return ((const int32_t *)d->indices)[i];
+    }
+}
+
+static inline void ix_set(AsyDict *d, uint64_t i, int64_t ix) {
+    switch (d->ixsize) {
+    case 1: ((int8_t *)d->indices)[i] = (int8_t)ix; break;
+    case 2: ((int16_t *)d->indices)[i] = (int16_t)ix; break;
+    default: ((int32_t *)d->indices)[i] = (int32_t)ix; break;
+    }
+}
+
+/* The narrowest slot that holds every entry number of a table of `size` slots (fewer
+ * than size entries) and the two negative markers. The table never exceeds 2**30 slots,
+ * so CPython's int64 slots are never needed. */
+static uint8_t ix_width(int64_t size) {
+    return size <= 128 ? 1 : size <= 32768 ? 2 : 4;
+}
+
+/* Tables too big for the caches keep 7 bits of each entry's hash above its number in the
+ * index slot (int32 slots of tables up to 2**24 slots, bits 24-30): a probe that meets
+ * another key's slot then moves on without loading that entry, which in a big table is a
+ * cache miss. The shift of those bits, 0 for untagged tables. */
+#define IX_TAG_SHIFT 24
+static uint8_t ix_tag_shift(int64_t size) {
+    return ix_width(size) == 4 && size <= ((int64_t)1 << IX_TAG_SHIFT) ? IX_TAG_SHIFT : 0;
+}
+
+/* The tag bits of hash in a slot of d; 0 in an untagged table. */
+static inline int64_t ix_tag(const AsyDict *d, int64_t hash) {
+    return d->ixtag ? (int64_t)((uint64_t)hash >> 57) << d->ixtag : 0;
+}
+
+/* The tag bits of d's slots: a live slot is its entry number | its hash's tag. */
+static inline int64_t ix_tag_mask(const AsyDict *d) {
+    return d->ixtag ? ~(((int64_t)1 << d->ixtag) - 1) : 0;
+}
+
+static size_t block_size(int64_t nindices, uint8_t ixsize, int64_t cap, bool general) {
+    return (size_t)nindices * ixsize +
+           (size_t)cap * (general ? sizeof(GenEntry) : sizeof(StrEntry));
+}
+
 static void dict_free_tables(AsyVM *vm, AsyDict *d) {
-    asy_mem_free(vm, d->entries, (size_t)d->capentries * sizeof(AsyDictEntry));
-    asy_mem_free(vm, d->indices, (size_t)d->nindices * sizeof(int32_t));
+    asy_mem_free(vm, d->indices, block_size(d->nindices, d->ixsize, d->capentries, d->general));
     d->entries = NULL;
     d->indices = NULL;
     d->capentries = d->nindices = d->nentries = d->len = 0;
 }
 
 /* The first free index slot on hash's probe sequence (the table always has one). */
-static int64_t find_empty_slot(AsyDict *d, int64_t hash) {
+static uint64_t find_empty_slot(const AsyDict *d, int64_t hash) {
     uint64_t mask = (uint64_t)d->nindices - 1, perturb = (uint64_t)hash;
     uint64_t i = (uint64_t)hash & mask;
-    while (d->indices[i] >= 0) {
+    while (ix_get(d, i) >= 0) {
         perturb >>= PERTURB_SHIFT;
         i = (i * 5 + perturb + 1) & mask;
     }
-    return (int64_t)i;
+    return i;
 }
 
-/* Rebuild with an index table of the smallest power of two >= minsize (at least 8),
- * dropping deleted entries. */
-static bool dict_resize(AsyVM *vm, AsyDict *d, int64_t minsize) {
+/* Copy d's live entries, in order, into `to` in the form `general` says; their count. */
+static int64_t copy_live_entries(const AsyDict *d, void *to, bool general) {
+    int64_t n = 0;
+    if (d->general == general) {
+        size_t size = general ? sizeof(GenEntry) : sizeof(StrEntry);
+        for (int64_t i = 0; i < d->nentries; i++)
+            if (ent_live(d, i)) memcpy((char *)to + (size_t)n++ * size, (char *)d->entries + (size_t)i * size, size);
+        return n;
+    }
+    GenEntry *g = to;   /* str-keys -> general: the only conversion */
+    for (int64_t i = 0; i < d->nentries; i++) {
+        if (!ent_live(d, i)) continue;
+        g[n].hash = ent_hash(d, i);
+        g[n].key = ent_key(d, i);
+        g[n++].value = ent_value(d, i);
+    }
+    return n;
+}
+
+/* Rebuild in the form `general` says with an index table of the smallest power of two
+ * >= minsize (at least 8), dropping deleted entries. */
+static bool dict_resize_to(AsyVM *vm, AsyDict *d, int64_t minsize, bool general) {
     int64_t size = DICT_MINSIZE;
     while (size < minsize) size <<= 1;
     if (size > ((int64_t)1 << 30)) {
@@ -66,29 +207,34 @@ static bool dict_resize(AsyVM *vm, AsyDict *d, int64_t minsize) {
         return false;
     }
     int64_t cap = USABLE(size);
-    int32_t *indices = asy_mem_alloc(vm, (size_t)size * sizeof(int32_t));
-    if (!indices) return false;
-    AsyDictEntry *entries = asy_mem_alloc(vm, (size_t)cap * sizeof(AsyDictEntry));
-    if (!entries) {
-        asy_mem_free(vm, indices, (size_t)size * sizeof(int32_t));
-        return false;
-    }
-    memset(indices, 0xff, (size_t)size * sizeof(int32_t));   /* all DKIX_EMPTY */
-    int64_t n = 0;
-    for (int64_t i = 0; i < d->nentries; i++)
-        if (!ASY_IS_UNDEF(d->entries[i].key)) entries[n++] = d->entries[i];
+    uint8_t ixsize = ix_width(size);
+    char *block = asy_mem_alloc(vm, block_size(size, ixsize, cap, general));
+    if (!block) return false;
+    memset(block, 0xff, (size_t)size * ixsize);   /* all DKIX_EMPTY */
+    void *entries = block + (size_t)size * ixsize;
+    int64_t n = copy_live_entries(d, entries, general);
     int64_t len = d->len;
     uint64_t version = d->version;
     dict_free_tables(vm, d);
-    d->indices = indices;
+    d->indices = block;
+    d->ixsize = ixsize;
+    d->ixtag = ix_tag_shift(size);
     d->nindices = size;
     d->entries = entries;
+    d->general = general;
     d->capentries = cap;
     d->nentries = n;
     d->len = len;
     d->version = version + 1;
-    for (int64_t i = 0; i < n; i++) d->indices[find_empty_slot(d, entries[i].hash)] = (int32_t)i;
+    for (int64_t i = 0; i < n; i++) {
+        int64_t hash = ent_hash(d, i);
+        ix_set(d, find_empty_slot(d, hash), i | ix_tag(d, hash));
+    }
     return true;
+}
+
+static bool dict_resize(AsyVM *vm, AsyDict *d, int64_t minsize) {
+    return dict_resize_to(vm, d, minsize, d->general);
 }
 
 /* Index of key's entry, DKIX_EMPTY when absent, DKIX_ERROR with an exception pending.
@@ -98,68 +244,80 @@ restart:
     if (d->nindices == 0) return DKIX_EMPTY;
     uint64_t mask = (uint64_t)d->nindices - 1, perturb = (uint64_t)hash;
     uint64_t i = (uint64_t)hash & mask;
-    for (;;) {
-        int32_t ix = d->indices[i];
-        if (ix == DKIX_EMPTY) return DKIX_EMPTY;
-        if (ix >= 0) {
-            AsyDictEntry *e = &d->entries[ix];
-            if (e->hash == hash) {
-                AsyValue start = e->key;
-                if (start.tag == key.tag && start.as.i == key.as.i) {
-                    *slot = (int64_t)i;
-                    return ix;
-                }
-                AsyDictEntry *entries = d->entries;
-                int r = cont_eq(vm, start, key);
-                if (r < 0) return DKIX_ERROR;
-                /* A user __eq__ may have changed the dict under us: start over. */
-                if (d->entries != entries || (uint64_t)d->nindices - 1 != mask ||
-                    !asy_value_is(d->entries[ix].key, start))
-                    goto restart;
-                if (r) {
-                    *slot = (int64_t)i;
-                    return ix;
-                }
-            }
+    int64_t tag = ix_tag(d, hash), tagmask = ix_tag_mask(d);
+    for (;; perturb >>= PERTURB_SHIFT, i = (i * 5 + perturb + 1) & mask) {
+        int64_t raw = ix_get(d, i);
+        if (raw == DKIX_EMPTY) return DKIX_EMPTY;
+        if (raw < 0 || (raw & tagmask) != tag) continue;
+        int64_t ix = raw & ~tagmask;
+        if (ent_hash(d, ix) != hash) continue;
+        AsyValue start = ent_key(d, ix);
+        if (start.tag == key.tag && start.as.i == key.as.i) {
+            *slot = (int64_t)i;
+            return ix;
         }
-        perturb >>= PERTURB_SHIFT;
-        i = (i * 5 + perturb + 1) & mask;
+        void *entries = d->entries;
+        int r = cont_eq(vm, start, key);
+        if (r < 0) return DKIX_ERROR;
+        /* A user __eq__ may have changed the dict under us: start over. */
+        if (d->entries != entries || (uint64_t)d->nindices - 1 != mask || ix >= d->nentries ||
+            !asy_value_is(ent_key(d, ix), start))
+            goto restart;
+        if (r) {
+            *slot = (int64_t)i;
+            return ix;
+        }
     }
 }
 
 /* Lookup for an exact str key: no user code ever runs (non-str keys never match). */
-static int64_t dict_lookup_str(AsyDict *d, AsyStr *key, int64_t hash, int64_t *slot,
-                               AsyType *str_type) {
+static int64_t dict_lookup_str(const AsyDict *d, AsyStr *key, int64_t hash, int64_t *slot) {
     if (d->nindices == 0) return DKIX_EMPTY;
     uint64_t mask = (uint64_t)d->nindices - 1, perturb = (uint64_t)hash;
     uint64_t i = (uint64_t)hash & mask;
-    for (;;) {
-        int32_t ix = d->indices[i];
-        if (ix == DKIX_EMPTY) return DKIX_EMPTY;
-        if (ix >= 0) {
-            AsyDictEntry *e = &d->entries[ix];
-            if (e->hash == hash && ASY_IS_OBJ(e->key)) {
-                AsyObj *k = ASY_AS_OBJ(e->key);
-                if (k == &key->hdr ||
-                    (k->type == str_type && asy_str_equal((AsyStr *)k, key))) {
-                    *slot = (int64_t)i;
-                    return ix;
-                }
-            }
+    int64_t tag = ix_tag(d, hash), tagmask = ix_tag_mask(d);
+    for (;; perturb >>= PERTURB_SHIFT, i = (i * 5 + perturb + 1) & mask) {
+        int64_t raw = ix_get(d, i);
+        if (raw == DKIX_EMPTY) return DKIX_EMPTY;
+        if (raw < 0 || (raw & tagmask) != tag) continue;
+        int64_t ix = raw & ~tagmask;
+        if (!d->general) {
+            const StrEntry *e = &SENT(d)[ix];
+            if (e->hash != hash) continue;
+            AsyStr *k = se_str(e);
+            if (k != key && !asy_str_equal(k, key)) continue;
+        } else {
+            GenEntry *e = &GENT(d)[ix];
+            if (e->hash != hash || !ASY_IS_OBJ(e->key)) continue;
+            AsyObj *k = ASY_AS_OBJ(e->key);
+            if (k != &key->hdr && (k->type != key->hdr.type || !asy_str_equal((AsyStr *)k, key)))
+                continue;
         }
-        perturb >>= PERTURB_SHIFT;
-        i = (i * 5 + perturb + 1) & mask;
+        *slot = (int64_t)i;
+        return ix;
     }
 }
 
 /* Append a new entry for a key known to be absent. */
 static int dict_insert_new(AsyVM *vm, AsyDict *d, AsyValue key, int64_t hash, AsyValue value) {
-    if (d->nentries >= d->capentries && !dict_resize(vm, d, d->len * 3)) return -1;
-    d->indices[find_empty_slot(d, hash)] = (int32_t)d->nentries;
-    AsyDictEntry *e = &d->entries[d->nentries++];
-    e->hash = hash;
-    e->key = key;
-    e->value = value;
+    if (!d->general && !cont_is_str(vm, key)) {
+        if (!dict_resize_to(vm, d, d->len * 3, true)) return -1;
+    } else if (d->nentries >= d->capentries && !dict_resize(vm, d, d->len * 3)) {
+        return -1;
+    }
+    int64_t ix = d->nentries++;
+    ix_set(d, find_empty_slot(d, hash), ix | ix_tag(d, hash));
+    if (d->general) {
+        GenEntry *e = &GENT(d)[ix];
+        e->hash = hash;
+        e->key = key;
+        e->value = value;
+    } else {
+        StrEntry *e = &SENT(d)[ix];
+        e->key = (uintptr_t)ASY_AS_OBJ(key);
+        e->hash = hash;
+        se_set_value(e, value);
+    }
     d->len++;
     d->version++;
     return 0;
@@ -168,7 +326,7 @@ static int dict_insert_new(AsyVM *vm, AsyDict *d, AsyValue key, int64_t hash, As
 static int dict_insert(AsyVM *vm, AsyDict *d, AsyValue key, int64_t hash, AsyValue value) {
     int64_t slot, ix;
     if (cont_is_str(vm, key)) {
-        ix = dict_lookup_str(d, (AsyStr *)ASY_AS_OBJ(key), hash, &slot, ASY_TYPE(vm, str));
+        ix = dict_lookup_str(d, (AsyStr *)ASY_AS_OBJ(key), hash, &slot);
     } else {
         asy_root_push(vm, ASY_OBJ(d));
         asy_root_push(vm, key);
@@ -178,7 +336,7 @@ static int dict_insert(AsyVM *vm, AsyDict *d, AsyValue key, int64_t hash, AsyVal
         if (ix == DKIX_ERROR) return -1;
     }
     if (ix >= 0) {
-        d->entries[ix].value = value;
+        ent_set_value(d, ix, value);
         d->version++;
         return 0;
     }
@@ -186,9 +344,8 @@ static int dict_insert(AsyVM *vm, AsyDict *d, AsyValue key, int64_t hash, AsyVal
 }
 
 static void dict_del_at(AsyDict *d, int64_t slot, int64_t ix) {
-    d->indices[slot] = DKIX_DUMMY;
-    d->entries[ix].key = ASY_UNDEF;
-    d->entries[ix].value = ASY_UNDEF;
+    ix_set(d, (uint64_t)slot, DKIX_DUMMY);
+    ent_clear(d, ix);
     d->len--;
     d->version++;
 }
@@ -196,8 +353,7 @@ static void dict_del_at(AsyDict *d, int64_t slot, int64_t ix) {
 /* Lookup with the str fast path; the key's hash goes to *hash. */
 static int64_t dict_find(AsyVM *vm, AsyDict *d, AsyValue key, int64_t *hash, int64_t *slot) {
     if (!cont_hash(vm, key, hash)) return DKIX_ERROR;
-    if (cont_is_str(vm, key))
-        return dict_lookup_str(d, (AsyStr *)ASY_AS_OBJ(key), *hash, slot, ASY_TYPE(vm, str));
+    if (cont_is_str(vm, key)) return dict_lookup_str(d, (AsyStr *)ASY_AS_OBJ(key), *hash, slot);
     asy_root_push(vm, ASY_OBJ(d));
     asy_root_push(vm, key);
     int64_t ix = dict_lookup(vm, d, key, *hash, slot);
@@ -224,7 +380,7 @@ AsyValue asy_dict_get(AsyVM *vm, AsyDict *d, AsyValue key) {
     int64_t hash, slot;
     int64_t ix = dict_find(vm, d, key, &hash, &slot);
     if (ix == DKIX_ERROR) return ASY_ERR;
-    return ix >= 0 ? d->entries[ix].value : ASY_UNDEF;
+    return ix >= 0 ? ent_value(d, ix) : ASY_UNDEF;
 }
 
 int asy_dict_set(AsyVM *vm, AsyDict *d, AsyValue key, AsyValue value) {
@@ -250,10 +406,15 @@ int asy_dict_del(AsyVM *vm, AsyDict *d, AsyValue key) {
     return 1;
 }
 
-AsyValue asy_dict_get_str(AsyVM *vm, AsyDict *d, AsyStr *key) {
+AsyValue asy_dict_find_str(AsyDict *d, AsyStr *key) {
     int64_t slot;
-    int64_t ix = dict_lookup_str(d, key, cont_hash_str(key), &slot, ASY_TYPE(vm, str));
-    return ix >= 0 ? d->entries[ix].value : ASY_UNDEF;
+    int64_t ix = dict_lookup_str(d, key, cont_hash_str(key), &slot);
+    return ix >= 0 ? ent_value(d, ix) : ASY_UNDEF;
+}
+
+AsyValue asy_dict_get_str(AsyVM *vm, AsyDict *d, AsyStr *key) {
+    ASY_UNUSED(vm);
+    return asy_dict_find_str(d, key);
 }
 
 int asy_dict_set_str(AsyVM *vm, AsyDict *d, AsyStr *key, AsyValue value) {
@@ -270,46 +431,51 @@ int asy_dict_set_cstr(AsyVM *vm, AsyDict *d, const char *key, AsyValue value) {
     return s ? asy_dict_set_str(vm, d, s, value) : -1;
 }
 
-bool asy_dict_next(AsyDict *d, int64_t *pos, AsyValue *key, AsyValue *value) {
+bool asy_dict_next_hash(AsyDict *d, int64_t *pos, AsyValue *key, AsyValue *value,
+                        int64_t *hash) {
     while (*pos < d->nentries) {
-        AsyDictEntry *e = &d->entries[(*pos)++];
-        if (!ASY_IS_UNDEF(e->key)) {
-            if (key) *key = e->key;
-            if (value) *value = e->value;
-            return true;
-        }
+        int64_t i = (*pos)++;
+        if (!ent_live(d, i)) continue;
+        if (key) *key = ent_key(d, i);
+        if (value) *value = ent_value(d, i);
+        if (hash) *hash = ent_hash(d, i);
+        return true;
     }
     return false;
+}
+
+bool asy_dict_next(AsyDict *d, int64_t *pos, AsyValue *key, AsyValue *value) {
+    return asy_dict_next_hash(d, pos, key, value, NULL);
 }
 
 /* Insert every entry of src into d, reusing the stored hashes. */
 static int dict_merge_dict(AsyVM *vm, AsyDict *d, AsyDict *src, bool override) {
     if (src == d || src->len == 0) return 0;
     if (d->len == 0 && src->len == src->nentries && d->nindices == 0) {
-        /* Fast copy: same tables, no holes to drop. */
+        /* Fast copy: same form, same tables, no holes to drop. */
+        d->general = src->general;
         if (!dict_resize(vm, d, src->nindices)) return -1;
-        if (d->nindices == src->nindices && d->capentries >= src->nentries) {
-            memcpy(d->entries, src->entries, (size_t)src->nentries * sizeof(AsyDictEntry));
-            memcpy(d->indices, src->indices, (size_t)src->nindices * sizeof(int32_t));
-            d->nentries = d->len = src->len;
-            d->version++;
-            return 0;
-        }
+        memcpy(d->indices, src->indices,
+               block_size(src->nindices, src->ixsize, src->nentries, src->general));
+        d->nentries = d->len = src->len;
+        d->version++;
+        return 0;
     }
     asy_root_push(vm, ASY_OBJ(src));
     for (int64_t i = 0; i < src->nentries; i++) {
-        AsyDictEntry e = src->entries[i];
-        if (ASY_IS_UNDEF(e.key)) continue;
+        if (!ent_live(src, i)) continue;
+        AsyValue key = ent_key(src, i), value = ent_value(src, i);
+        int64_t hash = ent_hash(src, i);
         int rc = 0;
         if (override) {
-            rc = dict_insert(vm, d, e.key, e.hash, e.value);
+            rc = dict_insert(vm, d, key, hash, value);
         } else {
             int64_t slot;
-            asy_root_push(vm, e.value);
-            int64_t ix = dict_lookup(vm, d, e.key, e.hash, &slot);
+            asy_root_push(vm, value);
+            int64_t ix = dict_lookup(vm, d, key, hash, &slot);
             asy_root_pop(vm, 1);
             if (ix == DKIX_ERROR) rc = -1;
-            else if (ix < 0) rc = dict_insert_new(vm, d, e.key, e.hash, e.value);
+            else if (ix < 0) rc = dict_insert_new(vm, d, key, hash, value);
         }
         if (rc < 0) {
             asy_root_pop(vm, 1);
@@ -454,17 +620,17 @@ static AsyValue dict_repr(AsyVM *vm, AsyValue self) {
     asy_strbuf_append(vm, &b, "{", 1);
     bool first = true;
     for (int64_t i = 0; i < d->nentries; i++) {
-        AsyDictEntry e = d->entries[i];
-        if (ASY_IS_UNDEF(e.key)) continue;
+        if (!ent_live(d, i)) continue;
+        AsyValue key = ent_key(d, i), value = ent_value(d, i);
         if (!first) asy_strbuf_append(vm, &b, ", ", 2);
         first = false;
-        asy_root_push(vm, e.key);
-        asy_root_push(vm, e.value);
-        AsyValue r = asy_repr(vm, e.key);
+        asy_root_push(vm, key);
+        asy_root_push(vm, value);
+        AsyValue r = asy_repr(vm, key);
         if (!ASY_IS_ERR(r)) {
             asy_strbuf_append_str(vm, &b, (AsyStr *)ASY_AS_OBJ(r));
             asy_strbuf_append(vm, &b, ": ", 2);
-            r = asy_repr(vm, e.value);
+            r = asy_repr(vm, value);
             if (!ASY_IS_ERR(r)) asy_strbuf_append_str(vm, &b, (AsyStr *)ASY_AS_OBJ(r));
         }
         asy_root_pop(vm, 2);
@@ -484,16 +650,17 @@ static AsyValue dict_repr(AsyVM *vm, AsyValue self) {
 static int dict_equal(AsyVM *vm, AsyDict *a, AsyDict *b) {
     if (a->len != b->len) return 0;
     for (int64_t i = 0; i < a->nentries; i++) {
-        AsyDictEntry e = a->entries[i];
-        if (ASY_IS_UNDEF(e.key)) continue;
-        asy_root_push(vm, e.key);
-        asy_root_push(vm, e.value);
+        if (!ent_live(a, i)) continue;
+        AsyValue key = ent_key(a, i), value = ent_value(a, i);
+        int64_t hash = ent_hash(a, i);
+        asy_root_push(vm, key);
+        asy_root_push(vm, value);
         int64_t slot, ix;
-        if (cont_is_str(vm, e.key))
-            ix = dict_lookup_str(b, (AsyStr *)ASY_AS_OBJ(e.key), e.hash, &slot, ASY_TYPE(vm, str));
+        if (cont_is_str(vm, key))
+            ix = dict_lookup_str(b, (AsyStr *)ASY_AS_OBJ(key), hash, &slot);
         else
-            ix = dict_lookup(vm, b, e.key, e.hash, &slot);
-        int r = ix == DKIX_ERROR ? -1 : ix < 0 ? 0 : cont_eq(vm, e.value, b->entries[ix].value);
+            ix = dict_lookup(vm, b, key, hash, &slot);
+        int r = ix == DKIX_ERROR ? -1 : ix < 0 ? 0 : cont_eq(vm, value, ent_value(b, ix));
         asy_root_pop(vm, 2);
         if (r <= 0) return r;
         if (i >= a->nentries) break;
@@ -593,9 +760,18 @@ static AsyValue dict_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, Asy
 
 static void dict_traverse(AsyVM *vm, AsyObj *self) {
     AsyDict *d = (AsyDict *)self;
+    if (d->general) {
+        for (int64_t i = 0; i < d->nentries; i++) {
+            asy_gc_mark_value(vm, GENT(d)[i].key);
+            asy_gc_mark_value(vm, GENT(d)[i].value);
+        }
+        return;
+    }
     for (int64_t i = 0; i < d->nentries; i++) {
-        asy_gc_mark_value(vm, d->entries[i].key);
-        asy_gc_mark_value(vm, d->entries[i].value);
+        StrEntry *e = &SENT(d)[i];
+        if (!e->key) continue;
+        asy_gc_mark_obj(vm, &se_str(e)->hdr);
+        asy_gc_mark_value(vm, se_value(e));
     }
 }
 
@@ -644,7 +820,7 @@ static AsyValue m_setdefault(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     int64_t hash, slot;
     int64_t ix = dict_find(vm, d, argv[1], &hash, &slot);
     if (ix == DKIX_ERROR) return ASY_ERR;
-    if (ix >= 0) return d->entries[ix].value;
+    if (ix >= 0) return ent_value(d, ix);
     AsyValue dflt = argc > 2 ? argv[2] : ASY_NONE;
     if (dict_insert_new(vm, d, argv[1], hash, dflt) < 0) return ASY_ERR;
     return dflt;
@@ -658,7 +834,7 @@ static AsyValue m_pop(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     int64_t ix = dict_find(vm, d, argv[1], &hash, &slot);
     if (ix == DKIX_ERROR) return ASY_ERR;
     if (ix < 0) return argc > 2 ? argv[2] : raise_key_error(vm, argv[1]);
-    AsyValue v = d->entries[ix].value;
+    AsyValue v = ent_value(d, ix);
     dict_del_at(d, slot, ix);
     return v;
 }
@@ -669,16 +845,16 @@ static AsyValue m_popitem(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     AsyDict *d = DICT(argv[0]);
     if (d->len == 0) return asy_raise(vm, ASY_EXC_KeyError, "popitem(): dictionary is empty");
     int64_t ix = d->nentries - 1;
-    while (ASY_IS_UNDEF(d->entries[ix].key)) ix--;
-    AsyDictEntry e = d->entries[ix];
+    while (!ent_live(d, ix)) ix--;
     AsyTuple *t = asy_tuple_new(vm, 2);
     if (!t) return ASY_ERR;
-    t->items[0] = e.key;
-    t->items[1] = e.value;
+    t->items[0] = ent_key(d, ix);
+    t->items[1] = ent_value(d, ix);
     /* Find the index slot pointing at ix, then drop the trailing entries. */
-    uint64_t mask = (uint64_t)d->nindices - 1, perturb = (uint64_t)e.hash;
-    uint64_t i = (uint64_t)e.hash & mask;
-    while (d->indices[i] != ix) {
+    int64_t hash = ent_hash(d, ix);
+    uint64_t mask = (uint64_t)d->nindices - 1, perturb = (uint64_t)hash;
+    uint64_t i = (uint64_t)hash & mask;
+    while (ix_get(d, i) != (ix | ix_tag(d, hash))) {
         perturb >>= PERTURB_SHIFT;
         i = (i * 5 + perturb + 1) & mask;
     }
@@ -710,6 +886,7 @@ static AsyValue m_clear(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     AsyDict *d = DICT(argv[0]);
     uint64_t version = d->version;
     dict_free_tables(vm, d);
+    d->general = false;
     d->version = version + 1;
     return ASY_NONE;
 }
@@ -818,66 +995,66 @@ static AsyValue iter_self(AsyVM *vm, AsyValue self) {
     return self;
 }
 
-/* The next live entry, NULL at the end or on error (*err set). */
-static AsyDictEntry *dictiter_step(AsyVM *vm, AsyDictIter *it, bool *err) {
+/* The index of the next live entry, -1 at the end or on error (*err set). */
+static int64_t dictiter_step(AsyVM *vm, AsyDictIter *it, bool *err) {
     *err = false;
     AsyDict *d = it->dict;
-    if (!d) return NULL;
+    if (!d) return -1;
     if (it->used != d->len) {
         it->used = -1;   /* sticky, as CPython */
         *err = true;
         asy_raise(vm, ASY_EXC_RuntimeError, "dictionary changed size during iteration");
-        return NULL;
+        return -1;
     }
-    AsyDictEntry *e = NULL;
+    int64_t found = -1;
     if (it->reversed) {
-        while (it->pos >= 0 && it->pos < d->nentries) {
-            AsyDictEntry *c = &d->entries[it->pos--];
-            if (!ASY_IS_UNDEF(c->key)) {
-                e = c;
-                break;
-            }
+        while (found < 0 && it->pos >= 0 && it->pos < d->nentries) {
+            int64_t i = it->pos--;
+            if (ent_live(d, i)) found = i;
         }
     } else {
-        while (it->pos < d->nentries) {
-            AsyDictEntry *c = &d->entries[it->pos++];
-            if (!ASY_IS_UNDEF(c->key)) {
-                e = c;
-                break;
-            }
+        while (found < 0 && it->pos < d->nentries) {
+            int64_t i = it->pos++;
+            if (ent_live(d, i)) found = i;
         }
     }
-    if (!e) {
+    if (found < 0) {
         it->dict = NULL;
-        return NULL;
+        return -1;
     }
     if (it->remaining == 0) {
         it->dict = NULL;
         *err = true;
         asy_raise(vm, ASY_EXC_RuntimeError, "dictionary keys changed during iteration");
-        return NULL;
+        return -1;
     }
     it->remaining--;
-    return e;
+    return found;
 }
 
 static AsyValue dictiter_next_key(AsyVM *vm, AsyValue self) {
     bool err;
-    AsyDictEntry *e = dictiter_step(vm, (AsyDictIter *)ASY_AS_OBJ(self), &err);
-    return e ? e->key : err ? ASY_ERR : ASY_UNDEF;
+    AsyDictIter *it = (AsyDictIter *)ASY_AS_OBJ(self);
+    AsyDict *d = it->dict;
+    int64_t i = dictiter_step(vm, it, &err);
+    return i >= 0 ? ent_key(d, i) : err ? ASY_ERR : ASY_UNDEF;
 }
 
 static AsyValue dictiter_next_value(AsyVM *vm, AsyValue self) {
     bool err;
-    AsyDictEntry *e = dictiter_step(vm, (AsyDictIter *)ASY_AS_OBJ(self), &err);
-    return e ? e->value : err ? ASY_ERR : ASY_UNDEF;
+    AsyDictIter *it = (AsyDictIter *)ASY_AS_OBJ(self);
+    AsyDict *d = it->dict;
+    int64_t i = dictiter_step(vm, it, &err);
+    return i >= 0 ? ent_value(d, i) : err ? ASY_ERR : ASY_UNDEF;
 }
 
 static AsyValue dictiter_next_item(AsyVM *vm, AsyValue self) {
     bool err;
-    AsyDictEntry *e = dictiter_step(vm, (AsyDictIter *)ASY_AS_OBJ(self), &err);
-    if (!e) return err ? ASY_ERR : ASY_UNDEF;
-    AsyValue kv[2] = {e->key, e->value};
+    AsyDictIter *it = (AsyDictIter *)ASY_AS_OBJ(self);
+    AsyDict *d = it->dict;
+    int64_t i = dictiter_step(vm, it, &err);
+    if (i < 0) return err ? ASY_ERR : ASY_UNDEF;
+    AsyValue kv[2] = {ent_key(d, i), ent_value(d, i)};
     AsyTuple *t = asy_tuple_from_array(vm, kv, 2);
     return t ? ASY_OBJ(t) : ASY_ERR;
 }
@@ -937,8 +1114,8 @@ static int items_contains(AsyVM *vm, AsyValue self, AsyValue item) {
 static int values_contains(AsyVM *vm, AsyValue self, AsyValue x) {
     AsyDict *d = VIEW(self)->dict;
     for (int64_t i = 0; i < d->nentries; i++) {
-        if (ASY_IS_UNDEF(d->entries[i].key)) continue;
-        int r = cont_eq(vm, d->entries[i].value, x);
+        if (!ent_live(d, i)) continue;
+        int r = cont_eq(vm, ent_value(d, i), x);
         if (r != 0) return r;
     }
     return 0;

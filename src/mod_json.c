@@ -444,11 +444,9 @@ static bool enc_dict(Enc *e, AsyValue v) {
         if (!ok) return false;
     } else {
         /* Entries are read again each time: default() may change a dict. */
-        for (int64_t i = 0; i < d->nentries; i++) {
-            AsyDictEntry *en = &d->entries[i];
-            if (ASY_IS_UNDEF(en->key)) continue;
-            if (!enc_pair(e, en->key, en->value, &first)) return false;
-        }
+        AsyValue k, v;
+        for (int64_t pos = 0; asy_dict_next(d, &pos, &k, &v);)
+            if (!enc_pair(e, k, v, &first)) return false;
     }
     enc_leave(e);
     e->level--;

@@ -1177,31 +1177,10 @@ bool asy_isinstance(AsyVM *vm, AsyValue v, AsyType *type) {
     return asy_is_subtype(asy_type_of(vm, v), type);
 }
 
-/* A str-keyed lookup that needs no VM (asy_type_lookup has none): the probe sequence of
- * dict.c, which is CPython's (i = i*5 + perturb + 1, perturb >>= 5). */
-static AsyValue type_dict_get(AsyDict *d, AsyStr *key) {
-    if (d->nindices == 0) return ASY_UNDEF;
-    int64_t hash = key->hash != -1 ? key->hash : asy_str_hash(key);
-    uint64_t mask = (uint64_t)d->nindices - 1, perturb = (uint64_t)hash;
-    for (uint64_t i = (uint64_t)hash & mask;; i = (i * 5 + perturb + 1) & mask) {
-        int32_t ix = d->indices[i];
-        if (ix == -1) return ASY_UNDEF;
-        if (ix >= 0) {
-            AsyDictEntry *e = &d->entries[ix];
-            if (e->hash == hash && ASY_IS_OBJ(e->key)) {
-                AsyObj *k = ASY_AS_OBJ(e->key);
-                if (k == &key->hdr || (k->type == key->hdr.type && asy_str_equal((AsyStr *)k, key)))
-                    return e->value;
-            }
-        }
-        perturb >>= 5;
-    }
-}
-
 static AsyValue type_lookup_uncached(AsyType *type, AsyStr *name) {
     for (AsyMroIter it = asy_mro_begin(type); it.t; asy_mro_next(&it)) {
         if (!it.t->dict) continue;
-        AsyValue v = type_dict_get(it.t->dict, name);
+        AsyValue v = asy_dict_find_str(it.t->dict, name);
         if (!ASY_IS_UNDEF(v)) return v;
     }
     return ASY_UNDEF;

@@ -206,24 +206,22 @@ typedef struct {
     int64_t len, cap;
 } AsyList;
 
-/* dict: insertion-ordered (compact layout, as CPython): `entries` in insertion order with
- * holes (key UNDEF) left by deletions, `indices` a power-of-two hash index into entries. */
-typedef struct {
-    int64_t hash;
-    AsyValue key;        /* UNDEF: deleted entry                                */
-    AsyValue value;
-} AsyDictEntry;
-
+/* dict: insertion-ordered, CPython 3.11's compact layout (dict.c owns the details): one
+ * block holding a power-of-two index table (int8/16/32 slots by size) followed by the
+ * entries in insertion order, holes left by deletions until the next resize. While every
+ * key is an exact str the entries are 16 bytes (`str_keys`), else 40 (hash, key, value). */
 struct AsyDict {
     AsyObj hdr;
     int64_t len;         /* live entries                                        */
     int64_t nentries;    /* used entry slots, live or deleted                   */
     int64_t capentries;
-    AsyDictEntry *entries;
-    int32_t *indices;    /* -1 empty, -2 deleted, else index into entries       */
-    int64_t nindices;    /* power of two                                        */
-    uint64_t version;    /* bumped on every insert/delete: iterators detect
-                            "dictionary changed size during iteration"         */
+    void *indices;       /* the block: nindices slots of ixsize bytes, entries  */
+    void *entries;       /* inside the block, after the indices                 */
+    int64_t nindices;    /* power of two; 0 before the first insertion          */
+    uint64_t version;    /* bumped on every change (the globals cache's key)    */
+    bool general;        /* false: every key an exact str (16-byte entries)     */
+    uint8_t ixsize;      /* bytes per index slot: 1, 2 or 4                     */
+    uint8_t ixtag;       /* shift of the hash tag in index slots, 0 for none    */
 };
 
 /* set and frozenset share a layout; the probing follows CPython's setobject.c so that

@@ -363,9 +363,10 @@ int asy_set_update(AsyVM *vm, AsySet *s, AsyValue other) {
         if ((s->fill + d->len) * 5 >= s->mask * 3 && table_resize(vm, s, (s->len + d->len) * 2) < 0)
             return -1;
         asy_root_push(vm, other);
-        for (int64_t i = 0; i < d->nentries; i++) {
-            AsyDictEntry e = d->entries[i];
-            if (!ASY_IS_UNDEF(e.key) && set_add_rooted(vm, s, e.key, e.hash) < 0) {
+        AsyValue key;
+        int64_t hash;
+        for (int64_t pos = 0; asy_dict_next_hash(d, &pos, &key, NULL, &hash);) {
+            if (set_add_rooted(vm, s, key, hash) < 0) {
                 asy_root_pop(vm, 1);
                 return -1;
             }

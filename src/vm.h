@@ -520,11 +520,14 @@ int asy_dict_set(AsyVM *vm, AsyDict *d, AsyValue key, AsyValue value);
 int asy_dict_del(AsyVM *vm, AsyDict *d, AsyValue key);        /* 1, 0 missing, -1      */
 /* String-keyed fast paths: never call user code, never fail (except MemoryError). */
 AsyValue asy_dict_get_str(AsyVM *vm, AsyDict *d, AsyStr *key);
+AsyValue asy_dict_find_str(AsyDict *d, AsyStr *key);   /* the same, for callers without a vm */
 int asy_dict_set_str(AsyVM *vm, AsyDict *d, AsyStr *key, AsyValue value);
 AsyValue asy_dict_get_cstr(AsyVM *vm, AsyDict *d, const char *key);
 int asy_dict_set_cstr(AsyVM *vm, AsyDict *d, const char *key, AsyValue value);
 /* Iterate: pos starts at 0; false at the end. */
 bool asy_dict_next(AsyDict *d, int64_t *pos, AsyValue *key, AsyValue *value);
+bool asy_dict_next_hash(AsyDict *d, int64_t *pos, AsyValue *key, AsyValue *value,
+                        int64_t *hash);   /* also the key's stored hash */
 AsyDict *asy_dict_copy(AsyVM *vm, AsyDict *d);
 /* d.update(other): a mapping (keys() and [] when not a dict) or pairs; -1 on error.
  * dict_merge (the VM's DICT_UPDATE/DICT_MERGE) rejects non-mappings as CPython. */
