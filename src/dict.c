@@ -270,7 +270,10 @@ restart:
     }
 }
 
-/* Lookup for an exact str key: no user code ever runs (non-str keys never match). */
+/* Lookup for an exact str key without running user code: what a str-only table (and the
+ * VM-less callers, asy_dict_find_str) use. In a general table a key of a str subclass that
+ * holds the same text matches as under str's ==; one whose class overrides __eq__ needs
+ * dict_lookup, which the callers with a VM use for general tables. */
 static int64_t dict_lookup_str(const AsyDict *d, AsyStr *key, int64_t hash, int64_t *slot) {
     if (d->nindices == 0) return DKIX_EMPTY;
     uint64_t mask = (uint64_t)d->nindices - 1, perturb = (uint64_t)hash;
@@ -290,7 +293,8 @@ static int64_t dict_lookup_str(const AsyDict *d, AsyStr *key, int64_t hash, int6
             GenEntry *e = &GENT(d)[ix];
             if (e->hash != hash || !ASY_IS_OBJ(e->key)) continue;
             AsyObj *k = ASY_AS_OBJ(e->key);
-            if (k != &key->hdr && (k->type != key->hdr.type || !asy_str_equal((AsyStr *)k, key)))
+            if (k != &key->hdr && ((k->type != key->hdr.type && !asy_is_subtype(k->type, key->hdr.type)) ||
+                                   !asy_str_equal((AsyStr *)k, key)))
                 continue;
         }
         *slot = (int64_t)i;
@@ -325,7 +329,7 @@ static int dict_insert_new(AsyVM *vm, AsyDict *d, AsyValue key, int64_t hash, As
 
 static int dict_insert(AsyVM *vm, AsyDict *d, AsyValue key, int64_t hash, AsyValue value) {
     int64_t slot, ix;
-    if (cont_is_str(vm, key)) {
+    if (!d->general && cont_is_str(vm, key)) {
         ix = dict_lookup_str(d, (AsyStr *)ASY_AS_OBJ(key), hash, &slot);
     } else {
         asy_root_push(vm, ASY_OBJ(d));
@@ -353,7 +357,8 @@ static void dict_del_at(AsyDict *d, int64_t slot, int64_t ix) {
 /* Lookup with the str fast path; the key's hash goes to *hash. */
 static int64_t dict_find(AsyVM *vm, AsyDict *d, AsyValue key, int64_t *hash, int64_t *slot) {
     if (!cont_hash(vm, key, hash)) return DKIX_ERROR;
-    if (cont_is_str(vm, key)) return dict_lookup_str(d, (AsyStr *)ASY_AS_OBJ(key), *hash, slot);
+    if (!d->general && cont_is_str(vm, key))
+        return dict_lookup_str(d, (AsyStr *)ASY_AS_OBJ(key), *hash, slot);
     asy_root_push(vm, ASY_OBJ(d));
     asy_root_push(vm, key);
     int64_t ix = dict_lookup(vm, d, key, *hash, slot);
@@ -656,7 +661,7 @@ static int dict_equal(AsyVM *vm, AsyDict *a, AsyDict *b) {
         asy_root_push(vm, key);
         asy_root_push(vm, value);
         int64_t slot, ix;
-        if (cont_is_str(vm, key))
+        if (!b->general && cont_is_str(vm, key))
             ix = dict_lookup_str(b, (AsyStr *)ASY_AS_OBJ(key), hash, &slot);
         else
             ix = dict_lookup(vm, b, key, hash, &slot);
