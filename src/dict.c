@@ -772,8 +772,10 @@ static void dict_traverse(AsyVM *vm, AsyObj *self) {
         }
         return;
     }
+    enum { AHEAD = 8 };   /* prefetch keys ahead, as asy_gc_mark_values */
     for (int64_t i = 0; i < d->nentries; i++) {
         StrEntry *e = &SENT(d)[i];
+        if (i + AHEAD < d->nentries) ASY_PREFETCH_W(se_str(e + AHEAD));
         if (!e->key) continue;
         asy_gc_mark_obj(vm, &se_str(e)->hdr);
         asy_gc_mark_value(vm, se_value(e));

@@ -195,6 +195,17 @@ void asy_gc_mark_value(AsyVM *vm, AsyValue v) {
     if (v.tag == ASY_T_OBJ) asy_gc_mark_obj(vm, v.as.o);
 }
 
+/* The objects are prefetched a few items ahead: in a big list nearly every item's header
+ * is a cache miss, and unlike the mark stack's pointer chase their addresses are known. */
+void asy_gc_mark_values(AsyVM *vm, const AsyValue *values, int64_t n) {
+    enum { AHEAD = 8 };
+    for (int64_t i = 0; i < n; i++) {
+        if (i + AHEAD < n && values[i + AHEAD].tag == ASY_T_OBJ)
+            ASY_PREFETCH_W(values[i + AHEAD].as.o);
+        asy_gc_mark_value(vm, values[i]);
+    }
+}
+
 void asy_root_grow(AsyVM *vm) {
     size_t cap = vm->rootcap ? vm->rootcap * 2 : 64;
     AsyValue *r = realloc(vm->roots, cap * sizeof *r);

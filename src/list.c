@@ -482,7 +482,7 @@ static AsyValue list_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, Asy
 
 static void list_traverse(AsyVM *vm, AsyObj *self) {
     AsyList *l = (AsyList *)self;
-    for (int64_t i = 0; i < l->len; i++) asy_gc_mark_value(vm, l->items[i]);
+    asy_gc_mark_values(vm, l->items, l->len);
 }
 
 static void list_finalize(AsyVM *vm, AsyObj *self) {

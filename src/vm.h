@@ -264,6 +264,8 @@ void *asy_mem_realloc(AsyVM *vm, void *ptr, size_t old_size, size_t new_size);
 void asy_mem_free(AsyVM *vm, void *ptr, size_t size);
 void asy_gc_mark_obj(AsyVM *vm, AsyObj *obj);      /* NULL allowed                */
 void asy_gc_mark_value(AsyVM *vm, AsyValue v);
+/* Mark n values, prefetching their objects a few items ahead (big lists, dicts). */
+void asy_gc_mark_values(AsyVM *vm, const AsyValue *values, int64_t n);
 void asy_gc_safepoint(AsyVM *vm);                   /* collect if due              */
 /* The VM's safepoint (signals.c): collect if due, then act on a signal that came since
  * the last one (-1 with an exception pending, KeyboardInterrupt for Ctrl-C). */
