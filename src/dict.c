@@ -4,12 +4,13 @@
  * probed with CPython's perturbation scheme, whose slots are int8, int16 or int32 (the
  * narrowest that numbers every entry), followed by the entries in insertion order (deleted
  * ones left as holes until the next resize compacts them). While every key is an exact str
- * an entry is 16 bytes, as CPython's unicode-keys tables: the key pointer with the value's
- * tag in its alignment bits, and the value's payload; the str caches its own hash. The first
- * key of another type converts the table to 40-byte (hash, key, value) entries until
- * clear(). Keys are compared with the identity/int/str fast paths of containers.h before
- * the full == protocol. A user __eq__ may mutate the dict during a lookup: then the lookup
- * restarts, as in CPython. */
+ * (CPython's unicode-keys tables) an entry is 24 bytes: the key pointer with the value's tag
+ * in its alignment bits, the key's hash (kept: a colliding probe then never loads the other
+ * key, which CPython's 16-byte entries must), and the value's payload. The first key of
+ * another type converts the table to 40-byte (hash, key, value) entries until clear(). Big
+ * tables also keep hash bits in the index slots (ix_tag_shift). Keys are compared with the
+ * identity/int/str fast paths of containers.h before the full == protocol. A user __eq__ may
+ * mutate the dict during a lookup: then the lookup restarts, as in CPython. */
 #include "common.h"
 
 #include <string.h>
@@ -27,7 +28,7 @@
 
 /* An entry of a str-keys table; key 0 marks a deleted one. */
 typedef struct {
-    uintptr_t key;     /* AsyStr * | the value's tag (GC objects are ASY_GC_GRAIN-aligned) */
+    uintptr_t key;     /* AsyStr * | the value's tag (objects are at least 8-byte aligned) */
     int64_t hash;      /* the str's: a probe that collides need not load the str          */
     int64_t payload;   /* the value's `as`                                                */
 } StrEntry;
@@ -39,7 +40,7 @@ typedef struct {
     AsyValue value;
 } GenEntry;
 
-#define SE_TAGMASK ((uintptr_t)ASY_GC_GRAIN - 1)
+#define SE_TAGMASK ((uintptr_t)7)
 _Static_assert(ASY_T_ERR <= SE_TAGMASK, "a value's tag fits in a str pointer's low bits");
 
 #define SENT(d) ((StrEntry *)(d)->entries)

@@ -209,7 +209,7 @@ typedef struct {
 /* dict: insertion-ordered, CPython 3.11's compact layout (dict.c owns the details): one
  * block holding a power-of-two index table (int8/16/32 slots by size) followed by the
  * entries in insertion order, holes left by deletions until the next resize. While every
- * key is an exact str the entries are 16 bytes (`str_keys`), else 40 (hash, key, value). */
+ * key is an exact str the entries are 24 bytes, else 40 (hash, key, value). */
 struct AsyDict {
     AsyObj hdr;
     int64_t len;         /* live entries                                        */
@@ -219,7 +219,7 @@ struct AsyDict {
     void *entries;       /* inside the block, after the indices                 */
     int64_t nindices;    /* power of two; 0 before the first insertion          */
     uint64_t version;    /* bumped on every change (the globals cache's key)    */
-    bool general;        /* false: every key an exact str (16-byte entries)     */
+    bool general;        /* false: every key an exact str (24-byte entries)     */
     uint8_t ixsize;      /* bytes per index slot: 1, 2 or 4                     */
     uint8_t ixtag;       /* shift of the hash tag in index slots, 0 for none    */
 };
