@@ -61,12 +61,14 @@
 #define ASY_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define ASY_NORETURN __attribute__((noreturn))
 #define ASY_PREFETCH_W(p) __builtin_prefetch((p), 1) /* about to be written */
+#define ASY_ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #define ASY_LIKELY(x) (x)
 #define ASY_UNLIKELY(x) (x)
 #define ASY_PRINTF(f, a)
 #define ASY_NORETURN
 #define ASY_PREFETCH_W(p) ((void)(p))
+#define ASY_ALWAYS_INLINE inline
 #endif
 
 #endif

@@ -114,21 +114,39 @@ static inline void ent_clear(AsyDict *d, int64_t i) {
 
 /* ---- tables ---- */
 
+/* Slot i of an index table of w-byte slots. The hot loops are instantiated once per width
+ * (w a constant after inlining) rather than testing the width at every probe. */
+static ASY_ALWAYS_INLINE int64_t ix_load(const void *indices, uint64_t i, int w) {
+    return w == 1 ? ((const int8_t *)indices)[i]
+         : w == 2 ? ((const int16_t *)indices)[i]
+                  : ((const int32_t *)indices)[i];
+}
+
 static inline int64_t ix_get(const AsyDict *d, uint64_t i) {
-    switch (d->ixsize) {
-    case 1: return ((const int8_t *)d->indices)[i];
-    case 2: return ((const int16_t *)d->indices)[i];
-    default: return ((const int32_t *)d->indices)[i];
-    }
+    return ix_load(d->indices, i, d->ixsize);
+}
+
+static ASY_ALWAYS_INLINE void ix_store(void *indices, uint64_t i, int64_t ix, int w) {
+    if (w == 1) ((int8_t *)indices)[i] = (int8_t)ix;
+    else if (w == 2) ((int16_t *)indices)[i] = (int16_t)ix;
+    else ((int32_t *)indices)[i] = (int32_t)ix;
 }
 
 static inline void ix_set(AsyDict *d, uint64_t i, int64_t ix) {
     switch (d->ixsize) {
-    case 1: ((int8_t *)d->indices)[i] = (int8_t)ix; break;
-    case 2: ((int16_t *)d->indices)[i] = (int16_t)ix; break;
-    default: ((int32_t *)d->indices)[i] = (int32_t)ix; break;
+    case 1: ix_store(d->indices, i, ix, 1); break;
+    case 2: ix_store(d->indices, i, ix, 2); break;
+    default: ix_store(d->indices, i, ix, 4); break;
     }
 }
+
+/* Run `call(..., w)` with w the constant slot width of d. */
+#define IX_DISPATCH(d, call)          \
+    switch ((d)->ixsize) {            \
+    case 1: return call(1);           \
+    case 2: return call(2);           \
+    default: return call(4);          \
+    }
 
 /* The narrowest slot that holds every entry number of a table of `size` slots (fewer
  * than size entries) and the two negative markers. The table never exceeds 2**30 slots,
@@ -169,23 +187,48 @@ static void dict_free_tables(AsyVM *vm, AsyDict *d) {
 }
 
 /* The first free index slot on hash's probe sequence (the table always has one). */
-static uint64_t find_empty_slot(const AsyDict *d, int64_t hash) {
+static ASY_ALWAYS_INLINE uint64_t find_empty_slot_w(const AsyDict *d, int64_t hash, int w) {
     uint64_t mask = (uint64_t)d->nindices - 1, perturb = (uint64_t)hash;
     uint64_t i = (uint64_t)hash & mask;
-    while (ix_get(d, i) >= 0) {
+    while (ix_load(d->indices, i, w) >= 0) {
         perturb >>= PERTURB_SHIFT;
         i = (i * 5 + perturb + 1) & mask;
     }
     return i;
 }
 
+static uint64_t find_empty_slot(const AsyDict *d, int64_t hash) {
+#define FIND_EMPTY(w) find_empty_slot_w(d, hash, w)
+    IX_DISPATCH(d, FIND_EMPTY)
+#undef FIND_EMPTY
+}
+
+/* Index every entry of a table just rebuilt (no holes), by the hashes in the entries. */
+static ASY_ALWAYS_INLINE int64_t build_indices_w(AsyDict *d, int w) {
+    for (int64_t i = 0; i < d->nentries; i++) {
+        int64_t hash = d->general ? GENT(d)[i].hash : SENT(d)[i].hash;
+        ix_store(d->indices, find_empty_slot_w(d, hash, w), i | ix_tag(d, hash), w);
+    }
+    return d->nentries;
+}
+
+static int64_t build_indices(AsyDict *d) {
+#define BUILD(w) build_indices_w(d, w)
+    IX_DISPATCH(d, BUILD)
+#undef BUILD
+}
+
 /* Copy d's live entries, in order, into `to` in the form `general` says; their count. */
 static int64_t copy_live_entries(const AsyDict *d, void *to, bool general) {
     int64_t n = 0;
-    if (d->general == general) {
-        size_t size = general ? sizeof(GenEntry) : sizeof(StrEntry);
+    if (d->general && general) {
         for (int64_t i = 0; i < d->nentries; i++)
-            if (ent_live(d, i)) memcpy((char *)to + (size_t)n++ * size, (char *)d->entries + (size_t)i * size, size);
+            if (!ASY_IS_UNDEF(GENT(d)[i].key)) ((GenEntry *)to)[n++] = GENT(d)[i];
+        return n;
+    }
+    if (!d->general && !general) {
+        for (int64_t i = 0; i < d->nentries; i++)
+            if (SENT(d)[i].key) ((StrEntry *)to)[n++] = SENT(d)[i];
         return n;
     }
     GenEntry *g = to;   /* str-keys -> general: the only conversion */
@@ -227,10 +270,7 @@ static bool dict_resize_to(AsyVM *vm, AsyDict *d, int64_t minsize, bool general)
     d->nentries = n;
     d->len = len;
     d->version = version + 1;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t hash = ent_hash(d, i);
-        ix_set(d, find_empty_slot(d, hash), i | ix_tag(d, hash));
-    }
+    build_indices(d);
     return true;
 }
 
@@ -271,12 +311,8 @@ restart:
     }
 }
 
-/* Lookup for an exact str key without running user code: what a str-only table (and the
- * VM-less callers, asy_dict_find_str) use. In a general table a key of a str subclass that
- * holds the same text matches as under str's ==; one whose class overrides __eq__ needs
- * dict_lookup, which the callers with a VM use for general tables. */
-static int64_t dict_lookup_str(const AsyDict *d, AsyStr *key, int64_t hash, int64_t *slot) {
-    if (d->nindices == 0) return DKIX_EMPTY;
+/* dict_lookup_str in a general table. */
+static int64_t lookup_str_general(const AsyDict *d, AsyStr *key, int64_t hash, int64_t *slot) {
     uint64_t mask = (uint64_t)d->nindices - 1, perturb = (uint64_t)hash;
     uint64_t i = (uint64_t)hash & mask;
     int64_t tag = ix_tag(d, hash), tagmask = ix_tag_mask(d);
@@ -285,22 +321,47 @@ static int64_t dict_lookup_str(const AsyDict *d, AsyStr *key, int64_t hash, int6
         if (raw == DKIX_EMPTY) return DKIX_EMPTY;
         if (raw < 0 || (raw & tagmask) != tag) continue;
         int64_t ix = raw & ~tagmask;
-        if (!d->general) {
-            const StrEntry *e = &SENT(d)[ix];
-            if (e->hash != hash) continue;
-            AsyStr *k = se_str(e);
-            if (k != key && !asy_str_equal(k, key)) continue;
-        } else {
-            GenEntry *e = &GENT(d)[ix];
-            if (e->hash != hash || !ASY_IS_OBJ(e->key)) continue;
-            AsyObj *k = ASY_AS_OBJ(e->key);
-            if (k != &key->hdr && ((k->type != key->hdr.type && !asy_is_subtype(k->type, key->hdr.type)) ||
-                                   !asy_str_equal((AsyStr *)k, key)))
-                continue;
-        }
+        GenEntry *e = &GENT(d)[ix];
+        if (e->hash != hash || !ASY_IS_OBJ(e->key)) continue;
+        AsyObj *k = ASY_AS_OBJ(e->key);
+        if (k != &key->hdr && ((k->type != key->hdr.type && !asy_is_subtype(k->type, key->hdr.type)) ||
+                               !asy_str_equal((AsyStr *)k, key)))
+            continue;
         *slot = (int64_t)i;
         return ix;
     }
+}
+
+static ASY_ALWAYS_INLINE int64_t lookup_str_w(const AsyDict *d, AsyStr *key, int64_t hash,
+                                              int64_t *slot, int w) {
+    uint64_t mask = (uint64_t)d->nindices - 1, perturb = (uint64_t)hash;
+    uint64_t i = (uint64_t)hash & mask;
+    int64_t tag = ix_tag(d, hash), tagmask = ix_tag_mask(d);
+    const StrEntry *entries = SENT(d);
+    for (;; perturb >>= PERTURB_SHIFT, i = (i * 5 + perturb + 1) & mask) {
+        int64_t raw = ix_load(d->indices, i, w);
+        if (raw == DKIX_EMPTY) return DKIX_EMPTY;
+        if (raw < 0 || (raw & tagmask) != tag) continue;
+        int64_t ix = raw & ~tagmask;
+        const StrEntry *e = &entries[ix];
+        if (e->hash != hash) continue;
+        AsyStr *k = se_str(e);
+        if (k != key && !asy_str_equal(k, key)) continue;
+        *slot = (int64_t)i;
+        return ix;
+    }
+}
+
+/* Lookup for an exact str key without running user code: what a str-only table (and the
+ * VM-less callers, asy_dict_find_str) use. In a general table a key of a str subclass that
+ * holds the same text matches as under str's ==; one whose class overrides __eq__ needs
+ * dict_lookup, which the callers with a VM use for general tables. */
+static int64_t dict_lookup_str(const AsyDict *d, AsyStr *key, int64_t hash, int64_t *slot) {
+    if (d->nindices == 0) return DKIX_EMPTY;
+    if (d->general) return lookup_str_general(d, key, hash, slot);
+#define LOOKUP(w) lookup_str_w(d, key, hash, slot, w)
+    IX_DISPATCH(d, LOOKUP)
+#undef LOOKUP
 }
 
 /* Append a new entry for a key known to be absent. */
