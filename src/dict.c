@@ -122,10 +122,6 @@ static ASY_ALWAYS_INLINE int64_t ix_load(const void *indices, uint64_t i, int w)
                   : ((const int32_t *)indices)[i];
 }
 
-static inline int64_t ix_get(const AsyDict *d, uint64_t i) {
-    return ix_load(d->indices, i, d->ixsize);
-}
-
 static ASY_ALWAYS_INLINE void ix_store(void *indices, uint64_t i, int64_t ix, int w) {
     if (w == 1) ((int8_t *)indices)[i] = (int8_t)ix;
     else if (w == 2) ((int16_t *)indices)[i] = (int16_t)ix;
@@ -186,15 +182,38 @@ static void dict_free_tables(AsyVM *vm, AsyDict *d) {
     d->capentries = d->nindices = d->nentries = d->len = 0;
 }
 
+/* A walk along hash's probe sequence in d's index (CPython's: i = i*5 + perturb + 1,
+ * perturb >>= 5). */
+typedef struct {
+    uint64_t i, mask, perturb;
+    int64_t tag, tagmask;   /* hash's tag bits in a slot, and where they are */
+} Probe;
+
+static inline Probe probe_start(const AsyDict *d, int64_t hash) {
+    Probe p = {.mask = (uint64_t)d->nindices - 1, .perturb = (uint64_t)hash,
+               .tag = ix_tag(d, hash), .tagmask = ix_tag_mask(d)};
+    p.i = (uint64_t)hash & p.mask;
+    return p;
+}
+
+static inline void probe_next(Probe *p) {
+    p->perturb >>= PERTURB_SHIFT;
+    p->i = (p->i * 5 + p->perturb + 1) & p->mask;
+}
+
+/* The entry number at the probe's slot if it may hold hash's key, DKIX_EMPTY where the
+ * sequence ends, DKIX_DUMMY for a slot to pass (deleted, or another hash's tag). */
+static ASY_ALWAYS_INLINE int64_t probe_entry(const AsyDict *d, const Probe *p, int w) {
+    int64_t raw = ix_load(d->indices, p->i, w);
+    if (raw < 0) return raw;
+    return (raw & p->tagmask) == p->tag ? raw & ~p->tagmask : DKIX_DUMMY;
+}
+
 /* The first free index slot on hash's probe sequence (the table always has one). */
 static ASY_ALWAYS_INLINE uint64_t find_empty_slot_w(const AsyDict *d, int64_t hash, int w) {
-    uint64_t mask = (uint64_t)d->nindices - 1, perturb = (uint64_t)hash;
-    uint64_t i = (uint64_t)hash & mask;
-    while (ix_load(d->indices, i, w) >= 0) {
-        perturb >>= PERTURB_SHIFT;
-        i = (i * 5 + perturb + 1) & mask;
-    }
-    return i;
+    Probe p = probe_start(d, hash);
+    while (ix_load(d->indices, p.i, w) >= 0) probe_next(&p);
+    return p.i;
 }
 
 static uint64_t find_empty_slot(const AsyDict *d, int64_t hash) {
@@ -283,29 +302,23 @@ static bool dict_resize(AsyVM *vm, AsyDict *d, int64_t minsize) {
 static int64_t dict_lookup(AsyVM *vm, AsyDict *d, AsyValue key, int64_t hash, int64_t *slot) {
 restart:
     if (d->nindices == 0) return DKIX_EMPTY;
-    uint64_t mask = (uint64_t)d->nindices - 1, perturb = (uint64_t)hash;
-    uint64_t i = (uint64_t)hash & mask;
-    int64_t tag = ix_tag(d, hash), tagmask = ix_tag_mask(d);
-    for (;; perturb >>= PERTURB_SHIFT, i = (i * 5 + perturb + 1) & mask) {
-        int64_t raw = ix_get(d, i);
-        if (raw == DKIX_EMPTY) return DKIX_EMPTY;
-        if (raw < 0 || (raw & tagmask) != tag) continue;
-        int64_t ix = raw & ~tagmask;
-        if (ent_hash(d, ix) != hash) continue;
+    for (Probe p = probe_start(d, hash);; probe_next(&p)) {
+        int64_t ix = probe_entry(d, &p, d->ixsize);
+        if (ix == DKIX_EMPTY) return DKIX_EMPTY;
+        if (ix < 0 || ent_hash(d, ix) != hash) continue;
         AsyValue start = ent_key(d, ix);
-        if (start.tag == key.tag && start.as.i == key.as.i) {
-            *slot = (int64_t)i;
-            return ix;
+        int r = 1;
+        if (start.tag != key.tag || start.as.i != key.as.i) {
+            void *entries = d->entries;
+            r = cont_eq(vm, start, key);
+            if (r < 0) return DKIX_ERROR;
+            /* A user __eq__ may have changed the dict under us: start over. */
+            if (d->entries != entries || (uint64_t)d->nindices - 1 != p.mask ||
+                ix >= d->nentries || !asy_value_is(ent_key(d, ix), start))
+                goto restart;
         }
-        void *entries = d->entries;
-        int r = cont_eq(vm, start, key);
-        if (r < 0) return DKIX_ERROR;
-        /* A user __eq__ may have changed the dict under us: start over. */
-        if (d->entries != entries || (uint64_t)d->nindices - 1 != mask || ix >= d->nentries ||
-            !asy_value_is(ent_key(d, ix), start))
-            goto restart;
         if (r) {
-            *slot = (int64_t)i;
+            *slot = (int64_t)p.i;
             return ix;
         }
     }
@@ -313,41 +326,31 @@ restart:
 
 /* dict_lookup_str in a general table. */
 static int64_t lookup_str_general(const AsyDict *d, AsyStr *key, int64_t hash, int64_t *slot) {
-    uint64_t mask = (uint64_t)d->nindices - 1, perturb = (uint64_t)hash;
-    uint64_t i = (uint64_t)hash & mask;
-    int64_t tag = ix_tag(d, hash), tagmask = ix_tag_mask(d);
-    for (;; perturb >>= PERTURB_SHIFT, i = (i * 5 + perturb + 1) & mask) {
-        int64_t raw = ix_get(d, i);
-        if (raw == DKIX_EMPTY) return DKIX_EMPTY;
-        if (raw < 0 || (raw & tagmask) != tag) continue;
-        int64_t ix = raw & ~tagmask;
+    for (Probe p = probe_start(d, hash);; probe_next(&p)) {
+        int64_t ix = probe_entry(d, &p, d->ixsize);
+        if (ix == DKIX_EMPTY) return DKIX_EMPTY;
+        if (ix < 0) continue;
         GenEntry *e = &GENT(d)[ix];
         if (e->hash != hash || !ASY_IS_OBJ(e->key)) continue;
         AsyObj *k = ASY_AS_OBJ(e->key);
         if (k != &key->hdr && ((k->type != key->hdr.type && !asy_is_subtype(k->type, key->hdr.type)) ||
                                !asy_str_equal((AsyStr *)k, key)))
             continue;
-        *slot = (int64_t)i;
+        *slot = (int64_t)p.i;
         return ix;
     }
 }
 
 static ASY_ALWAYS_INLINE int64_t lookup_str_w(const AsyDict *d, AsyStr *key, int64_t hash,
                                               int64_t *slot, int w) {
-    uint64_t mask = (uint64_t)d->nindices - 1, perturb = (uint64_t)hash;
-    uint64_t i = (uint64_t)hash & mask;
-    int64_t tag = ix_tag(d, hash), tagmask = ix_tag_mask(d);
     const StrEntry *entries = SENT(d);
-    for (;; perturb >>= PERTURB_SHIFT, i = (i * 5 + perturb + 1) & mask) {
-        int64_t raw = ix_load(d->indices, i, w);
-        if (raw == DKIX_EMPTY) return DKIX_EMPTY;
-        if (raw < 0 || (raw & tagmask) != tag) continue;
-        int64_t ix = raw & ~tagmask;
-        const StrEntry *e = &entries[ix];
-        if (e->hash != hash) continue;
-        AsyStr *k = se_str(e);
+    for (Probe p = probe_start(d, hash);; probe_next(&p)) {
+        int64_t ix = probe_entry(d, &p, w);
+        if (ix == DKIX_EMPTY) return DKIX_EMPTY;
+        if (ix < 0 || entries[ix].hash != hash) continue;
+        AsyStr *k = se_str(&entries[ix]);
         if (k != key && !asy_str_equal(k, key)) continue;
-        *slot = (int64_t)i;
+        *slot = (int64_t)p.i;
         return ix;
     }
 }
@@ -920,14 +923,9 @@ static AsyValue m_popitem(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     t->items[0] = ent_key(d, ix);
     t->items[1] = ent_value(d, ix);
     /* Find the index slot pointing at ix, then drop the trailing entries. */
-    int64_t hash = ent_hash(d, ix);
-    uint64_t mask = (uint64_t)d->nindices - 1, perturb = (uint64_t)hash;
-    uint64_t i = (uint64_t)hash & mask;
-    while (ix_get(d, i) != (ix | ix_tag(d, hash))) {
-        perturb >>= PERTURB_SHIFT;
-        i = (i * 5 + perturb + 1) & mask;
-    }
-    dict_del_at(d, (int64_t)i, ix);
+    Probe p = probe_start(d, ent_hash(d, ix));
+    while (probe_entry(d, &p, d->ixsize) != ix) probe_next(&p);
+    dict_del_at(d, (int64_t)p.i, ix);
     d->nentries = ix;
     return ASY_OBJ(t);
 }
