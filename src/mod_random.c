@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "dynlib.h"
+#include "number.h"
 #include "vm.h"
 
 #define MT_N 624
@@ -42,15 +43,14 @@ static void mt_init_by_array(AsyRandom *r, const uint32_t *key, size_t len) {
     mt_init_genrand(r, 19650218u);
     size_t i = 1, j = 0;
     for (size_t k = MT_N > len ? MT_N : len; k; k--) {
-        r->mt[i] = (r->mt[i] ^ ((r->mt[i - 1] ^ (r->mt[i - 1] >> 30)) * 1664525u)) + key[j] +
-                   (uint32_t)j;
+        r->mt[i] =
+            (r->mt[i] ^ ((r->mt[i - 1] ^ (r->mt[i - 1] >> 30)) * 1664525u)) + key[j] + (uint32_t)j;
         i++, j++;
         if (i >= MT_N) r->mt[0] = r->mt[MT_N - 1], i = 1;
         if (j >= len) j = 0;
     }
     for (size_t k = MT_N - 1; k; k--) {
-        r->mt[i] = (r->mt[i] ^ ((r->mt[i - 1] ^ (r->mt[i - 1] >> 30)) * 1566083941u)) -
-                   (uint32_t)i;
+        r->mt[i] = (r->mt[i] ^ ((r->mt[i - 1] ^ (r->mt[i - 1] >> 30)) * 1566083941u)) - (uint32_t)i;
         i++;
         if (i >= MT_N) r->mt[0] = r->mt[MT_N - 1], i = 1;
     }
@@ -129,7 +129,8 @@ static bool rnd_seed(AsyVM *vm, AsyRandom *r, AsyValue a) {
     if (ASY_IS_UNDEF(a) || ASY_IS_NONE(a)) {
         uint32_t key[MT_N];
         if (getrandom(key, sizeof key, 0) != (ssize_t)sizeof key) {
-            for (int i = 0; i < MT_N; i++) key[i] = (uint32_t)(i * 2654435761u) ^ (uint32_t)time(NULL);
+            for (int i = 0; i < MT_N; i++)
+                key[i] = (uint32_t)(i * 2654435761u) ^ (uint32_t)time(NULL);
         }
         mt_init_by_array(r, key, MT_N);
         return true;
@@ -141,6 +142,12 @@ static bool rnd_seed(AsyVM *vm, AsyRandom *r, AsyValue a) {
     if (ASY_IS_OBJ(a) && asy_isinstance(vm, a, ASY_TYPE(vm, bytes))) {
         AsyBytes *b = (AsyBytes *)ASY_AS_OBJ(a);
         return seed_from_bytes(vm, r, b->data, b->len);
+    }
+    if (!asy_is_int(vm, a) && !ASY_IS_FLOAT(a) && !asy_num_is_floatobj(vm, a)) {
+        asy_raise(vm, ASY_EXC_TypeError,
+                  "The only supported seed types are: None,\nint, float, str, bytes, and "
+                  "bytearray.");
+        return false;
     }
     mpz_t n;
     mpz_init(n);
@@ -186,8 +193,9 @@ static AsyValue randbelow(AsyVM *vm, AsyRandom *r, AsyValue n) {
         uint64_t u = (uint64_t)ASY_AS_INT(n);
         int k = 64 - __builtin_clzll(u);
         for (;;) {
-            uint64_t v = k <= 32 ? (mt_next(r) >> (32 - k))
-                                 : (uint64_t)mt_next(r) | ((uint64_t)(mt_next(r) >> (64 - k)) << 32);
+            uint64_t v = k <= 32
+                             ? (mt_next(r) >> (32 - k))
+                             : (uint64_t)mt_next(r) | ((uint64_t)(mt_next(r) >> (64 - k)) << 32);
             if (v < u) return ASY_INT((int64_t)v);
         }
     }
@@ -242,11 +250,12 @@ static AsyValue randrange(AsyVM *vm, AsyRandom *r, AsyValue start, AsyValue stop
             AsyValue k = randbelow(vm, r, width);
             return ASY_IS_ERR(k) ? k : asy_binop(vm, a, k, ASY_BIN_ADD);
         }
-        return asy_raise(vm, ASY_EXC_ValueError, "empty range for randrange() (%S, %S, %S)", a,
-                         b, width);
+        return asy_raise(vm, ASY_EXC_ValueError, "empty range for randrange() (%S, %S, %S)", a, b,
+                         width);
     }
-    int sign = asy_compare_bool(vm, s, ASY_INT(0), ASY_CMP_GT) ? 1
-               : asy_compare_bool(vm, s, ASY_INT(0), ASY_CMP_LT) ? -1 : 0;
+    int sign = asy_compare_bool(vm, s, ASY_INT(0), ASY_CMP_GT)   ? 1
+               : asy_compare_bool(vm, s, ASY_INT(0), ASY_CMP_LT) ? -1
+                                                                 : 0;
     if (sign == 0) return asy_raise(vm, ASY_EXC_ValueError, "zero step for randrange()");
     AsyValue t = asy_binop(vm, width, s, ASY_BIN_ADD);
     t = ASY_IS_ERR(t) ? t : asy_binop(vm, t, ASY_INT(-sign), ASY_BIN_ADD);
@@ -384,14 +393,107 @@ static AsyValue m_triangular(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return ASY_FLOAT(low + (high - low) * sqrt(u * c));
 }
 
+/* getstate(): (3, the 624 words and the index, gauss_next), as CPython's. */
+static AsyValue m_getstate(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    if (!asy_check_nokw(vm, "getstate", kw) || !asy_check_args(vm, "getstate", argc - 1, 0, 0))
+        return ASY_ERR;
+    AsyRandom *r = SELF;
+    AsyTuple *words = asy_tuple_new(vm, MT_N + 1);
+    if (!words) return ASY_ERR;
+    for (int i = 0; i < MT_N; i++)
+        words->items[i] = ASY_INT(r->mt[i]);
+    words->items[MT_N] = ASY_INT(r->index);
+    asy_root_push(vm, ASY_OBJ(words));
+    AsyValue st[3] = {ASY_INT(3), ASY_OBJ(words), r->gauss_next};
+    AsyTuple *t = asy_tuple_from_array(vm, st, 3);
+    asy_root_pop(vm, 1);
+    return t ? ASY_OBJ(t) : ASY_ERR;
+}
+
+/* One word of a state vector: version 3 takes what C's unsigned long holds (keeping the low
+ * 32 bits, as CPython), version 2 any int modulo 2**32. */
+static bool state_word(AsyVM *vm, AsyValue v, bool v2, uint64_t *out) {
+    if (!asy_is_int(vm, v)) {
+        asy_raise(vm, ASY_EXC_TypeError, "an integer is required");
+        return false;
+    }
+    mpz_t z;
+    mpz_init(z);
+    asy_int_to_mpz(v, z);
+    bool ok = true;
+    if (v2) {
+        mpz_fdiv_r_2exp(z, z, 32);
+    } else if (mpz_sgn(z) < 0) {
+        asy_raise(vm, ASY_EXC_OverflowError, "can't convert negative value to unsigned int");
+        ok = false;
+    } else if (mpz_sizeinbase(z, 2) > 64) {
+        asy_raise(vm, ASY_EXC_OverflowError, "Python int too large to convert to C unsigned long");
+        ok = false;
+    }
+    if (ok) {
+        mpz_fdiv_r_2exp(z, z, 64);
+        *out = (uint64_t)mpz_getlimbn(z, 0);
+    }
+    mpz_clear(z);
+    return ok;
+}
+
+/* setstate(state): what getstate() returned (or version 2's signed words), checked as
+ * CPython checks it. */
+static AsyValue m_setstate(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    if (!asy_check_nokw(vm, "setstate", kw) || !asy_check_args(vm, "setstate", argc - 1, 1, 1))
+        return ASY_ERR;
+    AsyValue version = asy_getitem(vm, argv[1], ASY_INT(0));
+    if (ASY_IS_ERR(version)) return version;
+    bool v2 = ASY_IS_INT(version) && ASY_AS_INT(version) == 2;
+    if (!v2 && !(ASY_IS_INT(version) && ASY_AS_INT(version) == 3))
+        return asy_raise(vm, ASY_EXC_ValueError,
+                         "state with version %S passed to Random.setstate() of version 3", version);
+    AsyTuple *st = asy_tuple_from_iterable(vm, argv[1]);
+    if (!st) return ASY_ERR;
+    if (st->len != 3)
+        return asy_raise(vm, ASY_EXC_ValueError,
+                         st->len < 3 ? "not enough values to unpack (expected 3, got %lld)"
+                                     : "too many values to unpack (expected 3)",
+                         (long long)st->len);
+    asy_root_push(vm, ASY_OBJ(st));
+    AsyTuple *w = NULL;
+    if (v2) {
+        w = asy_tuple_from_iterable(vm, st->items[1]);
+    } else if (ASY_IS_OBJ(st->items[1]) && asy_isinstance(vm, st->items[1], ASY_TYPE(vm, tuple))) {
+        w = (AsyTuple *)ASY_AS_OBJ(st->items[1]);
+    } else {
+        asy_raise(vm, ASY_EXC_TypeError, "state vector must be a tuple");
+    }
+    asy_root_pop(vm, 1);
+    if (!w) return ASY_ERR;
+    if (w->len != MT_N + 1)
+        return asy_raise(vm, ASY_EXC_ValueError, "state vector is the wrong size");
+    uint32_t mt[MT_N];
+    uint64_t word;
+    for (int i = 0; i < MT_N; i++) {
+        if (!state_word(vm, w->items[i], v2, &word)) return ASY_ERR;
+        mt[i] = (uint32_t)word;
+    }
+    AsyValue ix = w->items[MT_N]; /* a C long in CPython: any int, then range-checked */
+    if (!v2 && ASY_IS_INT(ix) && ASY_AS_INT(ix) < 0)
+        return asy_raise(vm, ASY_EXC_ValueError, "invalid state");
+    if (!state_word(vm, ix, v2, &word)) return ASY_ERR;
+    if (word > MT_N) return asy_raise(vm, ASY_EXC_ValueError, "invalid state");
+    AsyRandom *r = SELF;
+    memcpy(r->mt, mt, sizeof mt);
+    r->index = (int)word;
+    r->gauss_next = st->items[2];
+    return ASY_NONE;
+}
+
 /* ---- the other distributions: CPython 3.11's random.py, operation for operation, so the
  * same seed gives the same floats ---- */
 
 /* The float arguments of a distribution: names[i] by position or keyword; those past nreq
  * default to dflt[i]. */
 static bool dist_args(AsyVM *vm, const char *fname, int argc, AsyValue *argv, AsyDict *kw,
-                      const char *const *names, int n, int nreq, const double *dflt,
-                      double *out) {
+                      const char *const *names, int n, int nreq, const double *dflt, double *out) {
     AsyValue v[3] = {ASY_UNDEF, ASY_UNDEF, ASY_UNDEF};
     for (int i = 0; i < n; i++)
         v[i] = asy_kwarg(vm, kw, names[i]);
@@ -593,8 +695,10 @@ static int64_t bisect_right(const double *cum, double x, int64_t hi) {
     int64_t lo = 0;
     while (lo < hi) {
         int64_t mid = (lo + hi) / 2;
-        if (x < cum[mid]) hi = mid;
-        else lo = mid + 1;
+        if (x < cum[mid])
+            hi = mid;
+        else
+            lo = mid + 1;
     }
     return lo;
 }
@@ -638,7 +742,8 @@ static AsyValue m_choices(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         return ASY_OBJ(out);
     }
     if (has_w && has_c)
-        return asy_raise(vm, ASY_EXC_TypeError, "Cannot specify both weights and cumulative weights");
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "Cannot specify both weights and cumulative weights");
     double *cw = asy_mem_alloc(vm, (size_t)(n ? n : 1) * sizeof *cw);
     if (!cw) return ASY_ERR;
     AsyValue result = ASY_OBJ(out);
@@ -731,12 +836,16 @@ static const AsyMethodDef random_methods[] = {
     {"paretovariate", m_paretovariate, 0, "A float from the Pareto distribution."},
     {"weibullvariate", m_weibullvariate, 0, "A float from the Weibull distribution."},
     {"randbytes", m_randbytes, 0, "n random bytes."},
+    {"getstate", m_getstate, 0, "The generator's state, for setstate()."},
+    {"setstate", m_setstate, 0, "Restore a state that getstate() returned."},
     {NULL, NULL, 0, NULL},
 };
 
 /* ---- the Random type ---- */
 
-static void random_traverse(AsyVM *vm, AsyObj *o) { asy_gc_mark_value(vm, ((AsyRandom *)o)->gauss_next); }
+static void random_traverse(AsyVM *vm, AsyObj *o) {
+    asy_gc_mark_value(vm, ((AsyRandom *)o)->gauss_next);
+}
 
 static AsyValue random_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
     if (!asy_check_nokw(vm, "Random", kw) || !asy_check_args(vm, "Random", argc, 0, 1))
