@@ -18,6 +18,7 @@
 #include "debug.h"
 #include "repl.h"
 #include "testrunner.h"
+#include "trace.h"
 #include "vm.h"
 
 #define EXIT_USAGE 2
@@ -44,6 +45,11 @@ static const char usage_text[] =
     "  --dump-tasks        on SIGQUIT (Ctrl-\\) print every task to stderr: name, state,\n"
     "                      where it was created and the awaits down to the line it\n"
     "                      waits on; the program goes on\n"
+    "  --trace FILE        write every task's life (created, running, waiting on what,\n"
+    "                      finished or cancelled) to FILE as Chrome trace-event JSON,\n"
+    "                      which Perfetto (ui.perfetto.dev) opens\n"
+    "  --timeline FILE     draw the same as an SVG Gantt chart: a lane per task,\n"
+    "                      running and waiting shaded, time in ms\n"
     "  -X dev              development mode: asyncio's debug mode, which reports\n"
     "                      steps that block the loop for 0.1 s or more, with the\n"
     "                      blocking call (also ASYNCIO_DEBUG=1, PYTHONASYNCIODEBUG=1)\n"
@@ -185,6 +191,7 @@ int main(int argc, char **argv) {
     int i = 1;
     const char *code = NULL, *file = NULL, *check = NULL, *disasm = NULL;
     bool dump_tasks = false, dev_mode = false;
+    const char *trace_json = NULL, *trace_svg = NULL;
     for (; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0) {
@@ -208,6 +215,11 @@ int main(int argc, char **argv) {
         }
         if (strcmp(a, "--dump-tasks") == 0) {
             dump_tasks = true;
+            continue;
+        }
+        if (strcmp(a, "--trace") == 0 || strcmp(a, "--timeline") == 0) {
+            if (i + 1 >= argc) usage_error("option %s requires a file", a);
+            *(a[3] == 'r' ? &trace_json : &trace_svg) = argv[++i];
             continue;
         }
         if (strncmp(a, "-X", 2) == 0) {
@@ -237,6 +249,13 @@ int main(int argc, char **argv) {
     }
     asy_signals_install(vm);
     vm->dev_mode = dev_mode;
+    if (trace_json || trace_svg) {
+        vm->trace = asy_trace_new(trace_json, trace_svg, file ? file : code ? "-c" : "-");
+        if (!vm->trace) {
+            fprintf(stderr, "asy: out of memory\n");
+            return 1;
+        }
+    }
     if (dump_tasks) {
         vm->dump_tasks = true;
         asy_signals_dump_on_sigquit(vm);
@@ -266,6 +285,7 @@ int main(int argc, char **argv) {
         free(dir);
         free(abs);
     }
+    if (!asy_trace_finish(vm) && status == 0) status = 1;
     asy_signals_uninstall(vm);
     asy_vm_free(vm);
     if (status == EXIT_INTERRUPTED) {

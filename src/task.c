@@ -12,6 +12,7 @@
 #include "function.h"
 #include "generator.h"
 #include "task.h"
+#include "trace.h"
 
 /* Where CPython's asyncio sources live, for reprs that name them. */
 #define AIO_SRC "/usr/lib/python3.11/asyncio/"
@@ -563,11 +564,12 @@ AsyTask *asy_task_new(AsyVM *vm, AsyValue coro, AsyValue name) {
         ((AsyOp *)ASY_AS_OBJ(coro))->awaited = 1; /* the task owns it now */
     }
     t->num = ++L->task_counter;
-    if (ASY_UNLIKELY(L->debug || vm->dump_tasks)) {
+    if (ASY_UNLIKELY(L->debug || vm->dump_tasks || vm->trace)) {
         /* --dump-tasks alone names the asy line, and keeps the repr CPython's */
         t->created_debug = L->debug;
         t->created_at = creation_site(vm);
     }
+    if (ASY_UNLIKELY(vm->trace)) asy_trace_task_created(vm, t);
     t->anext = L->tasks;
     if (L->tasks) L->tasks->aprev = t;
     L->tasks = t;
@@ -705,6 +707,7 @@ static void task_step(AsyVM *vm, AsyTask *t, AsyValue exc) {
     if (t->wait_state == ASY_WAIT_PENDING) t->wait_state = ASY_WAIT_CANCELLED;
     AsyTask *prev = L->current;
     L->current = t;
+    if (ASY_UNLIKELY(vm->trace)) asy_trace_step_begin(vm, t);
     AsyValue out = ASY_UNDEF;
     AsyRunStatus st = task_run(vm, t, exc, &out);
     L->current = prev;
@@ -714,6 +717,7 @@ static void task_step(AsyVM *vm, AsyTask *t, AsyValue exc) {
     case ASY_RUN_ERROR: task_finished_exc(vm, t); break;
     case ASY_RUN_SUSPENDED: task_suspended(vm, t, out); break;
     }
+    if (ASY_UNLIKELY(vm->trace)) asy_trace_step_end(vm, t);
 }
 
 /* A future the task awaited is done: step it, with the future's exception if any. */

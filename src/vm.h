@@ -228,6 +228,7 @@ struct AsyVM {
     volatile int dump_pending;     /* SIGQUIT under --dump-tasks: dump at the next chance */
     bool dump_tasks;               /* --dump-tasks: tasks record where they were made    */
     bool dev_mode;                 /* -X dev: asyncio's debug mode by default            */
+    struct AsyTrace *trace;        /* --trace/--timeline: the tasks' recorder (trace.h)  */
     int64_t step_budget;           /* > 0: safepoints left before RuntimeError (fuzzing) */
 
     /* -- output -- */
