@@ -132,14 +132,22 @@ static void close_slice(AsyTrace *tr, TraceTask *r, double now) {
     r->waiting = NULL;
 }
 
-void asy_trace_step_begin(AsyVM *vm, AsyTask *t) {
+/* A step of t begins or ends: its record, with the slice before closed at *now. */
+static TraceTask *step_boundary(AsyVM *vm, AsyTask *t, double *now) {
     AsyTrace *tr = vm->trace;
     TraceTask *r = trace_task(tr, t);
-    if (!r) return;
-    double now = trace_now(tr);
-    close_slice(tr, r, now);
-    r->is_main = t == ((AsyLoop *)vm->loop)->main_task;
+    if (!r) return NULL;
+    *now = trace_now(tr);
+    close_slice(tr, r, *now);
     refresh_name(vm, r, t);
+    return r;
+}
+
+void asy_trace_step_begin(AsyVM *vm, AsyTask *t) {
+    double now;
+    TraceTask *r = step_boundary(vm, t, &now);
+    if (!r) return;
+    r->is_main = t == ((AsyLoop *)vm->loop)->main_task;
     r->open = true;
     r->since = now;
 }
@@ -181,12 +189,9 @@ static char *outcome_of(AsyVM *vm, const AsyTask *t) {
 }
 
 void asy_trace_step_end(AsyVM *vm, AsyTask *t) {
-    AsyTrace *tr = vm->trace;
-    TraceTask *r = trace_task(tr, t);
+    double now;
+    TraceTask *r = step_boundary(vm, t, &now);
     if (!r) return;
-    double now = trace_now(tr);
-    close_slice(tr, r, now);
-    refresh_name(vm, r, t);
     if (t->fut.state != ASY_FUT_PENDING) {
         r->ended = now;
         free(r->outcome);
