@@ -259,7 +259,8 @@ static AsyValue list_iter(AsyVM *vm, AsyValue self) {
 static AsyValue list_slice_get(AsyVM *vm, AsyList *l, AsySlice *sl) {
     int64_t start, stop, step, n;
     if (!asy_slice_indices(vm, sl, l->len, &start, &stop, &step, &n)) return ASY_ERR;
-    if (step == 1) return ASY_OBJ(asy_list_from_array(vm, l->items + start, n));
+    /* n == 0 on an empty list, whose items may be NULL: NULL + 0 is undefined in C */
+    if (step == 1) return ASY_OBJ(asy_list_from_array(vm, n ? l->items + start : NULL, n));
     AsyList *r = asy_list_new(vm, n);
     if (!r) return ASY_ERR;
     for (int64_t i = 0; i < n; i++) r->items[i] = l->items[start + i * step];
@@ -297,7 +298,9 @@ static int list_replace(AsyVM *vm, AsyList *l, int64_t lo, int64_t hi, const Asy
                         int64_t n) {
     int64_t d = n - (hi - lo);
     if (d > 0 && !list_reserve(vm, l, l->len + d)) return -1;
-    memmove(l->items + hi + d, l->items + hi, (size_t)(l->len - hi) * sizeof(AsyValue));
+    /* an empty list may have no items array: no pointer arithmetic on NULL */
+    if (l->len > hi)
+        memmove(l->items + hi + d, l->items + hi, (size_t)(l->len - hi) * sizeof(AsyValue));
     if (n > 0) memcpy(l->items + lo, src, (size_t)n * sizeof(AsyValue));
     l->len += d;
     return 0;
