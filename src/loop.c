@@ -285,8 +285,9 @@ static AsyHandle timer_pop(AsyLoop *L) {
 
 /* Step 1: wait for I/O (the http module's sockets), signals or the earliest deadline;
  * never blocks when something is ready. As CPython, a busy loop polls once per pass when
- * sockets are watched; with none (only our SIGINT event) a poll every LOOP_SIGNAL_POLL
- * passes is enough to notice Ctrl-C, and saves a syscall per task switch. */
+ * sockets are watched; with none (only the signals' wake-up pipe) a poll every
+ * LOOP_SIGNAL_POLL passes is enough (signals are seen through vm->signal_pending anyway),
+ * and saves a syscall per task switch. */
 /* A run whose tasks all wait while nothing can wake them (diag.c reports it and stops the
  * run, where CPython would hang): no live timer but watchdogs, no I/O, no signal but
  * Ctrl-C. */
