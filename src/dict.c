@@ -1020,18 +1020,6 @@ static AsyValue m_contains(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return r < 0 ? ASY_ERR : ASY_BOOL(r);
 }
 
-static AsyValue m_len(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "dict.__len__", argc - 1, 0, 0)) return ASY_ERR;
-    return ASY_INT(DICT(argv[0])->len);
-}
-
-static AsyValue m_iter(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "dict.__iter__", argc - 1, 0, 0)) return ASY_ERR;
-    return dict_iter(vm, argv[0]);
-}
-
 static const AsyMethodDef dict_methods[] = {
     {"keys", m_keys, ASY_METH_NOKW, "A set-like object providing a view on D's keys."},
     {"values", m_values, ASY_METH_NOKW, "An object providing a view on D's values."},
@@ -1050,8 +1038,6 @@ static const AsyMethodDef dict_methods[] = {
     {"__setitem__", m_setitem, ASY_METH_NOKW, "Set self[key] to value."},
     {"__delitem__", m_delitem, ASY_METH_NOKW, "Delete self[key]."},
     {"__contains__", m_contains, ASY_METH_NOKW, "True if the dictionary has the specified key, else False."},
-    {"__len__", m_len, ASY_METH_NOKW, "Return len(self)."},
-    {"__iter__", m_iter, ASY_METH_NOKW, "Implement iter(self)."},
     {NULL, NULL, 0, NULL},
 };
 

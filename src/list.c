@@ -884,25 +884,6 @@ static AsyValue m_delitem(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return list_setitem(vm, argv[0], argv[1], ASY_UNDEF) < 0 ? ASY_ERR : ASY_NONE;
 }
 
-static AsyValue m_len(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "list.__len__", argc - 1, 0, 0)) return ASY_ERR;
-    return ASY_INT(LIST(argv[0])->len);
-}
-
-static AsyValue m_contains(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "list.__contains__", argc - 1, 1, 1)) return ASY_ERR;
-    int r = list_contains(vm, argv[0], argv[1]);
-    return r < 0 ? ASY_ERR : ASY_BOOL(r);
-}
-
-static AsyValue m_iter(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "list.__iter__", argc - 1, 0, 0)) return ASY_ERR;
-    return list_iter(vm, argv[0]);
-}
-
 static const AsyMethodDef list_methods[] = {
     {"append", m_append, ASY_METH_NOKW, "Append object to the end of the list."},
     {"extend", m_extend, ASY_METH_NOKW, "Extend list by appending elements from the iterable."},
@@ -920,9 +901,6 @@ static const AsyMethodDef list_methods[] = {
     {"__getitem__", m_getitem, ASY_METH_NOKW, "x.__getitem__(y) <==> x[y]"},
     {"__setitem__", m_setitem, ASY_METH_NOKW, "Set self[key] to value."},
     {"__delitem__", m_delitem, ASY_METH_NOKW, "Delete self[key]."},
-    {"__len__", m_len, ASY_METH_NOKW, "Return len(self)."},
-    {"__contains__", m_contains, ASY_METH_NOKW, "Return key in self."},
-    {"__iter__", m_iter, ASY_METH_NOKW, "Implement iter(self)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -909,61 +909,69 @@ static AsyType *wrapper_impl(AsyVM *vm, AsyValue self) {
     return asy_type_builtin_base(asy_type_of(vm, self));
 }
 
+/* A slot wrapper's argument count, checked with CPython's words (wrapperobject.c). */
+static bool sw_args(AsyVM *vm, int argc, int want) {
+    if (argc - 1 == want) return true;
+    asy_raise(vm, ASY_EXC_TypeError, "expected %d argument%s, got %d", want, want == 1 ? "" : "s",
+              argc - 1);
+    return false;
+}
+
 static AsyValue sw_repr(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__repr__", argc - 1, 0, 0)) return ASY_ERR;
+    if (!sw_args(vm, argc, 0)) return ASY_ERR;
     return wrapper_impl(vm, argv[0])->repr(vm, argv[0]);
 }
 
 static AsyValue sw_str(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__str__", argc - 1, 0, 0)) return ASY_ERR;
+    if (!sw_args(vm, argc, 0)) return ASY_ERR;
     return wrapper_impl(vm, argv[0])->str(vm, argv[0]);
 }
 
 static AsyValue sw_hash(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__hash__", argc - 1, 0, 0)) return ASY_ERR;
+    if (!sw_args(vm, argc, 0)) return ASY_ERR;
     AsyType *t = wrapper_impl(vm, argv[0]);
     int64_t h;
     if (!t->hash) return asy_raise_unhashable(vm, argv[0]);
     return t->hash(vm, argv[0], &h) ? ASY_INT(h) : ASY_ERR;
 }
 
-static AsyValue sw_compare(AsyVM *vm, int argc, AsyValue *argv, AsyCmpOp op, const char *n) {
-    if (!asy_check_args(vm, n, argc - 1, 1, 1)) return ASY_ERR;
+static AsyValue sw_compare(AsyVM *vm, int argc, AsyValue *argv, AsyCmpOp op) {
+    if (!sw_args(vm, argc, 1)) return ASY_ERR;
     return wrapper_impl(vm, argv[0])->richcompare(vm, argv[0], argv[1], op);
 }
 
-#define ASY_SW_CMP(fn, op, name)                                                                   \
+#define ASY_SW_CMP(fn, op)                                                                         \
     static AsyValue fn(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {                         \
         ASY_UNUSED(kw);                                                                            \
-        return sw_compare(vm, argc, argv, op, name);                                               \
+        return sw_compare(vm, argc, argv, op);                                               \
     }
-ASY_SW_CMP(sw_eq, ASY_CMP_EQ, "__eq__")
-ASY_SW_CMP(sw_ne, ASY_CMP_NE, "__ne__")
-ASY_SW_CMP(sw_lt, ASY_CMP_LT, "__lt__")
-ASY_SW_CMP(sw_le, ASY_CMP_LE, "__le__")
-ASY_SW_CMP(sw_gt, ASY_CMP_GT, "__gt__")
-ASY_SW_CMP(sw_ge, ASY_CMP_GE, "__ge__")
+ASY_SW_CMP(sw_eq, ASY_CMP_EQ)
+ASY_SW_CMP(sw_ne, ASY_CMP_NE)
+ASY_SW_CMP(sw_lt, ASY_CMP_LT)
+ASY_SW_CMP(sw_le, ASY_CMP_LE)
+ASY_SW_CMP(sw_gt, ASY_CMP_GT)
+ASY_SW_CMP(sw_ge, ASY_CMP_GE)
 #undef ASY_SW_CMP
 
 static AsyValue sw_len(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__len__", argc - 1, 0, 0)) return ASY_ERR;
+    if (!sw_args(vm, argc, 0)) return ASY_ERR;
     int64_t n = wrapper_impl(vm, argv[0])->len(vm, argv[0]);
     return n < 0 ? ASY_ERR : ASY_INT(n);
 }
 
 static AsyValue sw_iter(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__iter__", argc - 1, 0, 0)) return ASY_ERR;
+    if (!sw_args(vm, argc, 0)) return ASY_ERR;
     return wrapper_impl(vm, argv[0])->iter(vm, argv[0]);
 }
 
 static AsyValue sw_next(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__next__", argc - 1, 0, 0)) return ASY_ERR;
+    if (!sw_args(vm, argc, 0)) return ASY_ERR;
     AsyValue r = wrapper_impl(vm, argv[0])->next(vm, argv[0]);
     if (ASY_IS_UNDEF(r)) return asy_raise_value(vm, ASY_OBJ(vm->exc_types[ASY_EXC_StopIteration]));
     return r;
@@ -971,13 +979,13 @@ static AsyValue sw_next(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 
 static AsyValue sw_getitem(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__getitem__", argc - 1, 1, 1)) return ASY_ERR;
+    if (!sw_args(vm, argc, 1)) return ASY_ERR;
     return wrapper_impl(vm, argv[0])->getitem(vm, argv[0], argv[1]);
 }
 
 static AsyValue sw_contains(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__contains__", argc - 1, 1, 1)) return ASY_ERR;
+    if (!sw_args(vm, argc, 1)) return ASY_ERR;
     int r = wrapper_impl(vm, argv[0])->contains(vm, argv[0], argv[1]);
     return r < 0 ? ASY_ERR : ASY_BOOL(r);
 }

@@ -1003,18 +1003,6 @@ static AsyValue m_contains(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return r < 0 ? ASY_ERR : ASY_BOOL(r);
 }
 
-static AsyValue m_len(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__len__", argc - 1, 0, 0)) return ASY_ERR;
-    return ASY_INT(SET(argv[0])->len);
-}
-
-static AsyValue m_iter(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "__iter__", argc - 1, 0, 0)) return ASY_ERR;
-    return set_iter(vm, argv[0]);
-}
-
 #define SET_COMMON_METHODS                                                                  \
     {"copy", m_copy, ASY_METH_NOKW, "Return a shallow copy of a set."},                     \
     {"union", m_union, ASY_METH_NOKW, "Return the union of sets as a new set."},            \
@@ -1028,9 +1016,7 @@ static AsyValue m_iter(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     {"issuperset", m_issuperset, ASY_METH_NOKW, "Report whether this set contains another set."}, \
     {"isdisjoint", m_isdisjoint, ASY_METH_NOKW,                                             \
      "Return True if two sets have a null intersection."},                                  \
-    {"__contains__", m_contains, ASY_METH_NOKW, "x.__contains__(y) <==> y in x."},     \
-    {"__len__", m_len, ASY_METH_NOKW, "Return len(self)."},                                 \
-    {"__iter__", m_iter, ASY_METH_NOKW, "Implement iter(self)."}
+    {"__contains__", m_contains, ASY_METH_NOKW, "x.__contains__(y) <==> y in x."}
 
 static const AsyMethodDef set_methods[] = {
     SET_COMMON_METHODS,

@@ -248,38 +248,9 @@ static AsyValue m_index(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return asy_raise(vm, ASY_EXC_ValueError, "tuple.index(x): x not in tuple");
 }
 
-static AsyValue m_getitem(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "tuple.__getitem__", argc - 1, 1, 1)) return ASY_ERR;
-    return tuple_getitem(vm, argv[0], argv[1]);
-}
-
-static AsyValue m_len(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "tuple.__len__", argc - 1, 0, 0)) return ASY_ERR;
-    return ASY_INT(TUPLE(argv[0])->len);
-}
-
-static AsyValue m_contains(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "tuple.__contains__", argc - 1, 1, 1)) return ASY_ERR;
-    int r = tuple_contains(vm, argv[0], argv[1]);
-    return r < 0 ? ASY_ERR : ASY_BOOL(r);
-}
-
-static AsyValue m_iter(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    ASY_UNUSED(kw);
-    if (!asy_check_args(vm, "tuple.__iter__", argc - 1, 0, 0)) return ASY_ERR;
-    return tuple_iter(vm, argv[0]);
-}
-
 static const AsyMethodDef tuple_methods[] = {
     {"count", m_count, ASY_METH_NOKW, "Return number of occurrences of value."},
     {"index", m_index, ASY_METH_NOKW, "Return first index of value."},
-    {"__getitem__", m_getitem, ASY_METH_NOKW, "Return self[key]."},
-    {"__len__", m_len, ASY_METH_NOKW, "Return len(self)."},
-    {"__contains__", m_contains, ASY_METH_NOKW, "Return key in self."},
-    {"__iter__", m_iter, ASY_METH_NOKW, "Implement iter(self)."},
     {NULL, NULL, 0, NULL},
 };
 
