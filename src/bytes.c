@@ -1,6 +1,6 @@
 /* bytes.c - the immutable `bytes` type: construction, repr, comparison, hashing, indexing,
  * slicing, iteration (bytes_iterator), + and *, `in`, and the commonly used methods (the
- * codecs of bytes.decode are codec.c's). Messages are CPython 3.11's. The only whitespace
+ * codecs of bytes.decode are codec.c's; `bytes % args` is strformat.c's). Messages are CPython 3.11's. The only whitespace
  * bytes know is ASCII's " \t\n\r\v\f".
  */
 #ifndef _GNU_SOURCE
@@ -206,6 +206,14 @@ static AsyValue bytes_binop(AsyVM *vm, AsyValue a, AsyValue b, AsyBinOp op) {
             return ASY_OBJ(vm->not_implemented);
         return asy_raise(vm, ASY_EXC_TypeError, "can't multiply sequence by non-int of type '%s'",
                          asy_type_name(vm, n));
+    }
+    if (op == ASY_BIN_MOD && is_bytes(vm, a)) {
+        /* A bytes subclass's own __rmod__ comes before formatting (CPython's binary_op1). */
+        if (is_bytes(vm, b) && b.as.o->type != a.as.o->type &&
+            (b.as.o->type->tflags & ASY_TYPE_HEAP) &&
+            !ASY_IS_UNDEF(asy_type_lookup(b.as.o->type, ASY_S(vm, __rmod__))))
+            return ASY_OBJ(vm->not_implemented);
+        return asy_bytes_percent(vm, AS_BYTES(a), b);
     }
     return ASY_OBJ(vm->not_implemented);
 }

@@ -568,8 +568,12 @@ AsyValue asy_str_format_map(AsyVM *vm, AsyStr *fmt, AsyValue mapping) {
 }
 
 /* ------------------------------------------------------------------------------------ */
-/* printf-style formatting: str % args                                                    */
+/* printf-style formatting: str % args, and bytes % args (PEP 461)                        */
 /* ------------------------------------------------------------------------------------ */
+
+/* One engine serves both: the numeric conversions are shared as they are in CPython
+ * (formatlong, formatfloat); with `bytes` set, the format and the result are raw bytes,
+ * %s/%b take bytes-like objects, %r is %a, %c makes one byte, and %(key) keys are bytes. */
 
 typedef struct {
     AsyVM *vm;
@@ -578,6 +582,7 @@ typedef struct {
     AsyValue single;         /* storage for a non-tuple argument or a %(key) value     */
     AsyValue dict;           /* the mapping for %(key)s, else UNDEF                    */
     size_t nroots;           /* values pushed with asy_root_push, popped at the end     */
+    bool bytes;              /* formatting bytes % args rather than str % args         */
 } PctCtx;
 
 typedef struct {
@@ -594,11 +599,13 @@ static bool pct_next(PctCtx *c, AsyValue *out) {
     return false;
 }
 
-/* Does `args` count as a mapping for %(name)s (CPython: has __getitem__, not tuple/str)? */
-static bool pct_is_mapping(AsyVM *vm, AsyValue v) {
+/* Does `args` count as a mapping for %(name)s (CPython: has __getitem__, not tuple/str,
+ * and for bytes formatting not bytes either)? */
+static bool pct_is_mapping(AsyVM *vm, AsyValue v, bool bytes) {
     if (!ASY_IS_OBJ(v)) return false;
     AsyType *t = ASY_TYPE_OF_OBJ(ASY_AS_OBJ(v));
-    if (asy_is_subtype(t, ASY_TYPE(vm, tuple)) || asy_is_subtype(t, ASY_TYPE(vm, str)))
+    if (asy_is_subtype(t, ASY_TYPE(vm, tuple)) || asy_is_subtype(t, ASY_TYPE(vm, str)) ||
+        (bytes && asy_is_subtype(t, ASY_TYPE(vm, bytes))))
         return false;
     if (asy_is_subtype(t, ASY_TYPE(vm, dict)) || asy_is_subtype(t, ASY_TYPE(vm, list)) ||
         asy_is_subtype(t, ASY_TYPE(vm, bytes)) || asy_is_subtype(t, ASY_TYPE(vm, range)))
@@ -630,7 +637,11 @@ static void pct_pad(AsyVM *vm, AsyStrBuf *out, const PctSpec *sp, const char *bo
     }
 }
 
+static bool pct_bytes_text(PctCtx *c, AsyStrBuf *out, const PctSpec *sp, AsyValue v,
+                           char conv);
+
 static bool pct_text(PctCtx *c, AsyStrBuf *out, const PctSpec *sp, AsyValue v, char conv) {
+    if (c->bytes) return pct_bytes_text(c, out, sp, v, conv);
     AsyVM *vm = c->vm;
     AsyValue s = conv == 's' ? asy_str(vm, v) : conv == 'r' ? asy_repr(vm, v) : asy_ascii(vm, v);
     if (ASY_IS_ERR(s)) return false;
@@ -644,7 +655,10 @@ static bool pct_text(PctCtx *c, AsyStrBuf *out, const PctSpec *sp, AsyValue v, c
     return !out->failed;
 }
 
+static bool pct_byte(PctCtx *c, AsyStrBuf *out, const PctSpec *sp, AsyValue v);
+
 static bool pct_char(PctCtx *c, AsyStrBuf *out, const PctSpec *sp, AsyValue v) {
+    if (c->bytes) return pct_byte(c, out, sp, v);
     AsyVM *vm = c->vm;
     char buf[4];
     size_t n;
@@ -669,6 +683,86 @@ static bool pct_char(PctCtx *c, AsyStrBuf *out, const PctSpec *sp, AsyValue v) {
         return false;
     }
     pct_pad(vm, out, sp, buf, n, 1, 0, false);
+    return !out->failed;
+}
+
+/* The bytes %s and %b insert: a bytes object's own, or what __bytes__ returns (rooted by
+ * the caller through c->nroots). */
+static AsyBytes *pct_bytes_of(PctCtx *c, AsyValue v) {
+    AsyVM *vm = c->vm;
+    if (ASY_IS_OBJ(v) && asy_is_subtype(ASY_TYPE_OF_OBJ(ASY_AS_OBJ(v)), ASY_TYPE(vm, bytes)))
+        return (AsyBytes *)ASY_AS_OBJ(v);
+    AsyStr *name = asy_str_intern_cstr(vm, "__bytes__");
+    if (!name) return NULL;
+    if (ASY_IS_UNDEF(asy_type_lookup(asy_type_of(vm, v), name))) {
+        asy_raise(vm, ASY_EXC_TypeError, "%%b requires a bytes-like object, or an object that "
+                  "implements __bytes__, not '%s'", asy_type_name(vm, v));
+        return NULL;
+    }
+    AsyValue r = asy_call_method(vm, v, name, 0, NULL);
+    if (ASY_IS_ERR(r)) return NULL;
+    asy_root_push(vm, r);
+    c->nroots++;
+    if (!ASY_IS_OBJ(r) || !asy_is_subtype(ASY_TYPE_OF_OBJ(ASY_AS_OBJ(r)), ASY_TYPE(vm, bytes))) {
+        asy_raise(vm, ASY_EXC_TypeError, "__bytes__ returned non-bytes (type %s)",
+                  asy_type_name(vm, r));
+        return NULL;
+    }
+    return (AsyBytes *)ASY_AS_OBJ(r);
+}
+
+/* bytes %s/%b (bytes-like) and %r/%a (ascii(), whose result is pure ASCII). */
+static bool pct_bytes_text(PctCtx *c, AsyStrBuf *out, const PctSpec *sp, AsyValue v,
+                           char conv) {
+    AsyVM *vm = c->vm;
+    const char *data;
+    size_t len;
+    if (conv == 's') {
+        AsyBytes *b = pct_bytes_of(c, v);
+        if (!b) return false;
+        data = (const char *)b->data, len = b->len;
+    } else {
+        AsyValue s = asy_ascii(vm, v);
+        if (ASY_IS_ERR(s)) return false;
+        data = AS_STR(s)->data, len = AS_STR(s)->len;
+    }
+    if (sp->prec >= 0 && (size_t)sp->prec < len) len = (size_t)sp->prec;
+    pct_pad(vm, out, sp, data, len, len, 0, false);
+    return !out->failed;
+}
+
+/* bytes %c: an int in range(256) (or an __index__ object), or a bytes of length 1. */
+static bool pct_byte(PctCtx *c, AsyStrBuf *out, const PctSpec *sp, AsyValue v) {
+    AsyVM *vm = c->vm;
+    char byte;
+    if (ASY_IS_OBJ(v) && asy_is_subtype(ASY_TYPE_OF_OBJ(ASY_AS_OBJ(v)), ASY_TYPE(vm, bytes)) &&
+        ((AsyBytes *)ASY_AS_OBJ(v))->len == 1) {
+        byte = (char)((AsyBytes *)ASY_AS_OBJ(v))->data[0];
+    } else {
+        AsyValue iv = v;
+        if (!asy_num_is_int(vm, v)) {
+            AsyType *t = asy_type_of(vm, v);
+            iv = (t->tflags & ASY_TYPE_HEAP) &&
+                         !ASY_IS_UNDEF(asy_type_lookup(t, ASY_S(vm, __index__)))
+                     ? asy_num_index(vm, v)
+                     : ASY_UNDEF;
+            if (ASY_IS_ERR(iv) && !asy_exc_matches(vm, ASY_EXC_TypeError)) return false;
+            if (ASY_IS_ERR(iv)) asy_exc_clear(vm);
+            if (ASY_IS_UNDEF(iv) || ASY_IS_ERR(iv)) {
+                asy_raise(vm, ASY_EXC_TypeError,
+                          "%%c requires an integer in range(256) or a single byte");
+                return false;
+            }
+        }
+        int ovf = 0;
+        int64_t n = asy_num_int_as_i64(iv, &ovf);
+        if (ovf || n < 0 || n > 255) {
+            asy_raise(vm, ASY_EXC_OverflowError, "%%c arg not in range(256)");
+            return false;
+        }
+        byte = (char)n;
+    }
+    pct_pad(vm, out, sp, &byte, 1, 1, 0, false);
     return !out->failed;
 }
 
@@ -734,7 +828,13 @@ static bool pct_int(PctCtx *c, AsyStrBuf *out, const PctSpec *sp, AsyValue v, ch
 static bool pct_float(PctCtx *c, AsyStrBuf *out, const PctSpec *sp, AsyValue v, char conv) {
     AsyVM *vm = c->vm;
     double d;
-    if (!asy_num_to_double_any(vm, v, &d)) return false;
+    if (!asy_num_to_double_any(vm, v, &d)) {
+        if (!c->bytes) return false;
+        /* bytes formatting replaces whatever went wrong (CPython's formatfloat) */
+        asy_exc_clear(vm);
+        asy_raise(vm, ASY_EXC_TypeError, "float argument required, not %s", asy_type_name(vm, v));
+        return false;
+    }
     int prec = sp->prec < 0 ? 6 : sp->prec > 100000 ? 100000 : (int)sp->prec;
     bool upper = conv == 'E' || conv == 'F' || conv == 'G';
     AsyStrBuf body;
@@ -788,11 +888,26 @@ static bool pct_digits(AsyVM *vm, const char *s, size_t n, size_t *i, int64_t *o
     return true;
 }
 
-/* One conversion starting just after '%' at s[*i]. */
-static bool pct_one(PctCtx *c, AsyStr *fmt, size_t *i, AsyStrBuf *out) {
+/* The ValueError for an unknown conversion at s[at]; CPython's index counts characters
+ * of a str format and bytes of a bytes one. */
+static void pct_bad_conversion(PctCtx *c, const char *s, size_t at) {
     AsyVM *vm = c->vm;
-    const char *s = fmt->data;
-    size_t n = fmt->len, p = *i;
+    unsigned char b = (unsigned char)s[at];
+    if (c->bytes && b >= 0x80) { /* CPython passes the byte as a negative C char */
+        asy_raise(vm, ASY_EXC_OverflowError, "character argument not in range(0x110000)");
+        return;
+    }
+    size_t q = at;
+    uint32_t cp = c->bytes ? b : asy_utf8_next(s, &q);
+    char shown = c->bytes || (cp >= 32 && cp <= 126) ? (char)cp : '?';
+    asy_raise(vm, ASY_EXC_ValueError, "unsupported format character '%c' (0x%x) at index %zu",
+              shown, cp, c->bytes ? at : asy_utf8_nchars(s, at));
+}
+
+/* One conversion starting just after '%' at s[*i]. */
+static bool pct_one(PctCtx *c, const char *s, size_t n, size_t *i, AsyStrBuf *out) {
+    AsyVM *vm = c->vm;
+    size_t p = *i;
     if (p < n && s[p] == '(') {
         if (ASY_IS_UNDEF(c->dict)) {
             asy_raise(vm, ASY_EXC_TypeError, "format requires a mapping");
@@ -809,7 +924,8 @@ static bool pct_one(PctCtx *c, AsyStr *fmt, size_t *i, AsyStrBuf *out) {
             asy_raise(vm, ASY_EXC_ValueError, "incomplete format key");
             return false;
         }
-        AsyStr *key = asy_str_new(vm, s + kb, p - 1 - kb);
+        AsyObj *key = c->bytes ? (AsyObj *)asy_bytes_new(vm, (const uint8_t *)s + kb, p - 1 - kb)
+                               : (AsyObj *)asy_str_new(vm, s + kb, p - 1 - kb);
         if (!key) return false;
         AsyValue v = asy_getitem(vm, c->dict, ASY_OBJ(key));
         if (ASY_IS_ERR(v)) return false;
@@ -858,62 +974,83 @@ static bool pct_one(PctCtx *c, AsyStr *fmt, size_t *i, AsyStrBuf *out) {
     *i = p;
     AsyValue v;
     switch (conv) {
+    case 'b':
+        if (!c->bytes) break;
+        return pct_next(c, &v) && pct_text(c, out, &sp, v, 's');
     case 's': case 'r': case 'a':
         return pct_next(c, &v) && pct_text(c, out, &sp, v, conv);
     case 'c':
         return pct_next(c, &v) && pct_char(c, out, &sp, v);
     case 'd': case 'i': case 'u': case 'x': case 'X': case 'o':
-        return pct_next(c, &v) && pct_int(c, out, &sp, v, conv == 'i' || conv == 'u' ? 'd' : conv);
+        /* CPython's messages name %i and %u as written, except bytes' %i (which it reads as %d) */
+        return pct_next(c, &v) && pct_int(c, out, &sp, v, c->bytes && conv == 'i' ? 'd' : conv);
     case 'e': case 'E': case 'f': case 'F': case 'g': case 'G':
         return pct_next(c, &v) && pct_float(c, out, &sp, v, conv);
-    default: {
-        size_t q = at;
-        uint32_t cp = asy_utf8_next(s, &q);
-        asy_raise(vm, ASY_EXC_ValueError, "unsupported format character '%c' (0x%x) at index %zu",
-                  cp >= 32 && cp <= 126 ? (char)cp : '?', cp, asy_utf8_nchars(s, at));
-        return false;
+    default:
+        break;
     }
-    }
+    pct_bad_conversion(c, s, at);
+    return false;
 }
 
-AsyValue asy_str_percent(AsyVM *vm, AsyStr *fmt, AsyValue args) {
-    PctCtx c = {vm, NULL, 0, 0, args, ASY_UNDEF, 0};
+/* Format s[0..n) with args into out; false with an exception set. */
+static bool pct_run(PctCtx *c, const char *s, size_t n, AsyValue args, AsyStrBuf *out) {
+    AsyVM *vm = c->vm;
     if (ASY_IS_OBJ(args) && asy_is_subtype(ASY_TYPE_OF_OBJ(ASY_AS_OBJ(args)), ASY_TYPE(vm, tuple))) {
         AsyTuple *t = (AsyTuple *)ASY_AS_OBJ(args);
-        c.items = t->items;
-        c.nitems = t->len;
+        c->items = t->items;
+        c->nitems = t->len;
     } else {
-        c.items = &c.single;
-        c.nitems = 1;
-        if (pct_is_mapping(vm, args)) c.dict = args;
+        c->items = &c->single;
+        c->nitems = 1;
+        if (pct_is_mapping(vm, args, c->bytes)) c->dict = args;
     }
-    AsyStrBuf out;
-    asy_strbuf_init(&out);
-    const char *s = fmt->data;
-    size_t n = fmt->len, i = 0;
+    size_t i = 0;
     bool ok = true;
     while (i < n && ok) {
         const char *pct = memchr(s + i, '%', n - i);
         size_t j = pct ? (size_t)(pct - s) : n;
-        asy_strbuf_append(vm, &out, s + i, j - i);
+        asy_strbuf_append(vm, out, s + i, j - i);
         if (j >= n) break;
         i = j + 1;
         if (i < n && s[i] == '%') {
-            asy_strbuf_append(vm, &out, "%", 1);
+            asy_strbuf_append(vm, out, "%", 1);
             i++;
             continue;
         }
-        ok = pct_one(&c, fmt, &i, &out);
+        ok = pct_one(c, s, n, &i, out);
     }
-    if (ok && ASY_IS_UNDEF(c.dict) && c.argidx < c.nitems) {
-        asy_raise(vm, ASY_EXC_TypeError, "not all arguments converted during string formatting");
+    if (ok && ASY_IS_UNDEF(c->dict) && c->argidx < c->nitems) {
+        asy_raise(vm, ASY_EXC_TypeError, "not all arguments converted during %s formatting",
+                  c->bytes ? "bytes" : "string");
         ok = false;
     }
-    asy_root_pop(vm, c.nroots);
-    if (!ok || out.failed) {
+    asy_root_pop(vm, c->nroots);
+    if (ok && out->failed) ok = false; /* the buffer raised MemoryError */
+    return ok;
+}
+
+AsyValue asy_str_percent(AsyVM *vm, AsyStr *fmt, AsyValue args) {
+    PctCtx c = {vm, NULL, 0, 0, args, ASY_UNDEF, 0, false};
+    AsyStrBuf out;
+    asy_strbuf_init(&out);
+    if (!pct_run(&c, fmt->data, fmt->len, args, &out)) {
         asy_strbuf_free(&out);
         return ASY_ERR;
     }
     AsyStr *r = asy_strbuf_finish(vm, &out);
     return r ? ASY_OBJ(r) : ASY_ERR;
+}
+
+AsyValue asy_bytes_percent(AsyVM *vm, AsyBytes *fmt, AsyValue args) {
+    PctCtx c = {vm, NULL, 0, 0, args, ASY_UNDEF, 0, true};
+    AsyStrBuf out;
+    asy_strbuf_init(&out);
+    AsyValue r = ASY_ERR;
+    if (pct_run(&c, (const char *)fmt->data, fmt->len, args, &out)) {
+        AsyBytes *b = asy_bytes_new(vm, (const uint8_t *)out.data, out.len);
+        if (b) r = ASY_OBJ(b);
+    }
+    asy_strbuf_free(&out);
+    return r;
 }

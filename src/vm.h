@@ -468,6 +468,7 @@ void asy_strbuf_free(AsyStrBuf *b);
 AsyValue asy_str_format_method(AsyVM *vm, AsyStr *fmt, int argc, AsyValue *argv,
                                AsyDict *kw);
 AsyValue asy_str_percent(AsyVM *vm, AsyStr *fmt, AsyValue args);
+AsyValue asy_bytes_percent(AsyVM *vm, AsyBytes *fmt, AsyValue args); /* bytes % args */
 
 /* bytes.c */
 AsyBytes *asy_bytes_new(AsyVM *vm, const uint8_t *data, size_t len);
