@@ -1,7 +1,7 @@
 /* bytes.c - the immutable `bytes` type: construction, repr, comparison, hashing, indexing,
  * slicing, iteration (bytes_iterator), + and *, `in`, and the commonly used methods (the
- * codecs of bytes.decode are codec.c's; `bytes % args` is strformat.c's). Messages are CPython 3.11's. The only whitespace
- * bytes know is ASCII's " \t\n\r\v\f".
+ * codecs of bytes.decode are codec.c's; the formatting of `bytes % args` is strformat.c's).
+ * Messages are CPython 3.11's. The only whitespace bytes know is ASCII's " \t\n\r\v\f".
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* memmem */
