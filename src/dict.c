@@ -1085,27 +1085,31 @@ static int64_t dictiter_step(AsyVM *vm, AsyDictIter *it, bool *err) {
     return found;
 }
 
-static AsyValue dictiter_next_key(AsyVM *vm, AsyValue self) {
-    bool err;
+/* dictiter_step on the iterator self, whose dict goes to *d (before the step ends it). */
+static int64_t dictiter_next_ix(AsyVM *vm, AsyValue self, AsyDict **d, bool *err) {
     AsyDictIter *it = (AsyDictIter *)ASY_AS_OBJ(self);
-    AsyDict *d = it->dict;
-    int64_t i = dictiter_step(vm, it, &err);
+    *d = it->dict;
+    return dictiter_step(vm, it, err);
+}
+
+static AsyValue dictiter_next_key(AsyVM *vm, AsyValue self) {
+    AsyDict *d;
+    bool err;
+    int64_t i = dictiter_next_ix(vm, self, &d, &err);
     return i >= 0 ? ent_key(d, i) : err ? ASY_ERR : ASY_UNDEF;
 }
 
 static AsyValue dictiter_next_value(AsyVM *vm, AsyValue self) {
+    AsyDict *d;
     bool err;
-    AsyDictIter *it = (AsyDictIter *)ASY_AS_OBJ(self);
-    AsyDict *d = it->dict;
-    int64_t i = dictiter_step(vm, it, &err);
+    int64_t i = dictiter_next_ix(vm, self, &d, &err);
     return i >= 0 ? ent_value(d, i) : err ? ASY_ERR : ASY_UNDEF;
 }
 
 static AsyValue dictiter_next_item(AsyVM *vm, AsyValue self) {
+    AsyDict *d;
     bool err;
-    AsyDictIter *it = (AsyDictIter *)ASY_AS_OBJ(self);
-    AsyDict *d = it->dict;
-    int64_t i = dictiter_step(vm, it, &err);
+    int64_t i = dictiter_next_ix(vm, self, &d, &err);
     if (i < 0) return err ? ASY_ERR : ASY_UNDEF;
     AsyValue kv[2] = {ent_key(d, i), ent_value(d, i)};
     AsyTuple *t = asy_tuple_from_array(vm, kv, 2);
