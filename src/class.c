@@ -345,7 +345,7 @@ static AsyValue heap_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, Asy
 static void heap_traverse(AsyVM *vm, AsyObj *o) {
     AsyType *b = asy_type_builtin_base(o->type);
     if (b->traverse) b->traverse(vm, o);
-    if (o->type->dict_offset) asy_gc_mark_obj(vm, *(AsyObj **)((char *)o + o->type->dict_offset));
+    if (o->type->dict_offset) asy_gc_mark_obj(vm, (AsyObj *)*asy_obj_dict_slot(o));
 }
 
 static void heap_finalize(AsyVM *vm, AsyObj *o) {
@@ -435,7 +435,13 @@ static void wrap_implicit(AsyVM *vm, AsyDict *ns, AsyStr *name, AsyType *wrapper
     asy_dict_set_str(vm, ns, name, ASY_OBJ(w));
 }
 
-static void class_layout(AsyType *t, AsyType *base) {
+static void class_layout(AsyVM *vm, AsyType *t, AsyType *base) {
+    if (base == ASY_TYPE(vm, str) || base == ASY_TYPE(vm, bytes)) {
+        t->tflags |= ASY_TYPE_DICT_AT_END; /* the text is inline and of any length */
+        t->basicsize = base->basicsize;
+        t->dict_offset = base == ASY_TYPE(vm, str) ? offsetof(AsyStr, data) : offsetof(AsyBytes, data);
+        return;
+    }
     if (base->dict_offset) {
         t->basicsize = base->basicsize;
         t->dict_offset = base->dict_offset;
@@ -545,8 +551,9 @@ AsyValue asy_class_new(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, Asy
     AsyType *base = t->base;
     t->dict = ns;
     t->tflags =
-        ASY_TYPE_HEAP | ASY_TYPE_BASETYPE | ASY_TYPE_READY | (base->tflags & ASY_TYPE_EXCEPTION);
-    class_layout(t, base);
+        ASY_TYPE_HEAP | ASY_TYPE_BASETYPE | ASY_TYPE_READY |
+                (base->tflags & (ASY_TYPE_EXCEPTION | ASY_TYPE_DICT_AT_END));
+    class_layout(vm, t, base);
     if (!class_names(vm, t, name, ns)) return ASY_ERR;
     wrap_implicit(vm, ns, ASY_S(vm, __new__), ASY_TYPE(vm, staticmethod));
     wrap_implicit(vm, ns, ASY_S(vm, __init_subclass__), ASY_TYPE(vm, classmethod));

@@ -39,7 +39,7 @@ static int64_t hash_pointer(const void *p) {
 /* The address of an instance's __dict__ field, or NULL when its type has none. */
 static AsyDict **instance_dict_ptr(AsyType *t, AsyValue obj) {
     if (!t->dict_offset || !ASY_IS_OBJ(obj)) return NULL;
-    return (AsyDict **)((char *)ASY_AS_OBJ(obj) + t->dict_offset);
+    return asy_obj_dict_slot(ASY_AS_OBJ(obj));
 }
 
 static const char *cmp_op_text(AsyCmpOp op) {

@@ -78,6 +78,10 @@ typedef AsyValue (*AsyUnaryFn)(AsyVM *vm, AsyValue self);
  * same: the exceptions that have their own struct in CPython (OSError, StopIteration...).
  * Two such unrelated bases are a "lay-out conflict", and one wins __base__ (class.c). */
 #define ASY_TYPE_SOLID (1u << 5)
+/* Instances are str or bytes objects, whose text is inline and of varying length: their
+ * __dict__ pointer follows the text (asy_obj_dict_slot), dict_offset being where the text
+ * starts. CPython's negative tp_dictoffset does the same. */
+#define ASY_TYPE_DICT_AT_END (1u << 6)
 
 struct AsyType {
     AsyObj hdr;                 /* hdr.type is the `type` type                          */
@@ -163,6 +167,27 @@ typedef struct {
     size_t len;
     uint8_t data[];      /* NUL-terminated too, for convenience                */
 } AsyBytes;
+
+/* The address of the __dict__ pointer of an instance whose type has a dict_offset. For
+ * ASY_TYPE_DICT_AT_END types it comes after the inline text: AsyStr and AsyBytes both keep
+ * `len` right after `hash`, and the text (plus its NUL) starts at dict_offset. */
+_Static_assert(offsetof(AsyStr, len) == offsetof(AsyBytes, len), "str and bytes keep len alike");
+static inline AsyDict **asy_obj_dict_slot(AsyObj *o) {
+    AsyType *t = o->type;
+    size_t at = t->dict_offset;
+    if (t->tflags & ASY_TYPE_DICT_AT_END) {
+        size_t len = ((AsyStr *)o)->len;
+        at = (at + len + 1 + sizeof(void *) - 1) & ~(sizeof(void *) - 1);
+    }
+    return (AsyDict **)((char *)o + at);
+}
+
+/* Bytes to allocate for a str or bytes instance of `type` with `len` bytes of text after
+ * `fixed` bytes of header: room for the __dict__ pointer when the type keeps one there. */
+static inline size_t asy_text_instance_size(AsyType *type, size_t fixed, size_t len) {
+    if (!(type->tflags & ASY_TYPE_DICT_AT_END)) return fixed + len + 1;
+    return ((fixed + len + 1 + sizeof(void *) - 1) & ~(sizeof(void *) - 1)) + sizeof(void *);
+}
 
 /* An int too large for int64 (see the invariant in value.h). */
 typedef struct {

@@ -1889,9 +1889,7 @@ static AsyValue m_getnewargs(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 
 /* A copy of a plain str as an instance of the subclass `type`. */
 static AsyValue str_as_subtype(AsyVM *vm, AsyType *type, AsyStr *s) {
-    size_t base = type->basicsize > sizeof(AsyStr) ? type->basicsize : sizeof(AsyStr);
-    ASY_UNUSED(base);
-    AsyStr *r = asy_gc_alloc(vm, type, sizeof(AsyStr) + s->len + 1);
+    AsyStr *r = asy_gc_alloc(vm, type, asy_text_instance_size(type, offsetof(AsyStr, data), s->len));
     if (!r) return ASY_ERR;
     memcpy(r->data, s->data, s->len + 1);
     r->len = s->len;

@@ -269,12 +269,14 @@ static AsyFunction *plain_class_init(AsyVM *vm, AsyType *t) {
 }
 
 static AsyValue new_plain_instance(AsyVM *vm, AsyType *t) {
-    AsyObj *o = asy_gc_alloc(vm, t, t->basicsize);
+    size_t size = t->tflags & ASY_TYPE_DICT_AT_END ? asy_text_instance_size(t, t->dict_offset, 0)
+                                                   : t->basicsize;
+    AsyObj *o = asy_gc_alloc(vm, t, size);
     if (!o) return ASY_ERR;
     if (t->dict_offset) {
         AsyDict *d = asy_dict_new(vm);
         if (!d) return ASY_ERR;
-        *(AsyDict **)((char *)o + t->dict_offset) = d;
+        *asy_obj_dict_slot(o) = d;
     }
     return ASY_OBJ(o);
 }

@@ -76,7 +76,7 @@ static AsyValue lookup_method_uncached(AsyVM *vm, AsyType *t, AsyValue obj, AsyS
     }
     if (!method_lookup_plain(vm, t)) return ASY_UNDEF;
     if (t->dict_offset && ASY_IS_OBJ(obj)) {
-        AsyDict *d = *(AsyDict **)((char *)ASY_AS_OBJ(obj) + t->dict_offset);
+        AsyDict *d = *asy_obj_dict_slot(ASY_AS_OBJ(obj));
         if (d && !ASY_IS_UNDEF(asy_dict_get_str(vm, d, name))) return ASY_UNDEF;
     }
     return m;
