@@ -435,16 +435,30 @@ static void wrap_implicit(AsyVM *vm, AsyDict *ns, AsyStr *name, AsyType *wrapper
     asy_dict_set_str(vm, ns, name, ASY_OBJ(w));
 }
 
+/* str, bytes and tuple keep their text or items inline, so a subclass keeps __dict__ after
+ * them (ASY_TYPE_DICT_AT_END): where they start, and the size of one. */
+static size_t inline_items(AsyVM *vm, AsyType *base, size_t *itemsize) {
+    *itemsize = 1;
+    if (base == ASY_TYPE(vm, str)) return offsetof(AsyStr, data);
+    if (base == ASY_TYPE(vm, bytes)) return offsetof(AsyBytes, data);
+    *itemsize = sizeof(AsyValue);
+    if (base == ASY_TYPE(vm, tuple)) return offsetof(AsyTuple, items);
+    return 0;
+}
+
 static void class_layout(AsyVM *vm, AsyType *t, AsyType *base) {
-    if (base == ASY_TYPE(vm, str) || base == ASY_TYPE(vm, bytes)) {
-        t->tflags |= ASY_TYPE_DICT_AT_END; /* the text is inline and of any length */
+    size_t itemsize, items = inline_items(vm, base, &itemsize);
+    if (items) {
+        t->tflags |= ASY_TYPE_DICT_AT_END;
         t->basicsize = base->basicsize;
-        t->dict_offset = base == ASY_TYPE(vm, str) ? offsetof(AsyStr, data) : offsetof(AsyBytes, data);
+        t->dict_offset = items;
+        t->itemsize = itemsize;
         return;
     }
     if (base->dict_offset) {
         t->basicsize = base->basicsize;
         t->dict_offset = base->dict_offset;
+        t->itemsize = base->itemsize;
         return;
     }
     size_t off = (base->basicsize + sizeof(void *) - 1) & ~(sizeof(void *) - 1);

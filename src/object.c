@@ -321,7 +321,9 @@ static AsyValue objm_init(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 }
 
 /* object.__new__(cls, ...): a bare instance of cls. For classes deriving from a built-in
- * type the built-in's constructor makes it, so its fields are valid. */
+ * type the built-in's constructor makes it from the arguments, so its fields are valid: the
+ * built-in types have no __new__ of their own in their dicts, so this is also what
+ * tuple.__new__(cls, items) and super().__new__(cls, text) in a str subclass reach. */
 static AsyValue objm_new(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (argc < 1) return asy_raise(vm, ASY_EXC_TypeError, "object.__new__(): not enough arguments");
     AsyValue cls = argv[0];
@@ -330,7 +332,7 @@ static AsyValue objm_new(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
                          asy_type_name(vm, cls));
     AsyType *t = (AsyType *)ASY_AS_OBJ(cls);
     AsyType *b = asy_type_builtin_base(t);
-    if (b != ASY_TYPE(vm, object)) return b->new_(vm, t, 0, NULL, NULL);
+    if (b != ASY_TYPE(vm, object)) return b->new_(vm, t, argc - 1, argv + 1, kw);
     return object_new(vm, t, argc - 1, argv + 1, kw);
 }
 

@@ -78,9 +78,9 @@ typedef AsyValue (*AsyUnaryFn)(AsyVM *vm, AsyValue self);
  * same: the exceptions that have their own struct in CPython (OSError, StopIteration...).
  * Two such unrelated bases are a "lay-out conflict", and one wins __base__ (class.c). */
 #define ASY_TYPE_SOLID (1u << 5)
-/* Instances are str or bytes objects, whose text is inline and of varying length: their
- * __dict__ pointer follows the text (asy_obj_dict_slot), dict_offset being where the text
- * starts. CPython's negative tp_dictoffset does the same. */
+/* Instances are str, bytes or tuple objects, whose text or items are inline and of varying
+ * length: their __dict__ pointer follows them (asy_obj_dict_slot), dict_offset being where
+ * the text or items start and itemsize their size. CPython's negative tp_dictoffset. */
 #define ASY_TYPE_DICT_AT_END (1u << 6)
 
 struct AsyType {
@@ -101,6 +101,7 @@ struct AsyType {
     uint32_t tflags;            /* ASY_TYPE_*                                           */
     size_t basicsize;           /* bytes of one instance                               */
     size_t dict_offset;         /* offset of an AsyDict* __dict__ field, 0 for none     */
+    size_t itemsize;            /* ASY_TYPE_DICT_AT_END: bytes per inline item (text: 1) */
 
     /* Slots. User classes get generic slots that look up dunder methods (class.c). */
     AsyValue (*repr)(AsyVM *vm, AsyValue self);
@@ -169,24 +170,24 @@ typedef struct {
 } AsyBytes;
 
 /* The address of the __dict__ pointer of an instance whose type has a dict_offset. For
- * ASY_TYPE_DICT_AT_END types it comes after the inline text: AsyStr and AsyBytes both keep
- * `len` right after `hash`, and the text (plus its NUL) starts at dict_offset. */
+ * ASY_TYPE_DICT_AT_END types it comes after the inline text or items (a text also keeps a
+ * NUL after it): AsyStr, AsyBytes and AsyTuple all keep their length right after `hash`. */
 _Static_assert(offsetof(AsyStr, len) == offsetof(AsyBytes, len), "str and bytes keep len alike");
 static inline AsyDict **asy_obj_dict_slot(AsyObj *o) {
     AsyType *t = o->type;
     size_t at = t->dict_offset;
     if (t->tflags & ASY_TYPE_DICT_AT_END) {
-        size_t len = ((AsyStr *)o)->len;
-        at = (at + len + 1 + sizeof(void *) - 1) & ~(sizeof(void *) - 1);
+        at += ((AsyStr *)o)->len * t->itemsize + (t->itemsize == 1);
+        at = (at + sizeof(void *) - 1) & ~(sizeof(void *) - 1);
     }
     return (AsyDict **)((char *)o + at);
 }
 
-/* Bytes to allocate for a str or bytes instance of `type` with `len` bytes of text after
- * `fixed` bytes of header: room for the __dict__ pointer when the type keeps one there. */
-static inline size_t asy_text_instance_size(AsyType *type, size_t fixed, size_t len) {
-    if (!(type->tflags & ASY_TYPE_DICT_AT_END)) return fixed + len + 1;
-    return ((fixed + len + 1 + sizeof(void *) - 1) & ~(sizeof(void *) - 1)) + sizeof(void *);
+/* Bytes to allocate for a str, bytes or tuple instance of `type` that needs `size` bytes
+ * for itself: room for the __dict__ pointer after it when the type keeps one there. */
+static inline size_t asy_var_instance_size(AsyType *type, size_t size) {
+    if (!(type->tflags & ASY_TYPE_DICT_AT_END)) return size;
+    return ((size + sizeof(void *) - 1) & ~(sizeof(void *) - 1)) + sizeof(void *);
 }
 
 /* An int too large for int64 (see the invariant in value.h). */

@@ -1889,7 +1889,7 @@ static AsyValue m_getnewargs(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 
 /* A copy of a plain str as an instance of the subclass `type`. */
 static AsyValue str_as_subtype(AsyVM *vm, AsyType *type, AsyStr *s) {
-    AsyStr *r = asy_gc_alloc(vm, type, asy_text_instance_size(type, offsetof(AsyStr, data), s->len));
+    AsyStr *r = asy_gc_alloc(vm, type, asy_var_instance_size(type, offsetof(AsyStr, data) + s->len + 1));
     if (!r) return ASY_ERR;
     memcpy(r->data, s->data, s->len + 1);
     r->len = s->len;

@@ -197,12 +197,22 @@ static AsyValue tuple_binop(AsyVM *vm, AsyValue a, AsyValue b, AsyBinOp op) {
     return cont_not_implemented(vm);
 }
 
+/* A copy of a plain tuple as an instance of the subclass `type`. */
+static AsyValue tuple_as_subtype(AsyVM *vm, AsyType *type, AsyTuple *t) {
+    size_t items = (size_t)t->len * sizeof(AsyValue);
+    AsyTuple *r = asy_gc_alloc(vm, type, asy_var_instance_size(type, sizeof(AsyTuple) + items));
+    if (!r) return ASY_ERR;
+    r->hash = -1;
+    r->len = t->len;
+    if (items) memcpy(r->items, t->items, items);
+    return ASY_OBJ(r);
+}
+
 static AsyValue tuple_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
-    ASY_UNUSED(type);
     if (!asy_check_nokw(vm, "tuple", kw) || !asy_check_args(vm, "tuple", argc, 0, 1)) return ASY_ERR;
-    if (argc == 0) return ASY_OBJ(tuple_alloc(vm, 0));
-    AsyTuple *t = asy_tuple_from_iterable(vm, argv[0]);
-    return t ? ASY_OBJ(t) : ASY_ERR;
+    AsyTuple *t = argc == 0 ? tuple_alloc(vm, 0) : asy_tuple_from_iterable(vm, argv[0]);
+    if (!t) return ASY_ERR;
+    return type == ASY_TYPE(vm, tuple) ? ASY_OBJ(t) : tuple_as_subtype(vm, type, t);
 }
 
 static void tuple_traverse(AsyVM *vm, AsyObj *self) {

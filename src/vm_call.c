@@ -269,8 +269,9 @@ static AsyFunction *plain_class_init(AsyVM *vm, AsyType *t) {
 }
 
 static AsyValue new_plain_instance(AsyVM *vm, AsyType *t) {
-    size_t size = t->tflags & ASY_TYPE_DICT_AT_END ? asy_text_instance_size(t, t->dict_offset, 0)
-                                                   : t->basicsize;
+    size_t size = t->tflags & ASY_TYPE_DICT_AT_END
+                      ? asy_var_instance_size(t, t->dict_offset + (t->itemsize == 1))
+                      : t->basicsize;
     AsyObj *o = asy_gc_alloc(vm, t, size);
     if (!o) return ASY_ERR;
     if (t->dict_offset) {
