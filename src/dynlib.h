@@ -49,13 +49,15 @@ typedef struct AsyOpenSSL {
     ASY_OPENSSL_FUNCS(ASY_DYNLIB_FIELD)
 } AsyOpenSSL;
 
-/* libedit's readline interface; rl_catch_signals is a variable, so a pointer to it. */
+/* libedit's readline interface; rl_catch_signals and rl_getc_function are variables, so
+ * pointers to them. */
 #define ASY_LIBEDIT_FUNCS(X)                                                                       \
     X(edit, rl_callback_handler_install)                                                           \
     X(edit, rl_callback_handler_remove)                                                            \
     X(edit, rl_callback_read_char)                                                                 \
     X(edit, rl_replace_line)                                                                       \
     X(edit, rl_catch_signals)                                                                      \
+    X(edit, rl_getc_function)                                                                      \
     X(edit, using_history)                                                                         \
     X(edit, stifle_history)                                                                        \
     X(edit, add_history)                                                                           \

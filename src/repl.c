@@ -8,8 +8,9 @@
  * and runs it as a function of __main__, awaiting it when it used `await`.
  *
  * Input: libedit in callback mode. While the task waits in _read(), standard input is an
- * event on the loop's libevent base; each readable byte goes to rl_callback_read_char(),
- * whose line handler collects lines until the parser says the statement is complete (a
+ * event on the loop's libevent base; asy reads the keys there are without blocking and
+ * hands them to libedit one by one (rl_getc_function, rl_callback_read_char()), whose line
+ * handler collects lines until the parser says the statement is complete (a
  * compound statement needs a blank line after it, as in CPython). The terminal is in
  * libedit's mode only while reading: statements run with the terminal as it was.
  *
@@ -20,7 +21,9 @@
  */
 #include "common.h"
 
+#include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +78,11 @@ typedef struct {
     bool complete, eof;     /* the statement is ready / Ctrl-D                          */
     bool interrupted;       /* Ctrl-C cancelled the running statement                   */
     char *histfile;
+    /* Keys read from the terminal and not yet given to libedit, which reads them through
+     * repl_getc: libedit never reads the terminal itself, so it never blocks the loop. */
+    char keys[256];
+    size_t key_pos, key_len;
+    bool keys_eof;          /* the terminal hung up                                     */
 } Repl;
 
 /* libedit's line handler has no context argument: the one REPL of this process. */
@@ -169,16 +177,50 @@ static void on_line(char *line) {
     r->ed->rl_callback_handler_install(PROMPT_MORE, on_line);
 }
 
-/* Standard input is readable: give libedit its next character. The readiness the loop
- * reported can be stale: a Ctrl-C typed after other keys makes the terminal discard its
- * input queue (ISIG without NOFLSH), and libedit's blocking read would then wait for the
- * next key with the loop stopped, so the Ctrl-C would never be reported. Ask again. */
+/* libedit's getc (rl_getc_function): the next key on_stdin read. Only when libedit wants
+ * more keys than came at once (the rest of an escape sequence) does it wait for them. */
+static int repl_getc(FILE *f) {
+    ASY_UNUSED(f);
+    Repl *r = the_repl;
+    while (r->key_pos == r->key_len && !r->keys_eof) {
+        struct pollfd p = {.fd = STDIN_FILENO, .events = POLLIN};
+        if (poll(&p, 1, -1) < 0 && errno != EINTR) return EOF;
+        ssize_t n = read(STDIN_FILENO, r->keys, sizeof r->keys);
+        if (n > 0) r->key_pos = 0, r->key_len = (size_t)n;
+        else if (n == 0 || (errno != EINTR && errno != EAGAIN)) r->keys_eof = true;
+    }
+    return r->key_pos < r->key_len ? (unsigned char)r->keys[r->key_pos++] : EOF;
+}
+
+/* Read the keys there are now, without blocking: the readiness the loop reported can be
+ * stale, since a Ctrl-C typed after other keys makes the terminal discard its input queue
+ * (ISIG without NOFLSH), and a blocking read would stop the loop, so the Ctrl-C would never
+ * be reported. False when there is nothing to read. */
+static bool read_keys(Repl *r, int fd) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0 && !(flags & O_NONBLOCK)) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    ssize_t n = read(fd, r->keys, sizeof r->keys);
+    int err = errno;
+    if (flags >= 0 && !(flags & O_NONBLOCK)) fcntl(fd, F_SETFL, flags);
+    if (n > 0) {
+        r->key_pos = 0;
+        r->key_len = (size_t)n;
+        return true;
+    }
+    if (n == 0 || (err != EAGAIN && err != EINTR)) r->keys_eof = true; /* libedit sees EOF */
+    return r->keys_eof;
+}
+
+/* Standard input is readable (or keys typed ahead wait): give libedit the keys one by one,
+ * while it is reading; what a finished statement leaves waits for the next prompt. */
 static void on_stdin(evutil_socket_t fd, short what, void *arg) {
     ASY_UNUSED(what);
     ASY_UNUSED(arg);
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    if (poll(&p, 1, 0) != 1) return;
-    the_repl->ed->rl_callback_read_char();
+    Repl *r = the_repl;
+    if (r->key_pos == r->key_len && !read_keys(r, fd)) return;
+    do
+        r->ed->rl_callback_read_char();
+    while (r->reading && r->key_pos < r->key_len);
 }
 
 static void start_reading(Repl *r) {
@@ -190,6 +232,7 @@ static void start_reading(Repl *r) {
     if (r->buf) r->buf[0] = '\0';
     r->ed->rl_callback_handler_install(PROMPT, on_line);
     event_add(r->stdin_ev, NULL);
+    if (r->key_pos < r->key_len) event_active(r->stdin_ev, EV_READ, 0); /* typed ahead */
 }
 
 /* The awaitable _read() returns: the next statement as a str, or None at Ctrl-D. */
@@ -223,7 +266,8 @@ static int op_read(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyValue *res
 
 static void repl_sigint(AsyVM *vm) {
     Repl *r = the_repl;
-    if (r->reading) { /* drop what was typed and start again */
+    if (r->reading) { /* drop what was typed (as the terminal drops its queue) and start again */
+        r->key_pos = r->key_len = 0;
         r->ed->rl_replace_line("", 0);
         stop_reading(r);
         fputs("\nKeyboardInterrupt\n", stdout);
@@ -385,6 +429,7 @@ AsyValue asy_repl_run(AsyVM *vm) {
     if (!L) return ASY_ERR;
     r.stdin_ev = event_new(L->base, STDIN_FILENO, EV_READ | EV_PERSIST, on_stdin, NULL);
     if (!r.stdin_ev) return asy_raise(vm, ASY_EXC_RuntimeError, "cannot watch standard input");
+    *r.ed->rl_getc_function = repl_getc; /* before libedit starts (history_open) */
     history_open(&r);
     *r.ed->rl_catch_signals = 0; /* Ctrl-C reaches the loop's watcher, then repl_sigint */
     fprintf(stderr, "asy %s (the async part of Python 3.11); await works at the prompt.\n"
