@@ -304,23 +304,6 @@ static AsyValue r_compile(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return f ? ASY_OBJ(f) : ASY_ERR;
 }
 
-/* Drop the driver's frames from a traceback and the exceptions it chains to. */
-static void filter_traceback(AsyVM *vm, AsyException *e, int depth) {
-    if (!e || depth > 16) return;
-    for (AsyTraceback **link = &e->traceback; *link;) {
-        AsyCode *code = (*link)->code;
-        if (code && code->filename && strcmp(code->filename->data, DRIVER_FILE) == 0)
-            *link = (*link)->next;
-        else
-            link = &(*link)->next;
-    }
-    AsyType *base = vm->exc_types[ASY_EXC_BaseException];
-    if (asy_isinstance(vm, e->cause, base))
-        filter_traceback(vm, (AsyException *)ASY_AS_OBJ(e->cause), depth + 1);
-    if (asy_isinstance(vm, e->context, base))
-        filter_traceback(vm, (AsyException *)ASY_AS_OBJ(e->context), depth + 1);
-}
-
 static bool is_nested_run_error(AsyVM *vm, AsyException *e) {
     if (!asy_exc_is(vm, ASY_OBJ(e), vm->exc_types[ASY_EXC_RuntimeError]) || !e->args ||
         e->args->len != 1 || asy_type_of(vm, e->args->items[0]) != ASY_TYPE(vm, str))
@@ -339,7 +322,7 @@ static AsyValue r_report(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         fputs("\nKeyboardInterrupt\n", stderr); /* after the terminal's ^C */
         return ASY_NONE;
     }
-    filter_traceback(vm, e, 0);
+    asy_traceback_drop_file(vm, e, DRIVER_FILE);
     asy_traceback_print(vm, e, stderr);
     if (is_nested_run_error(vm, e))
         fputs("hint: the prompt already runs an event loop: write `await main()` instead of "

@@ -35,7 +35,7 @@
 #define DRIVER_FILE "<asy test>"
 
 /* The driver, compiled into the module _asytest of each child's interpreter. Its frames
- * are removed from the tracebacks shown (filter_traceback). */
+ * are removed from the tracebacks shown (asy_traceback_drop_file). */
 static const char driver_src[] =
     "import asyncio as _asyncio\n"
     "\n"
@@ -169,24 +169,6 @@ static void child_result(Child *c, char kind, int idx, const char *test, const c
     send_rec(c->fd, kind, idx, text);
 }
 
-/* Drop the driver's frames from a traceback, and from the exceptions it chains to. */
-static void filter_traceback(AsyVM *vm, AsyException *e, int depth) {
-    if (!e || depth > 16) return;
-    AsyTraceback **link = &e->traceback;
-    while (*link) {
-        AsyCode *code = (*link)->code;
-        if (code && code->filename && strcmp(code->filename->data, DRIVER_FILE) == 0)
-            *link = (*link)->next;
-        else
-            link = &(*link)->next;
-    }
-    AsyType *base = vm->exc_types[ASY_EXC_BaseException];
-    if (asy_isinstance(vm, e->cause, base))
-        filter_traceback(vm, (AsyException *)ASY_AS_OBJ(e->cause), depth + 1);
-    if (asy_isinstance(vm, e->context, base))
-        filter_traceback(vm, (AsyException *)ASY_AS_OBJ(e->context), depth + 1);
-}
-
 /* The pending exception as report text (malloc'd), cleared. */
 static char *exception_text(Child *c, const char *heading) {
     AsyVM *vm = c->vm;
@@ -199,7 +181,7 @@ static char *exception_text(Child *c, const char *heading) {
     if (heading) fprintf(f, "%s\n", heading);
     if (e) {
         asy_root_push(vm, ASY_OBJ(e));
-        filter_traceback(vm, e, 0);
+        asy_traceback_drop_file(vm, e, DRIVER_FILE);
         asy_traceback_print(vm, e, f);
         asy_root_pop(vm, 1);
     }

@@ -299,3 +299,23 @@ void asy_vm_print_exception(AsyVM *vm) {
     fflush(vm->out ? vm->out : stdout);
     asy_traceback_print(vm, e, vm->err ? vm->err : stderr);
 }
+
+static void drop_file(AsyVM *vm, AsyException *e, const char *filename, int depth) {
+    if (!e || depth > 16) return; /* chains can be cyclic */
+    for (AsyTraceback **link = &e->traceback; *link;) {
+        AsyCode *code = (*link)->code;
+        if (code && code->filename && strcmp(code->filename->data, filename) == 0)
+            *link = (*link)->next;
+        else
+            link = &(*link)->next;
+    }
+    AsyType *base = vm->exc_types[ASY_EXC_BaseException];
+    if (asy_isinstance(vm, e->cause, base))
+        drop_file(vm, (AsyException *)ASY_AS_OBJ(e->cause), filename, depth + 1);
+    if (asy_isinstance(vm, e->context, base))
+        drop_file(vm, (AsyException *)ASY_AS_OBJ(e->context), filename, depth + 1);
+}
+
+void asy_traceback_drop_file(AsyVM *vm, AsyException *e, const char *filename) {
+    drop_file(vm, e, filename, 0);
+}

@@ -250,6 +250,9 @@ AsyModule *asy_vm_run_source(AsyVM *vm, const char *src, size_t len, const char 
 void asy_vm_print_exception(AsyVM *vm);
 /* Print an exception with its chain and traceback (traceback.c). */
 void asy_traceback_print(AsyVM *vm, AsyException *e, FILE *out);
+/* Drop the entries of `filename` (a driver written in asy, such as the REPL's) from e's
+ * traceback and from those of the exceptions it chains to. */
+void asy_traceback_drop_file(AsyVM *vm, AsyException *e, const char *filename);
 
 /* ---- memory (gc.c) ---- */
 /* A new zeroed object of `size` bytes with its header set. Never collects. */
