@@ -257,11 +257,15 @@ static RunStatus vm_run(AsyVM *vm, AsyFiber *fiber, bool can_suspend, AsyValue t
     if (!ASY_IS_UNDEF(throw_exc)) {
         vm->exc = (AsyException *)ASY_AS_OBJ(throw_exc);
         /* Raise at the suspension point: an AWAIT or YIELD_FROM that will re-execute is
-         * the instruction at pc, a finished YIELD_VALUE the one before it. */
-        if (frame->pc == 0 ||
-            (ASY_OP(code_base[frame->pc]) != ASY_OP_AWAIT &&
-             ASY_OP(code_base[frame->pc]) != ASY_OP_YIELD_FROM))
-            ip = code_base + (frame->pc == 0 ? 1 : frame->pc);
+         * the instruction at pc, a finished YIELD_VALUE the one before it. In a frame not
+         * started yet (a fresh generator thrown into, a safepoint at a call's entry) it is
+         * "before the first instruction", which the traceback shows as the def line, as
+         * CPython shows its RESUME. */
+        if (frame->pc == 0)
+            ip = code_base;
+        else if (ASY_OP(code_base[frame->pc]) != ASY_OP_AWAIT &&
+                 ASY_OP(code_base[frame->pc]) != ASY_OP_YIELD_FROM)
+            ip = code_base + frame->pc;
         else
             ip = code_base + frame->pc + 1;
         goto error;
