@@ -1448,7 +1448,20 @@ int64_t asy_len(AsyVM *vm, AsyValue v) { return asy_type_of(vm, v)->len(vm, v); 
 
 AsyValue asy_iter(AsyVM *vm, AsyValue v) { return asy_type_of(vm, v)->iter(vm, v); }
 
-AsyValue asy_next(AsyVM *vm, AsyValue iter) { return asy_type_of(vm, iter)->next(vm, iter); }
+/* The signal half of a safepoint on every step of a built-in iterator: a C loop over one
+ * that never ends (list(iter(int, 1)), l.extend(iter(l))) runs no asy code, yet Ctrl-C and
+ * the fuzzers' step budget must stop it. No collection here: callers may hold unrooted
+ * values across a built-in next. A class's __next__ is left to the safepoint at the entry
+ * of the asy function it calls (asy_call), so that a KeyboardInterrupt's traceback shows
+ * that function as CPython's does; a class that inherits a built-in next (enumerate, map,
+ * ...) steps an inner iterator through here. */
+AsyValue asy_next(AsyVM *vm, AsyValue iter) {
+    AsyType *t = asy_type_of(vm, iter);
+    if (ASY_UNLIKELY(vm->signal_pending) && !(t->tflags & ASY_TYPE_HEAP) &&
+        asy_signals_check(vm) < 0)
+        return ASY_ERR;
+    return t->next(vm, iter);
+}
 
 bool asy_callable(AsyVM *vm, AsyValue v) { return asy_type_of(vm, v)->call != default_call; }
 

@@ -2313,7 +2313,17 @@ AsyValue asy_call(AsyVM *vm, AsyValue callable, int argc, AsyValue *argv, AsyDic
     if (cr == CALL_VALUE) r = out;
     else if (cr == CALL_FRAME) {
         fb->frames[fb->nframes - 1].flags |= ASY_FRAME_BOUNDARY;
-        RunStatus st = vm_run(vm, fb, false, ASY_UNDEF, &out);
+        /* A safepoint at the function's entry, as CPython's RESUME: a C loop calling back
+         * into asy code (list() over an iterator class, min()'s key, ...) must collect and
+         * see Ctrl-C and the step budget even when the function it calls has no call or
+         * loop of its own. The frame holds everything by now, so collecting is safe; what
+         * the safepoint raises is raised in the new frame, which the traceback shows. */
+        AsyValue raised = ASY_UNDEF;
+        if (asy_vm_safepoint(vm) < 0) {
+            raised = ASY_OBJ(vm->exc);
+            vm->exc = NULL;
+        }
+        RunStatus st = vm_run(vm, fb, false, raised, &out);
         if (st == RUN_RETURN) r = out;
     }
 done:

@@ -124,6 +124,26 @@ Test(gc, programs_survive_collections) {
     cr_assert_eq(ASY_AS_INT(total), 6890);
 }
 
+/* A built-in looping in C over an iterator class collects the garbage each __next__ makes:
+ * the call back into asy code has a safepoint at its entry (vm.c, asy_call). Before, a
+ * __next__ with no call or loop of its own never reached one, and this grew to 500 MB. */
+Test(gc, c_loops_calling_asy_code_collect) {
+    const char *src = "class C:\n"
+                      "    def __init__(self): self.n = 0\n"
+                      "    def __iter__(self): return self\n"
+                      "    def __next__(self):\n"
+                      "        self.n += 1\n"
+                      "        if self.n > 200000: raise StopIteration\n"
+                      "        return [0] * 100\n"
+                      "longest = max(map(len, C()))\n";
+    size_t before = vm->collections;
+    AsyModule *m = asy_vm_run_source(vm, src, strlen(src), "<gc-test>", "gc_c_loop");
+    cr_assert_not_null(m);
+    cr_assert_eq(ASY_AS_INT(asy_dict_get_cstr(vm, m->dict, "longest")), 100);
+    cr_assert(vm->collections > before, "no collection while the C loop ran");
+    cr_assert_lt(vm->bytes_allocated, (size_t)64 << 20, "the garbage was not collected");
+}
+
 /* Found by tests/fuzz (fuzz_vm): top-level await with sys.modules['asyncio'] replaced
  * reached the scheduler before it existed. */
 Test(gc, top_level_await_with_asyncio_module_replaced) {

@@ -53,3 +53,50 @@ Test(signals, ignored_sigint_stays_ignored) {
     asy_vm_free(vm);
     signal(SIGINT, SIG_DFL);
 }
+
+/* Programs whose C loops never end, with constant memory: a built-in over an iterator class
+ * whose __next__ has no call or loop (no safepoint of its own), a key function, `in`, and
+ * built-in iterators that run no asy code at all. Found by tests/fuzz (fuzz_vm) as
+ * list(C()), which neither the step budget nor Ctrl-C stopped. */
+static const char *const endless_c_loops[] = {
+    "class Zeros:\n    def __iter__(self): return self\n    def __next__(self): return 0\n"
+    "any(Zeros())\n",
+    "class Zeros:\n    def __iter__(self): return self\n    def __next__(self): return 0\n"
+    "1 in Zeros()\n",
+    "class Seq:\n    def __getitem__(self, i): return 0\nset(Seq())\n",
+    "min(iter(int, 1), key=lambda x: 0)\n",
+    "any(iter(int, 1))\n",
+    "sum(map(abs, iter(int, 1)))\n",
+};
+
+/* The fuzzers' step budget reaches loops in C: each ends in RuntimeError. */
+Test(signals, step_budget_stops_c_loops, .timeout = 60) {
+    AsyVM *vm = asy_vm_new();
+    for (size_t i = 0; i < sizeof endless_c_loops / sizeof *endless_c_loops; i++) {
+        const char *src = endless_c_loops[i];
+        asy_vm_set_step_budget(vm, 20000);
+        AsyModule *m = asy_vm_run_source(vm, src, strlen(src), "<budget>", "budget_test");
+        asy_vm_set_step_budget(vm, 0);
+        cr_assert_null(m, "program %zu ended without an exception", i);
+        cr_assert(asy_exc_matches(vm, ASY_EXC_RuntimeError), "program %zu: not RuntimeError", i);
+        asy_exc_clear(vm);
+    }
+    asy_vm_free(vm);
+}
+
+/* ... and so does Ctrl-C (CPython cannot stop the last two: asy can). */
+Test(signals, sigint_interrupts_c_loops, .timeout = 60) {
+    signal(SIGINT, SIG_DFL);
+    AsyVM *vm = asy_vm_new();
+    asy_signals_install(vm);
+    for (size_t i = 0; i < sizeof endless_c_loops / sizeof *endless_c_loops; i++) {
+        const char *src = endless_c_loops[i];
+        sigint_after_ms(50);
+        AsyModule *m = asy_vm_run_source(vm, src, strlen(src), "<sigint>", "sigint_test");
+        cr_assert_null(m, "program %zu ended without an exception", i);
+        cr_assert(asy_exc_matches(vm, ASY_EXC_KeyboardInterrupt), "program %zu", i);
+        asy_exc_clear(vm);
+    }
+    asy_signals_uninstall(vm);
+    asy_vm_free(vm);
+}
