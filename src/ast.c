@@ -76,7 +76,7 @@ static void *checked(void *p)
     return p;
 }
 
-void *asy_ast_alloc(AstArena *arena, size_t size)
+void *asy_ast_alloc_uninit(AstArena *arena, size_t size)
 {
     size = (size + 15) & ~(size_t)15;
     ArenaBlock *b = arena->head;
@@ -97,6 +97,12 @@ void *asy_ast_alloc(AstArena *arena, size_t size)
     }
     void *p = b->data + b->used;
     b->used += size;
+    return p;
+}
+
+void *asy_ast_alloc(AstArena *arena, size_t size)
+{
+    void *p = asy_ast_alloc_uninit(arena, size);
     memset(p, 0, size);
     return p;
 }

@@ -203,6 +203,7 @@ struct AstNode {
 AstArena *asy_ast_arena_new(void);
 void asy_ast_arena_free(AstArena *arena);
 void *asy_ast_alloc(AstArena *arena, size_t size);           /* zeroed memory       */
+void *asy_ast_alloc_uninit(AstArena *arena, size_t size);    /* for arrays filled at once */
 char *asy_ast_strdup(AstArena *arena, const char *s, size_t len); /* NUL-terminated */
 AstNode *asy_ast_node(AstArena *arena, AstKind kind, int line, int col);
 void asy_ast_list_push(AstArena *arena, AstList *list, AstNode *node);

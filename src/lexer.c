@@ -127,6 +127,10 @@ static bool check_utf8(const unsigned char *s, size_t len, AsyParseError *err)
 {
     int line = 1;
     for (size_t i = 0; i < len;) {
+        if (s[i] - 1u < 0x7Fu) { /* the common case: ASCII other than NUL */
+            line += s[i++] == '\n';
+            continue;
+        }
         if (s[i] == 0) {
             set_err(err, "SyntaxError", line, 0, 0, "source code cannot contain null bytes");
             return false;
@@ -155,10 +159,12 @@ char *asy_lexer_prepare(AstArena *arena, const char *src, size_t len, size_t *ou
         len -= 3;
     }
     if (!check_utf8((const unsigned char *)src, len, err)) return NULL;
-    char *buf = asy_ast_alloc(arena, len + 2);
-    size_t n = 0;
+    char *buf = asy_ast_alloc_uninit(arena, len + 2);
     /* Universal newlines, like CPython's file reader: \r\n and lone \r become \n. */
-    for (size_t i = 0; i < len; i++) {
+    const char *cr = len ? memchr(src, '\r', len) : NULL;
+    size_t n = cr ? (size_t)(cr - src) : len;
+    if (n) memcpy(buf, src, n);
+    for (size_t i = n; i < len; i++) {
         if (src[i] == '\r') {
             if (i + 1 < len && src[i + 1] == '\n') i++;
             buf[n++] = '\n';
@@ -289,28 +295,43 @@ static bool is_ident_char(int c)
     return is_ident_start(c) || (c >= '0' && c <= '9');
 }
 
-static const struct {
-    const char *word;
-    AsyTokKind kind;
-} keywords[] = {
-    {"False", TOK_FALSE}, {"None", TOK_NONE}, {"True", TOK_TRUE}, {"and", TOK_AND},
-    {"as", TOK_AS}, {"assert", TOK_ASSERT}, {"async", TOK_ASYNC}, {"await", TOK_AWAIT},
-    {"break", TOK_BREAK}, {"class", TOK_CLASS}, {"continue", TOK_CONTINUE},
-    {"def", TOK_DEF}, {"del", TOK_DEL}, {"elif", TOK_ELIF}, {"else", TOK_ELSE},
-    {"except", TOK_EXCEPT}, {"finally", TOK_FINALLY}, {"for", TOK_FOR},
-    {"from", TOK_FROM}, {"global", TOK_GLOBAL}, {"if", TOK_IF}, {"import", TOK_IMPORT},
-    {"in", TOK_IN}, {"is", TOK_IS}, {"lambda", TOK_LAMBDA}, {"nonlocal", TOK_NONLOCAL},
-    {"not", TOK_NOT}, {"or", TOK_OR}, {"pass", TOK_PASS}, {"raise", TOK_RAISE},
-    {"return", TOK_RETURN}, {"try", TOK_TRY}, {"while", TOK_WHILE}, {"with", TOK_WITH},
-    {"yield", TOK_YIELD},
-};
-
+/* The keyword spelled s[0, len), or TOK_NAME: a switch on the first letter, then one
+ * comparison of known length per candidate (the compiler inlines those memcmps). Every
+ * name token goes through here, so no table walk and no strlen. */
 static AsyTokKind keyword_kind(const char *s, size_t len)
 {
-    for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
-        if (strlen(keywords[i].word) == len && memcmp(keywords[i].word, s, len) == 0)
-            return keywords[i].kind;
+#define KW(word, kind) \
+    if (len == sizeof word - 1 && memcmp(s, word, sizeof word - 1) == 0) return kind
+    if (len < 2 || len > 8) return TOK_NAME;
+    switch (s[0]) {
+    case 'F': KW("False", TOK_FALSE); break;
+    case 'N': KW("None", TOK_NONE); break;
+    case 'T': KW("True", TOK_TRUE); break;
+    case 'a':
+        KW("and", TOK_AND); KW("as", TOK_AS); KW("assert", TOK_ASSERT);
+        KW("async", TOK_ASYNC); KW("await", TOK_AWAIT);
+        break;
+    case 'b': KW("break", TOK_BREAK); break;
+    case 'c': KW("class", TOK_CLASS); KW("continue", TOK_CONTINUE); break;
+    case 'd': KW("def", TOK_DEF); KW("del", TOK_DEL); break;
+    case 'e': KW("elif", TOK_ELIF); KW("else", TOK_ELSE); KW("except", TOK_EXCEPT); break;
+    case 'f': KW("finally", TOK_FINALLY); KW("for", TOK_FOR); KW("from", TOK_FROM); break;
+    case 'g': KW("global", TOK_GLOBAL); break;
+    case 'i':
+        KW("if", TOK_IF); KW("import", TOK_IMPORT); KW("in", TOK_IN); KW("is", TOK_IS);
+        break;
+    case 'l': KW("lambda", TOK_LAMBDA); break;
+    case 'n': KW("nonlocal", TOK_NONLOCAL); KW("not", TOK_NOT); break;
+    case 'o': KW("or", TOK_OR); break;
+    case 'p': KW("pass", TOK_PASS); break;
+    case 'r': KW("raise", TOK_RAISE); KW("return", TOK_RETURN); break;
+    case 't': KW("try", TOK_TRY); break;
+    case 'w': KW("while", TOK_WHILE); KW("with", TOK_WITH); break;
+    case 'y': KW("yield", TOK_YIELD); break;
+    default: break;
+    }
     return TOK_NAME;
+#undef KW
 }
 
 /* Check the non-ASCII characters of an identifier (CPython's verify_identifier). */
@@ -572,26 +593,6 @@ static bool scan_string(AsyLexer *lx, int quote, size_t start)
 
 /* ---- operators ---- */
 
-static const struct {
-    const char *text;
-    AsyTokKind kind;
-} operators[] = {
-    /* longest first */
-    {"**=", TOK_DOUBLESTAREQUAL}, {"//=", TOK_DOUBLESLASHEQUAL}, {">>=", TOK_RIGHTSHIFTEQUAL},
-    {"<<=", TOK_LEFTSHIFTEQUAL}, {"...", TOK_ELLIPSIS},
-    {"!=", TOK_NOTEQUAL}, {"%=", TOK_PERCENTEQUAL}, {"&=", TOK_AMPEREQUAL},
-    {"**", TOK_DOUBLESTAR}, {"*=", TOK_STAREQUAL}, {"+=", TOK_PLUSEQUAL},
-    {"-=", TOK_MINEQUAL}, {"->", TOK_ARROW}, {"//", TOK_DOUBLESLASH}, {"/=", TOK_SLASHEQUAL},
-    {":=", TOK_COLONEQUAL}, {"<<", TOK_LEFTSHIFT}, {"<=", TOK_LESSEQUAL},
-    {"==", TOK_EQEQUAL}, {">=", TOK_GREATEREQUAL}, {">>", TOK_RIGHTSHIFT},
-    {"@=", TOK_ATEQUAL}, {"^=", TOK_CIRCUMFLEXEQUAL}, {"|=", TOK_VBAREQUAL},
-    {"(", TOK_LPAR}, {")", TOK_RPAR}, {"[", TOK_LSQB}, {"]", TOK_RSQB}, {"{", TOK_LBRACE},
-    {"}", TOK_RBRACE}, {":", TOK_COLON}, {",", TOK_COMMA}, {";", TOK_SEMI},
-    {"+", TOK_PLUS}, {"-", TOK_MINUS}, {"*", TOK_STAR}, {"/", TOK_SLASH}, {"|", TOK_VBAR},
-    {"&", TOK_AMPER}, {"<", TOK_LESS}, {">", TOK_GREATER}, {"=", TOK_EQUAL}, {".", TOK_DOT},
-    {"%", TOK_PERCENT}, {"~", TOK_TILDE}, {"^", TOK_CIRCUMFLEX}, {"@", TOK_AT},
-};
-
 /* Track bracket nesting; CPython checks matching in the tokenizer. */
 static bool track_bracket(AsyLexer *lx, char c, size_t start)
 {
@@ -616,23 +617,83 @@ static bool track_bracket(AsyLexer *lx, char c, size_t start)
                      open);
 }
 
+/* The byte `ahead` places past the scanning position, or 0 past the end (a sub-lexer's
+ * end is not the buffer's NUL). */
+static int peekc(const AsyLexer *lx, size_t ahead)
+{
+    return lx->pos + ahead < lx->end ? (unsigned char)lx->buf[lx->pos + ahead] : 0;
+}
+
+/* An operator `op`, or `op` followed by `=` as `op_eq` (TOK_UNKNOWN: no such form). */
+static AsyTokKind with_equal(AsyLexer *lx, AsyTokKind op, AsyTokKind op_eq)
+{
+    if (op_eq == TOK_UNKNOWN || peekc(lx, 0) != '=') return op;
+    lx->pos++;
+    return op_eq;
+}
+
+/* `c`, `cc`, `c=` and `cc=` for the doubled operators (** // << >>), longest first. */
+static AsyTokKind doubled(AsyLexer *lx, int c, AsyTokKind one, AsyTokKind one_eq,
+                          AsyTokKind two, AsyTokKind two_eq)
+{
+    if (peekc(lx, 0) != c) return with_equal(lx, one, one_eq);
+    lx->pos++;
+    return with_equal(lx, two, two_eq);
+}
+
+/* The longest operator or delimiter at the scanning position, chosen by its first byte. */
+static AsyTokKind operator_kind(AsyLexer *lx, int c)
+{
+    switch (c) {
+    case '(': return TOK_LPAR;
+    case ')': return TOK_RPAR;
+    case '[': return TOK_LSQB;
+    case ']': return TOK_RSQB;
+    case '{': return TOK_LBRACE;
+    case '}': return TOK_RBRACE;
+    case ',': return TOK_COMMA;
+    case ';': return TOK_SEMI;
+    case '~': return TOK_TILDE;
+    case ':': return with_equal(lx, TOK_COLON, TOK_COLONEQUAL);
+    case '=': return with_equal(lx, TOK_EQUAL, TOK_EQEQUAL);
+    case '!': return with_equal(lx, TOK_UNKNOWN, TOK_NOTEQUAL);
+    case '+': return with_equal(lx, TOK_PLUS, TOK_PLUSEQUAL);
+    case '%': return with_equal(lx, TOK_PERCENT, TOK_PERCENTEQUAL);
+    case '&': return with_equal(lx, TOK_AMPER, TOK_AMPEREQUAL);
+    case '|': return with_equal(lx, TOK_VBAR, TOK_VBAREQUAL);
+    case '^': return with_equal(lx, TOK_CIRCUMFLEX, TOK_CIRCUMFLEXEQUAL);
+    case '@': return with_equal(lx, TOK_AT, TOK_ATEQUAL);
+    case '-':
+        if (peekc(lx, 0) == '>') {
+            lx->pos++;
+            return TOK_ARROW;
+        }
+        return with_equal(lx, TOK_MINUS, TOK_MINEQUAL);
+    case '*': return doubled(lx, c, TOK_STAR, TOK_STAREQUAL, TOK_DOUBLESTAR, TOK_DOUBLESTAREQUAL);
+    case '/':
+        return doubled(lx, c, TOK_SLASH, TOK_SLASHEQUAL, TOK_DOUBLESLASH, TOK_DOUBLESLASHEQUAL);
+    case '<': return doubled(lx, c, TOK_LESS, TOK_LESSEQUAL, TOK_LEFTSHIFT, TOK_LEFTSHIFTEQUAL);
+    case '>':
+        return doubled(lx, c, TOK_GREATER, TOK_GREATEREQUAL, TOK_RIGHTSHIFT, TOK_RIGHTSHIFTEQUAL);
+    case '.':
+        if (peekc(lx, 0) == '.' && peekc(lx, 1) == '.') {
+            lx->pos += 2;
+            return TOK_ELLIPSIS;
+        }
+        return TOK_DOT;
+    default:
+        /* An ASCII char no token starts with (`$`, `?`, a lone `!`): CPython passes it to
+         * the parser, which reports "invalid syntax" there. */
+        return TOK_UNKNOWN;
+    }
+}
+
 static bool scan_operator(AsyLexer *lx, AsyToken *tok)
 {
-    const char *s = lx->buf + lx->pos;
-    for (size_t i = 0; i < sizeof operators / sizeof operators[0]; i++) {
-        size_t n = strlen(operators[i].text);
-        if (lx->pos + n <= lx->end && memcmp(s, operators[i].text, n) == 0) {
-            size_t start = lx->pos;
-            lx->pos += n;
-            tok->kind = operators[i].kind;
-            return track_bracket(lx, s[0], start);
-        }
-    }
-    /* An ASCII char no token starts with (`$`, `?`, `!`): CPython passes it to the parser,
-     * which reports "invalid syntax" there. */
-    lx->pos++;
-    tok->kind = TOK_UNKNOWN;
-    return true;
+    size_t start = lx->pos;
+    int c = nextc(lx);
+    tok->kind = operator_kind(lx, c);
+    return track_bracket(lx, (char)c, start);
 }
 
 /* ---- indentation ---- */
@@ -761,14 +822,18 @@ static bool continuation(AsyLexer *lx)
 
 static bool scan_name_or_string(AsyLexer *lx, AsyToken *tok, int c, size_t start)
 {
-    while (is_ident_char(c)) c = nextc(lx);
+    int any = c; /* bit 7 set: some byte is not ASCII and needs verify_identifier */
+    while (is_ident_char(c)) {
+        any |= c;
+        c = nextc(lx);
+    }
     backup(lx, c);
     if ((c == '"' || c == '\'') && is_string_prefix(lx->buf + start, lx->pos - start)) {
         nextc(lx);
         tok->kind = TOK_STRING;
         return scan_string(lx, c, start);
     }
-    if (!verify_identifier(lx, start)) return false;
+    if ((any & 0x80) && !verify_identifier(lx, start)) return false;
     tok->kind = keyword_kind(lx->buf + start, lx->pos - start);
     return true;
 }
@@ -866,11 +931,14 @@ bool asy_lexer_next(AsyLexer *lx, AsyToken *tok)
 
 AsyToken *asy_lexer_tokenize(AsyLexer *lx, AstArena *arena, int *n_out)
 {
-    int n = 0, cap = 256;
-    AsyToken *toks = asy_ast_alloc(arena, sizeof(AsyToken) * (size_t)cap);
+    /* Code averages a token per 4.5 bytes: size for that, so the array rarely grows (every
+     * token is written in full by asy_lexer_next, so it need not be zeroed either). */
+    size_t guess = (lx->end - lx->pos) / 4 + 16;
+    int n = 0, cap = guess < 1u << 20 ? (int)guess : 1 << 20;
+    AsyToken *toks = asy_ast_alloc_uninit(arena, sizeof(AsyToken) * (size_t)cap);
     for (;;) {
         if (n == cap) {
-            AsyToken *nt = asy_ast_alloc(arena, sizeof(AsyToken) * (size_t)cap * 2);
+            AsyToken *nt = asy_ast_alloc_uninit(arena, sizeof(AsyToken) * (size_t)cap * 2);
             memcpy(nt, toks, sizeof(AsyToken) * (size_t)n);
             toks = nt;
             cap *= 2;
