@@ -123,29 +123,45 @@ static const char *utf8_problem(const unsigned char *s, size_t avail)
     return "invalid continuation byte"; /* overlong, surrogate or beyond U+10FFFF */
 }
 
-static bool check_utf8(const unsigned char *s, size_t len, AsyParseError *err)
+/* The 1-based line of byte i: only an error needs it, so it is counted then. */
+static int line_of(const unsigned char *s, size_t i)
 {
     int line = 1;
+    for (size_t k = 0; k < i; k++) line += s[k] == '\n';
+    return line;
+}
+
+/* Whether all eight bytes at s are ASCII other than NUL: subtracting 1 from each byte
+ * borrows into bit 7 only from a 0 byte, and bit 7 of the word itself marks the rest. */
+static bool plain_ascii8(const unsigned char *s)
+{
+    uint64_t w;
+    memcpy(&w, s, 8);
+    return !(((w - UINT64_C(0x0101010101010101)) | w) & UINT64_C(0x8080808080808080));
+}
+
+static bool check_utf8(const unsigned char *s, size_t len, AsyParseError *err)
+{
     for (size_t i = 0; i < len;) {
-        if (s[i] - 1u < 0x7Fu) { /* the common case: ASCII other than NUL */
-            line += s[i++] == '\n';
+        if (i + 8 <= len && plain_ascii8(s + i)) {
+            i += 8;
             continue;
         }
         if (s[i] == 0) {
-            set_err(err, "SyntaxError", line, 0, 0, "source code cannot contain null bytes");
+            set_err(err, "SyntaxError", line_of(s, i), 0, 0,
+                    "source code cannot contain null bytes");
             return false;
         }
         int n = utf8_valid_len(s + i, len - i);
         if (!n) {
             /* CPython names the first bad byte and the position of the bad line's start
              * in its own decoding buffer; we report the byte offset in the file. */
-            set_err(err, "SyntaxError", line, 0, 0,
+            set_err(err, "SyntaxError", line_of(s, i), 0, 0,
                     "(unicode error) 'utf-8' codec can't decode byte 0x%02x in position %zu: "
                     "%s",
                     s[i], i, utf8_problem(s + i, len - i));
             return false;
         }
-        if (s[i] == '\n') line++;
         i += (size_t)n;
     }
     return true;
@@ -188,6 +204,7 @@ void asy_lexer_init(AsyLexer *lx, const char *buf, size_t len)
     lx->line = 1;
     lx->at_line_start = true;
     lx->emitted_newline = true;
+    lx->ascii_from = SIZE_MAX; /* nothing known yet */
 }
 
 void asy_lexer_init_sub(AsyLexer *lx, const char *buf, size_t start, size_t end, int line)
@@ -229,7 +246,15 @@ static int col_at(AsyLexer *lx, size_t pos)
         lx->col_pos = lx->line_start;
         lx->col_val = 0;
     }
-    lx->col_val += asy_utf8_count(lx->buf, lx->col_pos, pos);
+    if (lx->col_pos < lx->ascii_from || lx->col_pos > lx->ascii_end) {
+        /* Find the next non-ASCII byte; each is passed once, so this stays linear. */
+        size_t i = lx->col_pos;
+        while (i < lx->end && !((unsigned char)lx->buf[i] & 0x80)) i++;
+        lx->ascii_from = lx->col_pos;
+        lx->ascii_end = i;
+    }
+    if (pos <= lx->ascii_end) lx->col_val += (int)(pos - lx->col_pos);
+    else lx->col_val += asy_utf8_count(lx->buf, lx->col_pos, pos);
     lx->col_pos = pos;
     return lx->col_val;
 }
@@ -823,11 +848,11 @@ static bool continuation(AsyLexer *lx)
 static bool scan_name_or_string(AsyLexer *lx, AsyToken *tok, int c, size_t start)
 {
     int any = c; /* bit 7 set: some byte is not ASCII and needs verify_identifier */
-    while (is_ident_char(c)) {
-        any |= c;
-        c = nextc(lx);
-    }
-    backup(lx, c);
+    const unsigned char *b = (const unsigned char *)lx->buf;
+    size_t i = lx->pos;
+    while (i < lx->end && is_ident_char(b[i])) any |= b[i++];
+    lx->pos = i;
+    c = i < lx->end ? b[i] : LEX_EOF;
     if ((c == '"' || c == '\'') && is_string_prefix(lx->buf + start, lx->pos - start)) {
         nextc(lx);
         tok->kind = TOK_STRING;

@@ -71,6 +71,8 @@ typedef struct {
     size_t col_base;        /* cache for col_at: the line start it was computed for, */
     size_t col_pos;         /* a byte offset on that line...                         */
     int col_val;            /* ...and its column, so long lines stay linear          */
+    size_t ascii_from;      /* no byte of [ascii_from, ascii_end) is beyond ASCII:   */
+    size_t ascii_end;       /* col_at subtracts offsets there instead of counting    */
     bool at_line_start;     /* next token starts a logical line: measure indentation */
     int pending;            /* > 0: INDENTs to emit, < 0: DEDENTs to emit            */
     int indent;             /* depth of indstack                                     */

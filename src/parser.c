@@ -605,78 +605,72 @@ static AstNode *comparison(Parser *p)
     return finish(p, n);
 }
 
-/* One level of left-associative binary operators: the table maps tokens to operators. */
-typedef struct { AsyTokKind tok; AstBinOp op; } OpMap;
+/* The six levels of left-associative binary operators, loosest first. */
+enum { LV_BITOR, LV_BITXOR, LV_BITAND, LV_SHIFT, LV_SUM, LV_TERM, LV_COUNT };
 
-static AstNode *binary_level(Parser *p, AstNode *(*operand)(Parser *), const OpMap *ops, int nops)
+/* The level of a binary operator token and its operator, or -1 for any other token. */
+static int binop_level(AsyTokKind k, AstBinOp *op)
+{
+    switch (k) {
+    case TOK_VBAR: *op = AST_BITOR; return LV_BITOR;
+    case TOK_CIRCUMFLEX: *op = AST_BITXOR; return LV_BITXOR;
+    case TOK_AMPER: *op = AST_BITAND; return LV_BITAND;
+    case TOK_LEFTSHIFT: *op = AST_LSHIFT; return LV_SHIFT;
+    case TOK_RIGHTSHIFT: *op = AST_RSHIFT; return LV_SHIFT;
+    case TOK_PLUS: *op = AST_ADD; return LV_SUM;
+    case TOK_MINUS: *op = AST_SUB; return LV_SUM;
+    case TOK_STAR: *op = AST_MUL; return LV_TERM;
+    case TOK_SLASH: *op = AST_DIV; return LV_TERM;
+    case TOK_DOUBLESLASH: *op = AST_FLOORDIV; return LV_TERM;
+    case TOK_PERCENT: *op = AST_MOD; return LV_TERM;
+    case TOK_AT: *op = AST_MATMUL; return LV_TERM;
+    default: return -1;
+    }
+}
+
+/* bitwise_or: bitwise_xor ('|' bitwise_xor)*
+ * bitwise_xor: bitwise_and ('^' bitwise_and)*
+ * bitwise_and: shift_expr ('&' shift_expr)*
+ * shift_expr: sum (('<<' | '>>') sum)*
+ * sum: term (('+' | '-') term)*
+ * term: factor (('*' | '/' | '//' | '%' | '@') factor)*
+ *
+ * The levels from `min` down to term, by precedence climbing: one loop takes the operators
+ * of every level at once, and an operand is parsed by one call instead of one call per
+ * level (most operands have no operator around them at all). Each link of a chain costs
+ * one level of the depth budget until its level's chain ends, when a looser operator
+ * follows or the expression does: what a function per level charged, so the limit stops
+ * the same inputs. */
+static AstNode *binary_chain(Parser *p, int min)
 {
     AsyToken *start = cur(p);
-    AstNode *left = operand(p);
-    int links = 0;
-    while (left) {
-        int i = 0;
-        while (i < nops && !at(p, ops[i].tok)) i++;
-        if (i == nops) break;
+    AstNode *left = factor(p);
+    int links[LV_COUNT] = {0};
+    AstBinOp op = AST_ADD;
+    int level;
+    while (left && (level = binop_level(cur(p)->kind, &op)) >= min) {
+        for (int i = level + 1; i < LV_COUNT; i++) {
+            *p->depth -= links[i];
+            links[i] = 0;
+        }
         advance(p);
-        links++;
-        AstNode *right = enter(p) ? operand(p) : NULL;
+        links[level]++;
+        AstNode *right = enter(p) ? binary_chain(p, level + 1) : NULL;
         if (!right) {
             left = NULL;
             break;
         }
         AstNode *n = node_tok(p, AST_BINOP, start);
-        n->u.binop.op = ops[i].op;
+        n->u.binop.op = op;
         n->u.binop.left = left;
         n->u.binop.right = right;
         left = finish(p, n);
     }
-    *p->depth -= links;
+    for (int i = min; i < LV_COUNT; i++) *p->depth -= links[i];
     return left;
 }
 
-/* term: factor (('*' | '/' | '//' | '%' | '@') factor)* */
-static AstNode *term(Parser *p)
-{
-    static const OpMap ops[] = {{TOK_STAR, AST_MUL}, {TOK_SLASH, AST_DIV},
-                                {TOK_DOUBLESLASH, AST_FLOORDIV}, {TOK_PERCENT, AST_MOD},
-                                {TOK_AT, AST_MATMUL}};
-    return binary_level(p, factor, ops, 5);
-}
-
-/* sum: term (('+' | '-') term)* */
-static AstNode *sum(Parser *p)
-{
-    static const OpMap ops[] = {{TOK_PLUS, AST_ADD}, {TOK_MINUS, AST_SUB}};
-    return binary_level(p, term, ops, 2);
-}
-
-/* shift_expr: sum (('<<' | '>>') sum)* */
-static AstNode *shift_expr(Parser *p)
-{
-    static const OpMap ops[] = {{TOK_LEFTSHIFT, AST_LSHIFT}, {TOK_RIGHTSHIFT, AST_RSHIFT}};
-    return binary_level(p, sum, ops, 2);
-}
-
-/* bitwise_and: shift_expr ('&' shift_expr)* */
-static AstNode *bitwise_and(Parser *p)
-{
-    static const OpMap ops[] = {{TOK_AMPER, AST_BITAND}};
-    return binary_level(p, shift_expr, ops, 1);
-}
-
-/* bitwise_xor: bitwise_and ('^' bitwise_and)* */
-static AstNode *bitwise_xor(Parser *p)
-{
-    static const OpMap ops[] = {{TOK_CIRCUMFLEX, AST_BITXOR}};
-    return binary_level(p, bitwise_and, ops, 1);
-}
-
-/* bitwise_or: bitwise_xor ('|' bitwise_xor)* */
-static AstNode *bitwise_or(Parser *p)
-{
-    static const OpMap ops[] = {{TOK_VBAR, AST_BITOR}};
-    return binary_level(p, bitwise_xor, ops, 1);
-}
+static AstNode *bitwise_or(Parser *p) { return binary_chain(p, LV_BITOR); }
 
 /* await_primary: 'await' primary | primary */
 static AstNode *await_primary(Parser *p)
