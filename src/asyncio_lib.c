@@ -1,11 +1,15 @@
 /* asyncio_lib.c - the asyncio APIs that are rare enough to be written in asy itself:
- * wait_for, wait, as_completed, shield, timeout()/timeout_at(), TaskGroup, Condition.
- * The source below is compiled into the asyncio module's namespace when the module is
- * first imported. It follows CPython 3.11.7's asyncio step for step (same callbacks, same
+ * wait_for, wait, as_completed, shield, timeout()/timeout_at(), TaskGroup, Condition;
+ * and asyncio's lazy parts: each part of the source below, and the streams and
+ * subprocesses (asyncio_streams.c), is made in the asyncio module's namespace on first
+ * use of one of its names, so `import asyncio` compiles none of it (module.c shows the
+ * namespace whole, for dir() and import *, by making every part first).
+ * The source follows CPython 3.11.7's asyncio step for step (same callbacks, same
  * awaits), because the order of task steps is observable; only names differ.
  */
 #include "common.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "compiler.h"
@@ -424,16 +428,66 @@ static const AsyMethodDef lib_functions[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* Compile and run the part of the source from the line starting with `first` to the one
+ * starting with `next` (NULL: to the end) in the asyncio namespace. Blank lines stand in
+ * for the lines before it, so tracebacks give the source's own line numbers. */
+static void run_part(AsyVM *vm, AsyModule *m, const char *first, const char *next) {
+    const char *src = asyncio_lib_src, *end = src + sizeof asyncio_lib_src - 1;
+    const char *from = strstr(src, first);
+    const char *to = next ? strstr(from, next) : end;
+    size_t lines = 0;
+    for (const char *c = src; c < from; c++) lines += *c == '\n';
+    size_t len = lines + (size_t)(to - from);
+    char *text = malloc(len);
+    if (!text) {
+        asy_raise_memory(vm);
+        return;
+    }
+    memset(text, '\n', lines);
+    memcpy(text + lines, from, (size_t)(to - from));
+    AsyCode *code = asy_compile(vm, text, len, "<asyncio>", ASY_PARSE_MODULE);
+    free(text);
+    if (!code) return;
+    asy_root_push(vm, ASY_OBJ(code));
+    asy_vm_run_code(vm, code, m->dict);
+    asy_root_pop(vm, 1);
+}
+
+static void make_wait(AsyVM *vm, AsyModule *m) {
+    run_part(vm, m, "def _release_waiter(", "class Timeout:");
+}
+
+static void make_timeout(AsyVM *vm, AsyModule *m) {
+    run_part(vm, m, "class Timeout:", "class TaskGroup:");
+}
+
+static void make_taskgroup(AsyVM *vm, AsyModule *m) {
+    run_part(vm, m, "class TaskGroup:", "class Condition:");
+}
+
+static void make_condition(AsyVM *vm, AsyModule *m) { run_part(vm, m, "class Condition:", NULL); }
+
+/* Every name each part defines: the first use of any of them makes the part. */
+static const char *const wait_names[] = {
+    "_release_waiter", "_partial_release", "_cancel_and_wait", "wait_for", "wait",
+    "as_completed", "shield", NULL};
+static const char *const timeout_names[] = {"Timeout", "timeout", "timeout_at", NULL};
+static const char *const taskgroup_names[] = {"TaskGroup", NULL};
+static const char *const condition_names[] = {"Condition", NULL};
+
+/* In the order the module used to make them at import, which is the order import *
+ * and dir() see when a script uses none before. */
+static const AsyLazyPart asyncio_parts[] = {
+    {wait_names, make_wait},
+    {timeout_names, make_timeout},
+    {taskgroup_names, make_taskgroup},
+    {condition_names, make_condition},
+    {asy_asyncio_streams_names, asy_asyncio_streams_init},
+    {NULL, NULL},
+};
+
 void asy_asyncio_lib_init(AsyVM *vm, AsyModule *m) {
     asy_module_add_functions(vm, m, lib_functions);
     asy_dict_set_str(vm, m->dict, ASY_S(vm, __builtins__), ASY_OBJ(vm->builtins));
-    asy_root_push(vm, ASY_OBJ(m));
-    AsyCode *code =
-        asy_compile(vm, asyncio_lib_src, sizeof asyncio_lib_src - 1, "<asyncio>", ASY_PARSE_MODULE);
-    if (code) {
-        asy_root_push(vm, ASY_OBJ(code));
-        asy_vm_run_code(vm, code, m->dict);
-        asy_root_pop(vm, 1);
-    }
-    asy_root_pop(vm, 1);
+    asy_module_set_lazy(m, asyncio_parts);
 }

@@ -2353,6 +2353,12 @@ static AsyStreams *st_new(AsyVM *vm) {
     return st;
 }
 
+const char *const asy_asyncio_streams_names[] = {
+    "StreamReader",      "StreamWriter",           "open_connection",
+    "start_server",      "IncompleteReadError",    "LimitOverrunError",
+    "subprocess",        "create_subprocess_exec", "create_subprocess_shell",
+    NULL};
+
 void asy_asyncio_streams_init(AsyVM *vm, AsyModule *m) {
     AsyStreams *st = st_new(vm);
     st_make_types(vm, st);

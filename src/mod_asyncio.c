@@ -839,5 +839,4 @@ void asy_mod_asyncio_init(AsyVM *vm) {
     asy_asyncio_sync_init(vm, m);
     if (vm->exc) return;
     asy_asyncio_lib_init(vm, m);
-    if (!vm->exc) asy_asyncio_streams_init(vm, m);
 }

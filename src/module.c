@@ -24,10 +24,50 @@ static void module_traverse(AsyVM *vm, AsyObj *o) {
     asy_gc_mark_obj(vm, (AsyObj *)m->file);
 }
 
+/* ---- lazy parts ---- */
+
+void asy_module_set_lazy(AsyModule *m, const AsyLazyPart *parts) {
+    m->lazy = parts;
+    m->lazy_made = 0;
+}
+
+static int make_part(AsyVM *vm, AsyModule *m, int i) {
+    m->lazy_made |= UINT32_C(1) << i; /* first, so a name the part itself asks for is a miss */
+    asy_root_push(vm, ASY_OBJ(m));
+    m->lazy[i].make(vm, m);
+    asy_root_pop(vm, 1);
+    return vm->exc ? -1 : 1;
+}
+
+/* Make the part of m that defines `name` if it is not made yet: 1 if one was made, 0 if
+ * no part left to make defines it, -1 on error. */
+static int make_part_for(AsyVM *vm, AsyModule *m, const char *name) {
+    if (!m->lazy) return 0;
+    for (int i = 0; m->lazy[i].names; i++) {
+        if (m->lazy_made & (UINT32_C(1) << i)) continue;
+        for (const char *const *n = m->lazy[i].names; *n; n++)
+            if (strcmp(*n, name) == 0) return make_part(vm, m, i);
+    }
+    return 0;
+}
+
+int asy_module_make_all(AsyVM *vm, AsyModule *m) {
+    for (int i = 0; m->lazy && m->lazy[i].names; i++)
+        if (!(m->lazy_made & (UINT32_C(1) << i)) && make_part(vm, m, i) < 0) return -1;
+    return 0;
+}
+
 static AsyValue module_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
     AsyModule *m = mod_of(self);
     AsyValue v = asy_dict_get_str(vm, m->dict, name);
     if (!ASY_IS_UNDEF(v)) return v;
+    if (m->lazy) {
+        int r = name == ASY_S(vm, __dict__) ? asy_module_make_all(vm, m)
+                                            : make_part_for(vm, m, name->data);
+        if (r < 0) return ASY_ERR;
+        v = r ? asy_dict_get_str(vm, m->dict, name) : ASY_UNDEF;
+        if (!ASY_IS_UNDEF(v)) return v;
+    }
     if (name == ASY_S(vm, __dict__)) return ASY_OBJ(m->dict);
     v = vm->types[ASY_TYPE_object]->getattr(vm, self, name);
     if (ASY_IS_ERR(v) && asy_exc_matches(vm, ASY_EXC_AttributeError)) {
@@ -40,6 +80,8 @@ static AsyValue module_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
 
 static int module_setattr(AsyVM *vm, AsyValue self, AsyStr *name, AsyValue v) {
     AsyModule *m = mod_of(self);
+    /* Made first, so that it neither undoes the assignment later nor misses the del. */
+    if (make_part_for(vm, m, name->data) < 0) return -1;
     if (!ASY_IS_UNDEF(v)) return asy_dict_set_str(vm, m->dict, name, v);
     int r = asy_dict_del(vm, m->dict, ASY_OBJ(name));
     if (r == 0) {
@@ -64,6 +106,7 @@ static AsyValue modm_dir(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (!asy_check_args(vm, "__dir__", argc - 1, 0, 0)) return ASY_ERR;
     if (!asy_isinstance(vm, argv[0], ASY_TYPE(vm, module)))
         return asy_raise(vm, ASY_EXC_TypeError, "descriptor '__dir__' requires a 'module' object");
+    if (asy_module_make_all(vm, mod_of(argv[0])) < 0) return ASY_ERR;
     AsyDict *d = mod_of(argv[0])->dict;
     AsyValue own = asy_dict_get_cstr(vm, d, "__dir__");
     if (!ASY_IS_UNDEF(own)) return asy_call(vm, own, 0, NULL, NULL);
@@ -196,7 +239,14 @@ AsyValue asy_import(AsyVM *vm, AsyStr *name) {
     const char *dot = strrchr(name->data, '.');
     if (dot) { /* a.b: import a first; a may register a.b (os.path) */
         AsyStr *parent = asy_str_intern(vm, name->data, (size_t)(dot - name->data));
-        if (ASY_IS_ERR(asy_import(vm, parent))) return ASY_ERR;
+        AsyValue pm = asy_import(vm, parent);
+        if (ASY_IS_ERR(pm)) return ASY_ERR;
+        m = asy_dict_get_str(vm, vm->modules, name);
+        if (!ASY_IS_UNDEF(m)) return m;
+        /* or a lazy part of a registers it (asyncio.subprocess) */
+        if (asy_isinstance(vm, pm, ASY_TYPE(vm, module)) &&
+            make_part_for(vm, mod_of(pm), dot + 1) < 0)
+            return ASY_ERR;
         m = asy_dict_get_str(vm, vm->modules, name);
         if (!ASY_IS_UNDEF(m)) return m;
     } else {

@@ -386,12 +386,25 @@ typedef struct {
     AsyValue func;
 } AsyBoundMethod;
 
+typedef struct AsyModule AsyModule;
+
+/* A part of a built-in module that is made on first use of one of its names, so that
+ * what most scripts never touch costs nothing at import (module.c). A module's parts are
+ * an array ending with names == NULL. `make` adds the names to the module's namespace;
+ * it reports failure with an exception pending. */
 typedef struct {
+    const char *const *names; /* NULL-terminated                                      */
+    void (*make)(AsyVM *vm, AsyModule *m);
+} AsyLazyPart;
+
+struct AsyModule {
     AsyObj hdr;
     AsyDict *dict;
     AsyStr *name;
     AsyStr *file;            /* NULL for built-in modules                         */
-} AsyModule;
+    const AsyLazyPart *lazy; /* parts not made at import, or NULL                 */
+    uint32_t lazy_made;      /* bit i: lazy[i] has been made (at most 32 parts)    */
+};
 
 /* An instance of a user class deriving from object. Instances of classes deriving from a
  * built-in type have that type's layout followed by the __dict__ pointer (dict_offset). */

@@ -176,11 +176,14 @@ AsyValue asy_sleep_op(AsyVM *vm, double delay, AsyValue result);
 bool asy_aio_is_coroutine(AsyVM *vm, AsyValue v);
 
 /* The primitives (asyncio_sync.c) and the parts written in asy (asyncio_lib.c), added to
- * the asyncio module by asy_mod_asyncio_init. */
+ * the asyncio module by asy_mod_asyncio_init: the latter, and the streams, as lazy parts
+ * made on first use of their names. */
 void asy_asyncio_sync_init(AsyVM *vm, AsyModule *m);
 void asy_asyncio_lib_init(AsyVM *vm, AsyModule *m);
-/* Streams and subprocesses (asyncio_streams.c, asyncio_subprocess.c). */
+/* Streams and subprocesses (asyncio_streams.c, asyncio_subprocess.c): the part and the
+ * names it adds to asyncio. */
 void asy_asyncio_streams_init(AsyVM *vm, AsyModule *m);
+extern const char *const asy_asyncio_streams_names[];
 
 /* Types (task.c): Future, Task, _GatheringFuture, the op type. */
 void asy_task_init_types(AsyVM *vm);

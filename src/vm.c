@@ -2021,6 +2021,10 @@ dispatch:
             asy_raise(vm, ASY_EXC_TypeError, "import * requires a module");
             goto error;
         }
+        SYNC();
+        int made = asy_module_make_all(vm, (AsyModule *)ASY_AS_OBJ(m));
+        RESYNC();
+        if (made < 0) goto error;
         AsyDict *md = ((AsyModule *)ASY_AS_OBJ(m))->dict;
         int64_t pos = 0;
         AsyValue k, val;

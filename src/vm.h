@@ -578,6 +578,11 @@ AsyValue asy_import(AsyVM *vm, AsyStr *name);
 /* IMPORT_NAME: as asy_import, but `import a.b` (no fromlist) gives the top module a. */
 AsyValue asy_import_name(AsyVM *vm, AsyStr *name, AsyValue fromlist);
 void asy_module_register(AsyVM *vm, AsyModule *m);   /* sys.modules[m.__name__] = m */
+/* Give m parts made on first use of their names (`parts` is static, see AsyLazyPart). */
+void asy_module_set_lazy(AsyModule *m, const AsyLazyPart *parts);
+/* Make every part of m not made yet, before its namespace is shown whole (dir, vars,
+ * __dict__, import *). Returns -1 with an exception pending if one failed. */
+int asy_module_make_all(AsyVM *vm, AsyModule *m);
 /* A whole file read into a NUL-terminated malloc'd buffer; NULL with errno set. */
 char *asy_read_file(const char *path, size_t *len);
 /* Built-in modules: each makes its module and registers it (mod_<name>.c). */
