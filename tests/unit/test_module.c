@@ -1,0 +1,74 @@
+/* test_module.c - built-in modules' lazy parts (module.c): `import asyncio` makes none of
+ * them, first use of one name makes just its part, and every name the whole namespace
+ * shows (dir) is found by a first getattr in a fresh VM, so no part defines a name its
+ * table leaves out. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "vm.h"
+
+static AsyVM *vm;
+
+static AsyModule *run(const char *src) {
+    vm = asy_vm_new();
+    cr_assert_not_null(vm);
+    AsyModule *m = asy_vm_run_source(vm, src, strlen(src), "test.asy", "__main__");
+    if (!m) asy_vm_print_exception(vm);
+    cr_assert_not_null(m, "the module failed to run: %s", src);
+    return m;
+}
+
+static void done(void) {
+    asy_vm_free(vm);
+    vm = NULL;
+}
+
+/* Whether asyncio's own namespace holds `name` (without making anything). */
+static bool asyncio_has(const char *name) {
+    AsyValue m = asy_dict_get_cstr(vm, vm->modules, "asyncio");
+    cr_assert(ASY_IS_OBJ(m));
+    return !ASY_IS_UNDEF(asy_dict_get_cstr(vm, ((AsyModule *)ASY_AS_OBJ(m))->dict, name));
+}
+
+Test(module, import_makes_no_lazy_part, .fini = done) {
+    run("import asyncio\n");
+    cr_assert(asyncio_has("sleep"));
+    cr_assert(!asyncio_has("wait_for"));
+    cr_assert(!asyncio_has("TaskGroup"));
+    cr_assert(!asyncio_has("open_connection"));
+    cr_assert_null(vm->exc);
+}
+
+Test(module, first_use_makes_only_its_part, .fini = done) {
+    run("import asyncio\ntg = asyncio.TaskGroup\n");
+    cr_assert(asyncio_has("TaskGroup"));
+    cr_assert(!asyncio_has("wait_for"));
+    cr_assert(!asyncio_has("Condition"));
+    cr_assert(!asyncio_has("StreamReader"));
+}
+
+Test(module, every_name_is_found_on_first_use, .fini = done) {
+    AsyModule *m = run("import asyncio\nnames = dir(asyncio)\n");
+    AsyValue names = asy_dict_get_cstr(vm, m->dict, "names");
+    cr_assert(ASY_IS_OBJ(names));
+    AsyList *l = (AsyList *)ASY_AS_OBJ(names);
+    cr_assert_gt(l->len, 50);
+    /* Copy the names out: each is tried in a VM of its own. */
+    char (*copy)[64] = calloc((size_t)l->len, 64);
+    int64_t n = l->len;
+    for (int64_t i = 0; i < n; i++)
+        snprintf(copy[i], 64, "%s", ((AsyStr *)ASY_AS_OBJ(l->items[i]))->data);
+    asy_vm_free(vm);
+    vm = NULL;
+    for (int64_t i = 0; i < n; i++) {
+        char src[160];
+        snprintf(src, sizeof src, "import asyncio\nv = getattr(asyncio, '%s')\n", copy[i]);
+        run(src);
+        asy_vm_free(vm);
+        vm = NULL;
+    }
+    free(copy);
+}
