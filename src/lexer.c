@@ -237,26 +237,40 @@ static void newline_seen(AsyLexer *lx)
     lx->line_start = lx->pos;
 }
 
-/* Column (code points) of `pos` on the current line. Tokens are asked for in order, so
- * counting on from the last answer keeps this linear on very long lines. */
-static int col_at(AsyLexer *lx, size_t pos)
+/* Column (code points) of `pos` on a line that has a non-ASCII byte before it. Tokens
+ * are asked for in order, so counting on from the last answer keeps this linear on very
+ * long lines. */
+static int col_counted(AsyLexer *lx, size_t pos)
 {
     if (lx->col_base != lx->line_start || lx->col_pos > pos || lx->col_pos < lx->line_start) {
         lx->col_base = lx->line_start;
         lx->col_pos = lx->line_start;
         lx->col_val = 0;
     }
-    if (lx->col_pos < lx->ascii_from || lx->col_pos > lx->ascii_end) {
-        /* Find the next non-ASCII byte; each is passed once, so this stays linear. */
-        size_t i = lx->col_pos;
-        while (i < lx->end && !((unsigned char)lx->buf[i] & 0x80)) i++;
-        lx->ascii_from = lx->col_pos;
-        lx->ascii_end = i;
-    }
-    if (pos <= lx->ascii_end) lx->col_val += (int)(pos - lx->col_pos);
-    else lx->col_val += asy_utf8_count(lx->buf, lx->col_pos, pos);
+    lx->col_val += asy_utf8_count(lx->buf, lx->col_pos, pos);
     lx->col_pos = pos;
     return lx->col_val;
+}
+
+/* Column (code points) of `pos` on the current line: on ASCII, the byte distance from the
+ * line start. */
+static int col_at(AsyLexer *lx, size_t pos)
+{
+    size_t ls = lx->line_start;
+    if (ls < lx->ascii_from || ls > lx->ascii_end) {
+        /* A line past the last non-ASCII byte found: find the next one, eight bytes at a
+         * time. Scans start past the previous one, so each byte is looked at once. */
+        const unsigned char *b = (const unsigned char *)lx->buf;
+        size_t i = ls;
+        uint64_t w;
+        while (i + 8 <= lx->end && (memcpy(&w, b + i, 8), !(w & UINT64_C(0x8080808080808080))))
+            i += 8;
+        while (i < lx->end && b[i] < 0x80) i++;
+        lx->ascii_from = ls;
+        lx->ascii_end = i;
+    }
+    if (pos <= lx->ascii_end) return (int)(pos - ls);
+    return col_counted(lx, pos);
 }
 
 /* CPython's tokenizer syntaxerror(): the offset is the scanning position. */
@@ -312,12 +326,12 @@ static bool is_xid_cp(uint32_t cp)
 
 static bool is_ident_start(int c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 128;
+    return (unsigned)((c | 0x20) - 'a') < 26 || c == '_' || c >= 128;
 }
 
 static bool is_ident_char(int c)
 {
-    return is_ident_start(c) || (c >= '0' && c <= '9');
+    return is_ident_start(c) || (unsigned)(c - '0') < 10;
 }
 
 /* The keyword spelled s[0, len), or TOK_NAME: a switch on the first letter, then one

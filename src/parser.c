@@ -561,20 +561,27 @@ static AstNode *inversion(Parser *p)
  * Returns -1 (consuming nothing) when the current token is not one. */
 static int compare_op(Parser *p)
 {
-    static const struct { AsyTokKind tok; AstCmpOp op; } simple[] = {
-        {TOK_EQEQUAL, AST_EQ}, {TOK_NOTEQUAL, AST_NE}, {TOK_LESS, AST_LT},
-        {TOK_LESSEQUAL, AST_LE}, {TOK_GREATER, AST_GT}, {TOK_GREATEREQUAL, AST_GE},
-        {TOK_IN, AST_IN},
-    };
-    for (size_t i = 0; i < sizeof simple / sizeof simple[0]; i++)
-        if (accept(p, simple[i].tok)) return (int)simple[i].op;
-    if (at(p, TOK_NOT) && peek(p, 1)->kind == TOK_IN) {
+    AstCmpOp op;
+    switch (cur(p)->kind) {
+    case TOK_EQEQUAL: op = AST_EQ; break;
+    case TOK_NOTEQUAL: op = AST_NE; break;
+    case TOK_LESS: op = AST_LT; break;
+    case TOK_LESSEQUAL: op = AST_LE; break;
+    case TOK_GREATER: op = AST_GT; break;
+    case TOK_GREATEREQUAL: op = AST_GE; break;
+    case TOK_IN: op = AST_IN; break;
+    case TOK_NOT:
+        if (peek(p, 1)->kind != TOK_IN) return -1;
         advance(p);
+        op = AST_NOT_IN;
+        break;
+    case TOK_IS:
         advance(p);
-        return AST_NOT_IN;
+        return accept(p, TOK_NOT) ? AST_IS_NOT : AST_IS;
+    default: return -1;
     }
-    if (accept(p, TOK_IS)) return accept(p, TOK_NOT) ? AST_IS_NOT : AST_IS;
-    return -1;
+    advance(p);
+    return (int)op;
 }
 
 /* comparison: bitwise_or (compare_op bitwise_or)* */
