@@ -434,7 +434,11 @@ static const AsyMethodDef lib_functions[] = {
 static void run_part(AsyVM *vm, AsyModule *m, const char *first, const char *next) {
     const char *src = asyncio_lib_src, *end = src + sizeof asyncio_lib_src - 1;
     const char *from = strstr(src, first);
-    const char *to = next ? strstr(from, next) : end;
+    const char *to = !from ? NULL : next ? strstr(from, next) : end;
+    if (!to) { /* the source was edited without the part table below */
+        asy_raise(vm, ASY_EXC_SystemError, "asyncio: no part at '%s'", first);
+        return;
+    }
     size_t lines = 0;
     for (const char *c = src; c < from; c++) lines += *c == '\n';
     size_t len = lines + (size_t)(to - from);
