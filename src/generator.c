@@ -44,9 +44,11 @@ AsyGenerator *asy_gen_new(AsyVM *vm, AsyFunction *fn, const AsyValue *slots, int
     g->depth = nslots;
     g->kind = kind;
     g->state = ASY_GEN_CREATED;
-    g->exc_state = ASY_NONE;
-    g->name = fn->name;
     g->qualname = fn->qualname;
+    if (fn->name != co->name) {
+        if (!asy_gen_extra(vm, g)) return NULL;
+        g->extra->name = fn->name;
+    }
     AsyFrame *fr = &g->frame;
     fr->func = fn;
     fr->code = co;
@@ -89,7 +91,7 @@ bool asy_gen_push(AsyVM *vm, AsyFiber *f, AsyGenerator *g, AsyResumeKind resume,
         if (ASY_OP(g->frame.code->code[g->frame.pc]) == ASY_OP_AWAIT) f->pending_send = sent;
         else f->stack[f->sp++] = sent;
     }
-    if (!ASY_IS_NONE(g->exc_state)) f->handled = g->exc_state;
+    if (g->exc_state) f->handled = ASY_OBJ(g->exc_state);
     g->state = ASY_GEN_RUNNING;
     return true;
 }
@@ -113,7 +115,9 @@ bool asy_gen_save(AsyVM *vm, AsyFiber *f, AsyGenerator *g, int32_t sp) {
     AsyValue saved_handled = fr->saved_handled;
     if (fr != &g->frame) g->frame = *fr; /* else it ran in place (a borrowed frame) */
     g->frame.base = 0;
-    g->exc_state = asy_value_is(f->handled, saved_handled) ? ASY_NONE : f->handled;
+    g->exc_state = asy_value_is(f->handled, saved_handled) || !ASY_IS_OBJ(f->handled)
+                       ? NULL
+                       : ASY_AS_OBJ(f->handled);
     f->handled = saved_handled;
     g->frame.saved_handled = ASY_NONE;
     f->sp = base;
@@ -131,11 +135,13 @@ void asy_gen_finish(AsyVM *vm, AsyFiber *f, AsyGenerator *g) {
     asy_fiber_frames_released(f);
     g->state = ASY_GEN_CLOSED;
     g->depth = 0;
-    g->exc_state = ASY_NONE;
+    g->exc_state = NULL;
     asy_mem_free(vm, g->stack, sizeof(AsyValue) * (size_t)g->stackcap);
     g->stack = NULL;
     g->stackcap = 0;
+    AsyCode *code = g->frame.code; /* for __name__ and cr_code, as CPython keeps it */
     memset(&g->frame, 0, sizeof g->frame);
+    g->frame.code = code;
     g->frame.aux = ASY_OBJ(g);
 }
 
@@ -162,13 +168,18 @@ void asy_gen_fix_stop_iteration(AsyVM *vm, AsyGenerator *g) {
 
 /* ---- the object ---- */
 
+AsyGenExtra *asy_gen_extra(AsyVM *vm, AsyGenerator *g) {
+    if (!g->extra && !(g->extra = calloc(1, sizeof *g->extra))) asy_raise_memory(vm);
+    return g->extra;
+}
+
 static void gen_traverse(AsyVM *vm, AsyObj *o) {
     AsyGenerator *g = (AsyGenerator *)o;
     if (g->state != ASY_GEN_RUNNING)
         for (int32_t i = 0; i < g->depth; i++) asy_gc_mark_value(vm, g->stack[i]);
     asy_fiber_mark_frame(vm, &g->frame);
-    asy_gc_mark_value(vm, g->exc_state);
-    asy_gc_mark_obj(vm, (AsyObj *)g->name);
+    asy_gc_mark_obj(vm, g->exc_state);
+    if (g->extra) asy_gc_mark_obj(vm, (AsyObj *)g->extra->name);
     asy_gc_mark_obj(vm, (AsyObj *)g->qualname);
     asy_gc_mark_obj(vm, (AsyObj *)g->created_file);
 }
@@ -184,9 +195,10 @@ static void gen_finalize(AsyVM *vm, AsyObj *o) {
         g->qualname)
         asy_warn_never_awaited_at(vm, g->qualname->data,
                                   g->created_file ? g->created_file->data : NULL,
-                                  g->created_line, g->origin);
-    free(g->origin);
-    g->origin = NULL;
+                                  g->created_line, g->extra ? g->extra->origin : NULL);
+    if (g->extra) free(g->extra->origin);
+    free(g->extra);
+    g->extra = NULL;
     asy_mem_free(vm, g->stack, sizeof(AsyValue) * (size_t)g->stackcap);
     g->stack = NULL;
 }
@@ -217,7 +229,7 @@ static AsyValue gen_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
     const char *p = g->kind == ASY_GENKIND_COROUTINE ? "cr_"
                     : g->kind == ASY_GENKIND_ASYNC   ? "ag_"
                                                      : "gi_";
-    if (name_is_c(name, "__name__")) return ASY_OBJ(g->name);
+    if (name_is_c(name, "__name__")) return ASY_OBJ(asy_gen_name(g));
     if (name_is_c(name, "__qualname__")) return ASY_OBJ(g->qualname);
     if (strncmp(name->data, p, 3) == 0) {
         const char *rest = name->data + 3;
@@ -240,8 +252,10 @@ static int gen_setattr(AsyVM *vm, AsyValue self, AsyStr *name, AsyValue v) {
             asy_raise(vm, ASY_EXC_TypeError, "%s must be set to a string object", name->data);
             return -1;
         }
-        if (is_name) g->name = (AsyStr *)ASY_AS_OBJ(v);
-        else g->qualname = (AsyStr *)ASY_AS_OBJ(v);
+        if (is_name) {
+            if (!asy_gen_extra(vm, g)) return -1;
+            g->extra->name = (AsyStr *)ASY_AS_OBJ(v);
+        } else g->qualname = (AsyStr *)ASY_AS_OBJ(v);
         return 0;
     }
     return ASY_TYPE(vm, object)->setattr(vm, self, name, v);

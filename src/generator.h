@@ -31,9 +31,17 @@ typedef enum {
 
 typedef enum { ASY_GENKIND_GENERATOR, ASY_GENKIND_COROUTINE, ASY_GENKIND_ASYNC } AsyGenKind;
 
+/* What few generators have: a __name__ other than their code's (the function's was
+ * renamed, or the generator's own was set), and in debug mode a coroutine's creation
+ * traceback. malloc'd on first need, so the common generator is 16 bytes smaller. */
+typedef struct {
+    AsyStr *name;            /* NULL: the code's name                                   */
+    char *origin;            /* malloc'd creation traceback (diag.c), or NULL           */
+} AsyGenExtra;
+
 typedef struct {
     AsyObj hdr;
-    AsyFrame frame;
+    AsyFrame frame;          /* frame.code stays set once it is closed (cr_code)        */
     AsyValue *stack;
     int32_t stackcap;        /* slots allocated (asy_fiber_frame_size of the code)     */
     int32_t depth;           /* live slots in stack                                    */
@@ -43,15 +51,17 @@ typedef struct {
                                 with this false and state CREATED was never awaited:
                                 the hook for CPython's RuntimeWarning is in its finalize */
     bool agen_running;       /* async generator: an asend/athrow is being awaited       */
-    AsyValue exc_state;      /* the exception it was handling when it last yielded      */
-    AsyStr *name, *qualname;
     /* Coroutine: where it was made, for the never-awaited warning (asy's collector
      * cannot tell where the last reference went, as CPython's warning does): the
      * creating line's file (interned, so alive in the finalizer) and line, and in debug
-     * mode the creation traceback (malloc'd, or NULL; diag.c). */
-    AsyStr *created_file;
+     * mode the creation traceback (extra->origin; diag.c). */
     int32_t created_line;
-    char *origin;
+    AsyStr *created_file;
+    AsyObj *exc_state;       /* the exception it was handling when it last yielded, or
+                                NULL for none                                          */
+    AsyStr *qualname;        /* kept here, not read from the code: the finalizer may run
+                                after the code object was swept                        */
+    AsyGenExtra *extra;      /* NULL for most                                           */
 } AsyGenerator;
 
 /* An async generator's asend()/__anext__() (mode ASEND) or athrow()/aclose() awaitable. */
@@ -81,6 +91,12 @@ static inline bool asy_is_coroutine(AsyVM *vm, AsyValue v) {
     return ASY_IS_OBJ(v) && ASY_AS_OBJ(v)->type == ASY_TYPE(vm, coroutine);
 }
 bool asy_is_agen_op(AsyVM *vm, AsyValue v);
+/* __name__: the one set on it, else its code's. */
+static inline AsyStr *asy_gen_name(const AsyGenerator *g) {
+    return g->extra && g->extra->name ? g->extra->name : g->frame.code->name;
+}
+/* g->extra, made on first use; NULL with MemoryError pending. */
+AsyGenExtra *asy_gen_extra(AsyVM *vm, AsyGenerator *g);
 /* Move a suspended (or created) generator's frame onto the fiber at f->sp, resumed by
  * `resume`; push `sent` unless the generator was just created or sent is UNDEF (a throw);
  * a generator suspended at an AWAIT gets it in f->pending_send instead. The generator is
