@@ -75,7 +75,7 @@ static const char *task_state(const AsyTask *t, const AsyLoop *L) {
     if (t == L->current) return "running";
     if (t->fut.state != ASY_FUT_PENDING) return "done";
     if (t->num_cancels > 0 || t->must_cancel) return "cancelling";
-    if (!t->fiber || t->fiber->state == ASY_FIBER_NEW) return "not started";
+    if (!asy_task_fiber((AsyTask *)t) || t->fiber.state == ASY_FIBER_NEW) return "not started";
     return "waiting";
 }
 
@@ -107,13 +107,15 @@ static void dump_task(AsyVM *vm, FILE *out, AsyTask *t) {
     print_wait(vm, out, t);
     fputc('\n', out);
     if (t->created_at) fprintf(out, "  created at %s\n", t->created_at->data);
-    if (!t->fiber || t->fiber->nframes == 0) {
-        if (t->code)
-            fprintf(out, "    %s(), defined at %s:%d\n", t->code->qualname->data,
-                    t->code->filename ? t->code->filename->data : "?", t->code->firstline);
+    AsyFiber *f = asy_task_fiber(t);
+    AsyCode *code = asy_task_code(t);
+    if (!f || f->nframes == 0) {
+        if (code)
+            fprintf(out, "    %s(), defined at %s:%d\n", code->qualname->data,
+                    code->filename ? code->filename->data : "?", code->firstline);
         return;
     }
-    for (int32_t i = 0; i < t->fiber->nframes; i++) dump_frame(out, &t->fiber->frames[i]);
+    for (int32_t i = 0; i < f->nframes; i++) dump_frame(out, &f->frames[i]);
 }
 
 void asy_diag_dump_tasks(AsyVM *vm, FILE *out) {

@@ -1,6 +1,6 @@
-/* fiber.c - the fiber object: a task's value stack and frame stack (layout and invariants
- * in fiber.h), their growth, and what the GC marks in them. Running code on a fiber is
- * vm.c's job. */
+/* fiber.c - a fiber: a task's value stack and frame stack (layout and invariants in
+ * fiber.h), their growth, the VM's main fiber, and what the GC marks in them. Running code
+ * on a fiber is vm.c's job. */
 #include "fiber.h"
 
 #include <string.h>
@@ -8,34 +8,50 @@
 #define FIBER_INITIAL_STACK 256
 #define FIBER_INITIAL_FRAMES 16
 
-AsyFiber *asy_fiber_new_bare(AsyVM *vm) {
-    AsyFiber *f = asy_gc_alloc(vm, ASY_TYPE(vm, fiber), sizeof(AsyFiber));
-    if (!f) return NULL;
+void asy_fiber_init_bare(AsyFiber *f) {
+    memset(f, 0, sizeof *f);
     f->handled = ASY_NONE;
-    f->transfer = ASY_UNDEF;
     f->pending_send = ASY_UNDEF;
-    f->task = ASY_UNDEF;
     f->state = ASY_FIBER_NEW;
-    return f;
 }
 
-AsyFiber *asy_fiber_new(AsyVM *vm) {
-    AsyFiber *f = asy_fiber_new_bare(vm);
-    if (!f) return NULL;
-    f->stack = asy_mem_alloc(vm, sizeof(AsyValue) * FIBER_INITIAL_STACK);
-    f->frames = asy_mem_alloc(vm, sizeof(AsyFrame) * FIBER_INITIAL_FRAMES);
-    if (!f->stack || !f->frames) return NULL;
-    f->stackcap = FIBER_INITIAL_STACK;
-    f->framecap = FIBER_INITIAL_FRAMES;
-    return f;
+void asy_fiber_release(AsyVM *vm, AsyFiber *f) {
+    asy_mem_free(vm, f->stack, sizeof(AsyValue) * (size_t)f->stackcap);
+    if (!f->frames_borrowed) asy_mem_free(vm, f->frames, sizeof(AsyFrame) * (size_t)f->framecap);
+    f->stack = NULL;
+    f->frames = NULL;
+    f->sp = f->stackcap = f->nframes = f->framecap = 0;
+    f->frames_borrowed = false;
 }
 
 AsyFiber *asy_fiber_current(AsyVM *vm) {
     if (vm->fiber) return vm->fiber;
-    if (!vm->main_fiber && !(vm->main_fiber = asy_fiber_new(vm))) return NULL;
+    if (!vm->main_fiber) {
+        AsyFiber *f = asy_mem_alloc(vm, sizeof *f);
+        if (!f) return NULL;
+        asy_fiber_init_bare(f);
+        f->stack = asy_mem_alloc(vm, sizeof(AsyValue) * FIBER_INITIAL_STACK);
+        f->frames = asy_mem_alloc(vm, sizeof(AsyFrame) * FIBER_INITIAL_FRAMES);
+        vm->main_fiber = f;
+        if (!f->stack || !f->frames) {
+            asy_fiber_free_main(vm);
+            return NULL;
+        }
+        f->stackcap = FIBER_INITIAL_STACK;
+        f->framecap = FIBER_INITIAL_FRAMES;
+    }
     vm->main_fiber->state = ASY_FIBER_RUNNING;
     vm->fiber = vm->main_fiber;
     return vm->fiber;
+}
+
+void asy_fiber_free_main(AsyVM *vm) {
+    AsyFiber *f = vm->main_fiber;
+    if (!f) return;
+    if (vm->fiber == f) vm->fiber = NULL;
+    vm->main_fiber = NULL;
+    asy_fiber_release(vm, f);
+    asy_mem_free(vm, f, sizeof *f);
 }
 
 bool asy_fiber_ensure_stack(AsyVM *vm, AsyFiber *f, int64_t need) {
@@ -96,33 +112,10 @@ void asy_fiber_mark_frame(AsyVM *vm, const AsyFrame *fr) {
     if (fr->flags & (ASY_FRAME_HANDLED | ASY_FRAME_GEN)) asy_gc_mark_value(vm, fr->saved_handled);
 }
 
-static void fiber_traverse(AsyVM *vm, AsyObj *o) {
-    AsyFiber *f = (AsyFiber *)o;
-    for (int32_t i = 0; i < f->sp; i++) asy_gc_mark_value(vm, f->stack[i]);
+void asy_fiber_mark(AsyVM *vm, const AsyFiber *f) {
+    if (!f) return;
+    asy_gc_mark_values(vm, f->stack, f->sp);
     for (int32_t i = 0; i < f->nframes; i++) asy_fiber_mark_frame(vm, &f->frames[i]);
     asy_gc_mark_value(vm, f->handled);
-    asy_gc_mark_value(vm, f->transfer);
     asy_gc_mark_value(vm, f->pending_send);
-    asy_gc_mark_value(vm, f->task);
-}
-
-static void fiber_finalize(AsyVM *vm, AsyObj *o) {
-    AsyFiber *f = (AsyFiber *)o;
-    asy_mem_free(vm, f->stack, sizeof(AsyValue) * (size_t)f->stackcap);
-    if (!f->frames_borrowed) asy_mem_free(vm, f->frames, sizeof(AsyFrame) * (size_t)f->framecap);
-    f->stack = NULL;
-    f->frames = NULL;
-}
-
-static AsyValue fiber_repr(AsyVM *vm, AsyValue self) {
-    return ASY_OBJ(asy_str_printf(vm, "<fiber object at %p>", (void *)ASY_AS_OBJ(self)));
-}
-
-void asy_fiber_init(AsyVM *vm) {
-    AsyType *t = asy_type_new_builtin(vm, "fiber", ASY_TYPE(vm, object), sizeof(AsyFiber));
-    t->repr = fiber_repr;
-    t->traverse = fiber_traverse;
-    t->finalize = fiber_finalize;
-    asy_type_ready(vm, t);
-    vm->types[ASY_TYPE_fiber] = t;
 }

@@ -36,7 +36,7 @@
  *
  * Suspension (the hook the async runtime builds on):
  * - A task is a fiber whose bottom frame is a coroutine's, started with
- *   asy_fiber_new_task and stepped with asy_fiber_resume by the scheduler.
+ *   asy_fiber_start_task and stepped with asy_fiber_resume by the scheduler.
  * - `await x` (AWAIT) on a coroutine or generator pushes its frame onto the same fiber: no
  *   copying, no C recursion. A whole await chain lives on the task's fiber.
  * - `await x` on a native awaitable (a type whose `await_` slot is set, see object.h)
@@ -119,8 +119,9 @@ typedef struct {
     uint8_t nblocks;         /* open handler blocks (their slots: AsyBlock above)       */
 } AsyFrame;
 
+/* Not an object of its own: a task's fiber lives inside its Task (task.h) and shares its
+ * life, the main fiber belongs to the VM. Whoever holds one marks it (asy_fiber_mark). */
 struct AsyFiber {
-    AsyObj hdr;
     AsyValue *stack;
     int32_t sp;              /* see the invariants above                               */
     int32_t stackcap;
@@ -128,10 +129,8 @@ struct AsyFiber {
     int32_t nframes;
     int32_t framecap;
     AsyValue handled;        /* the exception being handled (sys.exc_info), or None    */
-    AsyValue transfer;       /* suspension: the value handed to the scheduler          */
     AsyValue pending_send;   /* the value sent into a generator suspended at an AWAIT:
                                 the AWAIT re-executes and passes it on (UNDEF: none)   */
-    AsyValue task;           /* the async runtime's task object running here, or UNDEF */
     uint8_t state;           /* AsyFiberState                                          */
     bool frames_borrowed;    /* frames is a task coroutine's own AsyGenerator.frame,
                                 used in place (capacity 1) until a second frame is
@@ -159,14 +158,18 @@ typedef enum {
                                 for the scheduler (UNDEF otherwise)                    */
 
 /* fiber.c */
-void asy_fiber_init(AsyVM *vm);   /* the fiber type (called by asy_vm_init_runtime) */
-AsyFiber *asy_fiber_new(AsyVM *vm);
-/* A fiber with no stack or frames yet (a task's): both grow on first use, and the first
- * asy_gen_push onto it adopts the generator's stack buffer instead of copying it, and
- * runs the generator's frame where it is (frames_borrowed). */
-AsyFiber *asy_fiber_new_bare(AsyVM *vm);
+/* A fiber with no stack or frames yet (a task's, inside its Task): both grow on first
+ * use, and the first asy_gen_push onto it adopts the generator's stack buffer instead of
+ * copying it, and runs the generator's frame where it is (frames_borrowed). */
+void asy_fiber_init_bare(AsyFiber *f);
+/* Free a fiber's buffers (not the struct); it is empty afterwards. */
+void asy_fiber_release(AsyVM *vm, AsyFiber *f);
+/* Mark everything a fiber holds (its live stack, its frames, its exception state). */
+void asy_fiber_mark(AsyVM *vm, const AsyFiber *f);
 /* The running fiber, creating vm->main_fiber if nothing runs yet. */
 AsyFiber *asy_fiber_current(AsyVM *vm);
+/* asy_vm_free: the main fiber goes. */
+void asy_fiber_free_main(AsyVM *vm);
 /* Make room for `need` more slots above fiber->sp; false with MemoryError pending.
  * Invalidates raw pointers into the stack. */
 bool asy_fiber_ensure_stack(AsyVM *vm, AsyFiber *f, int64_t need);
@@ -198,11 +201,13 @@ typedef struct AsyGlobalCache {
     AsyValue value;
 } AsyGlobalCache;
 
-/* Tasks (vm.c): a fiber that will run the coroutine `coro` when first resumed. Marks the
- * coroutine as awaited. TypeError if coro is not a coroutine. */
-AsyFiber *asy_fiber_new_task(AsyVM *vm, AsyValue coro);
+/* Tasks (vm.c): make f (asy_fiber_init_bare'd) ready to run the coroutine `coro` when
+ * first resumed. Marks the coroutine as awaited. TypeError if coro is not a coroutine,
+ * RuntimeError if it already ran. */
+bool asy_fiber_start_task(AsyVM *vm, AsyFiber *f, AsyValue coro);
 /* Run the task until it finishes or suspends. send: the value a suspended `yield`
- * receives (None for a plain wake-up); throw: an exception instance to raise at the
+ * receives (None for a plain wake-up); for the first resume, the coroutine to start (the
+ * one given to asy_fiber_start_task). throw: an exception instance to raise at the
  * suspension point instead, or UNDEF. Sets vm->fiber for the duration and restores it. */
 AsyRunStatus asy_fiber_resume(AsyVM *vm, AsyFiber *f, AsyValue send, AsyValue throw_exc,
                               AsyValue *out);

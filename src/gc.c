@@ -15,6 +15,7 @@
 #endif
 #include <sys/mman.h>
 
+#include "fiber.h"
 #include "vm.h"
 
 static ASY_NORETURN void gc_fatal_oom(size_t size) {
@@ -236,8 +237,9 @@ static void gc_mark_roots(AsyVM *vm) {
     asy_gc_mark_obj(vm, (AsyObj *)vm->builtins);
     asy_gc_mark_obj(vm, (AsyObj *)vm->main_module);
     asy_gc_mark_value(vm, vm->sys_argv);
-    asy_gc_mark_obj(vm, (AsyObj *)vm->fiber);
-    asy_gc_mark_obj(vm, (AsyObj *)vm->main_fiber);
+    /* a task's fiber is marked by its task too (the loop holds every unfinished one) */
+    asy_fiber_mark(vm, vm->fiber);
+    if (vm->main_fiber != vm->fiber) asy_fiber_mark(vm, vm->main_fiber);
     for (size_t i = 0; i < vm->nroots; i++) asy_gc_mark_value(vm, vm->roots[i]);
     if (vm->mark_extra) vm->mark_extra(vm);
 }

@@ -10,6 +10,7 @@
 #include "compiler.h"
 #include "dynlib.h"
 #include "evmem.h"
+#include "fiber.h"
 #include "function.h"
 #include "vm.h"
 
@@ -80,6 +81,7 @@ void asy_vm_free(AsyVM *vm) {
     if (!vm) return;
     if (vm->loop) asy_loop_free(vm);
     asy_gc_free_all(vm);
+    asy_fiber_free_main(vm);
     asy_dynlib_free(vm); /* after the objects: an HTTP client frees its SSL_CTX through it */
     free(vm->interned.slots);
     free(vm);

@@ -507,14 +507,19 @@ static void task_traverse(AsyVM *vm, AsyObj *o) {
     AsyTask *t = (AsyTask *)o;
     asy_future_traverse(vm, o);
     asy_gc_mark_value(vm, t->coro);
-    asy_gc_mark_obj(vm, (AsyObj *)t->fiber);
-    asy_gc_mark_obj(vm, (AsyObj *)t->code);
+    if (t->coro_task) asy_fiber_mark(vm, &t->fiber);
     asy_gc_mark_value(vm, t->name);
     asy_gc_mark_obj(vm, (AsyObj *)t->fut_waiter);
     asy_gc_mark_obj(vm, t->native_wait);
     asy_gc_mark_value(vm, t->step_exc);
     asy_gc_mark_value(vm, t->wait_value);
     asy_gc_mark_obj(vm, (AsyObj *)t->created_at);
+}
+
+static void task_finalize(AsyVM *vm, AsyObj *o) {
+    AsyTask *t = (AsyTask *)o;
+    if (t->coro_task) asy_fiber_release(vm, &t->fiber); /* a task that never finished */
+    future_finalize(vm, o);
 }
 
 static void task_step_h(AsyVM *vm, AsyValue a, AsyValue b) { task_step(vm, task_of(a), b); }
@@ -552,14 +557,8 @@ AsyTask *asy_task_new(AsyVM *vm, AsyValue coro, AsyValue name) {
     t->step_exc = ASY_UNDEF;
     t->wait_value = ASY_UNDEF;
     if (asy_is_coroutine(vm, coro)) {
-        AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(coro);
-        t->code = g->frame.code;
-        asy_root_push(vm, ASY_OBJ(t));
-        AsyFiber *f = asy_fiber_new_task(vm, coro);
-        asy_root_pop(vm, 1);
-        if (!f) return NULL;
-        t->fiber = f;
-        f->task = ASY_OBJ(t);
+        if (!asy_fiber_start_task(vm, &t->fiber, coro)) return NULL;
+        t->coro_task = 1;
     } else {
         ((AsyOp *)ASY_AS_OBJ(coro))->awaited = 1; /* the task owns it now */
     }
@@ -591,7 +590,12 @@ bool asy_task_cancel(AsyVM *vm, AsyTask *t, AsyValue msg) {
 /* The task's coroutine has finished one way or another. */
 static void task_release(AsyVM *vm, AsyTask *t) {
     task_unlink(loop_of(vm), t);
-    t->fiber = NULL; /* its stacks go with the next collection */
+    if (t->coro_task) {
+        asy_fiber_release(vm, &t->fiber);
+        t->fiber.state = ASY_FIBER_DONE;
+        t->fiber.handled = ASY_NONE;
+        t->fiber.pending_send = ASY_UNDEF;
+    }
     t->native_wait = NULL;
     t->fut_waiter = NULL;
     t->step_exc = ASY_UNDEF;
@@ -650,10 +654,12 @@ static void task_suspended(AsyVM *vm, AsyTask *t, AsyValue out) {
         if (t->must_cancel && asy_future_cancel(vm, f, t->fut.cancel_msg)) t->must_cancel = 0;
         return;
     }
+    asy_root_push(vm, out); /* only held here now: a repr may run code that collects */
     if (asy_is_future(vm, out))
         asy_raise(vm, ASY_EXC_RuntimeError, "Task cannot await on itself: %R", ASY_OBJ(t));
     else
         asy_raise(vm, ASY_EXC_RuntimeError, "Task got bad yield: %R", out);
+    asy_root_pop(vm, 1);
     err = ASY_OBJ(vm->exc);
     asy_exc_clear(vm);
     soon(vm, task_step_h, ASY_OBJ(t), err);
@@ -664,7 +670,7 @@ static int op_drive(AsyVM *vm, AsyOp *op, AsyTask *t, AsyValue *out);
 /* Resume the task's coroutine with exc (UNDEF: a plain wake-up). */
 static AsyRunStatus task_run(AsyVM *vm, AsyTask *t, AsyValue exc, AsyValue *out) {
     bool native = t->native_wait != NULL;
-    if (!t->fiber) { /* an AsyOp run as a task */
+    if (!t->coro_task) { /* an AsyOp run as a task */
         AsyOp *op = (AsyOp *)ASY_AS_OBJ(t->coro);
         if (!native && !ASY_IS_UNDEF(exc)) {
             raise_stored(vm, exc);
@@ -676,16 +682,20 @@ static AsyRunStatus task_run(AsyVM *vm, AsyTask *t, AsyValue exc, AsyValue *out)
                : r == ASY_AWAIT_SUSPEND ? ASY_RUN_SUSPENDED
                                         : ASY_RUN_ERROR;
     }
-    if (t->fiber->state == ASY_FIBER_NEW && !ASY_IS_UNDEF(exc)) {
-        raise_stored(vm, exc); /* cancelled before it started: the body never runs */
-        t->fiber->state = ASY_FIBER_DONE;
-        return ASY_RUN_ERROR;
+    AsyFiber *f = &t->fiber;
+    if (f->state == ASY_FIBER_NEW) {
+        if (!ASY_IS_UNDEF(exc)) {
+            raise_stored(vm, exc); /* cancelled before it started: the body never runs */
+            f->state = ASY_FIBER_DONE;
+            return ASY_RUN_ERROR;
+        }
+        return asy_fiber_resume(vm, f, t->coro, ASY_UNDEF, out); /* start the coroutine */
     }
     if (native) {
         t->step_exc = exc; /* the await re-executes and raises it (asy_task_take_exc) */
-        return asy_fiber_resume(vm, t->fiber, ASY_NONE, ASY_UNDEF, out);
+        return asy_fiber_resume(vm, f, ASY_NONE, ASY_UNDEF, out);
     }
-    return asy_fiber_resume(vm, t->fiber, ASY_NONE, exc, out);
+    return asy_fiber_resume(vm, f, ASY_NONE, exc, out);
 }
 
 /* Task.__step: run the coroutine until it waits, returns or raises. */
@@ -742,8 +752,9 @@ static void task_wakeup_fut(AsyVM *vm, AsyValue a, AsyValue b) {
 
 /* The line a task's coroutine is at: its bottom frame on the fiber. */
 static int task_line(AsyTask *t) {
-    AsyFiber *f = t->fiber;
-    if (!f || f->state == ASY_FIBER_NEW || f->nframes == 0) return t->code ? t->code->firstline : 0;
+    AsyFiber *f = asy_task_fiber(t);
+    AsyCode *code = asy_task_code(t);
+    if (!f || f->state == ASY_FIBER_NEW || f->nframes == 0) return code ? code->firstline : 0;
     AsyFrame *fr = &f->frames[0];
     if (fr->pc >= 0 && fr->pc < fr->code->ncode) return fr->code->locs[fr->pc].line;
     return fr->code->firstline;
@@ -751,18 +762,19 @@ static int task_line(AsyTask *t) {
 
 static void append_task_coro(AsyVM *vm, AsyStrBuf *b, AsyTask *t) {
     bool done = t->fut.state != ASY_FUT_PENDING;
-    if (!t->code) {
+    AsyCode *code = asy_task_code(t);
+    if (!code) {
         AsyOp *op = (AsyOp *)ASY_AS_OBJ(t->coro);
         asy_strbuf_printf(vm, b, " coro=<%s() %s " AIO_SRC "tasks.py:%d>", op->name,
                           done ? "done, defined at" : "running at", done ? 627 : 640);
         return;
     }
     AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(t->coro);
-    const char *qn = g->qualname ? g->qualname->data : t->code->qualname->data;
-    const char *file = t->code->filename ? t->code->filename->data : "<empty co_filename>";
+    const char *qn = g->qualname ? g->qualname->data : code->qualname->data;
+    const char *file = code->filename ? code->filename->data : "<empty co_filename>";
     if (done)
         asy_strbuf_printf(vm, b, " coro=<%s() done, defined at %s:%d>", qn, file,
-                          (int)t->code->firstline);
+                          (int)code->firstline);
     else
         asy_strbuf_printf(vm, b, " coro=<%s() running at %s:%d>", qn, file, task_line(t));
 }
@@ -1371,6 +1383,7 @@ void asy_task_init_types(AsyVM *vm) {
 
     AsyType *t = aio_type(vm, "Task", f, sizeof(AsyTask));
     t->traverse = task_traverse;
+    t->finalize = task_finalize;
     t->repr = task_repr;
     t->new_ = task_new_slot;
     asy_type_add_methods(vm, t, task_methods);

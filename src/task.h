@@ -24,6 +24,7 @@
 #define ASY_TASK_H
 
 #include "fiber.h"
+#include "generator.h"
 #include "loop.h"
 
 typedef enum { ASY_FUT_PENDING, ASY_FUT_CANCELLED, ASY_FUT_FINISHED } AsyFutState;
@@ -61,8 +62,6 @@ typedef struct {
 struct AsyTask {
     AsyFuture fut;
     AsyValue coro;          /* the coroutine (or an AsyOp run as a task)               */
-    AsyFiber *fiber;        /* NULL for an AsyOp task, and once done                   */
-    AsyCode *code;          /* the coroutine's code, for the repr                      */
     AsyValue name;          /* UNDEF: "Task-<num>"                                     */
     int64_t num;
     AsyFuture *fut_waiter;  /* the future it waits on (wait_for= in the repr)          */
@@ -78,7 +77,21 @@ struct AsyTask {
     int32_t num_cancels;    /* cancel() calls not yet undone by uncancel()             */
     uint8_t must_cancel, wait_kind, wait_state;
     uint8_t created_debug;  /* created_at was taken in debug mode: the repr shows it   */
+    uint8_t coro_task;      /* it runs a coroutine on `fiber` (else coro is an AsyOp)   */
+    /* The coroutine's fiber, inside the task rather than an object of its own (a task
+     * that waits costs one object less). Emptied when the coroutine ends. */
+    AsyFiber fiber;
 };
+
+/* The task's fiber while its coroutine can still run; NULL for an AsyOp task or once the
+ * coroutine has ended. */
+static inline AsyFiber *asy_task_fiber(AsyTask *t) {
+    return t->coro_task && t->fiber.state != ASY_FIBER_DONE ? &t->fiber : NULL;
+}
+/* The code of the task's coroutine (kept once it has finished), NULL for an AsyOp task. */
+static inline AsyCode *asy_task_code(const AsyTask *t) {
+    return t->coro_task ? ((const AsyGenerator *)ASY_AS_OBJ(t->coro))->frame.code : NULL;
+}
 
 /* A native awaitable. fn: see the top of this file. */
 typedef struct AsyOp AsyOp;

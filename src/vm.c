@@ -1769,7 +1769,6 @@ dispatch:
         ip--;
         if (can_suspend) {
             SYNC();
-            fiber->transfer = v;
             *out = v;
             fiber->nested--;
             return RUN_SUSPEND;
@@ -2157,7 +2156,6 @@ do_yield: {
         if (kind == ASY_RESUME_AWAIT && can_suspend) {
             /* A yield reaching an await inside a task: the whole task suspends. */
             SYNC();
-            fiber->transfer = v;
             *out = v;
             fiber->nested--;
             return RUN_SUSPEND;
@@ -2432,25 +2430,19 @@ done:
 
 /* ---- tasks ---- */
 
-AsyFiber *asy_fiber_new_task(AsyVM *vm, AsyValue coro) {
+bool asy_fiber_start_task(AsyVM *vm, AsyFiber *f, AsyValue coro) {
     if (!asy_is_coroutine(vm, coro)) {
         asy_raise(vm, ASY_EXC_TypeError, "a coroutine was expected, got %R", coro);
-        return NULL;
+        return false;
     }
     AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(coro);
     if (g->state != ASY_GEN_CREATED) {
         asy_raise(vm, ASY_EXC_RuntimeError, "cannot reuse already awaited coroutine");
-        return NULL;
+        return false;
     }
-    asy_root_push(vm, coro);
-    AsyFiber *f = asy_fiber_new_bare(vm);
-    if (f) {
-        f->task = ASY_UNDEF;
-        f->transfer = coro; /* the coroutine waits here until the first resume */
-        g->awaited = true;
-    }
-    asy_root_pop(vm, 1);
-    return f;
+    asy_fiber_init_bare(f);
+    g->awaited = true;
+    return true;
 }
 
 AsyRunStatus asy_fiber_resume(AsyVM *vm, AsyFiber *f, AsyValue send, AsyValue throw_exc,
@@ -2465,8 +2457,7 @@ AsyRunStatus asy_fiber_resume(AsyVM *vm, AsyFiber *f, AsyValue send, AsyValue th
     vm->fiber = f;
     AsyRunStatus status = ASY_RUN_ERROR;
     if (f->state == ASY_FIBER_NEW) {
-        AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(f->transfer);
-        f->transfer = ASY_UNDEF;
+        AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(send); /* the task's coroutine */
         if (!asy_gen_push(vm, f, g, ASY_RESUME_AWAIT, ASY_NONE)) {
             f->state = ASY_FIBER_DONE;
             goto done;
@@ -2483,7 +2474,6 @@ AsyRunStatus asy_fiber_resume(AsyVM *vm, AsyFiber *f, AsyValue send, AsyValue th
         }
     }
     f->state = ASY_FIBER_RUNNING;
-    f->transfer = ASY_UNDEF;
     AsyValue v = ASY_UNDEF;
     RunStatus st = vm_run(vm, f, true, throw_exc, &v);
     switch (st) {
@@ -2511,7 +2501,6 @@ done:
 /* ---- initialisation ---- */
 
 void asy_vm_init_runtime(AsyVM *vm) {
-    asy_fiber_init(vm);
     asy_generator_init(vm);
     asy_function_init_late(vm);
 }

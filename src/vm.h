@@ -30,7 +30,7 @@
     X(tuple) X(dict) X(set) X(frozenset) X(range) X(slice) X(function)                    \
     X(builtin_function_or_method) X(method) X(code) X(cell) X(module) X(property)         \
     X(classmethod) X(staticmethod) X(super) X(NotImplementedType) X(ellipsis)             \
-    X(traceback) X(generator) X(coroutine) X(async_generator) X(fiber)                    \
+    X(traceback) X(generator) X(coroutine) X(async_generator)                             \
     X(list_iterator) X(list_reverseiterator) X(tuple_iterator) X(str_iterator)            \
     X(bytes_iterator) X(range_iterator) X(set_iterator) X(dict_keys) X(dict_values)       \
     X(dict_items) X(dict_keyiterator) X(dict_valueiterator) X(dict_itemiterator)          \
@@ -636,7 +636,7 @@ AsyValue asy_vm_handled_exception(AsyVM *vm);
  * add their methods from a later hook (asy_object_init_methods, called after dict_init).
  * GC is disabled until asy_vm_new returns. */
 void asy_object_init_methods(AsyVM *vm);   /* methods of object/type/... (object.c)   */
-void asy_vm_init_runtime(AsyVM *vm);       /* fiber, generator, coroutine types (vm.c) */
+void asy_vm_init_runtime(AsyVM *vm);       /* generator, coroutine types (vm.c)        */
 void asy_object_init_types(AsyVM *vm);     /* object, type, NoneType, ... (object.c)   */
 void asy_int_init(AsyVM *vm);              /* int, bool (int.c)                        */
 void asy_float_init(AsyVM *vm);            /* float.c                                 */
