@@ -98,10 +98,8 @@ static void print_wait(AsyVM *vm, FILE *out, AsyTask *t) {
 static void dump_task(AsyVM *vm, FILE *out, AsyTask *t) {
     AsyLoop *L = vm->loop;
     const char *name = "?";
-    if (!ASY_IS_UNDEF(t->name) && ASY_IS_OBJ(t->name) &&
-        asy_type_of(vm, t->name) == ASY_TYPE(vm, str))
-        name = ((AsyStr *)ASY_AS_OBJ(t->name))->data;
-    if (ASY_IS_UNDEF(t->name)) fprintf(out, "Task-%lld", (long long)t->num);
+    if (t->name && t->name->type == ASY_TYPE(vm, str)) name = ((AsyStr *)t->name)->data;
+    if (!t->name) fprintf(out, "Task-%lld", (long long)t->num);
     else fprintf(out, "%s", name);
     fprintf(out, "%s: %s", t == L->main_task ? " (main)" : "", task_state(t, L));
     print_wait(vm, out, t);

@@ -508,7 +508,7 @@ static void task_traverse(AsyVM *vm, AsyObj *o) {
     asy_future_traverse(vm, o);
     asy_gc_mark_value(vm, t->coro);
     if (t->coro_task) asy_fiber_mark(vm, &t->fiber);
-    asy_gc_mark_value(vm, t->name);
+    asy_gc_mark_obj(vm, t->name);
     asy_gc_mark_obj(vm, (AsyObj *)t->fut_waiter);
     asy_gc_mark_obj(vm, t->native_wait);
     asy_gc_mark_value(vm, t->step_exc);
@@ -553,7 +553,7 @@ AsyTask *asy_task_new(AsyVM *vm, AsyValue coro, AsyValue name) {
     AsyLoop *L = loop_of(vm);
     AsyTask *t = (AsyTask *)asy_future_alloc(vm, ASY_AIO_TYPE(vm, Task), ASY_FUTK_TASK);
     t->coro = coro;
-    t->name = name;
+    t->name = ASY_IS_OBJ(name) ? ASY_AS_OBJ(name) : NULL;
     t->step_exc = ASY_UNDEF;
     t->wait_value = ASY_UNDEF;
     if (asy_is_coroutine(vm, coro)) {
@@ -781,10 +781,10 @@ static void append_task_coro(AsyVM *vm, AsyStrBuf *b, AsyTask *t) {
 
 static void append_task_name(AsyVM *vm, AsyStrBuf *b, AsyTask *t) {
     asy_strbuf_append_cstr(vm, b, " name=");
-    if (ASY_IS_UNDEF(t->name))
+    if (!t->name)
         asy_strbuf_printf(vm, b, "'Task-%lld'", (long long)t->num);
     else
-        append_repr(vm, b, t->name, false);
+        append_repr(vm, b, ASY_OBJ(t->name), false);
 }
 
 static AsyValue task_repr(AsyVM *vm, AsyValue self) {
@@ -814,11 +814,11 @@ static AsyValue task_repr(AsyVM *vm, AsyValue self) {
 }
 
 static AsyValue task_name_value(AsyVM *vm, AsyTask *t) {
-    if (!ASY_IS_UNDEF(t->name)) return t->name;
+    if (t->name) return ASY_OBJ(t->name);
     AsyStr *s = asy_str_printf(vm, "Task-%lld", (long long)t->num);
     if (!s) return ASY_ERR;
-    t->name = ASY_OBJ(s);
-    return t->name;
+    t->name = &s->hdr;
+    return ASY_OBJ(s);
 }
 
 /* ==================================================================================== */
@@ -1282,7 +1282,7 @@ static AsyValue tm_set_name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (!asy_check_args(vm, "set_name", argc - 1, 1, 1)) return ASY_ERR;
     AsyValue s = asy_str(vm, argv[1]);
     if (ASY_IS_ERR(s)) return s;
-    self_task(argv)->name = s;
+    self_task(argv)->name = ASY_AS_OBJ(s);
     return ASY_NONE;
 }
 

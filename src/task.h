@@ -62,7 +62,7 @@ typedef struct {
 struct AsyTask {
     AsyFuture fut;
     AsyValue coro;          /* the coroutine (or an AsyOp run as a task)               */
-    AsyValue name;          /* UNDEF: "Task-<num>"                                     */
+    AsyObj *name;           /* a str; NULL: "Task-<num>" (made when first asked for)    */
     int64_t num;
     AsyFuture *fut_waiter;  /* the future it waits on (wait_for= in the repr)          */
     AsyObj *native_wait;    /* the native awaitable its fiber is suspended in          */

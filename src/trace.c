@@ -83,12 +83,11 @@ static TraceTask *trace_task(AsyTrace *tr, const AsyTask *t) {
 
 /* The task's name now ("Task-N" until it is given one), copied when it changed. */
 static void refresh_name(AsyVM *vm, TraceTask *r, const AsyTask *t) {
-    const void *obj = ASY_IS_OBJ(t->name) ? (const void *)ASY_AS_OBJ(t->name) : NULL;
+    const void *obj = t->name;
     if (r->name && obj == r->name_obj) return;
     char buf[32];
     const char *name = buf;
-    if (obj && asy_type_of(vm, t->name) == ASY_TYPE(vm, str))
-        name = ((AsyStr *)ASY_AS_OBJ(t->name))->data;
+    if (t->name && t->name->type == ASY_TYPE(vm, str)) name = ((AsyStr *)t->name)->data;
     else
         snprintf(buf, sizeof buf, "Task-%lld", (long long)t->num);
     char *copy = strdup(name);
@@ -160,8 +159,8 @@ static char *wait_description(AsyVM *vm, const AsyTask *t) {
         snprintf(buf, sizeof buf, "%s()", ((AsyOp *)t->native_wait)->name);
     } else if (t->fut_waiter && t->fut_waiter->kind == ASY_FUTK_TASK) {
         const AsyTask *w = (const AsyTask *)t->fut_waiter;
-        if (ASY_IS_OBJ(w->name) && asy_type_of(vm, w->name) == ASY_TYPE(vm, str))
-            snprintf(buf, sizeof buf, "Task '%s'", ((AsyStr *)ASY_AS_OBJ(w->name))->data);
+        if (w->name && w->name->type == ASY_TYPE(vm, str))
+            snprintf(buf, sizeof buf, "Task '%s'", ((AsyStr *)w->name)->data);
         else
             snprintf(buf, sizeof buf, "Task 'Task-%lld'", (long long)w->num);
     } else if (t->fut_waiter) {
