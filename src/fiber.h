@@ -193,13 +193,19 @@ static inline int64_t asy_fiber_frame_size(const AsyCode *code) {
     return code->framesize; /* blockbase + maxblocks + stacksize + 4 (compiler.c) */
 }
 
-/* One LOAD_GLOBAL cache entry (AsyCode.gcache): valid while both dicts keep the versions
- * seen when it was filled (every insert, update and delete bumps a dict's version). */
+/* One name cache entry (AsyCode.gcache): valid while the dicts keep the versions seen
+ * when it was filled (every insert, update and delete bumps a dict's version). The array
+ * has two halves of code->nnames entries each, indexed by the name's index: LOAD_GLOBAL's
+ * (globals and builtins), then module attributes' (`asyncio.sleep`: `globals` is the
+ * module's dict, builtins_version unused). */
 typedef struct AsyGlobalCache {
     AsyDict *globals;
     uint64_t globals_version, builtins_version;
     AsyValue value;
 } AsyGlobalCache;
+
+/* Entries in AsyCode.gcache. */
+static inline size_t asy_code_cache_len(const AsyCode *code) { return 2 * (size_t)code->nnames; }
 
 /* Tasks (vm.c): make f (asy_fiber_init_bare'd) ready to run the coroutine `coro` when
  * first resumed. Marks the coroutine as awaited. TypeError if coro is not a coroutine,

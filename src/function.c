@@ -45,7 +45,8 @@ static void code_traverse(AsyVM *vm, AsyObj *o) {
     /* A cached globals dict stays alive, so a dict at the same address can never pass
      * for it (stale values are never read: the versions no longer match). */
     if (c->gcache)
-        for (int32_t i = 0; i < c->nnames; i++) asy_gc_mark_obj(vm, (AsyObj *)c->gcache[i].globals);
+        for (size_t i = 0; i < asy_code_cache_len(c); i++)
+            asy_gc_mark_obj(vm, (AsyObj *)c->gcache[i].globals);
 }
 
 static void code_finalize(AsyVM *vm, AsyObj *o) {
@@ -58,7 +59,7 @@ static void code_finalize(AsyVM *vm, AsyObj *o) {
     asy_mem_free(vm, c->cellnames, sizeof(AsyStr *) * (size_t)c->ncells);
     asy_mem_free(vm, c->cell2arg, sizeof(int32_t) * (size_t)c->ncells);
     asy_mem_free(vm, c->freenames, sizeof(AsyStr *) * (size_t)c->nfree);
-    asy_mem_free(vm, c->gcache, sizeof(AsyGlobalCache) * (size_t)c->nnames);
+    asy_mem_free(vm, c->gcache, sizeof(AsyGlobalCache) * asy_code_cache_len(c));
 }
 
 static AsyValue code_repr(AsyVM *vm, AsyValue self) {

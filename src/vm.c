@@ -82,10 +82,10 @@ static bool gen_can_start(AsyVM *vm, AsyGenerator *g) {
     return true;
 }
 
-/* The LOAD_GLOBAL cache of a code object, made on first use; NULL (no caching) when
+/* The name cache of a code object (fiber.h), made on first use; NULL (no caching) when
  * memory is short. */
 static AsyGlobalCache *global_cache(AsyVM *vm, AsyCode *co) {
-    size_t bytes = sizeof(AsyGlobalCache) * (size_t)co->nnames;
+    size_t bytes = sizeof(AsyGlobalCache) * asy_code_cache_len(co);
     AsyGlobalCache *c = asy_mem_alloc(vm, bytes);
     if (!c) {
         asy_exc_clear(vm);
@@ -94,6 +94,24 @@ static AsyGlobalCache *global_cache(AsyVM *vm, AsyCode *co) {
     memset(c, 0, bytes);
     co->gcache = c;
     return c;
+}
+
+/* Attribute `names[arg]` of a module, found in its dict (UNDEF: not there, so the type,
+ * then __getattr__ decide), through the code's cache: a module's dict changes rarely, so
+ * `asyncio.sleep` in a loop costs one version check instead of a lookup. */
+static inline AsyValue module_attr(AsyVM *vm, AsyCode *co, int32_t arg, AsyValue mod) {
+    AsyDict *d = ((AsyModule *)ASY_AS_OBJ(mod))->dict;
+    AsyGlobalCache *ce = co->gcache ? &co->gcache[co->nnames + arg] : NULL;
+    if (ASY_LIKELY(ce && ce->globals == d && ce->globals_version == d->version)) return ce->value;
+    AsyValue v = asy_dict_get_str(vm, d, co->names[arg]);
+    if (ASY_IS_UNDEF(v)) return v;
+    if (!ce && (ce = global_cache(vm, co))) ce += co->nnames + arg;
+    if (ce) {
+        ce->globals = d;
+        ce->globals_version = d->version;
+        ce->value = v;
+    }
+    return v;
 }
 
 /* ---- the dispatch loop ---- */
@@ -541,6 +559,13 @@ dispatch:
     }
 
     TARGET(LOAD_ATTR) {
+        if (is_type(vm, sp[-1], ASY_TYPE_module)) {
+            v = module_attr(vm, co, ARG, sp[-1]);
+            if (!ASY_IS_UNDEF(v)) {
+                vset(sp - 1, v);
+                DISPATCH();
+            }
+        }
         SYNC();
         v = asy_getattr(vm, sp[-1], co->names[ARG]);
         RESYNC();
@@ -573,7 +598,7 @@ dispatch:
         if (is_type(vm, obj, ASY_TYPE_module)) {
             /* `asyncio.sleep(...)`: a module's functions are plain values in its dict,
              * never methods of its type, so look there first. */
-            v = asy_dict_get_str(vm, ((AsyModule *)ASY_AS_OBJ(obj))->dict, name);
+            v = module_attr(vm, co, ARG, obj);
             if (!ASY_IS_UNDEF(v)) {
                 vset(sp - 1, v);
                 PUSH(ASY_UNDEF);
