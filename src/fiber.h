@@ -214,8 +214,13 @@ bool asy_fiber_start_task(AsyVM *vm, AsyFiber *f, AsyValue coro);
 /* Run the task until it finishes or suspends. send: the value a suspended `yield`
  * receives (None for a plain wake-up); for the first resume, the coroutine to start (the
  * one given to asy_fiber_start_task). throw: an exception instance to raise at the
- * suspension point instead, or UNDEF. Sets vm->fiber for the duration and restores it. */
+ * suspension point instead, or UNDEF. A fiber suspended at an AWAIT re-executes it, unless
+ * complete_await (the caller checked asy_fiber_at_await): then that await completes with
+ * `send`, which saves asking the awaitable again when the scheduler knows the outcome
+ * (sleep(0)'s None). Sets vm->fiber for the duration and restores it. */
 AsyRunStatus asy_fiber_resume(AsyVM *vm, AsyFiber *f, AsyValue send, AsyValue throw_exc,
-                              AsyValue *out);
+                              bool complete_await, AsyValue *out);
+/* Is f suspended at an AWAIT of exactly aw (in its innermost frame)? */
+bool asy_fiber_at_await(const AsyFiber *f, AsyValue aw);
 
 #endif

@@ -689,13 +689,18 @@ static AsyRunStatus task_run(AsyVM *vm, AsyTask *t, AsyValue exc, AsyValue *out)
             f->state = ASY_FIBER_DONE;
             return ASY_RUN_ERROR;
         }
-        return asy_fiber_resume(vm, f, t->coro, ASY_UNDEF, out); /* start the coroutine */
+        return asy_fiber_resume(vm, f, t->coro, ASY_UNDEF, false, out); /* start the coroutine */
     }
     if (native) {
+        AsyObj *sleep0 = (AsyObj *)loop_of(vm)->sleep0;
+        if (t->native_wait == sleep0 && ASY_IS_UNDEF(exc) && asy_fiber_at_await(f, ASY_OBJ(sleep0))) {
+            t->native_wait = NULL; /* sleep(0) is over: its await gives None */
+            return asy_fiber_resume(vm, f, ASY_NONE, ASY_UNDEF, true, out);
+        }
         t->step_exc = exc; /* the await re-executes and raises it (asy_task_take_exc) */
-        return asy_fiber_resume(vm, f, ASY_NONE, ASY_UNDEF, out);
+        return asy_fiber_resume(vm, f, ASY_NONE, ASY_UNDEF, false, out);
     }
-    return asy_fiber_resume(vm, f, ASY_NONE, exc, out);
+    return asy_fiber_resume(vm, f, ASY_NONE, exc, false, out);
 }
 
 /* Task.__step: run the coroutine until it waits, returns or raises. */
@@ -884,7 +889,16 @@ static int op_await(AsyVM *vm, AsyValue self, AsyValue *result) {
         return ASY_AWAIT_ERROR;
     }
     *result = ASY_UNDEF;
-    return op_drive(vm, (AsyOp *)ASY_AS_OBJ(self), t, result);
+    AsyOp *op = (AsyOp *)ASY_AS_OBJ(self);
+    if (op == loop_of(vm)->sleep0 && t->native_wait != &op->hdr) {
+        /* sleep(0): a bare yield for one pass (op_sleep_fn's, without the indirection);
+         * task_run completes the await when the task comes back */
+        soon(vm, task_step_h, ASY_OBJ(t), ASY_UNDEF);
+        t->native_wait = &op->hdr;
+        t->step_exc = ASY_UNDEF;
+        return ASY_AWAIT_SUSPEND;
+    }
+    return op_drive(vm, op, t, result);
 }
 
 static AsyValue op_repr(AsyVM *vm, AsyValue self) {

@@ -1713,6 +1713,9 @@ dispatch:
     }
 
     TARGET(GET_AWAITABLE) {
+        /* coroutines and native awaitables (asyncio.sleep's, futures) are their own */
+        if (ASY_IS_OBJ(sp[-1]) && (ASY_AS_OBJ(sp[-1])->type->await_ || asy_is_coroutine(vm, sp[-1])))
+            DISPATCH();
         SYNC();
         v = asy_vm_get_awaitable(vm, sp[-1]);
         RESYNC();
@@ -1726,7 +1729,9 @@ dispatch:
         /* The value sent into this frame while it was suspended here (fiber.h). */
         AsyValue sent = await_sent = fiber->pending_send;
         fiber->pending_send = ASY_UNDEF;
-        if (asy_is_gen(vm, aw) && !is_type(vm, aw, ASY_TYPE_async_generator)) {
+        /* native awaitables (asyncio.sleep's, futures) first: their type has the slot */
+        int (*slot)(AsyVM *, AsyValue, AsyValue *) = type_of(vm, aw)->await_;
+        if (!slot && asy_is_gen(vm, aw) && !is_type(vm, aw, ASY_TYPE_async_generator)) {
             AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(aw);
             if (g->state == ASY_GEN_CLOSED) {
                 asy_raise(vm, ASY_EXC_RuntimeError, "cannot reuse already awaited %s",
@@ -1744,8 +1749,7 @@ dispatch:
             LOAD_FRAME();
             DISPATCH();
         }
-        /* native awaitables (asyncio.sleep's) first: the common case after coroutines */
-        int (*slot)(AsyVM *, AsyValue, AsyValue *) = asy_vm_await_slot(type_of(vm, aw));
+        if (!slot) slot = asy_vm_await_slot(type_of(vm, aw)); /* a subclass of Future */
         if (slot) {
             AsyValue res = ASY_UNDEF;
             SYNC();
@@ -2470,8 +2474,14 @@ bool asy_fiber_start_task(AsyVM *vm, AsyFiber *f, AsyValue coro) {
     return true;
 }
 
+bool asy_fiber_at_await(const AsyFiber *f, AsyValue aw) {
+    if (f->state != ASY_FIBER_SUSPENDED || f->nframes == 0 || f->sp == 0) return false;
+    const AsyFrame *fr = &f->frames[f->nframes - 1];
+    return ASY_OP(fr->code->code[fr->pc]) == ASY_OP_AWAIT && asy_value_is(f->stack[f->sp - 1], aw);
+}
+
 AsyRunStatus asy_fiber_resume(AsyVM *vm, AsyFiber *f, AsyValue send, AsyValue throw_exc,
-                              AsyValue *out) {
+                              bool complete_await, AsyValue *out) {
     if (f->state == ASY_FIBER_DONE || f->state == ASY_FIBER_RUNNING) {
         asy_raise(vm, ASY_EXC_RuntimeError, "cannot resume a %s task",
                   f->state == ASY_FIBER_DONE ? "finished" : "running");
@@ -2492,7 +2502,12 @@ AsyRunStatus asy_fiber_resume(AsyVM *vm, AsyFiber *f, AsyValue send, AsyValue th
         AsyFrame *fr = &f->frames[f->nframes - 1];
         /* A suspension at a yield gets the sent value; one at an AWAIT re-executes it. */
         if (ASY_IS_UNDEF(throw_exc)) {
-            if (ASY_OP(fr->code->code[fr->pc]) != ASY_OP_AWAIT) f->stack[f->sp++] = send;
+            if (ASY_OP(fr->code->code[fr->pc]) != ASY_OP_AWAIT) {
+                f->stack[f->sp++] = send;
+            } else if (complete_await) {
+                f->stack[f->sp - 1] = send; /* what the AWAIT would have pushed */
+                fr->pc++;
+            }
         } else if (!delegate_throw(vm, f, throw_exc)) {
             throw_exc = ASY_OBJ(vm->exc);
             vm->exc = NULL;

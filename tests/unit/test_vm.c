@@ -152,7 +152,7 @@ static AsyFiber *task_of(const char *fn, AsyValue arg) {
 
 /* Step the task: its first resume starts the coroutine, as task.c's does. */
 static AsyRunStatus resume(AsyFiber *f, AsyValue exc, AsyValue *out) {
-    return asy_fiber_resume(vm, f, f->state == ASY_FIBER_NEW ? task_coro : ASY_NONE, exc, out);
+    return asy_fiber_resume(vm, f, f->state == ASY_FIBER_NEW ? task_coro : ASY_NONE, exc, false, out);
 }
 
 Test(vm, task_suspends_on_a_native_awaitable_and_resumes, .fini = done) {
@@ -172,6 +172,24 @@ Test(vm, task_suspends_on_a_native_awaitable_and_resumes, .fini = done) {
     cr_assert_eq(resume(f, ASY_UNDEF, &out), ASY_RUN_DONE);
     cr_assert_eq(ASY_AS_INT(out), 41);
     cr_assert_eq(f->state, ASY_FIBER_DONE);
+}
+
+Test(vm, scheduler_completes_a_suspended_await, .fini = done) {
+    run("async def main(w):\n"
+        "    x = await w\n"
+        "    return x + 1\n");
+    AsyValue w = new_waiter(5, 0);
+    asy_root_push(vm, w);
+    AsyFiber *f = task_of("main", w);
+    AsyValue out;
+    cr_assert(!asy_fiber_at_await(f, w), "not started yet");
+    cr_assert_eq(resume(f, ASY_UNDEF, &out), ASY_RUN_SUSPENDED);
+    cr_assert(asy_fiber_at_await(f, w));
+    cr_assert(!asy_fiber_at_await(f, ASY_INT(0)), "another awaitable");
+    /* the await gives 41 without asking the awaitable (which would suspend again) */
+    cr_assert_eq(asy_fiber_resume(vm, f, ASY_INT(41), ASY_UNDEF, true, &out), ASY_RUN_DONE);
+    cr_assert_eq(ASY_AS_INT(out), 42);
+    cr_assert_eq(((Waiter *)ASY_AS_OBJ(w))->pending, 4);
 }
 
 Test(vm, exception_thrown_into_a_suspended_task, .fini = done) {
