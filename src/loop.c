@@ -184,7 +184,7 @@ void asy_loop_watch_sigint(AsyVM *vm, bool on) {
 
 /* ---- the ready queue ---- */
 
-static bool ready_grow(AsyVM *vm, AsyLoop *L) {
+bool asy_loop_ready_grow(AsyVM *vm, AsyLoop *L) {
     size_t cap = L->rcap ? L->rcap * 2 : 256;
     AsyHandle *r = asy_mem_alloc(vm, cap * sizeof *r);
     if (!r) return false;
@@ -194,17 +194,6 @@ static bool ready_grow(AsyVM *vm, AsyLoop *L) {
     L->ready = r;
     L->rcap = cap;
     L->rhead = 0;
-    return true;
-}
-
-bool asy_loop_call_soon(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b) {
-    AsyLoop *L = vm->loop;
-    if (ASY_UNLIKELY(L->rlen == L->rcap) && !ready_grow(vm, L)) return false;
-    AsyHandle *h = &L->ready[(L->rhead + L->rlen) & (L->rcap - 1)];
-    h->fn = fn;
-    h->a = a;
-    h->b = b;
-    L->rlen++;
     return true;
 }
 

@@ -130,8 +130,21 @@ double asy_loop_time(void);
 void asy_loop_set_virtual_time(bool on);
 double asy_loop_clock_offset(void);
 
-/* Queue fn(a, b) for the next pass; false with MemoryError pending. */
-bool asy_loop_call_soon(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b);
+/* Double the ready queue (asy_loop_call_soon, when it is full). */
+bool asy_loop_ready_grow(AsyVM *vm, AsyLoop *L);
+/* Queue fn(a, b) for the next pass; false with MemoryError pending. Inline: every task
+ * switch queues one handle. */
+static inline bool asy_loop_call_soon(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b) {
+    AsyLoop *L = vm->loop;
+    if (ASY_UNLIKELY(L->rlen == L->rcap) && !asy_loop_ready_grow(vm, L)) return false;
+    AsyHandle *h = &L->ready[(L->rhead + L->rlen) & (L->rcap - 1)];
+    h->fn = fn;
+    h->a = a;
+    h->b = b;
+    L->rlen++;
+    return true;
+}
+
 /* Queue fn(a, b) when the loop time reaches `when`. */
 bool asy_loop_call_at(AsyVM *vm, double when, AsyLoopFn fn, AsyValue a, AsyValue b);
 
