@@ -35,9 +35,15 @@ typedef struct {
     AsyValue a, b;
 } AsyHandle;
 
+/* The timer heap keeps 16-byte entries (deadline, slot) so that a sift moves little and a
+ * node's four children share a cache line; the rest of a timer waits in its slot. */
 typedef struct {
     double when;         /* loop time (seconds, monotonic)                           */
-    uint64_t seq;        /* tie-break: the order timers were set                      */
+    uint32_t slot;       /* index into AsyLoop.timers                                 */
+} AsyTimerRef;
+
+typedef struct {
+    uint64_t seq;        /* tie-break between equal deadlines: the order timers were set */
     AsyHandle h;
 } AsyTimer;
 
@@ -70,8 +76,10 @@ typedef struct AsyLoop {
 
     AsyHandle *ready;         /* ring buffer, capacity a power of two                  */
     size_t rhead, rlen, rcap;
-    AsyTimer *timers;         /* binary min-heap on (when, seq)                        */
-    size_t ntimers, tcap;
+    AsyTimerRef *theap;       /* 4-ary min-heap on (when, seq), ntimers entries         */
+    AsyTimer *timers;         /* by slot; tcap slots, the first tused ever used         */
+    uint32_t *tfree;          /* slots given back, a stack of nfree                    */
+    size_t ntimers, tcap, tused, nfree;
     uint64_t timer_seq;
     size_t timers_dead;       /* cancelled timers still in the heap (approximate)       */
     unsigned passes;          /* counts busy passes between signal polls               */

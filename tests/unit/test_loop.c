@@ -13,13 +13,14 @@
 #include "task.h"
 
 /* What the test handles saw, in order. */
-static int64_t seen[64];
+#define MAX_SEEN 4096
+static int64_t seen[MAX_SEEN];
 static int nseen;
 
 static void record(AsyVM *vm, AsyValue a, AsyValue b) {
     ASY_UNUSED(vm);
     ASY_UNUSED(b);
-    if (nseen < 64) seen[nseen++] = ASY_AS_INT(a);
+    if (nseen < MAX_SEEN) seen[nseen++] = ASY_AS_INT(a);
 }
 
 /* A handle that queues another one: it must run in the next pass, not this one. */
@@ -93,6 +94,30 @@ Test(loop, equal_deadlines_fire_in_the_order_set) {
     cr_assert_eq(nseen, 11);
     for (int i = 0; i <= 10; i++)
         cr_assert_eq(seen[i], i, "position %d got %lld", i, (long long)seen[i]);
+    free_vm(vm);
+}
+
+/* The heap against a sort: thousands of timers with many equal deadlines, popped in
+ * (deadline, order set) order. */
+Test(loop, timer_heap_pops_in_deadline_then_set_order) {
+    AsyVM *vm = new_vm();
+    enum { N = 3000 };
+    static double when[N];
+    double base = asy_loop_time() - 10;
+    uint32_t x = 12345;
+    for (int i = 0; i < N; i++) {
+        x = x * 1103515245u + 12345u;
+        when[i] = base + (double)((x >> 16) % 97) / 16; /* about 31 timers per deadline */
+        cr_assert(asy_loop_call_at(vm, when[i], record, ASY_INT(i), ASY_UNDEF));
+    }
+    asy_loop_run_once(vm);
+    cr_assert_eq(nseen, N);
+    for (int k = 1; k < N; k++) {
+        int64_t p = seen[k - 1], q = seen[k];
+        cr_assert(when[p] < when[q] || (when[p] == when[q] && p < q),
+                  "timer %lld (at %f) fired before %lld (at %f)", (long long)p, when[p],
+                  (long long)q, when[q]);
+    }
     free_vm(vm);
 }
 
