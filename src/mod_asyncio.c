@@ -639,11 +639,13 @@ int asy_asyncio_sigint_in_task(AsyVM *vm) {
 /* ==================================================================================== */
 
 static AsyValue aio_sleep(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    /* sleep(0), what a busy task yields with, skips the argument checks */
+    /* sleep(0), what a busy task yields with, and sleep(seconds) skip the argument checks */
     if (ASY_LIKELY(!kw && argc == 1 && ASY_IS_INT(argv[0]) && ASY_AS_INT(argv[0]) <= 0)) {
         AsyOp *s0 = loop_of(vm)->sleep0;
         return s0 ? ASY_OBJ(s0) : asy_sleep_op(vm, 0, ASY_UNDEF);
     }
+    if (!kw && argc == 1 && ASY_IS_FLOAT(argv[0]) && !isnan(ASY_AS_FLOAT(argv[0])))
+        return asy_sleep_op(vm, ASY_AS_FLOAT(argv[0]), ASY_UNDEF);
     AsyValue result = asy_kwarg(vm, kw, "result");
     if (!asy_check_kw_done(vm, "sleep", kw)) return ASY_ERR;
     if (argc == 0)

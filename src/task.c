@@ -667,6 +667,23 @@ static void task_suspended(AsyVM *vm, AsyTask *t, AsyValue out) {
 
 static int op_drive(AsyVM *vm, AsyOp *op, AsyTask *t, AsyValue *out);
 
+static int op_sleep_fn(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyValue *result);
+
+/* Is the task coming back from a sleep, which needs no clean-up? Then *result is what its
+ * await gives (op_sleep_fn's answer when resumed without an exception), and task_run
+ * completes the await instead of running it again. */
+static bool sleep_over(AsyVM *vm, AsyTask *t, AsyValue *result) {
+    if (t->native_wait == (AsyObj *)loop_of(vm)->sleep0) { /* the common case: sleep(0) */
+        *result = ASY_NONE;
+        return true;
+    }
+    if (t->native_wait->type != ASY_AIO_TYPE(vm, Op)) return false;
+    AsyOp *op = (AsyOp *)t->native_wait;
+    if (op->fn != op_sleep_fn) return false;
+    *result = ASY_IS_UNDEF(op->arg) ? ASY_NONE : op->arg;
+    return true;
+}
+
 /* Resume the task's coroutine with exc (UNDEF: a plain wake-up). */
 static AsyRunStatus task_run(AsyVM *vm, AsyTask *t, AsyValue exc, AsyValue *out) {
     bool native = t->native_wait != NULL;
@@ -692,10 +709,11 @@ static AsyRunStatus task_run(AsyVM *vm, AsyTask *t, AsyValue exc, AsyValue *out)
         return asy_fiber_resume(vm, f, t->coro, ASY_UNDEF, false, out); /* start the coroutine */
     }
     if (native) {
-        AsyObj *sleep0 = (AsyObj *)loop_of(vm)->sleep0;
-        if (t->native_wait == sleep0 && ASY_IS_UNDEF(exc) && asy_fiber_at_await(f, ASY_OBJ(sleep0))) {
-            t->native_wait = NULL; /* sleep(0) is over: its await gives None */
-            return asy_fiber_resume(vm, f, ASY_NONE, ASY_UNDEF, true, out);
+        AsyValue slept;
+        if (ASY_IS_UNDEF(exc) && sleep_over(vm, t, &slept) &&
+            asy_fiber_at_await(f, ASY_OBJ(t->native_wait))) {
+            t->native_wait = NULL;
+            return asy_fiber_resume(vm, f, slept, ASY_UNDEF, true, out);
         }
         t->step_exc = exc; /* the await re-executes and raises it (asy_task_take_exc) */
         return asy_fiber_resume(vm, f, ASY_NONE, ASY_UNDEF, false, out);
