@@ -103,6 +103,9 @@ AsyTask *asy_http_task(AsyVM *vm);
 /* ---- per-file initialisers (called by asy_mod_http_init) ---- */
 void asy_http_client_init(AsyVM *vm, AsyHttpState *st);
 void asy_http_server_init(AsyVM *vm, AsyHttpState *st);
+/* The server's helpers written in asy (middlewares, the 404 and 405 handlers), run in
+ * aiohttp.web's namespace when mod_http.c makes its asy-written part. */
+void asy_http_server_run_helpers(AsyVM *vm, AsyHttpState *st);
 /* The closer's work: close every client / server of reg and forget reg. */
 void asy_http_client_shutdown(AsyHttpRegistry *reg);
 void asy_http_server_shutdown(AsyHttpRegistry *reg);

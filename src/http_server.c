@@ -281,13 +281,24 @@ static AsyValue routerm_add_routes(AsyVM *vm, int argc, AsyValue *argv, AsyDict 
     return ASY_NONE;
 }
 
+/* A name of aiohttp.web's asy-written part, which is made on first use (mod_http.c): a
+ * router made directly (web.UrlDispatcher()) can get here before anything made it. */
+static AsyValue web_name(AsyVM *vm, AsyHttpState *st, const char *name) {
+    if (asy_module_make_all(vm, st->web) < 0) return ASY_ERR;
+    AsyValue v = asy_dict_get_cstr(vm, st->web->dict, name);
+    if (ASY_IS_UNDEF(v))
+        return asy_raise(vm, ASY_EXC_AttributeError, "module 'aiohttp.web' has no attribute '%s'",
+                         name);
+    return v;
+}
+
 /* add_static(prefix, path): files under path, served by a handler written in asy. */
 static AsyValue routerm_add_static(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (!asy_check_args(vm, "add_static", argc - 1, 2, 2)) return ASY_ERR;
     AsyHttpState *st = asy_http_state(vm);
     if (!st) return ASY_ERR;
-    AsyValue f = asy_dict_get_cstr(vm, st->web->dict, "_add_static");
-    return asy_call(vm, f, 3, argv, kw);
+    AsyValue f = web_name(vm, st, "_add_static");
+    return ASY_IS_ERR(f) ? f : asy_call(vm, f, 3, argv, kw);
 }
 
 static AsyValue routerm_routes(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
@@ -913,9 +924,9 @@ static void srv_start_h(AsyVM *vm, AsyValue a, AsyValue b) {
     bool mws = ASY_IS_OBJ(srv->middlewares) && asy_len(vm, srv->middlewares) > 0;
     if (vm->exc) asy_exc_clear(vm);
     if (mws) {
-        AsyValue run = asy_dict_get_cstr(vm, srv->st->web->dict, "_run_middlewares");
+        AsyValue run = web_name(vm, srv->st, "_run_middlewares");
         AsyValue args[3] = {srv->middlewares, a, r->handler};
-        coro = asy_call(vm, run, 3, args, NULL);
+        coro = ASY_IS_ERR(run) ? run : asy_call(vm, run, 3, args, NULL);
     } else {
         coro = asy_call(vm, r->handler, 1, &a, NULL);
     }
@@ -1100,6 +1111,7 @@ static void srv_request_cb(struct evhttp_request *req, void *arg) {
            : NULL;
     if (path != raw) asy_evmem_free(path);
     if (r && idx < 0) {
+        /* aiohttp.web's asy-written part is made: servers start through its AppRunner */
         AsyDict *web = srv->st->web->dict;
         r->handler = asy_dict_get_cstr(vm, web, idx == -1 ? "_not_found" : "_not_allowed");
         if (idx == -2) {
@@ -1555,6 +1567,8 @@ static AsyValue web_serve(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (!asy_check_args(vm, "_serve", argc, 3, 4)) return ASY_ERR;
     AsyHttpState *st = asy_http_state(vm);
     if (!st) return ASY_ERR;
+    /* the server's requests use aiohttp.web's asy-written part (the 404 handler...) */
+    if (asy_module_make_all(vm, st->web) < 0) return ASY_ERR;
     AsyValue app = argv[0];
     AsyValue router = asy_getattr(vm, app, asy_str_intern_cstr(vm, "router"));
     if (ASY_IS_ERR(router)) return router;
@@ -1724,6 +1738,9 @@ void asy_http_server_init(AsyVM *vm, AsyHttpState *st) {
 
     asy_module_add_functions(vm, st->web, web_functions);
     asy_dict_set_str(vm, st->web->dict, ASY_S(vm, __builtins__), ASY_OBJ(vm->builtins));
+}
+
+void asy_http_server_run_helpers(AsyVM *vm, AsyHttpState *st) {
     AsyCode *code =
         asy_compile(vm, web_mw_src, sizeof web_mw_src - 1, "<aiohttp.web>", ASY_PARSE_MODULE);
     if (!code) return;

@@ -1437,8 +1437,34 @@ static void fetch_classes(AsyVM *vm, AsyHttpState *st) {
     st->e_payload = lib_class(vm, m, "ClientPayloadError");
     st->e_invalidurl = lib_class(vm, m, "InvalidURL");
     st->timeout_cls = asy_dict_get_cstr(vm, m->dict, "ClientTimeout");
-    st->e_http_exception = lib_class(vm, st->web, "HTTPException");
 }
+
+/* aiohttp.web's part written in asy (its source above and the server's helpers): made on
+ * first use of one of its names (module.c), since a client never needs it. */
+static void make_web(AsyVM *vm, AsyModule *w) {
+    AsyHttpState *st = asy_http_state(vm);
+    if (!st) return;
+    asy_http_server_run_helpers(vm, st);
+    if (vm->exc || !run_lib(vm, w, web_lib_src, sizeof web_lib_src - 1, "<aiohttp.web>")) return;
+    st->e_http_exception = lib_class(vm, w, "HTTPException");
+}
+
+/* Every name the part defines. */
+static const char *const web_names[] = {
+    "_mw_wrap", "_run_middlewares", "_not_found", "_not_allowed",
+    "_asyncio", "Application", "RouteDef", "route", "get", "head", "post", "put", "patch",
+    "delete", "RouteTableDef", "middleware", "json_response", "HTTPException", "HTTPError",
+    "HTTPRedirection", "HTTPSuccessful", "HTTPClientError", "HTTPServerError", "_HTTPMove",
+    "_http_class", "HTTPOk", "HTTPCreated", "HTTPAccepted", "HTTPNoContent",
+    "HTTPMovedPermanently", "HTTPFound", "HTTPSeeOther", "HTTPNotModified",
+    "HTTPTemporaryRedirect", "HTTPPermanentRedirect", "HTTPBadRequest", "HTTPUnauthorized",
+    "HTTPForbidden", "HTTPNotFound", "HTTPMethodNotAllowed", "HTTPConflict", "HTTPGone",
+    "HTTPRequestEntityTooLarge", "HTTPUnprocessableEntity", "HTTPTooManyRequests",
+    "HTTPInternalServerError", "HTTPNotImplemented", "HTTPBadGateway",
+    "HTTPServiceUnavailable", "HTTPGatewayTimeout", "AppRunner", "TCPSite", "_CTYPES",
+    "FileResponse", "_add_static", "static", "run_app", NULL};
+
+static const AsyLazyPart web_parts[] = {{web_names, make_web}, {NULL, NULL}};
 
 /* ==================================================================================== */
 /* The module                                                                           */
@@ -1521,8 +1547,7 @@ void asy_mod_http_init(AsyVM *vm) {
     asy_dict_set_cstr(vm, vm->modules, "http", ASY_OBJ(m));
     asy_dict_set_cstr(vm, vm->modules, "aiohttp.web", ASY_OBJ(w));
     asy_dict_set_cstr(vm, vm->modules, "http.web", ASY_OBJ(w));
-    if (!run_lib(vm, m, http_lib_src, sizeof http_lib_src - 1, "<aiohttp>") ||
-        !run_lib(vm, w, web_lib_src, sizeof web_lib_src - 1, "<aiohttp.web>")) {
+    if (!run_lib(vm, m, http_lib_src, sizeof http_lib_src - 1, "<aiohttp>")) {
         asy_dict_del(vm, vm->modules, ASY_OBJ(asy_str_intern_cstr(vm, "http")));
         asy_dict_del(vm, vm->modules, ASY_OBJ(asy_str_intern_cstr(vm, "aiohttp")));
         return;
@@ -1537,4 +1562,5 @@ void asy_mod_http_init(AsyVM *vm) {
             strcmp(ks->data, "web") != 0)
             asy_dict_set_str(vm, w->dict, ks, v);
     }
+    asy_module_set_lazy(w, web_parts);
 }

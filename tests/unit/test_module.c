@@ -1,7 +1,7 @@
-/* test_module.c - built-in modules' lazy parts (module.c): `import asyncio` makes none of
- * them, first use of one name makes just its part, and every name the whole namespace
- * shows (dir) is found by a first getattr in a fresh VM, so no part defines a name its
- * table leaves out. */
+/* test_module.c - built-in modules' lazy parts (module.c): `import asyncio` and `import
+ * aiohttp` make none of them, first use of one name makes just its part, and every name
+ * the whole namespace shows (dir) is found by a first getattr in a fresh VM, so no part
+ * defines a name its table leaves out. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +26,38 @@ static void done(void) {
     vm = NULL;
 }
 
-/* Whether asyncio's own namespace holds `name` (without making anything). */
-static bool asyncio_has(const char *name) {
-    AsyValue m = asy_dict_get_cstr(vm, vm->modules, "asyncio");
+/* Whether module `mod`'s own namespace holds `name` (without making anything). */
+static bool module_has(const char *mod, const char *name) {
+    AsyValue m = asy_dict_get_cstr(vm, vm->modules, mod);
     cr_assert(ASY_IS_OBJ(m));
     return !ASY_IS_UNDEF(asy_dict_get_cstr(vm, ((AsyModule *)ASY_AS_OBJ(m))->dict, name));
+}
+
+static bool asyncio_has(const char *name) { return module_has("asyncio", name); }
+
+/* Each name dir(`mod`) lists is found by the first getattr in a VM of its own. */
+static void check_first_use(const char *mod) {
+    char src[200];
+    snprintf(src, sizeof src, "import %s as m\nnames = dir(m)\n", mod);
+    AsyModule *main = run(src);
+    AsyValue names = asy_dict_get_cstr(vm, main->dict, "names");
+    cr_assert(ASY_IS_OBJ(names));
+    AsyList *l = (AsyList *)ASY_AS_OBJ(names);
+    cr_assert_gt(l->len, 50);
+    /* Copy the names out: each is tried in a VM of its own. */
+    int64_t n = l->len;
+    char (*copy)[64] = calloc((size_t)n, 64);
+    for (int64_t i = 0; i < n; i++)
+        snprintf(copy[i], 64, "%s", ((AsyStr *)ASY_AS_OBJ(l->items[i]))->data);
+    asy_vm_free(vm);
+    vm = NULL;
+    for (int64_t i = 0; i < n; i++) {
+        snprintf(src, sizeof src, "import %s as m\nv = getattr(m, '%s')\n", mod, copy[i]);
+        run(src);
+        asy_vm_free(vm);
+        vm = NULL;
+    }
+    free(copy);
 }
 
 Test(module, import_makes_no_lazy_part, .fini = done) {
@@ -50,25 +77,19 @@ Test(module, first_use_makes_only_its_part, .fini = done) {
     cr_assert(!asyncio_has("StreamReader"));
 }
 
-Test(module, every_name_is_found_on_first_use, .fini = done) {
-    AsyModule *m = run("import asyncio\nnames = dir(asyncio)\n");
-    AsyValue names = asy_dict_get_cstr(vm, m->dict, "names");
-    cr_assert(ASY_IS_OBJ(names));
-    AsyList *l = (AsyList *)ASY_AS_OBJ(names);
-    cr_assert_gt(l->len, 50);
-    /* Copy the names out: each is tried in a VM of its own. */
-    char (*copy)[64] = calloc((size_t)l->len, 64);
-    int64_t n = l->len;
-    for (int64_t i = 0; i < n; i++)
-        snprintf(copy[i], 64, "%s", ((AsyStr *)ASY_AS_OBJ(l->items[i]))->data);
+Test(module, every_name_is_found_on_first_use, .fini = done) { check_first_use("asyncio"); }
+
+Test(module, aiohttp_web_part_is_lazy, .fini = done) {
+    run("import aiohttp\n");
+    cr_assert(module_has("aiohttp.web", "Response"));
+    cr_assert(module_has("aiohttp.web", "ClientSession"));
+    cr_assert(!module_has("aiohttp.web", "Application"));
+    cr_assert(!module_has("aiohttp.web", "HTTPNotFound"));
     asy_vm_free(vm);
-    vm = NULL;
-    for (int64_t i = 0; i < n; i++) {
-        char src[160];
-        snprintf(src, sizeof src, "import asyncio\nv = getattr(asyncio, '%s')\n", copy[i]);
-        run(src);
-        asy_vm_free(vm);
-        vm = NULL;
-    }
-    free(copy);
+    run("from aiohttp import web\nr = web.json_response\n");
+    cr_assert(module_has("aiohttp.web", "HTTPNotFound"));
+}
+
+Test(module, every_web_name_is_found_on_first_use, .fini = done) {
+    check_first_use("aiohttp.web");
 }
