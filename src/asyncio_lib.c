@@ -494,4 +494,5 @@ void asy_asyncio_lib_init(AsyVM *vm, AsyModule *m) {
     asy_module_add_functions(vm, m, lib_functions);
     asy_dict_set_str(vm, m->dict, ASY_S(vm, __builtins__), ASY_OBJ(vm->builtins));
     asy_module_set_lazy(m, asyncio_parts);
+    asy_asyncio_subprocess_module(vm);
 }

@@ -708,6 +708,26 @@ static const AsyMethodDef subprocess_functions[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* Every name asyncio.subprocess gets when asyncio's streams part is made. */
+static const char *const subprocess_names[] = {
+    "PIPE", "STDOUT", "DEVNULL", "Process", "create_subprocess_shell", "create_subprocess_exec",
+    "_spawn", "_DEFAULT_LIMIT", "_sleep", "_gather", "__builtins__", NULL};
+
+static void make_subprocess(AsyVM *vm, AsyModule *m) {
+    ASY_UNUSED(m);
+    AsyValue aio = asy_dict_get_cstr(vm, vm->modules, "asyncio");
+    if (ASY_IS_OBJ(aio))
+        asy_module_make_for(vm, (AsyModule *)ASY_AS_OBJ(aio), "create_subprocess_exec");
+}
+
+static const AsyLazyPart subprocess_parts[] = {{subprocess_names, make_subprocess}, {NULL, NULL}};
+
+void asy_asyncio_subprocess_module(AsyVM *vm) {
+    AsyModule *m = asy_module_new(vm, "asyncio.subprocess");
+    asy_module_register(vm, m);
+    asy_module_set_lazy(m, subprocess_parts);
+}
+
 void asy_asyncio_subprocess_init(AsyVM *vm, AsyStreams *st, AsyModule *aio) {
     AsyType *t = asy_type_new_builtin(vm, "_UnixSubprocessTransport", ASY_TYPE(vm, object),
                                       sizeof(AsyProcTransport));
@@ -718,16 +738,25 @@ void asy_asyncio_subprocess_init(AsyVM *vm, AsyStreams *st, AsyModule *aio) {
     asy_type_ready(vm, t);
     st->t_proc = t;
 
-    AsyModule *m = asy_module_new(vm, "asyncio.subprocess");
-    asy_module_register(vm, m);
+    /* the module made at import (unless a script dropped it from sys.modules since) */
+    AsyValue mv = asy_dict_get_cstr(vm, vm->modules, "asyncio.subprocess");
+    AsyModule *m;
+    if (ASY_IS_OBJ(mv) && ASY_AS_OBJ(mv)->type == ASY_TYPE(vm, module)) {
+        m = (AsyModule *)ASY_AS_OBJ(mv);
+    } else {
+        m = asy_module_new(vm, "asyncio.subprocess");
+        asy_module_register(vm, m);
+    }
+    asy_root_push(vm, ASY_OBJ(m));
     asy_dict_set_cstr(vm, aio->dict, "subprocess", ASY_OBJ(m));
     asy_module_add_functions(vm, m, subprocess_functions);
     asy_dict_set_cstr(vm, m->dict, "_DEFAULT_LIMIT", ASY_INT(ASY_STREAM_LIMIT));
     asy_dict_set_cstr(vm, m->dict, "_sleep", asy_dict_get_cstr(vm, aio->dict, "sleep"));
     asy_dict_set_cstr(vm, m->dict, "_gather", asy_dict_get_cstr(vm, aio->dict, "gather"));
-    if (!asy_streams_run_source(vm, subprocess_src, sizeof subprocess_src - 1,
-                                "<asyncio.subprocess>", m->dict))
-        return;
+    bool ok = asy_streams_run_source(vm, subprocess_src, sizeof subprocess_src - 1,
+                                     "<asyncio.subprocess>", m->dict);
+    asy_root_pop(vm, 1);
+    if (!ok) return;
     st->process_cls = asy_dict_get_cstr(vm, m->dict, "Process");
     static const char *const exported[] = {"create_subprocess_exec", "create_subprocess_shell",
                                            NULL};

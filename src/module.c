@@ -39,9 +39,7 @@ static int make_part(AsyVM *vm, AsyModule *m, int i) {
     return vm->exc ? -1 : 1;
 }
 
-/* Make the part of m that defines `name` if it is not made yet: 1 if one was made, 0 if
- * no part left to make defines it, -1 on error. */
-static int make_part_for(AsyVM *vm, AsyModule *m, const char *name) {
+int asy_module_make_for(AsyVM *vm, AsyModule *m, const char *name) {
     if (!m->lazy) return 0;
     for (int i = 0; m->lazy[i].names; i++) {
         if (m->lazy_made & (UINT32_C(1) << i)) continue;
@@ -63,7 +61,7 @@ static AsyValue module_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
     if (!ASY_IS_UNDEF(v)) return v;
     if (m->lazy) {
         int r = name == ASY_S(vm, __dict__) ? asy_module_make_all(vm, m)
-                                            : make_part_for(vm, m, name->data);
+                                            : asy_module_make_for(vm, m, name->data);
         if (r < 0) return ASY_ERR;
         v = r ? asy_dict_get_str(vm, m->dict, name) : ASY_UNDEF;
         if (!ASY_IS_UNDEF(v)) return v;
@@ -81,7 +79,7 @@ static AsyValue module_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
 static int module_setattr(AsyVM *vm, AsyValue self, AsyStr *name, AsyValue v) {
     AsyModule *m = mod_of(self);
     /* Made first, so that it neither undoes the assignment later nor misses the del. */
-    if (make_part_for(vm, m, name->data) < 0) return -1;
+    if (asy_module_make_for(vm, m, name->data) < 0) return -1;
     if (!ASY_IS_UNDEF(v)) return asy_dict_set_str(vm, m->dict, name, v);
     int r = asy_dict_del(vm, m->dict, ASY_OBJ(name));
     if (r == 0) {
@@ -245,7 +243,7 @@ AsyValue asy_import(AsyVM *vm, AsyStr *name) {
         if (!ASY_IS_UNDEF(m)) return m;
         /* or a lazy part of a registers it (asyncio.subprocess) */
         if (asy_isinstance(vm, pm, ASY_TYPE(vm, module)) &&
-            make_part_for(vm, mod_of(pm), dot + 1) < 0)
+            asy_module_make_for(vm, mod_of(pm), dot + 1) < 0)
             return ASY_ERR;
         m = asy_dict_get_str(vm, vm->modules, name);
         if (!ASY_IS_UNDEF(m)) return m;

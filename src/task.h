@@ -197,6 +197,9 @@ void asy_asyncio_lib_init(AsyVM *vm, AsyModule *m);
  * names it adds to asyncio. */
 void asy_asyncio_streams_init(AsyVM *vm, AsyModule *m);
 extern const char *const asy_asyncio_streams_names[];
+/* asyncio.subprocess, made and registered in sys.modules at import, as in CPython; its
+ * names, and asyncio's `subprocess`, come with the streams part (asyncio_subprocess.c). */
+void asy_asyncio_subprocess_module(AsyVM *vm);
 
 /* Types (task.c): Future, Task, _GatheringFuture, the op type. */
 void asy_task_init_types(AsyVM *vm);

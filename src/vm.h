@@ -580,6 +580,9 @@ AsyValue asy_import_name(AsyVM *vm, AsyStr *name, AsyValue fromlist);
 void asy_module_register(AsyVM *vm, AsyModule *m);   /* sys.modules[m.__name__] = m */
 /* Give m parts made on first use of their names (`parts` is static, see AsyLazyPart). */
 void asy_module_set_lazy(AsyModule *m, const AsyLazyPart *parts);
+/* Make the part of m that defines `name` if it is not made yet: 1 if one was made, 0 if
+ * no part left to make defines it, -1 with an exception pending if it failed. */
+int asy_module_make_for(AsyVM *vm, AsyModule *m, const char *name);
 /* Make every part of m not made yet, before its namespace is shown whole (dir, vars,
  * __dict__, import *). Returns -1 with an exception pending if one failed. */
 int asy_module_make_all(AsyVM *vm, AsyModule *m);

@@ -119,6 +119,9 @@ Test(http, exception_hierarchy) {
     cr_assert(asy_is_subtype(st->e_disconnected, st->e_connection));
     cr_assert(asy_is_subtype(st->e_redirects, st->e_response));
     cr_assert(asy_is_subtype(st->e_payload, st->e_client));
+    /* aiohttp.web's part written in asy is made on first use */
+    cr_assert_null(st->e_http_exception);
+    cr_assert_eq(asy_module_make_all(vm, st->web), 0);
     cr_assert(asy_is_subtype(st->e_http_exception, vm->exc_types[ASY_EXC_Exception]));
     /* http and aiohttp are one module; aiohttp.web is its web attribute */
     AsyValue a = asy_import(vm, asy_str_intern_cstr(vm, "aiohttp"));
