@@ -241,7 +241,7 @@ AsyValue asy_import(AsyVM *vm, AsyStr *name) {
         if (ASY_IS_ERR(pm)) return ASY_ERR;
         m = asy_dict_get_str(vm, vm->modules, name);
         if (!ASY_IS_UNDEF(m)) return m;
-        /* or a lazy part of a registers it (asyncio.subprocess) */
+        /* or a lazy part of a registers it when made */
         if (asy_isinstance(vm, pm, ASY_TYPE(vm, module)) &&
             asy_module_make_for(vm, mod_of(pm), dot + 1) < 0)
             return ASY_ERR;
