@@ -192,6 +192,13 @@ void asy_fiber_mark_frame(AsyVM *vm, const AsyFrame *fr);
 static inline int64_t asy_fiber_frame_size(const AsyCode *code) {
     return code->framesize; /* blockbase + maxblocks + stacksize + 4 (compiler.c) */
 }
+/* Slots a generator's own buffer holds: the frame without that slack, as many as the
+ * deepest point of its evaluation stack needs. A task's coroutine runs on that buffer
+ * (asy_gen_push adopts it), so its bottom frame has no slack: every write above the
+ * frame's deepest point must make room first (asy_fiber_ensure_stack). */
+static inline int64_t asy_gen_frame_size(const AsyCode *code) {
+    return code->blockbase + code->maxblocks + code->stacksize;
+}
 
 /* One name cache entry (AsyCode.gcache): valid while the dicts keep the versions seen
  * when it was filled (every insert, update and delete bumps a dict's version). The array

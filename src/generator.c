@@ -36,7 +36,7 @@ AsyGenerator *asy_gen_new(AsyVM *vm, AsyFunction *fn, const AsyValue *slots, int
     }
     AsyGenerator *g = asy_gc_alloc(vm, type, sizeof(AsyGenerator));
     if (!g) return NULL;
-    int64_t cap = asy_fiber_frame_size(co);
+    int64_t cap = asy_gen_frame_size(co);
     g->stack = asy_mem_alloc(vm, sizeof(AsyValue) * (size_t)cap);
     if (!g->stack) return NULL;
     g->stackcap = (int32_t)cap;
@@ -76,7 +76,7 @@ bool asy_gen_push(AsyVM *vm, AsyFiber *f, AsyGenerator *g, AsyResumeKind resume,
         f->framecap = f->nframes = 1;
         f->frames_borrowed = true;
     } else {
-        if (!asy_fiber_ensure_stack(vm, f, g->stackcap)) return false;
+        if (!asy_fiber_ensure_stack(vm, f, asy_fiber_frame_size(g->frame.code))) return false;
         if (!(fr = asy_fiber_push_frame(vm, f))) return false;
         *fr = g->frame;
         memcpy(f->stack + f->sp, g->stack, sizeof(AsyValue) * (size_t)g->depth);
@@ -101,7 +101,7 @@ bool asy_gen_save(AsyVM *vm, AsyFiber *f, AsyGenerator *g, int32_t sp) {
     int32_t depth = sp - fr->base;
     if (depth > g->stackcap) {
         /* at least a whole frame: asy_gen_push reserves stackcap slots on the fiber */
-        int64_t cap = asy_fiber_frame_size(fr->code);
+        int64_t cap = asy_gen_frame_size(fr->code);
         if (cap < depth) cap = depth;
         AsyValue *s = asy_mem_realloc(vm, g->stack, sizeof(AsyValue) * (size_t)g->stackcap,
                                       sizeof(AsyValue) * (size_t)cap);
