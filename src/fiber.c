@@ -11,7 +11,6 @@
 void asy_fiber_init_bare(AsyFiber *f) {
     memset(f, 0, sizeof *f);
     f->handled = ASY_NONE;
-    f->pending_send = ASY_UNDEF;
     f->state = ASY_FIBER_NEW;
 }
 
@@ -117,5 +116,4 @@ void asy_fiber_mark(AsyVM *vm, const AsyFiber *f) {
     asy_gc_mark_values(vm, f->stack, f->sp);
     for (int32_t i = 0; i < f->nframes; i++) asy_fiber_mark_frame(vm, &f->frames[i]);
     asy_gc_mark_value(vm, f->handled);
-    asy_gc_mark_value(vm, f->pending_send);
 }

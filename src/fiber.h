@@ -54,7 +54,7 @@
  *   reaches an await travels down the await chain as in CPython instead: every awaiting
  *   frame is saved into its coroutine, suspended AT its AWAIT, and the value comes out of
  *   send(); the next send() re-executes those AWAITs, passing the sent value inwards
- *   (fiber->pending_send). A native awaitable that is not ready yields itself that way.
+ *   (vm->pending_send). A native awaitable that is not ready yields itself that way.
  */
 #ifndef ASY_FIBER_H
 #define ASY_FIBER_H
@@ -129,8 +129,6 @@ struct AsyFiber {
     int32_t nframes;
     int32_t framecap;
     AsyValue handled;        /* the exception being handled (sys.exc_info), or None    */
-    AsyValue pending_send;   /* the value sent into a generator suspended at an AWAIT:
-                                the AWAIT re-executes and passes it on (UNDEF: none)   */
     uint8_t state;           /* AsyFiberState                                          */
     bool frames_borrowed;    /* frames is a task coroutine's own AsyGenerator.frame,
                                 used in place (capacity 1) until a second frame is

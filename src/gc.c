@@ -239,6 +239,7 @@ static void gc_mark_roots(AsyVM *vm) {
     asy_gc_mark_value(vm, vm->sys_argv);
     /* a task's fiber is marked by its task too (the loop holds every unfinished one) */
     asy_fiber_mark(vm, vm->fiber);
+    asy_gc_mark_value(vm, vm->pending_send);
     if (vm->main_fiber != vm->fiber) asy_fiber_mark(vm, vm->main_fiber);
     for (size_t i = 0; i < vm->nroots; i++) asy_gc_mark_value(vm, vm->roots[i]);
     if (vm->mark_extra) vm->mark_extra(vm);

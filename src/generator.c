@@ -88,7 +88,7 @@ bool asy_gen_push(AsyVM *vm, AsyFiber *f, AsyGenerator *g, AsyResumeKind resume,
     f->sp += g->depth;
     if (g->state == ASY_GEN_SUSPENDED && !ASY_IS_UNDEF(sent)) {
         /* A yield receives the value on its stack; an AWAIT passes it on (fiber.h). */
-        if (ASY_OP(g->frame.code->code[g->frame.pc]) == ASY_OP_AWAIT) f->pending_send = sent;
+        if (ASY_OP(g->frame.code->code[g->frame.pc]) == ASY_OP_AWAIT) vm->pending_send = sent;
         else f->stack[f->sp++] = sent;
     }
     if (g->exc_state) f->handled = ASY_OBJ(g->exc_state);

@@ -99,7 +99,7 @@ static inline AsyStr *asy_gen_name(const AsyGenerator *g) {
 AsyGenExtra *asy_gen_extra(AsyVM *vm, AsyGenerator *g);
 /* Move a suspended (or created) generator's frame onto the fiber at f->sp, resumed by
  * `resume`; push `sent` unless the generator was just created or sent is UNDEF (a throw);
- * a generator suspended at an AWAIT gets it in f->pending_send instead. The generator is
+ * a generator suspended at an AWAIT gets it in vm->pending_send instead. The generator is
  * running afterwards. False with MemoryError/RecursionError pending. */
 bool asy_gen_push(AsyVM *vm, AsyFiber *f, AsyGenerator *g, AsyResumeKind resume,
                   AsyValue sent);

@@ -594,7 +594,6 @@ static void task_release(AsyVM *vm, AsyTask *t) {
         asy_fiber_release(vm, &t->fiber);
         t->fiber.state = ASY_FIBER_DONE;
         t->fiber.handled = ASY_NONE;
-        t->fiber.pending_send = ASY_UNDEF;
     }
     t->native_wait = NULL;
     t->fut_waiter = NULL;

@@ -1727,8 +1727,8 @@ dispatch:
     TARGET(AWAIT) {
         AsyValue aw = sp[-1];
         /* The value sent into this frame while it was suspended here (fiber.h). */
-        AsyValue sent = await_sent = fiber->pending_send;
-        fiber->pending_send = ASY_UNDEF;
+        AsyValue sent = await_sent = vm->pending_send;
+        vm->pending_send = ASY_UNDEF;
         /* native awaitables (asyncio.sleep's, futures) first: their type has the slot */
         int (*slot)(AsyVM *, AsyValue, AsyValue *) = type_of(vm, aw)->await_;
         if (!slot && asy_is_gen(vm, aw) && !is_type(vm, aw, ASY_TYPE_async_generator)) {
@@ -2227,6 +2227,7 @@ do_yield: {
 
     /* ---- exceptions: vm->exc is pending, ip is past the failing instruction ---- */
 error: {
+        vm->pending_send = ASY_UNDEF; /* an AWAIT it was for will not run */
         if (ASY_UNLIKELY(!vm->exc))
             asy_raise(vm, ASY_EXC_SystemError, "error return without exception set");
         AsyException *exc = vm->exc;

@@ -213,6 +213,10 @@ struct AsyVM {
     /* -- execution (vm.c, fiber.c) -- */
     AsyFiber *fiber;            /* the fiber running now                             */
     AsyFiber *main_fiber;
+    /* The value sent into a generator suspended at an AWAIT (asy_gen_push): the AWAIT,
+     * which is the next instruction to run, takes it and passes it on (fiber.h). UNDEF:
+     * none. The VM's rather than each fiber's, since nothing runs in between. */
+    AsyValue pending_send;
     int recursion_limit;        /* sys.setrecursionlimit                             */
     int c_depth;                /* native -> VM re-entries and nested reprs          */
     /* Containers whose repr is in progress (list.c: asy_repr_enter), so that a list
