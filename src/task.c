@@ -23,7 +23,7 @@ static AsyTask *task_of(AsyValue v) { return (AsyTask *)ASY_AS_OBJ(v); }
 
 /* call_soon from inside the runtime: a failure (no memory for the ready queue) stops the
  * loop with MemoryError rather than losing a wake-up silently. */
-static void soon(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b) {
+static inline void soon(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b) {
     if (asy_loop_call_soon(vm, fn, a, b)) return;
     loop_of(vm)->fatal = vm->exc;
     vm->exc = NULL;
