@@ -26,11 +26,13 @@
 #define ASY_COMPUTED_GOTO 0
 #endif
 
-/* First collection after this many bytes; afterwards the threshold is twice the live heap.
- * Large enough that short scripts never collect, small enough that garbage-heavy loops
- * stay within a few MB. */
+/* First collection after this many bytes; afterwards the threshold is two to four times the
+ * live heap (gc.c: gc_next_threshold). Large enough that short scripts never collect, small
+ * enough that garbage-heavy loops stay within a few MB. */
 #define ASY_GC_INITIAL_THRESHOLD (8u << 20)
 #define ASY_GC_GROWTH_FACTOR 2
+/* ... up to this many times when nearly everything survived (gc.c's gc_next_threshold). */
+#define ASY_GC_GROWTH_MAX 4
 /* gc.c's small-object pools: objects up to ASY_GC_NCLASSES * ASY_GC_GRAIN bytes. */
 #define ASY_GC_GRAIN 16
 #define ASY_GC_NCLASSES 32

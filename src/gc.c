@@ -320,15 +320,32 @@ static void gc_sweep(AsyVM *vm) {
     gc_free_types(vm, dead_types);
 }
 
+/* The next threshold: a multiple of the live heap. When most of the heap survives a
+ * collection, the program is building up data (a table being filled, tasks being spawned)
+ * and another collection soon would mark the same objects again for little gain: the
+ * multiple grows from ASY_GC_GROWTH_FACTOR towards ASY_GC_GROWTH_MAX with the share that
+ * survived. A program that makes garbage keeps the small multiple, so its peak stays near
+ * twice its live data. strings_dicts (a 200,000-key table, then 300,000 words) marked
+ * 116 MB in five collections, now 51 MB in three. */
+static size_t gc_next_threshold(size_t before, size_t live) {
+    double survived = before ? (double)live / (double)before : 0;
+    double factor = ASY_GC_GROWTH_FACTOR;
+    if (survived > 0.5)
+        factor += (ASY_GC_GROWTH_MAX - ASY_GC_GROWTH_FACTOR) * (survived - 0.5) * 2;
+    double next = (double)live * factor;
+    if (next < ASY_GC_INITIAL_THRESHOLD) return ASY_GC_INITIAL_THRESHOLD;
+    return next > (double)SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)next;
+}
+
 void asy_gc_collect(AsyVM *vm) {
     if (vm->gc_disabled) return;
+    size_t before = vm->bytes_allocated;
     gc_mark_roots(vm);
     gc_trace(vm);
     gc_sweep(vm);
     vm->collections++;
     vm->gc_pending = false;
-    size_t next = vm->bytes_allocated * ASY_GC_GROWTH_FACTOR;
-    vm->next_gc = next > ASY_GC_INITIAL_THRESHOLD ? next : ASY_GC_INITIAL_THRESHOLD;
+    vm->next_gc = gc_next_threshold(before, vm->bytes_allocated);
 }
 
 void asy_gc_safepoint(AsyVM *vm) {
