@@ -550,7 +550,7 @@ static AsyType *class_alloc(AsyVM *vm, AsyValue *bases, int nbases) {
     if (!types) return NULL;
     int n = class_base_types(vm, bases, nbases, types);
     AsyType *base = n < 0 ? NULL : asy_mro_best_base(vm, types, n);
-    AsyType *t = base ? asy_gc_alloc(vm, ASY_TYPE(vm, type), sizeof(AsyType)) : NULL;
+    AsyType *t = base ? asy_gc_alloc_type(vm, ASY_TYPE(vm, type), sizeof(AsyType)) : NULL;
     if (t) {
         t->base = base;
         if (!asy_mro_set_bases(vm, t, types, n)) t = NULL;
@@ -566,7 +566,7 @@ AsyValue asy_class_new(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, Asy
     t->dict = ns;
     t->tflags =
         ASY_TYPE_HEAP | ASY_TYPE_BASETYPE | ASY_TYPE_READY |
-                (base->tflags & (ASY_TYPE_EXCEPTION | ASY_TYPE_DICT_AT_END));
+                (base->tflags & (ASY_TYPE_EXCEPTION | ASY_TYPE_DICT_AT_END | ASY_TYPE_FINALIZE_AT_EXIT));
     class_layout(vm, t, base);
     if (!class_names(vm, t, name, ns)) return ASY_ERR;
     wrap_implicit(vm, ns, ASY_S(vm, __new__), ASY_TYPE(vm, staticmethod));

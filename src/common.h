@@ -11,6 +11,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Built with AddressSanitizer (configure --enable-sanitizers, gcc or clang): the pools of
+ * gc.c and evmem.c give way to malloc, so use-after-free stays detectable, and the heap is
+ * freed at exit for the leak check. */
+#if defined(__SANITIZE_ADDRESS__)
+#define ASY_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ASY_ASAN 1
+#endif
+#endif
+#ifndef ASY_ASAN
+#define ASY_ASAN 0
+#endif
+
 /* GC stress (configure --enable-gc-stress): collect at every safepoint that follows an
  * allocation, so that a missing root shows up at once instead of once in a blue moon. */
 #ifndef ASY_GC_STRESS

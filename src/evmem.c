@@ -19,16 +19,7 @@
 
 #include "evmem.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define EVMEM_POOLS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define EVMEM_POOLS 0
-#endif
-#endif
-#ifndef EVMEM_POOLS
-#define EVMEM_POOLS 1
-#endif
+#define EVMEM_POOLS (!ASY_ASAN)
 
 #if EVMEM_POOLS
 

@@ -1202,6 +1202,7 @@ static AsyType *file_type(AsyVM *vm, const char *name, size_t size, bool text) {
     } else {
         t->traverse = bin_traverse;
         t->finalize = bin_finalize;
+        t->tflags |= ASY_TYPE_FINALIZE_AT_EXIT; /* unwritten buffered output */
         t->repr = bin_repr;
         t->next = bin_next;
         asy_type_add_methods(vm, t, bin_methods);

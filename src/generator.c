@@ -493,6 +493,7 @@ void asy_generator_init(AsyVM *vm) {
     vm->types[ASY_TYPE_generator] = t;
 
     t = make_gen_type(vm, "coroutine", coro_methods);
+    t->tflags |= ASY_TYPE_FINALIZE_AT_EXIT; /* "never awaited" */
     asy_type_ready(vm, t);
     vm->types[ASY_TYPE_coroutine] = t;
 

@@ -287,7 +287,7 @@ int main(int argc, char **argv) {
     }
     if (!asy_trace_finish(vm) && status == 0) status = 1;
     asy_signals_uninstall(vm);
-    asy_vm_free(vm);
+    asy_vm_exit(vm);
     if (status == EXIT_INTERRUPTED) {
         fflush(stdout);
         signal(SIGINT, SIG_DFL);

@@ -724,11 +724,11 @@ static bool has_direct_base(AsyType *t, AsyType *base) {
 static AsyValue typem_subclasses(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!asy_check_args(vm, "__subclasses__", argc - 1, 0, 0)) return ASY_ERR;
-    /* Every live type with this one among its bases, oldest first (the heap list is newest
+    /* Every live type with this one among its bases, oldest first (the GC lists types newest
      * first). */
     AsyList *l = asy_list_new(vm, 0);
     AsyType *self = as_type(argv[0]), *meta = ASY_TYPE(vm, type);
-    for (AsyObj *o = vm->objects; o; o = o->gc_next)
+    for (AsyObj *o = asy_gc_types_first(vm); o; o = asy_gc_types_next(o))
         if (o->type == meta && has_direct_base((AsyType *)o, self) && o != (AsyObj *)l &&
             asy_list_append(vm, l, ASY_OBJ(o)) < 0)
             return ASY_ERR;
@@ -843,7 +843,7 @@ static void type_inherit_slots(AsyType *t, const AsyType *b) {
 
 /* Allocates a type object; its metatype is `type` (itself while bootstrapping). */
 static AsyType *type_alloc(AsyVM *vm, const char *name, AsyType *base, size_t basicsize) {
-    AsyType *t = asy_gc_alloc(vm, ASY_TYPE(vm, type), sizeof(AsyType));
+    AsyType *t = asy_gc_alloc_type(vm, ASY_TYPE(vm, type), sizeof(AsyType));
     t->name = name;
     t->base = base;
     t->basicsize = basicsize;
@@ -1052,10 +1052,10 @@ static void add_slot_wrappers(AsyVM *vm, AsyType *t) {
 }
 
 /* Gives every type made during bootstrap its names, dict and deferred methods. The types
- * are found on the GC's object list: some are in no table. */
+ * are found on the GC's list of types: some are in no table. */
 static void finish_bootstrap(AsyVM *vm) {
     AsyType *meta = ASY_TYPE(vm, type);
-    for (AsyObj *o = vm->objects; o; o = o->gc_next) {
+    for (AsyObj *o = asy_gc_types_first(vm); o; o = asy_gc_types_next(o)) {
         if (o->type != meta) continue;
         AsyType *t = (AsyType *)o;
         type_set_names(vm, t);
@@ -1112,7 +1112,7 @@ static AsyType *singleton_type(AsyVM *vm, const char *name, AsyUnaryFn repr) {
 /* `type` is its own type, and `object` is type's base: both exist before either is
  * complete, so they are wired by hand. Runs first of all initialisers. */
 void asy_object_init_types(AsyVM *vm) {
-    AsyType *type = asy_gc_alloc(vm, NULL, sizeof(AsyType));
+    AsyType *type = asy_gc_alloc_type(vm, NULL, sizeof(AsyType));
     type->hdr.type = type;
     vm->types[ASY_TYPE_type] = type;
     AsyType *object = type_alloc(vm, "object", NULL, sizeof(AsyObj));

@@ -26,8 +26,8 @@ typedef struct AsyTuple AsyTuple;
 
 struct AsyObj {
     AsyType *type;
-    AsyObj *gc_next;     /* all objects form one list, swept by gc.c          */
-    uint16_t gc_marked;  /* reachable in the current collection              */
+    uint16_t gc_marked;  /* gc.c: reached in this collection (pooled objects' marks are
+                          * in their chunk's bitmap)                                */
     uint16_t gc_class;   /* gc.c: small-block size class, 0 for a malloc'd one */
     uint32_t flags;      /* per-type bits (e.g. ASY_STR_INTERNED)             */
 };
@@ -82,6 +82,10 @@ typedef AsyValue (*AsyUnaryFn)(AsyVM *vm, AsyValue self);
  * length: their __dict__ pointer follows them (asy_obj_dict_slot), dict_offset being where
  * the text or items start and itemsize their size. CPython's negative tp_dictoffset. */
 #define ASY_TYPE_DICT_AT_END (1u << 6)
+/* The instances' finalizer does something a user sees (flushes a file, warns that a
+ * coroutine was never awaited), so it also runs when the process exits, where gc.c leaves
+ * every other object to the operating system (asy_gc_exit). Subclasses inherit it. */
+#define ASY_TYPE_FINALIZE_AT_EXIT (1u << 7)
 
 struct AsyType {
     AsyObj hdr;                 /* hdr.type is the `type` type                          */

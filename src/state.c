@@ -87,6 +87,19 @@ void asy_vm_free(AsyVM *vm) {
     free(vm);
 }
 
+void asy_vm_exit(AsyVM *vm) {
+    if (!vm) return;
+#if !ASY_ASAN && !ASY_GC_STRESS
+    const char *full = getenv("ASY_FULL_TEARDOWN");
+    if (!full || !*full) {
+        if (vm->loop) asy_loop_free(vm);
+        asy_gc_exit(vm);
+        return;
+    }
+#endif
+    asy_vm_free(vm);
+}
+
 /* A module body with top-level `await` (asy's extension; the compiler flags it as a
  * coroutine) runs as the main task of an implicit asyncio.run; any other runs directly. */
 static AsyValue run_module_code(AsyVM *vm, AsyCode *code, AsyDict *globals) {

@@ -1427,6 +1427,7 @@ void asy_task_init_types(AsyVM *vm) {
     AsyType *op = aio_type(vm, "coroutine", ASY_TYPE(vm, object), sizeof(AsyOp));
     op->traverse = op_traverse;
     op->finalize = op_finalize;
+    op->tflags |= ASY_TYPE_FINALIZE_AT_EXIT; /* "never awaited" */
     op->repr = op_repr;
     asy_type_add_methods(vm, op, op_methods);
     asy_type_ready(vm, op);

@@ -496,7 +496,7 @@ static void child_main(const Options *opt, const char *path, int start, int tapn
     fflush(stdout);
     fflush(stderr);
     asy_exc_clear(vm);
-    asy_vm_free(vm);
+    asy_vm_exit(vm);
     vm = NULL;
     free(dir);
     _exit(0);

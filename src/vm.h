@@ -170,9 +170,15 @@ typedef struct {
     AsyValue method;
 } AsyMethodCacheEntry;
 
+typedef struct {
+    void *free;                 /* blocks of dead objects, linked through their first word */
+    char *bump, *bump_end;
+} AsyGcPool;
+
 struct AsyVM {
     /* -- memory (gc.c) -- */
-    AsyObj *objects;            /* every live object, newest first                  */
+    /* Objects too big for the pools, and type objects, each on a list (gc.c). */
+    struct GcLarge *gc_large, *gc_types;
     size_t bytes_allocated;     /* objects plus buffers they own                    */
     size_t next_gc;             /* collect at the next safepoint past this          */
     bool gc_pending;            /* an allocation happened since the last safepoint   */
@@ -182,11 +188,11 @@ struct AsyVM {
     AsyValue *roots;            /* asy_root_push / asy_root_pop                     */
     size_t nroots, rootcap;
     size_t collections;         /* how many times the GC has run                     */
-    /* Small objects come from pooled chunks (gc.c): a free list per size class, then
-     * the unused tail of the newest chunk. */
-    void *gc_free[ASY_GC_NCLASSES + 1];
-    char *gc_bump, *gc_bump_end;
-    void *gc_chunks;            /* every chunk, linked through its first word        */
+    /* Small objects come from pooled chunks (gc.c): per kind (plain, or finalized at
+     * exit) and size class, a free list, then the unused tail of its newest chunk. */
+    AsyGcPool gc_pools[2][ASY_GC_NCLASSES + 1];
+    struct GcChunk *gc_chunks;  /* every chunk, newest first                        */
+    char *gc_spare, *gc_spare_end; /* mapped chunks not used yet                     */
 
     /* -- the object model -- */
     AsyType *types[ASY_TYPE_COUNT];
@@ -244,6 +250,11 @@ struct AsyVM {
 /* ---- the VM's life ---- */
 AsyVM *asy_vm_new(void);              /* sets up types, builtins and core modules    */
 void asy_vm_free(AsyVM *vm);          /* frees every object                          */
+/* The process is about to exit: close the scheduler and run the finalizers a user sees
+ * (ASY_TYPE_FINALIZE_AT_EXIT), leaving the memory to the operating system; frees
+ * everything as asy_vm_free does under the sanitizers or with ASY_FULL_TEARDOWN set in the
+ * environment (valgrind's leak check: tests/memcheck-examples sets it). */
+void asy_vm_exit(AsyVM *vm);
 
 /* Compile and run source as the module `name`; returns the module, or NULL with an
  * exception pending (a SyntaxError from compilation, or whatever the code raised). */
@@ -264,6 +275,13 @@ void *asy_gc_alloc(AsyVM *vm, AsyType *type, size_t size);
 /* The same with only the AsyObj header zeroed: for objects whose every field the caller
  * writes at once (str bodies). */
 void *asy_gc_alloc_uninit(AsyVM *vm, AsyType *type, size_t size);
+/* A type object (zeroed), whose type is meta: types are kept on a list of their own. */
+void *asy_gc_alloc_type(AsyVM *vm, AsyType *meta, size_t size);
+/* Every object: fn is called on each until it returns false. Every type object, newest
+ * first: for (o = asy_gc_types_first(vm); o; o = asy_gc_types_next(o)). */
+void asy_gc_each(AsyVM *vm, bool (*fn)(AsyObj *obj, void *ctx), void *ctx);
+AsyObj *asy_gc_types_first(AsyVM *vm);
+AsyObj *asy_gc_types_next(AsyObj *type);
 /* Memory for buffers an object owns (list items, dict tables, ...): counted toward the
  * next collection. Returns NULL with MemoryError pending when size > ASY_MAX_ALLOC or
  * malloc fails. asy_mem_free accepts NULL. */
@@ -300,6 +318,7 @@ void asy_signals_wake_drain(void);
 void asy_vm_set_step_budget(AsyVM *vm, int64_t steps);
 void asy_gc_collect(AsyVM *vm);
 void asy_gc_free_all(AsyVM *vm);                     /* asy_vm_free: every object   */
+void asy_gc_exit(AsyVM *vm);                         /* asy_vm_exit's finalizers    */
 static inline void asy_root_push(AsyVM *vm, AsyValue v);
 static inline void asy_root_pop(AsyVM *vm, size_t n);
 void asy_root_grow(AsyVM *vm);

@@ -14,17 +14,28 @@ static void teardown(void) { asy_vm_free(vm); }
 
 TestSuite(gc, .init = setup, .fini = teardown);
 
-/* Objects on the heap list right now. */
+static bool count_one(AsyObj *obj, void *ctx) {
+    (void)obj;
+    ++*(size_t *)ctx;
+    return true;
+}
+
+/* Objects on the heap right now. */
 static size_t live_objects(void) {
     size_t n = 0;
-    for (AsyObj *o = vm->objects; o; o = o->gc_next) n++;
+    asy_gc_each(vm, count_one, &n);
     return n;
 }
 
-static bool is_live(AsyObj *target) {
-    for (AsyObj *o = vm->objects; o; o = o->gc_next)
-        if (o == target) return true;
+static bool is_not(AsyObj *obj, void *ctx) {
+    if (obj != *(AsyObj **)ctx) return true;
+    *(AsyObj **)ctx = NULL;
     return false;
+}
+
+static bool is_live(AsyObj *target) {
+    asy_gc_each(vm, is_not, &target);
+    return target == NULL;
 }
 
 Test(gc, unreachable_objects_are_freed) {
