@@ -586,7 +586,7 @@ static void dump_stmt2(Buf *b, const AstNode *n)
         dump_group(b, "decorators", &n->u.classdef.decorators, false);
         break;
     case AST_TRY:
-        puts_(b, "(Try");
+        puts_(b, n->u.try_.star ? "(TryStar" : "(Try");
         dump_group(b, "body", &n->u.try_.body, true);
         dump_list(b, &n->u.try_.handlers);
         dump_group(b, "orelse", &n->u.try_.orelse, false);

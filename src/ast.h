@@ -73,7 +73,8 @@ typedef enum {
     AST_RETURN,     /* ret.value (may be NULL)                                    */
     AST_FUNCTIONDEF,/* funcdef.*                                                  */
     AST_CLASSDEF,   /* classdef.*                                                 */
-    AST_TRY,        /* try_.body, handlers (AST_EXCEPT_HANDLER), orelse, finalbody */
+    AST_TRY,        /* try_.body, handlers (AST_EXCEPT_HANDLER), orelse, finalbody;
+                     * try_.star: the handlers are except* clauses               */
     AST_EXCEPT_HANDLER, /* handler.type (NULL = bare except), handler.name, body   */
     AST_RAISE,      /* raise.exc (NULL = bare raise), raise.cause (may be NULL)    */
     AST_ASSERT,     /* assert_.test, assert_.msg (may be NULL)                    */
@@ -185,7 +186,7 @@ struct AstNode {
             const char *name; AstList bases; AstList keywords; AstList body;
             AstList decorators; struct Scope *scope;
         } classdef;
-        struct { AstList body, handlers, orelse, finalbody; } try_;
+        struct { AstList body, handlers, orelse, finalbody; bool star; } try_;
         struct { AstNode *type; const char *name; AstList body; } handler;
         struct { AstNode *exc, *cause; } raise;
         struct { AstNode *test, *msg; } assert_;

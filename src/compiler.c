@@ -34,6 +34,7 @@ typedef enum {
     FB_FINALLY_END,  /* finally body on the exception path: prev exc + cleanup block */
     FB_EXC_MATCH,    /* the except clauses: prev exc + cleanup block (no unwinding)  */
     FB_HANDLER,      /* an except body: prev exc + cleanup block (+ the name)       */
+    FB_HANDLER_STAR, /* an except* body: break, continue and return may not leave it */
     FB_WITH,         /* with body: __exit__ on the stack and one block              */
     FB_ASYNC_WITH,
     FB_WITH_EXC,     /* with's exception path (no user code)                         */
@@ -437,6 +438,7 @@ static int stack_effect(AsyOpcode op, int arg, bool jump)
     case ASY_OP_LIST_TO_TUPLE:
     case ASY_OP_POP_BLOCK:
     case ASY_OP_CHECK_EXC_MATCH:
+    case ASY_OP_CHECK_EG_MATCH:
     case ASY_OP_GET_AWAITABLE:
     case ASY_OP_AWAIT:
     case ASY_OP_YIELD_VALUE:
@@ -481,6 +483,7 @@ static int stack_effect(AsyOpcode op, int arg, bool jump)
     case ASY_OP_DICT_MERGE:
     case ASY_OP_RETURN_VALUE:
     case ASY_OP_POP_EXCEPT:
+    case ASY_OP_PREP_RERAISE_STAR:
     case ASY_OP_RERAISE:
     case ASY_OP_YIELD_FROM:
     case ASY_OP_IMPORT_STAR:
@@ -1946,12 +1949,22 @@ static void compile_annassign(C *c, AstNode *n)
 
 /* ---- unwinding for break / continue / return ---- */
 
+/* `name = None; del name` after an except clause that bound the exception to name. */
+static void unbind_handler_name(C *c, const char *name)
+{
+    if (!name) return;
+    load_const(c, ASY_NONE);
+    compile_name(c, name, AST_STORE);
+    compile_name(c, name, AST_DEL);
+}
+
 /* Leave one frame block early. preserve: a return value sits on top of the stack. */
 static void unwind_fblock(C *c, FBlock *fb, bool preserve)
 {
     switch (fb->kind) {
     case FB_WHILE:
     case FB_EXC_MATCH:
+    case FB_HANDLER_STAR: /* never: leaves_except_star refused the jump */
     case FB_WITH_EXC: break;
     case FB_FOR:
         if (preserve) emit(c, ASY_OP_SWAP, 2);
@@ -1975,11 +1988,7 @@ static void unwind_fblock(C *c, FBlock *fb, bool preserve)
             emit(c, ASY_OP_POP_TOP, 0);
         }
         emit(c, ASY_OP_POP_EXCEPT, 0);
-        if (fb->kind == FB_HANDLER && fb->node->u.handler.name) {
-            load_const(c, ASY_NONE);
-            compile_name(c, fb->node->u.handler.name, AST_STORE);
-            compile_name(c, fb->node->u.handler.name, AST_DEL);
-        }
+        if (fb->kind == FB_HANDLER) unbind_handler_name(c, fb->node->u.handler.name);
         break;
     case FB_WITH:
     case FB_ASYNC_WITH:
@@ -2020,6 +2029,18 @@ static void unwind_to(C *c, int stop, bool preserve)
     u->nfblocks = n;
 }
 
+/* CPython refuses break, continue and return that would leave an except* body. */
+static bool leaves_except_star(C *c, int stop, AstNode *n)
+{
+    for (int i = c->u->nfblocks - 1; i >= stop; i--) {
+        if (c->u->fblocks[i].kind == FB_HANDLER_STAR) {
+            error_at(c, n, "'break', 'continue' and 'return' cannot appear in an except* block");
+            return true;
+        }
+    }
+    return false;
+}
+
 static int innermost_loop(C *c)
 {
     for (int i = c->u->nfblocks - 1; i >= 0; i--)
@@ -2035,6 +2056,7 @@ static void compile_break_continue(C *c, AstNode *n, bool is_break)
         return;
     }
     FBlock fb = c->u->fblocks[loop];
+    if (leaves_except_star(c, loop + 1, n)) return;
     unwind_to(c, loop + 1, false);
     if (is_break) {
         if (fb.kind == FB_FOR) emit(c, ASY_OP_POP_TOP, 0);
@@ -2056,6 +2078,7 @@ static void compile_return(C *c, AstNode *n)
         error_at(c, n, "'return' with value in async generator");
         return;
     }
+    if (leaves_except_star(c, 0, n)) return;
     bool preserve = v && !is_const_node(v);
     if (preserve) compile_expr_at(c, v);
     unwind_to(c, 0, preserve);
@@ -2188,17 +2211,11 @@ static void compile_handlers(C *c, AstNode *n, int end)
         emit(c, ASY_OP_POP_BLOCK, 0);
         emit(c, ASY_OP_POP_TOP, 0);
         emit(c, ASY_OP_POP_EXCEPT, 0);
-        if (name) {
-            load_const(c, ASY_NONE);
-            compile_name(c, name, AST_STORE);
-            compile_name(c, name, AST_DEL);
-        }
+        unbind_handler_name(c, name);
         emit(c, ASY_OP_JUMP, end);
         if (name) {
             bind_label(c, named_cleanup);
-            load_const(c, ASY_NONE);
-            compile_name(c, name, AST_STORE);
-            compile_name(c, name, AST_DEL);
+            unbind_handler_name(c, name);
             emit_cleanup_reraise(c);
         }
         bind_label(c, next);
@@ -2230,16 +2247,95 @@ static void compile_try_except(C *c, AstNode *n)
     bind_label(c, end);
 }
 
+/* One except* clause; the stack holds `prev orig res exc` (exc: what is still unmatched)
+ * before and `prev orig res rest` after. What its body raises is appended to res. */
+static void compile_star_handler(C *c, AstNode *h)
+{
+    int no_match = new_label(c), raised = new_label(c), next = new_label(c);
+    const char *name = h->u.handler.name;
+    compile_expr_at(c, h->u.handler.type);
+    set_loc(c, h);
+    emit(c, ASY_OP_CHECK_EG_MATCH, 0);
+    emit(c, ASY_OP_COPY, 1);
+    load_const(c, ASY_NONE);
+    emit(c, ASY_OP_IS_OP, 0);
+    emit(c, ASY_OP_POP_JUMP_IF_TRUE, no_match);
+    if (name) compile_name(c, name, AST_STORE);
+    else emit(c, ASY_OP_POP_TOP, 0);
+    emit(c, ASY_OP_SETUP_FINALLY, raised);
+    if (!push_fblock(c, FB_HANDLER_STAR, 0, 0, h, h)) return;
+    compile_stmts(c, &h->u.handler.body);
+    pop_fblock(c);
+    set_loc(c, h);
+    emit(c, ASY_OP_POP_BLOCK, 0);
+    unbind_handler_name(c, name);
+    emit(c, ASY_OP_JUMP, next);
+    bind_label(c, raised); /* prev orig res rest prev2 exc2 */
+    unbind_handler_name(c, name);
+    emit(c, ASY_OP_SWAP, 2);
+    emit(c, ASY_OP_POP_EXCEPT, 0);
+    emit(c, ASY_OP_LIST_APPEND, 2);
+    emit(c, ASY_OP_JUMP, next);
+    bind_label(c, no_match);
+    emit(c, ASY_OP_POP_TOP, 0);
+    bind_label(c, next);
+}
+
+/* try/except*, laid out as CPython 3.11's compiler_try_star_except: under the part of the
+ * exception still unmatched the handler keeps `orig` (the exception as raised) and `res`
+ * (a list of what the clauses raised); PREP_RERAISE_STAR turns them into what leaves. */
+static void compile_try_star(C *c, AstNode *n)
+{
+    int handler = new_label(c), cleanup = new_label(c), reraise = new_label(c);
+    int end = new_label(c);
+    emit(c, ASY_OP_SETUP_FINALLY, handler);
+    if (!push_fblock(c, FB_TRY_EXCEPT, 0, 0, n, n)) return;
+    compile_stmts(c, &n->u.try_.body);
+    pop_fblock(c);
+    set_loc(c, n);
+    emit(c, ASY_OP_POP_BLOCK, 0);
+    compile_stmts(c, &n->u.try_.orelse);
+    emit(c, ASY_OP_JUMP, end);
+    bind_label(c, handler); /* prev exc */
+    emit(c, ASY_OP_SETUP_FINALLY, cleanup);
+    if (!push_fblock(c, FB_EXC_MATCH, 0, 0, NULL, n)) return;
+    emit(c, ASY_OP_COPY, 1);
+    emit(c, ASY_OP_BUILD_LIST, 0);
+    emit(c, ASY_OP_SWAP, 2); /* prev orig res exc */
+    for (int i = 0; i < n->u.try_.handlers.n && !c->failed; i++)
+        compile_star_handler(c, n->u.try_.handlers.items[i]);
+    pop_fblock(c);
+    set_loc(c, n);
+    emit(c, ASY_OP_LIST_APPEND, 1); /* the rest, last */
+    emit(c, ASY_OP_PREP_RERAISE_STAR, 0);
+    emit(c, ASY_OP_POP_BLOCK, 0); /* prev result */
+    emit(c, ASY_OP_COPY, 1);
+    load_const(c, ASY_NONE);
+    emit(c, ASY_OP_IS_OP, 1);
+    emit(c, ASY_OP_POP_JUMP_IF_TRUE, reraise);
+    emit(c, ASY_OP_POP_TOP, 0);
+    emit(c, ASY_OP_POP_EXCEPT, 0);
+    emit(c, ASY_OP_JUMP, end);
+    bind_label(c, reraise);
+    emit(c, ASY_OP_SWAP, 2);
+    emit(c, ASY_OP_POP_EXCEPT, 0);
+    emit(c, ASY_OP_RERAISE, 0);
+    bind_label(c, cleanup);
+    emit_cleanup_reraise(c);
+    bind_label(c, end);
+}
+
 static void compile_try(C *c, AstNode *n)
 {
+    void (*handlers)(C *, AstNode *) = n->u.try_.star ? compile_try_star : compile_try_except;
     if (n->u.try_.finalbody.n == 0) {
-        compile_try_except(c, n);
+        handlers(c, n);
         return;
     }
     int fin = new_label(c), cleanup = new_label(c), end = new_label(c);
     emit(c, ASY_OP_SETUP_FINALLY, fin);
     if (!push_fblock(c, FB_FINALLY_TRY, 0, 0, n, n)) return;
-    if (n->u.try_.handlers.n) compile_try_except(c, n);
+    if (n->u.try_.handlers.n) handlers(c, n);
     else compile_stmts(c, &n->u.try_.body);
     pop_fblock(c);
     set_loc(c, n);

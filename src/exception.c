@@ -580,6 +580,12 @@ static const AsyMethodDef exc_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* PySequence_Check: what has __getitem__ and is not a mapping. */
+static bool excgroup_is_sequence(AsyVM *vm, AsyValue v) {
+    if (!ASY_IS_OBJ(v) || asy_isinstance(vm, v, ASY_TYPE(vm, dict))) return false;
+    return !ASY_IS_UNDEF(asy_type_lookup(ASY_AS_OBJ(v)->type, ASY_S(vm, __getitem__)));
+}
+
 /* ExceptionGroup(message, exceptions) */
 static AsyValue excgroup_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv,
                              AsyDict *kw) {
@@ -587,7 +593,11 @@ static AsyValue excgroup_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv,
         return asy_raise(vm, ASY_EXC_TypeError, "BaseExceptionGroup.__new__() takes exactly 2 "
                                                 "arguments (%d given)", argc);
     if (!asy_isinstance(vm, argv[0], ASY_TYPE(vm, str)))
-        return asy_raise(vm, ASY_EXC_TypeError, "argument 1 must be str, not %T", argv[0]);
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "BaseExceptionGroup.__new__() argument 1 must be str, not %T", argv[0]);
+    if (!excgroup_is_sequence(vm, argv[1]))
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "second argument (exceptions) must be a sequence");
     AsyList *items = asy_list_from_iterable(vm, argv[1]);
     if (!items) return ASY_ERR;
     if (items->len == 0)
@@ -673,8 +683,10 @@ void asy_exception_init(AsyVM *vm) {
         /* exc_make_type gave every type exc_new_slot: both groups need their own. */
         if (i == ASY_EXC_BaseExceptionGroup || i == ASY_EXC_ExceptionGroup)
             vm->exc_types[i]->new_ = excgroup_new;
-        if (i == ASY_EXC_BaseExceptionGroup)
+        if (i == ASY_EXC_BaseExceptionGroup) {
             asy_type_add_methods(vm, vm->exc_types[i], excgroup_methods);
+            asy_excgroup_add_methods(vm, vm->exc_types[i]);
+        }
         asy_type_ready(vm, vm->exc_types[i]);
     }
     mark_solid(vm);

@@ -115,6 +115,13 @@
                        "exception class or tuple of them; TypeError 'catching classes "   \
                        "that do not inherit from BaseException is not allowed'")          \
     X(RERAISE, "exc -- ; raise exc again, keeping its traceback")                        \
+    X(CHECK_EG_MATCH, "exc type -- rest match: an except* clause takes its part of exc "  \
+                      "(match, now the exception being handled; rest, what is left, or " \
+                      "None) | exc type -- exc None when nothing matches; TypeError for " \
+                      "ExceptionGroup classes (excgroup.c)")                             \
+    X(PREP_RERAISE_STAR, "orig excs -- exc: what leaves an except* statement, made from " \
+                         "what its clauses raised and the unmatched rest (excs' last); "  \
+                         "None when everything was handled")                              \
     X(RAISE_VARARGS, "-- (arg 0: re-raise the exception being handled, RuntimeError "    \
                      "'No active exception to reraise') | exc -- (arg 1) | "             \
                      "exc cause -- (arg 2, raise exc from cause)")                        \

@@ -2277,15 +2277,17 @@ static AstNode *with_stmt(Parser *p, const AsyToken *start, bool is_async)
     return finish(p, n);
 }
 
-/* except_block: 'except' [expression ['as' NAME]] colon_block */
-static AstNode *except_block(Parser *p)
+/* except_block: 'except' ['*' expression ['as' NAME] | expression ['as' NAME]] colon_block
+ * *star says whether it is an except* clause. */
+static AstNode *except_block(Parser *p, bool *star)
 {
     AsyToken *kw = cur(p);
     advance(p);
     AstNode *n = stmt_node(p, AST_EXCEPT_HANDLER, kw);
+    *star = accept(p, TOK_STAR) != NULL;
+    if (*star && (at(p, TOK_COLON) || at(p, TOK_NEWLINE)))
+        return fail_tok(p, cur(p), "expected one or more exception types");
     if (!at(p, TOK_COLON) && !at(p, TOK_NEWLINE)) {
-        if (at(p, TOK_STAR))
-            return fail_tok(p, cur(p), "except* is not supported");
         if (!(n->u.handler.type = expression(p))) return NULL;
         if (at(p, TOK_COMMA)) {
             int save = p->pos;
@@ -2307,12 +2309,15 @@ static AstNode *except_block(Parser *p)
             n->u.handler.name = tok_str(p, name);
         }
     }
-    if (!colon_block(p, &n->u.handler.body, "'except' statement", kw->line)) return NULL;
+    if (!colon_block(p, &n->u.handler.body, *star ? "'except*' statement" : "'except' statement",
+                     kw->line))
+        return NULL;
     return finish(p, n);
 }
 
 /* try_stmt: 'try' colon_block (except_block+ [else_block] ['finally' colon_block]
- *                              | 'finally' colon_block) */
+ *                              | 'finally' colon_block)
+ * The except blocks are all except* clauses or none is. */
 static AstNode *try_stmt(Parser *p)
 {
     AsyToken *kw = cur(p);
@@ -2320,8 +2325,18 @@ static AstNode *try_stmt(Parser *p)
     AstNode *n = stmt_node(p, AST_TRY, kw);
     if (!colon_block(p, &n->u.try_.body, "'try' statement", kw->line)) return NULL;
     while (at(p, TOK_EXCEPT)) {
-        AstNode *h = except_block(p);
+        AsyToken *ek = cur(p);
+        bool star;
+        AsyToken *next = peek(p, 1);
+        if (n->u.try_.handlers.n && (next->kind == TOK_STAR) != n->u.try_.star) {
+            /* CPython marks `except` after except* clauses, `except*` after except ones */
+            AsyToken *last = n->u.try_.star ? ek : next;
+            return fail_range(p, "SyntaxError", ek->line, ek->col, last->end_line, last->end_col,
+                              "cannot have both 'except' and 'except*' on the same 'try'");
+        }
+        AstNode *h = except_block(p, &star);
         if (!h) return NULL;
+        n->u.try_.star = star;
         push(p, &n->u.try_.handlers, h);
     }
     for (int i = 0; i + 1 < n->u.try_.handlers.n; i++) {

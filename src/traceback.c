@@ -1,7 +1,8 @@
 /* traceback.c - the only code that formats errors for the user: the traceback type, and
  * printing an uncaught exception exactly as CPython 3.11 does (chained causes and contexts,
  * one `File "x", line N, in f` entry per frame with its source line and ~~^^ markers,
- * SyntaxError carets, notes, then `Type: message`).
+ * recursion cut to "[Previous line repeated N more times]", SyntaxError carets, notes,
+ * then `Type: message`; exception groups in the boxed `+-+---- 1 ----` form).
  */
 #include "common.h"
 
@@ -113,7 +114,29 @@ static bool caret_anchors(const char *segment, int *left, int *right) {
     return found;
 }
 
-static void print_carets(FILE *out, const char *line, const AsyLoc *loc) {
+/* ---- printing state ---- */
+
+#define TB_LIMIT 1000            /* sys.tracebacklimit's default: the newest entries    */
+#define TB_RECURSIVE_CUTOFF 3    /* identical entries shown before "[Previous line ...]" */
+#define TB_MAX_GROUP_WIDTH 15    /* sub-exceptions shown of one group                  */
+#define TB_MAX_GROUP_DEPTH 10    /* groups nested                                      */
+
+/* CPython's exception_print_context: inside an exception group every line starts with the
+ * margin, two spaces per level and "| ". */
+typedef struct {
+    FILE *out;
+    AsyException **seen; /* printed already (chains can be cyclic) */
+    size_t nseen, capseen;
+    int group_depth;
+    bool need_close;     /* the last sub-exception still owes the group's closing line */
+    int nesting;         /* C recursion through chains and groups */
+} PrintCtx;
+
+static void put_margin(PrintCtx *pc) {
+    if (pc->group_depth) fprintf(pc->out, "%*s| ", 2 * pc->group_depth, "");
+}
+
+static void print_carets(PrintCtx *pc, const char *line, const AsyLoc *loc) {
     if (loc->col < 0 || loc->end_col < 0) return;
     int stripped = 0;
     while (line[stripped] == ' ' || line[stripped] == '\t' || line[stripped] == '\f') stripped++;
@@ -136,21 +159,22 @@ static void print_carets(FILE *out, const char *line, const AsyLoc *loc) {
     }
     if (start < stripped || end <= start) return;
     if (!(end - start < end_trim - stripped || (anchors && right - left > 0))) return;
-    fprintf(out, "    %*s", start - stripped, "");
+    put_margin(pc);
+    fprintf(pc->out, "    %*s", start - stripped, "");
     for (int i = 0; i < end - start; i++) {
         char c = '^';
         if (anchors) c = (i < left || i >= right) ? '~' : '^';
-        fputc(c, out);
+        fputc(c, pc->out);
     }
-    fputc('\n', out);
+    fputc('\n', pc->out);
 }
 
-static void print_entry(AsyVM *vm, FILE *out, AsyTraceback *tb) {
-    ASY_UNUSED(vm);
+static void print_entry(PrintCtx *pc, AsyTraceback *tb) {
     AsyCode *code = tb->code;
     int32_t lineno = tb_line(tb);
     const char *file = code->filename ? code->filename->data : "<unknown>";
-    fprintf(out, "  File \"%s\", line %d, in %s\n", file, lineno,
+    put_margin(pc);
+    fprintf(pc->out, "  File \"%s\", line %d, in %s\n", file, lineno,
             code->name ? code->name->data : "?");
     char *line = source_line(file, lineno);
     if (!line) return;
@@ -159,16 +183,46 @@ static void print_entry(AsyVM *vm, FILE *out, AsyTraceback *tb) {
     size_t n = strlen(p);
     while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
     if (n > 0) {
-        fprintf(out, "    %.*s\n", (int)n, p);
-        if (tb->ip >= 0 && tb->ip < code->ncode) print_carets(out, line, &code->locs[tb->ip]);
+        put_margin(pc);
+        fprintf(pc->out, "    %.*s\n", (int)n, p);
+        if (tb->ip >= 0 && tb->ip < code->ncode) print_carets(pc, line, &code->locs[tb->ip]);
     }
     free(line);
 }
 
+static bool same_place(AsyTraceback *a, AsyTraceback *b) {
+    const AsyCode *x = a->code, *y = b->code;
+    return tb_line(a) == tb_line(b) && x->filename && y->filename && x->name && y->name &&
+           strcmp(x->filename->data, y->filename->data) == 0 &&
+           strcmp(x->name->data, y->name->data) == 0;
+}
+
+static void print_repeated(PrintCtx *pc, long cnt) {
+    cnt -= TB_RECURSIVE_CUTOFF;
+    fprintf(pc->out, "  [Previous line repeated %ld more time%s]\n", cnt, cnt > 1 ? "s" : "");
+}
+
+/* CPython's tb_printinternal: the newest TB_LIMIT entries, a run of identical ones
+ * (recursion) cut after TB_RECURSIVE_CUTOFF. */
+static void print_entries(PrintCtx *pc, AsyTraceback *tb) {
+    long depth = 0, cnt = 0;
+    for (AsyTraceback *t = tb; t; t = t->next) depth++;
+    for (; tb && depth > TB_LIMIT; depth--) tb = tb->next;
+    AsyTraceback *last = NULL;
+    for (; tb; tb = tb->next) {
+        if (!last || !same_place(last, tb)) {
+            if (cnt > TB_RECURSIVE_CUTOFF) print_repeated(pc, cnt);
+            last = tb;
+            cnt = 0;
+        }
+        if (++cnt <= TB_RECURSIVE_CUTOFF) print_entry(pc, tb);
+    }
+    if (cnt > TB_RECURSIVE_CUTOFF) print_repeated(pc, cnt);
+}
+
 /* ---- the exception line ---- */
 
-static void print_type_name(AsyVM *vm, FILE *out, AsyType *t) {
-    ASY_UNUSED(vm);
+static void print_type_name(FILE *out, AsyType *t) {
     const char *mod = t->module ? t->module->data : "builtins";
     const char *name = t->qualname ? t->qualname->data : t->name;
     if (strcmp(mod, "__main__") != 0 && strcmp(mod, "builtins") != 0)
@@ -183,11 +237,14 @@ static AsyValue exc_attr(AsyVM *vm, AsyException *e, const char *name) {
     return v;
 }
 
-static void print_syntax_error_location(AsyVM *vm, FILE *out, AsyException *e) {
+/* The file line gets the margin; the text and its carets do not (as CPython 3.11). */
+static void print_syntax_error_location(AsyVM *vm, PrintCtx *pc, AsyException *e) {
+    FILE *out = pc->out;
     AsyValue file = exc_attr(vm, e, "filename"), line = exc_attr(vm, e, "lineno");
     AsyValue text = exc_attr(vm, e, "text"), off = exc_attr(vm, e, "offset");
     AsyValue end = exc_attr(vm, e, "end_offset");
     if (!ASY_IS_OBJ(file) || !ASY_IS_INT(line)) return;
+    put_margin(pc);
     fprintf(out, "  File \"%s\", line %lld\n", ((AsyStr *)ASY_AS_OBJ(file))->data,
             (long long)ASY_AS_INT(line));
     if (!ASY_IS_OBJ(text)) return;
@@ -212,11 +269,52 @@ static void print_syntax_error_location(AsyVM *vm, FILE *out, AsyException *e) {
     fputc('\n', out);
 }
 
-static void print_exception_line(AsyVM *vm, FILE *out, AsyException *e) {
+/* Each note's lines with the margin, a newline after each note (CPython's
+ * print_exception_notes); __notes__ that is not a list or tuple shows its repr. */
+static void print_notes(AsyVM *vm, PrintCtx *pc, AsyException *e) {
+    AsyValue notes = e->dict ? asy_dict_get_cstr(vm, e->dict, "__notes__") : ASY_UNDEF;
+    if (ASY_IS_UNDEF(notes)) return;
+    bool list = asy_isinstance(vm, notes, ASY_TYPE(vm, list));
+    if (!list && !asy_isinstance(vm, notes, ASY_TYPE(vm, tuple))) {
+        AsyValue r = asy_repr(vm, notes);
+        put_margin(pc);
+        if (ASY_IS_ERR(r)) asy_exc_clear(vm);
+        fprintf(pc->out, "%s\n",
+                ASY_IS_ERR(r) ? "<__notes__ repr() failed>" : ((AsyStr *)ASY_AS_OBJ(r))->data);
+        return;
+    }
+    asy_root_push(vm, notes);
+    for (int64_t i = 0;; i++) {
+        AsyValue *items = list ? ((AsyList *)ASY_AS_OBJ(notes))->items
+                               : ((AsyTuple *)ASY_AS_OBJ(notes))->items;
+        int64_t len = list ? ((AsyList *)ASY_AS_OBJ(notes))->len
+                           : ((AsyTuple *)ASY_AS_OBJ(notes))->len;
+        if (i >= len) break;
+        AsyValue ns = asy_str(vm, items[i]);
+        if (ASY_IS_ERR(ns)) {
+            asy_exc_clear(vm);
+            fputs("<note str() failed>\n", pc->out);
+            continue;
+        }
+        const char *p = ((AsyStr *)ASY_AS_OBJ(ns))->data;
+        while (*p) {
+            size_t k = strcspn(p, "\n");
+            put_margin(pc);
+            fprintf(pc->out, "%.*s", (int)(p[k] ? k + 1 : k), p);
+            p += p[k] ? k + 1 : k;
+        }
+        fputc('\n', pc->out);
+    }
+    asy_root_pop(vm, 1);
+}
+
+static void print_exception_line(AsyVM *vm, PrintCtx *pc, AsyException *e) {
+    FILE *out = pc->out;
     AsyType *t = e->hdr.type;
     bool syntax = asy_is_subtype(t, vm->exc_types[ASY_EXC_SyntaxError]);
-    if (syntax) print_syntax_error_location(vm, out, e);
-    print_type_name(vm, out, t);
+    if (syntax) print_syntax_error_location(vm, pc, e);
+    put_margin(pc);
+    print_type_name(out, t);
     AsyValue s = syntax ? exc_attr(vm, e, "msg") : asy_str(vm, ASY_OBJ(e));
     if (ASY_IS_ERR(s)) {
         asy_exc_clear(vm);
@@ -233,62 +331,130 @@ static void print_exception_line(AsyVM *vm, FILE *out, AsyException *e) {
     AsyStr *msg = (AsyStr *)ASY_AS_OBJ(s);
     if (msg->len > 0) fprintf(out, ": %s", msg->data);
     fputc('\n', out);
-    AsyValue notes = e->dict ? asy_dict_get_cstr(vm, e->dict, "__notes__") : ASY_UNDEF;
-    if (ASY_IS_OBJ(notes) && asy_isinstance(vm, notes, ASY_TYPE(vm, list))) {
-        AsyList *l = (AsyList *)ASY_AS_OBJ(notes);
-        for (int64_t i = 0; i < l->len; i++) {
-            AsyValue ns = asy_str(vm, l->items[i]);
-            if (ASY_IS_ERR(ns)) {
-                asy_exc_clear(vm);
-                continue;
-            }
-            fprintf(out, "%s\n", ((AsyStr *)ASY_AS_OBJ(ns))->data);
-        }
-    }
+    print_notes(vm, pc, e);
 }
 
-/* ---- chains ---- */
+/* ---- chains and groups (CPython 3.11's pythonrun.c) ---- */
 
-#define TB_MAX_CHAIN 64
+static bool is_group(AsyVM *vm, AsyException *e) {
+    return asy_is_subtype(e->hdr.type, vm->exc_types[ASY_EXC_BaseExceptionGroup]) &&
+           ASY_IS_OBJ(e->exceptions);
+}
 
-static void print_one(AsyVM *vm, FILE *out, AsyException *e) {
+static void print_one(AsyVM *vm, PrintCtx *pc, AsyException *e) {
     if (e->traceback) {
-        fputs("Traceback (most recent call last):\n", out);
-        for (AsyTraceback *tb = e->traceback; tb; tb = tb->next) print_entry(vm, out, tb);
+        bool group = is_group(vm, e);
+        if (group && pc->group_depth == 1) fprintf(pc->out, "  + ");
+        else put_margin(pc);
+        fputs(group ? "Exception Group Traceback (most recent call last):\n"
+                    : "Traceback (most recent call last):\n",
+              pc->out);
+        print_entries(pc, e->traceback);
     }
-    print_exception_line(vm, out, e);
+    print_exception_line(vm, pc, e);
 }
 
-static bool chain_seen(AsyException **seen, int n, AsyException *e) {
-    for (int i = 0; i < n; i++)
-        if (seen[i] == e) return true;
+static bool seen_add(PrintCtx *pc, AsyException *e) {
+    if (pc->nseen == pc->capseen) {
+        size_t cap = pc->capseen ? 2 * pc->capseen : 16;
+        AsyException **s = realloc(pc->seen, cap * sizeof *s);
+        if (!s) return false;
+        pc->seen = s;
+        pc->capseen = cap;
+    }
+    pc->seen[pc->nseen++] = e;
+    return true;
+}
+
+static bool seen_has(PrintCtx *pc, AsyException *e) {
+    for (size_t i = 0; i < pc->nseen; i++)
+        if (pc->seen[i] == e) return true;
     return false;
 }
 
-static void print_chain(AsyVM *vm, FILE *out, AsyException *e, AsyException **seen, int *n) {
-    seen[(*n)++] = e;
-    AsyException *prev = NULL;
-    const char *sep = NULL;
-    if (ASY_IS_OBJ(e->cause)) {
-        prev = (AsyException *)ASY_AS_OBJ(e->cause);
-        sep = "\nThe above exception was the direct cause of the following exception:\n\n";
-    } else if (ASY_IS_OBJ(e->context) && !e->suppress_context) {
-        prev = (AsyException *)ASY_AS_OBJ(e->context);
-        sep = "\nDuring handling of the above exception, another exception occurred:\n\n";
+static void print_recursive(AsyVM *vm, PrintCtx *pc, AsyException *e);
+
+static void print_chained(AsyVM *vm, PrintCtx *pc, AsyException *prev, const char *msg) {
+    bool need_close = pc->need_close;
+    print_recursive(vm, pc, prev);
+    pc->need_close = need_close;
+    put_margin(pc);
+    fputc('\n', pc->out);
+    put_margin(pc);
+    fputs(msg, pc->out);
+    put_margin(pc);
+    fputc('\n', pc->out);
+}
+
+static void print_cause_and_context(AsyVM *vm, PrintCtx *pc, AsyException *e) {
+    if (!seen_add(pc, e)) return;
+    AsyType *base = vm->exc_types[ASY_EXC_BaseException];
+    if (asy_isinstance(vm, e->cause, base)) {
+        AsyException *c = (AsyException *)ASY_AS_OBJ(e->cause);
+        if (!seen_has(pc, c))
+            print_chained(vm, pc, c,
+                          "The above exception was the direct cause of the following "
+                          "exception:\n");
+    } else if (!e->suppress_context && asy_isinstance(vm, e->context, base)) {
+        AsyException *c = (AsyException *)ASY_AS_OBJ(e->context);
+        if (!seen_has(pc, c))
+            print_chained(vm, pc, c,
+                          "During handling of the above exception, another exception "
+                          "occurred:\n");
     }
-    if (prev && *n < TB_MAX_CHAIN && !chain_seen(seen, *n, prev)) {
-        print_chain(vm, out, prev, seen, n);
-        fputs(sep, out);
+}
+
+static void print_group(AsyVM *vm, PrintCtx *pc, AsyException *e) {
+    FILE *out = pc->out;
+    if (pc->group_depth > TB_MAX_GROUP_DEPTH) {
+        put_margin(pc);
+        fprintf(out, "... (max_group_depth is %d)\n", TB_MAX_GROUP_DEPTH);
+        return;
     }
-    print_one(vm, out, e);
+    if (pc->group_depth == 0) pc->group_depth++;
+    print_one(vm, pc, e);
+    AsyTuple *excs = (AsyTuple *)ASY_AS_OBJ(e->exceptions);
+    int64_t n = excs->len <= TB_MAX_GROUP_WIDTH ? excs->len : TB_MAX_GROUP_WIDTH + 1;
+    pc->need_close = false;
+    for (int64_t i = 0; i < n; i++) {
+        bool last = i == n - 1, truncated = i >= TB_MAX_GROUP_WIDTH;
+        if (last) pc->need_close = true; /* a nested group may close it instead */
+        fprintf(out, "%*s%s+---------------- ", 2 * pc->group_depth, "", i == 0 ? "+-" : "  ");
+        if (truncated) fputs("...", out);
+        else fprintf(out, "%lld", (long long)i + 1);
+        fputs(" ----------------\n", out);
+        pc->group_depth++;
+        if (!truncated) {
+            print_recursive(vm, pc, (AsyException *)ASY_AS_OBJ(excs->items[i]));
+        } else {
+            int64_t more = excs->len - TB_MAX_GROUP_WIDTH;
+            put_margin(pc);
+            fprintf(out, "and %lld more exception%s\n", (long long)more, more > 1 ? "s" : "");
+        }
+        if (last && pc->need_close) {
+            fprintf(out, "%*s+------------------------------------\n", 2 * pc->group_depth, "");
+            pc->need_close = false;
+        }
+        pc->group_depth--;
+    }
+    if (pc->group_depth == 1) pc->group_depth--;
+}
+
+static void print_recursive(AsyVM *vm, PrintCtx *pc, AsyException *e) {
+    if (pc->nesting >= ASY_MAX_C_DEPTH) return;
+    pc->nesting++;
+    print_cause_and_context(vm, pc, e);
+    if (is_group(vm, e)) print_group(vm, pc, e);
+    else print_one(vm, pc, e);
+    pc->nesting--;
 }
 
 void asy_traceback_print(AsyVM *vm, AsyException *e, FILE *out) {
-    AsyException *seen[TB_MAX_CHAIN];
-    int n = 0;
+    PrintCtx pc = {.out = out};
     asy_root_push(vm, ASY_OBJ(e));
-    print_chain(vm, out, e, seen, &n);
+    print_recursive(vm, &pc, e);
     asy_root_pop(vm, 1);
+    free(pc.seen);
     fflush(out);
 }
 

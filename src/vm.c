@@ -1638,6 +1638,30 @@ dispatch:
         DISPATCH();
     }
 
+    TARGET(CHECK_EG_MATCH) {
+        AsyValue match, rest;
+        SYNC();
+        int r = asy_excgroup_match(vm, sp[-2], sp[-1], &match, &rest);
+        RESYNC();
+        if (r < 0) goto error;
+        if (!ASY_IS_NONE(match)) {
+            vset(sp - 2, rest);
+            fiber->handled = match;
+        }
+        vset(sp - 1, match);
+        DISPATCH();
+    }
+
+    TARGET(PREP_RERAISE_STAR) {
+        SYNC();
+        v = asy_excgroup_prep_reraise(vm, sp[-2], (AsyList *)ASY_AS_OBJ(sp[-1]));
+        RESYNC();
+        CHECK(v);
+        sp--;
+        vset(sp - 1, v);
+        DISPATCH();
+    }
+
     TARGET(RERAISE) {
         vm->exc = (AsyException *)ASY_AS_OBJ(*--sp);
         goto reraise;

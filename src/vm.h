@@ -676,6 +676,7 @@ void asy_range_init(AsyVM *vm);            /* range.c, slice                    
 void asy_iterobjects_init(AsyVM *vm);      /* enumerate, zip, map, ... (iterobject.c)  */
 void asy_function_init(AsyVM *vm);         /* function, method, native, cell, code     */
 void asy_exception_init(AsyVM *vm);        /* the hierarchy (exception.c)             */
+void asy_excgroup_add_methods(AsyVM *vm, AsyType *base_group); /* split... (excgroup.c) */
 void asy_traceback_init(AsyVM *vm);        /* the traceback type (traceback.c)         */
 void asy_module_init(AsyVM *vm);           /* the module type, sys.modules (module.c)  */
 void asy_builtins_init(AsyVM *vm);         /* the builtins module (builtins.c)         */

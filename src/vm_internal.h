@@ -62,6 +62,14 @@ AsyValue asy_vm_enter_context(AsyVM *vm, AsyValue mgr, bool is_async, AsyValue *
 bool asy_vm_is_exc_class(AsyVM *vm, AsyValue v);
 int asy_vm_exc_match(AsyVM *vm, AsyValue exc, AsyValue type);
 bool asy_vm_apply_cause(AsyVM *vm, AsyValue cause);
+
+/* ---- excgroup.c: the steps of `except*` ---- */
+/* CHECK_EG_MATCH: the part of exc that type (a clause's classes) takes, in *match, and the
+ * part left, in *rest (None for none; both None when exc does not match at all). */
+int asy_excgroup_match(AsyVM *vm, AsyValue exc, AsyValue type, AsyValue *match,
+                       AsyValue *rest);
+/* PREP_RERAISE_STAR: the exception that leaves an except* statement, None if none. */
+AsyValue asy_excgroup_prep_reraise(AsyVM *vm, AsyValue orig, AsyList *excs);
 bool asy_vm_unpack(AsyVM *vm, AsyValue seq, int before, int after, bool star, AsyValue *dst);
 bool asy_vm_dict_update(AsyVM *vm, AsyDict *d, AsyValue m, bool merge, AsyValue f);
 AsyValue asy_vm_get_awaitable(AsyVM *vm, AsyValue v);
