@@ -320,21 +320,50 @@ static AsyValue objm_init(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return ASY_NONE;
 }
 
-/* object.__new__(cls, ...): a bare instance of cls. For classes deriving from a built-in
- * type the built-in's constructor makes it from the arguments, so its fields are valid: the
- * built-in types have no __new__ of their own in their dicts, so this is also what
- * tuple.__new__(cls, items) and super().__new__(cls, text) in a str subclass reach. */
-static AsyValue objm_new(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    if (argc < 1) return asy_raise(vm, ASY_EXC_TypeError, "object.__new__(): not enough arguments");
+/* Whether t's __new__ is a user function (CPython: its tp_new is slot_tp_new). */
+static bool user_defines_new(AsyVM *vm, AsyType *t) {
+    AsyValue f = asy_type_lookup(t, ASY_S(vm, __new__));
+    if (ASY_IS_OBJ(f) && ASY_AS_OBJ(f)->type == ASY_TYPE(vm, staticmethod))
+        f = ((AsyMethodWrapper *)ASY_AS_OBJ(f))->func;
+    return !ASY_IS_UNDEF(f) && !(ASY_IS_OBJ(f) &&
+                                 ASY_AS_OBJ(f)->type == ASY_TYPE(vm, builtin_function_or_method));
+}
+
+/* CPython's tp_new_wrapper: T.__new__(S, ...) makes an S with T's constructor. S must be a
+ * subtype of T whose nearest constructor that is not a user __new__ is T's own, so
+ * object.__new__(S) for a str subclass S is refused ("not safe", naming the __new__ to
+ * call) rather than making a str without its text. */
+static AsyValue checked_new(AsyVM *vm, AsyType *t, int argc, AsyValue *argv, AsyDict *kw) {
+    if (argc < 1)
+        return asy_raise(vm, ASY_EXC_TypeError, "%s.__new__(): not enough arguments", t->name);
     AsyValue cls = argv[0];
     if (!ASY_IS_OBJ(cls) || !asy_is_subtype(asy_type_of(vm, cls), ASY_TYPE(vm, type)))
-        return asy_raise(vm, ASY_EXC_TypeError, "object.__new__(X): X is not a type object (%s)",
-                         asy_type_name(vm, cls));
-    AsyType *t = (AsyType *)ASY_AS_OBJ(cls);
-    AsyType *b = asy_type_builtin_base(t);
-    if (b != ASY_TYPE(vm, object)) return b->new_(vm, t, argc - 1, argv + 1, kw);
-    return object_new(vm, t, argc - 1, argv + 1, kw);
+        return asy_raise(vm, ASY_EXC_TypeError, "%s.__new__(X): X is not a type object (%s)",
+                         t->name, asy_type_name(vm, cls));
+    AsyType *s = (AsyType *)ASY_AS_OBJ(cls);
+    if (!asy_is_subtype(s, t))
+        return asy_raise(vm, ASY_EXC_TypeError, "%s.__new__(%s): %s is not a subtype of %s",
+                         t->name, s->name, s->name, t->name);
+    AsyType *sb = s;
+    while (sb && (sb->tflags & ASY_TYPE_HEAP) && user_defines_new(vm, sb)) sb = sb->base;
+    if (sb && asy_type_builtin_base(sb)->new_ != t->new_)
+        return asy_raise(vm, ASY_EXC_TypeError, "%s.__new__(%s) is not safe, use %s.__new__()",
+                         t->name, s->name, sb->name);
+    return t->new_(vm, s, argc - 1, argv + 1, kw);
 }
+
+static AsyValue objm_new(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    return checked_new(vm, ASY_TYPE(vm, object), argc, argv, kw);
+}
+
+/* T.__new__ of a built-in type T with a constructor of its own: bound to T (self). */
+static AsyValue builtin_new(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    return checked_new(vm, (AsyType *)ASY_AS_OBJ(argv[0]), argc - 1, argv + 1, kw);
+}
+
+static const AsyMethodDef builtin_new_def = {
+    "__new__", builtin_new, 0, "Create and return a new object.  See help(type) for accurate "
+                               "signature."};
 
 static AsyValue objm_repr(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
@@ -1038,9 +1067,13 @@ static bool defines_slot(AsyType *t, int i) {
 }
 
 /* Gives a built-in type a method for each slot it implements and has no method for, as
- * CPython's slot wrappers; an unhashable type gets __hash__ = None. */
+ * CPython's slot wrappers; an unhashable type gets __hash__ = None, and a type with a
+ * constructor of its own its __new__. */
 static void add_slot_wrappers(AsyVM *vm, AsyType *t) {
     if ((t->tflags & ASY_TYPE_HEAP) || !t->base || !t->dict || t == ASY_TYPE(vm, type)) return;
+    if (t->new_ != t->base->new_ && ASY_IS_UNDEF(asy_dict_get_str(vm, t->dict, ASY_S(vm, __new__))))
+        asy_dict_set_str(vm, t->dict, ASY_S(vm, __new__),
+                         asy_native_new(vm, &builtin_new_def, ASY_OBJ(t), NULL));
     for (int i = 0; slot_wrappers[i].name; i++) {
         if (!defines_slot(t, i)) continue;
         AsyStr *n = asy_str_intern_cstr(vm, slot_wrappers[i].name);
