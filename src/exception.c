@@ -38,6 +38,15 @@ static void exc_set_args(AsyVM *vm, AsyException *e, int argc, AsyValue *argv) {
 
 static AsyExcId oserror_subclass(int err);
 
+/* Whether t's constructor is OSError's: CPython takes __new__ and __init__ from the first
+ * built-in class of t's MRO, so class W(ValueError, OSError) gets ValueError's (errno None,
+ * args as given) while class W(OSError, ValueError) parses errno and strerror. */
+static bool oserror_ctor(AsyVM *vm, AsyType *t) {
+    for (AsyMroIter it = asy_mro_begin(t); it.t; asy_mro_next(&it))
+        if (!(it.t->tflags & ASY_TYPE_HEAP)) return exc_type_is(vm, it.t, ASY_EXC_OSError);
+    return false;
+}
+
 /* CPython's oserror_use_init: a subclass with an __init__ of its own has its arguments
  * read by OSError.__init__ (when it calls it); every other OSError by OSError.__new__. */
 static bool oserror_use_init(AsyVM *vm, AsyType *t) {
@@ -83,7 +92,7 @@ static AsyValue exc_new_slot(AsyVM *vm, AsyType *type, int argc, AsyValue *argv,
     e->extra = ASY_NONE;
     e->exceptions = ASY_NONE;
     e->message = ASY_NONE;
-    if (!exc_type_is(vm, type, ASY_EXC_OSError)) {
+    if (!oserror_ctor(vm, type)) {
         exc_set_args(vm, e, argc, argv);
     } else if (oserror_use_init(vm, type)) {
         exc_set_args(vm, e, 0, NULL); /* until the class's __init__ calls OSError's */
@@ -525,7 +534,7 @@ static AsyValue exc_m_init(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!exc_check_self(vm, argc, argv, "__init__")) return ASY_ERR;
     AsyException *e = exc_of(argv[0]);
-    if (!exc_type_is(vm, e->hdr.type, ASY_EXC_OSError)) {
+    if (!oserror_ctor(vm, e->hdr.type)) {
         exc_set_args(vm, e, argc - 1, argv + 1);
     } else if (oserror_use_init(vm, e->hdr.type)) { /* else __new__ read them already */
         exc_set_args(vm, e, argc - 1, argv + 1);
