@@ -523,6 +523,28 @@ static AsyValue objm_dir(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return asy_object_dir(vm, argv[0]);
 }
 
+/* object.__getstate__(): the instance's __dict__, or None when it has none or it is empty
+ * (CPython's object_getstate_default without __slots__, which asy has not). */
+static AsyValue objm_getstate(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__getstate__", argc - 1, 0, 0)) return ASY_ERR;
+    AsyDict **dp = instance_dict_ptr(asy_type_of(vm, argv[0]), argv[0]);
+    return dp && *dp && (*dp)->len > 0 ? ASY_OBJ(*dp) : ASY_NONE;
+}
+
+/* object.__sizeof__(): the instance's size in bytes as asy lays it out. */
+static AsyValue objm_sizeof(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "__sizeof__", argc - 1, 0, 0)) return ASY_ERR;
+    return ASY_INT((int64_t)asy_type_of(vm, argv[0])->basicsize);
+}
+
+/* object.__subclasshook__(subclass): NotImplemented, leaving issubclass to the MRO. */
+static AsyValue objm_subclasshook(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(argc), ASY_UNUSED(argv), ASY_UNUSED(kw);
+    return ASY_OBJ(vm->not_implemented);
+}
+
 static const AsyMethodDef object_methods[] = {
     {"__init__", objm_init, 0, "Initialize self."},
     {"__new__", objm_new, ASY_METH_STATIC, "Create and return a new object."},
@@ -542,6 +564,10 @@ static const AsyMethodDef object_methods[] = {
     {"__init_subclass__", objm_init_subclass, ASY_METH_CLASS,
      "Called when a class is subclassed; does nothing by default."},
     {"__dir__", objm_dir, 0, "Default dir() implementation."},
+    {"__getstate__", objm_getstate, 0, "Helper for pickle."},
+    {"__sizeof__", objm_sizeof, 0, "Size of object in memory, in bytes."},
+    {"__subclasshook__", objm_subclasshook, ASY_METH_CLASS, "Abstract classes can override this "
+                                                            "to customize issubclass()."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1071,6 +1097,9 @@ static bool defines_slot(AsyType *t, int i) {
  * constructor of its own its __new__. */
 static void add_slot_wrappers(AsyVM *vm, AsyType *t) {
     if ((t->tflags & ASY_TYPE_HEAP) || !t->base || !t->dict || t == ASY_TYPE(vm, type)) return;
+    /* every type has its own __doc__ (asy keeps no texts: None), not object's */
+    if (ASY_IS_UNDEF(asy_dict_get_str(vm, t->dict, ASY_S(vm, __doc__))))
+        asy_dict_set_str(vm, t->dict, ASY_S(vm, __doc__), ASY_NONE);
     if (t->new_ != t->base->new_ && ASY_IS_UNDEF(asy_dict_get_str(vm, t->dict, ASY_S(vm, __new__))))
         asy_dict_set_str(vm, t->dict, ASY_S(vm, __new__),
                          asy_native_new(vm, &builtin_new_def, ASY_OBJ(t), NULL));
@@ -1187,6 +1216,12 @@ void asy_object_init_methods(AsyVM *vm) {
     asy_type_add_methods(vm, ASY_TYPE(vm, type), type_methods);
     ASY_TYPE(vm, object)->tflags |= ASY_TYPE_READY;
     finish_bootstrap(vm);
+    asy_dict_set_str(vm, ASY_TYPE(vm, object)->dict, ASY_S(vm, __doc__),
+                     ASY_OBJ(asy_str_from_cstr(vm, "The base class of the class hierarchy.\n\n"
+                                                   "When called, it accepts no arguments and "
+                                                   "returns a new featureless\ninstance that has "
+                                                   "no instance attributes and cannot be given "
+                                                   "any.\n")));
 }
 
 /* ---- the protocols ---- */
