@@ -2124,7 +2124,9 @@ static void compile_while(C *c, AstNode *n)
     compile_stmts(c, &n->u.while_.body);
     pop_fblock(c);
     bind_label(c, test);
-    set_loc(c, n->u.while_.test);
+    /* CPython's jump back has the test's location, or the whole statement's when the test
+     * is a constant (`while True:`, which then shows no carets) */
+    set_loc(c, const_truth(n->u.while_.test) >= 0 ? n : n->u.while_.test);
     compile_jump_if(c, n->u.while_.test, body, true);
     bind_label(c, orelse);
     compile_stmts(c, &n->u.while_.orelse);
@@ -2138,6 +2140,17 @@ static bool check_async_stmt(C *c, AstNode *n, const char *what)
     snprintf(msg, sizeof msg, "'%s' outside async function", what);
     error_at(c, n, msg);
     return false;
+}
+
+/* The location of a for loop's jump back: CPython 3.11's jump has none of its own and takes
+ * the last instruction's, where a final `pass` on a line of its own counts as one (its NOP
+ * stays; one on the line before it is dropped). */
+static void loop_back_loc(C *c, const AstList *body)
+{
+    const AstNode *last = body->n ? body->items[body->n - 1] : NULL;
+    int prev_line = c->u->ncode ? c->u->locs[c->u->ncode - 1].line : -1;
+    if (last && last->kind == AST_PASS && last->line != prev_line) set_loc(c, last);
+    else if (c->u->ncode) c->u->loc = c->u->locs[c->u->ncode - 1];
 }
 
 static void compile_for(C *c, AstNode *n)
@@ -2160,7 +2173,7 @@ static void compile_for(C *c, AstNode *n)
     compile_store(c, n->u.for_.target);
     compile_stmts(c, &n->u.for_.body);
     pop_fblock(c);
-    set_loc(c, n);
+    loop_back_loc(c, &n->u.for_.body);
     emit(c, ASY_OP_JUMP, top);
     bind_label(c, stop);
     if (is_async) emit(c, ASY_OP_END_ASYNC_FOR, 0);
