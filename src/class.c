@@ -528,8 +528,8 @@ static AsyValue lookup_after(AsyVM *vm, AsyType *t, AsyType *after, AsyStr *name
     return ASY_UNDEF;
 }
 
-/* super(t, t).__init_subclass__() */
-static bool call_init_subclass(AsyVM *vm, AsyType *t) {
+/* super(t, t).__init_subclass__(**kw) */
+static bool call_init_subclass(AsyVM *vm, AsyType *t, AsyDict *kw) {
     AsyValue f = lookup_after(vm, t, t, ASY_S(vm, __init_subclass__));
     if (ASY_IS_UNDEF(f)) return true;
     AsyType *ft = asy_type_of(vm, f);
@@ -538,8 +538,16 @@ static bool call_init_subclass(AsyVM *vm, AsyType *t) {
         if (ASY_IS_ERR(f)) return false;
     }
     asy_root_push(vm, f);
-    AsyValue r = asy_call(vm, f, 0, NULL, NULL);
-    asy_root_pop(vm, 1);
+    /* a copy: natives take their keywords out of the dict they are given; metaclass= is
+     * the class statement's own (asy makes every class with type) */
+    AsyDict *args = kw && kw->len ? asy_dict_copy(vm, kw) : NULL;
+    if (args) {
+        asy_root_push(vm, ASY_OBJ(args));
+        AsyValue meta = ASY_OBJ(asy_str_intern_cstr(vm, "metaclass"));
+        asy_dict_del(vm, args, meta);
+    }
+    AsyValue r = asy_call(vm, f, 0, NULL, args);
+    asy_root_pop(vm, args ? 2 : 1);
     return !ASY_IS_ERR(r);
 }
 
@@ -560,6 +568,11 @@ static AsyType *class_alloc(AsyVM *vm, AsyValue *bases, int nbases) {
 }
 
 AsyValue asy_class_new(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, AsyDict *ns) {
+    return asy_class_new_kw(vm, name, bases, nbases, ns, NULL);
+}
+
+AsyValue asy_class_new_kw(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, AsyDict *ns,
+                          AsyDict *kw) {
     AsyType *t = class_alloc(vm, bases, nbases);
     if (!t) return ASY_ERR;
     AsyType *base = t->base;
@@ -578,7 +591,7 @@ AsyValue asy_class_new(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, Asy
         asy_dict_set_str(vm, ns, ASY_S(vm, __hash__), ASY_NONE);
     asy_class_update_slots(vm, t);
     asy_root_push(vm, ASY_OBJ(t));
-    bool ok = call_set_name_hooks(vm, t) && call_init_subclass(vm, t);
+    bool ok = call_set_name_hooks(vm, t) && call_init_subclass(vm, t, kw);
     asy_root_pop(vm, 1);
     return ok ? ASY_OBJ(t) : ASY_ERR;
 }

@@ -512,7 +512,7 @@ static int stack_effect(AsyOpcode op, int arg, bool jump)
     case ASY_OP_CALL_METHOD: return -arg - 1;
     case ASY_OP_CALL_METHOD_KW: return -arg - 2;
     case ASY_OP_MAKE_FUNCTION: return -((arg & 1) + ((arg >> 1) & 1) + ((arg >> 2) & 1));
-    case ASY_OP_BUILD_CLASS: return -arg - 1;
+    case ASY_OP_BUILD_CLASS: return -(arg & 0xFFFF) - 1 - (arg & ASY_BUILD_CLASS_KW ? 1 : 0);
     case ASY_OP_RAISE_VARARGS: return -arg;
     default: return 0;
     }
@@ -1137,20 +1137,9 @@ static void compile_call_args(C *c, AstNode *n, AsyOpcode plain, AsyOpcode kw)
 }
 
 /* f(*a, x, **k): a tuple and a dict, then CALL_EX. */
-static void compile_call_ex(C *c, AstNode *n)
+/* The keywords of a call (or class statement) as one dict: name=value pairs and **maps. */
+static void compile_keywords_dict(C *c, AstList *kws)
 {
-    AstList *args = &n->u.call.args, *kws = &n->u.call.keywords;
-    if (args->n == 1 && args->items[0]->kind == AST_STARRED) {
-        /* f(*x): CALL_EX takes any iterable and names f in its TypeError, as CPython */
-        compile_expr_at(c, args->items[0]->u.starred.value);
-    } else {
-        build_incremental(c, args, ASY_OP_BUILD_LIST, ASY_OP_LIST_APPEND, ASY_OP_LIST_EXTEND);
-        emit(c, ASY_OP_LIST_TO_TUPLE, 0);
-    }
-    if (kws->n == 0) {
-        emit(c, ASY_OP_CALL_EX, 0);
-        return;
-    }
     int pending = 0;
     bool have_dict = false;
     for (int i = 0; i < kws->n; i++) {
@@ -1174,6 +1163,23 @@ static void compile_call_ex(C *c, AstNode *n)
         emit(c, ASY_OP_BUILD_MAP, pending);
         if (have_dict) emit(c, ASY_OP_DICT_MERGE, 1);
     }
+}
+
+static void compile_call_ex(C *c, AstNode *n)
+{
+    AstList *args = &n->u.call.args, *kws = &n->u.call.keywords;
+    if (args->n == 1 && args->items[0]->kind == AST_STARRED) {
+        /* f(*x): CALL_EX takes any iterable and names f in its TypeError, as CPython */
+        compile_expr_at(c, args->items[0]->u.starred.value);
+    } else {
+        build_incremental(c, args, ASY_OP_BUILD_LIST, ASY_OP_LIST_APPEND, ASY_OP_LIST_EXTEND);
+        emit(c, ASY_OP_LIST_TO_TUPLE, 0);
+    }
+    if (kws->n == 0) {
+        emit(c, ASY_OP_CALL_EX, 0);
+        return;
+    }
+    compile_keywords_dict(c, kws);
     emit(c, ASY_OP_CALL_EX, 1);
 }
 
@@ -1570,7 +1576,9 @@ static void compile_classdef(C *c, AstNode *n)
         }
         compile_expr_at(c, bases->items[i]);
     }
-    emit(c, ASY_OP_BUILD_CLASS, bases->n);
+    AstList *kws = &n->u.classdef.keywords;
+    if (kws->n) compile_keywords_dict(c, kws); /* for __init_subclass__ */
+    emit(c, ASY_OP_BUILD_CLASS, bases->n | (kws->n ? ASY_BUILD_CLASS_KW : 0));
     apply_decorators(c, decos);
     compile_name(c, n->u.classdef.name, AST_STORE);
 }

@@ -100,10 +100,12 @@
                      "tuple of positional defaults, & 2 a dict of keyword-only defaults, " \
                      "& 4 a tuple of cells; name and qualname come from code")           \
     X(RETURN_VALUE, "v -- ; return v to the caller (a GC safepoint)")                    \
-    X(BUILD_CLASS, "body name base_1 .. base_arg -- class: run the function body with "  \
-                   "a fresh dict as its namespace (LOAD_NAME/STORE_NAME), then "          \
-                   "asy_class_new(name, bases, ns). The body returns None or the "        \
-                   "__class__ cell, which is then set to the new class (zero-arg super)") \
+    X(BUILD_CLASS, "body name base_1 .. base_n [kw] -- class: run the function body "    \
+                   "with a fresh dict as its namespace (LOAD_NAME/STORE_NAME), then "     \
+                   "asy_class_new_kw(name, bases, ns, kw). n is arg & 0xFFFF; with "      \
+                   "ASY_BUILD_CLASS_KW in arg a dict of the class keywords is on top "   \
+                   "(for __init_subclass__). The body returns None or the __class__ "     \
+                   "cell, which is then set to the new class (zero-arg super)")           \
     X(SETUP_FINALLY, "-- ; push a handler block: if an exception is raised before the "  \
                      "matching POP_BLOCK, the stack is cut back to its depth here, "      \
                      "`prev exc` are pushed (prev: the exception being handled before, "  \
@@ -171,5 +173,8 @@ typedef enum {
 
 /* The opcode names, for the disassembler and error messages (debug.c). */
 extern const char *const asy_opcode_names[ASY_OPCODE_COUNT];
+
+/* BUILD_CLASS's flag: the class statement has keywords (a dict above the bases). */
+#define ASY_BUILD_CLASS_KW (1 << 16)
 
 #endif

@@ -1576,8 +1576,8 @@ dispatch:
     }
 
     TARGET(BUILD_CLASS) {
-        int nbases = ARG;
-        int32_t fs = (int32_t)(sp - fiber->stack) - nbases - 2;
+        int nbases = ARG & 0xFFFF, haskw = (ARG & ASY_BUILD_CLASS_KW) != 0;
+        int32_t fs = (int32_t)(sp - fiber->stack) - nbases - 2 - haskw;
         AsyValue body = fiber->stack[fs];
         if (!asy_is_function(vm, body)) {
             asy_raise(vm, ASY_EXC_TypeError, "__build_class__: func must be a function");
@@ -1598,7 +1598,7 @@ dispatch:
         int32_t top = fiber->sp;
         KwArgs nokw = {NULL, NULL, NULL, 0};
         CallResult r = asy_vm_call_function(vm, fiber, fn, fs, top, top, NULL, 0, nokw, -1,
-                                     ASY_FRAME_CLASS, ASY_INT(nbases), &v);
+                                     ASY_FRAME_CLASS, ASY_INT(ARG), &v);
         if (r == CALL_FRAME) {
             fiber->frames[fiber->nframes - 1].ns = ns;
             LOAD_FRAME();
@@ -2179,15 +2179,17 @@ return_slow: {
             }
             v = aux;
         } else if (flags & ASY_FRAME_CLASS) {
-            int nbases = (int)ASY_AS_INT(aux);
+            int nbases = (int)(ASY_AS_INT(aux) & 0xFFFF);
+            int haskw = (ASY_AS_INT(aux) & ASY_BUILD_CLASS_KW) != 0;
             AsyValue cell = v;
-            /* body name bases.. ns are still on the stack above ret_sp: keep them rooted. */
-            fiber->sp = ret_sp + nbases + 3;
+            /* body name bases.. [kw] ns are still on the stack above ret_sp: keep them rooted. */
+            fiber->sp = ret_sp + nbases + 3 + haskw;
             sp = fiber->stack + fiber->sp;
             asy_root_push(vm, cell);
             SYNC();
-            AsyValue cls = asy_class_new(vm, as_str(fiber->stack[ret_sp + 1]),
-                                         fiber->stack + ret_sp + 2, nbases, ns);
+            AsyDict *kw = haskw ? (AsyDict *)ASY_AS_OBJ(fiber->stack[ret_sp + 2 + nbases]) : NULL;
+            AsyValue cls = asy_class_new_kw(vm, as_str(fiber->stack[ret_sp + 1]),
+                                            fiber->stack + ret_sp + 2, nbases, ns, kw);
             asy_root_pop(vm, 1);
             RESYNC();
             CHECK(cls);

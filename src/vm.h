@@ -424,6 +424,9 @@ void asy_type_ready(AsyVM *vm, AsyType *type);       /* inherit unset slots from
 void asy_type_modified(AsyVM *vm, AsyType *t);
 /* The class statement: build a class from name, base (or NULL for object), namespace. */
 AsyValue asy_class_new(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, AsyDict *ns);
+/* The same with the class statement's keywords (NULL: none), passed to __init_subclass__. */
+AsyValue asy_class_new_kw(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, AsyDict *ns,
+                          AsyDict *kw);
 /* mro.c: of a class's bases (all types), the one whose instance layout it takes, or
  * NULL with CPython's TypeError (not an acceptable base type, lay-out conflict). */
 AsyType *asy_mro_best_base(AsyVM *vm, AsyType **bases, int n);
