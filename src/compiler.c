@@ -2252,21 +2252,6 @@ static void compile_handlers(C *c, AstNode *n, int end)
     emit_cleanup_reraise(c);
 }
 
-static void compile_try_except(C *c, AstNode *n)
-{
-    int handler = new_label(c), end = new_label(c);
-    emit(c, ASY_OP_SETUP_FINALLY, handler);
-    if (!push_fblock(c, FB_TRY_EXCEPT, 0, 0, n, n)) return;
-    compile_stmts(c, &n->u.try_.body);
-    pop_fblock(c);
-    set_loc(c, n);
-    emit(c, ASY_OP_POP_BLOCK, 0);
-    compile_stmts(c, &n->u.try_.orelse);
-    emit(c, ASY_OP_JUMP, end);
-    bind_label(c, handler);
-    compile_handlers(c, n, end);
-    bind_label(c, end);
-}
 
 /* One except* clause; the stack holds `prev orig res exc` (exc: what is still unmatched)
  * before and `prev orig res rest` after. What its body raises is appended to res. */
@@ -2302,22 +2287,13 @@ static void compile_star_handler(C *c, AstNode *h)
     bind_label(c, next);
 }
 
-/* try/except*, laid out as CPython 3.11's compiler_try_star_except: under the part of the
- * exception still unmatched the handler keeps `orig` (the exception as raised) and `res`
- * (a list of what the clauses raised); PREP_RERAISE_STAR turns them into what leaves. */
-static void compile_try_star(C *c, AstNode *n)
+/* The except* clauses of a try, laid out as CPython 3.11's compiler_try_star_except: at the
+ * handler the stack holds `prev exc`; under the part of the exception still unmatched it
+ * keeps `orig` (the exception as raised) and `res` (a list of what the clauses raised), and
+ * PREP_RERAISE_STAR turns them into what leaves. */
+static void compile_star_handlers(C *c, AstNode *n, int end)
 {
-    int handler = new_label(c), cleanup = new_label(c), reraise = new_label(c);
-    int end = new_label(c);
-    emit(c, ASY_OP_SETUP_FINALLY, handler);
-    if (!push_fblock(c, FB_TRY_EXCEPT, 0, 0, n, n)) return;
-    compile_stmts(c, &n->u.try_.body);
-    pop_fblock(c);
-    set_loc(c, n);
-    emit(c, ASY_OP_POP_BLOCK, 0);
-    compile_stmts(c, &n->u.try_.orelse);
-    emit(c, ASY_OP_JUMP, end);
-    bind_label(c, handler); /* prev exc */
+    int cleanup = new_label(c), reraise = new_label(c);
     emit(c, ASY_OP_SETUP_FINALLY, cleanup);
     if (!push_fblock(c, FB_EXC_MATCH, 0, 0, NULL, n)) return;
     emit(c, ASY_OP_COPY, 1);
@@ -2343,20 +2319,35 @@ static void compile_try_star(C *c, AstNode *n)
     emit(c, ASY_OP_RERAISE, 0);
     bind_label(c, cleanup);
     emit_cleanup_reraise(c);
+}
+
+static void compile_try_except(C *c, AstNode *n)
+{
+    int handler = new_label(c), end = new_label(c);
+    emit(c, ASY_OP_SETUP_FINALLY, handler);
+    if (!push_fblock(c, FB_TRY_EXCEPT, 0, 0, n, n)) return;
+    compile_stmts(c, &n->u.try_.body);
+    pop_fblock(c);
+    set_loc(c, n);
+    emit(c, ASY_OP_POP_BLOCK, 0);
+    compile_stmts(c, &n->u.try_.orelse);
+    emit(c, ASY_OP_JUMP, end);
+    bind_label(c, handler);
+    if (n->u.try_.star) compile_star_handlers(c, n, end);
+    else compile_handlers(c, n, end);
     bind_label(c, end);
 }
 
 static void compile_try(C *c, AstNode *n)
 {
-    void (*handlers)(C *, AstNode *) = n->u.try_.star ? compile_try_star : compile_try_except;
     if (n->u.try_.finalbody.n == 0) {
-        handlers(c, n);
+        compile_try_except(c, n);
         return;
     }
     int fin = new_label(c), cleanup = new_label(c), end = new_label(c);
     emit(c, ASY_OP_SETUP_FINALLY, fin);
     if (!push_fblock(c, FB_FINALLY_TRY, 0, 0, n, n)) return;
-    if (n->u.try_.handlers.n) handlers(c, n);
+    if (n->u.try_.handlers.n) compile_try_except(c, n);
     else compile_stmts(c, &n->u.try_.body);
     pop_fblock(c);
     set_loc(c, n);
