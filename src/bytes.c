@@ -30,7 +30,7 @@ static AsyBytes *bytes_alloc(AsyVM *vm, AsyType *type, size_t len) {
         asy_raise_memory(vm);
         return NULL;
     }
-    AsyBytes *b = asy_gc_alloc(vm, type, asy_var_instance_size(type, offsetof(AsyBytes, data) + len + 1));
+    AsyBytes *b = asy_gc_alloc_var(vm, type, asy_var_instance_size(type, offsetof(AsyBytes, data) + len + 1), true);
     if (!b) return NULL;
     b->hash = -1;
     b->len = len;

@@ -135,10 +135,11 @@ static ASY_ALWAYS_INLINE void *gc_pool_take(AsyVM *vm, unsigned kind, unsigned c
     return p;
 }
 
+/* NULL when malloc fails: the callers decide between MemoryError and the fatal exit. */
 static AsyObj *gc_large_new(AsyVM *vm, size_t size, bool zero, GcLarge **list) {
     size_t total = sizeof(GcLarge) + (size < sizeof(AsyObj) ? sizeof(AsyObj) : size);
     GcLarge *l = zero ? calloc(1, total) : malloc(total);
-    if (!l) gc_fatal_oom(size);
+    if (!l) return NULL;
     l->next = *list;
     l->size = total - sizeof(GcLarge);
     *list = l;
@@ -148,7 +149,8 @@ static AsyObj *gc_large_new(AsyVM *vm, size_t size, bool zero, GcLarge **list) {
     return obj;
 }
 
-static ASY_ALWAYS_INLINE AsyObj *gc_alloc(AsyVM *vm, AsyType *type, size_t size, bool zero) {
+static ASY_ALWAYS_INLINE AsyObj *gc_alloc(AsyVM *vm, AsyType *type, size_t size, bool zero,
+                                          bool fallible) {
     if (size > ASY_MAX_ALLOC) gc_fatal_oom(size);
     AsyObj *obj;
     size_t cls = (size + ASY_GC_GRAIN - 1) / ASY_GC_GRAIN;
@@ -164,20 +166,32 @@ static ASY_ALWAYS_INLINE AsyObj *gc_alloc(AsyVM *vm, AsyType *type, size_t size,
         vm->bytes_allocated += bytes;
     } else {
         obj = gc_large_new(vm, size, zero, &vm->gc_large);
+        if (!obj) {
+            if (!fallible) gc_fatal_oom(size);
+            asy_raise_memory(vm);
+            return NULL;
+        }
     }
     obj->type = type;
     vm->gc_pending = true;
     return obj;
 }
 
-void *asy_gc_alloc(AsyVM *vm, AsyType *type, size_t size) { return gc_alloc(vm, type, size, true); }
+void *asy_gc_alloc(AsyVM *vm, AsyType *type, size_t size) {
+    return gc_alloc(vm, type, size, true, false);
+}
 
 void *asy_gc_alloc_uninit(AsyVM *vm, AsyType *type, size_t size) {
-    return gc_alloc(vm, type, size, false);
+    return gc_alloc(vm, type, size, false, false);
+}
+
+void *asy_gc_alloc_var(AsyVM *vm, AsyType *type, size_t size, bool zero) {
+    return gc_alloc(vm, type, size, zero, true);
 }
 
 void *asy_gc_alloc_type(AsyVM *vm, AsyType *meta, size_t size) {
     AsyObj *obj = gc_large_new(vm, size, true, &vm->gc_types);
+    if (!obj) gc_fatal_oom(size);
     obj->type = meta;
     vm->gc_pending = true;
     return obj;

@@ -43,7 +43,7 @@ static AsyStr *str_alloc(AsyVM *vm, size_t len) {
         return NULL;
     }
     /* Not zeroed: every caller writes all len bytes of the body. */
-    AsyStr *s = asy_gc_alloc_uninit(vm, STR_TYPE(vm), sizeof(AsyStr) + len + 1);
+    AsyStr *s = asy_gc_alloc_var(vm, STR_TYPE(vm), sizeof(AsyStr) + len + 1, false);
     if (!s) return NULL;
     s->hash = -1;
     s->len = len;

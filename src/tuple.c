@@ -17,8 +17,9 @@ static AsyTuple *tuple_alloc(AsyVM *vm, int64_t len) {
         asy_raise_memory(vm);
         return NULL;
     }
-    AsyTuple *t = asy_gc_alloc(vm, ASY_TYPE(vm, tuple),
-                               sizeof(AsyTuple) + (size_t)len * sizeof(AsyValue));
+    AsyTuple *t = asy_gc_alloc_var(vm, ASY_TYPE(vm, tuple),
+                                   sizeof(AsyTuple) + (size_t)len * sizeof(AsyValue), true);
+    if (!t) return NULL;
     t->hash = -1;
     t->len = len;
     return t;

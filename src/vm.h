@@ -275,6 +275,10 @@ void *asy_gc_alloc(AsyVM *vm, AsyType *type, size_t size);
 /* The same with only the AsyObj header zeroed: for objects whose every field the caller
  * writes at once (str bodies). */
 void *asy_gc_alloc_uninit(AsyVM *vm, AsyType *type, size_t size);
+/* An object whose size the program chose (a str, bytes or tuple of any length), zeroed or
+ * not: NULL with MemoryError pending when memory runs out, where the two above end the
+ * process (their objects are small and fixed; a failure there leaves nothing to recover). */
+void *asy_gc_alloc_var(AsyVM *vm, AsyType *type, size_t size, bool zero);
 /* A type object (zeroed), whose type is meta: types are kept on a list of their own. */
 void *asy_gc_alloc_type(AsyVM *vm, AsyType *meta, size_t size);
 /* Every object: fn is called on each until it returns false. Every type object, newest
