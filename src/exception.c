@@ -81,6 +81,37 @@ static AsyType *oserror_type_for(AsyVM *vm, AsyType *type, int argc, AsyValue *a
     return vm->exc_types[oserror_subclass((int)argv[0].as.i)];
 }
 
+/* SyntaxError(msg, (filename, lineno, offset, text[, end_lineno, end_offset])): the
+ * attributes a raise of one's own needs for its traceback, as CPython's SyntaxError_init
+ * reads them. false with TypeError pending when the details are not 4 to 6 items. */
+static bool syntaxerror_parse(AsyVM *vm, AsyException *e, int argc, AsyValue *argv) {
+    static const char *const names[] = {"filename", "lineno", "offset", "text", "end_lineno",
+                                        "end_offset"};
+    if (argc < 1) return true;
+    if (!e->dict) e->dict = asy_dict_new(vm);
+    asy_dict_set_cstr(vm, e->dict, "msg", argv[0]);
+    if (argc != 2) return true;
+    const AsyValue *items;
+    int64_t n;
+    if (asy_isinstance(vm, argv[1], ASY_TYPE(vm, tuple))) {
+        items = ((AsyTuple *)ASY_AS_OBJ(argv[1]))->items;
+        n = ((AsyTuple *)ASY_AS_OBJ(argv[1]))->len;
+    } else if (asy_isinstance(vm, argv[1], ASY_TYPE(vm, list))) {
+        items = ((AsyList *)ASY_AS_OBJ(argv[1]))->items;
+        n = ((AsyList *)ASY_AS_OBJ(argv[1]))->len;
+    } else {
+        asy_raise(vm, ASY_EXC_TypeError, "'%s' object is not iterable", asy_type_name(vm, argv[1]));
+        return false;
+    }
+    if (n < 4 || n > 6) {
+        asy_raise(vm, ASY_EXC_TypeError, "function takes %s %d arguments (%lld given)",
+                  n < 4 ? "at least" : "at most", n < 4 ? 4 : 6, (long long)n);
+        return false;
+    }
+    for (int64_t i = 0; i < n; i++) asy_dict_set_cstr(vm, e->dict, names[i], items[i]);
+    return true;
+}
+
 static AsyValue exc_new_slot(AsyVM *vm, AsyType *type, int argc, AsyValue *argv,
                              AsyDict *kw) {
     ASY_UNUSED(kw);
@@ -100,6 +131,8 @@ static AsyValue exc_new_slot(AsyVM *vm, AsyType *type, int argc, AsyValue *argv,
         exc_set_args(vm, e, argc, argv);
         oserror_parse(vm, e, argc, argv);
     }
+    if (exc_type_is(vm, type, ASY_EXC_SyntaxError) && !syntaxerror_parse(vm, e, argc, argv))
+        return ASY_ERR;
     return ASY_OBJ(e);
 }
 
@@ -389,6 +422,27 @@ static AsyValue exc_str_unicode(AsyVM *vm, AsyException *e, bool encode) {
                               unit, (long long)start, a[4]));
 }
 
+/* CPython's SyntaxError_str: the msg, then the file's base name and the line when they are
+ * a str and an int. */
+static AsyValue exc_str_syntax(AsyVM *vm, AsyException *e) {
+    AsyValue msg = dict_attr(vm, e, "msg"), file = dict_attr(vm, e, "filename");
+    AsyValue line = dict_attr(vm, e, "lineno");
+    if (ASY_IS_UNDEF(msg)) msg = ASY_NONE;
+    const char *base = NULL;
+    if (!ASY_IS_UNDEF(file) && asy_isinstance(vm, file, ASY_TYPE(vm, str))) {
+        base = ((AsyStr *)ASY_AS_OBJ(file))->data;
+        const char *slash = strrchr(base, '/');
+        if (slash) base = slash + 1;
+    }
+    bool has_line = !ASY_IS_UNDEF(line) && ASY_IS_INT(line);
+    if (base && has_line)
+        return ASY_OBJ(exc_format(vm, "%S (%s, line %lld)", msg, base,
+                                  (long long)ASY_AS_INT(line)));
+    if (base) return ASY_OBJ(exc_format(vm, "%S (%s)", msg, base));
+    if (has_line) return ASY_OBJ(exc_format(vm, "%S (line %lld)", msg, (long long)ASY_AS_INT(line)));
+    return asy_str(vm, msg);
+}
+
 static AsyValue exc_str_slot(AsyVM *vm, AsyValue self) {
     AsyException *e = exc_of(self);
     AsyType *t = e->hdr.type;
@@ -402,13 +456,7 @@ static AsyValue exc_str_slot(AsyVM *vm, AsyValue self) {
         return exc_str_unicode(vm, e, true);
     if (n == 5 && exc_type_is(vm, t, ASY_EXC_UnicodeDecodeError))
         return exc_str_unicode(vm, e, false);
-    if (exc_type_is(vm, t, ASY_EXC_SyntaxError)) {
-        AsyValue msg = dict_attr(vm, e, "msg"), file = dict_attr(vm, e, "filename");
-        AsyValue line = dict_attr(vm, e, "lineno");
-        if (!ASY_IS_UNDEF(msg) && !ASY_IS_UNDEF(file) && !ASY_IS_UNDEF(line) &&
-            !ASY_IS_NONE(file))
-            return ASY_OBJ(exc_format(vm, "%S (%S, line %S)", msg, file, line));
-    }
+    if (exc_type_is(vm, t, ASY_EXC_SyntaxError)) return exc_str_syntax(vm, e);
     if (exc_type_is(vm, t, ASY_EXC_BaseExceptionGroup) && ASY_IS_OBJ(e->exceptions)) {
         int64_t k = ((AsyTuple *)ASY_AS_OBJ(e->exceptions))->len;
         return ASY_OBJ(exc_format(vm, "%S (%lld sub-exception%s)", e->message, (long long)k,
@@ -540,6 +588,9 @@ static AsyValue exc_m_init(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         exc_set_args(vm, e, argc - 1, argv + 1);
         oserror_parse(vm, e, argc - 1, argv + 1);
     }
+    if (exc_type_is(vm, e->hdr.type, ASY_EXC_SyntaxError) &&
+        !syntaxerror_parse(vm, e, argc - 1, argv + 1))
+        return ASY_ERR;
     return ASY_NONE;
 }
 

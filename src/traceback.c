@@ -258,10 +258,12 @@ static void print_syntax_error_location(AsyVM *vm, PrintCtx *pc, AsyException *e
     fprintf(out, "    %.*s\n", (int)n, t + lead);
     if (!ASY_IS_INT(off)) return;
     int col = (int)ASY_AS_INT(off) - utf8_count(t, (size_t)lead);
-    int width = ASY_IS_INT(end) && ASY_AS_INT(end) > ASY_AS_INT(off)
+    /* CPython draws one caret under an IndentationError whatever its end_offset */
+    bool one = asy_is_subtype(e->hdr.type, vm->exc_types[ASY_EXC_IndentationError]);
+    int width = !one && ASY_IS_INT(end) && ASY_AS_INT(end) > ASY_AS_INT(off)
                     ? (int)(ASY_AS_INT(end) - ASY_AS_INT(off)) : 1;
     int max = utf8_count(t + lead, n) + 1;
-    if (col < 1) col = 1;
+    if (col < 1) return; /* left of the stripped text: CPython prints no caret */
     if (col > max) col = max;
     if (col - 1 + width > max) width = max - col + 1;
     fprintf(out, "    %*s", col - 1, "");
