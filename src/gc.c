@@ -367,21 +367,23 @@ static bool gc_is_type(AsyVM *vm, AsyObj *obj, AsyType **plain) {
  * finalized: finalizers may look at their object's type. */
 static void gc_defer_type(AsyVM *vm, AsyObj *obj) { gc_gray_push(vm, obj); }
 
-/* Sweep the large objects: the unmarked ones are finalized and freed (types are deferred,
- * staying on the list), the marks of the others cleared. With `all`, every one is dead. */
-static void gc_sweep_large(AsyVM *vm, bool all, AsyType **plain) {
-    for (GcLarge **link = &vm->gc_large; *link;) {
+/* Sweep a list of large objects: the marks of the live ones are cleared, the dead unlinked
+ * and freed. On vm->gc_large (`plain` given) a dead object is finalized first and a dead type
+ * is deferred instead, staying on the list for gc_free_deferred; on vm->gc_types (`plain`
+ * NULL) the dead were finalized already. With `all`, every one is dead. */
+static void gc_sweep_list(AsyVM *vm, GcLarge **link, bool all, AsyType **plain) {
+    while (*link) {
         GcLarge *l = *link;
         AsyObj *obj = GC_OBJ_OF(l);
         if (obj->gc_marked && !all) {
             obj->gc_marked = 0;
             link = &l->next;
-        } else if (gc_is_type(vm, obj, plain)) {
+        } else if (plain && gc_is_type(vm, obj, plain)) {
             gc_defer_type(vm, obj);
             link = &l->next;
         } else {
             *link = l->next;
-            gc_finalize(vm, obj);
+            if (plain) gc_finalize(vm, obj);
             gc_release_large(vm, l);
         }
     }
@@ -425,24 +427,14 @@ static void gc_free_deferred(AsyVM *vm, AsyObj *obj) {
  * finalized before any is freed, since a type's finalizer looks at the `type` type. */
 static void gc_sweep(AsyVM *vm, bool all) {
     AsyType *plain = NULL;
-    gc_sweep_large(vm, all, &plain);
+    gc_sweep_list(vm, &vm->gc_large, all, &plain);
     for (GcChunk *c = vm->gc_chunks; c; c = c->next) gc_sweep_chunk(vm, c, all, &plain);
     for (GcLarge *l = vm->gc_types; l; l = l->next)
         if (all || !GC_OBJ_OF(l)->gc_marked) gc_finalize(vm, GC_OBJ_OF(l));
     for (size_t i = 0; i < vm->ngray; i++) gc_finalize(vm, vm->gray[i]);
     for (size_t i = 0; i < vm->ngray; i++) gc_free_deferred(vm, vm->gray[i]);
     vm->ngray = 0;
-    for (GcLarge **link = &vm->gc_types; *link;) {
-        GcLarge *l = *link;
-        AsyObj *obj = GC_OBJ_OF(l);
-        if (obj->gc_marked && !all) {
-            obj->gc_marked = 0;
-            link = &l->next;
-        } else {
-            *link = l->next;
-            gc_release_large(vm, l);
-        }
-    }
+    gc_sweep_list(vm, &vm->gc_types, all, NULL);
 }
 
 /* The next threshold: a multiple of the live heap. When most of the heap survives a
