@@ -112,9 +112,8 @@ static bool syntaxerror_parse(AsyVM *vm, AsyException *e, int argc, AsyValue *ar
     return true;
 }
 
-static AsyValue exc_new_slot(AsyVM *vm, AsyType *type, int argc, AsyValue *argv,
-                             AsyDict *kw) {
-    ASY_UNUSED(kw);
+/* A new exception of `type` with its args set (and an OSError's details). */
+static AsyException *exc_alloc(AsyVM *vm, AsyType *type, int argc, AsyValue *argv) {
     type = oserror_type_for(vm, type, argc, argv);
     AsyException *e = asy_gc_alloc(vm, type, type->basicsize);
     e->cause = ASY_NONE;
@@ -131,7 +130,17 @@ static AsyValue exc_new_slot(AsyVM *vm, AsyType *type, int argc, AsyValue *argv,
         exc_set_args(vm, e, argc, argv);
         oserror_parse(vm, e, argc, argv);
     }
-    if (exc_type_is(vm, type, ASY_EXC_SyntaxError) && !syntaxerror_parse(vm, e, argc, argv))
+    return e;
+}
+
+/* A SyntaxError's details are read by __init__, as in CPython; calling a built-in type runs
+ * no __init__ (type_call), so for those new_ reads them, once either way. */
+static AsyValue exc_new_slot(AsyVM *vm, AsyType *type, int argc, AsyValue *argv,
+                             AsyDict *kw) {
+    ASY_UNUSED(kw);
+    AsyException *e = exc_alloc(vm, type, argc, argv);
+    if (!(type->tflags & ASY_TYPE_HEAP) && exc_type_is(vm, type, ASY_EXC_SyntaxError) &&
+        !syntaxerror_parse(vm, e, argc, argv))
         return ASY_ERR;
     return ASY_OBJ(e);
 }
@@ -291,8 +300,7 @@ AsyValue asy_raise_syntax_error(AsyVM *vm, const char *type, const char *msg,
     if (strcmp(type, "IndentationError") == 0) id = ASY_EXC_IndentationError;
     else if (strcmp(type, "TabError") == 0) id = ASY_EXC_TabError;
     AsyValue m = ASY_OBJ(asy_str_from_cstr(vm, msg));
-    AsyValue e = exc_new_slot(vm, vm->exc_types[id], 1, &m, NULL);
-    AsyException *x = exc_of(e);
+    AsyException *x = exc_alloc(vm, vm->exc_types[id], 1, &m);
     x->dict = asy_dict_new(vm);
     asy_dict_set_cstr(vm, x->dict, "msg", m);
     asy_dict_set_cstr(vm, x->dict, "filename",
