@@ -1,4 +1,5 @@
-/* class.c - user classes: the class statement (asy_class_new), the instance layout and
+/* class.c - user classes: the class statement (asy_class_namespace, asy_class_build) and
+ * its metaclass, type.__new__ (asy_class_type_new), the instance layout and
  * constructor of heap types, the slot trampolines that route asy's protocols to dunder
  * methods, and the descriptor types property, classmethod, staticmethod and super.
  *
@@ -332,7 +333,7 @@ static AsyValue heap_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, Asy
                                 kw);
     }
     AsyType *b = asy_type_builtin_base(type);
-    if (b == ASY_TYPE(vm, object) || (b->tflags & ASY_TYPE_EXCEPTION))
+    if (b == ASY_TYPE(vm, object) || b == ASY_TYPE(vm, type) || (b->tflags & ASY_TYPE_EXCEPTION))
         return b->new_(vm, type, argc, argv, kw);
     /* list, dict, ...: their constructor consumes the arguments unless a user __init__
      * is there to take them (it then calls the base's __init__ itself). */
@@ -447,6 +448,10 @@ static size_t inline_items(AsyVM *vm, AsyType *base, size_t *itemsize) {
 }
 
 static void class_layout(AsyVM *vm, AsyType *t, AsyType *base) {
+    if (asy_is_subtype(base, ASY_TYPE(vm, type))) { /* a metaclass: its classes keep t->dict */
+        t->basicsize = base->basicsize;
+        return;
+    }
     size_t itemsize, items = inline_items(vm, base, &itemsize);
     if (items) {
         t->tflags |= ASY_TYPE_DICT_AT_END;
@@ -538,27 +543,23 @@ static bool call_init_subclass(AsyVM *vm, AsyType *t, AsyDict *kw) {
         if (ASY_IS_ERR(f)) return false;
     }
     asy_root_push(vm, f);
-    /* a copy: natives take their keywords out of the dict they are given; metaclass= is
-     * the class statement's own (asy makes every class with type) */
+    /* a copy: natives take their keywords out of the dict they are given */
     AsyDict *args = kw && kw->len ? asy_dict_copy(vm, kw) : NULL;
-    if (args) {
-        asy_root_push(vm, ASY_OBJ(args));
-        AsyValue meta = ASY_OBJ(asy_str_intern_cstr(vm, "metaclass"));
-        asy_dict_del(vm, args, meta);
-    }
+    if (args) asy_root_push(vm, ASY_OBJ(args));
     AsyValue r = asy_call(vm, f, 0, NULL, args);
     asy_root_pop(vm, args ? 2 : 1);
     return !ASY_IS_ERR(r);
 }
 
-/* A new heap type with its bases, MRO and layout: NULL with TypeError on bad bases. */
-static AsyType *class_alloc(AsyVM *vm, AsyValue *bases, int nbases) {
+/* A new heap type of metatype meta with its bases, MRO and layout: NULL with TypeError on
+ * bad bases. */
+static AsyType *class_alloc(AsyVM *vm, AsyType *meta, AsyValue *bases, int nbases) {
     size_t size = (size_t)(nbases > 0 ? nbases : 1) * sizeof(AsyType *);
     AsyType **types = asy_mem_alloc(vm, size);
     if (!types) return NULL;
     int n = class_base_types(vm, bases, nbases, types);
     AsyType *base = n < 0 ? NULL : asy_mro_best_base(vm, types, n);
-    AsyType *t = base ? asy_gc_alloc_type(vm, ASY_TYPE(vm, type), sizeof(AsyType)) : NULL;
+    AsyType *t = base ? asy_gc_alloc_type(vm, meta, meta->basicsize) : NULL;
     if (t) {
         t->base = base;
         if (!asy_mro_set_bases(vm, t, types, n)) t = NULL;
@@ -567,13 +568,10 @@ static AsyType *class_alloc(AsyVM *vm, AsyValue *bases, int nbases) {
     return t;
 }
 
-AsyValue asy_class_new(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, AsyDict *ns) {
-    return asy_class_new_kw(vm, name, bases, nbases, ns, NULL);
-}
-
-AsyValue asy_class_new_kw(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, AsyDict *ns,
-                          AsyDict *kw) {
-    AsyType *t = class_alloc(vm, bases, nbases);
+/* type.__new__'s work: a class of metatype meta (type or a subclass). */
+static AsyValue class_make(AsyVM *vm, AsyType *meta, AsyStr *name, AsyValue *bases, int nbases,
+                           AsyDict *ns, AsyDict *kw) {
+    AsyType *t = class_alloc(vm, meta, bases, nbases);
     if (!t) return ASY_ERR;
     AsyType *base = t->base;
     t->dict = ns;
@@ -594,6 +592,135 @@ AsyValue asy_class_new_kw(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, 
     bool ok = call_set_name_hooks(vm, t) && call_init_subclass(vm, t, kw);
     asy_root_pop(vm, 1);
     return ok ? ASY_OBJ(t) : ASY_ERR;
+}
+
+AsyValue asy_class_new(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, AsyDict *ns) {
+    return class_make(vm, ASY_TYPE(vm, type), name, bases, nbases, ns, NULL);
+}
+
+/* ---- metaclasses ---- */
+
+/* CPython's _PyType_CalculateMetaclass: of meta and the types of the bases, the one that is
+ * a subclass of all the others; NULL with TypeError when there is none. */
+static AsyType *class_winner(AsyVM *vm, AsyType *meta, AsyValue *bases, int nbases) {
+    AsyType *winner = meta;
+    for (int i = 0; i < nbases; i++) {
+        AsyType *t = asy_type_of(vm, bases[i]);
+        if (asy_is_subtype(winner, t)) continue;
+        if (asy_is_subtype(t, winner)) {
+            winner = t;
+            continue;
+        }
+        asy_raise(vm, ASY_EXC_TypeError,
+                  "metaclass conflict: the metaclass of a derived class must be a (non-strict) "
+                  "subclass of the metaclasses of all its bases");
+        return NULL;
+    }
+    return winner;
+}
+
+/* The metaclass of a class statement: metaclass= when given (any callable), else the type of
+ * the first base (type without bases); a class then gives way to the most derived of it and
+ * the bases' types. */
+static AsyValue class_meta(AsyVM *vm, AsyValue *bases, int nbases, AsyDict *kw) {
+    AsyValue meta = kw ? asy_dict_get_str(vm, kw, ASY_S(vm, metaclass)) : ASY_UNDEF;
+    if (ASY_IS_UNDEF(meta))
+        meta = ASY_OBJ(nbases ? asy_type_of(vm, bases[0]) : ASY_TYPE(vm, type));
+    else if (!is_type_obj(vm, meta))
+        return meta;
+    AsyType *w = class_winner(vm, (AsyType *)ASY_AS_OBJ(meta), bases, nbases);
+    return w ? ASY_OBJ(w) : ASY_ERR;
+}
+
+/* The class statement's keywords but metaclass=, in a new dict (natives take their keywords
+ * out of the dict they are given); NULL when none are left. */
+static AsyDict *class_kwargs(AsyVM *vm, AsyDict *kw) {
+    if (!kw || kw->len == 0) return NULL;
+    AsyDict *d = asy_dict_copy(vm, kw);
+    asy_dict_del(vm, d, ASY_OBJ(ASY_S(vm, metaclass)));
+    return d->len ? d : NULL;
+}
+
+/* The name of a metaclass in messages: a class's own, "<metaclass>" for other callables. */
+static const char *meta_name(AsyVM *vm, AsyValue meta) {
+    return is_type_obj(vm, meta) ? ((AsyType *)ASY_AS_OBJ(meta))->name : "<metaclass>";
+}
+
+AsyValue asy_class_namespace(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, AsyDict *kw) {
+    AsyValue meta = class_meta(vm, bases, nbases, kw);
+    if (ASY_IS_ERR(meta)) return ASY_ERR;
+    if (asy_value_is(meta, ASY_OBJ(ASY_TYPE(vm, type)))) return ASY_OBJ(asy_dict_new(vm));
+    asy_root_push(vm, meta);
+    AsyValue prep = asy_getattr_opt(vm, meta, ASY_S(vm, __prepare__));
+    AsyValue ns = prep;
+    if (ASY_IS_UNDEF(prep)) {
+        ns = ASY_OBJ(asy_dict_new(vm));
+    } else if (!ASY_IS_ERR(prep)) {
+        asy_root_push(vm, prep);
+        AsyValue args[2] = {ASY_OBJ(name), ASY_OBJ(asy_tuple_from_array(vm, bases, nbases))};
+        asy_root_push(vm, args[1]);
+        AsyDict *kwargs = class_kwargs(vm, kw);
+        if (kwargs) asy_root_push(vm, ASY_OBJ(kwargs));
+        ns = asy_call(vm, prep, 2, args, kwargs);
+        asy_root_pop(vm, kwargs ? 3 : 2);
+        /* the class body's namespace is a dict in asy: other mappings are refused too */
+        if (!ASY_IS_ERR(ns) && !asy_isinstance(vm, ns, ASY_TYPE(vm, dict)))
+            ns = asy_raise(vm, ASY_EXC_TypeError, "%s.__prepare__() must return a mapping, not %s",
+                           meta_name(vm, meta), asy_type_name(vm, ns));
+    }
+    asy_root_pop(vm, 1);
+    return ns;
+}
+
+AsyValue asy_class_build(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, AsyDict *ns,
+                         AsyDict *kw) {
+    AsyValue meta = class_meta(vm, bases, nbases, kw);
+    if (ASY_IS_ERR(meta)) return ASY_ERR;
+    asy_root_push(vm, meta);
+    AsyDict *kwargs = class_kwargs(vm, kw);
+    asy_root_push(vm, kwargs ? ASY_OBJ(kwargs) : ASY_NONE);
+    AsyValue cls;
+    if (asy_value_is(meta, ASY_OBJ(ASY_TYPE(vm, type)))) {
+        cls = class_make(vm, ASY_TYPE(vm, type), name, bases, nbases, ns, kwargs);
+    } else {
+        AsyValue args[3] = {ASY_OBJ(name), ASY_OBJ(asy_tuple_from_array(vm, bases, nbases)),
+                            ASY_OBJ(ns)};
+        asy_root_push(vm, args[1]);
+        cls = asy_call(vm, meta, 3, args, kwargs);
+        asy_root_pop(vm, 1);
+    }
+    asy_root_pop(vm, 2);
+    return cls;
+}
+
+/* type.__new__(meta, name, bases, ns, **kw): the bases' metaclasses may name a more derived
+ * metaclass, whose own __new__ then makes the class (CPython's type_new). */
+AsyValue asy_class_type_new(AsyVM *vm, AsyType *meta, AsyValue *argv, AsyDict *kw) {
+    if (!asy_isinstance(vm, argv[0], ASY_TYPE(vm, str)))
+        return asy_raise(vm, ASY_EXC_TypeError, "type.__new__() argument 1 must be str, not %s",
+                         asy_type_name(vm, argv[0]));
+    if (!asy_isinstance(vm, argv[1], ASY_TYPE(vm, tuple)))
+        return asy_raise(vm, ASY_EXC_TypeError, "type.__new__() argument 2 must be tuple, not %s",
+                         asy_type_name(vm, argv[1]));
+    if (!asy_isinstance(vm, argv[2], ASY_TYPE(vm, dict)))
+        return asy_raise(vm, ASY_EXC_TypeError, "type.__new__() argument 3 must be dict, not %s",
+                         asy_type_name(vm, argv[2]));
+    AsyTuple *bases = (AsyTuple *)ASY_AS_OBJ(argv[1]);
+    AsyType *winner = class_winner(vm, meta, bases->items, (int)bases->len);
+    if (!winner) return ASY_ERR;
+    if (winner != meta && defines(vm, winner, ASY_S(vm, __new__)))
+        return winner->new_(vm, winner, 3, argv, kw);
+    AsyDict *ns = asy_dict_copy(vm, (AsyDict *)ASY_AS_OBJ(argv[2]));
+    asy_root_push(vm, ASY_OBJ(ns));
+    if (ASY_IS_UNDEF(asy_dict_get_str(vm, ns, ASY_S(vm, __module__)))) {
+        AsyDict *g = asy_vm_globals(vm);
+        AsyValue m = g ? asy_dict_get_str(vm, g, ASY_S(vm, __name__)) : ASY_UNDEF;
+        if (!ASY_IS_UNDEF(m)) asy_dict_set_str(vm, ns, ASY_S(vm, __module__), m);
+    }
+    AsyValue cls = class_make(vm, winner, (AsyStr *)ASY_AS_OBJ(argv[0]), bases->items,
+                              (int)bases->len, ns, kw);
+    asy_root_pop(vm, 1);
+    return cls;
 }
 
 /* ---- property ---- */

@@ -255,7 +255,7 @@ AsyValue asy_raise_type(AsyVM *vm, AsyType *type, const char *fmt, ...) {
 
 AsyValue asy_raise_value(AsyVM *vm, AsyValue v) {
     AsyType *base = vm->exc_types[ASY_EXC_BaseException];
-    if (ASY_IS_OBJ(v) && ASY_AS_OBJ(v)->type == ASY_TYPE(vm, type) &&
+    if (ASY_IS_OBJ(v) && asy_is_subtype(ASY_AS_OBJ(v)->type, ASY_TYPE(vm, type)) &&
         asy_is_subtype((AsyType *)ASY_AS_OBJ(v), base)) {
         v = asy_exc_new(vm, (AsyType *)ASY_AS_OBJ(v), 0, NULL);
         if (ASY_IS_ERR(v)) return ASY_ERR;

@@ -247,7 +247,7 @@ static bool star_type_valid(AsyVM *vm, AsyValue type) {
     if (asy_vm_exc_match(vm, ASY_NONE, type) < 0) return false; /* not exception classes */
     AsyType *eg = vm->exc_types[ASY_EXC_BaseExceptionGroup];
     bool group = false;
-    if (ASY_AS_OBJ(type)->type == ASY_TYPE(vm, type)) {
+    if (asy_is_subtype(ASY_AS_OBJ(type)->type, ASY_TYPE(vm, type))) {
         group = asy_is_subtype((AsyType *)ASY_AS_OBJ(type), eg);
     } else {
         AsyTuple *t = (AsyTuple *)ASY_AS_OBJ(type);

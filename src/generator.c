@@ -317,7 +317,7 @@ static AsyValue m_send(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 static AsyValue throw_arg(AsyVM *vm, int argc, AsyValue *argv) {
     AsyType *base = vm->exc_types[ASY_EXC_BaseException];
     AsyValue t = argv[0];
-    if (ASY_IS_OBJ(t) && ASY_AS_OBJ(t)->type == ASY_TYPE(vm, type) &&
+    if (ASY_IS_OBJ(t) && asy_is_subtype(ASY_AS_OBJ(t)->type, ASY_TYPE(vm, type)) &&
         asy_is_subtype((AsyType *)ASY_AS_OBJ(t), base)) {
         AsyValue val = argc > 1 ? argv[1] : ASY_NONE;
         if (asy_isinstance(vm, val, (AsyType *)ASY_AS_OBJ(t))) return val;

@@ -713,28 +713,18 @@ static AsyValue type_call(AsyVM *vm, AsyValue self, int argc, AsyValue *argv, As
     return inst;
 }
 
-/* type(x) and type(name, bases, dict). */
+/* type(x), type(name, bases, dict), and M(name, bases, dict) for a metaclass M. */
 static AsyValue type_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, AsyDict *kw) {
-    ASY_UNUSED(type);
-    if (argc == 1 && !(kw && kw->len > 0)) return ASY_OBJ(asy_type_of(vm, argv[0]));
-    if (argc != 3) return asy_raise(vm, ASY_EXC_TypeError, "type() takes 1 or 3 arguments");
-    if (!asy_isinstance(vm, argv[0], ASY_TYPE(vm, str)))
-        return asy_raise(vm, ASY_EXC_TypeError, "type.__new__() argument 1 must be str, not %s",
-                         asy_type_name(vm, argv[0]));
-    if (!asy_isinstance(vm, argv[1], ASY_TYPE(vm, tuple)))
-        return asy_raise(vm, ASY_EXC_TypeError, "type.__new__() argument 2 must be tuple, not %s",
-                         asy_type_name(vm, argv[1]));
-    if (!asy_isinstance(vm, argv[2], ASY_TYPE(vm, dict)))
-        return asy_raise(vm, ASY_EXC_TypeError, "type.__new__() argument 3 must be dict, not %s",
-                         asy_type_name(vm, argv[2]));
-    AsyTuple *bases = (AsyTuple *)ASY_AS_OBJ(argv[1]);
-    AsyDict *ns = asy_dict_copy(vm, (AsyDict *)ASY_AS_OBJ(argv[2]));
-    if (ASY_IS_UNDEF(asy_dict_get_str(vm, ns, ASY_S(vm, __module__)))) {
-        AsyDict *g = asy_vm_globals(vm);
-        AsyValue m = g ? asy_dict_get_str(vm, g, ASY_S(vm, __name__)) : ASY_UNDEF;
-        if (!ASY_IS_UNDEF(m)) asy_dict_set_str(vm, ns, ASY_S(vm, __module__), m);
+    bool haskw = kw && kw->len > 0;
+    if (type == ASY_TYPE(vm, type)) {
+        if (argc == 1 && !haskw) return ASY_OBJ(asy_type_of(vm, argv[0]));
+        if (argc == 1) return asy_raise(vm, ASY_EXC_TypeError, "type() takes no keyword arguments");
+        if (argc != 3) return asy_raise(vm, ASY_EXC_TypeError, "type() takes 1 or 3 arguments");
+    } else if (argc != 3) {
+        return asy_raise(vm, ASY_EXC_TypeError, "type.__new__() takes exactly 3 arguments (%d given)",
+                         argc);
     }
-    return asy_class_new(vm, (AsyStr *)ASY_AS_OBJ(argv[0]), bases->items, (int)bases->len, ns);
+    return asy_class_type_new(vm, type, argv, kw);
 }
 
 static void type_traverse(AsyVM *vm, AsyObj *o) {
@@ -784,7 +774,8 @@ static AsyValue typem_subclasses(AsyVM *vm, int argc, AsyValue *argv, AsyDict *k
     AsyList *l = asy_list_new(vm, 0);
     AsyType *self = as_type(argv[0]), *meta = ASY_TYPE(vm, type);
     for (AsyObj *o = asy_gc_types_first(vm); o; o = asy_gc_types_next(o))
-        if (o->type == meta && has_direct_base((AsyType *)o, self) && o != (AsyObj *)l &&
+        if (asy_is_subtype(o->type, meta) && has_direct_base((AsyType *)o, self) &&
+            o != (AsyObj *)l &&
             asy_list_append(vm, l, ASY_OBJ(o)) < 0)
             return ASY_ERR;
     for (int64_t i = 0, j = l->len - 1; i < j; i++, j--) {
@@ -809,7 +800,37 @@ static AsyValue typem_subclasscheck(AsyVM *vm, int argc, AsyValue *argv, AsyDict
     return ASY_BOOL(asy_is_subtype(as_type(argv[1]), as_type(argv[0])));
 }
 
+/* type.__init__(cls, ...): checks the count only, as CPython's type_init. */
+static AsyValue typem_init(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(argv);
+    if (argc == 2 && kw && kw->len > 0)
+        return asy_raise(vm, ASY_EXC_TypeError, "type.__init__() takes no keyword arguments");
+    if (argc != 2 && argc != 4)
+        return asy_raise(vm, ASY_EXC_TypeError, "type.__init__() takes 1 or 3 arguments");
+    return ASY_NONE;
+}
+
+/* type.__call__(cls, ...): what calling cls does when its metaclass has no __call__ of its
+ * own; a metaclass's __call__ reaches it through super(). */
+static AsyValue typem_call(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    if (argc < 1 || !asy_isinstance(vm, argv[0], ASY_TYPE(vm, type)))
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "descriptor '__call__' requires a 'type' object but received a '%s'",
+                         argc < 1 ? "NoneType" : asy_type_name(vm, argv[0]));
+    return type_call(vm, argv[0], argc - 1, argv + 1, kw);
+}
+
+/* type.__prepare__(name, bases, **kw): the namespace a class body runs in, a new dict. */
+static AsyValue typem_prepare(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(argc), ASY_UNUSED(argv), ASY_UNUSED(kw);
+    return ASY_OBJ(asy_dict_new(vm));
+}
+
 static const AsyMethodDef type_methods[] = {
+    {"__init__", typem_init, 0, "Initialize self.  See help(type(self)) for accurate signature."},
+    {"__call__", typem_call, 0, "Call self as a function."},
+    {"__prepare__", typem_prepare, ASY_METH_CLASS,
+     "__prepare__() -> dict\nused to create the namespace for the class statement"},
     {"mro", typem_mro, 0, "Return a type's method resolution order."},
     {"__subclasses__", typem_subclasses, 0, "Return a list of immediate subclasses."},
     {"__instancecheck__", typem_instancecheck, 0, "Check if an object is an instance."},
@@ -1222,6 +1243,11 @@ void asy_object_init_methods(AsyVM *vm) {
                                                    "returns a new featureless\ninstance that has "
                                                    "no instance attributes and cannot be given "
                                                    "any.\n")));
+    /* type's own __new__ (add_slot_wrappers leaves type alone): type.__new__(M, ...) */
+    AsyType *type = ASY_TYPE(vm, type);
+    asy_dict_set_str(vm, type->dict, ASY_S(vm, __new__),
+                     asy_native_new(vm, &builtin_new_def, ASY_OBJ(type), NULL));
+    asy_type_modified(vm, type);
 }
 
 /* ---- the protocols ---- */

@@ -179,7 +179,7 @@ bool asy_future_set_exception(AsyVM *vm, AsyFuture *f, AsyValue exc) {
         return false;
     }
     AsyType *base = vm->exc_types[ASY_EXC_BaseException];
-    if (ASY_IS_OBJ(exc) && ASY_AS_OBJ(exc)->type == ASY_TYPE(vm, type) &&
+    if (ASY_IS_OBJ(exc) && asy_is_subtype(ASY_AS_OBJ(exc)->type, ASY_TYPE(vm, type)) &&
         asy_is_subtype((AsyType *)ASY_AS_OBJ(exc), base)) {
         exc = asy_call(vm, exc, 0, NULL, NULL);
         if (ASY_IS_ERR(exc)) return false;

@@ -1583,10 +1583,14 @@ dispatch:
             asy_raise(vm, ASY_EXC_TypeError, "__build_class__: func must be a function");
             goto error;
         }
-        AsyDict *ns = asy_dict_new(vm);
-        if (!ns) goto error;
-        PUSH(ASY_OBJ(ns)); /* rooted until the frame holds it */
         AsyFunction *fn = (AsyFunction *)ASY_AS_OBJ(body);
+        SYNC();
+        AsyValue nsv = asy_class_namespace(vm, as_str(fiber->stack[fs + 1]), fiber->stack + fs + 2,
+                                           nbases, haskw ? (AsyDict *)ASY_AS_OBJ(sp[-1]) : NULL);
+        RESYNC();
+        CHECK(nsv);
+        AsyDict *ns = (AsyDict *)ASY_AS_OBJ(nsv);
+        PUSH(nsv); /* rooted until the frame holds it */
         AsyValue modname = asy_dict_get_str(vm, frame->globals, ASY_S(vm, __name__));
         if (!ASY_IS_UNDEF(modname) && asy_dict_set_str(vm, ns, ASY_S(vm, __module__), modname) < 0)
             goto error;
@@ -2188,8 +2192,8 @@ return_slow: {
             asy_root_push(vm, cell);
             SYNC();
             AsyDict *kw = haskw ? (AsyDict *)ASY_AS_OBJ(fiber->stack[ret_sp + 2 + nbases]) : NULL;
-            AsyValue cls = asy_class_new_kw(vm, as_str(fiber->stack[ret_sp + 1]),
-                                            fiber->stack + ret_sp + 2, nbases, ns, kw);
+            AsyValue cls = asy_class_build(vm, as_str(fiber->stack[ret_sp + 1]),
+                                           fiber->stack + ret_sp + 2, nbases, ns, kw);
             asy_root_pop(vm, 1);
             RESYNC();
             CHECK(cls);

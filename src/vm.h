@@ -140,6 +140,7 @@ typedef enum {
     X(__set_name__) X(__class_getitem__) X(__missing__) X(__reversed__) X(__round__)      \
     X(__trunc__) X(__floor__) X(__ceil__) X(__divmod__) X(__rdivmod__) X(__sizeof__)      \
     X(__annotations__) X(__mro__) X(__bases__) X(__base__) X(__subclasses__)              \
+    X(__prepare__) X(metaclass)                                                           \
     X(args) X(value) X(self) X(send) X(throw) X(close) X(join) X(keys) X(items)           \
     X(values) X(get) X(append) X(strict) X(sys) X(stdout)
 
@@ -426,11 +427,16 @@ void asy_type_add_methods(AsyVM *vm, AsyType *type, const AsyMethodDef *defs);
 void asy_type_ready(AsyVM *vm, AsyType *type);       /* inherit unset slots from base */
 /* t's dict was changed directly: forget every cached type lookup (object.c). */
 void asy_type_modified(AsyVM *vm, AsyType *t);
-/* The class statement: build a class from name, base (or NULL for object), namespace. */
+/* A class whose metatype is `type`, from name, bases (none: object) and namespace. */
 AsyValue asy_class_new(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, AsyDict *ns);
-/* The same with the class statement's keywords (NULL: none), passed to __init_subclass__. */
-AsyValue asy_class_new_kw(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, AsyDict *ns,
-                          AsyDict *kw);
+/* The class statement (CPython's __build_class__), kw its keywords (NULL: none): the
+ * namespace the body runs in (the metaclass's __prepare__), then the class made from it by
+ * the metaclass (type: __init_subclass__ gets the keywords). */
+AsyValue asy_class_namespace(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, AsyDict *kw);
+AsyValue asy_class_build(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, AsyDict *ns,
+                         AsyDict *kw);
+/* type.__new__(meta, name, bases, ns, **kw) once type_new has counted the arguments. */
+AsyValue asy_class_type_new(AsyVM *vm, AsyType *meta, AsyValue *argv, AsyDict *kw);
 /* mro.c: of a class's bases (all types), the one whose instance layout it takes, or
  * NULL with CPython's TypeError (not an acceptable base type, lay-out conflict). */
 AsyType *asy_mro_best_base(AsyVM *vm, AsyType **bases, int n);

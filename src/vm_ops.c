@@ -123,7 +123,7 @@ AsyValue asy_vm_enter_context(AsyVM *vm, AsyValue mgr, bool is_async, AsyValue *
 /* ---- exception helpers ---- */
 
 bool asy_vm_is_exc_class(AsyVM *vm, AsyValue v) {
-    return ASY_IS_OBJ(v) && ASY_AS_OBJ(v)->type == ASY_TYPE(vm, type) &&
+    return ASY_IS_OBJ(v) && asy_is_subtype(ASY_AS_OBJ(v)->type, ASY_TYPE(vm, type)) &&
            asy_is_subtype((AsyType *)ASY_AS_OBJ(v), vm->exc_types[ASY_EXC_BaseException]);
 }
 
