@@ -131,6 +131,18 @@ enum {
      * second instruction stays as it was, so a jump to it still works. */
     OP_LOAD_FAST_LOAD_FAST,
     OP_LOAD_FAST_LOAD_CONST,
+    /* LOAD_FAST whose next instruction is neither of those: no second look at it. */
+    OP_LOAD_FAST_PLAIN,
+    /* LOAD_FAST followed by RETURN_VALUE (`return n`): the return without the push. */
+    OP_RETURN_FAST,
+    /* OP_LOAD_FAST_LOAD_CONST once it has seen its int constant followed by a quickened
+     * + or -, or by COMPARE_OP and a conditional jump (JT: POP_JUMP_IF_TRUE, JF: ..FALSE):
+     * the constant and the following instructions never change, so only the local's type
+     * is tested when it runs. */
+    OP_LFLC_ADD,
+    OP_LFLC_SUB,
+    OP_LFLC_CMP_JT,
+    OP_LFLC_CMP_JF,
     OP_COUNT_ALL
 };
 
@@ -201,6 +213,12 @@ static inline void vcopy(AsyValue *d, const AsyValue *s) {
     } while (0)
 #define ARG ASY_ARG(ins)
 
+/* QTARGET: a VM-internal (quickened) opcode's handler. */
+#if ASY_COMPUTED_GOTO
+#define QTARGET(op) L_##op:
+#else
+#define QTARGET(op) case OP_##op:
+#endif
 #if ASY_COMPUTED_GOTO
 #define TARGET(op) L_##op:
 #define DISPATCH()                                                                        \
@@ -213,15 +231,20 @@ static inline void vcopy(AsyValue *d, const AsyValue *s) {
 #define DISPATCH() goto dispatch
 #endif
 
+/* Which outcomes of comparing x with y (bit 0: less, 1: equal, 2: greater) make each
+ * AsyCmpOp true: a comparison is then a table load and a shift, with no branch on op. */
+static const uint8_t cmp_outcomes[6] = {
+    [ASY_CMP_LT] = 1, [ASY_CMP_LE] = 3, [ASY_CMP_EQ] = 2,
+    [ASY_CMP_NE] = 5, [ASY_CMP_GT] = 4, [ASY_CMP_GE] = 6,
+};
+
+/* The outcome bit of x against y, for a mask of cmp_outcomes. */
+static inline unsigned int_outcome(int64_t x, int64_t y) {
+    return (unsigned)((x > y) - (x < y) + 1);
+}
+
 static inline bool int_compare(int64_t x, int64_t y, int op) {
-    switch (op) {
-    case ASY_CMP_LT: return x < y;
-    case ASY_CMP_LE: return x <= y;
-    case ASY_CMP_EQ: return x == y;
-    case ASY_CMP_NE: return x != y;
-    case ASY_CMP_GT: return x > y;
-    default: return x >= y;
-    }
+    return (cmp_outcomes[op] >> int_outcome(x, y)) & 1;
 }
 
 /* The common call of a built-in (len(x), lst.append(x), d.get(k, 0)) without
@@ -258,6 +281,12 @@ static RunStatus vm_run(AsyVM *vm, AsyFiber *fiber, bool can_suspend, AsyValue t
         [OP_BINARY_FLOORDIV] = &&L_BINARY_FLOORDIV,
         [OP_LOAD_FAST_LOAD_FAST] = &&L_LOAD_FAST_LOAD_FAST,
         [OP_LOAD_FAST_LOAD_CONST] = &&L_LOAD_FAST_LOAD_CONST,
+        [OP_LOAD_FAST_PLAIN] = &&L_LOAD_FAST_PLAIN,
+        [OP_RETURN_FAST] = &&L_RETURN_FAST,
+        [OP_LFLC_ADD] = &&L_LFLC_ADD,
+        [OP_LFLC_SUB] = &&L_LFLC_SUB,
+        [OP_LFLC_CMP_JT] = &&L_LFLC_CMP_JT,
+        [OP_LFLC_CMP_JF] = &&L_LFLC_CMP_JF,
         [OP_COUNT_ALL ... 255] = &&L_BAD_OPCODE,
     };
 #endif
@@ -331,19 +360,35 @@ dispatch:
         }
         PUSH(x);
         AsyOpcode nop = ASY_OP(*ip);
-        if (nop == ASY_OP_LOAD_FAST || nop == ASY_OP_LOAD_CONST)
-            ((uint32_t *)ip)[-1] = ASY_INS(nop == ASY_OP_LOAD_FAST ? OP_LOAD_FAST_LOAD_FAST
-                                                                 : OP_LOAD_FAST_LOAD_CONST,
-                                           ARG);
+        ((uint32_t *)ip)[-1] = ASY_INS(nop == ASY_OP_LOAD_FAST      ? OP_LOAD_FAST_LOAD_FAST
+                                       : nop == ASY_OP_LOAD_CONST   ? OP_LOAD_FAST_LOAD_CONST
+                                       : nop == ASY_OP_RETURN_VALUE ? OP_RETURN_FAST
+                                                                    : OP_LOAD_FAST_PLAIN,
+                                       ARG);
         DISPATCH();
     }
 
-#if ASY_COMPUTED_GOTO
-    L_LOAD_FAST_LOAD_FAST:
-#else
-    case OP_LOAD_FAST_LOAD_FAST:
-#endif
-    {
+    QTARGET(LOAD_FAST_PLAIN)
+    load_fast_plain: {
+        AsyValue x = vget(locals + ARG);
+        if (ASY_UNLIKELY(ASY_IS_UNDEF(x))) {
+            raise_unbound_local(vm, co, ARG);
+            goto error;
+        }
+        PUSH(x);
+        DISPATCH();
+    }
+
+    QTARGET(RETURN_FAST) {
+        /* A frame of another kind, or an unbound local, takes the two instructions one
+         * at a time. */
+        if (ASY_UNLIKELY(frame->flags != 0)) goto load_fast_plain;
+        v = vget(locals + ARG);
+        if (ASY_UNLIKELY(ASY_IS_UNDEF(v))) goto load_fast_plain;
+        goto return_plain;
+    }
+
+    QTARGET(LOAD_FAST_LOAD_FAST) {
         AsyValue x = vget(locals + ARG), y = vget(locals + ASY_ARG(*ip));
         if (ASY_UNLIKELY(ASY_IS_UNDEF(x) || ASY_IS_UNDEF(y))) {
             if (!ASY_IS_UNDEF(x)) {
@@ -360,64 +405,76 @@ dispatch:
         DISPATCH();
     }
 
-#if ASY_COMPUTED_GOTO
-    L_LOAD_FAST_LOAD_CONST:
-#else
-    case OP_LOAD_FAST_LOAD_CONST:
-#endif
-    {
+    QTARGET(LOAD_FAST_LOAD_CONST) {
+        /* `n - 1`, `n < 2` with an int constant: when the instructions that follow are a
+         * quickened + or -, or a comparison and a conditional jump, specialise (for good:
+         * the constant and those instructions never change). */
+        const AsyValue *k = consts + ASY_ARG(*ip);
+        if (ASY_IS_INT(*k)) {
+            uint32_t next = ip[1];
+            int q = -1;
+            if ((int)ASY_OP(next) == OP_BINARY_ADD) q = OP_LFLC_ADD;
+            else if ((int)ASY_OP(next) == OP_BINARY_SUB) q = OP_LFLC_SUB;
+            else if (ASY_OP(next) == ASY_OP_COMPARE_OP) {
+                AsyOpcode jop = ASY_OP(ip[2]);
+                if (jop == ASY_OP_POP_JUMP_IF_TRUE) q = OP_LFLC_CMP_JT;
+                else if (jop == ASY_OP_POP_JUMP_IF_FALSE) q = OP_LFLC_CMP_JF;
+            }
+            if (q >= 0) ((uint32_t *)ip)[-1] = ASY_INS(q, ARG);
+        }
+        goto lflc_unfused;
+    }
+
+    /* `n + 1`, `n - 1`: the local, if an int, with the constant, unless that overflows. */
+#define LFLC_ARITH(overflows)                                                             \
+    do {                                                                                  \
+        AsyValue x = vget(locals + ARG);                                                  \
+        int64_t r;                                                                        \
+        if (ASY_LIKELY(ASY_IS_INT(x)) &&                                                  \
+            !overflows(ASY_AS_INT(x), ASY_AS_INT(consts[ASY_ARG(*ip)]), &r)) {            \
+            PUSH(ASY_INT(r));                                                             \
+            ip += 2;                                                                      \
+            DISPATCH();                                                                   \
+        }                                                                                 \
+        goto lflc_unfused;                                                                \
+    } while (0)
+
+    QTARGET(LFLC_ADD) { LFLC_ARITH(__builtin_add_overflow); }
+
+    QTARGET(LFLC_SUB) { LFLC_ARITH(__builtin_sub_overflow); }
+#undef LFLC_ARITH
+
+    /* The comparison's outcome mask, inverted for POP_JUMP_IF_FALSE, says whether to jump. */
+#define LFLC_CMP_JUMP(invert)                                                             \
+    do {                                                                                  \
+        AsyValue x = vget(locals + ARG);                                                  \
+        if (ASY_UNLIKELY(!ASY_IS_INT(x))) goto lflc_unfused;                              \
+        int64_t b = ASY_AS_INT(consts[ASY_ARG(*ip)]);                                     \
+        unsigned mask = cmp_outcomes[ASY_ARG(ip[1])] ^ (invert);                          \
+        uint32_t jump = ip[2];                                                            \
+        ip += 3;                                                                          \
+        if ((mask >> int_outcome(ASY_AS_INT(x), b)) & 1) {                                \
+            const uint32_t *target = code_base + ASY_ARG(jump);                           \
+            if (target < ip) SAFEPOINT();                                                 \
+            ip = target;                                                                  \
+        }                                                                                 \
+        DISPATCH();                                                                       \
+    } while (0)
+
+    QTARGET(LFLC_CMP_JT) { LFLC_CMP_JUMP(0u); }
+
+    QTARGET(LFLC_CMP_JF) { LFLC_CMP_JUMP(7u); }
+#undef LFLC_CMP_JUMP
+
+    lflc_unfused: {
+        /* the two loads, one dispatch */
         AsyValue x = vget(locals + ARG);
         if (ASY_UNLIKELY(ASY_IS_UNDEF(x))) {
             raise_unbound_local(vm, co, ARG);
             goto error;
         }
-        const AsyValue *k = consts + ASY_ARG(*ip);
-        /* `n - 1`, `i % 7`, `n < 2` on small ints: the operation that follows (already
-         * quickened) runs here, without pushing its operands. It cannot fail, so which
-         * instruction is current does not matter; overflow takes the ordinary path. */
-        if (ASY_IS_INT(x) && ASY_IS_INT(*k)) {
-            int64_t a = ASY_AS_INT(x), b = ASY_AS_INT(*k), r;
-            uint32_t next = ip[1];
-            switch ((int)ASY_OP(next)) {
-            case OP_BINARY_ADD:
-                if (__builtin_add_overflow(a, b, &r)) break;
-                goto fused_int;
-            case OP_BINARY_SUB:
-                if (__builtin_sub_overflow(a, b, &r)) break;
-                goto fused_int;
-            case OP_BINARY_MOD:
-                if (b == 0 || b == -1) break;
-                r = a % b;
-                if (r != 0 && ((r ^ b) < 0)) r += b;
-                goto fused_int;
-            case ASY_OP_COMPARE_OP: {
-                bool t = int_compare(a, b, ASY_ARG(next));
-                uint32_t jump = ip[2];
-                if (ASY_OP(jump) == ASY_OP_POP_JUMP_IF_FALSE ||
-                    ASY_OP(jump) == ASY_OP_POP_JUMP_IF_TRUE) {
-                    ip += 3;
-                    if (t == (ASY_OP(jump) == ASY_OP_POP_JUMP_IF_TRUE)) {
-                        const uint32_t *target = code_base + ASY_ARG(jump);
-                        if (target < ip) SAFEPOINT();
-                        ip = target;
-                    }
-                    DISPATCH();
-                }
-                PUSH(ASY_BOOL(t));
-                ip += 2;
-                DISPATCH();
-            }
-            default: break;
-            }
-            goto unfused;
-        fused_int:
-            PUSH(ASY_INT(r));
-            ip += 2;
-            DISPATCH();
-        }
-    unfused:
         vset(sp, x);
-        vcopy(sp + 1, k);
+        vcopy(sp + 1, consts + ASY_ARG(*ip));
         sp += 2;
         ip++;
         DISPATCH();
@@ -768,11 +825,6 @@ dispatch:
         DISPATCH();
     }
 
-#if ASY_COMPUTED_GOTO
-#define QTARGET(op) L_##op:
-#else
-#define QTARGET(op) case OP_##op:
-#endif
 /* A quickened small-int operation: r = x OP y unless `slow` says it cannot be done here. */
 #define INT_BINOP(compute)                                                                \
     do {                                                                                  \
@@ -1556,23 +1608,21 @@ dispatch:
 
     TARGET(RETURN_VALUE) {
         sp--;
-        AsyValue rv = vget(sp);
-        if (ASY_LIKELY(frame->flags == 0)) {
-            /* LOAD_FRAME of the caller, which is the frame below */
-            sp = fiber->stack + frame->ret_sp;
-            fiber->nframes--;
-            frame--;
-            co = frame->code;
-            code_base = co->code;
-            ip = code_base + frame->pc;
-            consts = co->consts;
-            locals = fiber->stack + frame->base;
-            PUSH(rv);
-            /* No safepoint: the call had one, and any loop has its backward jump. */
-            DISPATCH();
-        }
-        v = rv;
-        goto return_slow;
+        v = vget(sp);
+        if (ASY_UNLIKELY(frame->flags != 0)) goto return_slow;
+    return_plain:
+        /* LOAD_FRAME of the caller, which is the frame below */
+        sp = fiber->stack + frame->ret_sp;
+        fiber->nframes--;
+        frame--;
+        co = frame->code;
+        code_base = co->code;
+        ip = code_base + frame->pc;
+        consts = co->consts;
+        locals = fiber->stack + frame->base;
+        PUSH(v);
+        /* No safepoint: the call had one, and any loop has its backward jump. */
+        DISPATCH();
     }
 
     TARGET(BUILD_CLASS) {
