@@ -1049,10 +1049,32 @@ static void compile_dict(C *c, AstNode *n)
 
 /* ---- f-strings ---- */
 
+/* The pieces compile_fstring pushes: each formatted value and each run of literal text
+ * that is not empty. */
+static int fstring_pieces(const AstList *parts)
+{
+    int count = 0;
+    for (int i = 0; i < parts->n; i++) {
+        if (parts->items[i]->kind != AST_CONST) {
+            count++;
+            continue;
+        }
+        size_t len = 0;
+        for (; i < parts->n && parts->items[i]->kind == AST_CONST; i++)
+            len += parts->items[i]->u.c.len;
+        i--;
+        count += len > 0;
+    }
+    return count;
+}
+
 static void compile_fstring(C *c, AstNode *n)
 {
     AstList *parts = &n->u.fstring.parts;
     int count = 0;
+    /* Whether a BUILD_STRING joins the pieces: then FORMAT_VALUE may leave an int for it
+     * to write in decimal (ASY_FORMAT_JOINED), without a str of its own. */
+    bool joined = parts->n > 0 && (fstring_pieces(parts) > 1 || parts->items[0]->kind != AST_FORMATTED);
     for (int i = 0; i < parts->n; i++) {
         AstNode *p = parts->items[i];
         if (p->kind == AST_CONST) {
@@ -1093,12 +1115,13 @@ static void compile_fstring(C *c, AstNode *n)
             compile_expr_at(c, p->u.formatted.spec);
             arg |= 4;
         }
+        if (joined) arg |= ASY_FORMAT_JOINED;
         emit(c, ASY_OP_FORMAT_VALUE, arg);
         c->u->loc = saved;
         count++;
     }
     if (count == 0) load_const(c, ASY_OBJ(c->vm->empty_str));
-    else if (count > 1 || parts->items[0]->kind != AST_FORMATTED)
+    else if (joined)
         emit(c, ASY_OP_BUILD_STRING, count);
 }
 

@@ -139,9 +139,8 @@ int64_t asy_num_int_hash(AsyValue v) {
 
 /* ---- int -> str ---- */
 
-/* Decimal digits of an int64 written backwards ending at `end`; returns the start. */
 /* Two digits per division: f-strings and str() of ints are common. */
-static char *i64_to_dec(int64_t i, char *end) {
+char *asy_int64_dec(int64_t i, char *end) {
     static const char pairs[] = "00010203040506070809101112131415161718192021222324"
                                 "25262728293031323334353637383940414243444546474849"
                                 "50515253545556575859606162636465666768697071727374"
@@ -190,7 +189,7 @@ static AsyValue int_repr_value(AsyVM *vm, AsyValue v) {
     if (!ASY_IS_OBJ(v)) {
         char buf[24];
         char *end = buf + sizeof buf;
-        char *p = i64_to_dec(ASY_AS_INT(v), end);
+        char *p = asy_int64_dec(ASY_AS_INT(v), end);
         return ASY_OBJ(asy_str_new_ascii(vm, p, (size_t)(end - p)));
     }
     mpz_srcptr z = ((AsyBigInt *)ASY_AS_OBJ(v))->z;

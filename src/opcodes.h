@@ -66,7 +66,8 @@
     X(BUILD_LIST, "a_1 .. a_arg -- [a_1, .., a_arg]")                                     \
     X(BUILD_SET, "a_1 .. a_arg -- {a_1, .., a_arg}")                                      \
     X(BUILD_MAP, "k_1 v_1 .. k_arg v_arg -- {k_1: v_1, ..}")                             \
-    X(BUILD_STRING, "s_1 .. s_arg -- s_1 + .. + s_arg (all str)")                         \
+    X(BUILD_STRING, "s_1 .. s_arg -- s_1 + .. + s_arg (each a str, or an int that "     \
+                    "FORMAT_VALUE left for it, written in decimal)")                      \
     X(BUILD_SLICE, "start stop -- slice | start stop step -- slice (arg 2 or 3)")        \
     X(LIST_APPEND, "list .. (arg-1 items) v -- list ..; list.append(v), list is the "    \
                    "arg-th item below v")                                                 \
@@ -86,7 +87,9 @@
     X(UNPACK_EX, "seq -- after.. list before..: arg = before | after << 8 for "          \
                  "`a, *b, c = seq`; the first target ends on top")                       \
     X(FORMAT_VALUE, "v -- str | v spec -- str: arg & 3: 0 none, 1 str, 2 repr, 3 ascii; " \
-                    "arg & 4: a format spec (str) is on the stack")                       \
+                    "arg & 4: a format spec (str) is on the stack; arg & 8: a "          \
+                    "BUILD_STRING takes the result, so an int (no spec, no !r/!a) may "  \
+                    "stay an int")                                                        \
     X(CALL, "f a_1 .. a_arg -- f(a_1, .., a_arg)")                                        \
     X(CALL_KW, "f a_1 .. a_n names -- f(...): names is a tuple of str naming the last "  \
                "len(names) of the arg arguments (arg counts all of them)")               \
@@ -176,5 +179,8 @@ extern const char *const asy_opcode_names[ASY_OPCODE_COUNT];
 
 /* BUILD_CLASS's flag: the class statement has keywords (a dict above the bases). */
 #define ASY_BUILD_CLASS_KW (1 << 16)
+
+/* FORMAT_VALUE's flag: a BUILD_STRING joins its result (an f-string of several pieces). */
+#define ASY_FORMAT_JOINED 8
 
 #endif

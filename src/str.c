@@ -272,6 +272,30 @@ AsyStr *asy_str_concat(AsyVM *vm, AsyStr *a, AsyStr *b) {
     return s;
 }
 
+/* memcpy for the short pieces joins are mostly made of (words, digits, separators): a
+ * call per piece costs more than the copy. */
+static inline void copy_piece(char *d, const char *s, size_t n) {
+    if (n > 16) {
+        memcpy(d, s, n);
+    } else if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else if (n > 0) {
+        d[0] = s[0];
+        d[n / 2] = s[n / 2];
+        d[n - 1] = s[n - 1];
+    }
+}
+
 AsyStr *asy_str_join_array(AsyVM *vm, AsyStr *sep, AsyStr **parts, size_t n) {
     if (n == 0) return vm->empty_str;
     if (n == 1 && parts[0]->hdr.type == STR_TYPE(vm)) return parts[0];
@@ -286,18 +310,75 @@ AsyStr *asy_str_join_array(AsyVM *vm, AsyStr *sep, AsyStr **parts, size_t n) {
     AsyStr *s = str_alloc(vm, total);
     if (!s) return NULL;
     char *p = s->data;
-    for (size_t i = 0; i < n; i++) {
-        if (i && seplen) {
-            memcpy(p, sep->data, seplen);
-            p += seplen;
-        }
-        memcpy(p, parts[i]->data, parts[i]->len);
+    copy_piece(p, parts[0]->data, parts[0]->len);
+    p += parts[0]->len;
+    for (size_t i = 1; i < n; i++) {
+        copy_piece(p, sep ? sep->data : "", seplen);
+        p += seplen;
+        copy_piece(p, parts[i]->data, parts[i]->len);
         p += parts[i]->len;
     }
     s->nchars = nchars;
     s->ascii = ascii;
     return s;
 }
+
+/* The digits of the ints among BUILD_STRING's items, when no more than this many (the
+ * usual f-string), are written on the C stack; more take a buffer from the heap. Each int
+ * has a slot of SLOT bytes: its digits at the end, their count in the first byte. */
+#define BUILD_INTS 8
+#define SLOT (ASY_INT64_DEC_MAX + 1)
+
+AsyStr *asy_str_build(AsyVM *vm, const AsyValue *items, size_t n) {
+    char small[BUILD_INTS * SLOT], *digits = small;
+    size_t nints = 0;
+    for (size_t i = 0; i < n; i++) nints += ASY_IS_INT(items[i]);
+    if (nints == 0 && n <= 16) {
+        AsyStr *parts[16];
+        for (size_t i = 0; i < n; i++) parts[i] = (AsyStr *)ASY_AS_OBJ(items[i]);
+        return asy_str_join_array(vm, vm->empty_str, parts, n);
+    }
+    if (nints > BUILD_INTS && !(digits = asy_mem_alloc(vm, nints * SLOT))) return NULL;
+    size_t total = 0, nchars = 0;
+    bool ascii = true;
+    char *slot = digits;
+    for (size_t i = 0; i < n; i++) {
+        if (ASY_IS_INT(items[i])) {
+            size_t len = (size_t)(slot + SLOT - asy_int64_dec(ASY_AS_INT(items[i]), slot + SLOT));
+            slot[0] = (char)len;
+            slot += SLOT;
+            total += len;
+            nchars += len;
+        } else {
+            AsyStr *piece = (AsyStr *)ASY_AS_OBJ(items[i]);
+            total += piece->len;
+            nchars += piece->nchars;
+            ascii = ascii && piece->ascii;
+        }
+    }
+    AsyStr *s = str_alloc(vm, total);
+    if (s) {
+        char *p = s->data;
+        slot = digits;
+        for (size_t i = 0; i < n; i++) {
+            if (ASY_IS_INT(items[i])) {
+                size_t len = (size_t)slot[0];
+                copy_piece(p, slot + SLOT - len, len);
+                p += len;
+                slot += SLOT;
+            } else {
+                AsyStr *piece = (AsyStr *)ASY_AS_OBJ(items[i]);
+                copy_piece(p, piece->data, piece->len);
+                p += piece->len;
+            }
+        }
+        s->nchars = nchars;
+        s->ascii = ascii;
+    }
+    if (digits != small) asy_mem_free(vm, digits, nints * SLOT);
+    return s;
+}
+#undef SLOT
 
 void asy_strbuf_init(AsyStrBuf *b) {
     b->data = NULL;

@@ -1191,14 +1191,9 @@ dispatch:
     }
 
     TARGET(BUILD_STRING) {
-        int n = ARG;
-        AsyStr *small[16], **parts = small;
-        if (n > 16 && !(parts = asy_mem_alloc(vm, sizeof(AsyStr *) * (size_t)n))) goto error;
-        for (int i = 0; i < n; i++) parts[i] = as_str(sp[i - n]);
-        AsyStr *s = asy_str_join_array(vm, vm->empty_str, parts, (size_t)n);
-        if (parts != small) asy_mem_free(vm, parts, sizeof(AsyStr *) * (size_t)n);
+        AsyStr *s = asy_str_build(vm, sp - ARG, (size_t)ARG);
         if (!s) goto error;
-        sp -= n;
+        sp -= ARG;
         PUSH(ASY_OBJ(s));
         DISPATCH();
     }
@@ -1366,6 +1361,8 @@ dispatch:
         AsyStr *spec = has_spec ? as_str(sp[-1]) : vm->empty_str;
         SYNC();
         if (ASY_IS_INT(val) && (ARG & 3) <= 1 && !has_spec) {
+            /* f"key{i}": BUILD_STRING writes the int's digits itself. */
+            if (ARG & ASY_FORMAT_JOINED) DISPATCH();
             /* f"{i}": straight to decimal, no __format__/__str__ dispatch. */
             val = asy_int_to_str(vm, val, 10);
             RESYNC();

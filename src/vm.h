@@ -490,6 +490,9 @@ bool asy_str_equal(AsyStr *a, AsyStr *b);
 AsyStr *asy_str_concat(AsyVM *vm, AsyStr *a, AsyStr *b);
 /* Join a C array of strs with a separator (f-strings and str.join). */
 AsyStr *asy_str_join_array(AsyVM *vm, AsyStr *sep, AsyStr **parts, size_t n);
+/* BUILD_STRING: items[0] + .. + items[n-1], each a str or an ASY_T_INT an f-string left
+ * unformatted (written in decimal). NULL with MemoryError pending. */
+AsyStr *asy_str_build(AsyVM *vm, const AsyValue *items, size_t n);
 /* A growable UTF-8 buffer for building strings in C. */
 typedef struct {
     char *data;
@@ -519,6 +522,10 @@ AsyValue asy_bytes_decode(AsyVM *vm, const uint8_t *data, size_t len, const char
 AsyValue asy_int_from_mpz(AsyVM *vm, const mpz_t z);   /* normalises to ASY_INT    */
 AsyValue asy_int_from_str(AsyVM *vm, const char *s, size_t len, int base); /* int(s, b) */
 AsyValue asy_int_to_str(AsyVM *vm, AsyValue v, int base);
+/* The decimal digits of i (with its '-') written backwards, ending just before `end`;
+ * returns where they start. At most ASY_INT64_DEC_MAX bytes. */
+char *asy_int64_dec(int64_t i, char *end);
+#define ASY_INT64_DEC_MAX 20
 void asy_int_to_mpz(AsyValue v, mpz_t out);           /* v int, bool or bigint; out inited */
 bool asy_is_int(AsyVM *vm, AsyValue v);               /* int, bool or bigint           */
 AsyValue asy_float_repr(AsyVM *vm, double d);         /* shortest round-trip repr    */
