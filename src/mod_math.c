@@ -400,10 +400,41 @@ FN(ulp) {
     return ASY_FLOAT(x2 - x);
 }
 
-/* hypot(*coordinates): scaled by the largest magnitude to avoid overflow. */
+/* CPython's vector_norm (mathmodule.c): the coordinates, scaled by a power of two to
+ * below 1, are squared and summed exactly (fma gives each square's rounding error, a fast
+ * two-sum each addition's) and the square root gets one differential correction, so
+ * hypot(1, 2, 3) is 3.7416573867739413 as in CPython, not the naive 3.741657386773941.
+ * v holds absolute values, max their largest (finite, not NaN, above 0); n >= 2. */
+static double vector_norm(int n, double *v, double max) {
+    int max_e;
+    frexp(max, &max_e);
+    if (max_e < -1023) { /* ldexp(1.0, -max_e) would overflow: subnormals to normals */
+        for (int i = 0; i < n; i++) v[i] /= DBL_MIN;
+        return DBL_MIN * vector_norm(n, v, max / DBL_MIN);
+    }
+    double scale = ldexp(1.0, -max_e), csum = 1.0, frac1 = 0.0, frac2 = 0.0;
+    for (int i = 0; i < n; i++) {
+        double x = v[i] * scale; /* lossless */
+        double hi = x * x, lo = fma(x, x, -hi);
+        double sum = csum + hi;
+        frac2 += (csum - sum) + hi;
+        frac1 += lo;
+        csum = sum;
+    }
+    double h = sqrt(csum - 1.0 + (frac1 + frac2));
+    double hi = -h * h, lo = fma(-h, h, -hi);
+    double sum = csum + hi;
+    frac2 += (csum - sum) + hi;
+    frac1 += lo;
+    csum = sum;
+    h += (csum - 1.0 + (frac1 + frac2)) / (2.0 * h);
+    return h / scale;
+}
+
+/* hypot(*coordinates) */
 FN(hypot) {
     ASY_UNUSED(kw);
-    double max = 0.0, sum = 0.0;
+    double max = 0.0;
     bool found_nan = false;
     double small[16];
     double *v = argc <= 16 ? small : asy_mem_alloc(vm, sizeof(double) * (size_t)argc);
@@ -424,14 +455,8 @@ FN(hypot) {
         r = NAN;
     else if (max == 0 || argc <= 1)
         r = max;
-    else {
-        for (int i = 0; i < argc; i++) {
-            double q = v[i] / max;
-            sum += q * q;
-        }
-        r = max * sqrt(sum);
-        if (argc == 2) r = hypot(v[0], v[1]); /* correctly rounded by libm */
-    }
+    else
+        r = vector_norm(argc, v, max);
     if (v != small) asy_mem_free(vm, v, sizeof(double) * (size_t)argc);
     return ASY_FLOAT(r);
 }
