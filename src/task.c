@@ -1337,7 +1337,24 @@ static AsyValue tm_uncancel(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return ASY_INT(t->num_cancels);
 }
 
+/* A task's result is its coroutine's: CPython's Task refuses to be set from outside. */
+static AsyValue tm_set_result(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    ASY_UNUSED(argv);
+    if (!asy_check_args(vm, "set_result", argc - 1, 1, 1)) return ASY_ERR;
+    return asy_raise(vm, ASY_EXC_RuntimeError, "Task does not support set_result operation");
+}
+
+static AsyValue tm_set_exception(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    ASY_UNUSED(argv);
+    if (!asy_check_args(vm, "set_exception", argc - 1, 1, 1)) return ASY_ERR;
+    return asy_raise(vm, ASY_EXC_RuntimeError, "Task does not support set_exception operation");
+}
+
 static const AsyMethodDef task_methods[] = {
+    {"set_result", tm_set_result, 0, "Not supported: a task's result is its coroutine's."},
+    {"set_exception", tm_set_exception, 0, "Not supported: a task's result is its coroutine's."},
     {"get_name", tm_get_name, 0, "Return the name of the task."},
     {"set_name", tm_set_name, 0, "Set the name of the task."},
     {"get_coro", tm_get_coro, 0, "Return the coroutine the task wraps."},
