@@ -185,6 +185,8 @@ static const char asyncio_lib_src[] =
     "        return self._when\n"
     "    def reschedule(self, when):\n"
     "        if self._state != 'active':\n"
+    "            if self._state == 'created':\n"
+    "                raise RuntimeError('Timeout has not been entered')\n"
     "            raise RuntimeError(f'Cannot change state of {self._state} Timeout')\n"
     "        self._when = when\n"
     "        if self._timeout_handler is not None:\n"
