@@ -2677,7 +2677,9 @@ static void compile_expr_stmt(C *c, AstNode *n)
     }
     if (v->kind == AST_CONST) return; /* docstrings and bare constants do nothing */
     compile_expr_at(c, v);
-    emit(c, ASY_OP_POP_TOP, 0);
+    /* arg 1: the VM checks for a coroutine never awaited, dropped on the statement's line */
+    set_loc(c, n);
+    emit(c, ASY_OP_POP_TOP, 1);
 }
 
 static void compile_stmt(C *c, AstNode *n)

@@ -488,6 +488,21 @@ void asy_gc_exit(AsyVM *vm) {
     }
 }
 
+bool asy_gc_any_finalized_at_exit(AsyVM *vm, bool (*pred)(AsyVM *vm, AsyObj *obj)) {
+    for (GcChunk *c = vm->gc_chunks; c; c = c->next) {
+        if (c->kind != GC_KIND_EXIT) continue;
+        for (size_t w = 0; w < GC_CHUNK_BITS / 64; w++)
+            for (uint64_t bits = c->alloc[w]; bits; bits &= bits - 1)
+                if (pred(vm, gc_obj_at(c, w * 64 + (size_t)__builtin_ctzll(bits)))) return true;
+    }
+    for (GcLarge *l = vm->gc_large; l; l = l->next) {
+        AsyObj *obj = GC_OBJ_OF(l);
+        if (obj->type && (obj->type->tflags & ASY_TYPE_FINALIZE_AT_EXIT) && pred(vm, obj))
+            return true;
+    }
+    return false;
+}
+
 /* Free every object, live or not: the VM is going away. Finalizers run, types last. */
 void asy_gc_free_all(AsyVM *vm) {
     vm->nroots = 0;

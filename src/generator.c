@@ -184,6 +184,13 @@ static void gen_traverse(AsyVM *vm, AsyObj *o) {
     asy_gc_mark_obj(vm, (AsyObj *)g->created_file);
 }
 
+const char *asy_gen_unawaited_name(AsyGenerator *g, const char **origin) {
+    *origin = g->extra ? g->extra->origin : NULL;
+    bool warns = g->kind == ASY_GENKIND_COROUTINE && g->state == ASY_GEN_CREATED &&
+                 !g->awaited && g->qualname;
+    return warns ? g->qualname->data : NULL;
+}
+
 static void gen_finalize(AsyVM *vm, AsyObj *o) {
     AsyGenerator *g = (AsyGenerator *)o;
     /* A coroutine with state CREATED and !awaited here was never awaited: CPython prints
@@ -191,11 +198,10 @@ static void gen_finalize(AsyVM *vm, AsyObj *o) {
      * also closes suspended generators here, running their finally blocks; a finalizer
      * may not run code, so asy does not.) The qualname is read here: code qualnames are
      * interned, hence immortal, so the sweep cannot have freed it. */
-    if (g->kind == ASY_GENKIND_COROUTINE && g->state == ASY_GEN_CREATED && !g->awaited &&
-        g->qualname)
-        asy_warn_never_awaited_at(vm, g->qualname->data,
-                                  g->created_file ? g->created_file->data : NULL,
-                                  g->created_line, g->extra ? g->extra->origin : NULL);
+    const char *origin, *name = asy_gen_unawaited_name(g, &origin);
+    if (name)
+        asy_warn_never_awaited_at(vm, o, name, g->created_file ? g->created_file->data : NULL,
+                                  g->created_line, origin);
     if (g->extra) free(g->extra->origin);
     free(g->extra);
     g->extra = NULL;

@@ -97,6 +97,10 @@ static inline AsyStr *asy_gen_name(const AsyGenerator *g) {
 }
 /* g->extra, made on first use; NULL with MemoryError pending. */
 AsyGenExtra *asy_gen_extra(AsyVM *vm, AsyGenerator *g);
+/* A coroutine that never started and was never given to await or a task (it warns when
+ * freed): its qualname and, in debug mode, its creation traceback (*origin, else NULL);
+ * NULL for any other generator. */
+const char *asy_gen_unawaited_name(AsyGenerator *g, const char **origin);
 /* Move a suspended (or created) generator's frame onto the fiber at f->sp, resumed by
  * `resume`; push `sent` unless the generator was just created or sent is UNDEF (a throw);
  * a generator suspended at an AWAIT gets it in vm->pending_send instead. The generator is

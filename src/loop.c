@@ -164,7 +164,6 @@ void asy_loop_free(AsyVM *vm) {
     asy_mem_free(vm, L->theap, L->tcap * sizeof *L->theap);
     asy_mem_free(vm, L->timers, L->tcap * sizeof *L->timers);
     asy_mem_free(vm, L->tfree, L->tcap * sizeof *L->tfree);
-    free(L->warned);
     free(L);
     vm->loop = NULL;
     vm->mark_extra = NULL;

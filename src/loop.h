@@ -118,8 +118,6 @@ typedef struct AsyLoop {
     int64_t unretrieved_pruned; /* its length after the last pruning                   */
     AsyType *types[ASY_AIO_TYPE_COUNT];
     struct AsyOp *sleep0;     /* the shared awaitable of asyncio.sleep(0)              */
-    uint64_t *warned;         /* hashes of the places a never-awaited warning was shown */
-    size_t nwarned, capwarned;
 } AsyLoop;
 
 /* The scheduler of this VM, made on first use (sets vm->loop and vm->mark_extra). NULL

@@ -18,7 +18,7 @@
 
 #define ASY_OPCODES(X)                                                                    \
     X(NOP, "--")                                                                          \
-    X(POP_TOP, "a --")                                                                    \
+    X(POP_TOP, "a -- ; arg 1: an expression statement's value (unawaited.c checks it)")      \
     X(COPY, "a_n .. a_1 -- a_n .. a_1 a_n: push a copy of the arg-th item (1 = TOS)")    \
     X(SWAP, "swap TOS with the arg-th item (2 = TOS1)")                                   \
     X(LOAD_CONST, "-- consts[arg]")                                                       \

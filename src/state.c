@@ -79,11 +79,13 @@ AsyVM *asy_vm_new(void) {
 
 void asy_vm_free(AsyVM *vm) {
     if (!vm) return;
+    asy_unawaited_exit(vm);
     if (vm->loop) asy_loop_free(vm);
     asy_gc_free_all(vm);
     asy_fiber_free_main(vm);
     asy_dynlib_free(vm); /* after the objects: an HTTP client frees its SSL_CTX through it */
     free(vm->interned.slots);
+    asy_unawaited_free(vm);
     free(vm);
 }
 
@@ -92,6 +94,7 @@ void asy_vm_exit(AsyVM *vm) {
 #if !ASY_ASAN && !ASY_GC_STRESS
     const char *full = getenv("ASY_FULL_TEARDOWN");
     if (!full || !*full) {
+        asy_unawaited_exit(vm);
         if (vm->loop) asy_loop_free(vm);
         asy_gc_exit(vm);
         return;

@@ -930,10 +930,22 @@ static AsyValue op_m_close(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return ASY_NONE;
 }
 
+static const char *op_unawaited_name(AsyOp *op) {
+    bool warns = !op->awaited && !(op->state & OP_REUSABLE) && op->fn != op_value_fn;
+    return warns ? op->name : NULL;
+}
+
+const char *asy_op_unawaited_name(AsyVM *vm, AsyObj *o) {
+    if (!vm->loop || o->type != ASY_AIO_TYPE(vm, Op)) return NULL;
+    return op_unawaited_name((AsyOp *)o);
+}
+
+/* (At exit the loop, which holds the Op type, may be gone already.) */
 static void op_finalize(AsyVM *vm, AsyObj *o) {
     AsyOp *op = (AsyOp *)o;
-    if (!op->awaited && !(op->state & OP_REUSABLE) && op->fn != op_value_fn)
-        asy_warn_never_awaited_at(vm, op->name, op->created_file ? op->created_file->data : NULL,
+    const char *name = op_unawaited_name(op);
+    if (name)
+        asy_warn_never_awaited_at(vm, o, name, op->created_file ? op->created_file->data : NULL,
                                   op->created_line, NULL);
 }
 
@@ -1087,75 +1099,6 @@ void asy_loop_log_slow(AsyVM *vm, const AsyHandle *h, double dt) {
     fflush(vm->out ? vm->out : stdout);
     FILE *err = vm->err ? vm->err : stderr;
     fprintf(err, "Executing %s took %.3f seconds\n", ((AsyStr *)ASY_AS_OBJ(what))->data, dt);
-    fflush(err);
-}
-
-/* ---- "coroutine ... was never awaited" ---- */
-
-static uint64_t fnv1a(uint64_t h, const char *s) {
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211u;
-    return h;
-}
-
-/* CPython's default filter shows a warning once per (message, place): true the first
- * time. Without a scheduler (asyncio never imported) every warning shows. */
-static bool warn_first_time(AsyVM *vm, const char *qualname, const char *file, int line) {
-    AsyLoop *L = loop_of(vm);
-    if (!L) return true;
-    char num[16];
-    snprintf(num, sizeof num, ":%d", line);
-    uint64_t h = fnv1a(fnv1a(fnv1a(14695981039346656037u, qualname), file), num);
-    for (size_t i = 0; i < L->nwarned; i++)
-        if (L->warned[i] == h) return false;
-    if (L->nwarned == L->capwarned) {
-        size_t cap = L->capwarned ? L->capwarned * 2 : 16;
-        uint64_t *w = realloc(L->warned, cap * sizeof *w);
-        if (!w) return true;
-        L->warned = w;
-        L->capwarned = cap;
-    }
-    L->warned[L->nwarned++] = h;
-    return true;
-}
-
-/* Line `line` of `file` without its indentation and newline, into buf ("" if unreadable). */
-static void source_line_of(const char *file, int line, char *buf, size_t size) {
-    buf[0] = '\0';
-    FILE *f = fopen(file, "r");
-    if (!f) return;
-    for (int n = 1; fgets(buf, (int)size, f); n++) {
-        if (n < line) continue;
-        size_t start = strspn(buf, " \t\f"), len = strlen(buf);
-        while (len > start && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
-            len--;
-        memmove(buf, buf + start, len - start);
-        buf[len - start] = '\0';
-        fclose(f);
-        return;
-    }
-    buf[0] = '\0';
-    fclose(f);
-}
-
-void asy_warn_never_awaited_at(AsyVM *vm, const char *qualname, const char *file, int line,
-                               const char *origin) {
-    FILE *err = vm->err ? vm->err : stderr;
-    fflush(vm->out ? vm->out : stdout);
-    if (!file) {
-        if (warn_first_time(vm, qualname, "sys", 1))
-            fprintf(err, "sys:1: RuntimeWarning: coroutine '%s' was never awaited\n", qualname);
-        fflush(err);
-        return;
-    }
-    /* CPython's filter keys on the whole text, the creation traceback included */
-    if (!warn_first_time(vm, origin ? origin : qualname, file, line)) return;
-    char src[512];
-    source_line_of(file, line, src, sizeof src);
-    fprintf(err, "%s:%d: RuntimeWarning: coroutine '%s' was never awaited\n", file, line, qualname);
-    if (origin) fputs(origin, err);
-    if (src[0]) fprintf(err, "  %s\n", src);
-    fputs("RuntimeWarning: Enable tracemalloc to get the object allocation traceback\n", err);
     fflush(err);
 }
 

@@ -109,6 +109,9 @@ struct AsyOp {
 };
 
 #define ASY_AIO_TYPE(vm, n) (((AsyLoop *)(vm)->loop)->types[ASY_AIO_##n])
+/* The coroutine name of an AsyOp that was never awaited and would warn if freed now, else
+ * NULL (also for anything not an AsyOp). */
+const char *asy_op_unawaited_name(AsyVM *vm, AsyObj *o);
 
 /* ---- futures ---- */
 AsyFuture *asy_future_new(AsyVM *vm);

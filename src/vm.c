@@ -330,6 +330,11 @@ dispatch:
 
     TARGET(POP_TOP) {
         sp--;
+        /* arg 1: an expression statement's value, which may be a coroutine never awaited */
+        if (ASY_UNLIKELY(ARG) && ASY_IS_OBJ(*sp)) {
+            SYNC();
+            asy_unawaited_dropped(vm, *sp);
+        }
         DISPATCH();
     }
 
@@ -491,7 +496,12 @@ dispatch:
             raise_unbound_local(vm, co, ARG);
             goto error;
         }
+        v = locals[ARG];
         locals[ARG] = ASY_UNDEF;
+        if (ASY_IS_OBJ(v)) {
+            SYNC();
+            asy_unawaited_dropped(vm, v);
+        }
         DISPATCH();
     }
 
@@ -575,12 +585,15 @@ dispatch:
     }
 
     TARGET(DELETE_GLOBAL) {
+        v = asy_dict_get_str(vm, frame->globals, co->names[ARG]);
         int r = asy_dict_del(vm, frame->globals, ASY_OBJ(co->names[ARG]));
         if (r < 0) goto error;
         if (r == 0) {
             raise_name_error(vm, co->names[ARG]);
             goto error;
         }
+        SYNC();
+        asy_unawaited_dropped(vm, v);
         DISPATCH();
     }
 
@@ -606,12 +619,15 @@ dispatch:
 
     TARGET(DELETE_NAME) {
         AsyDict *ns = FRAME_NS(frame) ? frame->ns : frame->globals;
+        v = asy_dict_get_str(vm, ns, co->names[ARG]);
         int r = asy_dict_del(vm, ns, ASY_OBJ(co->names[ARG]));
         if (r < 0) goto error;
         if (r == 0) {
             raise_name_error(vm, co->names[ARG]);
             goto error;
         }
+        SYNC();
+        asy_unawaited_dropped(vm, v);
         DISPATCH();
     }
 

@@ -241,6 +241,15 @@ struct AsyVM {
     bool dev_mode;                 /* -X dev: asyncio's debug mode by default            */
     struct AsyTrace *trace;        /* --trace/--timeline: the tasks' recorder (trace.h)  */
     int64_t step_budget;           /* > 0: safepoints left before RuntimeError (fuzzing) */
+    /* The never-awaited warning (unawaited.c): the places it was shown (hashes), the
+     * coroutine being dropped at a known place and that place, and whether the program is
+     * over (what is still referenced then warns as "sys:1"). */
+    uint64_t *warned;
+    size_t nwarned, capwarned;
+    AsyObj *unawaited_drop;
+    AsyStr *unawaited_drop_file;
+    int32_t unawaited_drop_line;
+    bool exiting;
 
     /* -- output -- */
     FILE *out, *err;            /* stdout and stderr (tests may redirect)            */
@@ -324,6 +333,8 @@ void asy_vm_set_step_budget(AsyVM *vm, int64_t steps);
 void asy_gc_collect(AsyVM *vm);
 void asy_gc_free_all(AsyVM *vm);                     /* asy_vm_free: every object   */
 void asy_gc_exit(AsyVM *vm);                         /* asy_vm_exit's finalizers    */
+/* Is pred true of some object whose type is finalized at exit (ASY_TYPE_FINALIZE_AT_EXIT)? */
+bool asy_gc_any_finalized_at_exit(AsyVM *vm, bool (*pred)(AsyVM *vm, AsyObj *obj));
 static inline void asy_root_push(AsyVM *vm, AsyValue v);
 static inline void asy_root_pop(AsyVM *vm, size_t n);
 void asy_root_grow(AsyVM *vm);
@@ -658,13 +669,23 @@ AsyValue asy_file_print_target(AsyVM *vm);
  * the scheduler: asy_vm_free calls it before freeing the objects. */
 AsyValue asy_asyncio_run_main(AsyVM *vm, AsyValue coro);
 void asy_loop_free(AsyVM *vm);
-/* "file:line: RuntimeWarning: coroutine 'qualname' was never awaited" (task.c) for a
- * coroutine made at file:line (file NULL: "sys:1"), then `origin`, its creation traceback
- * ("Coroutine created at ...", or NULL) as CPython shows it in asyncio's debug mode, and
- * the line's source; once per place as CPython's default warning filter. Allocates no
- * objects, so a GC finalizer (of a coroutine freed unawaited) may call it. */
-void asy_warn_never_awaited_at(AsyVM *vm, const char *qualname, const char *file, int line,
-                               const char *origin);
+/* "file:line: RuntimeWarning: coroutine 'qualname' was never awaited" (unawaited.c) for
+ * the coroutine `coro` made at file:line (file NULL: "sys:1"; the place it was dropped
+ * instead when asy_unawaited_dropped is collecting it, and "sys:1" after
+ * asy_unawaited_exit), then `origin`, its creation traceback ("Coroutine created at ...",
+ * or NULL) as CPython shows it in asyncio's debug mode, and the line's source; once per
+ * place as CPython's default warning filter. Allocates no objects, so a GC finalizer (of
+ * a coroutine freed unawaited) may call it. */
+void asy_warn_never_awaited_at(AsyVM *vm, AsyObj *coro, const char *qualname, const char *file,
+                               int line, const char *origin);
+/* v was just dropped by an expression statement or a `del` (vm.c): if it is a coroutine
+ * never awaited, collect now, so that it warns here, naming this line, as CPython does
+ * when the last reference goes. Needs the running frame's pc and sp published. */
+void asy_unawaited_dropped(AsyVM *vm, AsyValue v);
+/* The program is over (asy_vm_exit, asy_vm_free): report the coroutines never awaited
+ * that are garbage, then treat the rest as CPython's shutdown does ("sys:1"). */
+void asy_unawaited_exit(AsyVM *vm);
+void asy_unawaited_free(AsyVM *vm);
 
 /* ---- running code (vm.c) ---- */
 /* Run module-level code with `globals` as its namespace; its result, or ASY_ERR. */
