@@ -88,6 +88,9 @@ static int exit_status(AsyVM *vm, bool ok) {
     if (ok) return 0;
     if (asy_exc_matches(vm, ASY_EXC_SystemExit)) return exit_status_of_system_exit(vm);
     bool interrupted = asy_exc_matches(vm, ASY_EXC_KeyboardInterrupt);
+    /* CPython keeps the exception it printed (sys.last_value) until shutdown, and what it
+     * refers to with it: a coroutine never awaited that it holds warns as "sys:1". */
+    asy_root_push(vm, ASY_OBJ(vm->exc));
     asy_vm_print_exception(vm);
     return interrupted ? EXIT_INTERRUPTED : 1;
 }

@@ -546,13 +546,20 @@ static AsyValue run_main(AsyVM *vm, AsyValue coro, bool debug) {
     return r;
 }
 
+/* RuntimeError: asyncio.run() inside a running loop. The error keeps the coroutine it was
+ * given, as CPython's traceback keeps run()'s frame with it: a coroutine never awaited
+ * then warns when the error goes, as "sys:1" when the program ends with it uncaught. */
+static AsyValue refuse_nested_run(AsyVM *vm, AsyValue coro) {
+    asy_raise(vm, ASY_EXC_RuntimeError, "asyncio.run() cannot be called from a running event loop");
+    if (vm->exc) vm->exc->extra = coro;
+    return ASY_ERR;
+}
+
 static AsyValue aio_run(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     AsyValue debug = asy_kwarg(vm, kw, "debug");
     if (!asy_check_kw_done(vm, "run", kw)) return ASY_ERR;
     if (!asy_check_args(vm, "run", argc, 1, 1)) return ASY_ERR;
-    if (loop_of(vm)->running)
-        return asy_raise(vm, ASY_EXC_RuntimeError,
-                         "asyncio.run() cannot be called from a running event loop");
+    if (loop_of(vm)->running) return refuse_nested_run(vm, argv[0]);
     if (!asy_aio_is_coroutine(vm, argv[0])) {
         /* CPython's Runner made its loop first, and closing it spent two task names */
         loop_of(vm)->task_counter += 2;
@@ -575,9 +582,7 @@ AsyValue asy_asyncio_run_main(AsyVM *vm, AsyValue coro) {
         if (vm->exc) return ASY_ERR;
         if (!loop_of(vm) && !asy_loop_get(vm)) return ASY_ERR;
     }
-    if (loop_of(vm)->running)
-        return asy_raise(vm, ASY_EXC_RuntimeError,
-                         "asyncio.run() cannot be called from a running event loop");
+    if (loop_of(vm)->running) return refuse_nested_run(vm, coro);
     if (!asy_aio_is_coroutine(vm, coro))
         return asy_raise(vm, ASY_EXC_ValueError, "a coroutine was expected, got %R", coro);
     return run_main(vm, coro, false);

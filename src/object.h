@@ -453,7 +453,8 @@ typedef struct {
     AsyValue context;                 /* __context__ (None when unset)              */
     bool suppress_context;
     AsyValue value;                   /* StopIteration.value; code of SystemExit    */
-    AsyValue extra;                   /* OSError errno/strerror tuple, KeyError ... */
+    AsyValue extra;                   /* OSError errno/strerror tuple; what a refused
+                                         asyncio.run() was given (mod_asyncio.c)     */
     AsyValue exceptions;              /* ExceptionGroup: the tuple of exceptions    */
     AsyValue message;                 /* ExceptionGroup: the message string          */
 } AsyException;
