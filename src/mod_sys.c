@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <unistd.h>
 
+#include "compiler.h"
 #include "vm.h"
 
 static AsyValue sys_exit(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
@@ -90,6 +91,42 @@ static const char *sys_executable(char *buf, size_t n) {
     return buf;
 }
 
+/* sys.version_info: a tuple with named fields, as CPython's struct sequence (scripts test
+ * sys.version_info.major or compare it with a tuple). Written in asy, and made on first
+ * use (startup stays free of compiling). */
+static const char version_info_src[] =
+    "class version_info(tuple):\n"
+    "    __slots__ = ()\n"
+    "    major = property(lambda self: self[0])\n"
+    "    minor = property(lambda self: self[1])\n"
+    "    micro = property(lambda self: self[2])\n"
+    "    releaselevel = property(lambda self: self[3])\n"
+    "    serial = property(lambda self: self[4])\n"
+    "    def __repr__(self):\n"
+    "        return ('sys.version_info(major=%r, minor=%r, micro=%r, releaselevel=%r, '\n"
+    "                'serial=%r)' % self)\n"
+    "version_info = version_info((3, 11, 0, 'final', 0))\n";
+
+static void make_version_info(AsyVM *vm, AsyModule *m) {
+    AsyCode *code =
+        asy_compile(vm, version_info_src, sizeof version_info_src - 1, "<sys>", ASY_PARSE_MODULE);
+    if (!code) return;
+    asy_root_push(vm, ASY_OBJ(code));
+    AsyDict *ns = asy_dict_new(vm);
+    asy_root_push(vm, ASY_OBJ(ns));
+    asy_dict_set_str(vm, ns, ASY_S(vm, __name__), ASY_OBJ(m->name));
+    asy_dict_set_str(vm, ns, ASY_S(vm, __builtins__), ASY_OBJ(vm->builtins));
+    if (!ASY_IS_ERR(asy_vm_run_code(vm, code, ns)))
+        asy_dict_set_cstr(vm, m->dict, "version_info", asy_dict_get_cstr(vm, ns, "version_info"));
+    asy_root_pop(vm, 2);
+}
+
+static const char *const version_info_names[] = {"version_info", NULL};
+static const AsyLazyPart sys_parts[] = {
+    {version_info_names, make_version_info},
+    {NULL, NULL},
+};
+
 void asy_mod_sys_init(AsyVM *vm) {
     char exe[PATH_MAX];
     AsyModule *m = asy_module_new(vm, "sys");
@@ -100,9 +137,6 @@ void asy_mod_sys_init(AsyVM *vm) {
     sys_set(vm, m, "platform", ASY_OBJ(asy_str_from_cstr(vm, "linux")));
     sys_set(vm, m, "version",
             ASY_OBJ(asy_str_from_cstr(vm, "3.11.0 (asy " PACKAGE_VERSION ")")));
-    AsyValue vi[] = {ASY_INT(3), ASY_INT(11), ASY_INT(0),
-                     ASY_OBJ(asy_str_from_cstr(vm, "final")), ASY_INT(0)};
-    sys_set(vm, m, "version_info", ASY_OBJ(asy_tuple_from_array(vm, vi, 5)));
     sys_set(vm, m, "maxsize", ASY_INT(INT64_MAX));
     sys_set(vm, m, "byteorder", ASY_OBJ(asy_str_from_cstr(vm, "little")));
     sys_set(vm, m, "executable", ASY_OBJ(asy_str_from_cstr(vm, sys_executable(exe, sizeof exe))));
@@ -111,5 +145,6 @@ void asy_mod_sys_init(AsyVM *vm) {
                                                                           : "")));
     sys_set(vm, m, "path", ASY_OBJ(path));
     asy_file_add_std_streams(vm, m->dict);   /* stdin, stdout, stderr: fileobject.c */
+    asy_module_set_lazy(m, sys_parts);
     asy_module_register(vm, m);
 }
