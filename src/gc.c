@@ -151,10 +151,9 @@ static AsyObj *gc_large_new(AsyVM *vm, size_t size, bool zero, GcLarge **list) {
 
 static ASY_ALWAYS_INLINE AsyObj *gc_alloc(AsyVM *vm, AsyType *type, size_t size, bool zero,
                                           bool fallible) {
-    if (size > ASY_MAX_ALLOC) gc_fatal_oom(size);
     AsyObj *obj;
-    size_t cls = (size + ASY_GC_GRAIN - 1) / ASY_GC_GRAIN;
-    if (GC_POOLS && cls <= ASY_GC_NCLASSES) {
+    if (GC_POOLS && size <= (size_t)ASY_GC_NCLASSES * ASY_GC_GRAIN) {
+        size_t cls = (size + ASY_GC_GRAIN - 1) / ASY_GC_GRAIN;
         if (cls == 0) cls = 1;
         unsigned kind =
             type && (type->tflags & ASY_TYPE_FINALIZE_AT_EXIT) ? GC_KIND_EXIT : GC_KIND_PLAIN;
@@ -165,7 +164,9 @@ static ASY_ALWAYS_INLINE AsyObj *gc_alloc(AsyVM *vm, AsyType *type, size_t size,
         obj->gc_class = (uint16_t)cls;
         vm->bytes_allocated += bytes;
     } else {
-        obj = gc_large_new(vm, size, zero, &vm->gc_large);
+        /* A size the program chose comes here fallible: past vm->max_alloc, MemoryError. */
+        bool over = size > (fallible ? vm->max_alloc : ASY_MAX_ALLOC);
+        obj = over ? NULL : gc_large_new(vm, size, zero, &vm->gc_large);
         if (!obj) {
             if (!fallible) gc_fatal_oom(size);
             asy_raise_memory(vm);
@@ -198,7 +199,7 @@ void *asy_gc_alloc_type(AsyVM *vm, AsyType *meta, size_t size) {
 }
 
 void *asy_mem_alloc(AsyVM *vm, size_t size) {
-    if (size > ASY_MAX_ALLOC) {
+    if (size > vm->max_alloc) {
         asy_raise_memory(vm);
         return NULL;
     }
@@ -213,7 +214,7 @@ void *asy_mem_alloc(AsyVM *vm, size_t size) {
 }
 
 void *asy_mem_realloc(AsyVM *vm, void *ptr, size_t old_size, size_t new_size) {
-    if (new_size > ASY_MAX_ALLOC) {
+    if (new_size > vm->max_alloc) {
         asy_raise_memory(vm);
         return NULL;
     }

@@ -47,6 +47,7 @@ AsyVM *asy_vm_new(void) {
     AsyVM *vm = calloc(1, sizeof *vm);
     if (!vm) return NULL;
     vm->next_gc = ASY_GC_INITIAL_THRESHOLD;
+    vm->max_alloc = ASY_MAX_ALLOC;
     vm->recursion_limit = ASY_DEFAULT_RECURSION_LIMIT;
     vm->out = stdout;
     vm->err = stderr;

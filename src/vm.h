@@ -182,6 +182,9 @@ struct AsyVM {
     struct GcLarge *gc_large, *gc_types;
     size_t bytes_allocated;     /* objects plus buffers they own                    */
     size_t next_gc;             /* collect at the next safepoint past this          */
+    /* The largest allocation a program may ask for (ASY_MAX_ALLOC unless an embedder, such
+     * as the fuzzers, lowers it): a bigger object or buffer is MemoryError. */
+    size_t max_alloc;
     bool gc_pending;            /* an allocation happened since the last safepoint   */
     int gc_disabled;            /* > 0 while collection must not run                */
     AsyObj **gray;              /* mark stack                                       */
@@ -297,7 +300,7 @@ void asy_gc_each(AsyVM *vm, bool (*fn)(AsyObj *obj, void *ctx), void *ctx);
 AsyObj *asy_gc_types_first(AsyVM *vm);
 AsyObj *asy_gc_types_next(AsyObj *type);
 /* Memory for buffers an object owns (list items, dict tables, ...): counted toward the
- * next collection. Returns NULL with MemoryError pending when size > ASY_MAX_ALLOC or
+ * next collection. Returns NULL with MemoryError pending when size > vm->max_alloc or
  * malloc fails. asy_mem_free accepts NULL. */
 void *asy_mem_alloc(AsyVM *vm, size_t size);
 void *asy_mem_realloc(AsyVM *vm, void *ptr, size_t old_size, size_t new_size);

@@ -13,6 +13,9 @@
 #include "compiler.h"
 #include "vm.h"
 
+/* The largest single object or buffer a fuzzed program may allocate. */
+#define FUZZ_MAX_ALLOC ((size_t)256 << 20)
+
 static AsyVM *fuzz_vm;
 
 /* One interpreter per process, without the modules in `blocked` (NULL-terminated), open()
@@ -21,6 +24,9 @@ static AsyVM *fuzz_get_vm_without(const char *const *blocked) {
     if (fuzz_vm) return fuzz_vm;
     if (!freopen("/dev/null", "w", stdout)) abort();
     fuzz_vm = asy_vm_new();
+    /* Programs that ask for gigabytes at once (`0xDEADBEEF * "x"`) get MemoryError from asy
+     * well before libFuzzer's own malloc limit (-rss_limit_mb=2048) reports them. */
+    fuzz_vm->max_alloc = FUZZ_MAX_ALLOC;
     for (int i = 0; blocked[i]; i++) asy_dict_set_cstr(fuzz_vm, fuzz_vm->modules, blocked[i], ASY_NONE);
     asy_dict_del(fuzz_vm, fuzz_vm->builtins->dict, ASY_OBJ(asy_str_intern_cstr(fuzz_vm, "open")));
     asy_dict_del(fuzz_vm, fuzz_vm->builtins->dict, ASY_OBJ(asy_str_intern_cstr(fuzz_vm, "input")));

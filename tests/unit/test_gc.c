@@ -120,6 +120,31 @@ Test(gc, huge_buffers_raise_memory_error_instead_of_aborting) {
     asy_exc_clear(vm);
 }
 
+/* An embedder's cap (the fuzzers set one): a program asking for more at once gets
+ * MemoryError, whichever allocator the object or buffer comes from, and goes on. */
+Test(gc, allocation_cap_raises_memory_error) {
+    vm->max_alloc = (size_t)1 << 20;
+    const char *src = "caught = []\n"
+                      "for make in (lambda: 'ab' * 10**6, lambda: b'ab' * 10**6,\n"
+                      "             lambda: (1, 2) * 10**6, lambda: [0] * 10**6,\n"
+                      "             lambda: {i: i for i in range(10**6)}):\n"
+                      "    try:\n"
+                      "        make()\n"
+                      "    except MemoryError:\n"
+                      "        caught.append(1)\n"
+                      "grown = []\n"
+                      "try:\n"
+                      "    for i in range(10**6): grown.append(0)\n"
+                      "except MemoryError:\n"
+                      "    caught.append(1000 < len(grown) < 10**6)\n"
+                      "small = len('ab' * 1000)\n";
+    AsyModule *m = asy_vm_run_source(vm, src, strlen(src), "<gc-test>", "gc_cap");
+    cr_assert_not_null(m);
+    AsyValue caught = asy_dict_get_cstr(vm, m->dict, "caught");
+    cr_assert_eq(((AsyList *)ASY_AS_OBJ(caught))->len, 6);
+    cr_assert_eq(ASY_AS_INT(asy_dict_get_cstr(vm, m->dict, "small")), 2000);
+}
+
 Test(gc, programs_survive_collections) {
     /* Run real code with a tiny threshold so it collects at nearly every safepoint. */
     vm->next_gc = 0;
