@@ -331,6 +331,17 @@ static AsyValue native_repr(AsyVM *vm, AsyValue self) {
                                   asy_type_name(vm, n->self), p));
 }
 
+/* CPython's docstring of a method ("str.split") or of a function of builtins ("len": the
+ * native is the one builtins holds, not a module's function of the same name). */
+static const char *native_cpython_doc(AsyVM *vm, AsyNative *n) {
+    if (n->owner) return asy_doc_find(n->owner->name, n->def->name);
+    AsyValue b = asy_dict_get_cstr(vm, vm->builtins->dict, n->def->name);
+    if (!ASY_IS_OBJ(b) || ASY_AS_OBJ(b)->type != n->hdr.type ||
+        ((AsyNative *)ASY_AS_OBJ(b))->def != n->def)
+        return NULL;
+    return asy_doc_find(NULL, n->def->name);
+}
+
 static AsyValue native_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
     AsyNative *n = (AsyNative *)ASY_AS_OBJ(self);
     if (name_is(name, ASY_S(vm, __name__))) return ASY_OBJ(asy_str_from_cstr(vm, n->def->name));
@@ -339,8 +350,9 @@ static AsyValue native_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
         return q ? ASY_OBJ(q) : ASY_ERR;
     }
     if (name_is(name, ASY_S(vm, __doc__))) {
-        if (!n->def->doc) return ASY_NONE;
-        return ASY_OBJ(asy_str_from_cstr(vm, n->def->doc));
+        const char *doc = native_cpython_doc(vm, n);
+        if (!doc) doc = n->def->doc;
+        return doc ? ASY_OBJ(asy_str_from_cstr(vm, doc)) : ASY_NONE;
     }
     if (name_is_c(name, "__self__")) {
         if (ASY_IS_UNDEF(n->self)) return ASY_NONE;

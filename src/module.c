@@ -58,6 +58,8 @@ int asy_module_make_all(AsyVM *vm, AsyModule *m) {
 static AsyValue module_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
     AsyModule *m = mod_of(self);
     AsyValue v = asy_dict_get_str(vm, m->dict, name);
+    if (ASY_IS_NONE(v) && !m->file && name == ASY_S(vm, __doc__)) /* a built-in module's */
+        return asy_doc_fill(vm, m->dict, m->name->data);
     if (!ASY_IS_UNDEF(v)) return v;
     if (m->lazy) {
         int r = name == ASY_S(vm, __dict__) ? asy_module_make_all(vm, m)

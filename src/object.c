@@ -208,6 +208,7 @@ static AsyValue generic_getattr(AsyVM *vm, AsyValue obj, AsyStr *name, bool rais
     }
     if (dt) {
         if (dt->descr_get != default_descr_get) return dt->descr_get(vm, descr, obj, t);
+        if (ASY_IS_NONE(descr) && name_is(name, ASY_S(vm, __doc__))) return asy_doc_of_type(vm, t);
         return descr;
     }
     if (name_is(name, ASY_S(vm, __class__))) return ASY_OBJ(t);
@@ -618,6 +619,7 @@ static AsyValue type_special_attr(AsyVM *vm, AsyType *t, AsyStr *name) {
     if (name_is(name, ASY_S(vm, __doc__))) {
         AsyValue d = t->dict ? asy_dict_get_str(vm, t->dict, name) : ASY_UNDEF;
         if (ASY_IS_UNDEF(d)) return ASY_NONE;
+        if (ASY_IS_NONE(d)) return asy_doc_of_type(vm, t);
         AsyType *dt = asy_type_of(vm, d);
         return dt->descr_get != default_descr_get ? dt->descr_get(vm, d, ASY_UNDEF, t) : d;
     }
@@ -1247,6 +1249,7 @@ void asy_object_init_methods(AsyVM *vm) {
     AsyType *type = ASY_TYPE(vm, type);
     asy_dict_set_str(vm, type->dict, ASY_S(vm, __new__),
                      asy_native_new(vm, &builtin_new_def, ASY_OBJ(type), NULL));
+    asy_dict_set_str(vm, type->dict, ASY_S(vm, __doc__), ASY_NONE); /* made when asked */
     asy_type_modified(vm, type);
 }
 

@@ -104,7 +104,7 @@ static inline AsyValue module_attr(AsyVM *vm, AsyCode *co, int32_t arg, AsyValue
     AsyGlobalCache *ce = co->gcache ? &co->gcache[co->nnames + arg] : NULL;
     if (ASY_LIKELY(ce && ce->globals == d && ce->globals_version == d->version)) return ce->value;
     AsyValue v = asy_dict_get_str(vm, d, co->names[arg]);
-    if (ASY_IS_UNDEF(v)) return v;
+    if (ASY_IS_UNDEF(v) || ASY_IS_NONE(v)) return ASY_UNDEF; /* None may be a __doc__ to make */
     if (!ce && (ce = global_cache(vm, co))) ce += co->nnames + arg;
     if (ce) {
         ce->globals = d;

@@ -629,6 +629,12 @@ AsyCell *asy_cell_new(AsyVM *vm, AsyValue v);
 
 /* module.c */
 AsyModule *asy_module_new(AsyVM *vm, const char *name);
+/* doc.c: CPython's docstring of "owner.name" ("str.split"; owner NULL: "len", "int",
+ * "math"), or NULL. asy_doc_fill puts the one of `name` in ns as its __doc__ and returns it
+ * (None when there is none); asy_doc_of_type is a built-in type's, made on first use. */
+const char *asy_doc_find(const char *owner, const char *name);
+AsyValue asy_doc_fill(AsyVM *vm, AsyDict *ns, const char *name);
+AsyValue asy_doc_of_type(AsyVM *vm, AsyType *t);
 void asy_module_add_functions(AsyVM *vm, AsyModule *m, const AsyMethodDef *defs);
 /* import name: built-in modules, then NAME.asy beside the script. */
 AsyValue asy_import(AsyVM *vm, AsyStr *name);
