@@ -54,7 +54,10 @@
  *   reaches an await travels down the await chain as in CPython instead: every awaiting
  *   frame is saved into its coroutine, suspended AT its AWAIT, and the value comes out of
  *   send(); the next send() re-executes those AWAITs, passing the sent value inwards
- *   (vm->pending_send). A native awaitable that is not ready yields itself that way.
+ *   (vm->pending_send). A native awaitable asked in such a loop (ASY_AWAIT_STEPPED) must
+ *   not make the running task wait: it hands out what CPython's awaitable would yield
+ *   (sleep(0): None; sleep(delay) and a pending future: a Future), which travels that way,
+ *   and is asked again, with the sent value, when the caller sends.
  */
 #ifndef ASY_FIBER_H
 #define ASY_FIBER_H

@@ -68,6 +68,20 @@ typedef struct {
 
 /* ---- the type object ---- */
 typedef AsyValue (*AsyUnaryFn)(AsyVM *vm, AsyValue self);
+/* `await x` on a native awaitable (the type's await_ slot, fiber.h). sent: UNDEF the first
+ * time the AWAIT runs; the value sent in when the awaiting frame is resumed after a value
+ * it handed out went to a C caller (coro.send()) as a yield. mode: */
+typedef enum {
+    ASY_AWAIT_IN_TASK,   /* the running task's own dispatch loop: SUSPEND makes it wait   */
+    ASY_AWAIT_STEPPED,   /* a C caller steps the frame (coro.send(), a generator-based
+                            __await__ delegating to it): what the slot hands out goes to
+                            that caller, as CPython's awaitables yield to whoever steps
+                            them, and no task may be made to wait                       */
+    ASY_AWAIT_ABANDONED, /* an exception is thrown in (coro.throw(), close()) at the AWAIT
+                            that handed something out: let go of it; the result is unused */
+} AsyAwaitMode;
+typedef int (*AsyAwaitFn)(AsyVM *vm, AsyValue self, AsyValue sent, AsyAwaitMode mode,
+                          AsyValue *result);
 
 #define ASY_TYPE_BASETYPE (1u << 0)   /* may be subclassed                              */
 #define ASY_TYPE_HEAP (1u << 1)       /* a user class (made by a class statement)       */
@@ -139,8 +153,9 @@ struct AsyType {
     void (*finalize)(AsyVM *vm, AsyObj *self);
     /* `await x` on a native awaitable (the async runtime's futures): NULL for every other
      * type (it is not inherited). Returns ASY_AWAIT_DONE with *result set, ASY_AWAIT_SUSPEND
-     * to suspend the task until the scheduler resumes it, or ASY_AWAIT_ERROR (fiber.h). */
-    int (*await_)(AsyVM *vm, AsyValue self, AsyValue *result);
+     * to suspend the task until the scheduler resumes it (or, when it cannot suspend, to
+     * hand *result to the C caller), or ASY_AWAIT_ERROR (fiber.h). */
+    AsyAwaitFn await_;
     /* Bootstrap (object.c): method tables added before str, dict and natives existed,
      * installed into `dict` as soon as they do; empty afterwards. */
     const AsyMethodDef **pending_methods;

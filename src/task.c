@@ -880,8 +880,12 @@ AsyValue asy_op_value(AsyVM *vm, AsyValue v) {
     return ASY_OBJ(asy_op_new(vm, op_value_fn, "coroutine", ASY_UNDEF, v));
 }
 
-/* state bit: the op may be awaited any number of times (the shared sleep(0)). */
+/* state bits: the op may be awaited any number of times (the shared sleep(0)); it handed a
+ * future to whoever steps its coroutine by hand (op_await_stepped); that future's timer
+ * fired. */
 #define OP_REUSABLE 1u
+#define OP_HANDED 2u
+#define OP_TIMER_FIRED 4u
 
 static int op_drive(AsyVM *vm, AsyOp *op, AsyTask *t, AsyValue *out) {
     bool resumed = t->native_wait == &op->hdr;
@@ -899,14 +903,25 @@ static int op_drive(AsyVM *vm, AsyOp *op, AsyTask *t, AsyValue *out) {
     return r;
 }
 
-static int op_await(AsyVM *vm, AsyValue self, AsyValue *result) {
+static int op_await_stepped(AsyVM *vm, AsyOp *op, bool resumed, AsyValue *result);
+static void op_let_go(AsyVM *vm, AsyOp *op);
+
+static int op_await(AsyVM *vm, AsyValue self, AsyValue sent, AsyAwaitMode mode,
+                    AsyValue *result) {
+    AsyOp *op = (AsyOp *)ASY_AS_OBJ(self);
+    if (mode == ASY_AWAIT_ABANDONED) {
+        op_let_go(vm, op);
+        return ASY_AWAIT_DONE;
+    }
+    if (!ASY_IS_UNDEF(sent) || (op->state & OP_HANDED))
+        return op_await_stepped(vm, op, true, result);
+    if (mode == ASY_AWAIT_STEPPED) return op_await_stepped(vm, op, false, result);
     AsyTask *t = asy_task_current(vm);
     if (!t) {
         asy_raise(vm, ASY_EXC_RuntimeError, "no running event loop");
         return ASY_AWAIT_ERROR;
     }
     *result = ASY_UNDEF;
-    AsyOp *op = (AsyOp *)ASY_AS_OBJ(self);
     if (op == loop_of(vm)->sleep0 && t->native_wait != &op->hdr) {
         /* sleep(0): a bare yield for one pass (op_sleep_fn's, without the indirection);
          * task_run completes the await when the task comes back */
@@ -972,7 +987,24 @@ static void sleep_fire(AsyVM *vm, AsyValue a, AsyValue b) {
     asy_task_wait_resolve(vm, t, ASY_NONE);
 }
 
+/* The timer of a sleep whose coroutine is stepped by hand: CPython's
+ * _set_result_unless_cancelled on the future it handed out (b). */
+static void sleep_stepped_fire(AsyVM *vm, AsyValue a, AsyValue b) {
+    AsyOp *op = (AsyOp *)ASY_AS_OBJ(a);
+    op->state |= OP_TIMER_FIRED;
+    AsyFuture *f = fut_of(b);
+    if (!(op->state & OP_HANDED) || f->state != ASY_FUT_PENDING) return;
+    AsyValue r = ASY_IS_UNDEF(op->arg) ? ASY_NONE : op->arg;
+    if (!asy_future_set_result(vm, f, r)) asy_exc_clear(vm);
+}
+
+static bool sleep_stepped_dead(const AsyHandle *h) {
+    const AsyOp *op = (const AsyOp *)ASY_AS_OBJ(h->a);
+    return !(op->state & OP_HANDED) || fut_of(h->b)->state != ASY_FUT_PENDING;
+}
+
 bool asy_timer_dead(AsyVM *vm, const AsyHandle *h) {
+    if (h->fn == sleep_stepped_fire) return sleep_stepped_dead(h);
     if (h->fn != sleep_fire) return asy_handle_dead(vm, h);
     AsyTask *t = task_of(h->a);
     return (int64_t)t->wait_gen != ASY_AS_INT(h->b) || t->wait_kind != ASY_WAIT_SLEEP ||
@@ -996,6 +1028,69 @@ static int op_sleep_fn(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyValue 
     return ASY_AWAIT_SUSPEND;
 }
 
+/* The caller that stepped the sleep is done with its future (CPython's finally: h.cancel()). */
+static void op_let_go(AsyVM *vm, AsyOp *op) {
+    if (!(op->state & OP_HANDED)) return;
+    op->state &= ~OP_HANDED;
+    if (!(op->state & OP_TIMER_FIRED)) asy_loop_timer_cancelled(vm); /* its timer is dead */
+}
+
+/* An op awaited by a coroutine that a C caller steps (coro.send(), a generator-based
+ * __await__ delegating to it): it must not make the running task wait, and what it hands
+ * out goes to that caller, as CPython's own awaitables do. sleep(0) yields None once;
+ * sleep(delay) yields a Future whose timer sets it, and when the caller sends again the
+ * future must be done ("await wasn't used with future"), as in CPython. The other ops
+ * (Event.wait, Lock.acquire, ...) are still awaited by the running task. */
+static int op_await_stepped(AsyVM *vm, AsyOp *op, bool resumed, AsyValue *result) {
+    AsyLoop *L = loop_of(vm);
+    if (op->fn != op_sleep_fn) {
+        AsyTask *t = asy_task_current(vm);
+        if (!t) {
+            asy_raise(vm, ASY_EXC_RuntimeError, "no running event loop");
+            return ASY_AWAIT_ERROR;
+        }
+        *result = ASY_UNDEF;
+        return op_drive(vm, op, t, result);
+    }
+    AsyValue value = ASY_IS_UNDEF(op->arg) ? ASY_NONE : op->arg;
+    if (!(op->num > 0)) { /* sleep(0): a bare yield */
+        if (resumed) {
+            *result = value;
+            return ASY_AWAIT_DONE;
+        }
+        if (!(op->state & OP_REUSABLE)) op->awaited = 1;
+        *result = ASY_NONE;
+        return ASY_AWAIT_SUSPEND;
+    }
+    if (resumed && ASY_IS_OBJ(op->obj)) {
+        AsyFuture *f = fut_of(op->obj);
+        op_let_go(vm, op);
+        if (f->state == ASY_FUT_PENDING) {
+            asy_raise(vm, ASY_EXC_RuntimeError, "await wasn't used with future");
+            return ASY_AWAIT_ERROR;
+        }
+        *result = asy_future_result(vm, f);
+        return ASY_IS_ERR(*result) ? ASY_AWAIT_ERROR : ASY_AWAIT_DONE;
+    }
+    if (op->awaited) {
+        asy_raise(vm, ASY_EXC_RuntimeError, "cannot reuse already awaited coroutine");
+        return ASY_AWAIT_ERROR;
+    }
+    op->awaited = 1;
+    if (!L->running) {
+        asy_raise(vm, ASY_EXC_RuntimeError, "no running event loop");
+        return ASY_AWAIT_ERROR;
+    }
+    AsyFuture *f = asy_future_new(vm);
+    op->obj = ASY_OBJ(f);
+    if (!asy_loop_call_at(vm, asy_loop_time() + op->num, sleep_stepped_fire, ASY_OBJ(op),
+                          ASY_OBJ(f)))
+        return ASY_AWAIT_ERROR;
+    op->state |= OP_HANDED;
+    *result = ASY_OBJ(f);
+    return ASY_AWAIT_SUSPEND;
+}
+
 AsyValue asy_sleep_op(AsyVM *vm, double delay, AsyValue result) {
     static const char name[] = "sleep";
     if (!(delay > 0) && (ASY_IS_UNDEF(result) || ASY_IS_NONE(result))) {
@@ -1013,8 +1108,24 @@ AsyValue asy_sleep_op(AsyVM *vm, double delay, AsyValue result) {
 
 /* ---- awaiting a future ---- */
 
-static int future_await(AsyVM *vm, AsyValue self, AsyValue *result) {
+static int future_await(AsyVM *vm, AsyValue self, AsyValue sent, AsyAwaitMode mode,
+                        AsyValue *result) {
     AsyFuture *f = fut_of(self);
+    if (mode == ASY_AWAIT_ABANDONED) return ASY_AWAIT_DONE;
+    if (!ASY_IS_UNDEF(sent) || mode == ASY_AWAIT_STEPPED) {
+        /* Stepped by hand (CPython's Future.__await__): a pending future yields itself to
+         * the caller, and when the caller sends again it must be done. */
+        if (f->state == ASY_FUT_PENDING) {
+            if (ASY_IS_UNDEF(sent)) {
+                *result = self;
+                return ASY_AWAIT_SUSPEND;
+            }
+            asy_raise(vm, ASY_EXC_RuntimeError, "await wasn't used with future");
+            return ASY_AWAIT_ERROR;
+        }
+        *result = asy_future_result(vm, f);
+        return ASY_IS_ERR(*result) ? ASY_AWAIT_ERROR : ASY_AWAIT_DONE;
+    }
     AsyTask *t = asy_task_current(vm);
     if (t && t->native_wait == &f->hdr) { /* resumed after the wake-up */
         t->native_wait = NULL;

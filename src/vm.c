@@ -82,6 +82,16 @@ static bool gen_can_start(AsyVM *vm, AsyGenerator *g) {
     return true;
 }
 
+/* A coroutine stopped at an await of its own (stepped by hand with send()) is delegating:
+ * awaiting it is CPython's "being awaited already" (its _PyGen_yf check). */
+static bool coro_can_await(AsyVM *vm, AsyGenerator *g) {
+    if (g->kind != ASY_GENKIND_COROUTINE || g->state != ASY_GEN_SUSPENDED) return true;
+    AsyOpcode op = ASY_OP(g->frame.code->code[g->frame.pc]);
+    if (op != ASY_OP_AWAIT && op != ASY_OP_YIELD_FROM) return true;
+    asy_raise(vm, ASY_EXC_RuntimeError, "coroutine is being awaited already");
+    return false;
+}
+
 /* The name cache of a code object (fiber.h), made on first use; NULL (no caching) when
  * memory is short. */
 static AsyGlobalCache *global_cache(AsyVM *vm, AsyCode *co) {
@@ -1821,7 +1831,7 @@ dispatch:
         AsyValue sent = await_sent = vm->pending_send;
         vm->pending_send = ASY_UNDEF;
         /* native awaitables (asyncio.sleep's, futures) first: their type has the slot */
-        int (*slot)(AsyVM *, AsyValue, AsyValue *) = type_of(vm, aw)->await_;
+        AsyAwaitFn slot = type_of(vm, aw)->await_;
         if (!slot && asy_is_gen(vm, aw) && !is_type(vm, aw, ASY_TYPE_async_generator)) {
             AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(aw);
             if (g->state == ASY_GEN_CLOSED) {
@@ -1829,7 +1839,7 @@ dispatch:
                           g->kind == ASY_GENKIND_COROUTINE ? "coroutine" : "generator");
                 goto error;
             }
-            if (!gen_can_start(vm, g)) goto error;
+            if (!gen_can_start(vm, g) || (ASY_IS_UNDEF(sent) && !coro_can_await(vm, g))) goto error;
             g->awaited = true;
             SYNC();
             if (!asy_gen_push(vm, fiber, g, ASY_RESUME_AWAIT,
@@ -1844,7 +1854,7 @@ dispatch:
         if (slot) {
             AsyValue res = ASY_UNDEF;
             SYNC();
-            int r = slot(vm, aw, &res);
+            int r = slot(vm, aw, sent, can_suspend ? ASY_AWAIT_IN_TASK : ASY_AWAIT_STEPPED, &res);
             RESYNC();
             if (r == ASY_AWAIT_ERROR) goto error;
             if (r == ASY_AWAIT_DONE) {
@@ -2501,8 +2511,12 @@ static bool delegate_throw(AsyVM *vm, AsyFiber *fb, AsyValue exc) {
         AsyOpcode op = ASY_OP(fr->code->code[fr->pc]);
         if (op != ASY_OP_YIELD_FROM && op != ASY_OP_AWAIT) return true;
         AsyValue inner = fb->stack[fb->sp - 1];
-        if (!is_type(vm, inner, ASY_TYPE_generator) && !is_type(vm, inner, ASY_TYPE_coroutine))
+        if (!is_type(vm, inner, ASY_TYPE_generator) && !is_type(vm, inner, ASY_TYPE_coroutine)) {
+            AsyAwaitFn slot = op == ASY_OP_AWAIT ? asy_vm_await_slot(type_of(vm, inner)) : NULL;
+            AsyValue ignored;
+            if (slot) slot(vm, inner, exc, ASY_AWAIT_ABANDONED, &ignored); /* its finally */
             return true;
+        }
         AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(inner);
         if (g->state != ASY_GEN_SUSPENDED) return true;
         if (closing) {

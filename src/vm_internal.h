@@ -73,6 +73,6 @@ AsyValue asy_excgroup_prep_reraise(AsyVM *vm, AsyValue orig, AsyList *excs);
 bool asy_vm_unpack(AsyVM *vm, AsyValue seq, int before, int after, bool star, AsyValue *dst);
 bool asy_vm_dict_update(AsyVM *vm, AsyDict *d, AsyValue m, bool merge, AsyValue f);
 AsyValue asy_vm_get_awaitable(AsyVM *vm, AsyValue v);
-int (*asy_vm_await_slot(AsyType *t))(AsyVM *, AsyValue, AsyValue *);
+AsyAwaitFn asy_vm_await_slot(AsyType *t);
 
 #endif

@@ -333,7 +333,7 @@ AsyValue asy_vm_get_awaitable(AsyVM *vm, AsyValue v) {
     return it;
 }
 
-int (*asy_vm_await_slot(AsyType *t))(AsyVM *, AsyValue, AsyValue *) {
+AsyAwaitFn asy_vm_await_slot(AsyType *t) {
     for (AsyMroIter it = asy_mro_begin(t); it.t; asy_mro_next(&it))
         if (it.t->await_) return it.t->await_;
     return NULL;

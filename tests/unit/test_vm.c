@@ -117,8 +117,11 @@ typedef struct {
     int64_t value;
 } Waiter;
 
-static int waiter_await(AsyVM *v, AsyValue self, AsyValue *result) {
+static int waiter_await(AsyVM *v, AsyValue self, AsyValue sent, AsyAwaitMode mode,
+                        AsyValue *result) {
     ASY_UNUSED(v);
+    ASY_UNUSED(sent);
+    if (mode == ASY_AWAIT_ABANDONED) return ASY_AWAIT_DONE;
     Waiter *w = (Waiter *)ASY_AS_OBJ(self);
     if (w->pending > 0) {
         w->pending--;
