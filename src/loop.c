@@ -5,6 +5,7 @@
 #include "common.h"
 
 #include <event2/event.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,10 @@
 /* Debug mode logs a step or callback that ran this long (CPython's
  * loop.slow_callback_duration). */
 #define LOOP_SLOW_CALLBACK 0.1
+
+/* The longest the loop blocks for a timer at a time (CPython's MAXIMUM_SELECT_TIMEOUT): a
+ * deadline of sleep(1e300) or call_at(inf) is waited for a day at a time. */
+#define LOOP_MAX_WAIT (24.0 * 3600.0)
 
 /* Virtual time (`asy test --virtual-time`): an offset added to the monotonic clock, grown
  * by the time the loop would have slept for a timer when nothing else can happen. It is
@@ -267,6 +272,10 @@ static bool timers_grow(AsyVM *vm, AsyLoop *L) {
 
 bool asy_loop_call_at(AsyVM *vm, double when, AsyLoopFn fn, AsyValue a, AsyValue b) {
     AsyLoop *L = vm->loop;
+    /* A NaN deadline (call_later(nan), which CPython 3.11's sleep(nan) makes) compares with
+     * nothing; CPython's loop runs such a timer as soon as it is at the top of its heap, so
+     * here it is due at once. */
+    if (isnan(when)) when = -HUGE_VAL;
     uint32_t slot;
     if (L->nfree > 0) {
         slot = L->tfree[--L->nfree];
@@ -330,7 +339,8 @@ static bool loop_deadlocked(AsyVM *vm, AsyLoop *L) {
     if (!L->running || loop_watches_io(L)) return false;
     for (size_t i = 0; i < L->ntimers; i++) {
         const AsyHandle *h = &L->timers[L->theap[i].slot].h;
-        if (h->fn != L->watchdog && !asy_timer_dead(vm, h)) return false;
+        if (h->fn != L->watchdog && L->theap[i].when < HUGE_VAL && !asy_timer_dead(vm, h))
+            return false; /* it can fire (a deadline at infinity never does) */
     }
     return true;
 }
@@ -349,6 +359,7 @@ static void loop_poll(AsyVM *vm, AsyLoop *L) {
     if (L->ntimers > 0) {
         double delay = L->theap[0].when - asy_loop_time();
         if (delay <= 0) return;
+        if (delay > LOOP_MAX_WAIT) delay = LOOP_MAX_WAIT;
         if (virtual_time && !loop_watches_io(L)) {
             virtual_offset += delay; /* the jump: the timer is due now */
             event_base_loop(L->base, EVLOOP_NONBLOCK);

@@ -7,7 +7,6 @@
  */
 #include "common.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -649,7 +648,7 @@ static AsyValue aio_sleep(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         AsyOp *s0 = loop_of(vm)->sleep0;
         return s0 ? ASY_OBJ(s0) : asy_sleep_op(vm, 0, ASY_UNDEF);
     }
-    if (!kw && argc == 1 && ASY_IS_FLOAT(argv[0]) && !isnan(ASY_AS_FLOAT(argv[0])))
+    if (!kw && argc == 1 && ASY_IS_FLOAT(argv[0]))
         return asy_sleep_op(vm, ASY_AS_FLOAT(argv[0]), ASY_UNDEF);
     AsyValue result = asy_kwarg(vm, kw, "result");
     if (!asy_check_kw_done(vm, "sleep", kw)) return ASY_ERR;
@@ -672,7 +671,6 @@ static AsyValue aio_sleep(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
         else if (!asy_to_double(vm, argv[0], &d))
             return ASY_ERR;
     }
-    if (isnan(d)) return asy_raise(vm, ASY_EXC_ValueError, "Invalid delay: NaN (not a number)");
     return asy_sleep_op(vm, d, result);
 }
 

@@ -1011,13 +1011,18 @@ bool asy_timer_dead(AsyVM *vm, const AsyHandle *h) {
            t->wait_state != ASY_WAIT_PENDING;
 }
 
+/* sleep(delay) with delay <= 0 yields for one pass without a timer, as CPython's does; a
+ * NaN delay is not <= 0, so CPython 3.11 sets a timer for it (call_later(nan)), which is
+ * due at once (the loop's NaN deadline). */
+static bool sleep_is_yield(const AsyOp *op) { return op->num <= 0; }
+
 static int op_sleep_fn(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyValue *result) {
     if (resumed) {
         if (asy_task_take_exc(vm, t)) return ASY_AWAIT_ERROR;
         *result = ASY_IS_UNDEF(op->arg) ? ASY_NONE : op->arg;
         return ASY_AWAIT_DONE;
     }
-    if (!(op->num > 0)) { /* sleep(0) and negative delays: a bare yield for one pass */
+    if (sleep_is_yield(op)) { /* sleep(0) and negative delays: a bare yield for one pass */
         soon(vm, task_step_h, ASY_OBJ(t), ASY_UNDEF);
         return ASY_AWAIT_SUSPEND;
     }
@@ -1053,7 +1058,7 @@ static int op_await_stepped(AsyVM *vm, AsyOp *op, bool resumed, AsyValue *result
         return op_drive(vm, op, t, result);
     }
     AsyValue value = ASY_IS_UNDEF(op->arg) ? ASY_NONE : op->arg;
-    if (!(op->num > 0)) { /* sleep(0): a bare yield */
+    if (sleep_is_yield(op)) { /* sleep(0): a bare yield */
         if (resumed) {
             *result = value;
             return ASY_AWAIT_DONE;
@@ -1093,7 +1098,7 @@ static int op_await_stepped(AsyVM *vm, AsyOp *op, bool resumed, AsyValue *result
 
 AsyValue asy_sleep_op(AsyVM *vm, double delay, AsyValue result) {
     static const char name[] = "sleep";
-    if (!(delay > 0) && (ASY_IS_UNDEF(result) || ASY_IS_NONE(result))) {
+    if (delay <= 0 && (ASY_IS_UNDEF(result) || ASY_IS_NONE(result))) {
         AsyLoop *L = loop_of(vm);
         if (!L->sleep0) {
             L->sleep0 = asy_op_new(vm, op_sleep_fn, name, ASY_UNDEF, ASY_NONE);
