@@ -325,7 +325,7 @@ AsyTraceback *asy_traceback_push(AsyVM *vm, AsyException *exc, AsyCode *code, in
 
 /* ---- argument checking ---- */
 
-bool asy_check_args(AsyVM *vm, const char *fname, int argc, int min, int max) {
+bool asy_check_args_fail(AsyVM *vm, const char *fname, int argc, int min, int max) {
     if (argc >= min && (max < 0 || argc <= max)) return true;
     if (min == 0 && max == 0) {
         asy_raise(vm, ASY_EXC_TypeError, "%s() takes no arguments (%d given)", fname, argc);

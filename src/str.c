@@ -36,6 +36,30 @@ static inline bool is_str(AsyVM *vm, AsyValue v) {
 /* Construction                                                                           */
 /* ------------------------------------------------------------------------------------ */
 
+/* memcpy for the short pieces strings are mostly made of (words, digits, separators): a
+ * call per piece costs more than the copy. */
+static inline void copy_piece(char *d, const char *s, size_t n) {
+    if (n > 16) {
+        memcpy(d, s, n);
+    } else if (n >= 8) {
+        uint64_t a, b;
+        memcpy(&a, s, 8);
+        memcpy(&b, s + n - 8, 8);
+        memcpy(d, &a, 8);
+        memcpy(d + n - 8, &b, 8);
+    } else if (n >= 4) {
+        uint32_t a, b;
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+        memcpy(d, &a, 4);
+        memcpy(d + n - 4, &b, 4);
+    } else if (n > 0) {
+        d[0] = s[0];
+        d[n / 2] = s[n / 2];
+        d[n - 1] = s[n - 1];
+    }
+}
+
 /* A new str of len bytes whose content the caller writes, then seals with str_seal. */
 static AsyStr *str_alloc(AsyVM *vm, size_t len) {
     if (len >= ASY_MAX_ALLOC) {
@@ -90,7 +114,7 @@ static AsyStr *str_new_known(AsyVM *vm, const char *data, size_t len, size_t nch
         return vm->char_cache[(unsigned char)data[0]];
     AsyStr *s = str_alloc(vm, len);
     if (!s) return NULL;
-    memcpy(s->data, data, len);
+    copy_piece(s->data, data, len);
     s->nchars = nchars;
     s->ascii = ascii;
     return s;
@@ -134,6 +158,7 @@ AsyStr *asy_str_printf(AsyVM *vm, const char *fmt, ...) {
 AsyStr *asy_str_from_codepoint(AsyVM *vm, uint32_t cp) {
     char buf[4];
     size_t n = asy_utf8_encode(cp, buf);
+    if (n > sizeof buf) __builtin_unreachable(); /* tells the compiler, for the copy */
     return str_new_known(vm, buf, n, 1, cp < 0x80);
 }
 
@@ -173,13 +198,6 @@ int64_t asy_hash_bytes(const void *data, size_t n) {
 int64_t asy_str_hash(AsyStr *s) {
     if (s->hash == -1) s->hash = asy_hash_bytes(s->data, s->len);
     return s->hash;
-}
-
-bool asy_str_equal(AsyStr *a, AsyStr *b) {
-    if (a == b) return true;
-    if (a->len != b->len) return false;
-    if (a->hash != -1 && b->hash != -1 && a->hash != b->hash) return false;
-    return memcmp(a->data, b->data, a->len) == 0;
 }
 
 static bool intern_grow(AsyVM *vm) {
@@ -270,30 +288,6 @@ AsyStr *asy_str_concat(AsyVM *vm, AsyStr *a, AsyStr *b) {
     s->nchars = a->nchars + b->nchars;
     s->ascii = a->ascii && b->ascii;
     return s;
-}
-
-/* memcpy for the short pieces joins are mostly made of (words, digits, separators): a
- * call per piece costs more than the copy. */
-static inline void copy_piece(char *d, const char *s, size_t n) {
-    if (n > 16) {
-        memcpy(d, s, n);
-    } else if (n >= 8) {
-        uint64_t a, b;
-        memcpy(&a, s, 8);
-        memcpy(&b, s + n - 8, 8);
-        memcpy(d, &a, 8);
-        memcpy(d + n - 8, &b, 8);
-    } else if (n >= 4) {
-        uint32_t a, b;
-        memcpy(&a, s, 4);
-        memcpy(&b, s + n - 4, 4);
-        memcpy(d, &a, 4);
-        memcpy(d + n - 4, &b, 4);
-    } else if (n > 0) {
-        d[0] = s[0];
-        d[n / 2] = s[n / 2];
-        d[n - 1] = s[n - 1];
-    }
 }
 
 AsyStr *asy_str_join_array(AsyVM *vm, AsyStr *sep, AsyStr **parts, size_t n) {

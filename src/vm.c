@@ -748,7 +748,12 @@ dispatch:
             }
         }
         SYNC();
-        int r = asy_setitem(vm, c, k, sp[-3]);
+        int r;
+        /* d[s] = v on an exact dict and str: straight to the table */
+        if (is_type(vm, c, ASY_TYPE_dict) && is_type(vm, k, ASY_TYPE_str))
+            r = asy_dict_set_str(vm, (AsyDict *)ASY_AS_OBJ(c), as_str(k), sp[-3]);
+        else
+            r = asy_setitem(vm, c, k, sp[-3]);
         RESYNC();
         if (r < 0) goto error;
         sp -= 3;

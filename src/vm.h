@@ -21,6 +21,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "object.h"
 
@@ -388,7 +389,12 @@ void asy_exception_register_builtins(AsyVM *vm, AsyDict *builtins);
 /* ---- argument checking helpers (exception.c), CPython's messages ---- */
 /* "len() takes exactly one argument (2 given)", "pop expected at most 1 argument, got 2".
  * argc counts the arguments WITHOUT self for methods; max < 0 means no upper bound. */
-bool asy_check_args(AsyVM *vm, const char *fname, int argc, int min, int max);
+bool asy_check_args_fail(AsyVM *vm, const char *fname, int argc, int min, int max);
+/* Inline: every call of a built-in asks, and the answer is nearly always yes. */
+static inline bool asy_check_args(AsyVM *vm, const char *fname, int argc, int min, int max) {
+    return (argc >= min && (max < 0 || argc <= max)) ||
+           asy_check_args_fail(vm, fname, argc, min, max);
+}
 /* "f() takes no keyword arguments" when kw holds anything. */
 bool asy_check_nokw(AsyVM *vm, const char *fname, AsyDict *kw);
 /* Take keyword argument `name` out of kw (UNDEF when absent); kw is the call's own dict. */
@@ -500,7 +506,31 @@ AsyValue asy_str_encode(AsyVM *vm, AsyStr *s, const char *encoding, const char *
 /* Does s hold a lone surrogate (which the utf-8 codec refuses without an error handler)? */
 bool asy_str_has_surrogates(const AsyStr *s);
 int64_t asy_str_hash(AsyStr *s);
-bool asy_str_equal(AsyStr *a, AsyStr *b);
+/* Whether n bytes at a and b are the same. Inline for the short keys of dicts, where a
+ * memcmp call costs more than the comparison. */
+static inline bool asy_bytes_equal(const char *a, const char *b, size_t n) {
+    if (n >= 8 && n <= 16) {
+        uint64_t x0, y0, x1, y1;
+        memcpy(&x0, a, 8), memcpy(&y0, b, 8);
+        memcpy(&x1, a + n - 8, 8), memcpy(&y1, b + n - 8, 8);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    if (n >= 4 && n < 8) {
+        uint32_t x0, y0, x1, y1;
+        memcpy(&x0, a, 4), memcpy(&y0, b, 4);
+        memcpy(&x1, a + n - 4, 4), memcpy(&y1, b + n - 4, 4);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    if (n < 4) return n == 0 || (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+    return memcmp(a, b, n) == 0;
+}
+/* Same text: identity, then length and (when both are known) hash, then the bytes. */
+static inline bool asy_str_equal(AsyStr *a, AsyStr *b) {
+    if (a == b) return true;
+    if (a->len != b->len) return false;
+    if (a->hash != -1 && b->hash != -1 && a->hash != b->hash) return false;
+    return asy_bytes_equal(a->data, b->data, a->len);
+}
 AsyStr *asy_str_concat(AsyVM *vm, AsyStr *a, AsyStr *b);
 /* Join a C array of strs with a separator (f-strings and str.join). */
 AsyStr *asy_str_join_array(AsyVM *vm, AsyStr *sep, AsyStr **parts, size_t n);
