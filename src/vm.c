@@ -151,6 +151,9 @@ enum {
      * is tested when it runs. */
     OP_LFLC_ADD,
     OP_LFLC_SUB,
+    OP_LFLC_MUL,
+    OP_LFLC_MOD,      /* only for a constant other than 0 and -1 */
+    OP_LFLC_FLOORDIV, /* likewise */
     OP_LFLC_CMP_JT,
     OP_LFLC_CMP_JF,
     OP_COUNT_ALL
@@ -295,6 +298,9 @@ static RunStatus vm_run(AsyVM *vm, AsyFiber *fiber, bool can_suspend, AsyValue t
         [OP_RETURN_FAST] = &&L_RETURN_FAST,
         [OP_LFLC_ADD] = &&L_LFLC_ADD,
         [OP_LFLC_SUB] = &&L_LFLC_SUB,
+        [OP_LFLC_MUL] = &&L_LFLC_MUL,
+        [OP_LFLC_MOD] = &&L_LFLC_MOD,
+        [OP_LFLC_FLOORDIV] = &&L_LFLC_FLOORDIV,
         [OP_LFLC_CMP_JT] = &&L_LFLC_CMP_JT,
         [OP_LFLC_CMP_JF] = &&L_LFLC_CMP_JF,
         [OP_COUNT_ALL ... 255] = &&L_BAD_OPCODE,
@@ -428,8 +434,13 @@ dispatch:
         if (ASY_IS_INT(*k)) {
             uint32_t next = ip[1];
             int q = -1;
-            if ((int)ASY_OP(next) == OP_BINARY_ADD) q = OP_LFLC_ADD;
-            else if ((int)ASY_OP(next) == OP_BINARY_SUB) q = OP_LFLC_SUB;
+            int64_t b = ASY_AS_INT(*k);
+            int nop = (int)ASY_OP(next);
+            if (nop == OP_BINARY_ADD) q = OP_LFLC_ADD;
+            else if (nop == OP_BINARY_SUB) q = OP_LFLC_SUB;
+            else if (nop == OP_BINARY_MUL) q = OP_LFLC_MUL;
+            else if (nop == OP_BINARY_MOD && b != 0 && b != -1) q = OP_LFLC_MOD;
+            else if (nop == OP_BINARY_FLOORDIV && b != 0 && b != -1) q = OP_LFLC_FLOORDIV;
             else if (ASY_OP(next) == ASY_OP_COMPARE_OP) {
                 AsyOpcode jop = ASY_OP(ip[2]);
                 if (jop == ASY_OP_POP_JUMP_IF_TRUE) q = OP_LFLC_CMP_JT;
@@ -440,23 +451,33 @@ dispatch:
         goto lflc_unfused;
     }
 
-    /* `n + 1`, `n - 1`: the local, if an int, with the constant, unless that overflows. */
-#define LFLC_ARITH(overflows)                                                             \
+    /* `n + 1`, `i % 7`: r = x OP y for the local x, if an int, and the constant y, unless
+     * `compute` says (true) it cannot be done here. */
+#define LFLC_ARITH(compute)                                                               \
     do {                                                                                  \
-        AsyValue x = vget(locals + ARG);                                                  \
-        int64_t r;                                                                        \
-        if (ASY_LIKELY(ASY_IS_INT(x)) &&                                                  \
-            !overflows(ASY_AS_INT(x), ASY_AS_INT(consts[ASY_ARG(*ip)]), &r)) {            \
-            PUSH(ASY_INT(r));                                                             \
-            ip += 2;                                                                      \
-            DISPATCH();                                                                   \
+        AsyValue a = vget(locals + ARG);                                                  \
+        if (ASY_LIKELY(ASY_IS_INT(a))) {                                                  \
+            int64_t x = ASY_AS_INT(a), y = ASY_AS_INT(consts[ASY_ARG(*ip)]), r;           \
+            if (!(compute)) {                                                             \
+                PUSH(ASY_INT(r));                                                         \
+                ip += 2;                                                                  \
+                DISPATCH();                                                               \
+            }                                                                             \
         }                                                                                 \
         goto lflc_unfused;                                                                \
     } while (0)
 
-    QTARGET(LFLC_ADD) { LFLC_ARITH(__builtin_add_overflow); }
+    QTARGET(LFLC_ADD) { LFLC_ARITH(__builtin_add_overflow(x, y, &r)); }
 
-    QTARGET(LFLC_SUB) { LFLC_ARITH(__builtin_sub_overflow); }
+    QTARGET(LFLC_SUB) { LFLC_ARITH(__builtin_sub_overflow(x, y, &r)); }
+
+    QTARGET(LFLC_MUL) { LFLC_ARITH(__builtin_mul_overflow(x, y, &r)); }
+
+    QTARGET(LFLC_MOD) { LFLC_ARITH((r = x % y, r != 0 && (r ^ y) < 0 ? (r += y, false) : false)); }
+
+    QTARGET(LFLC_FLOORDIV) {
+        LFLC_ARITH((r = x / y, (x % y != 0) && ((x ^ y) < 0) ? (r--, false) : false));
+    }
 #undef LFLC_ARITH
 
     /* The comparison's outcome mask, inverted for POP_JUMP_IF_FALSE, says whether to jump. */
