@@ -639,7 +639,53 @@ static AsyValue exc_m_add_note(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw)
     return ASY_NONE;
 }
 
+/* The attributes asy keeps in an exception's dict that CPython keeps in fields of its own
+ * (OSError's, SyntaxError's): not part of the __dict__ state __reduce__ gives. */
+static bool exc_field_name(AsyValue k) {
+    static const char *const fields[] = {"errno", "strerror", "filename", "filename2",
+                                         "characters_written", "msg", "lineno", "offset", "text",
+                                         "end_lineno", "end_offset", NULL};
+    if (!ASY_IS_OBJ(k)) return false;
+    for (int i = 0; fields[i]; i++)
+        if (strcmp(((AsyStr *)ASY_AS_OBJ(k))->data, fields[i]) == 0) return true;
+    return false;
+}
+
+/* The args __reduce__ gives: an OSError's with its file names, as CPython's OSError_reduce. */
+static AsyTuple *exc_reduce_args(AsyVM *vm, AsyException *e) {
+    AsyTuple *args = e->args ? e->args : asy_tuple_new(vm, 0);
+    AsyValue f1 = dict_attr(vm, e, "filename"), f2 = dict_attr(vm, e, "filename2");
+    if (!exc_type_is(vm, e->hdr.type, ASY_EXC_OSError) || args->len != 2 || ASY_IS_UNDEF(f1))
+        return args;
+    AsyValue items[5] = {args->items[0], args->items[1], f1, ASY_NONE, f2};
+    return asy_tuple_from_array(vm, items, ASY_IS_UNDEF(f2) ? 3 : 5);
+}
+
+/* BaseException.__reduce__(): (type, args), with the instance's __dict__ when it has one. */
+static AsyValue exc_m_reduce(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!exc_check_self(vm, argc, argv, "__reduce__")) return ASY_ERR;
+    if (argc != 1)
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "BaseException.__reduce__() takes no arguments (%d given)", argc - 1);
+    AsyException *e = exc_of(argv[0]);
+    AsyValue r[3] = {ASY_OBJ(e->hdr.type), ASY_OBJ(exc_reduce_args(vm, e)), ASY_UNDEF};
+    asy_root_push(vm, r[1]);
+    AsyDict *state = asy_dict_new(vm);
+    asy_root_push(vm, ASY_OBJ(state));
+    int64_t pos = 0;
+    AsyValue k, v;
+    bool ok = true;
+    while (ok && e->dict && asy_dict_next(e->dict, &pos, &k, &v))
+        ok = exc_field_name(k) || asy_dict_set(vm, state, k, v) >= 0;
+    r[2] = ASY_OBJ(state);
+    AsyValue t = ok ? ASY_OBJ(asy_tuple_from_array(vm, r, state->len ? 3 : 2)) : ASY_ERR;
+    asy_root_pop(vm, 2);
+    return t;
+}
+
 static const AsyMethodDef exc_methods[] = {
+    {"__reduce__", exc_m_reduce, 0, "Helper for pickle."},
     {"__init__", exc_m_init, 0, "Initialize self; sets args."},
     {"__str__", exc_m_str, 0, "Return str(self)."},
     {"__repr__", exc_m_repr, 0, "Return repr(self)."},

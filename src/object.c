@@ -546,6 +546,27 @@ static AsyValue objm_subclasshook(AsyVM *vm, int argc, AsyValue *argv, AsyDict *
     return ASY_OBJ(vm->not_implemented);
 }
 
+/* object.__reduce_ex__(protocol) and __reduce__(): CPython's answer is a recipe for pickle
+ * built on copyreg, which asy has not (nor pickle or copy), so both refuse, as CPython does
+ * for an object it cannot pickle; their arguments are checked as CPython's. */
+static AsyValue objm_reduce_ex(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (argc != 2)
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "object.__reduce_ex__() takes exactly one argument (%d given)", argc - 1);
+    int64_t protocol;
+    if (!asy_index(vm, argv[1], &protocol)) return ASY_ERR;
+    return asy_raise(vm, ASY_EXC_TypeError, "cannot pickle '%s' object", asy_type_name(vm, argv[0]));
+}
+
+static AsyValue objm_reduce(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (argc != 1)
+        return asy_raise(vm, ASY_EXC_TypeError, "object.__reduce__() takes no arguments (%d given)",
+                         argc - 1);
+    return asy_raise(vm, ASY_EXC_TypeError, "cannot pickle '%s' object", asy_type_name(vm, argv[0]));
+}
+
 static const AsyMethodDef object_methods[] = {
     {"__init__", objm_init, 0, "Initialize self."},
     {"__new__", objm_new, ASY_METH_STATIC, "Create and return a new object."},
@@ -566,6 +587,8 @@ static const AsyMethodDef object_methods[] = {
      "Called when a class is subclassed; does nothing by default."},
     {"__dir__", objm_dir, 0, "Default dir() implementation."},
     {"__getstate__", objm_getstate, 0, "Helper for pickle."},
+    {"__reduce_ex__", objm_reduce_ex, 0, "Helper for pickle."},
+    {"__reduce__", objm_reduce, 0, "Helper for pickle."},
     {"__sizeof__", objm_sizeof, 0, "Size of object in memory, in bytes."},
     {"__subclasshook__", objm_subclasshook, ASY_METH_CLASS, "Abstract classes can override this "
                                                             "to customize issubclass()."},
