@@ -63,8 +63,15 @@ static void loop_mark_handle(AsyVM *vm, const AsyHandle *h) {
 static void loop_mark(AsyVM *vm) {
     AsyLoop *L = vm->loop;
     if (!L) return;
-    for (size_t i = 0; i < L->rlen; i++)
-        loop_mark_handle(vm, &L->ready[(L->rhead + i) & (L->rcap - 1)]);
+    for (size_t i = 0; i < L->rlen; i++) {
+        const AsyReady *e = &L->ready[(L->rhead + i) & (L->rcap - 1)];
+        unsigned k = e->a & (ASY_LOOP_KINDS - 1);
+        if (!k) continue; /* its handle is in `other` */
+        asy_gc_mark_obj(vm, (AsyObj *)(e->a - k));
+        if (L->kind_tag[k] == ASY_T_OBJ) asy_gc_mark_obj(vm, (AsyObj *)(uintptr_t)e->b);
+    }
+    for (size_t i = 0; i < L->olen; i++)
+        loop_mark_handle(vm, &L->other[(L->ohead + i) & (L->ocap - 1)]);
     for (size_t i = 0; i < L->ntimers; i++)
         loop_mark_handle(vm, &L->timers[L->theap[i].slot].h);
     asy_task_mark_list(vm, L->tasks);
@@ -166,6 +173,7 @@ void asy_loop_free(AsyVM *vm) {
     event_free(L->timer_ev);
     event_base_free(L->base);
     asy_mem_free(vm, L->ready, L->rcap * sizeof *L->ready);
+    asy_mem_free(vm, L->other, L->ocap * sizeof *L->other);
     asy_mem_free(vm, L->theap, L->tcap * sizeof *L->theap);
     asy_mem_free(vm, L->timers, L->tcap * sizeof *L->timers);
     asy_mem_free(vm, L->tfree, L->tcap * sizeof *L->tfree);
@@ -190,9 +198,17 @@ void asy_loop_watch_sigint(AsyVM *vm, bool on) {
 
 /* ---- the ready queue ---- */
 
+bool asy_loop_add_kind(AsyLoop *L, AsyLoopFn fn, AsyTag tag) {
+    if (L->nkinds == 0) L->nkinds = 1;
+    if (L->nkinds == ASY_LOOP_KINDS) return false;
+    L->kind_fn[L->nkinds] = fn;
+    L->kind_tag[L->nkinds++] = (uint8_t)tag;
+    return true;
+}
+
 bool asy_loop_ready_grow(AsyVM *vm, AsyLoop *L) {
     size_t cap = L->rcap ? L->rcap * 2 : 256;
-    AsyHandle *r = asy_mem_alloc(vm, cap * sizeof *r);
+    AsyReady *r = asy_mem_alloc(vm, cap * sizeof *r);
     if (!r) return false;
     for (size_t i = 0; i < L->rlen; i++)
         r[i] = L->ready[(L->rhead + i) & (L->rcap - 1)];
@@ -200,6 +216,25 @@ bool asy_loop_ready_grow(AsyVM *vm, AsyLoop *L) {
     L->ready = r;
     L->rcap = cap;
     L->rhead = 0;
+    return true;
+}
+
+bool asy_loop_call_soon_other(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b) {
+    AsyLoop *L = vm->loop;
+    if (L->rlen == L->rcap && !asy_loop_ready_grow(vm, L)) return false;
+    if (L->olen == L->ocap) {
+        size_t cap = L->ocap ? L->ocap * 2 : 64;
+        AsyHandle *o = asy_mem_alloc(vm, cap * sizeof *o);
+        if (!o) return false;
+        for (size_t i = 0; i < L->olen; i++)
+            o[i] = L->other[(L->ohead + i) & (L->ocap - 1)];
+        asy_mem_free(vm, L->other, L->ocap * sizeof *L->other);
+        L->other = o;
+        L->ocap = cap;
+        L->ohead = 0;
+    }
+    L->other[(L->ohead + L->olen++) & (L->ocap - 1)] = (AsyHandle){fn, a, b};
+    L->ready[(L->rhead + L->rlen++) & (L->rcap - 1)] = (AsyReady){0, 0};
     return true;
 }
 
@@ -407,11 +442,24 @@ bool asy_loop_run_once(AsyVM *vm) {
     if (!loop_move_due_timers(vm, L)) return false;
     /* Step 3: only what was ready when the pass began. */
     for (size_t n = L->rlen; n > 0 && !L->fatal; n--) {
-        AsyHandle h = L->ready[L->rhead];
+        /* the first handle (decoded in place: this runs once per task switch) */
+        AsyReady e = L->ready[L->rhead];
         L->rhead = (L->rhead + 1) & (L->rcap - 1);
         L->rlen--;
-        asy_root_push(vm, h.a);
-        asy_root_push(vm, h.b);
+        unsigned k = e.a & (ASY_LOOP_KINDS - 1);
+        AsyHandle h;
+        if (k) {
+            h.fn = L->kind_fn[k];
+            h.a = ASY_OBJ(e.a - k);
+            h.b = (AsyValue){.tag = (AsyTag)L->kind_tag[k], .as.i = e.b};
+        } else {
+            h = L->other[L->ohead];
+            L->ohead = (L->ohead + 1) & (L->ocap - 1);
+            L->olen--;
+        }
+        if (ASY_UNLIKELY(vm->rootcap - vm->nroots < 2)) asy_root_grow(vm);
+        vm->roots[vm->nroots++] = h.a;
+        vm->roots[vm->nroots++] = h.b;
         if (ASY_UNLIKELY(L->debug)) {
             L->block_dt = 0;
             double t0 = asy_loop_time();

@@ -13,7 +13,8 @@
  * Invariants:
  * - libevent callbacks never run bytecode: they only set flags that step 1 reads.
  * - A handle is a C function and two values. The values are GC roots while the handle
- *   waits (loop_mark); while it runs they are on the root stack.
+ *   waits (loop_mark); while it runs they are on the root stack. The ready queue stores
+ *   the runtime's common handles in 16 bytes (AsyReady below).
  * - Wake-ups that lost a race (a timer for a sleep that was cancelled meanwhile) carry a
  *   generation number and are dropped by their handler (task.c), never here.
  */
@@ -35,6 +36,19 @@ typedef struct {
     AsyValue a, b;
 } AsyHandle;
 
+/* The ready queue holds 16-byte entries instead of 40-byte handles, because it holds one
+ * per ready task (100,000 tasks woken at once: 2 MB instead of 5). The runtime's own
+ * handles (a task's step or wake-up, a future's done callback) have an object for `a` and
+ * one of a few (fn, tag of b) pairs, registered as kinds (asy_loop_add_kind): an entry
+ * keeps a's pointer with the kind in its low 4 bits (GC objects are 16-byte aligned) and
+ * b's payload. Any other handle goes to the side FIFO `other`, and its turn is an entry of
+ * kind 0. Both are FIFOs, so the order is exactly the handles' order. */
+typedef struct {
+    uintptr_t a;         /* object pointer | kind (1..15), or 0: the next `other` handle */
+    int64_t b;           /* b's payload (AsyValue.as), its tag is the kind's            */
+} AsyReady;
+
+#define ASY_LOOP_KINDS 16
 /* The timer heap keeps 16-byte entries (deadline, slot) so that a sift moves little and a
  * node's four children share a cache line; the rest of a timer waits in its slot. */
 typedef struct {
@@ -74,8 +88,13 @@ typedef struct AsyLoop {
     int sigint_pending;       /* a Ctrl-C for the next pass to act on                   */
     bool sigint_watched;      /* a run handles Ctrl-C (SIGINT was not ignored)          */
 
-    AsyHandle *ready;         /* ring buffer, capacity a power of two                  */
+    AsyReady *ready;          /* ring buffer, capacity a power of two                  */
     size_t rhead, rlen, rcap;
+    AsyHandle *other;         /* the handles of kind-0 entries: a ring, like `ready`   */
+    size_t ohead, olen, ocap;
+    AsyLoopFn kind_fn[ASY_LOOP_KINDS]; /* an entry's kind: its fn and b's tag (1..)      */
+    uint8_t kind_tag[ASY_LOOP_KINDS];
+    unsigned nkinds;          /* 1 + kinds registered (kind 0 is `other`), 0 at first   */
     AsyTimerRef *theap;       /* 4-ary min-heap on (when, seq), ntimers entries         */
     AsyTimer *timers;         /* by slot; tcap slots, the first tused ever used         */
     uint32_t *tfree;          /* slots given back, a stack of nfree                    */
@@ -136,17 +155,40 @@ double asy_loop_time(void);
 void asy_loop_set_virtual_time(bool on);
 double asy_loop_clock_offset(void);
 
+/* Register fn, called with an object and a value tagged `tag`, as a kind of compact
+ * ready-queue entry (AsyReady); at most ASY_LOOP_KINDS - 1 of them, false past that (its
+ * handles then go to the side FIFO, which only costs memory). Register the most frequent
+ * first: asy_loop_call_soon tries them in order. */
+bool asy_loop_add_kind(AsyLoop *L, AsyLoopFn fn, AsyTag tag);
 /* Double the ready queue (asy_loop_call_soon, when it is full). */
 bool asy_loop_ready_grow(AsyVM *vm, AsyLoop *L);
-/* Queue fn(a, b) for the next pass; false with MemoryError pending. Inline: every task
- * switch queues one handle. */
-static inline bool asy_loop_call_soon(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b) {
+/* Queue a handle of no registered kind (asy_loop_call_soon does, for those). */
+bool asy_loop_call_soon_other(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b);
+/* Queue kind_fn[k](a, b) with b = {kind_tag[k], payload}, for a caller that knows its
+ * kind (a task's step); a must be a GC object. false with MemoryError pending. */
+static inline bool asy_loop_soon_kind(AsyVM *vm, unsigned k, AsyObj *a, int64_t payload) {
     AsyLoop *L = vm->loop;
     if (ASY_UNLIKELY(L->rlen == L->rcap) && !asy_loop_ready_grow(vm, L)) return false;
-    AsyHandle *h = &L->ready[(L->rhead + L->rlen) & (L->rcap - 1)];
-    h->fn = fn;
-    h->a = a;
-    h->b = b;
+    AsyReady *e = &L->ready[(L->rhead + L->rlen) & (L->rcap - 1)];
+    e->a = (uintptr_t)a | k;
+    e->b = payload;
+    L->rlen++;
+    return true;
+}
+
+/* Queue fn(a, b) for the next pass; false with MemoryError pending. */
+static inline bool asy_loop_call_soon(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b) {
+    AsyLoop *L = vm->loop;
+    uintptr_t p = (uintptr_t)ASY_AS_OBJ(a);
+    unsigned k = L->nkinds;
+    if (ASY_IS_OBJ(a) && (p & (ASY_LOOP_KINDS - 1)) == 0)
+        for (k = 1; k < L->nkinds && (L->kind_fn[k] != fn || L->kind_tag[k] != b.tag);)
+            k++;
+    if (k >= L->nkinds) return asy_loop_call_soon_other(vm, fn, a, b);
+    if (ASY_UNLIKELY(L->rlen == L->rcap) && !asy_loop_ready_grow(vm, L)) return false;
+    AsyReady *e = &L->ready[(L->rhead + L->rlen) & (L->rcap - 1)];
+    e->a = p | k;
+    e->b = ASY_AS_INT(b);
     L->rlen++;
     return true;
 }

@@ -23,10 +23,28 @@ static AsyTask *task_of(AsyValue v) { return (AsyTask *)ASY_AS_OBJ(v); }
 
 /* call_soon from inside the runtime: a failure (no memory for the ready queue) stops the
  * loop with MemoryError rather than losing a wake-up silently. */
+static void soon_failed(AsyVM *vm);
 static inline void soon(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b) {
-    if (asy_loop_call_soon(vm, fn, a, b)) return;
+    if (!asy_loop_call_soon(vm, fn, a, b)) soon_failed(vm);
+}
+
+/* The ready queue's compact kinds (loop.h), registered in this order by
+ * asy_task_init_types; the two most frequent are queued without a search. */
+enum { KIND_STEP = 1, KIND_WAKE };
+
+static void soon_failed(AsyVM *vm) {
     loop_of(vm)->fatal = vm->exc;
     vm->exc = NULL;
+}
+
+/* A task's step without an exception: soon(task_step_h, t, UNDEF). */
+static inline void soon_step(AsyVM *vm, AsyTask *t) {
+    if (!asy_loop_soon_kind(vm, KIND_STEP, &t->fut.hdr, 0)) soon_failed(vm);
+}
+
+/* The wake-up of its implicit future: soon(task_wakeup_implicit, t, INT(t->wait_gen)). */
+static inline void soon_wake(AsyVM *vm, AsyTask *t) {
+    if (!asy_loop_soon_kind(vm, KIND_WAKE, &t->fut.hdr, t->wait_gen)) soon_failed(vm);
 }
 
 static bool is_cancelled_error(AsyVM *vm, AsyValue v) {
@@ -454,7 +472,7 @@ bool asy_task_wait_resolve(AsyVM *vm, AsyTask *t, AsyValue result) {
     if (t->wait_state != ASY_WAIT_PENDING) return false;
     t->wait_state = ASY_WAIT_DONE;
     t->wait_value = result;
-    soon(vm, task_wakeup_implicit, ASY_OBJ(t), ASY_INT(t->wait_gen));
+    soon_wake(vm, t);
     return true;
 }
 
@@ -464,7 +482,7 @@ static bool task_cancel_wait(AsyVM *vm, AsyTask *t, AsyValue msg) {
     if (t->wait_kind == ASY_WAIT_NONE || t->wait_state != ASY_WAIT_PENDING) return false;
     t->wait_state = ASY_WAIT_CANCELLED;
     t->wait_value = msg;
-    soon(vm, task_wakeup_implicit, ASY_OBJ(t), ASY_INT(t->wait_gen));
+    soon_wake(vm, t);
     if (t->wait_kind == ASY_WAIT_SLEEP) asy_loop_timer_cancelled(vm); /* its timer is dead */
     return true;
 }
@@ -573,7 +591,7 @@ AsyTask *asy_task_new(AsyVM *vm, AsyValue coro, AsyValue name) {
     if (L->tasks) L->tasks->aprev = t;
     L->tasks = t;
     L->ntasks++;
-    soon(vm, task_step_h, ASY_OBJ(t), ASY_UNDEF);
+    soon_step(vm, t);
     return t;
 }
 
@@ -637,7 +655,7 @@ static void task_suspended(AsyVM *vm, AsyTask *t, AsyValue out) {
         return;
     }
     if (ASY_IS_UNDEF(out) || ASY_IS_NONE(out)) {
-        soon(vm, task_step_h, ASY_OBJ(t), ASY_UNDEF);
+        soon_step(vm, t);
         return;
     }
     AsyValue err;
@@ -925,7 +943,7 @@ static int op_await(AsyVM *vm, AsyValue self, AsyValue sent, AsyAwaitMode mode,
     if (op == loop_of(vm)->sleep0 && t->native_wait != &op->hdr) {
         /* sleep(0): a bare yield for one pass (op_sleep_fn's, without the indirection);
          * task_run completes the await when the task comes back */
-        soon(vm, task_step_h, ASY_OBJ(t), ASY_UNDEF);
+        soon_step(vm, t);
         t->native_wait = &op->hdr;
         t->step_exc = ASY_UNDEF;
         return ASY_AWAIT_SUSPEND;
@@ -1023,7 +1041,7 @@ static int op_sleep_fn(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyValue 
         return ASY_AWAIT_DONE;
     }
     if (sleep_is_yield(op)) { /* sleep(0) and negative delays: a bare yield for one pass */
-        soon(vm, task_step_h, ASY_OBJ(t), ASY_UNDEF);
+        soon_step(vm, t);
         return ASY_AWAIT_SUSPEND;
     }
     asy_task_wait_begin(vm, t, ASY_WAIT_SLEEP, NULL);
@@ -1476,6 +1494,14 @@ static AsyType *aio_type(AsyVM *vm, const char *name, AsyType *base, size_t size
 
 void asy_task_init_types(AsyVM *vm) {
     AsyLoop *L = loop_of(vm);
+    /* The ready queue's compact entries, the most frequent first (loop.h) */
+    asy_loop_add_kind(L, task_step_h, ASY_T_UNDEF);          /* KIND_STEP */
+    asy_loop_add_kind(L, task_wakeup_implicit, ASY_T_INT);   /* KIND_WAKE */
+    asy_loop_add_kind(L, asy_gather_child_done, ASY_T_OBJ);
+    asy_loop_add_kind(L, task_wakeup_fut, ASY_T_OBJ);
+    asy_loop_add_kind(L, task_step_h, ASY_T_OBJ);
+    asy_loop_add_kind(L, sleep_fire, ASY_T_INT);
+    asy_loop_add_kind(L, asy_future_cb_call, ASY_T_OBJ);
     AsyType *f = aio_type(vm, "Future", ASY_TYPE(vm, object), sizeof(AsyFuture));
     f->tflags |= ASY_TYPE_BASETYPE;
     f->traverse = asy_future_traverse;
