@@ -1581,7 +1581,17 @@ dispatch:
         SAFEPOINT();
         SYNC();
         AsyValue args = fiber->stack[fs + 1];
-        if (!is_type(vm, args, ASY_TYPE_tuple)) {
+        if (is_type(vm, args, ASY_TYPE_list)) {
+            /* f(*lst): the tuple straight from the list (PySequence_Tuple), not through a
+             * copy of it: gather(*tasks) of 100,000 tasks kept 1.6 MB more at its peak */
+            AsyList *l = (AsyList *)ASY_AS_OBJ(args);
+            AsyTuple *t = asy_tuple_from_array(vm, l->items, l->len);
+            if (!t) {
+                RESYNC();
+                goto error;
+            }
+            fiber->stack[fs + 1] = ASY_OBJ(t);
+        } else if (!is_type(vm, args, ASY_TYPE_tuple)) {
             AsyValue it = asy_iter(vm, args);
             AsyList *l = NULL;
             if (!ASY_IS_ERR(it)) {
