@@ -201,6 +201,7 @@ void asy_loop_watch_sigint(AsyVM *vm, bool on) {
 bool asy_loop_add_kind(AsyLoop *L, AsyLoopFn fn, AsyTag tag) {
     if (L->nkinds == 0) L->nkinds = 1;
     if (L->nkinds == ASY_LOOP_KINDS) return false;
+    if (!L->kind_hash[ASY_LOOP_FN_HASH(fn)]) L->kind_hash[ASY_LOOP_FN_HASH(fn)] = (uint8_t)L->nkinds;
     L->kind_fn[L->nkinds] = fn;
     L->kind_tag[L->nkinds++] = (uint8_t)tag;
     return true;
@@ -221,6 +222,10 @@ bool asy_loop_ready_grow(AsyVM *vm, AsyLoop *L) {
 
 bool asy_loop_call_soon_other(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b) {
     AsyLoop *L = vm->loop;
+    if (ASY_IS_OBJ(a) && ((uintptr_t)ASY_AS_OBJ(a) & (ASY_LOOP_KINDS - 1)) == 0)
+        for (unsigned k = 1; k < L->nkinds; k++)
+            if (L->kind_fn[k] == fn && L->kind_tag[k] == b.tag)
+                return asy_loop_soon_kind(vm, k, ASY_AS_OBJ(a), ASY_AS_INT(b));
     if (L->rlen == L->rcap && !asy_loop_ready_grow(vm, L)) return false;
     if (L->olen == L->ocap) {
         size_t cap = L->ocap ? L->ocap * 2 : 64;
@@ -440,7 +445,11 @@ bool asy_loop_run_once(AsyVM *vm) {
             asy_asyncio_on_sigint(vm);
     }
     if (!loop_move_due_timers(vm, L)) return false;
-    /* Step 3: only what was ready when the pass began. */
+    /* Step 3: only what was ready when the pass began. Each handle's values are rooted
+     * while it runs, in two root slots taken once for the whole pass. */
+    if (ASY_UNLIKELY(vm->rootcap - vm->nroots < 2)) asy_root_grow(vm);
+    size_t root = vm->nroots;
+    vm->nroots += 2;
     for (size_t n = L->rlen; n > 0 && !L->fatal; n--) {
         /* the first handle (decoded in place: this runs once per task switch) */
         AsyReady e = L->ready[L->rhead];
@@ -457,9 +466,8 @@ bool asy_loop_run_once(AsyVM *vm) {
             L->ohead = (L->ohead + 1) & (L->ocap - 1);
             L->olen--;
         }
-        if (ASY_UNLIKELY(vm->rootcap - vm->nroots < 2)) asy_root_grow(vm);
-        vm->roots[vm->nroots++] = h.a;
-        vm->roots[vm->nroots++] = h.b;
+        vm->roots[root] = h.a;
+        vm->roots[root + 1] = h.b;
         if (ASY_UNLIKELY(L->debug)) {
             L->block_dt = 0;
             double t0 = asy_loop_time();
@@ -472,8 +480,8 @@ bool asy_loop_run_once(AsyVM *vm) {
         } else {
             h.fn(vm, h.a, h.b);
         }
-        asy_root_pop(vm, 2);
     }
+    vm->nroots = root;
     if (L->fatal) {
         vm->exc = L->fatal;
         L->fatal = NULL;

@@ -94,6 +94,8 @@ typedef struct AsyLoop {
     size_t ohead, olen, ocap;
     AsyLoopFn kind_fn[ASY_LOOP_KINDS]; /* an entry's kind: its fn and b's tag (1..)      */
     uint8_t kind_tag[ASY_LOOP_KINDS];
+    uint8_t kind_hash[ASY_LOOP_KINDS]; /* by the fn's address bits (ASY_LOOP_FN_HASH): the
+                                 first kind registered with it, 0 for none              */
     unsigned nkinds;          /* 1 + kinds registered (kind 0 is `other`), 0 at first   */
     AsyTimerRef *theap;       /* 4-ary min-heap on (when, seq), ntimers entries         */
     AsyTimer *timers;         /* by slot; tcap slots, the first tused ever used         */
@@ -158,11 +160,12 @@ double asy_loop_clock_offset(void);
 /* Register fn, called with an object and a value tagged `tag`, as a kind of compact
  * ready-queue entry (AsyReady); at most ASY_LOOP_KINDS - 1 of them, false past that (its
  * handles then go to the side FIFO, which only costs memory). Register the most frequent
- * first: asy_loop_call_soon tries them in order. */
+ * first: of kinds whose fns share a hash, only the first is found without a search. */
 bool asy_loop_add_kind(AsyLoop *L, AsyLoopFn fn, AsyTag tag);
 /* Double the ready queue (asy_loop_call_soon, when it is full). */
 bool asy_loop_ready_grow(AsyVM *vm, AsyLoop *L);
-/* Queue a handle of no registered kind (asy_loop_call_soon does, for those). */
+/* Queue a handle whose kind asy_loop_call_soon did not find by hash: by a search of the
+ * kinds, else in the side FIFO. */
 bool asy_loop_call_soon_other(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b);
 /* Queue kind_fn[k](a, b) with b = {kind_tag[k], payload}, for a caller that knows its
  * kind (a task's step); a must be a GC object. false with MemoryError pending. */
@@ -176,21 +179,19 @@ static inline bool asy_loop_soon_kind(AsyVM *vm, unsigned k, AsyObj *a, int64_t 
     return true;
 }
 
-/* Queue fn(a, b) for the next pass; false with MemoryError pending. */
+#define ASY_LOOP_FN_HASH(fn) (((uintptr_t)(fn) >> 4) & (ASY_LOOP_KINDS - 1))
+
+/* Queue fn(a, b) for the next pass; false with MemoryError pending. The kind is found by
+ * the fn's hash; a kind that shares its hash with another (or a handle of none) takes
+ * asy_loop_call_soon_other, which searches. */
 static inline bool asy_loop_call_soon(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b) {
     AsyLoop *L = vm->loop;
+    unsigned k = L->kind_hash[ASY_LOOP_FN_HASH(fn)];
     uintptr_t p = (uintptr_t)ASY_AS_OBJ(a);
-    unsigned k = L->nkinds;
-    if (ASY_IS_OBJ(a) && (p & (ASY_LOOP_KINDS - 1)) == 0)
-        for (k = 1; k < L->nkinds && (L->kind_fn[k] != fn || L->kind_tag[k] != b.tag);)
-            k++;
-    if (k >= L->nkinds) return asy_loop_call_soon_other(vm, fn, a, b);
-    if (ASY_UNLIKELY(L->rlen == L->rcap) && !asy_loop_ready_grow(vm, L)) return false;
-    AsyReady *e = &L->ready[(L->rhead + L->rlen) & (L->rcap - 1)];
-    e->a = p | k;
-    e->b = ASY_AS_INT(b);
-    L->rlen++;
-    return true;
+    if (!k || L->kind_fn[k] != fn || L->kind_tag[k] != b.tag || !ASY_IS_OBJ(a) ||
+        (p & (ASY_LOOP_KINDS - 1)))
+        return asy_loop_call_soon_other(vm, fn, a, b);
+    return asy_loop_soon_kind(vm, k, ASY_AS_OBJ(a), ASY_AS_INT(b));
 }
 
 /* Queue fn(a, b) when the loop time reaches `when`. */
