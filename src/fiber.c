@@ -10,7 +10,7 @@
 
 void asy_fiber_init_bare(AsyFiber *f) {
     memset(f, 0, sizeof *f);
-    f->handled = ASY_NONE;
+    f->handled = NULL;
     f->state = ASY_FIBER_NEW;
 }
 
@@ -108,12 +108,12 @@ void asy_fiber_mark_frame(AsyVM *vm, const AsyFrame *fr) {
     asy_gc_mark_obj(vm, (AsyObj *)fr->builtins);
     if (fr->flags & (ASY_FRAME_CLASS | ASY_FRAME_MODULE)) asy_gc_mark_obj(vm, (AsyObj *)fr->ns);
     if (fr->flags & (ASY_FRAME_INIT | ASY_FRAME_CLASS | ASY_FRAME_GEN)) asy_gc_mark_value(vm, fr->aux);
-    if (fr->flags & (ASY_FRAME_HANDLED | ASY_FRAME_GEN)) asy_gc_mark_value(vm, fr->saved_handled);
+    if (fr->flags & (ASY_FRAME_HANDLED | ASY_FRAME_GEN)) asy_gc_mark_obj(vm, fr->saved_handled);
 }
 
 void asy_fiber_mark(AsyVM *vm, const AsyFiber *f) {
     if (!f) return;
     asy_gc_mark_values(vm, f->stack, f->sp);
     for (int32_t i = 0; i < f->nframes; i++) asy_fiber_mark_frame(vm, &f->frames[i]);
-    asy_gc_mark_value(vm, f->handled);
+    asy_gc_mark_obj(vm, f->handled);
 }

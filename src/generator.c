@@ -55,7 +55,7 @@ AsyGenerator *asy_gen_new(AsyVM *vm, AsyFunction *fn, const AsyValue *slots, int
     fr->globals = fn->globals;
     fr->builtins = vm->builtins ? vm->builtins->dict : NULL;
     fr->aux = ASY_OBJ(g);
-    fr->saved_handled = ASY_NONE;
+    fr->saved_handled = NULL;
     fr->flags = ASY_FRAME_GEN;
     if (kind == ASY_GENKIND_COROUTINE) asy_diag_coroutine_created(vm, g);
     return g;
@@ -91,7 +91,7 @@ bool asy_gen_push(AsyVM *vm, AsyFiber *f, AsyGenerator *g, AsyResumeKind resume,
         if (ASY_OP(g->frame.code->code[g->frame.pc]) == ASY_OP_AWAIT) vm->pending_send = sent;
         else f->stack[f->sp++] = sent;
     }
-    if (g->exc_state) f->handled = ASY_OBJ(g->exc_state);
+    if (g->exc_state) f->handled = g->exc_state;
     g->state = ASY_GEN_RUNNING;
     return true;
 }
@@ -112,14 +112,12 @@ bool asy_gen_save(AsyVM *vm, AsyFiber *f, AsyGenerator *g, int32_t sp) {
     memcpy(g->stack, f->stack + fr->base, sizeof(AsyValue) * (size_t)depth);
     g->depth = depth;
     int32_t base = fr->base;
-    AsyValue saved_handled = fr->saved_handled;
+    AsyObj *saved_handled = fr->saved_handled;
     if (fr != &g->frame) g->frame = *fr; /* else it ran in place (a borrowed frame) */
     g->frame.base = 0;
-    g->exc_state = asy_value_is(f->handled, saved_handled) || !ASY_IS_OBJ(f->handled)
-                       ? NULL
-                       : ASY_AS_OBJ(f->handled);
+    g->exc_state = f->handled == saved_handled ? NULL : f->handled;
     f->handled = saved_handled;
-    g->frame.saved_handled = ASY_NONE;
+    g->frame.saved_handled = NULL;
     f->sp = base;
     f->nframes--;
     asy_fiber_frames_released(f);

@@ -611,7 +611,7 @@ static void task_release(AsyVM *vm, AsyTask *t) {
     if (t->coro_task) {
         asy_fiber_release(vm, &t->fiber);
         t->fiber.state = ASY_FIBER_DONE;
-        t->fiber.handled = ASY_NONE;
+        t->fiber.handled = NULL;
     }
     t->native_wait = NULL;
     t->fut_waiter = NULL;

@@ -1461,7 +1461,8 @@ dispatch:
                  * or frees here) */
                 int32_t fixed = fco->nlocals + fco->maxblocks;
                 for (int32_t i = argc; i < fixed; i++) vset(sp + i - argc, ASY_UNDEF);
-                AsyFrame *fr = &fiber->frames[fiber->nframes++];
+                AsyFrame *fr = frame + 1; /* frame is the top one: no index arithmetic */
+                fiber->nframes++;
                 fr->func = fn;
                 fr->code = fco;
                 fr->globals = fn->globals;
@@ -1738,7 +1739,7 @@ dispatch:
     }
 
     TARGET(POP_EXCEPT) {
-        fiber->handled = *--sp;
+        fiber->handled = asy_handled_ptr(*--sp);
         DISPATCH();
     }
 
@@ -1759,7 +1760,7 @@ dispatch:
         if (r < 0) goto error;
         if (!ASY_IS_NONE(match)) {
             vset(sp - 2, rest);
-            fiber->handled = match;
+            fiber->handled = asy_handled_ptr(match);
         }
         vset(sp - 1, match);
         DISPATCH();
@@ -1782,11 +1783,11 @@ dispatch:
 
     TARGET(RAISE_VARARGS) {
         if (ARG == 0) {
-            if (!ASY_IS_OBJ(fiber->handled)) {
+            if (!fiber->handled) {
                 asy_raise(vm, ASY_EXC_RuntimeError, "No active exception to reraise");
                 goto error;
             }
-            vm->exc = (AsyException *)ASY_AS_OBJ(fiber->handled);
+            vm->exc = (AsyException *)fiber->handled;
             goto reraise;
         }
         AsyValue cause = ARG == 2 ? sp[-1] : ASY_UNDEF;
@@ -1803,7 +1804,7 @@ dispatch:
         sp -= ARG;
         /* An explicit raise always records the exception being handled as context. */
         asy_traceback_push(vm, vm->exc, co, (int32_t)(ip - code_base - 1));
-        set_context(vm->exc, fiber->handled);
+        set_context(vm->exc, asy_handled_value(fiber->handled));
         goto unwind;
     }
 
@@ -2137,11 +2138,11 @@ dispatch:
     TARGET(END_ASYNC_FOR) {
         AsyValue exc = sp[-1];
         if (asy_isinstance(vm, exc, vm->exc_types[ASY_EXC_StopAsyncIteration])) {
-            fiber->handled = sp[-2];
+            fiber->handled = asy_handled_ptr(sp[-2]);
             sp -= 3;
             DISPATCH();
         }
-        fiber->handled = sp[-2];
+        fiber->handled = asy_handled_ptr(sp[-2]);
         sp -= 3;
         vm->exc = (AsyException *)ASY_AS_OBJ(exc);
         goto reraise;
@@ -2372,7 +2373,7 @@ error: {
         AsyException *exc = vm->exc;
         bool fresh = exc->traceback == NULL;
         asy_traceback_push(vm, exc, co, (int32_t)(ip - code_base - 1));
-        if (fresh) set_context(exc, fiber->handled);
+        if (fresh) set_context(exc, asy_handled_value(fiber->handled));
         goto unwind;
     }
 reraise:
@@ -2386,9 +2387,9 @@ unwind:
             AsyBlock b = asy_block_unpack(
                 fiber->stack[frame->base + frame->code->blockbase + --frame->nblocks]);
             sp = fiber->stack + frame->base + b.depth;
-            PUSH(fiber->handled);
+            PUSH(asy_handled_value(fiber->handled));
             PUSH(ASY_OBJ(vm->exc));
-            fiber->handled = ASY_OBJ(vm->exc);
+            fiber->handled = &vm->exc->hdr;
             vm->exc = NULL;
             ip = code_base + b.handler;
             DISPATCH();
@@ -2696,5 +2697,5 @@ AsyDict *asy_vm_globals(AsyVM *vm) {
 }
 
 AsyValue asy_vm_handled_exception(AsyVM *vm) {
-    return vm->fiber ? vm->fiber->handled : ASY_NONE;
+    return vm->fiber ? asy_handled_value(vm->fiber->handled) : ASY_NONE;
 }
