@@ -228,8 +228,8 @@ static int rd_wait(AsyVM *vm, AsyStreamReader *r, AsyTask *t, const char *fname)
 static bool rd_resumed(AsyVM *vm, AsyStreamReader *r, AsyTask *t) {
     asy_waitlist_remove(&r->waiter, t);
     if (asy_task_take_exc(vm, t)) return false;
-    if (ASY_IS_OBJ(t->wait_value)) {
-        asy_raise_value(vm, t->wait_value);
+    if (ASY_IS_OBJ(asy_task_wait_value(t))) {
+        asy_raise_value(vm, asy_task_wait_value(t));
         return false;
     }
     return true;

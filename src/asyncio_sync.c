@@ -214,8 +214,8 @@ static int op_lock_acquire(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyVa
         return ASY_AWAIT_SUSPEND;
     }
     asy_waitlist_remove(&l->waiters, t);
-    if (!ASY_IS_UNDEF(t->step_exc)) {
-        if (is_cancel(vm, t->step_exc) && !l->locked) lock_wake_up_first(vm, l);
+    if (t->step_exc) {
+        if (is_cancel(vm, ASY_OBJ(t->step_exc)) && !l->locked) lock_wake_up_first(vm, l);
         asy_task_take_exc(vm, t);
         return ASY_AWAIT_ERROR;
     }
@@ -363,8 +363,8 @@ static int op_sem_acquire(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyVal
         return ASY_AWAIT_SUSPEND;
     }
     asy_waitlist_remove(&s->waiters, t);
-    if (!ASY_IS_UNDEF(t->step_exc)) {
-        if (is_cancel(vm, t->step_exc) && t->wait_state != ASY_WAIT_CANCELLED) {
+    if (t->step_exc) {
+        if (is_cancel(vm, ASY_OBJ(t->step_exc)) && t->wait_state != ASY_WAIT_CANCELLED) {
             s->value++;
             sem_wake_up_next(vm, s);
         }
@@ -602,7 +602,7 @@ static int q_wait_failed(AsyVM *vm, AsyQueue *q, AsyTask *t, AsyWaitList *l, boo
 
 static int op_queue_get(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyValue *result) {
     AsyQueue *q = q_of(op->obj);
-    if (resumed && !ASY_IS_UNDEF(t->step_exc))
+    if (resumed && t->step_exc)
         return q_wait_failed(vm, q, t, &q->getters, q->len > 0);
     if (q->len == 0) { /* `while self.empty(): await getter` */
         if (!bind_loop(vm, &q->hdr, &q->run_id)) return ASY_AWAIT_ERROR;
@@ -615,7 +615,7 @@ static int op_queue_get(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyValue
 
 static int op_queue_put(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyValue *result) {
     AsyQueue *q = q_of(op->obj);
-    if (resumed && !ASY_IS_UNDEF(t->step_exc))
+    if (resumed && t->step_exc)
         return q_wait_failed(vm, q, t, &q->putters, !q_full(q));
     if (q_full(q)) {
         if (!bind_loop(vm, &q->hdr, &q->run_id)) return ASY_AWAIT_ERROR;

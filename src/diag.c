@@ -81,11 +81,11 @@ static const char *task_state(const AsyTask *t, const AsyLoop *L) {
 
 /* What the task waits on: "Event.wait()", a future's repr, or NULL. */
 static void print_wait(AsyVM *vm, FILE *out, AsyTask *t) {
-    if (t->native_wait && t->native_wait->type == ASY_AIO_TYPE(vm, Op)) {
-        fprintf(out, " on %s()", ((AsyOp *)t->native_wait)->name);
+    if (asy_task_native_wait(t) && asy_task_native_wait(t)->type == ASY_AIO_TYPE(vm, Op)) {
+        fprintf(out, " on %s()", ((AsyOp *)asy_task_native_wait(t))->name);
         return;
     }
-    AsyObj *f = t->fut_waiter ? &t->fut_waiter->hdr : t->native_wait;
+    AsyObj *f = asy_task_fut_waiter(t) ? &asy_task_fut_waiter(t)->hdr : asy_task_native_wait(t);
     if (!f) return;
     AsyValue r = asy_repr(vm, ASY_OBJ(f));
     if (ASY_IS_ERR(r)) {

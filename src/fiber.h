@@ -160,9 +160,11 @@ typedef enum {
 #define ASY_AWAIT_SUSPEND 1  /* not ready: suspend the task; *result may carry a value
                                 for the scheduler (UNDEF otherwise)                    */
 
-/* fiber->handled and frame->saved_handled <-> the value asy code sees (None for NULL). */
-static inline AsyObj *asy_handled_ptr(AsyValue v) { return ASY_IS_OBJ(v) ? ASY_AS_OBJ(v) : NULL; }
-static inline AsyValue asy_handled_value(AsyObj *o) { return o ? ASY_OBJ(o) : ASY_NONE; }
+/* An optional object field (fiber->handled, frame->saved_handled, a task's step_exc) and
+ * the value asy code sees: NULL stands for None (or "none" where the field's value is
+ * never None). */
+static inline AsyObj *asy_obj_or_null(AsyValue v) { return ASY_IS_OBJ(v) ? ASY_AS_OBJ(v) : NULL; }
+static inline AsyValue asy_obj_or_none(AsyObj *o) { return o ? ASY_OBJ(o) : ASY_NONE; }
 
 /* fiber.c */
 /* A fiber with no stack or frames yet (a task's, inside its Task): both grow on first

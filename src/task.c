@@ -69,7 +69,7 @@ static void future_init(AsyFuture *f, AsyFutKind kind) {
     f->result = ASY_UNDEF;
     f->cancel_msg = ASY_UNDEF;
     f->cbs = &f->cb_inline;
-    f->capcb = 1;
+    f->cb_log2 = 0;
 }
 
 AsyFuture *asy_future_alloc(AsyVM *vm, AsyType *type, AsyFutKind kind) {
@@ -97,9 +97,9 @@ void asy_future_traverse(AsyVM *vm, AsyObj *o) {
 
 static void future_finalize(AsyVM *vm, AsyObj *o) {
     AsyFuture *f = (AsyFuture *)o;
-    if (f->cbs != &f->cb_inline) asy_mem_free(vm, f->cbs, f->capcb * sizeof *f->cbs);
+    if (f->cbs != &f->cb_inline) asy_mem_free(vm, f->cbs, sizeof *f->cbs << f->cb_log2);
     f->cbs = &f->cb_inline;
-    f->capcb = 1;
+    f->cb_log2 = 0;
     f->ncb = 0;
 }
 
@@ -117,14 +117,18 @@ bool asy_future_add_cb(AsyVM *vm, AsyFuture *f, AsyLoopFn fn, AsyValue arg) {
         soon(vm, fn, arg, ASY_OBJ(f));
         return true;
     }
-    if (f->ncb == f->capcb) {
-        uint32_t cap = f->capcb * 2;
+    if (f->ncb == (uint32_t)1 << f->cb_log2) {
+        if (f->cb_log2 == 31) {
+            asy_raise_memory(vm);
+            return false;
+        }
+        size_t cap = (size_t)2 << f->cb_log2;
         AsyFutCb *cbs = asy_mem_alloc(vm, cap * sizeof *cbs);
         if (!cbs) return false;
         memcpy(cbs, f->cbs, f->ncb * sizeof *cbs);
-        if (f->cbs != &f->cb_inline) asy_mem_free(vm, f->cbs, f->capcb * sizeof *f->cbs);
+        if (f->cbs != &f->cb_inline) asy_mem_free(vm, f->cbs, sizeof *f->cbs << f->cb_log2);
         f->cbs = cbs;
-        f->capcb = cap;
+        f->cb_log2++;
     }
     f->cbs[f->ncb].fn = fn;
     f->cbs[f->ncb].arg = arg;
@@ -450,7 +454,7 @@ static void task_wakeup_implicit(AsyVM *vm, AsyValue a, AsyValue b) {
     if ((int64_t)t->wait_gen != ASY_AS_INT(b)) return; /* stale */
     AsyValue exc = ASY_UNDEF;
     if (t->wait_state == ASY_WAIT_CANCELLED) {
-        exc = asy_cancelled_error_new(vm, t->wait_value);
+        exc = asy_cancelled_error_new(vm, asy_task_wait_value(t));
         if (ASY_IS_ERR(exc)) {
             exc = ASY_OBJ(vm->exc);
             asy_exc_clear(vm);
@@ -463,7 +467,7 @@ void asy_task_wait_begin(AsyVM *vm, AsyTask *t, AsyWaitKind kind, AsyWaitList *l
     ASY_UNUSED(vm);
     t->wait_kind = (uint8_t)kind;
     t->wait_state = ASY_WAIT_PENDING;
-    t->wait_value = ASY_UNDEF;
+    t->fut.result = ASY_UNDEF; /* asy_task_wait_value */
     t->wait_gen++;
     if (list) waitlist_push(list, t);
 }
@@ -471,26 +475,26 @@ void asy_task_wait_begin(AsyVM *vm, AsyTask *t, AsyWaitKind kind, AsyWaitList *l
 bool asy_task_wait_resolve(AsyVM *vm, AsyTask *t, AsyValue result) {
     if (t->wait_state != ASY_WAIT_PENDING) return false;
     t->wait_state = ASY_WAIT_DONE;
-    t->wait_value = result;
+    t->fut.result = result; /* asy_task_wait_value */
     soon_wake(vm, t);
     return true;
 }
 
 /* fut_waiter.cancel() for whatever the task waits on. */
 static bool task_cancel_wait(AsyVM *vm, AsyTask *t, AsyValue msg) {
-    if (t->fut_waiter) return asy_future_cancel(vm, t->fut_waiter, msg);
+    if (asy_task_fut_waiter(t)) return asy_future_cancel(vm, asy_task_fut_waiter(t), msg);
     if (t->wait_kind == ASY_WAIT_NONE || t->wait_state != ASY_WAIT_PENDING) return false;
     t->wait_state = ASY_WAIT_CANCELLED;
-    t->wait_value = msg;
+    t->fut.result = msg; /* asy_task_wait_value */
     soon_wake(vm, t);
     if (t->wait_kind == ASY_WAIT_SLEEP) asy_loop_timer_cancelled(vm); /* its timer is dead */
     return true;
 }
 
 bool asy_task_take_exc(AsyVM *vm, AsyTask *t) {
-    if (ASY_IS_UNDEF(t->step_exc)) return false;
-    AsyValue e = t->step_exc;
-    t->step_exc = ASY_UNDEF;
+    if (!t->step_exc) return false;
+    AsyValue e = ASY_OBJ(t->step_exc);
+    t->step_exc = NULL;
     raise_stored(vm, e);
     return true;
 }
@@ -524,13 +528,11 @@ static void task_unlink(AsyLoop *L, AsyTask *t) {
 static void task_traverse(AsyVM *vm, AsyObj *o) {
     AsyTask *t = (AsyTask *)o;
     asy_future_traverse(vm, o);
-    asy_gc_mark_value(vm, t->coro);
+    asy_gc_mark_obj(vm, t->coro);
     if (t->coro_task) asy_fiber_mark(vm, &t->fiber);
     asy_gc_mark_obj(vm, t->name);
-    asy_gc_mark_obj(vm, (AsyObj *)t->fut_waiter);
-    asy_gc_mark_obj(vm, t->native_wait);
-    asy_gc_mark_value(vm, t->step_exc);
-    asy_gc_mark_value(vm, t->wait_value);
+    asy_gc_mark_obj(vm, t->waiting);
+    asy_gc_mark_obj(vm, t->step_exc);
     asy_gc_mark_obj(vm, (AsyObj *)t->created_at);
 }
 
@@ -570,10 +572,8 @@ AsyTask *asy_task_new(AsyVM *vm, AsyValue coro, AsyValue name) {
      * task after making it. Callers that must not spend a number pass it back. */
     AsyLoop *L = loop_of(vm);
     AsyTask *t = (AsyTask *)asy_future_alloc(vm, ASY_AIO_TYPE(vm, Task), ASY_FUTK_TASK);
-    t->coro = coro;
+    t->coro = ASY_AS_OBJ(coro);
     t->name = ASY_IS_OBJ(name) ? ASY_AS_OBJ(name) : NULL;
-    t->step_exc = ASY_UNDEF;
-    t->wait_value = ASY_UNDEF;
     if (asy_is_coroutine(vm, coro)) {
         if (!asy_fiber_start_task(vm, &t->fiber, coro)) return NULL;
         t->coro_task = 1;
@@ -613,9 +613,10 @@ static void task_release(AsyVM *vm, AsyTask *t) {
         t->fiber.state = ASY_FIBER_DONE;
         t->fiber.handled = NULL;
     }
-    t->native_wait = NULL;
-    t->fut_waiter = NULL;
-    t->step_exc = ASY_UNDEF;
+    asy_task_set_native_wait(t, NULL);
+    asy_task_set_fut_waiter(t, NULL);
+    t->step_exc = NULL;
+    t->fut.result = ASY_UNDEF; /* no wait's value: the outcome goes there now */
 }
 
 static void task_finished_ok(AsyVM *vm, AsyTask *t, AsyValue v) {
@@ -650,7 +651,7 @@ static void task_finished_exc(AsyVM *vm, AsyTask *t) {
  * anything else is a value yielded by a generator-based awaitable (CPython's protocol:
  * a bare yield relinquishes one pass, a future is waited on). */
 static void task_suspended(AsyVM *vm, AsyTask *t, AsyValue out) {
-    if (t->native_wait) {
+    if (asy_task_native_wait(t)) {
         if (t->must_cancel && task_cancel_wait(vm, t, t->fut.cancel_msg)) t->must_cancel = 0;
         return;
     }
@@ -667,7 +668,7 @@ static void task_suspended(AsyVM *vm, AsyTask *t, AsyValue out) {
             soon(vm, task_step_h, ASY_OBJ(t), err);
             return;
         }
-        t->fut_waiter = f;
+        asy_task_set_fut_waiter(t, f);
         if (t->must_cancel && asy_future_cancel(vm, f, t->fut.cancel_msg)) t->must_cancel = 0;
         return;
     }
@@ -690,12 +691,12 @@ static int op_sleep_fn(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyValue 
  * await gives (op_sleep_fn's answer when resumed without an exception), and task_run
  * completes the await instead of running it again. */
 static bool sleep_over(AsyVM *vm, AsyTask *t, AsyValue *result) {
-    if (t->native_wait == (AsyObj *)loop_of(vm)->sleep0) { /* the common case: sleep(0) */
+    if (asy_task_native_wait(t) == (AsyObj *)loop_of(vm)->sleep0) { /* the common case: sleep(0) */
         *result = ASY_NONE;
         return true;
     }
-    if (t->native_wait->type != ASY_AIO_TYPE(vm, Op)) return false;
-    AsyOp *op = (AsyOp *)t->native_wait;
+    if (asy_task_native_wait(t)->type != ASY_AIO_TYPE(vm, Op)) return false;
+    AsyOp *op = (AsyOp *)asy_task_native_wait(t);
     if (op->fn != op_sleep_fn) return false;
     *result = ASY_IS_UNDEF(op->arg) ? ASY_NONE : op->arg;
     return true;
@@ -703,14 +704,14 @@ static bool sleep_over(AsyVM *vm, AsyTask *t, AsyValue *result) {
 
 /* Resume the task's coroutine with exc (UNDEF: a plain wake-up). */
 static AsyRunStatus task_run(AsyVM *vm, AsyTask *t, AsyValue exc, AsyValue *out) {
-    bool native = t->native_wait != NULL;
+    bool native = asy_task_native_wait(t) != NULL;
     if (!t->coro_task) { /* an AsyOp run as a task */
-        AsyOp *op = (AsyOp *)ASY_AS_OBJ(t->coro);
+        AsyOp *op = (AsyOp *)t->coro;
         if (!native && !ASY_IS_UNDEF(exc)) {
             raise_stored(vm, exc);
             return ASY_RUN_ERROR;
         }
-        t->step_exc = exc;
+        t->step_exc = asy_obj_or_null(exc);
         int r = op_drive(vm, op, t, out);
         return r == ASY_AWAIT_DONE      ? ASY_RUN_DONE
                : r == ASY_AWAIT_SUSPEND ? ASY_RUN_SUSPENDED
@@ -723,16 +724,16 @@ static AsyRunStatus task_run(AsyVM *vm, AsyTask *t, AsyValue exc, AsyValue *out)
             f->state = ASY_FIBER_DONE;
             return ASY_RUN_ERROR;
         }
-        return asy_fiber_resume(vm, f, t->coro, ASY_UNDEF, false, out); /* start the coroutine */
+        return asy_fiber_resume(vm, f, ASY_OBJ(t->coro), ASY_UNDEF, false, out); /* start the coroutine */
     }
     if (native) {
         AsyValue slept;
         if (ASY_IS_UNDEF(exc) && sleep_over(vm, t, &slept) &&
-            asy_fiber_at_await(f, ASY_OBJ(t->native_wait))) {
-            t->native_wait = NULL;
+            asy_fiber_at_await(f, ASY_OBJ(asy_task_native_wait(t)))) {
+            asy_task_set_native_wait(t, NULL);
             return asy_fiber_resume(vm, f, slept, ASY_UNDEF, true, out);
         }
-        t->step_exc = exc; /* the await re-executes and raises it (asy_task_take_exc) */
+        t->step_exc = asy_obj_or_null(exc); /* the await re-executes and raises it (asy_task_take_exc) */
         return asy_fiber_resume(vm, f, ASY_NONE, ASY_UNDEF, false, out);
     }
     return asy_fiber_resume(vm, f, ASY_NONE, exc, false, out);
@@ -752,7 +753,7 @@ static void task_step(AsyVM *vm, AsyTask *t, AsyValue exc) {
         }
         t->must_cancel = 0;
     }
-    t->fut_waiter = NULL;
+    asy_task_set_fut_waiter(t, NULL);
     t->wait_kind = ASY_WAIT_NONE;
     if (t->wait_state == ASY_WAIT_PENDING) t->wait_state = ASY_WAIT_CANCELLED;
     AsyTask *prev = L->current;
@@ -761,7 +762,7 @@ static void task_step(AsyVM *vm, AsyTask *t, AsyValue exc) {
     AsyValue out = ASY_UNDEF;
     AsyRunStatus st = task_run(vm, t, exc, &out);
     L->current = prev;
-    t->step_exc = ASY_UNDEF;
+    t->step_exc = NULL;
     switch (st) {
     case ASY_RUN_DONE: task_finished_ok(vm, t, out); break;
     case ASY_RUN_ERROR: task_finished_exc(vm, t); break;
@@ -804,12 +805,12 @@ static void append_task_coro(AsyVM *vm, AsyStrBuf *b, AsyTask *t) {
     bool done = t->fut.state != ASY_FUT_PENDING;
     AsyCode *code = asy_task_code(t);
     if (!code) {
-        AsyOp *op = (AsyOp *)ASY_AS_OBJ(t->coro);
+        AsyOp *op = (AsyOp *)t->coro;
         asy_strbuf_printf(vm, b, " coro=<%s() %s " AIO_SRC "tasks.py:%d>", op->name,
                           done ? "done, defined at" : "running at", done ? 627 : 640);
         return;
     }
-    AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(t->coro);
+    AsyGenerator *g = (AsyGenerator *)t->coro;
     const char *qn = g->qualname ? g->qualname->data : code->qualname->data;
     const char *file = code->filename ? code->filename->data : "<empty co_filename>";
     if (done)
@@ -837,9 +838,9 @@ static AsyValue task_repr(AsyVM *vm, AsyValue self) {
     asy_strbuf_printf(vm, &b, "<%s %s", type_name_of(&t->fut.hdr), state);
     append_task_name(vm, &b, t);
     append_task_coro(vm, &b, t);
-    if (t->fut_waiter) {
+    if (asy_task_fut_waiter(t)) {
         asy_strbuf_append_cstr(vm, &b, " wait_for=");
-        append_repr(vm, &b, ASY_OBJ(t->fut_waiter), false);
+        append_repr(vm, &b, ASY_OBJ(asy_task_fut_waiter(t)), false);
     } else if (t->wait_kind != ASY_WAIT_NONE && t->wait_state == ASY_WAIT_PENDING) {
         asy_strbuf_append_cstr(vm, &b, " wait_for=<Future pending cb=[Task.task_wakeup()]>");
     }
@@ -906,18 +907,18 @@ AsyValue asy_op_value(AsyVM *vm, AsyValue v) {
 #define OP_TIMER_FIRED 4u
 
 static int op_drive(AsyVM *vm, AsyOp *op, AsyTask *t, AsyValue *out) {
-    bool resumed = t->native_wait == &op->hdr;
+    bool resumed = asy_task_native_wait(t) == &op->hdr;
     if (!resumed) {
-        if (op->awaited && !(op->state & OP_REUSABLE) && ASY_AS_OBJ(t->coro) != &op->hdr) {
+        if (op->awaited && !(op->state & OP_REUSABLE) && t->coro != &op->hdr) {
             asy_raise(vm, ASY_EXC_RuntimeError, "cannot reuse already awaited coroutine");
             return ASY_AWAIT_ERROR;
         }
         op->awaited = 1;
     }
-    t->native_wait = NULL;
+    asy_task_set_native_wait(t, NULL);
     int r = op->fn(vm, op, t, resumed, out);
-    if (r == ASY_AWAIT_SUSPEND) t->native_wait = &op->hdr;
-    t->step_exc = ASY_UNDEF;
+    if (r == ASY_AWAIT_SUSPEND) asy_task_set_native_wait(t, &op->hdr);
+    t->step_exc = NULL;
     return r;
 }
 
@@ -940,12 +941,12 @@ static int op_await(AsyVM *vm, AsyValue self, AsyValue sent, AsyAwaitMode mode,
         return ASY_AWAIT_ERROR;
     }
     *result = ASY_UNDEF;
-    if (op == loop_of(vm)->sleep0 && t->native_wait != &op->hdr) {
+    if (op == loop_of(vm)->sleep0 && asy_task_native_wait(t) != &op->hdr) {
         /* sleep(0): a bare yield for one pass (op_sleep_fn's, without the indirection);
          * task_run completes the await when the task comes back */
         soon_step(vm, t);
-        t->native_wait = &op->hdr;
-        t->step_exc = ASY_UNDEF;
+        asy_task_set_native_wait(t, &op->hdr);
+        t->step_exc = NULL;
         return ASY_AWAIT_SUSPEND;
     }
     return op_drive(vm, op, t, result);
@@ -1150,8 +1151,8 @@ static int future_await(AsyVM *vm, AsyValue self, AsyValue sent, AsyAwaitMode mo
         return ASY_IS_ERR(*result) ? ASY_AWAIT_ERROR : ASY_AWAIT_DONE;
     }
     AsyTask *t = asy_task_current(vm);
-    if (t && t->native_wait == &f->hdr) { /* resumed after the wake-up */
-        t->native_wait = NULL;
+    if (t && asy_task_native_wait(t) == &f->hdr) { /* resumed after the wake-up */
+        asy_task_set_native_wait(t, NULL);
         if (asy_task_take_exc(vm, t)) return ASY_AWAIT_ERROR;
         if (f->state == ASY_FUT_PENDING) {
             asy_raise(vm, ASY_EXC_RuntimeError, "await wasn't used with future");
@@ -1167,7 +1168,7 @@ static int future_await(AsyVM *vm, AsyValue self, AsyValue sent, AsyAwaitMode mo
         return ASY_AWAIT_ERROR;
     }
     *result = ASY_UNDEF;
-    t->native_wait = &f->hdr;
+    asy_task_set_native_wait(t, &f->hdr);
     if (f == &t->fut) { /* CPython reports it at the next step */
         asy_raise(vm, ASY_EXC_RuntimeError, "Task cannot await on itself: %R", self);
         AsyValue err = ASY_OBJ(vm->exc);
@@ -1176,10 +1177,10 @@ static int future_await(AsyVM *vm, AsyValue self, AsyValue sent, AsyAwaitMode mo
         return ASY_AWAIT_SUSPEND;
     }
     if (!asy_future_add_cb(vm, f, task_wakeup_fut, ASY_OBJ(t))) {
-        t->native_wait = NULL;
+        asy_task_set_native_wait(t, NULL);
         return ASY_AWAIT_ERROR;
     }
-    t->fut_waiter = f;
+    asy_task_set_fut_waiter(t, f);
     return ASY_AWAIT_SUSPEND;
 }
 
@@ -1397,7 +1398,7 @@ static AsyValue tm_set_name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 static AsyValue tm_get_coro(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!asy_check_args(vm, "get_coro", argc - 1, 0, 0)) return ASY_ERR;
-    return self_task(argv)->coro;
+    return ASY_OBJ(self_task(argv)->coro);
 }
 
 static AsyValue tm_cancelling(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {

@@ -8,7 +8,7 @@
  *
  * Implicit futures: sleep, Event.wait, Lock.acquire, Queue.get... do not allocate a
  * Future per wait. The task itself carries the wait's state (wait_kind, wait_state,
- * wait_value, and links into the primitive's waiter list), which behaves as the future
+ * the wait's value, and links into the primitive's waiter list), which behaves as the future
  * CPython would have made: done() is wait_state != PENDING, cancel() resolves it as
  * cancelled, and resolving it queues one wake-up of the task.
  *
@@ -40,13 +40,17 @@ typedef struct AsyFuture {
     AsyObj hdr;
     uint8_t state;        /* AsyFutState                                              */
     uint8_t kind;         /* AsyFutKind                                               */
-    uint8_t has_exc;      /* FINISHED with an exception (in result)                   */
-    uint8_t log_tb;       /* that exception was never retrieved                       */
-    uint32_t ncb, capcb;
+    uint8_t has_exc : 1;  /* FINISHED with an exception (in result)                   */
+    uint8_t log_tb : 1;   /* that exception was never retrieved                       */
+    uint8_t cb_log2;      /* cbs holds 1 << cb_log2 callbacks (a byte, not a uint32, so
+                             that the flags and ncb share 8 bytes)                    */
+    uint32_t ncb;
     AsyValue result;      /* the result, or the exception; CANCELLED: the CancelledError
-                             to re-raise (UNDEF: make one from cancel_msg)             */
+                             to re-raise (UNDEF: make one from cancel_msg). A pending
+                             Task keeps its implicit future's value here (its result, or
+                             cancel message: asy_task_wait_value)                       */
     AsyValue cancel_msg;  /* UNDEF: cancelled without a message                       */
-    AsyFutCb *cbs;        /* points at cb_inline while capcb == 1                     */
+    AsyFutCb *cbs;        /* points at cb_inline while cb_log2 == 0                   */
     AsyFutCb cb_inline;
 } AsyFuture;
 
@@ -61,13 +65,15 @@ typedef struct {
 
 struct AsyTask {
     AsyFuture fut;
-    AsyValue coro;          /* the coroutine (or an AsyOp run as a task)               */
+    AsyObj *coro;           /* the coroutine (or an AsyOp run as a task)               */
     AsyObj *name;           /* a str; NULL: "Task-<num>" (made when first asked for)    */
     int64_t num;
-    AsyFuture *fut_waiter;  /* the future it waits on (wait_for= in the repr)          */
-    AsyObj *native_wait;    /* the native awaitable its fiber is suspended in          */
-    AsyValue step_exc;      /* the exception this step delivers (UNDEF: none)         */
-    AsyValue wait_value;    /* implicit future: its result, or cancel message          */
+    /* What it waits on, one pointer for two roles (asy_task_fut_waiter and
+     * asy_task_native_wait): the future it waits on (wait_for= in the repr), and the
+     * native awaitable its fiber is suspended in. Both are set only when they are the
+     * same object (awaiting a future), so one pointer and two flags hold them. */
+    AsyObj *waiting;
+    AsyObj *step_exc;       /* the exception this step delivers (NULL: none)           */
     AsyWaitList *wlist;     /* the waiter list it is in, or NULL                       */
     AsyTask *wnext, *wprev;
     AsyTask *anext, *aprev; /* the loop's list of unfinished tasks                     */
@@ -78,10 +84,35 @@ struct AsyTask {
     uint8_t must_cancel, wait_kind, wait_state;
     uint8_t created_debug;  /* created_at was taken in debug mode: the repr shows it   */
     uint8_t coro_task;      /* it runs a coroutine on `fiber` (else coro is an AsyOp)   */
+    uint8_t in_native;      /* `waiting` is its native_wait                             */
+    uint8_t on_future;      /* `waiting` is its fut_waiter                              */
     /* The coroutine's fiber, inside the task rather than an object of its own (a task
      * that waits costs one object less). Emptied when the coroutine ends. */
     AsyFiber fiber;
 };
+
+/* The value of a task's implicit future once resolved (the result, or the cancel
+ * message), in the task's own result field: a pending task has no result of its own. */
+static inline AsyValue asy_task_wait_value(const AsyTask *t) { return t->fut.result; }
+
+/* The future the task waits on, or NULL. */
+static inline AsyFuture *asy_task_fut_waiter(const AsyTask *t) {
+    return t->on_future ? (AsyFuture *)t->waiting : NULL;
+}
+/* The native awaitable its fiber is suspended in (re-executed on resume), or NULL. */
+static inline AsyObj *asy_task_native_wait(const AsyTask *t) {
+    return t->in_native ? t->waiting : NULL;
+}
+static inline void asy_task_set_fut_waiter(AsyTask *t, AsyFuture *f) {
+    t->on_future = f != NULL;
+    if (f) t->waiting = &f->hdr;
+    else if (!t->in_native) t->waiting = NULL;
+}
+static inline void asy_task_set_native_wait(AsyTask *t, AsyObj *o) {
+    t->in_native = o != NULL;
+    if (o) t->waiting = o;
+    else if (!t->on_future) t->waiting = NULL;
+}
 
 /* The task's fiber while its coroutine can still run; NULL for an AsyOp task or once the
  * coroutine has ended. */
@@ -90,7 +121,7 @@ static inline AsyFiber *asy_task_fiber(AsyTask *t) {
 }
 /* The code of the task's coroutine (kept once it has finished), NULL for an AsyOp task. */
 static inline AsyCode *asy_task_code(const AsyTask *t) {
-    return t->coro_task ? ((const AsyGenerator *)ASY_AS_OBJ(t->coro))->frame.code : NULL;
+    return t->coro_task ? ((const AsyGenerator *)t->coro)->frame.code : NULL;
 }
 
 /* A native awaitable. fn: see the top of this file. */

@@ -155,16 +155,16 @@ void asy_trace_step_begin(AsyVM *vm, AsyTask *t) {
  * "Task 'fetch'", "_GatheringFuture". malloc'd. */
 static char *wait_description(AsyVM *vm, const AsyTask *t) {
     char buf[160];
-    if (t->native_wait && t->native_wait->type == ASY_AIO_TYPE(vm, Op)) {
-        snprintf(buf, sizeof buf, "%s()", ((AsyOp *)t->native_wait)->name);
-    } else if (t->fut_waiter && t->fut_waiter->kind == ASY_FUTK_TASK) {
-        const AsyTask *w = (const AsyTask *)t->fut_waiter;
+    if (asy_task_native_wait(t) && asy_task_native_wait(t)->type == ASY_AIO_TYPE(vm, Op)) {
+        snprintf(buf, sizeof buf, "%s()", ((AsyOp *)asy_task_native_wait(t))->name);
+    } else if (asy_task_fut_waiter(t) && asy_task_fut_waiter(t)->kind == ASY_FUTK_TASK) {
+        const AsyTask *w = (const AsyTask *)asy_task_fut_waiter(t);
         if (w->name && w->name->type == ASY_TYPE(vm, str))
             snprintf(buf, sizeof buf, "Task '%s'", ((AsyStr *)w->name)->data);
         else
             snprintf(buf, sizeof buf, "Task 'Task-%lld'", (long long)w->num);
-    } else if (t->fut_waiter) {
-        snprintf(buf, sizeof buf, "%s", t->fut_waiter->hdr.type->name);
+    } else if (asy_task_fut_waiter(t)) {
+        snprintf(buf, sizeof buf, "%s", asy_task_fut_waiter(t)->hdr.type->name);
     } else if (t->wait_kind == ASY_WAIT_SLEEP) {
         snprintf(buf, sizeof buf, "sleep()");
     } else {

@@ -1739,7 +1739,7 @@ dispatch:
     }
 
     TARGET(POP_EXCEPT) {
-        fiber->handled = asy_handled_ptr(*--sp);
+        fiber->handled = asy_obj_or_null(*--sp);
         DISPATCH();
     }
 
@@ -1760,7 +1760,7 @@ dispatch:
         if (r < 0) goto error;
         if (!ASY_IS_NONE(match)) {
             vset(sp - 2, rest);
-            fiber->handled = asy_handled_ptr(match);
+            fiber->handled = asy_obj_or_null(match);
         }
         vset(sp - 1, match);
         DISPATCH();
@@ -1804,7 +1804,7 @@ dispatch:
         sp -= ARG;
         /* An explicit raise always records the exception being handled as context. */
         asy_traceback_push(vm, vm->exc, co, (int32_t)(ip - code_base - 1));
-        set_context(vm->exc, asy_handled_value(fiber->handled));
+        set_context(vm->exc, asy_obj_or_none(fiber->handled));
         goto unwind;
     }
 
@@ -2138,11 +2138,11 @@ dispatch:
     TARGET(END_ASYNC_FOR) {
         AsyValue exc = sp[-1];
         if (asy_isinstance(vm, exc, vm->exc_types[ASY_EXC_StopAsyncIteration])) {
-            fiber->handled = asy_handled_ptr(sp[-2]);
+            fiber->handled = asy_obj_or_null(sp[-2]);
             sp -= 3;
             DISPATCH();
         }
-        fiber->handled = asy_handled_ptr(sp[-2]);
+        fiber->handled = asy_obj_or_null(sp[-2]);
         sp -= 3;
         vm->exc = (AsyException *)ASY_AS_OBJ(exc);
         goto reraise;
@@ -2373,7 +2373,7 @@ error: {
         AsyException *exc = vm->exc;
         bool fresh = exc->traceback == NULL;
         asy_traceback_push(vm, exc, co, (int32_t)(ip - code_base - 1));
-        if (fresh) set_context(exc, asy_handled_value(fiber->handled));
+        if (fresh) set_context(exc, asy_obj_or_none(fiber->handled));
         goto unwind;
     }
 reraise:
@@ -2387,7 +2387,7 @@ unwind:
             AsyBlock b = asy_block_unpack(
                 fiber->stack[frame->base + frame->code->blockbase + --frame->nblocks]);
             sp = fiber->stack + frame->base + b.depth;
-            PUSH(asy_handled_value(fiber->handled));
+            PUSH(asy_obj_or_none(fiber->handled));
             PUSH(ASY_OBJ(vm->exc));
             fiber->handled = &vm->exc->hdr;
             vm->exc = NULL;
@@ -2697,5 +2697,5 @@ AsyDict *asy_vm_globals(AsyVM *vm) {
 }
 
 AsyValue asy_vm_handled_exception(AsyVM *vm) {
-    return vm->fiber ? asy_handled_value(vm->fiber->handled) : ASY_NONE;
+    return vm->fiber ? asy_obj_or_none(vm->fiber->handled) : ASY_NONE;
 }
