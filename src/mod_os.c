@@ -9,10 +9,12 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "compiler.h"
 #include "vm.h"
 
 extern char **environ;
@@ -120,21 +122,25 @@ static AsyValue os_rmdir(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return os_path_call(vm, "rmdir", argc, argv, kw, rmdir);
 }
 
-static AsyValue os_rename(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    if (!asy_check_nokw(vm, "rename", kw) || !asy_check_args(vm, "rename", argc, 2, 2))
-        return ASY_ERR;
-    const char *a = arg_path(vm, "rename", argv[0]),
-               *b = a ? arg_path(vm, "rename", argv[1]) : NULL;
+typedef int (*TwoPathFn)(const char *, const char *);
+
+/* rename, replace, symlink: a call on two paths; a failure names both, as CPython does:
+ * "[Errno 2] No such file or directory: 'a' -> 'b'". */
+static AsyValue two_path_call(AsyVM *vm, const char *fname, int argc, AsyValue *argv,
+                              AsyDict *kw, TwoPathFn fn) {
+    if (!asy_check_nokw(vm, fname, kw) || !asy_check_args(vm, fname, argc, 2, 2)) return ASY_ERR;
+    const char *a = arg_path(vm, fname, argv[0]), *b = a ? arg_path(vm, fname, argv[1]) : NULL;
     if (!b) return ASY_ERR;
-    if (rename(a, b) != 0) {
-        /* CPython names both paths: "[Errno 2] No such file or directory: 'a' -> 'b'" */
-        int err = errno;
-        asy_raise_oserror(vm, err, a);
-        AsyException *e = vm->exc;
-        asy_dict_set_cstr(vm, e->dict, "filename2", cstr(vm, b));
+    if (fn(a, b) != 0) {
+        asy_raise_oserror(vm, errno, a);
+        asy_dict_set_cstr(vm, vm->exc->dict, "filename2", cstr(vm, b));
         return ASY_ERR;
     }
     return ASY_NONE;
+}
+
+static AsyValue os_rename(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    return two_path_call(vm, "rename", argc, argv, kw, rename);
 }
 
 static bool mode_arg(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw, int64_t *mode) {
@@ -405,6 +411,133 @@ static AsyValue path_getsize(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return ASY_INT(st.st_size);
 }
 
+/* ---- stat, and the small process facts ---- */
+
+static AsyValue timespec_float(struct timespec t) {
+    return ASY_FLOAT((double)t.tv_sec + (double)t.tv_nsec * 1e-9);
+}
+
+/* os.stat/os.lstat: the fields of CPython's stat_result, given to the class of that name
+ * (written in asy, os_src below): 10 ints, then the float and nanosecond times. */
+static AsyValue stat_call(AsyVM *vm, const char *fname, int argc, AsyValue *argv, AsyDict *kw,
+                          bool follow) {
+    if (!asy_check_nokw(vm, fname, kw) || !asy_check_args(vm, fname, argc, 1, 1)) return ASY_ERR;
+    struct stat st;
+    const char *p = NULL;
+    if (ASY_IS_INT(argv[0])) {
+        int64_t fd = ASY_AS_INT(argv[0]);
+        if (fd < INT_MIN || fd > INT_MAX || fstat((int)fd, &st) != 0)
+            return asy_raise_oserror(vm, errno == 0 ? EBADF : errno, NULL);
+    } else {
+        if (!(ASY_IS_OBJ(argv[0]) && asy_isinstance(vm, argv[0], ASY_TYPE(vm, str))))
+            return asy_raise(vm, ASY_EXC_TypeError,
+                             "%s: path should be string, bytes, os.PathLike or integer, not %s",
+                             fname, asy_type_name(vm, argv[0]));
+        p = ((AsyStr *)ASY_AS_OBJ(argv[0]))->data;
+        if ((follow ? stat(p, &st) : lstat(p, &st)) != 0) return asy_raise_oserror(vm, errno, p);
+    }
+    AsyValue osv = asy_dict_get_cstr(vm, vm->modules, "os");
+    if (ASY_IS_UNDEF(osv)) return asy_raise(vm, ASY_EXC_SystemError, "os is not in sys.modules");
+    AsyModule *os = (AsyModule *)ASY_AS_OBJ(osv);
+    if (asy_module_make_for(vm, os, "stat_result") < 0) return ASY_ERR;
+    AsyValue cls = asy_dict_get_cstr(vm, os->dict, "stat_result");
+    if (ASY_IS_UNDEF(cls)) return asy_raise(vm, ASY_EXC_SystemError, "os.stat_result is missing");
+    struct timespec ts[3] = {st.st_atim, st.st_mtim, st.st_ctim};
+    AsyValue f[16] = {ASY_INT(st.st_mode), ASY_INT((int64_t)st.st_ino),
+                      ASY_INT((int64_t)st.st_dev), ASY_INT((int64_t)st.st_nlink),
+                      ASY_INT(st.st_uid), ASY_INT(st.st_gid), ASY_INT(st.st_size)};
+    for (int i = 0; i < 3; i++) {
+        f[7 + i] = ASY_INT(ts[i].tv_sec);
+        f[10 + i] = timespec_float(ts[i]);
+        f[13 + i] = ASY_INT(ts[i].tv_sec * 1000000000 + ts[i].tv_nsec);
+    }
+    AsyTuple *t = asy_tuple_from_array(vm, f, 16);
+    if (!t) return ASY_ERR;
+    asy_root_push(vm, ASY_OBJ(t));
+    AsyValue arg = ASY_OBJ(t);
+    AsyValue r = asy_call(vm, cls, 1, &arg, NULL);
+    asy_root_pop(vm, 1);
+    return r;
+}
+
+static AsyValue os_stat(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    return stat_call(vm, "stat", argc, argv, kw, true);
+}
+
+static AsyValue os_lstat(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    return stat_call(vm, "lstat", argc, argv, kw, false);
+}
+
+static AsyValue os_replace(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    return two_path_call(vm, "replace", argc, argv, kw, rename);
+}
+
+static AsyValue os_symlink(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    return two_path_call(vm, "symlink", argc, argv, kw, symlink);
+}
+
+static AsyValue os_getppid(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(argv);
+    if (!asy_check_nokw(vm, "getppid", kw) || !asy_check_args(vm, "getppid", argc, 0, 0))
+        return ASY_ERR;
+    return ASY_INT(getppid());
+}
+
+static AsyValue os_cpu_count(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(argv);
+    if (!asy_check_nokw(vm, "cpu_count", kw) || !asy_check_args(vm, "cpu_count", argc, 0, 0))
+        return ASY_ERR;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? ASY_NONE : ASY_INT(n);
+}
+
+static AsyValue os_urandom(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    if (!asy_check_nokw(vm, "urandom", kw) || !asy_check_args(vm, "urandom", argc, 1, 1))
+        return ASY_ERR;
+    if (!ASY_IS_INT(argv[0]))
+        return asy_raise(vm, ASY_EXC_TypeError, "'%s' object cannot be interpreted as an integer",
+                         asy_type_name(vm, argv[0]));
+    int64_t n = ASY_AS_INT(argv[0]);
+    if (n < 0) return asy_raise(vm, ASY_EXC_ValueError, "negative argument not allowed");
+    uint8_t *buf = asy_mem_alloc(vm, (size_t)n + 1);
+    if (!buf) return ASY_ERR;
+    for (int64_t done = 0; done < n;) {
+        ssize_t got = getrandom(buf + done, (size_t)(n - done), 0);
+        if (got < 0 && errno == EINTR) continue;
+        if (got < 0) {
+            int err = errno;
+            asy_mem_free(vm, buf, (size_t)n + 1);
+            return asy_raise_oserror(vm, err, NULL);
+        }
+        done += got;
+    }
+    AsyBytes *b = asy_bytes_new(vm, buf, (size_t)n);
+    asy_mem_free(vm, buf, (size_t)n + 1);
+    return b ? ASY_OBJ(b) : ASY_ERR;
+}
+
+static AsyValue os_readlink(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    if (!asy_check_nokw(vm, "readlink", kw) || !asy_check_args(vm, "readlink", argc, 1, 1))
+        return ASY_ERR;
+    const char *p = arg_path(vm, "readlink", argv[0]);
+    if (!p) return ASY_ERR;
+    char buf[PATH_MAX];
+    ssize_t n = readlink(p, buf, sizeof buf);
+    if (n < 0) return asy_raise_oserror(vm, errno, p);
+    return mkstr(vm, buf, (size_t)n);
+}
+
+static AsyValue os_access(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    if (!asy_check_nokw(vm, "access", kw) || !asy_check_args(vm, "access", argc, 2, 2))
+        return ASY_ERR;
+    const char *p = arg_path(vm, "access", argv[0]);
+    if (!p) return ASY_ERR;
+    if (!ASY_IS_INT(argv[1]))
+        return asy_raise(vm, ASY_EXC_TypeError, "'%s' object cannot be interpreted as an integer",
+                         asy_type_name(vm, argv[1]));
+    return ASY_BOOL(access(p, (int)ASY_AS_INT(argv[1])) == 0);
+}
+
 static const AsyMethodDef os_functions[] = {
     {"getenv", os_getenv, 0, "The environment variable key, or default."},
     {"getcwd", os_getcwd, 0, "The current working folder."},
@@ -417,6 +550,15 @@ static const AsyMethodDef os_functions[] = {
     {"rename", os_rename, 0, "Rename a file or folder."},
     {"mkdir", os_mkdir, 0, "Make a folder."},
     {"makedirs", os_makedirs, 0, "Make a folder and its missing parents."},
+    {"stat", os_stat, 0, "The status of a path or file descriptor, as a stat_result."},
+    {"lstat", os_lstat, 0, "stat() of a symbolic link itself."},
+    {"replace", os_replace, 0, "Rename a file or folder, replacing the target."},
+    {"symlink", os_symlink, 0, "Make a symbolic link dst pointing to src."},
+    {"getppid", os_getppid, 0, "The parent's process id."},
+    {"cpu_count", os_cpu_count, 0, "The number of CPUs online, or None."},
+    {"urandom", os_urandom, 0, "n random bytes from the operating system."},
+    {"readlink", os_readlink, 0, "The path a symbolic link points to."},
+    {"access", os_access, 0, "Whether the path can be used with mode (F_OK, R_OK, W_OK, X_OK)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -437,6 +579,276 @@ static const AsyMethodDef path_functions[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* ---- the parts written in asy, made on first use of one of their names ---- */
+
+/* os.stat_result (a tuple of CPython's ten fields, with the float and nanosecond times
+ * as attributes), fspath, and walk (CPython 3.11's, on listdir). */
+static const char os_src[] =
+    "class stat_result(tuple):\n"
+    "    n_sequence_fields = 10\n"
+    "    def __new__(cls, fields):\n"
+    "        self = tuple.__new__(cls, fields[:10])\n"
+    "        self._times = fields[10:]\n"
+    "        return self\n"
+    "    st_mode = property(lambda self: self[0])\n"
+    "    st_ino = property(lambda self: self[1])\n"
+    "    st_dev = property(lambda self: self[2])\n"
+    "    st_nlink = property(lambda self: self[3])\n"
+    "    st_uid = property(lambda self: self[4])\n"
+    "    st_gid = property(lambda self: self[5])\n"
+    "    st_size = property(lambda self: self[6])\n"
+    "    st_atime = property(lambda self: self._times[0])\n"
+    "    st_mtime = property(lambda self: self._times[1])\n"
+    "    st_ctime = property(lambda self: self._times[2])\n"
+    "    st_atime_ns = property(lambda self: self._times[3])\n"
+    "    st_mtime_ns = property(lambda self: self._times[4])\n"
+    "    st_ctime_ns = property(lambda self: self._times[5])\n"
+    "    def __repr__(self):\n"
+    "        return ('os.stat_result(st_mode=%r, st_ino=%r, st_dev=%r, st_nlink=%r, '\n"
+    "                'st_uid=%r, st_gid=%r, st_size=%r, st_atime=%r, st_mtime=%r, '\n"
+    "                'st_ctime=%r)' % tuple(self))\n"
+    "\n"
+    "def fspath(path):\n"
+    "    if isinstance(path, (str, bytes)):\n"
+    "        return path\n"
+    "    raise TypeError('expected str, bytes or os.PathLike object, not ' + type(path).__name__)\n"
+    "\n"
+    "def walk(top, topdown=True, onerror=None, followlinks=False):\n"
+    "    return _walk(fspath(top), topdown, onerror, followlinks)\n"
+    "\n"
+    "def _walk(top, topdown, onerror, followlinks):\n"
+    "    dirs = []\n"
+    "    nondirs = []\n"
+    "    walk_dirs = []\n"
+    "    try:\n"
+    "        names = listdir(top)\n"
+    "    except OSError as error:\n"
+    "        if onerror is not None:\n"
+    "            onerror(error)\n"
+    "        return\n"
+    "    for name in names:\n"
+    "        entry = path.join(top, name)\n"
+    "        is_dir = path.isdir(entry)\n"
+    "        if is_dir:\n"
+    "            dirs.append(name)\n"
+    "        else:\n"
+    "            nondirs.append(name)\n"
+    "        if not topdown and is_dir and (followlinks or not path.islink(entry)):\n"
+    "            walk_dirs.append(entry)\n"
+    "    if topdown:\n"
+    "        yield top, dirs, nondirs\n"
+    "        for dirname in dirs:\n"
+    "            new_path = path.join(top, dirname)\n"
+    "            if followlinks or not path.islink(new_path):\n"
+    "                yield from _walk(new_path, topdown, onerror, followlinks)\n"
+    "    else:\n"
+    "        for new_path in walk_dirs:\n"
+    "            yield from _walk(new_path, topdown, onerror, followlinks)\n"
+    "        yield top, dirs, nondirs\n";
+
+/* os.path functions CPython writes in Python (posixpath.py, genericpath.py), ported. */
+static const char path_src[] =
+    "import os\n"
+    "\n"
+    "def _check_arg_types(funcname, *args):\n"
+    "    for s in args:\n"
+    "        if not isinstance(s, (str, bytes)):\n"
+    "            raise TypeError(f'{funcname}() argument must be str, bytes, or '\n"
+    "                            f'os.PathLike object, not {s.__class__.__name__!r}') from None\n"
+    "\n"
+    "def getmtime(filename):\n"
+    "    return os.stat(filename).st_mtime\n"
+    "\n"
+    "def getatime(filename):\n"
+    "    return os.stat(filename).st_atime\n"
+    "\n"
+    "def getctime(filename):\n"
+    "    return os.stat(filename).st_ctime\n"
+    "\n"
+    "def islink(path):\n"
+    "    try:\n"
+    "        st = os.lstat(path)\n"
+    "    except (OSError, ValueError, AttributeError):\n"
+    "        return False\n"
+    "    return st.st_mode & 0o170000 == 0o120000\n"
+    "\n"
+    "def lexists(path):\n"
+    "    try:\n"
+    "        os.lstat(path)\n"
+    "    except (OSError, ValueError):\n"
+    "        return False\n"
+    "    return True\n"
+    "\n"
+    "def samefile(f1, f2):\n"
+    "    s1 = os.stat(f1)\n"
+    "    s2 = os.stat(f2)\n"
+    "    return s1.st_ino == s2.st_ino and s1.st_dev == s2.st_dev\n"
+    "\n"
+    "def normcase(s):\n"
+    "    return os.fspath(s)\n"
+    "\n"
+    "def splitdrive(p):\n"
+    "    p = os.fspath(p)\n"
+    "    return p[:0], p\n"
+    "\n"
+    "def commonprefix(m):\n"
+    "    if not m: return ''\n"
+    "    if not isinstance(m[0], (list, tuple)):\n"
+    "        m = tuple(map(os.fspath, m))\n"
+    "    s1 = min(m)\n"
+    "    s2 = max(m)\n"
+    "    for i, c in enumerate(s1):\n"
+    "        if c != s2[i]:\n"
+    "            return s1[:i]\n"
+    "    return s1\n"
+    "\n"
+    "def relpath(path, start=None):\n"
+    "    if not path:\n"
+    "        raise ValueError(\"no path specified\")\n"
+    "    path = os.fspath(path)\n"
+    "    if start is None:\n"
+    "        start = '.'\n"
+    "    else:\n"
+    "        start = os.fspath(start)\n"
+    "    try:\n"
+    "        start_list = [x for x in abspath(start).split('/') if x]\n"
+    "        path_list = [x for x in abspath(path).split('/') if x]\n"
+    "        i = len(commonprefix([start_list, path_list]))\n"
+    "        rel_list = ['..'] * (len(start_list)-i) + path_list[i:]\n"
+    "        if not rel_list:\n"
+    "            return '.'\n"
+    "        return join(*rel_list)\n"
+    "    except (TypeError, AttributeError):\n"
+    "        _check_arg_types('relpath', path, start)\n"
+    "        raise\n"
+    "\n"
+    "def commonpath(paths):\n"
+    "    if not paths:\n"
+    "        raise ValueError('commonpath() arg is an empty sequence')\n"
+    "    paths = tuple(map(os.fspath, paths))\n"
+    "    try:\n"
+    "        split_paths = [path.split('/') for path in paths]\n"
+    "        try:\n"
+    "            isabs, = set(p[:1] == '/' for p in paths)\n"
+    "        except ValueError:\n"
+    "            raise ValueError(\"Can't mix absolute and relative paths\") from None\n"
+    "        split_paths = [[c for c in s if c and c != '.'] for s in split_paths]\n"
+    "        s1 = min(split_paths)\n"
+    "        s2 = max(split_paths)\n"
+    "        common = s1\n"
+    "        for i, c in enumerate(s1):\n"
+    "            if c != s2[i]:\n"
+    "                common = s1[:i]\n"
+    "                break\n"
+    "        prefix = '/' if isabs else ''\n"
+    "        return prefix + '/'.join(common)\n"
+    "    except (TypeError, AttributeError):\n"
+    "        _check_arg_types('commonpath', *paths)\n"
+    "        raise\n"
+    "\n"
+    "def realpath(filename, *, strict=False):\n"
+    "    filename = os.fspath(filename)\n"
+    "    path, ok = _joinrealpath(filename[:0], filename, strict, {})\n"
+    "    return abspath(path)\n"
+    "\n"
+    "def _joinrealpath(path, rest, strict, seen):\n"
+    "    if isabs(rest):\n"
+    "        rest = rest[1:]\n"
+    "        path = '/'\n"
+    "    while rest:\n"
+    "        name, _, rest = rest.partition('/')\n"
+    "        if not name or name == '.':\n"
+    "            continue\n"
+    "        if name == '..':\n"
+    "            if path:\n"
+    "                path, name = split(path)\n"
+    "                if name == '..':\n"
+    "                    path = join(path, '..', '..')\n"
+    "            else:\n"
+    "                path = '..'\n"
+    "            continue\n"
+    "        newpath = join(path, name)\n"
+    "        try:\n"
+    "            st = os.lstat(newpath)\n"
+    "        except OSError:\n"
+    "            if strict:\n"
+    "                raise\n"
+    "            is_link = False\n"
+    "        else:\n"
+    "            is_link = st.st_mode & 0o170000 == 0o120000\n"
+    "        if not is_link:\n"
+    "            path = newpath\n"
+    "            continue\n"
+    "        if newpath in seen:\n"
+    "            path = seen[newpath]\n"
+    "            if path is not None:\n"
+    "                continue\n"
+    "            if strict:\n"
+    "                os.stat(newpath)\n"
+    "            else:\n"
+    "                return join(newpath, rest), False\n"
+    "        seen[newpath] = None\n"
+    "        path, ok = _joinrealpath(path, os.readlink(newpath), strict, seen)\n"
+    "        if not ok:\n"
+    "            return join(path, rest), False\n"
+    "        seen[newpath] = path\n"
+    "    return path, True\n"
+    "\n"
+    "_varprog = None\n"
+    "\n"
+    "def expandvars(path):\n"
+    "    global _varprog\n"
+    "    path = os.fspath(path)\n"
+    "    if '$' not in path:\n"
+    "        return path\n"
+    "    if not _varprog:\n"
+    "        import re\n"
+    "        _varprog = re.compile(r'\\$(\\w+|\\{[^}]*\\})', re.ASCII)\n"
+    "    search = _varprog.search\n"
+    "    i = 0\n"
+    "    while True:\n"
+    "        m = search(path, i)\n"
+    "        if not m:\n"
+    "            break\n"
+    "        i, j = m.span(0)\n"
+    "        name = m.group(1)\n"
+    "        if name.startswith('{') and name.endswith('}'):\n"
+    "            name = name[1:-1]\n"
+    "        try:\n"
+    "            value = os.environ[name]\n"
+    "        except KeyError:\n"
+    "            i = j\n"
+    "        else:\n"
+    "            tail = path[j:]\n"
+    "            path = path[:i] + value\n"
+    "            i = len(path)\n"
+    "            path += tail\n"
+    "    return path\n";
+
+static void run_src(AsyVM *vm, AsyModule *m, const char *src, size_t len, const char *file) {
+    AsyCode *code = asy_compile(vm, src, len, file, ASY_PARSE_MODULE);
+    if (!code) return;
+    asy_root_push(vm, ASY_OBJ(code));
+    asy_vm_run_code(vm, code, m->dict);
+    asy_root_pop(vm, 1);
+}
+
+static void make_os_part(AsyVM *vm, AsyModule *m) {
+    run_src(vm, m, os_src, sizeof os_src - 1, "<os>");
+}
+
+static void make_path_part(AsyVM *vm, AsyModule *m) {
+    run_src(vm, m, path_src, sizeof path_src - 1, "<posixpath>");
+}
+
+static const char *const os_part_names[] = {"stat_result", "fspath", "walk", "_walk", NULL};
+static const AsyLazyPart os_parts[] = {{os_part_names, make_os_part}, {NULL, NULL}};
+static const char *const path_part_names[] = {
+    "os", "_check_arg_types", "getmtime", "getatime", "getctime", "islink", "lexists",
+    "samefile", "normcase", "splitdrive", "commonprefix", "relpath", "commonpath", "realpath",
+    "_joinrealpath", "_varprog", "expandvars", NULL};
+static const AsyLazyPart path_parts[] = {{path_part_names, make_path_part}, {NULL, NULL}};
+
 static AsyDict *environ_dict(AsyVM *vm) {
     AsyDict *d = asy_dict_new(vm);
     for (char **e = environ; e && *e; e++) {
@@ -448,18 +860,35 @@ static AsyDict *environ_dict(AsyVM *vm) {
 }
 
 void asy_mod_os_init(AsyVM *vm) {
+    static const struct {
+        const char *name, *value;
+    } strs[] = {{"sep", "/"},     {"curdir", "."},  {"pardir", ".."},
+                {"extsep", "."},  {"pathsep", ":"}, {"defpath", "/bin:/usr/bin"},
+                {"devnull", "/dev/null"}};
     AsyModule *path = asy_module_new(vm, "posixpath");
     asy_module_add_functions(vm, path, path_functions);
-    asy_dict_set_cstr(vm, path->dict, "sep", cstr(vm, "/"));
     AsyModule *os = asy_module_new(vm, "os");
     asy_module_add_functions(vm, os, os_functions);
+    for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
+        asy_dict_set_cstr(vm, path->dict, strs[i].name, cstr(vm, strs[i].value));
+        asy_dict_set_cstr(vm, os->dict, strs[i].name, cstr(vm, strs[i].value));
+    }
+    asy_dict_set_cstr(vm, path->dict, "altsep", ASY_NONE);
+    asy_dict_set_cstr(vm, os->dict, "altsep", ASY_NONE);
+    static const struct {
+        const char *name;
+        int value;
+    } ints[] = {{"F_OK", F_OK}, {"R_OK", R_OK}, {"W_OK", W_OK}, {"X_OK", X_OK}};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        asy_dict_set_cstr(vm, os->dict, ints[i].name, ASY_INT(ints[i].value));
+    asy_dict_set_str(vm, path->dict, ASY_S(vm, __builtins__), ASY_OBJ(vm->builtins));
+    asy_dict_set_str(vm, os->dict, ASY_S(vm, __builtins__), ASY_OBJ(vm->builtins));
+    asy_module_set_lazy(path, path_parts);
+    asy_module_set_lazy(os, os_parts);
     asy_dict_set_cstr(vm, os->dict, "path", ASY_OBJ(path));
     asy_dict_set_cstr(vm, os->dict, "environ", ASY_OBJ(environ_dict(vm)));
-    asy_dict_set_cstr(vm, os->dict, "sep", cstr(vm, "/"));
     asy_dict_set_cstr(vm, os->dict, "linesep", cstr(vm, "\n"));
     asy_dict_set_cstr(vm, os->dict, "name", cstr(vm, "posix"));
-    asy_dict_set_cstr(vm, os->dict, "curdir", cstr(vm, "."));
-    asy_dict_set_cstr(vm, os->dict, "pardir", cstr(vm, ".."));
     asy_module_register(vm, os);
     asy_dict_set_cstr(vm, vm->modules, "os.path", ASY_OBJ(path));
 }

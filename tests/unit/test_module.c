@@ -104,3 +104,9 @@ Test(module, aiohttp_web_part_is_lazy, .fini = done) {
 Test(module, every_web_name_is_found_on_first_use, .fini = done) {
     check_first_use("aiohttp.web", 50);
 }
+
+Test(module, every_os_name_is_found_on_first_use, .fini = done) {
+    check_first_use("os", 30);
+    check_first_use("os.path", 30);
+    check_first_use("sys", 10);
+}
