@@ -178,17 +178,20 @@ static AsyType *struct_time_type(AsyVM *vm) {
     return ASY_IS_OBJ(t) ? (AsyType *)ASY_AS_OBJ(t) : ASY_TYPE(vm, object);
 }
 
-/* A struct tm from a struct_time or a 9-tuple; false with TypeError. */
-static bool tm_from_value(AsyVM *vm, AsyValue v, struct tm *tm) {
+/* A struct tm from a struct_time or a 9-tuple; false with CPython's TypeError for fname. */
+static bool tm_from_value(AsyVM *vm, AsyValue v, struct tm *tm, const char *fname) {
     int64_t f[TM_NFIELDS];
     memset(tm, 0, sizeof *tm);
     if (ASY_IS_OBJ(v) && ASY_AS_OBJ(v)->type == struct_time_type(vm)) {
         AsyStructTime *st = (AsyStructTime *)ASY_AS_OBJ(v);
         memcpy(f, st->f, sizeof f);
         tm->tm_gmtoff = st->gmtoff;
-    } else if (ASY_IS_OBJ(v) && ASY_AS_OBJ(v)->type == ASY_TYPE(vm, tuple) &&
-               ((AsyTuple *)ASY_AS_OBJ(v))->len == TM_NFIELDS) {
+    } else if (ASY_IS_OBJ(v) && ASY_AS_OBJ(v)->type == ASY_TYPE(vm, tuple)) {
         AsyTuple *t = (AsyTuple *)ASY_AS_OBJ(v);
+        if (t->len != TM_NFIELDS) {
+            asy_raise(vm, ASY_EXC_TypeError, "%s(): illegal time tuple argument", fname);
+            return false;
+        }
         for (int i = 0; i < TM_NFIELDS; i++)
             if (!asy_index(vm, t->items[i], &f[i])) return false;
     } else {
@@ -236,7 +239,7 @@ static AsyValue t_strftime(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
                          asy_type_name(vm, argv[0]));
     struct tm tm;
     if (argc == 2) {
-        if (!tm_from_value(vm, argv[1], &tm)) return ASY_ERR;
+        if (!tm_from_value(vm, argv[1], &tm, "strftime")) return ASY_ERR;
     } else {
         time_t now = time(NULL);
         localtime_r(&now, &tm);
@@ -256,22 +259,49 @@ static AsyValue t_strftime(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     return ASY_OBJ(vm->empty_str);
 }
 
+/* "Sun Sep  9 01:46:40 2001", as CPython's asctime (not C's, which ends in a newline). */
+static AsyValue asctime_of(AsyVM *vm, const struct tm *tm) {
+    static const char days[] = "MonTueWedThuFriSatSun",
+                      months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    int wd = (tm->tm_wday + 6) % 7, mon = tm->tm_mon >= 0 && tm->tm_mon < 12 ? tm->tm_mon : 0;
+    return ASY_OBJ(asy_str_printf(vm, "%.3s %.3s%3d %.2d:%.2d:%.2d %d", days + wd * 3,
+                                  months + mon * 3, tm->tm_mday, tm->tm_hour, tm->tm_min,
+                                  tm->tm_sec, tm->tm_year + 1900));
+}
+
 static AsyValue t_asctime(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (!asy_check_nokw(vm, "asctime", kw) || !asy_check_args(vm, "asctime", argc, 0, 1))
         return ASY_ERR;
     struct tm tm;
     if (argc == 1) {
-        if (!tm_from_value(vm, argv[0], &tm)) return ASY_ERR;
+        if (!tm_from_value(vm, argv[0], &tm, "asctime")) return ASY_ERR;
     } else {
         time_t now = time(NULL);
         localtime_r(&now, &tm);
     }
-    static const char days[] = "MonTueWedThuFriSatSun",
-                      months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-    int wd = (tm.tm_wday + 6) % 7, mon = tm.tm_mon >= 0 && tm.tm_mon < 12 ? tm.tm_mon : 0;
-    return ASY_OBJ(asy_str_printf(vm, "%.3s %.3s%3d %.2d:%.2d:%.2d %d", days + wd * 3,
-                                  months + mon * 3, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                                  tm.tm_year + 1900));
+    return asctime_of(vm, &tm);
+}
+
+/* ctime(secs=None): asctime(localtime(secs)). */
+static AsyValue t_ctime(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    if (!asy_check_nokw(vm, "ctime", kw)) return ASY_ERR;
+    AsyValue st = broken_down(vm, argc, argv, true, "ctime");
+    if (ASY_IS_ERR(st)) return st;
+    struct tm tm;
+    return tm_from_value(vm, st, &tm, "ctime") ? asctime_of(vm, &tm) : ASY_ERR;
+}
+
+/* mktime(t): the inverse of localtime, as a float. */
+static AsyValue t_mktime(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    if (!asy_check_nokw(vm, "mktime", kw) || !asy_check_args(vm, "mktime", argc, 1, 1))
+        return ASY_ERR;
+    struct tm tm;
+    if (!tm_from_value(vm, argv[0], &tm, "mktime")) return ASY_ERR;
+    tm.tm_wday = -1; /* mktime sets it on success: -1 is an error, not the time -1 */
+    time_t t = mktime(&tm);
+    if (t == (time_t)-1 && tm.tm_wday == -1)
+        return asy_raise(vm, ASY_EXC_OverflowError, "mktime argument out of range");
+    return ASY_FLOAT((double)t);
 }
 
 static const AsyMethodDef time_functions[] = {
@@ -288,6 +318,8 @@ static const AsyMethodDef time_functions[] = {
     {"gmtime", t_gmtime, 0, "Convert seconds since the Epoch to UTC."},
     {"strftime", t_strftime, 0, "Convert a time tuple to a string according to a format."},
     {"asctime", t_asctime, 0, "Convert a time tuple to a string."},
+    {"ctime", t_ctime, 0, "Convert a time in seconds since the Epoch to a string."},
+    {"mktime", t_mktime, 0, "Convert a time tuple in local time to seconds since the Epoch."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -304,5 +336,13 @@ void asy_mod_time_init(AsyVM *vm) {
     st->iter = st_iter;
     asy_type_ready(vm, st);
     asy_dict_set_cstr(vm, m->dict, "struct_time", ASY_OBJ(st));
+    /* the local zone, as CPython's init_timezone reads it (glibc's tzset globals) */
+    tzset();
+    asy_dict_set_cstr(vm, m->dict, "timezone", ASY_INT(timezone));
+    asy_dict_set_cstr(vm, m->dict, "altzone", ASY_INT(daylight ? timezone - 3600 : timezone));
+    asy_dict_set_cstr(vm, m->dict, "daylight", ASY_INT(daylight != 0));
+    AsyValue names[2] = {ASY_OBJ(asy_str_from_cstr(vm, tzname[0])),
+                         ASY_OBJ(asy_str_from_cstr(vm, tzname[1]))};
+    asy_dict_set_cstr(vm, m->dict, "tzname", ASY_OBJ(asy_tuple_from_array(vm, names, 2)));
     asy_module_register(vm, m);
 }
