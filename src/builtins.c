@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compiler.h"
 #include "diag.h"
 #include "number.h"
 #include "vm.h"
@@ -394,6 +395,65 @@ static AsyValue bi_next(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (!ASY_IS_UNDEF(r)) return r;
     if (argc == 2) return argv[1];
     return asy_raise_value(vm, ASY_OBJ(vm->exc_types[ASY_EXC_StopIteration]));
+}
+
+/* aiter(obj): obj.__aiter__(), which must give an async iterator. */
+static AsyValue bi_aiter(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    if (!no_kw(vm, "aiter", kw)) return ASY_ERR;
+    if (argc != 1)
+        return asy_raise(vm, ASY_EXC_TypeError, "aiter() takes exactly one argument (%d given)",
+                         argc);
+    AsyType *t = asy_type_of(vm, argv[0]);
+    AsyValue f = asy_type_lookup(t, ASY_S(vm, __aiter__));
+    if (ASY_IS_UNDEF(f))
+        return asy_raise(vm, ASY_EXC_TypeError, "'%s' object is not an async iterable", t->name);
+    AsyValue it = asy_call_unbound(vm, f, argv[0], t, 0, NULL, NULL);
+    if (ASY_IS_ERR(it)) return it;
+    AsyType *it_type = asy_type_of(vm, it);
+    if (ASY_IS_UNDEF(asy_type_lookup(it_type, ASY_S(vm, __anext__))))
+        return asy_raise(vm, ASY_EXC_TypeError, "aiter() returned not an async iterator of type '%s'",
+                         it_type->name);
+    return it;
+}
+
+/* anext(it[, default]) with a default: a coroutine that awaits it.__anext__() and gives
+ * the default for StopAsyncIteration (CPython's anext_awaitable does the same). Made by
+ * compiling this each time: a default is rare, and nothing is kept. */
+static const char anext_default_src[] = "async def anext(awaitable, default):\n"
+                                        "    try:\n"
+                                        "        return await awaitable\n"
+                                        "    except StopAsyncIteration:\n"
+                                        "        return default\n";
+
+static AsyValue anext_with_default(AsyVM *vm, AsyValue awaitable, AsyValue dflt) {
+    AsyCode *code = asy_compile(vm, anext_default_src, sizeof anext_default_src - 1, "<anext>",
+                                ASY_PARSE_MODULE);
+    if (!code) return ASY_ERR;
+    asy_root_push(vm, ASY_OBJ(code));
+    AsyDict *ns = asy_dict_new(vm);
+    asy_root_push(vm, ASY_OBJ(ns));
+    AsyValue r = asy_vm_run_code(vm, code, ns);
+    if (!ASY_IS_ERR(r)) {
+        AsyValue args[2] = {awaitable, dflt};
+        r = asy_call(vm, asy_dict_get_cstr(vm, ns, "anext"), 2, args, NULL);
+    }
+    asy_root_pop(vm, 2);
+    return r;
+}
+
+/* anext(it[, default]): the awaitable it.__anext__() gives. */
+static AsyValue bi_anext(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    if (!no_kw(vm, "anext", kw) || !asy_check_args(vm, "anext", argc, 1, 2)) return ASY_ERR;
+    AsyType *t = asy_type_of(vm, argv[0]);
+    AsyValue f = asy_type_lookup(t, ASY_S(vm, __anext__));
+    if (ASY_IS_UNDEF(f))
+        return asy_raise(vm, ASY_EXC_TypeError, "'%s' object is not an async iterator", t->name);
+    AsyValue aw = asy_call_unbound(vm, f, argv[0], t, 0, NULL, NULL);
+    if (ASY_IS_ERR(aw) || argc == 1) return aw;
+    asy_root_push(vm, aw);
+    AsyValue r = anext_with_default(vm, aw, argv[1]);
+    asy_root_pop(vm, 1);
+    return r;
 }
 
 /* all() and any(): stop at the first item whose truth is `stop_on`. */
@@ -813,6 +873,8 @@ static const AsyMethodDef builtin_functions[] = {
      "Return the smallest item in an iterable or the smallest of two or "
      "more arguments."},
     {"next", bi_next, 0, "Return the next item from the iterator."},
+    {"aiter", bi_aiter, 0, "Return an AsyncIterator for an AsyncIterable object."},
+    {"anext", bi_anext, 0, "Return the next item from the async iterator."},
     {"oct", bi_oct, 0, "Return the octal representation of an integer."},
     {"open", asy_file_open, 0, "Open file and return a stream (fileobject.c)."},
     {"ord", bi_ord, 0, "Return the Unicode code point for a one-character string."},
