@@ -1,6 +1,6 @@
 /* loop.c - the scheduler (see loop.h for the iteration it runs and its invariants): the
- * ready queue, the timer heap, the libevent base that blocks until the next deadline or
- * signal, and the GC marking of everything the scheduler holds.
+ * ready queue, the libevent base that blocks until the next deadline (timers.c keeps the
+ * timers) or signal, and the GC marking of everything the scheduler holds.
  */
 #include "common.h"
 
@@ -60,6 +60,12 @@ static void loop_mark_handle(AsyVM *vm, const AsyHandle *h) {
     asy_gc_mark_value(vm, h->b);
 }
 
+static bool loop_mark_timer(const AsyHandle *h, double when, void *vm) {
+    ASY_UNUSED(when);
+    loop_mark_handle(vm, h);
+    return true;
+}
+
 static void loop_mark(AsyVM *vm) {
     AsyLoop *L = vm->loop;
     if (!L) return;
@@ -72,8 +78,7 @@ static void loop_mark(AsyVM *vm) {
     }
     for (size_t i = 0; i < L->olen; i++)
         loop_mark_handle(vm, &L->other[(L->ohead + i) & (L->ocap - 1)]);
-    for (size_t i = 0; i < L->ntimers; i++)
-        loop_mark_handle(vm, &L->timers[L->theap[i].slot].h);
+    asy_timers_each(&L->timers, loop_mark_timer, vm);
     asy_task_mark_list(vm, L->tasks);
     asy_gc_mark_obj(vm, (AsyObj *)L->current);
     asy_gc_mark_obj(vm, (AsyObj *)L->main_task);
@@ -91,7 +96,7 @@ static void loop_mark(AsyVM *vm) {
 static void loop_on_timer(evutil_socket_t fd, short what, void *arg) {
     ASY_UNUSED(fd);
     ASY_UNUSED(what);
-    ASY_UNUSED(arg); /* waking up is all it is for: the heap is checked after polling */
+    ASY_UNUSED(arg); /* waking up is all it is for: the timers are checked after polling */
 }
 
 /* A signal woke the loop: its handler set vm->signal_pending / dump_pending, which
@@ -174,9 +179,7 @@ void asy_loop_free(AsyVM *vm) {
     event_base_free(L->base);
     asy_mem_free(vm, L->ready, L->rcap * sizeof *L->ready);
     asy_mem_free(vm, L->other, L->ocap * sizeof *L->other);
-    asy_mem_free(vm, L->theap, L->tcap * sizeof *L->theap);
-    asy_mem_free(vm, L->timers, L->tcap * sizeof *L->timers);
-    asy_mem_free(vm, L->tfree, L->tcap * sizeof *L->tfree);
+    asy_timers_free(vm, &L->timers);
     free(L);
     vm->loop = NULL;
     vm->mark_extra = NULL;
@@ -243,126 +246,22 @@ bool asy_loop_call_soon_other(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b) {
     return true;
 }
 
-/* ---- the timer heap ---- */
-
-/* A 4-ary heap: half the levels of a binary one, and the four children of a node are
- * adjacent, so a sift-down costs about half the cache lines (timers.asy pops 100,000). */
-#define HEAP_ARITY 4
-
-static inline bool timer_before(const AsyLoop *L, AsyTimerRef x, AsyTimerRef y) {
-    if (x.when != y.when) return x.when < y.when;
-    return L->timers[x.slot].seq < L->timers[y.slot].seq; /* equal deadlines: rare */
-}
-
-/* Put item in the hole at i or above it, no higher than top. */
-static void timer_sift_up(AsyLoop *L, size_t top, size_t i, AsyTimerRef item) {
-    AsyTimerRef *hp = L->theap;
-    while (i > top) {
-        size_t parent = (i - 1) / HEAP_ARITY;
-        if (!timer_before(L, item, hp[parent])) break;
-        hp[i] = hp[parent];
-        i = parent;
-    }
-    hp[i] = item;
-}
-
-/* Put item in the hole at i or below it. Floyd's way: the hole goes down to a leaf along
- * the smallest children, then item rises from there, which saves comparing it at every
- * level (an item taken from the heap's end nearly always belongs near the bottom). */
-static void timer_sift_down(AsyLoop *L, size_t i, AsyTimerRef item) {
-    AsyTimerRef *hp = L->theap;
-    size_t n = L->ntimers, top = i;
-    for (;;) {
-        size_t first = HEAP_ARITY * i + 1;
-        if (first >= n) break;
-        size_t min = first;
-        if (first + 3 < n) { /* a full node: the smallest of four in three comparisons */
-            size_t a = first + timer_before(L, hp[first + 1], hp[first]);
-            size_t b = first + 2 + timer_before(L, hp[first + 3], hp[first + 2]);
-            min = timer_before(L, hp[b], hp[a]) ? b : a;
-        } else {
-            for (size_t c = first + 1; c < n; c++)
-                if (timer_before(L, hp[c], hp[min])) min = c;
-        }
-        hp[i] = hp[min];
-        i = min;
-    }
-    timer_sift_up(L, top, i, item);
-}
-
-/* The three arrays grow together: the heap never holds more entries than there are slots. */
-static bool timers_grow(AsyVM *vm, AsyLoop *L) {
-    size_t cap = L->tcap ? L->tcap * 2 : 64;
-    if (cap > UINT32_MAX) {
-        asy_raise_memory(vm);
-        return false;
-    }
-    AsyTimerRef *hp = asy_mem_realloc(vm, L->theap, L->tcap * sizeof *hp, cap * sizeof *hp);
-    if (!hp) return false;
-    L->theap = hp;
-    AsyTimer *t = asy_mem_realloc(vm, L->timers, L->tcap * sizeof *t, cap * sizeof *t);
-    if (!t) return false;
-    L->timers = t;
-    uint32_t *fr = asy_mem_realloc(vm, L->tfree, L->tcap * sizeof *fr, cap * sizeof *fr);
-    if (!fr) return false;
-    L->tfree = fr;
-    L->tcap = cap;
-    return true;
-}
+/* ---- timers ---- */
 
 bool asy_loop_call_at(AsyVM *vm, double when, AsyLoopFn fn, AsyValue a, AsyValue b) {
-    AsyLoop *L = vm->loop;
-    /* A NaN deadline (call_later(nan), which CPython 3.11's sleep(nan) makes) compares with
-     * nothing; CPython's loop runs such a timer as soon as it is at the top of its heap, so
-     * here it is due at once. */
-    if (isnan(when)) when = -HUGE_VAL;
-    uint32_t slot;
-    if (L->nfree > 0) {
-        slot = L->tfree[--L->nfree];
-    } else {
-        if (L->tused == L->tcap && !timers_grow(vm, L)) return false;
-        slot = (uint32_t)L->tused++;
-    }
-    AsyTimer *t = &L->timers[slot];
-    t->seq = L->timer_seq++;
-    t->h.fn = fn;
-    t->h.a = a;
-    t->h.b = b;
-    timer_sift_up(L, 0, L->ntimers++, (AsyTimerRef){when, slot});
-    return true;
+    return asy_timers_add(vm, &((AsyLoop *)vm->loop)->timers, when, fn, a, b);
 }
 
-static void timer_free_slot(AsyLoop *L, uint32_t slot) { L->tfree[L->nfree++] = slot; }
-
-/* Compaction starts at this many dead timers, when they are also half of the heap
+/* Compaction starts at this many dead timers, when they are also half of the timers
  * (CPython's _MIN_SCHEDULED_TIMER_HANDLES and _MIN_CANCELLED_TIMER_HANDLES_FRACTION). */
 #define LOOP_MIN_DEAD_TIMERS 100
 
 void asy_loop_timer_cancelled(AsyVM *vm) {
     AsyLoop *L = vm->loop;
     L->timers_dead++;
-    if (L->timers_dead < LOOP_MIN_DEAD_TIMERS || L->timers_dead * 2 < L->ntimers) return;
-    size_t keep = 0;
-    for (size_t i = 0; i < L->ntimers; i++) {
-        AsyTimerRef r = L->theap[i];
-        if (asy_timer_dead(vm, &L->timers[r.slot].h))
-            timer_free_slot(L, r.slot);
-        else
-            L->theap[keep++] = r;
-    }
-    L->ntimers = keep;
-    for (size_t i = keep > 1 ? (keep - 2) / HEAP_ARITY + 1 : 0; i-- > 0;)
-        timer_sift_down(L, i, L->theap[i]);
+    if (L->timers_dead < LOOP_MIN_DEAD_TIMERS || L->timers_dead * 2 < L->timers.count) return;
+    asy_timers_drop(vm, &L->timers, asy_timer_dead);
     L->timers_dead = 0;
-}
-
-static AsyHandle timer_pop(AsyLoop *L) {
-    uint32_t slot = L->theap[0].slot;
-    AsyHandle h = L->timers[slot].h;
-    timer_free_slot(L, slot);
-    AsyTimerRef last = L->theap[--L->ntimers];
-    if (L->ntimers > 0) timer_sift_down(L, 0, last);
-    return h;
 }
 
 /* ---- one iteration ---- */
@@ -375,14 +274,22 @@ static AsyHandle timer_pop(AsyLoop *L) {
 /* A run whose tasks all wait while nothing can wake them (diag.c reports it and stops the
  * run, where CPython would hang): no live timer but watchdogs, no I/O, no signal but
  * Ctrl-C. */
+typedef struct {
+    AsyVM *vm;
+    AsyLoopFn watchdog;
+} DeadlockCheck;
+
+/* Whether a timer cannot wake a task (a deadline at infinity never comes): false stops
+ * the walk. */
+static bool loop_timer_cannot_wake(const AsyHandle *h, double when, void *ctx) {
+    DeadlockCheck *c = ctx;
+    return h->fn == c->watchdog || when == HUGE_VAL || asy_timer_dead(c->vm, h);
+}
+
 static bool loop_deadlocked(AsyVM *vm, AsyLoop *L) {
     if (!L->running || loop_watches_io(L)) return false;
-    for (size_t i = 0; i < L->ntimers; i++) {
-        const AsyHandle *h = &L->timers[L->theap[i].slot].h;
-        if (h->fn != L->watchdog && L->theap[i].when < HUGE_VAL && !asy_timer_dead(vm, h))
-            return false; /* it can fire (a deadline at infinity never does) */
-    }
-    return true;
+    DeadlockCheck c = {vm, L->watchdog};
+    return asy_timers_each(&L->timers, loop_timer_cannot_wake, &c);
 }
 
 static void loop_poll(AsyVM *vm, AsyLoop *L) {
@@ -396,8 +303,9 @@ static void loop_poll(AsyVM *vm, AsyLoop *L) {
         asy_diag_deadlock(vm);
         return;
     }
-    if (L->ntimers > 0) {
-        double delay = L->theap[0].when - asy_loop_time();
+    double first;
+    if (asy_timers_first(&L->timers, &first)) {
+        double delay = first - asy_loop_time();
         if (delay <= 0) return;
         if (delay > LOOP_MAX_WAIT) delay = LOOP_MAX_WAIT;
         if (virtual_time && !loop_watches_io(L)) {
@@ -423,13 +331,13 @@ static void loop_poll(AsyVM *vm, AsyLoop *L) {
 
 /* Step 2: every due timer joins the ready queue in deadline order. */
 static bool loop_move_due_timers(AsyVM *vm, AsyLoop *L) {
-    if (L->ntimers == 0) return true;
+    if (L->timers.count == 0) return true;
     double end = asy_loop_time() + 1e-9; /* CPython adds the clock resolution */
-    while (L->ntimers > 0 && L->theap[0].when < end) {
-        AsyHandle h = timer_pop(L);
+    AsyHandle h;
+    int r;
+    while ((r = asy_timers_pop_due(vm, &L->timers, end, &h)) > 0)
         if (!asy_loop_call_soon(vm, h.fn, h.a, h.b)) return false;
-    }
-    return true;
+    return r == 0;
 }
 
 bool asy_loop_run_once(AsyVM *vm) {

@@ -1,5 +1,5 @@
 /* loop.h - the scheduler: one libevent event_base per interpreter, a FIFO ready queue run
- * in passes, and asy's own timer heap.
+ * in passes, and asy's own timers (timers.h).
  *
  * How an iteration runs (CPython's BaseEventLoop._run_once, which asy matches so that
  * tasks interleave in the same order):
@@ -21,20 +21,13 @@
 #ifndef ASY_LOOP_H
 #define ASY_LOOP_H
 
+#include "timers.h"
 #include "vm.h"
 
 struct event_base;
 struct event;
 typedef struct AsyTask AsyTask;
 struct AsyOp;
-
-/* A ready-queue entry or timer callback: fn(vm, a, b). */
-typedef void (*AsyLoopFn)(AsyVM *vm, AsyValue a, AsyValue b);
-
-typedef struct {
-    AsyLoopFn fn;
-    AsyValue a, b;
-} AsyHandle;
 
 /* The ready queue holds 16-byte entries instead of 40-byte handles, because it holds one
  * per ready task (100,000 tasks woken at once: 2 MB instead of 5). The runtime's own
@@ -49,18 +42,6 @@ typedef struct {
 } AsyReady;
 
 #define ASY_LOOP_KINDS 16
-/* The timer heap keeps 16-byte entries (deadline, slot) so that a sift moves little and a
- * node's four children share a cache line; the rest of a timer waits in its slot. */
-typedef struct {
-    double when;         /* loop time (seconds, monotonic)                           */
-    uint32_t slot;       /* index into AsyLoop.timers                                 */
-} AsyTimerRef;
-
-typedef struct {
-    uint64_t seq;        /* tie-break between equal deadlines: the order timers were set */
-    AsyHandle h;
-} AsyTimer;
-
 /* The async runtime's types, made when asyncio is first imported (they live as long as
  * the scheduler, which marks them). */
 #define ASY_AIO_TYPES(X)                                                                  \
@@ -97,12 +78,8 @@ typedef struct AsyLoop {
     uint8_t kind_hash[ASY_LOOP_KINDS]; /* by the fn's address bits (ASY_LOOP_FN_HASH): the
                                  first kind registered with it, 0 for none              */
     unsigned nkinds;          /* 1 + kinds registered (kind 0 is `other`), 0 at first   */
-    AsyTimerRef *theap;       /* 4-ary min-heap on (when, seq), ntimers entries         */
-    AsyTimer *timers;         /* by slot; tcap slots, the first tused ever used         */
-    uint32_t *tfree;          /* slots given back, a stack of nfree                    */
-    size_t ntimers, tcap, tused, nfree;
-    uint64_t timer_seq;
-    size_t timers_dead;       /* cancelled timers still in the heap (approximate)       */
+    AsyTimers timers;         /* timers.h                                              */
+    size_t timers_dead;       /* cancelled timers still set (approximate)              */
     unsigned passes;          /* counts busy passes between signal polls               */
 
     bool running;             /* inside asyncio.run / run_until_complete               */
@@ -197,8 +174,8 @@ static inline bool asy_loop_call_soon(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyVa
 /* Queue fn(a, b) when the loop time reaches `when`. */
 bool asy_loop_call_at(AsyVM *vm, double when, AsyLoopFn fn, AsyValue a, AsyValue b);
 
-/* A timer in the heap was cancelled: when they are many and most of the heap, the heap
- * drops them (asy_timer_dead tells which), as CPython's loop does, so a server that keeps
+/* A timer that is set was cancelled: when they are many and most of the timers, they are
+ * dropped (asy_timer_dead tells which), as CPython's loop does, so a server that keeps
  * cancelling long timeouts does not grow. */
 void asy_loop_timer_cancelled(AsyVM *vm);
 

@@ -4,6 +4,7 @@
 #include "common.h"
 
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,6 +119,56 @@ Test(loop, timer_heap_pops_in_deadline_then_set_order) {
                   "timer %lld (at %f) fired before %lld (at %f)", (long long)p, when[p],
                   (long long)q, when[q]);
     }
+    free_vm(vm);
+}
+
+/* The timer queue itself against a model: timers set before and after the deadlines
+ * taken out so far (a sleep, a call_at in the past), many equal deadlines, taken out with
+ * a moving "now" that leaves part of each bucket due (timers.c spreads it) or all of it
+ * (sorts it), and a NaN deadline (due at once). Every timer taken out must be the first
+ * due one by (deadline, order set). */
+Test(loop, timer_queue_takes_out_in_order_as_time_moves) {
+    AsyVM *vm = new_vm();
+    enum { N = 6000 };
+    static double when[N];
+    static bool out[N];
+    AsyTimers T;
+    memset(&T, 0, sizeof T);
+    uint32_t x = 4242;
+    int set = 0;
+    double now = 1000.0;
+    for (int round = 0; round < 60; round++) {
+        for (int k = 0; k < 100 && set < N; k++, set++) {
+            x = x * 1103515245u + 12345u;
+            uint32_t r = x >> 8;
+            if (r % 50 == 0)
+                when[set] = now - (double)(r % 7); /* in the past */
+            else if (r % 97 == 0)
+                when[set] = NAN;
+            else
+                when[set] = now + (double)(r % 300) / 8; /* ties every 1/8 */
+            cr_assert(asy_timers_add(vm, &T, when[set], record, ASY_INT(set), ASY_UNDEF));
+        }
+        now += 0.5 + (double)(round % 5);
+        AsyHandle h;
+        int r;
+        while ((r = asy_timers_pop_due(vm, &T, now, &h)) > 0) {
+            int64_t i = ASY_AS_INT(h.a);
+            double wi = isnan(when[i]) ? -HUGE_VAL : when[i];
+            cr_assert(wi < now, "timer %lld at %f taken out before %f", (long long)i, wi, now);
+            for (int j = 0; j < set; j++) { /* no earlier due timer is left behind */
+                double wj = isnan(when[j]) ? -HUGE_VAL : when[j];
+                cr_assert(out[j] || j == i || wj > wi || (wj == wi && j > i),
+                          "timer %lld (at %f) taken out before %d (at %f)", (long long)i, wi, j,
+                          wj);
+            }
+            out[i] = true;
+        }
+        cr_assert_eq(r, 0);
+        double first;
+        if (asy_timers_first(&T, &first)) cr_assert(first >= now);
+    }
+    asy_timers_free(vm, &T);
     free_vm(vm);
 }
 
@@ -239,6 +290,6 @@ Test(loop, cancelled_timers_leave_the_heap) {
     cr_assert_not_null(asy_vm_run_source(vm, src, strlen(src), "<test>", "__main__"));
     AsyLoop *L = vm->loop;
     /* 1,300 timers were set and all cancelled: compaction leaves fewer than 100 */
-    cr_assert(L->ntimers < 100, "%zu timers left", L->ntimers);
+    cr_assert(L->timers.count < 100, "%zu timers left", L->timers.count);
     free_vm(vm);
 }
