@@ -23,6 +23,7 @@
 
 #include "opcodes.h"
 #include "scope.h"
+#include "syntax_warning.h"
 
 /* ---- compile-time state ---- */
 
@@ -119,6 +120,13 @@ static void error_at(C *c, const AstNode *n, const char *msg)
     c->failed = true;
     int end = n->end_line == n->line ? n->end_col + 1 : 0;
     raise_syntax(c, "SyntaxError", msg, n->line, n->col + 1, end);
+}
+
+/* The SyntaxWarnings of syntax_warning.c print the compiled file's lines. */
+static AsyWarnSource warn_source(C *c)
+{
+    AsyWarnSource w = {c->vm, c->filename ? c->filename : "<unknown>", c->src, c->srclen};
+    return w;
 }
 
 static void fail_memory(C *c)
@@ -1229,6 +1237,8 @@ static bool compile_zero_arg_super(C *c, AstNode *n)
 
 static void compile_call(C *c, AstNode *n)
 {
+    AsyWarnSource w = warn_source(c);
+    asy_warn_call(&w, n);
     if (compile_zero_arg_super(c, n)) return;
     AstNode *f = n->u.call.func;
     bool simple = call_is_simple(n);
@@ -1271,6 +1281,8 @@ static void compile_cmp_op(C *c, AstCmpOp op)
  * false comparison (CPython's compiler_compare). */
 static void compile_compare(C *c, AstNode *n)
 {
+    AsyWarnSource w = warn_source(c);
+    asy_warn_compare(&w, n);
     AstList *cmps = &n->u.compare.comparators;
     compile_expr_at(c, n->u.compare.left);
     if (cmps->n == 1) {
@@ -1736,11 +1748,14 @@ static void compile_expr(C *c, AstNode *n)
         match_attr_start(c, n);
         emit_name(c, ASY_OP_LOAD_ATTR, mangle(c, n->u.attr.name));
         break;
-    case AST_SUBSCRIPT:
+    case AST_SUBSCRIPT: {
+        AsyWarnSource w = warn_source(c);
+        asy_warn_subscript(&w, n);
         compile_expr_at(c, n->u.subscript.value);
         compile_subscript_index(c, n->u.subscript.index);
         emit(c, ASY_OP_BINARY_SUBSCR, 0);
         break;
+    }
     case AST_SLICE: compile_subscript_index(c, n); break;
     case AST_CALL: compile_call(c, n); break;
     case AST_BINOP:
@@ -2649,6 +2664,8 @@ static void compile_assert_explained(C *c, AstNode *n)
 
 static void compile_assert(C *c, AstNode *n)
 {
+    AsyWarnSource w = warn_source(c);
+    asy_warn_assert(&w, n);
     if ((c->flags & ASY_COMPILE_EXPLAIN_ASSERTS) && !n->u.assert_.msg) {
         compile_assert_explained(c, n);
         return;
