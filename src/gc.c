@@ -187,7 +187,8 @@ void *asy_gc_alloc_uninit(AsyVM *vm, AsyType *type, size_t size) {
 }
 
 void *asy_gc_alloc_var(AsyVM *vm, AsyType *type, size_t size, bool zero) {
-    return gc_alloc(vm, type, size, zero, true);
+    /* Two instances, so that a body left unzeroed (strs) clears only its header. */
+    return zero ? gc_alloc(vm, type, size, true, true) : gc_alloc(vm, type, size, false, true);
 }
 
 void *asy_gc_alloc_type(AsyVM *vm, AsyType *meta, size_t size) {
