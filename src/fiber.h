@@ -211,9 +211,11 @@ static inline int64_t asy_gen_frame_size(const AsyCode *code) {
 
 /* One name cache entry (AsyCode.gcache): valid while the dicts keep the versions seen
  * when it was filled (every insert, update and delete bumps a dict's version). The array
- * has two halves of code->nnames entries each, indexed by the name's index: LOAD_GLOBAL's
+ * has three parts of code->nnames entries each, indexed by the name's index: LOAD_GLOBAL's
  * (globals and builtins), then module attributes' (`asyncio.sleep`: `globals` is the
- * module's dict, builtins_version unused). */
+ * module's dict, builtins_version unused), then LOAD_METHOD's on built-in types
+ * (`parts.append`: `globals` is the type, globals_version the types' epoch, see
+ * asy_vm_lookup_method). */
 typedef struct AsyGlobalCache {
     AsyDict *globals;
     uint64_t globals_version, builtins_version;
@@ -221,7 +223,7 @@ typedef struct AsyGlobalCache {
 } AsyGlobalCache;
 
 /* Entries in AsyCode.gcache. */
-static inline size_t asy_code_cache_len(const AsyCode *code) { return 2 * (size_t)code->nnames; }
+static inline size_t asy_code_cache_len(const AsyCode *code) { return 3 * (size_t)code->nnames; }
 
 /* Tasks (vm.c): make f (asy_fiber_init_bare'd) ready to run the coroutine `coro` when
  * first resumed. Marks the coroutine as awaited. TypeError if coro is not a coroutine,

@@ -19,6 +19,14 @@ static inline bool is_type(AsyVM *vm, AsyValue v, AsyTypeId id) {
 
 static inline AsyStr *as_str(AsyValue v) { return (AsyStr *)ASY_AS_OBJ(v); }
 
+/* Whether a method of type t found under name may be cached by (type, type epoch): a
+ * built-in type (a class's methods can be shadowed per instance: it has a __dict__) and
+ * an interned name (the caches compare names by identity). */
+static inline bool method_cacheable(const AsyType *t, const AsyStr *name) {
+    return !(t->tflags & ASY_TYPE_HEAP) && !t->dict_offset &&
+           (name->hdr.flags & ASY_STR_INTERNED);
+}
+
 /* Keyword arguments come either as a names tuple with a values array (CALL_KW) or as a
  * dict (CALL_EX, asy_call). */
 typedef struct {

@@ -45,8 +45,7 @@ static AsyValue lookup_method_uncached(AsyVM *vm, AsyType *t, AsyValue obj, AsyS
  * change to a type bumps the epoch. */
 AsyValue asy_vm_lookup_method(AsyVM *vm, AsyValue obj, AsyStr *name) {
     AsyType *t = type_of(vm, obj);
-    if ((t->tflags & ASY_TYPE_HEAP) || t->dict_offset || !(name->hdr.flags & ASY_STR_INTERNED))
-        return lookup_method_uncached(vm, t, obj, name);
+    if (!method_cacheable(t, name)) return lookup_method_uncached(vm, t, obj, name);
     uint64_t epoch = ASY_TYPE(vm, type)->type_epoch;
     size_t h = (((uintptr_t)t >> 4) ^ ((uintptr_t)name >> 4)) & (ASY_METHOD_CACHE_SIZE - 1);
     AsyMethodCacheEntry *e = &vm->method_cache[h];
