@@ -176,21 +176,36 @@ static inline uint64_t hash_mix(uint64_t h) {
 }
 
 /* A fast 64-bit hash (8 bytes per step, murmur-style finaliser). CPython randomises str
- * hashes per process, so no script can depend on the values. Never -1. */
+ * hashes per process, so no script can depend on the values. Never -1. The last 1 to 8
+ * bytes are read in at most three loads (overlapping ones, or the string's last 8 bytes
+ * again when it has that many), not byte by byte: dict keys are mostly short. */
 int64_t asy_hash_bytes(const void *data, size_t n) {
     const unsigned char *p = data;
     uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0x100000001B3ull);
-    while (n >= 8) {
+    size_t left = n;
+    while (left > 8) {
         uint64_t k;
         memcpy(&k, p, 8);
         h = (h ^ hash_mix(k)) * 0x100000001B3ull;
         h = (h << 29) | (h >> 35);
         p += 8;
-        n -= 8;
+        left -= 8;
     }
     uint64_t tail = 0;
-    for (size_t i = 0; i < n; i++) tail |= (uint64_t)p[i] << (8 * i);
-    h = hash_mix(h ^ tail ^ (uint64_t)n);
+    if (n >= 8) {
+        memcpy(&tail, p + left - 8, 8);
+    } else if (left >= 4) {
+        uint32_t a, b;
+        memcpy(&a, p, 4);
+        memcpy(&b, p + left - 4, 4);
+        tail = a | (uint64_t)b << 32;
+    } else if (left > 0) {
+        tail = p[0] | (uint64_t)p[left / 2] << 8 | (uint64_t)p[left - 1] << 16;
+    }
+    /* The tail is one more block: xor-ing it into the state unmixed let two lengths cancel
+     * ('x13001' and '63301' collided). */
+    h = (h ^ hash_mix(tail)) * 0x100000001B3ull;
+    h = hash_mix(h ^ (uint64_t)n);
     int64_t r = (int64_t)h;
     return r == -1 ? -2 : r;
 }
