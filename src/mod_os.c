@@ -42,16 +42,25 @@ static AsyValue cstr(AsyVM *vm, const char *s) { return ASY_OBJ(asy_str_from_cst
 
 /* ---- os ---- */
 
-static AsyValue os_getenv(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
-    AsyValue dflt = asy_kwarg(vm, kw, "default");
-    if (!asy_check_kw_done(vm, "getenv", kw) || !asy_check_args(vm, "getenv", argc, 1, 2))
+static AsyValue os_putenv(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    if (!asy_check_nokw(vm, "putenv", kw) || !asy_check_args(vm, "putenv", argc, 2, 2))
         return ASY_ERR;
-    if (argc == 2) dflt = argv[1];
+    const char *key = arg_str(vm, argv[0]), *value = key ? arg_str(vm, argv[1]) : NULL;
+    if (!value) return ASY_ERR;
+    /* CPython refuses an '=' itself; the C library refuses an empty name (EINVAL) */
+    if (strchr(key, '='))
+        return asy_raise(vm, ASY_EXC_ValueError, "illegal environment variable name");
+    if (setenv(key, value, 1) != 0) return asy_raise_oserror(vm, errno, NULL);
+    return ASY_NONE;
+}
+
+static AsyValue os_unsetenv(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    if (!asy_check_nokw(vm, "unsetenv", kw) || !asy_check_args(vm, "unsetenv", argc, 1, 1))
+        return ASY_ERR;
     const char *key = arg_str(vm, argv[0]);
     if (!key) return ASY_ERR;
-    const char *v = getenv(key);
-    if (v) return cstr(vm, v);
-    return ASY_IS_UNDEF(dflt) ? ASY_NONE : dflt;
+    if (unsetenv(key) != 0) return asy_raise_oserror(vm, errno, NULL);
+    return ASY_NONE;
 }
 
 static AsyValue os_getcwd(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
@@ -539,7 +548,8 @@ static AsyValue os_access(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 }
 
 static const AsyMethodDef os_functions[] = {
-    {"getenv", os_getenv, 0, "The environment variable key, or default."},
+    {"putenv", os_putenv, 0, "Set an environment variable (os.environ[key] = value does too)."},
+    {"unsetenv", os_unsetenv, 0, "Remove an environment variable."},
     {"getcwd", os_getcwd, 0, "The current working folder."},
     {"chdir", os_chdir, 0, "Change the current working folder."},
     {"getpid", os_getpid, 0, "The process id."},
@@ -582,7 +592,8 @@ static const AsyMethodDef path_functions[] = {
 /* ---- the parts written in asy, made on first use of one of their names ---- */
 
 /* os.stat_result (a tuple of CPython's ten fields, with the float and nanosecond times
- * as attributes), fspath, and walk (CPython 3.11's, on listdir). */
+ * as attributes), fspath, walk (CPython 3.11's, on listdir), and environ: CPython's
+ * _Environ, whose changes reach getenv() and child processes through putenv/unsetenv. */
 static const char os_src[] =
     "class stat_result(tuple):\n"
     "    n_sequence_fields = 10\n"
@@ -644,7 +655,121 @@ static const char os_src[] =
     "    else:\n"
     "        for new_path in walk_dirs:\n"
     "            yield from _walk(new_path, topdown, onerror, followlinks)\n"
-    "        yield top, dirs, nondirs\n";
+    "        yield top, dirs, nondirs\n"
+    "\n"
+    "class _Environ:\n"
+    "    def __init__(self, data):\n"
+    "        self._data = data\n"
+    "    def _encode(self, value):\n"
+    "        if not isinstance(value, str):\n"
+    "            raise TypeError(\"str expected, not %s\" % type(value).__name__)\n"
+    "        return value\n"
+    "    def __getitem__(self, key):\n"
+    "        try:\n"
+    "            return self._data[self._encode(key)]\n"
+    "        except KeyError:\n"
+    "            raise KeyError(key) from None\n"
+    "    def __setitem__(self, key, value):\n"
+    "        key = self._encode(key)\n"
+    "        value = self._encode(value)\n"
+    "        putenv(key, value)\n"
+    "        self._data[key] = value\n"
+    "    def __delitem__(self, key):\n"
+    "        key = self._encode(key)\n"
+    "        unsetenv(key)\n"
+    "        try:\n"
+    "            del self._data[key]\n"
+    "        except KeyError:\n"
+    "            raise KeyError(key) from None\n"
+    "    def __iter__(self):\n"
+    "        keys = list(self._data)\n"
+    "        for key in keys:\n"
+    "            yield key\n"
+    "    def __len__(self):\n"
+    "        return len(self._data)\n"
+    "    def __contains__(self, key):\n"
+    "        try:\n"
+    "            self[key]\n"
+    "        except KeyError:\n"
+    "            return False\n"
+    "        return True\n"
+    "    def __repr__(self):\n"
+    "        items = \", \".join(f\"{key!r}: {value!r}\" for key, value in self._data.items())\n"
+    "        return f\"environ({{{items}}})\"\n"
+    "    def __eq__(self, other):\n"
+    "        if not isinstance(other, (dict, _Environ)):\n"
+    "            return NotImplemented\n"
+    "        return dict(self.items()) == dict(other.items())\n"
+    "    def get(self, key, default=None):\n"
+    "        try:\n"
+    "            return self[key]\n"
+    "        except KeyError:\n"
+    "            return default\n"
+    "    def keys(self):\n"
+    "        return self._data.keys()\n"
+    "    def items(self):\n"
+    "        return self._data.items()\n"
+    "    def values(self):\n"
+    "        return self._data.values()\n"
+    "    def copy(self):\n"
+    "        return dict(self)\n"
+    "    def setdefault(self, key, value):\n"
+    "        if key not in self:\n"
+    "            self[key] = value\n"
+    "        return self[key]\n"
+    "    def pop(self, key, *default):\n"
+    "        try:\n"
+    "            value = self[key]\n"
+    "        except KeyError:\n"
+    "            if default:\n"
+    "                return default[0]\n"
+    "            raise\n"
+    "        del self[key]\n"
+    "        return value\n"
+    "    def popitem(self):\n"
+    "        try:\n"
+    "            key = next(iter(self))\n"
+    "        except StopIteration:\n"
+    "            raise KeyError from None\n"
+    "        value = self[key]\n"
+    "        del self[key]\n"
+    "        return key, value\n"
+    "    def clear(self):\n"
+    "        for key in list(self._data):\n"
+    "            del self[key]\n"
+    "    def update(self, other=(), **kwds):\n"
+    "        if isinstance(other, (dict, _Environ)):\n"
+    "            for key in other.keys():\n"
+    "                self[key] = other[key]\n"
+    "        elif hasattr(other, \"keys\"):\n"
+    "            for key in other.keys():\n"
+    "                self[key] = other[key]\n"
+    "        else:\n"
+    "            for key, value in other:\n"
+    "                self[key] = value\n"
+    "        for key, value in kwds.items():\n"
+    "            self[key] = value\n"
+    "    def __ior__(self, other):\n"
+    "        self.update(other)\n"
+    "        return self\n"
+    "    def __or__(self, other):\n"
+    "        if not isinstance(other, (dict, _Environ)):\n"
+    "            return NotImplemented\n"
+    "        new = dict(self)\n"
+    "        new.update(other)\n"
+    "        return new\n"
+    "    def __ror__(self, other):\n"
+    "        if not isinstance(other, (dict, _Environ)):\n"
+    "            return NotImplemented\n"
+    "        new = dict(other)\n"
+    "        new.update(self)\n"
+    "        return new\n"
+    "\n"
+    "environ = _Environ(_environ_data)\n"
+    "del _environ_data\n"
+    "\n"
+    "def getenv(key, default=None):\n"
+    "    return environ.get(key, default)\n";
 
 /* os.path functions CPython writes in Python (posixpath.py, genericpath.py), ported. */
 static const char path_src[] =
@@ -833,22 +958,6 @@ static void run_src(AsyVM *vm, AsyModule *m, const char *src, size_t len, const 
     asy_root_pop(vm, 1);
 }
 
-static void make_os_part(AsyVM *vm, AsyModule *m) {
-    run_src(vm, m, os_src, sizeof os_src - 1, "<os>");
-}
-
-static void make_path_part(AsyVM *vm, AsyModule *m) {
-    run_src(vm, m, path_src, sizeof path_src - 1, "<posixpath>");
-}
-
-static const char *const os_part_names[] = {"stat_result", "fspath", "walk", "_walk", NULL};
-static const AsyLazyPart os_parts[] = {{os_part_names, make_os_part}, {NULL, NULL}};
-static const char *const path_part_names[] = {
-    "os", "_check_arg_types", "getmtime", "getatime", "getctime", "islink", "lexists",
-    "samefile", "normcase", "splitdrive", "commonprefix", "relpath", "commonpath", "realpath",
-    "_joinrealpath", "_varprog", "expandvars", NULL};
-static const AsyLazyPart path_parts[] = {{path_part_names, make_path_part}, {NULL, NULL}};
-
 static AsyDict *environ_dict(AsyVM *vm) {
     AsyDict *d = asy_dict_new(vm);
     for (char **e = environ; e && *e; e++) {
@@ -858,6 +967,25 @@ static AsyDict *environ_dict(AsyVM *vm) {
     }
     return d;
 }
+
+static void make_os_part(AsyVM *vm, AsyModule *m) {
+    asy_dict_set_cstr(vm, m->dict, "_environ_data", ASY_OBJ(environ_dict(vm)));
+    run_src(vm, m, os_src, sizeof os_src - 1, "<os>");
+}
+
+static void make_path_part(AsyVM *vm, AsyModule *m) {
+    run_src(vm, m, path_src, sizeof path_src - 1, "<posixpath>");
+}
+
+static const char *const os_part_names[] = {"stat_result", "fspath", "walk", "_walk",
+                                            "_Environ", "environ", "getenv", NULL};
+static const AsyLazyPart os_parts[] = {{os_part_names, make_os_part}, {NULL, NULL}};
+static const char *const path_part_names[] = {
+    "os", "_check_arg_types", "getmtime", "getatime", "getctime", "islink", "lexists",
+    "samefile", "normcase", "splitdrive", "commonprefix", "relpath", "commonpath", "realpath",
+    "_joinrealpath", "_varprog", "expandvars", NULL};
+static const AsyLazyPart path_parts[] = {{path_part_names, make_path_part}, {NULL, NULL}};
+
 
 void asy_mod_os_init(AsyVM *vm) {
     static const struct {
@@ -886,7 +1014,6 @@ void asy_mod_os_init(AsyVM *vm) {
     asy_module_set_lazy(path, path_parts);
     asy_module_set_lazy(os, os_parts);
     asy_dict_set_cstr(vm, os->dict, "path", ASY_OBJ(path));
-    asy_dict_set_cstr(vm, os->dict, "environ", ASY_OBJ(environ_dict(vm)));
     asy_dict_set_cstr(vm, os->dict, "linesep", cstr(vm, "\n"));
     asy_dict_set_cstr(vm, os->dict, "name", cstr(vm, "posix"));
     asy_module_register(vm, os);
