@@ -739,23 +739,207 @@ static AsyValue m_strip(AsyVM *vm, int c, AsyValue *v, AsyDict *k) { return stri
 static AsyValue m_lstrip(AsyVM *vm, int c, AsyValue *v, AsyDict *k) { return strip_impl(vm, c, v, k, 1); }
 static AsyValue m_rstrip(AsyVM *vm, int c, AsyValue *v, AsyDict *k) { return strip_impl(vm, c, v, k, 2); }
 
-static AsyValue case_impl(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw, bool upper) {
-    const char *name = upper ? "bytes.upper" : "bytes.lower";
+typedef enum { CASE_UPPER, CASE_LOWER, CASE_SWAP, CASE_TITLE, CASE_CAPITALIZE } CaseMode;
+
+static uint8_t to_upper(uint8_t c) { return blower(c) ? (uint8_t)(c - 32) : c; }
+static uint8_t to_lower(uint8_t c) { return bupper(c) ? (uint8_t)(c + 32) : c; }
+
+/* upper, lower, swapcase, title, capitalize: ASCII only, as CPython's bytes. */
+static AsyValue case_impl(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw, CaseMode mode) {
+    static const char *const names[] = {"bytes.upper", "bytes.lower", "bytes.swapcase",
+                                        "bytes.title", "bytes.capitalize"};
+    const char *name = names[mode];
     if (!asy_check_nokw(vm, name, kw)) return ASY_ERR;
     if (!asy_check_args(vm, name, argc - 1, 0, 0)) return ASY_ERR;
     AsyBytes *b = AS_BYTES(argv[0]), *r = bytes_alloc(vm, BYTES_TYPE(vm), b->len);
     if (!r) return ASY_ERR;
+    bool prev_cased = false;
     for (size_t i = 0; i < b->len; i++) {
         uint8_t c = b->data[i];
-        if (upper && blower(c)) c = (uint8_t)(c - 32);
-        else if (!upper && bupper(c)) c = (uint8_t)(c + 32);
+        switch (mode) {
+        case CASE_UPPER: c = to_upper(c); break;
+        case CASE_LOWER: c = to_lower(c); break;
+        case CASE_SWAP: c = bupper(c) ? to_lower(c) : to_upper(c); break;
+        case CASE_TITLE: /* upper after an uncased byte, lower after a cased one */
+            c = prev_cased ? to_lower(c) : to_upper(c);
+            prev_cased = bupper(c) || blower(c);
+            break;
+        case CASE_CAPITALIZE: c = i == 0 ? to_upper(c) : to_lower(c); break;
+        }
         r->data[i] = c;
     }
     return ASY_OBJ(r);
 }
 
-static AsyValue m_upper(AsyVM *vm, int c, AsyValue *v, AsyDict *k) { return case_impl(vm, c, v, k, true); }
-static AsyValue m_lower(AsyVM *vm, int c, AsyValue *v, AsyDict *k) { return case_impl(vm, c, v, k, false); }
+static AsyValue m_upper(AsyVM *vm, int c, AsyValue *v, AsyDict *k) { return case_impl(vm, c, v, k, CASE_UPPER); }
+static AsyValue m_lower(AsyVM *vm, int c, AsyValue *v, AsyDict *k) { return case_impl(vm, c, v, k, CASE_LOWER); }
+static AsyValue m_swapcase(AsyVM *vm, int c, AsyValue *v, AsyDict *k) { return case_impl(vm, c, v, k, CASE_SWAP); }
+static AsyValue m_title(AsyVM *vm, int c, AsyValue *v, AsyDict *k) { return case_impl(vm, c, v, k, CASE_TITLE); }
+static AsyValue m_capitalize(AsyVM *vm, int c, AsyValue *v, AsyDict *k) { return case_impl(vm, c, v, k, CASE_CAPITALIZE); }
+
+/* center, ljust, rjust(width, fillbyte=b' '): `left` of the padding goes first. */
+typedef enum { PAD_CENTER, PAD_LEFT, PAD_RIGHT } PadMode;
+
+static AsyValue pad_impl(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw, PadMode mode) {
+    static const char *const names[] = {"center", "ljust", "rjust"};
+    const char *name = names[mode];
+    if (!asy_check_nokw(vm, name, kw) || !asy_check_args(vm, name, argc - 1, 1, 2)) return ASY_ERR;
+    AsyBytes *b = AS_BYTES(argv[0]);
+    int64_t width;
+    if (!asy_index(vm, argv[1], &width)) return ASY_ERR;
+    uint8_t fill = ' ';
+    if (argc > 2) {
+        if (!is_bytes(vm, argv[2]) || AS_BYTES(argv[2])->len != 1)
+            return asy_raise(vm, ASY_EXC_TypeError,
+                             "%s() argument 2 must be a byte string of length 1, not %s", name,
+                             asy_type_name(vm, argv[2]));
+        fill = AS_BYTES(argv[2])->data[0];
+    }
+    if (width <= (int64_t)b->len) return bytes_sub(vm, b, 0, b->len);
+    size_t pad = (size_t)width - b->len, left;
+    if (mode == PAD_CENTER) left = pad / 2 + (pad & (size_t)width & 1); /* CPython's rounding */
+    else left = mode == PAD_LEFT ? 0 : pad;
+    AsyBytes *r = bytes_alloc(vm, BYTES_TYPE(vm), (size_t)width);
+    if (!r) return ASY_ERR;
+    memset(r->data, fill, (size_t)width);
+    memcpy(r->data + left, b->data, b->len);
+    return ASY_OBJ(r);
+}
+
+static AsyValue m_center(AsyVM *vm, int c, AsyValue *v, AsyDict *k) { return pad_impl(vm, c, v, k, PAD_CENTER); }
+static AsyValue m_ljust(AsyVM *vm, int c, AsyValue *v, AsyDict *k) { return pad_impl(vm, c, v, k, PAD_LEFT); }
+static AsyValue m_rjust(AsyVM *vm, int c, AsyValue *v, AsyDict *k) { return pad_impl(vm, c, v, k, PAD_RIGHT); }
+
+static AsyValue m_zfill(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    if (!asy_check_nokw(vm, "bytes.zfill", kw)) return ASY_ERR;
+    if (argc != 2) /* CPython's METH_O wording */
+        return asy_raise(vm, ASY_EXC_TypeError,
+                         "bytes.zfill() takes exactly one argument (%d given)", argc - 1);
+    AsyBytes *b = AS_BYTES(argv[0]);
+    int64_t width;
+    if (!asy_index(vm, argv[1], &width)) return ASY_ERR;
+    if (width <= (int64_t)b->len) return bytes_sub(vm, b, 0, b->len);
+    size_t pad = (size_t)width - b->len;
+    AsyBytes *r = bytes_alloc(vm, BYTES_TYPE(vm), (size_t)width);
+    if (!r) return ASY_ERR;
+    memset(r->data, '0', pad);
+    memcpy(r->data + pad, b->data, b->len);
+    if (b->len && (b->data[0] == '+' || b->data[0] == '-')) { /* the sign goes first */
+        r->data[0] = b->data[0];
+        r->data[pad] = '0';
+    }
+    return ASY_OBJ(r);
+}
+
+static AsyValue m_expandtabs(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    AsyValue ts = asy_kwarg(vm, kw, "tabsize");
+    if (!asy_check_kw_done(vm, "expandtabs", kw) || !asy_check_args(vm, "expandtabs", argc - 1, 0, 1))
+        return ASY_ERR;
+    if (argc > 1) ts = argv[1];
+    int64_t tab = 8;
+    if (!ASY_IS_UNDEF(ts) && !asy_index(vm, ts, &tab)) return ASY_ERR;
+    AsyBytes *b = AS_BYTES(argv[0]);
+    AsyStrBuf out;
+    asy_strbuf_init(&out);
+    size_t col = 0;
+    for (size_t i = 0; i < b->len; i++) {
+        uint8_t c = b->data[i];
+        if (c == '\t') {
+            size_t n = tab > 0 ? (size_t)tab - col % (size_t)tab : 0;
+            for (size_t k = 0; k < n; k++) asy_strbuf_append(vm, &out, " ", 1);
+            col += n;
+            continue;
+        }
+        asy_strbuf_append(vm, &out, (const char *)&c, 1);
+        col = c == '\n' || c == '\r' ? 0 : col + 1;
+    }
+    AsyValue r = out.failed ? ASY_ERR : bytes_value(vm, out.data ? out.data : "", out.len);
+    asy_strbuf_free(&out);
+    return r;
+}
+
+static AsyValue m_isascii(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    if (!asy_check_nokw(vm, "isascii", kw) || !asy_check_args(vm, "isascii", argc - 1, 0, 0))
+        return ASY_ERR;
+    AsyBytes *b = AS_BYTES(argv[0]);
+    for (size_t i = 0; i < b->len; i++)
+        if (b->data[i] >= 0x80) return ASY_FALSE;
+    return ASY_TRUE;
+}
+
+/* istitle: cased bytes only upper after uncased ones and lower after cased ones, and one. */
+static AsyValue m_istitle(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    if (!asy_check_nokw(vm, "istitle", kw) || !asy_check_args(vm, "istitle", argc - 1, 0, 0))
+        return ASY_ERR;
+    AsyBytes *b = AS_BYTES(argv[0]);
+    bool cased = false, prev_cased = false;
+    for (size_t i = 0; i < b->len; i++) {
+        uint8_t c = b->data[i];
+        if (bupper(c)) {
+            if (prev_cased) return ASY_FALSE;
+            prev_cased = cased = true;
+        } else if (blower(c)) {
+            if (!prev_cased) return ASY_FALSE;
+            prev_cased = cased = true;
+        } else {
+            prev_cased = false;
+        }
+    }
+    return ASY_BOOL(cased);
+}
+
+static AsyValue remove_affix(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw, bool prefix) {
+    const char *name = prefix ? "removeprefix" : "removesuffix";
+    if (!asy_check_nokw(vm, name, kw) || !asy_check_args(vm, name, argc - 1, 1, 1)) return ASY_ERR;
+    AsyBytes *b = AS_BYTES(argv[0]), *a = bytes_arg(vm, argv[1]);
+    if (!a) return ASY_ERR;
+    if (a->len > b->len) return bytes_sub(vm, b, 0, b->len);
+    if (prefix && memcmp(b->data, a->data, a->len) == 0) return bytes_sub(vm, b, a->len, b->len);
+    if (!prefix && memcmp(b->data + b->len - a->len, a->data, a->len) == 0)
+        return bytes_sub(vm, b, 0, b->len - a->len);
+    return bytes_sub(vm, b, 0, b->len);
+}
+
+static AsyValue m_removeprefix(AsyVM *vm, int c, AsyValue *v, AsyDict *k) { return remove_affix(vm, c, v, k, true); }
+static AsyValue m_removesuffix(AsyVM *vm, int c, AsyValue *v, AsyDict *k) { return remove_affix(vm, c, v, k, false); }
+
+/* translate(table, /, delete=b''): table is None or 256 bytes. */
+static AsyValue m_translate(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    AsyValue del = asy_kwarg(vm, kw, "delete");
+    if (!asy_check_kw_done(vm, "translate", kw) || !asy_check_args(vm, "translate", argc - 1, 1, 2))
+        return ASY_ERR;
+    if (argc > 2) del = argv[2];
+    AsyBytes *b = AS_BYTES(argv[0]), *table = NULL, *d = NULL;
+    if (!ASY_IS_NONE(argv[1])) {
+        if (!(table = bytes_arg(vm, argv[1]))) return ASY_ERR;
+        if (table->len != 256)
+            return asy_raise(vm, ASY_EXC_ValueError, "translation table must be 256 characters long");
+    }
+    if (!ASY_IS_UNDEF(del) && !(d = bytes_arg(vm, del))) return ASY_ERR;
+    bool drop[256] = {false};
+    for (size_t i = 0; d && i < d->len; i++) drop[d->data[i]] = true;
+    AsyBytes *r = bytes_alloc(vm, BYTES_TYPE(vm), b->len);
+    if (!r) return ASY_ERR;
+    size_t n = 0;
+    for (size_t i = 0; i < b->len; i++)
+        if (!drop[b->data[i]]) r->data[n++] = table ? table->data[b->data[i]] : b->data[i];
+    return n == b->len ? ASY_OBJ(r) : bytes_value(vm, r->data, n);
+}
+
+/* bytes.maketrans(frm, to): the 256-byte table translate() takes. */
+static AsyValue m_maketrans(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    if (!asy_check_nokw(vm, "maketrans", kw) || !asy_check_args(vm, "maketrans", argc, 2, 2))
+        return ASY_ERR;
+    AsyBytes *from = bytes_arg(vm, argv[0]), *to = from ? bytes_arg(vm, argv[1]) : NULL;
+    if (!to) return ASY_ERR;
+    if (from->len != to->len)
+        return asy_raise(vm, ASY_EXC_ValueError, "maketrans arguments must have same length");
+    AsyBytes *r = bytes_alloc(vm, BYTES_TYPE(vm), 256);
+    if (!r) return ASY_ERR;
+    for (int i = 0; i < 256; i++) r->data[i] = (uint8_t)i;
+    for (size_t i = 0; i < from->len; i++) r->data[from->data[i]] = to->data[i];
+    return ASY_OBJ(r);
+}
 
 static AsyValue m_replace(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (!asy_check_nokw(vm, "replace", kw)) return ASY_ERR;
@@ -872,6 +1056,20 @@ static const AsyMethodDef bytes_methods[] = {
     {"rstrip", m_rstrip, 0, "Strip trailing bytes contained in the argument."},
     {"upper", m_upper, 0, "Return a copy with all ASCII characters converted to uppercase."},
     {"lower", m_lower, 0, "Return a copy with all ASCII characters converted to lowercase."},
+    {"swapcase", m_swapcase, 0, "Return a copy with uppercase ASCII bytes lowercased and vice versa."},
+    {"title", m_title, 0, "Return a titlecased version of the bytes."},
+    {"capitalize", m_capitalize, 0, "Return a copy with the first byte capitalized, the rest lowercased."},
+    {"center", m_center, 0, "Return a centered bytes of length width."},
+    {"ljust", m_ljust, 0, "Return a left-justified bytes of length width."},
+    {"rjust", m_rjust, 0, "Return a right-justified bytes of length width."},
+    {"zfill", m_zfill, 0, "Pad a numeric bytes with zeros on the left."},
+    {"expandtabs", m_expandtabs, 0, "Return a copy where all tab characters are expanded using spaces."},
+    {"isascii", m_isascii, 0, "Return True if all bytes are ASCII."},
+    {"istitle", m_istitle, 0, "Return True if the bytes is titlecased."},
+    {"removeprefix", m_removeprefix, 0, "Return a bytes with the given prefix removed if present."},
+    {"removesuffix", m_removesuffix, 0, "Return a bytes with the given suffix removed if present."},
+    {"translate", m_translate, 0, "Return a copy with each byte mapped by the table, some deleted."},
+    {"maketrans", m_maketrans, ASY_METH_STATIC, "Return a translation table usable for translate()."},
     {"replace", m_replace, 0, "Return a copy with occurrences of old replaced by new."},
     {"partition", m_partition, 0, "Partition the bytes into three parts using sep."},
     {"rpartition", m_rpartition, 0, "Partition from the right into three parts using sep."},
