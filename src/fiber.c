@@ -15,7 +15,8 @@ void asy_fiber_init_bare(AsyFiber *f) {
 }
 
 void asy_fiber_release(AsyVM *vm, AsyFiber *f) {
-    asy_mem_free(vm, f->stack, sizeof(AsyValue) * (size_t)f->stackcap);
+    if (!f->stack_borrowed) asy_mem_free(vm, f->stack, sizeof(AsyValue) * (size_t)f->stackcap);
+    f->stack_borrowed = false;
     if (!f->frames_borrowed) asy_mem_free(vm, f->frames, sizeof(AsyFrame) * (size_t)f->framecap);
     f->stack = NULL;
     f->frames = NULL;
@@ -62,9 +63,17 @@ bool asy_fiber_ensure_stack(AsyVM *vm, AsyFiber *f, int64_t need) {
     }
     int64_t cap = f->stackcap ? f->stackcap : 16;
     while (cap < want) cap *= 2;
-    AsyValue *s = asy_mem_realloc(vm, f->stack, sizeof(AsyValue) * (size_t)f->stackcap,
-                                  sizeof(AsyValue) * (size_t)cap);
-    if (!s) return false;
+    AsyValue *s;
+    if (f->stack_borrowed) { /* leave the coroutine's slot area for a buffer of our own */
+        s = asy_mem_alloc(vm, sizeof(AsyValue) * (size_t)cap);
+        if (!s) return false;
+        memcpy(s, f->stack, sizeof(AsyValue) * (size_t)f->stackcap);
+        f->stack_borrowed = false;
+    } else {
+        s = asy_mem_realloc(vm, f->stack, sizeof(AsyValue) * (size_t)f->stackcap,
+                            sizeof(AsyValue) * (size_t)cap);
+        if (!s) return false;
+    }
     f->stack = s;
     f->stackcap = (int32_t)cap;
     return true;

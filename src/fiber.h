@@ -138,6 +138,9 @@ struct AsyFiber {
     bool frames_borrowed;    /* frames is a task coroutine's own AsyGenerator.frame,
                                 used in place (capacity 1) until a second frame is
                                 pushed or that frame leaves (asy_gen_push)             */
+    bool stack_borrowed;     /* stack is the slot area inside a task coroutine's object
+                                (asy_gen_push): never freed nor realloc'd here; growing
+                                moves the stack to a buffer of the fiber's own          */
     int32_t nested;          /* dispatch loops running on this fiber right now         */
 };
 

@@ -34,11 +34,11 @@ AsyGenerator *asy_gen_new(AsyVM *vm, AsyFunction *fn, const AsyValue *slots, int
         type = ASY_TYPE(vm, async_generator);
         kind = ASY_GENKIND_ASYNC;
     }
-    AsyGenerator *g = asy_gc_alloc(vm, type, sizeof(AsyGenerator));
-    if (!g) return NULL;
     int64_t cap = asy_gen_frame_size(co);
-    g->stack = asy_mem_alloc(vm, sizeof(AsyValue) * (size_t)cap);
-    if (!g->stack) return NULL;
+    AsyGenerator *g =
+        asy_gc_alloc(vm, type, sizeof(AsyGenerator) + sizeof(AsyValue) * (size_t)cap);
+    if (!g) return NULL;
+    g->stack = asy_gen_slots(g);
     g->stackcap = (int32_t)cap;
     memcpy(g->stack, slots, sizeof(AsyValue) * (size_t)nslots);
     g->depth = nslots;
@@ -70,6 +70,7 @@ bool asy_gen_push(AsyVM *vm, AsyFiber *f, AsyGenerator *g, AsyResumeKind resume,
          * a task keeps one frame and one buffer rather than two of each. */
         f->stack = g->stack;
         f->stackcap = g->stackcap;
+        f->stack_borrowed = g->stack == asy_gen_slots(g);
         g->stack = NULL;
         g->stackcap = 0;
         f->frames = fr = &g->frame;
@@ -103,8 +104,10 @@ bool asy_gen_save(AsyVM *vm, AsyFiber *f, AsyGenerator *g, int32_t sp) {
         /* at least a whole frame: asy_gen_push reserves stackcap slots on the fiber */
         int64_t cap = asy_gen_frame_size(fr->code);
         if (cap < depth) cap = depth;
-        AsyValue *s = asy_mem_realloc(vm, g->stack, sizeof(AsyValue) * (size_t)g->stackcap,
-                                      sizeof(AsyValue) * (size_t)cap);
+        AsyValue *s = g->stack == asy_gen_slots(g) /* its contents are replaced below */
+                          ? asy_mem_alloc(vm, sizeof(AsyValue) * (size_t)cap)
+                          : asy_mem_realloc(vm, g->stack, sizeof(AsyValue) * (size_t)g->stackcap,
+                                            sizeof(AsyValue) * (size_t)cap);
         if (!s) return false;
         g->stack = s;
         g->stackcap = (int32_t)cap;
@@ -134,7 +137,8 @@ void asy_gen_finish(AsyVM *vm, AsyFiber *f, AsyGenerator *g) {
     g->state = ASY_GEN_CLOSED;
     g->depth = 0;
     g->exc_state = NULL;
-    asy_mem_free(vm, g->stack, sizeof(AsyValue) * (size_t)g->stackcap);
+    if (g->stack != asy_gen_slots(g))
+        asy_mem_free(vm, g->stack, sizeof(AsyValue) * (size_t)g->stackcap);
     g->stack = NULL;
     g->stackcap = 0;
     AsyCode *code = g->frame.code; /* for __name__ and cr_code, as CPython keeps it */
@@ -203,7 +207,8 @@ static void gen_finalize(AsyVM *vm, AsyObj *o) {
     if (g->extra) free(g->extra->origin);
     free(g->extra);
     g->extra = NULL;
-    asy_mem_free(vm, g->stack, sizeof(AsyValue) * (size_t)g->stackcap);
+    if (g->stack != asy_gen_slots(g))
+        asy_mem_free(vm, g->stack, sizeof(AsyValue) * (size_t)g->stackcap);
     g->stack = NULL;
 }
 

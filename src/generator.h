@@ -42,8 +42,10 @@ typedef struct {
 typedef struct {
     AsyObj hdr;
     AsyFrame frame;          /* frame.code stays set once it is closed (cr_code)        */
-    AsyValue *stack;
-    int32_t stackcap;        /* slots allocated (asy_fiber_frame_size of the code)     */
+    AsyValue *stack;         /* its slots: the area inside the object that follows the
+                                struct (asy_gen_slots), or a malloc'd buffer once they
+                                outgrew it; NULL while a task's fiber runs on them     */
+    int32_t stackcap;        /* slots in stack (asy_gen_frame_size of the code)        */
     int32_t depth;           /* live slots in stack                                    */
     uint8_t state;           /* AsyGenState                                            */
     uint8_t kind;            /* AsyGenKind                                             */
@@ -75,6 +77,11 @@ typedef struct {
     uint8_t used;            /* 0 fresh, 1 started (its AWAIT may re-execute), 2 done:
                                 awaiting it again is a RuntimeError                    */
 } AsyAgenOp;
+
+/* The slot area allocated with the object, right after the struct: one GC object per
+ * generator instead of an object and a malloc'd buffer (a waiting task's coroutine costs
+ * the buffer's malloc header and rounding less). */
+static inline AsyValue *asy_gen_slots(AsyGenerator *g) { return (AsyValue *)(g + 1); }
 
 /* generator.c */
 void asy_generator_init(AsyVM *vm);        /* the types (called by asy_vm_init_runtime) */
