@@ -6,13 +6,17 @@
  */
 #include "common.h"
 
+#include <string.h>
+
 #include "task.h"
 
 #define AS_FUT(v) ((AsyFuture *)ASY_AS_OBJ(v))
 
 typedef struct {
     AsyFuture fut;
-    AsyList *children;        /* one per argument, repeats included                    */
+    AsyObj *holder;           /* the tuple holding the children                        */
+    AsyValue *children;       /* one per argument, repeats included: holder's items    */
+    int64_t nchildren;        /* how many are set (all but while gather() runs)        */
     int64_t nfuts, nfinished; /* distinct children, and how many are done              */
     bool return_exceptions;
     bool cancel_requested;
@@ -20,24 +24,24 @@ typedef struct {
 
 static void gather_traverse(AsyVM *vm, AsyObj *o) {
     asy_future_traverse(vm, o);
-    asy_gc_mark_obj(vm, (AsyObj *)((AsyGather *)o)->children);
+    asy_gc_mark_obj(vm, ((AsyGather *)o)->holder);
 }
 
 bool asy_gather_cancel(AsyVM *vm, AsyFuture *f, AsyValue msg) {
     AsyGather *g = (AsyGather *)f;
     if (f->state != ASY_FUT_PENDING) return false;
     bool ret = false;
-    for (int64_t i = 0; i < g->children->len; i++)
-        if (asy_future_cancel(vm, AS_FUT(g->children->items[i]), msg)) ret = true;
+    for (int64_t i = 0; i < g->nchildren; i++)
+        if (asy_future_cancel(vm, AS_FUT(g->children[i]), msg)) ret = true;
     if (ret) g->cancel_requested = true;
     return ret;
 }
 
 static AsyValue gather_results(AsyVM *vm, AsyGather *g) {
-    AsyList *res = asy_list_new(vm, g->children->len);
+    AsyList *res = asy_list_new(vm, g->nchildren);
     if (!res) return ASY_ERR;
-    for (int64_t i = 0; i < g->children->len; i++) {
-        AsyFuture *c = AS_FUT(g->children->items[i]);
+    for (int64_t i = 0; i < g->nchildren; i++) {
+        AsyFuture *c = AS_FUT(g->children[i]);
         AsyValue v;
         if (c->state == ASY_FUT_CANCELLED) {
             AsyValue msg = ASY_IS_UNDEF(c->cancel_msg) || ASY_IS_NONE(c->cancel_msg)
@@ -112,10 +116,21 @@ AsyValue asy_ensure_future(AsyVM *vm, AsyValue aw) {
 }
 
 /* The child already made for an argument passed twice (gather(t, t)). */
-static AsyValue gather_seen(AsyValue *argv, AsyList *children, int i) {
+static AsyValue gather_seen(AsyValue *argv, const AsyValue *children, int i) {
     for (int j = 0; j < i; j++)
-        if (asy_value_is(argv[j], argv[i])) return children->items[j];
+        if (asy_value_is(argv[j], argv[i])) return children[j];
     return ASY_UNDEF;
+}
+
+/* Give g a tuple of its own for its children, the first `done` of them copied from argv
+ * (they were their own children). false with MemoryError pending. */
+static bool gather_own_children(AsyVM *vm, AsyGather *g, int argc, AsyValue *argv, int done) {
+    AsyTuple *t = asy_tuple_new(vm, argc);
+    if (!t) return false;
+    memcpy(t->items, argv, sizeof(AsyValue) * (size_t)done);
+    g->holder = &t->hdr;
+    g->children = t->items;
+    return true;
 }
 
 AsyValue asy_gather(AsyVM *vm, int argc, AsyValue *argv, bool return_exceptions) {
@@ -123,9 +138,17 @@ AsyValue asy_gather(AsyVM *vm, int argc, AsyValue *argv, bool return_exceptions)
         (AsyGather *)asy_future_alloc(vm, ASY_AIO_TYPE(vm, GatheringFuture), ASY_FUTK_GATHER);
     g->return_exceptions = return_exceptions;
     asy_root_push(vm, ASY_OBJ(g));
-    g->children = asy_list_new(vm, argc);
+    /* The children are the arguments when each is a future already: when those came as
+     * the items of f(*args)'s tuple, gather keeps that tuple rather than a copy of it
+     * (the first argument that is not its own child makes the copy). */
+    AsyTuple *args = vm->native_args;
     AsyValue r = ASY_OBJ(g);
-    if (!g->children) r = ASY_ERR;
+    if (args && args->items == argv && args->len == argc) {
+        g->holder = &args->hdr;
+        g->children = argv;
+    } else if (!gather_own_children(vm, g, argc, argv, 0)) {
+        r = ASY_ERR;
+    }
     for (int i = 0; i < argc && !ASY_IS_ERR(r); i++) {
         AsyValue fut = argc <= 64 ? gather_seen(argv, g->children, i) : ASY_UNDEF;
         if (ASY_IS_UNDEF(fut)) {
@@ -136,7 +159,14 @@ AsyValue asy_gather(AsyVM *vm, int argc, AsyValue *argv, bool return_exceptions)
             }
             g->nfuts++;
         }
-        g->children->items[g->children->len++] = fut;
+        /* (a task just made for a coroutine is held by the loop's task list meanwhile) */
+        if (g->children == argv && !asy_value_is(fut, argv[i]) &&
+            !gather_own_children(vm, g, argc, argv, i)) {
+            r = ASY_ERR;
+            break;
+        }
+        if (g->children != argv) g->children[i] = fut;
+        g->nchildren++;
     }
     if (argc == 0 && !ASY_IS_ERR(r)) {
         AsyList *empty = asy_list_new(vm, 0);

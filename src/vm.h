@@ -228,6 +228,10 @@ struct AsyVM {
      * which is the next instruction to run, takes it and passes it on (fiber.h). UNDEF:
      * none. The VM's rather than each fiber's, since nothing runs in between. */
     AsyValue pending_send;
+    /* While a native runs for `f(*args)` (CALL_EX): the tuple whose items it got as argv,
+     * else NULL. A native that would copy its arguments may keep the tuple instead
+     * (asyncio.gather of 100,000 tasks). */
+    AsyTuple *native_args;
     int recursion_limit;        /* sys.setrecursionlimit                             */
     int c_depth;                /* native -> VM re-entries and nested reprs          */
     /* Containers whose repr is in progress (list.c: asy_repr_enter), so that a list

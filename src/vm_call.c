@@ -390,10 +390,13 @@ CallResult asy_vm_call_ex_setup(AsyVM *vm, AsyFiber *fb, int32_t fs, AsyTuple *a
         asy_root_push(vm, ASY_OBJ(kwcopy));
     }
     AsyValue r;
-    if (asy_is_native(vm, callable))
+    if (asy_is_native(vm, callable)) {
+        AsyTuple *outer = vm->native_args;
+        vm->native_args = args;
         r = asy_native_call(vm, (AsyNative *)ASY_AS_OBJ(callable), (int)args->len, args->items,
                             kwcopy);
-    else
+        vm->native_args = outer;
+    } else
         r = type_of(vm, callable)->call(vm, callable, (int)args->len, args->items, kwcopy);
     if (kwcopy) asy_root_pop(vm, 1);
     if (ASY_IS_ERR(r)) return CALL_ERROR;
