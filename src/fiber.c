@@ -123,6 +123,12 @@ void asy_fiber_mark_frame(AsyVM *vm, const AsyFrame *fr) {
 void asy_fiber_mark(AsyVM *vm, const AsyFiber *f) {
     if (!f) return;
     asy_gc_mark_values(vm, f->stack, f->sp);
-    for (int32_t i = 0; i < f->nframes; i++) asy_fiber_mark_frame(vm, &f->frames[i]);
+    int32_t i = 0;
+    if (f->frames_borrowed && f->nframes > 0) {
+        /* frame 0 is a task coroutine's own frame, which the coroutine marks */
+        asy_gc_mark_value(vm, f->frames[0].aux);
+        i = 1;
+    }
+    for (; i < f->nframes; i++) asy_fiber_mark_frame(vm, &f->frames[i]);
     asy_gc_mark_obj(vm, f->handled);
 }

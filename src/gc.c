@@ -7,6 +7,7 @@
  */
 #include "common.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +37,9 @@ static ASY_NORETURN void gc_fatal_oom(size_t size) {
  * own, because they die last and __subclasses__ lists them in the order they were made. */
 #define GC_POOLS (!ASY_ASAN)
 
-#define GC_CHUNK_SIZE ((size_t)256 << 10)
-#define GC_CHUNK_HEADER ((size_t)4096)
-#define GC_CHUNK_BITS ((GC_CHUNK_SIZE - GC_CHUNK_HEADER) / ASY_GC_GRAIN)
+#define GC_CHUNK_SIZE ((size_t)ASY_GC_CHUNK_SIZE)
+#define GC_CHUNK_HEADER ((size_t)ASY_GC_CHUNK_HEADER)
+#define GC_CHUNK_BITS ((size_t)ASY_GC_CHUNK_BITS)
 /* Chunks are mapped this many at a time (one mmap, aligned by trimming the mapping). */
 #define GC_CHUNKS_PER_MAP 16
 #define GC_HUGE_PAGE ((size_t)2 << 20) /* x86-64's; elsewhere only an alignment */
@@ -52,6 +53,7 @@ typedef struct GcChunk {
     uint64_t mark[GC_CHUNK_BITS / 64];
 } GcChunk;
 _Static_assert(sizeof(GcChunk) <= GC_CHUNK_HEADER, "a chunk's header fits in its first page");
+_Static_assert(offsetof(GcChunk, mark) == ASY_GC_MARK_OFFSET, "vm.h finds the marks");
 
 typedef struct GcLarge {
     struct GcLarge *next;
@@ -249,22 +251,7 @@ static void gc_gray_push(AsyVM *vm, AsyObj *obj) {
     vm->gray[vm->ngray++] = obj;
 }
 
-/* Sets obj's mark; whether it was already set. */
-static inline bool gc_test_and_mark(AsyObj *obj) {
-    if (!obj->gc_class) {
-        if (obj->gc_marked) return true;
-        obj->gc_marked = 1;
-        return false;
-    }
-    size_t bit = gc_bit_of(obj);
-    uint64_t *word = &gc_chunk_of(obj)->mark[bit / 64], m = (uint64_t)1 << (bit % 64);
-    if (*word & m) return true;
-    *word |= m;
-    return false;
-}
-
-void asy_gc_mark_obj(AsyVM *vm, AsyObj *obj) {
-    if (!obj || gc_test_and_mark(obj)) return;
+void asy_gc_mark_new(AsyVM *vm, AsyObj *obj) {
     AsyType *t = obj->type;
     if (t && !t->traverse) {
         /* A leaf (str, bytes, a big int...): its type is all it refers to, so it need
@@ -273,10 +260,6 @@ void asy_gc_mark_obj(AsyVM *vm, AsyObj *obj) {
         return;
     }
     gc_gray_push(vm, obj);
-}
-
-void asy_gc_mark_value(AsyVM *vm, AsyValue v) {
-    if (v.tag == ASY_T_OBJ) asy_gc_mark_obj(vm, v.as.o);
 }
 
 /* The objects are prefetched a few items ahead: in a big list nearly every item's header

@@ -310,8 +310,37 @@ AsyObj *asy_gc_types_next(AsyObj *type);
 void *asy_mem_alloc(AsyVM *vm, size_t size);
 void *asy_mem_realloc(AsyVM *vm, void *ptr, size_t old_size, size_t new_size);
 void asy_mem_free(AsyVM *vm, void *ptr, size_t size);
-void asy_gc_mark_obj(AsyVM *vm, AsyObj *obj);      /* NULL allowed                */
-void asy_gc_mark_value(AsyVM *vm, AsyValue v);
+/* Marking (traverse functions call these for every child). The test for an object marked
+ * already, which is most of the calls (a frame's code, globals and builtins, every
+ * instance's type), is inline: gc.c's pooled objects keep their marks in a bitmap at the
+ * start of their chunk (aligned to its size), the others in gc_marked. */
+#define ASY_GC_CHUNK_SIZE ((uintptr_t)256 << 10)
+#define ASY_GC_CHUNK_HEADER ((uintptr_t)4096)
+#define ASY_GC_CHUNK_BITS ((ASY_GC_CHUNK_SIZE - ASY_GC_CHUNK_HEADER) / ASY_GC_GRAIN)
+#define ASY_GC_MARK_OFFSET (16 + ASY_GC_CHUNK_BITS / 8) /* gc.c's GcChunk.mark */
+/* Sets obj's mark; whether it was set already. */
+static inline bool asy_gc_test_and_mark(AsyObj *obj) {
+    if (!obj->gc_class) {
+        if (obj->gc_marked) return true;
+        obj->gc_marked = 1;
+        return false;
+    }
+    uintptr_t p = (uintptr_t)obj, chunk = p & ~(ASY_GC_CHUNK_SIZE - 1);
+    size_t bit = ((p & (ASY_GC_CHUNK_SIZE - 1)) - ASY_GC_CHUNK_HEADER) / ASY_GC_GRAIN;
+    uint64_t *word = (uint64_t *)(chunk + ASY_GC_MARK_OFFSET) + bit / 64;
+    uint64_t m = (uint64_t)1 << (bit % 64);
+    if (*word & m) return true;
+    *word |= m;
+    return false;
+}
+/* obj was just marked: trace it (gc.c). */
+void asy_gc_mark_new(AsyVM *vm, AsyObj *obj);
+static inline void asy_gc_mark_obj(AsyVM *vm, AsyObj *obj) { /* NULL allowed */
+    if (obj && !asy_gc_test_and_mark(obj)) asy_gc_mark_new(vm, obj);
+}
+static inline void asy_gc_mark_value(AsyVM *vm, AsyValue v) {
+    if (v.tag == ASY_T_OBJ) asy_gc_mark_obj(vm, v.as.o);
+}
 /* Mark n values, prefetching their objects a few items ahead (big lists, dicts). */
 void asy_gc_mark_values(AsyVM *vm, const AsyValue *values, int64_t n);
 void asy_gc_safepoint(AsyVM *vm);                   /* collect if due              */
