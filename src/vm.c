@@ -712,20 +712,20 @@ dispatch:
         /* `parts.append`: the method of a built-in type, cached in the instruction's
          * entry while no type changes (the types' epoch) */
         AsyType *t = type_of(vm, obj);
-        uint64_t epoch = ASY_TYPE(vm, type)->type_epoch;
         AsyGlobalCache *mc = co->gcache ? &co->gcache[2 * co->nnames + ARG] : NULL;
-        if (mc && mc->globals == (AsyDict *)t && mc->globals_version == epoch) {
+        if (mc && mc->globals == (AsyDict *)t &&
+            mc->globals_version == ASY_TYPE(vm, type)->type_epoch) {
             vset(sp - 1, mc->value);
             PUSH(obj);
             DISPATCH();
         }
-        v = asy_vm_lookup_method(vm, obj, name);
+        v = asy_vm_lookup_method(vm, t, obj, name);
         if (!ASY_IS_UNDEF(v)) {
             if (ASY_IS_OBJ(v) && method_cacheable(t, name) &&
                 (co->gcache || global_cache(vm, co))) {
                 mc = &co->gcache[2 * co->nnames + ARG];
                 mc->globals = (AsyDict *)t;
-                mc->globals_version = epoch;
+                mc->globals_version = ASY_TYPE(vm, type)->type_epoch;
                 mc->value = v;
             }
             vset(sp - 1, v);

@@ -62,7 +62,9 @@ CallResult asy_vm_call_ex_setup(AsyVM *vm, AsyFiber *fb, int32_t fs, AsyTuple *a
 
 /* ---- vm_ops.c ---- */
 AsyStr *asy_vm_func_str(AsyVM *vm, AsyValue f);
-AsyValue asy_vm_lookup_method(AsyVM *vm, AsyValue obj, AsyStr *name);
+/* The method `name` of obj (whose type is t) for LOAD_METHOD: UNDEF when the attribute is
+ * not a plain method found on the type (then LOAD_METHOD takes the getattr path). */
+AsyValue asy_vm_lookup_method(AsyVM *vm, AsyType *t, AsyValue obj, AsyStr *name);
 AsyValue asy_vm_lookup_special(AsyVM *vm, AsyValue obj, AsyStr *name);
 /* BEFORE_WITH / BEFORE_ASYNC_WITH: look up __(a)enter__ and __(a)exit__ on mgr, call the
  * enter method and return its result, with the bound exit method in *exit. */

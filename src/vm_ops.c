@@ -43,8 +43,7 @@ static AsyValue lookup_method_uncached(AsyVM *vm, AsyType *t, AsyValue obj, AsyS
  * in vm->method_cache by type and interned name (gc.c keeps the cached types and methods
  * alive, and interned strs are immortal, so no entry matches a reused address); any
  * change to a type bumps the epoch. */
-AsyValue asy_vm_lookup_method(AsyVM *vm, AsyValue obj, AsyStr *name) {
-    AsyType *t = type_of(vm, obj);
+AsyValue asy_vm_lookup_method(AsyVM *vm, AsyType *t, AsyValue obj, AsyStr *name) {
     if (!method_cacheable(t, name)) return lookup_method_uncached(vm, t, obj, name);
     uint64_t epoch = ASY_TYPE(vm, type)->type_epoch;
     size_t h = (((uintptr_t)t >> 4) ^ ((uintptr_t)name >> 4)) & (ASY_METHOD_CACHE_SIZE - 1);
