@@ -150,6 +150,13 @@ AsyValue asy_gather(AsyVM *vm, int argc, AsyValue *argv, bool return_exceptions)
         r = ASY_ERR;
     }
     for (int i = 0; i < argc && !ASY_IS_ERR(r); i++) {
+        /* CPython looks each argument up in a dict first: a list passed instead of its
+         * items (gather([a, b])) is "unhashable type: 'list'" */
+        int64_t h;
+        if (!asy_hash(vm, argv[i], &h)) {
+            r = ASY_ERR;
+            break;
+        }
         AsyValue fut = argc <= 64 ? gather_seen(argv, g->children, i) : ASY_UNDEF;
         if (ASY_IS_UNDEF(fut)) {
             fut = asy_ensure_future(vm, argv[i]);
