@@ -69,7 +69,25 @@ static AsyValue sys_exception(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) 
     return ASY_IS_OBJ(e) ? e : ASY_NONE;
 }
 
+/* getdefaultencoding() and getfilesystemencoding(): asy's text is UTF-8 throughout. */
+static AsyValue sys_utf8(AsyVM *vm, const char *name, int argc, AsyDict *kw) {
+    if (!asy_check_nokw(vm, name, kw) || !asy_check_args(vm, name, argc, 0, 0)) return ASY_ERR;
+    return ASY_OBJ(asy_str_from_cstr(vm, "utf-8"));
+}
+
+static AsyValue sys_getdefaultencoding(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(argv);
+    return sys_utf8(vm, "getdefaultencoding", argc, kw);
+}
+
+static AsyValue sys_getfilesystemencoding(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(argv);
+    return sys_utf8(vm, "getfilesystemencoding", argc, kw);
+}
+
 static const AsyMethodDef sys_functions[] = {
+    {"getdefaultencoding", sys_getdefaultencoding, 0, "The default string encoding: 'utf-8'."},
+    {"getfilesystemencoding", sys_getfilesystemencoding, 0, "The encoding of file names: 'utf-8'."},
     {"exc_info", sys_exc_info, 0, "(type, value, traceback) of the exception being handled."},
     {"exception", sys_exception, 0, "The exception being handled, or None."},
     {"exit", sys_exit, 0, "Exit by raising SystemExit(status)."},
@@ -91,9 +109,9 @@ static const char *sys_executable(char *buf, size_t n) {
     return buf;
 }
 
-/* sys.version_info: a tuple with named fields, as CPython's struct sequence (scripts test
- * sys.version_info.major or compare it with a tuple). Written in asy, and made on first
- * use (startup stays free of compiling). */
+/* sys.version_info and sys.float_info: tuples with named fields, as CPython's struct
+ * sequences (scripts test sys.version_info.major or compare it with a tuple). Written in
+ * asy, and made on first use (startup stays free of compiling). */
 static const char version_info_src[] =
     "class version_info(tuple):\n"
     "    __slots__ = ()\n"
@@ -105,7 +123,19 @@ static const char version_info_src[] =
     "    def __repr__(self):\n"
     "        return ('sys.version_info(major=%r, minor=%r, micro=%r, releaselevel=%r, '\n"
     "                'serial=%r)' % self)\n"
-    "version_info = version_info((3, 11, 0, 'final', 0))\n";
+    "version_info = version_info((3, 11, 0, 'final', 0))\n"
+    "class float_info(tuple):\n"
+    "    __slots__ = ()\n"
+    "    _fields = ('max', 'max_exp', 'max_10_exp', 'min', 'min_exp', 'min_10_exp', 'dig',\n"
+    "               'mant_dig', 'epsilon', 'radix', 'rounds')\n"
+    "    def __repr__(self):\n"
+    "        return 'sys.float_info(%s)' % ', '.join(\n"
+    "            '%s=%r' % (n, v) for n, v in zip(self._fields, self))\n"
+    "for _i, _n in enumerate(float_info._fields):\n"
+    "    setattr(float_info, _n, property(lambda self, _i=_i: self[_i]))\n"
+    "del _i, _n\n"
+    "float_info = float_info((1.7976931348623157e+308, 1024, 308, 2.2250738585072014e-308,\n"
+    "                         -1021, -307, 15, 53, 2.220446049250313e-16, 2, 1))\n";
 
 static void make_version_info(AsyVM *vm, AsyModule *m) {
     AsyCode *code =
@@ -116,12 +146,14 @@ static void make_version_info(AsyVM *vm, AsyModule *m) {
     asy_root_push(vm, ASY_OBJ(ns));
     asy_dict_set_str(vm, ns, ASY_S(vm, __name__), ASY_OBJ(m->name));
     asy_dict_set_str(vm, ns, ASY_S(vm, __builtins__), ASY_OBJ(vm->builtins));
-    if (!ASY_IS_ERR(asy_vm_run_code(vm, code, ns)))
+    if (!ASY_IS_ERR(asy_vm_run_code(vm, code, ns))) {
         asy_dict_set_cstr(vm, m->dict, "version_info", asy_dict_get_cstr(vm, ns, "version_info"));
+        asy_dict_set_cstr(vm, m->dict, "float_info", asy_dict_get_cstr(vm, ns, "float_info"));
+    }
     asy_root_pop(vm, 2);
 }
 
-static const char *const version_info_names[] = {"version_info", NULL};
+static const char *const version_info_names[] = {"version_info", "float_info", NULL};
 static const AsyLazyPart sys_parts[] = {
     {version_info_names, make_version_info},
     {NULL, NULL},
@@ -138,6 +170,8 @@ void asy_mod_sys_init(AsyVM *vm) {
     sys_set(vm, m, "version",
             ASY_OBJ(asy_str_from_cstr(vm, "3.11.0 (asy " PACKAGE_VERSION ")")));
     sys_set(vm, m, "maxsize", ASY_INT(INT64_MAX));
+    sys_set(vm, m, "maxunicode", ASY_INT(0x10FFFF));
+    sys_set(vm, m, "hexversion", ASY_INT(0x030B00F0)); /* 3.11.0 final, as sys.version */
     sys_set(vm, m, "byteorder", ASY_OBJ(asy_str_from_cstr(vm, "little")));
     sys_set(vm, m, "executable", ASY_OBJ(asy_str_from_cstr(vm, sys_executable(exe, sizeof exe))));
     AsyList *path = asy_list_new(vm, 1);
