@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "slots.h"
 #include "vm.h"
 
 /* ---- helpers ---- */
@@ -347,6 +348,7 @@ static void heap_traverse(AsyVM *vm, AsyObj *o) {
     AsyType *b = asy_type_builtin_base(o->type);
     if (b->traverse) b->traverse(vm, o);
     if (o->type->dict_offset) asy_gc_mark_obj(vm, (AsyObj *)*asy_obj_dict_slot(o));
+    if (o->type->tflags & ASY_TYPE_SLOT_STORE) asy_gc_mark_obj(vm, (AsyObj *)*asy_slot_store(o));
 }
 
 static void heap_finalize(AsyVM *vm, AsyObj *o) {
@@ -577,9 +579,10 @@ static AsyValue class_make(AsyVM *vm, AsyType *meta, AsyStr *name, AsyValue *bas
     t->dict = ns;
     t->tflags =
         ASY_TYPE_HEAP | ASY_TYPE_BASETYPE | ASY_TYPE_READY |
-                (base->tflags & (ASY_TYPE_EXCEPTION | ASY_TYPE_DICT_AT_END | ASY_TYPE_FINALIZE_AT_EXIT));
+                (base->tflags & (ASY_TYPE_EXCEPTION | ASY_TYPE_DICT_AT_END | ASY_TYPE_FINALIZE_AT_EXIT |
+                                 ASY_TYPE_SLOT_STORE));
     class_layout(vm, t, base);
-    if (!class_names(vm, t, name, ns)) return ASY_ERR;
+    if (!asy_slots_setup(vm, t, ns) || !class_names(vm, t, name, ns)) return ASY_ERR;
     wrap_implicit(vm, ns, ASY_S(vm, __new__), ASY_TYPE(vm, staticmethod));
     wrap_implicit(vm, ns, ASY_S(vm, __init_subclass__), ASY_TYPE(vm, classmethod));
     wrap_implicit(vm, ns, ASY_S(vm, __class_getitem__), ASY_TYPE(vm, classmethod));
@@ -845,24 +848,35 @@ static AsyValue propm_set_name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw)
     return ASY_NONE;
 }
 
-static AsyValue propm_get(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+/* __get__, __set__ and __delete__ of a built-in descriptor type (property, member
+ * descriptors): its descr_get and descr_set slots, called directly. */
+static AsyValue descrm_get(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!asy_check_args(vm, "__get__", argc - 1, 1, 2)) return ASY_ERR;
     AsyValue obj = ASY_IS_NONE(argv[1]) ? ASY_UNDEF : argv[1];
-    return prop_get(vm, argv[0], obj, NULL);
+    return asy_type_of(vm, argv[0])->descr_get(vm, argv[0], obj, NULL);
 }
 
-static AsyValue propm_set(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+static AsyValue descrm_set(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!asy_check_args(vm, "__set__", argc - 1, 2, 2)) return ASY_ERR;
-    return prop_set(vm, argv[0], argv[1], argv[2]) < 0 ? ASY_ERR : ASY_NONE;
+    int r = asy_type_of(vm, argv[0])->descr_set(vm, argv[0], argv[1], argv[2]);
+    return r < 0 ? ASY_ERR : ASY_NONE;
 }
 
-static AsyValue propm_delete(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+static AsyValue descrm_delete(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!asy_check_args(vm, "__delete__", argc - 1, 1, 1)) return ASY_ERR;
-    return prop_set(vm, argv[0], argv[1], ASY_UNDEF) < 0 ? ASY_ERR : ASY_NONE;
+    int r = asy_type_of(vm, argv[0])->descr_set(vm, argv[0], argv[1], ASY_UNDEF);
+    return r < 0 ? ASY_ERR : ASY_NONE;
 }
+
+const AsyMethodDef asy_descriptor_methods[] = {
+    {"__get__", descrm_get, 0, "Return an attribute of instance, which is of type owner."},
+    {"__set__", descrm_set, 0, "Set an attribute of instance to value."},
+    {"__delete__", descrm_delete, 0, "Delete an attribute of instance."},
+    {NULL, NULL, 0, NULL},
+};
 
 static AsyValue prop_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
     AsyProperty *p = prop_of(self);
@@ -886,9 +900,6 @@ static const AsyMethodDef property_methods[] = {
      "Descriptor to obtain a copy of the property with a "
      "different deleter."},
     {"__set_name__", propm_set_name, 0, "Method to set name of a property."},
-    {"__get__", propm_get, 0, "Return an attribute of instance, which is of type owner."},
-    {"__set__", propm_set, 0, "Set an attribute of instance to value."},
-    {"__delete__", propm_delete, 0, "Delete an attribute of instance."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1164,6 +1175,7 @@ void asy_class_init_types(AsyVM *vm) {
     p->getattr = prop_getattr;
     p->traverse = prop_traverse;
     asy_type_add_methods(vm, p, property_methods);
+    asy_type_add_methods(vm, p, asy_descriptor_methods);
     vm->types[ASY_TYPE_property] = p;
 
     AsyType *cm = make_wrapper_type(vm, "classmethod");

@@ -212,7 +212,7 @@ static AsyValue generic_getattr(AsyVM *vm, AsyValue obj, AsyStr *name, bool rais
         return descr;
     }
     if (name_is(name, ASY_S(vm, __class__))) return ASY_OBJ(t);
-    if (dp && name_is(name, ASY_S(vm, __dict__))) {
+    if (dp && name_is(name, ASY_S(vm, __dict__)) && !(t->tflags & ASY_TYPE_SLOTS)) {
         if (!*dp) *dp = asy_dict_new(vm);
         return ASY_OBJ(*dp);
     }
@@ -233,6 +233,10 @@ static int object_setattr(AsyVM *vm, AsyValue obj, AsyStr *name, AsyValue v) {
         if (dt->descr_set != default_descr_set) return dt->descr_set(vm, descr, obj, v);
     }
     AsyDict **dp = instance_dict_ptr(t, obj);
+    if (dp && (t->tflags & ASY_TYPE_SLOTS)) { /* only the __slots__ names, set above */
+        asy_raise(vm, ASY_EXC_AttributeError, "'%s' object has no attribute '%U'", t->name, name);
+        return -1;
+    }
     if (dp) {
         if (name_is(name, ASY_S(vm, __dict__)) && !ASY_IS_UNDEF(v)) {
             if (!asy_isinstance(vm, v, ASY_TYPE(vm, dict))) {
@@ -492,9 +496,12 @@ static int add_descriptor_names(AsyVM *vm, AsyDict *names, AsyType *chain) {
     for (size_t i = 0; (chain->tflags & ASY_TYPE_EXCEPTION) && i < 5; i++)
         if (asy_dict_set(vm, names, ASY_OBJ(asy_str_intern_cstr(vm, exc_getsets[i])), none) < 0)
             return -1;
-    if (chain->dict_offset && asy_dict_set(vm, names, ASY_OBJ(ASY_S(vm, __dict__)), none) < 0)
+    if (chain->dict_offset && !(chain->tflags & ASY_TYPE_SLOTS) &&
+        asy_dict_set(vm, names, ASY_OBJ(ASY_S(vm, __dict__)), none) < 0)
         return -1;
-    if (!(chain->tflags & ASY_TYPE_HEAP) || !adds_weakref(vm, chain)) return 0;
+    if (!(chain->tflags & ASY_TYPE_HEAP) || (chain->tflags & ASY_TYPE_SLOTS) ||
+        !adds_weakref(vm, chain))
+        return 0;
     return asy_dict_set(vm, names, ASY_OBJ(asy_str_intern_cstr(vm, "__weakref__")), none);
 }
 
@@ -1513,9 +1520,10 @@ AsyValue asy_getattr(AsyVM *vm, AsyValue obj, AsyStr *name) {
 
 AsyValue asy_getattr_opt(AsyVM *vm, AsyValue obj, AsyStr *name) {
     AsyType *t = asy_type_of(vm, obj);
-    if (t->getattr == object_getattr) return generic_getattr(vm, obj, name, false);
-    if (t->getattr == type_getattr) return type_getattr_impl(vm, obj, name, false);
-    AsyValue v = t->getattr(vm, obj, name);
+    AsyValue v = t->getattr == object_getattr ? generic_getattr(vm, obj, name, false)
+                 : t->getattr == type_getattr ? type_getattr_impl(vm, obj, name, false)
+                                              : t->getattr(vm, obj, name);
+    /* a descriptor (property, slot) may raise AttributeError itself */
     if (ASY_IS_ERR(v) && asy_exc_matches(vm, ASY_EXC_AttributeError)) {
         asy_exc_clear(vm);
         return ASY_UNDEF;

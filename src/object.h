@@ -96,6 +96,10 @@ typedef int (*AsyAwaitFn)(AsyVM *vm, AsyValue self, AsyValue sent, AsyAwaitMode 
  * length: their __dict__ pointer follows them (asy_obj_dict_slot), dict_offset being where
  * the text or items start and itemsize their size. CPython's negative tp_dictoffset. */
 #define ASY_TYPE_DICT_AT_END (1u << 6)
+/* A user class whose instances have no __dict__: their attributes are its __slots__. */
+#define ASY_TYPE_SLOTS (1u << 9)
+/* The instances' last word is the dict of their __slots__ values (slots.c). */
+#define ASY_TYPE_SLOT_STORE (1u << 10)
 /* The instances' finalizer does something a user sees (flushes a file, warns that a
  * coroutine was never awaited), so it also runs when the process exits, where gc.c leaves
  * every other object to the operating system (asy_gc_exit). Subclasses inherit it. */

@@ -37,7 +37,7 @@
     X(dict_items) X(dict_keyiterator) X(dict_valueiterator) X(dict_itemiterator)          \
     X(enumerate) X(zip) X(map) X(filter) X(reversed) X(callable_iterator)                 \
     X(seq_iterator) X(async_generator_asend) X(async_generator_athrow)                    \
-    X(GenericAlias)                                                                       \
+    X(GenericAlias) X(member_descriptor)                                                  \
     /* file objects (fileobject.c), made on first use */                                  \
     X(TextIOWrapper) X(BufferedReader) X(BufferedWriter) X(BufferedRandom) X(FileIO)
 
@@ -488,6 +488,8 @@ AsyValue asy_class_new(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, Asy
 AsyValue asy_class_namespace(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, AsyDict *kw);
 AsyValue asy_class_build(AsyVM *vm, AsyStr *name, AsyValue *bases, int nbases, AsyDict *ns,
                          AsyDict *kw);
+/* __get__, __set__, __delete__ for a built-in descriptor type: its descr_get/descr_set. */
+extern const AsyMethodDef asy_descriptor_methods[];
 /* type.__new__(meta, name, bases, ns, **kw) once type_new has counted the arguments. */
 AsyValue asy_class_type_new(AsyVM *vm, AsyType *meta, AsyValue *argv, AsyDict *kw);
 /* mro.c: of a class's bases (all types), the one whose instance layout it takes, or
