@@ -47,10 +47,8 @@
 #define ASY_GC_GROWTH_FACTOR 2
 /* ... up to this many times when nearly everything survived (gc.c's gc_next_threshold). */
 #define ASY_GC_GROWTH_MAX 4
-/* ... and up to this many times when a collection freed next to nothing, the extra room
- * above ASY_GC_GROWTH_MAX times the live heap being at most ASY_GC_IDLE_EXTRA bytes. */
-#define ASY_GC_GROWTH_IDLE 8
-#define ASY_GC_IDLE_EXTRA ((size_t)256 << 20)
+/* ... plus up to this many bytes when a collection freed next to nothing. */
+#define ASY_GC_IDLE_EXTRA ((size_t)64 << 20)
 /* gc.c's small-object pools: objects up to ASY_GC_NCLASSES * ASY_GC_GRAIN bytes. */
 #define ASY_GC_GRAIN 16
 #define ASY_GC_NCLASSES 32

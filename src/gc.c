@@ -432,11 +432,11 @@ static void gc_sweep(AsyVM *vm, bool all) {
  *
  * A collection that freed next to nothing (over GC_IDLE_SURVIVAL of the heap survived) was
  * marking work for nothing: the program is only growing, as while it spawns tasks that all
- * wait. The multiple then goes on growing towards ASY_GC_GROWTH_IDLE, with the extra room
- * capped at ASY_GC_IDLE_EXTRA so that a big heap that turns to making garbage cannot
- * overshoot by more than that. spawn.asy (100,000 tasks gathered, 61 MB that all live
- * until the end) collected at 8 MB and again at 66 MB, marking 61 MB for nothing (a tenth
- * of its instructions); now only at 8 MB. */
+ * wait. The next one then waits for up to ASY_GC_IDLE_EXTRA bytes more, a fixed amount
+ * rather than a multiple, so that a big heap that turns to making garbage does not
+ * overshoot by more than that. spawn.asy and timers.asy (100,000 tasks gathered, 60-75 MB
+ * that all live until the end) collected at 8 MB and again at 66-70 MB, marking it all for
+ * nothing (a sixth of timers.asy's instructions); now only at 8 MB. */
 #define GC_IDLE_SURVIVAL 0.9
 
 static size_t gc_next_threshold(size_t before, size_t live) {
@@ -444,11 +444,8 @@ static size_t gc_next_threshold(size_t before, size_t live) {
     double factor = ASY_GC_GROWTH_FACTOR, extra = 0;
     if (survived > 0.5)
         factor += (ASY_GC_GROWTH_MAX - ASY_GC_GROWTH_FACTOR) * (survived - 0.5) * 2;
-    if (survived > GC_IDLE_SURVIVAL) {
-        extra = (double)live * (ASY_GC_GROWTH_IDLE - ASY_GC_GROWTH_MAX) *
-                (survived - GC_IDLE_SURVIVAL) / (1 - GC_IDLE_SURVIVAL);
-        if (extra > (double)ASY_GC_IDLE_EXTRA) extra = (double)ASY_GC_IDLE_EXTRA;
-    }
+    if (survived > GC_IDLE_SURVIVAL)
+        extra = (double)ASY_GC_IDLE_EXTRA * (survived - GC_IDLE_SURVIVAL) / (1 - GC_IDLE_SURVIVAL);
     double next = (double)live * factor + extra;
     if (next < ASY_GC_INITIAL_THRESHOLD) return ASY_GC_INITIAL_THRESHOLD;
     return next > (double)SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)next;
