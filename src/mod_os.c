@@ -592,8 +592,9 @@ static const AsyMethodDef path_functions[] = {
 /* ---- the parts written in asy, made on first use of one of their names ---- */
 
 /* os.stat_result (a tuple of CPython's ten fields, with the float and nanosecond times
- * as attributes), fspath, walk (CPython 3.11's, on listdir), and environ: CPython's
- * _Environ, whose changes reach getenv() and child processes through putenv/unsetenv. */
+ * as attributes), fspath, walk (CPython 3.11's, on listdir), scandir and its DirEntry (on
+ * listdir and stat), and environ: CPython's _Environ, whose changes reach getenv() and
+ * child processes through putenv/unsetenv. */
 static const char os_src[] =
     "class stat_result(tuple):\n"
     "    n_sequence_fields = 10\n"
@@ -622,7 +623,17 @@ static const char os_src[] =
     "def fspath(path):\n"
     "    if isinstance(path, (str, bytes)):\n"
     "        return path\n"
-    "    raise TypeError('expected str, bytes or os.PathLike object, not ' + type(path).__name__)\n"
+    "    try:\n"
+    "        path_repr = type(path).__fspath__(path)\n"
+    "    except AttributeError:\n"
+    "        if hasattr(type(path), '__fspath__'):\n"
+    "            raise\n"
+    "        raise TypeError('expected str, bytes or os.PathLike object, not '\n"
+    "                        + type(path).__name__)\n"
+    "    if isinstance(path_repr, (str, bytes)):\n"
+    "        return path_repr\n"
+    "    raise TypeError('expected {}.__fspath__() to return str or bytes, not {}'\n"
+    "                    .format(type(path).__name__, type(path_repr).__name__))\n"
     "\n"
     "def walk(top, topdown=True, onerror=None, followlinks=False):\n"
     "    return _walk(fspath(top), topdown, onerror, followlinks)\n"
@@ -769,7 +780,50 @@ static const char os_src[] =
     "del _environ_data\n"
     "\n"
     "def getenv(key, default=None):\n"
-    "    return environ.get(key, default)\n";
+    "    return environ.get(key, default)\n"
+    "\n"
+    "class DirEntry:\n"
+    "    def __init__(self, top, name):\n"
+    "        self.name = name\n"
+    "        self.path = path.join(top, name)\n"
+    "    def __repr__(self):\n"
+    "        return f'<DirEntry {self.name!r}>'\n"
+    "    def __fspath__(self):\n"
+    "        return self.path\n"
+    "    def _mode(self, follow_symlinks):\n"
+    "        try:\n"
+    "            st = stat(self.path) if follow_symlinks else lstat(self.path)\n"
+    "        except FileNotFoundError:\n"
+    "            return 0\n"
+    "        return st.st_mode & 0o170000\n"
+    "    def is_dir(self, *, follow_symlinks=True):\n"
+    "        return self._mode(follow_symlinks) == 0o040000\n"
+    "    def is_file(self, *, follow_symlinks=True):\n"
+    "        return self._mode(follow_symlinks) == 0o100000\n"
+    "    def is_symlink(self):\n"
+    "        return self._mode(False) == 0o120000\n"
+    "    def stat(self, *, follow_symlinks=True):\n"
+    "        return stat(self.path) if follow_symlinks else lstat(self.path)\n"
+    "    def inode(self):\n"
+    "        return lstat(self.path).st_ino\n"
+    "\n"
+    "class _ScandirIterator:\n"
+    "    def __init__(self, top):\n"
+    "        self._top = top\n"
+    "        self._names = iter(listdir(top))\n"
+    "    def __iter__(self):\n"
+    "        return self\n"
+    "    def __next__(self):\n"
+    "        return DirEntry(self._top, next(self._names))\n"
+    "    def close(self):\n"
+    "        self._names = iter(())\n"
+    "    def __enter__(self):\n"
+    "        return self\n"
+    "    def __exit__(self, *args):\n"
+    "        self.close()\n"
+    "\n"
+    "def scandir(path='.'):\n"
+    "    return _ScandirIterator(fspath(path))\n";
 
 /* os.path functions CPython writes in Python (posixpath.py, genericpath.py), ported. */
 static const char path_src[] =
@@ -977,8 +1031,9 @@ static void make_path_part(AsyVM *vm, AsyModule *m) {
     run_src(vm, m, path_src, sizeof path_src - 1, "<posixpath>");
 }
 
-static const char *const os_part_names[] = {"stat_result", "fspath", "walk", "_walk",
-                                            "_Environ", "environ", "getenv", NULL};
+static const char *const os_part_names[] = {
+    "stat_result", "fspath", "walk", "_walk", "_Environ", "environ", "getenv", "DirEntry",
+    "_ScandirIterator", "scandir", NULL};
 static const AsyLazyPart os_parts[] = {{os_part_names, make_os_part}, {NULL, NULL}};
 static const char *const path_part_names[] = {
     "os", "_check_arg_types", "getmtime", "getatime", "getctime", "islink", "lexists",
