@@ -195,15 +195,15 @@ static AsyValue bytes_binop(AsyVM *vm, AsyValue a, AsyValue b, AsyBinOp op) {
         AsyValue s = is_bytes(vm, a) ? a : b, n = is_bytes(vm, a) ? b : a;
         if (!is_bytes(vm, s)) return ASY_OBJ(vm->not_implemented);
         if (ASY_IS_INTLIKE(n)) return bytes_repeat(vm, AS_BYTES(s), ASY_AS_INT(n));
-        if (asy_is_int(vm, n)) {
-            int64_t k;
-            if (!asy_index(vm, n, &k)) return ASY_ERR;
-            return bytes_repeat(vm, AS_BYTES(s), k);
-        }
         AsyType *t = asy_type_of(vm, n);
         if (s.as.o == a.as.o && (t->tflags & ASY_TYPE_HEAP) &&
             !ASY_IS_UNDEF(asy_type_lookup(t, ASY_S(vm, __rmul__))))
             return ASY_OBJ(vm->not_implemented);
+        if (asy_is_int(vm, n) || !ASY_IS_UNDEF(asy_type_lookup(t, ASY_S(vm, __index__)))) {
+            int64_t k;
+            if (!asy_index(vm, n, &k)) return ASY_ERR;
+            return bytes_repeat(vm, AS_BYTES(s), k);
+        }
         return asy_raise(vm, ASY_EXC_TypeError, "can't multiply sequence by non-int of type '%s'",
                          asy_type_name(vm, n));
     }

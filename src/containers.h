@@ -79,6 +79,16 @@ static inline AsyValue cont_not_implemented(AsyVM *vm) {
     return ASY_OBJ(vm->not_implemented);
 }
 
+/* `seq * n` with n of a user class that has __mul__ or __rmul__: those come first (CPython
+ * tries the number protocol before repeating), so the sequence says NotImplemented. Any
+ * other n repeats if it has __index__. */
+static inline bool cont_repeat_defers(AsyVM *vm, AsyValue n) {
+    if (!cont_is_heap(n) || cont_is_kind(vm, n, ASY_TYPE_int)) return false;
+    AsyType *t = ASY_AS_OBJ(n)->type;
+    return !ASY_IS_UNDEF(asy_type_lookup(t, ASY_S(vm, __rmul__))) ||
+           !ASY_IS_UNDEF(asy_type_lookup(t, ASY_S(vm, __mul__)));
+}
+
 /* Resolve a sequence index (int or __index__) against len, counting from the end when
  * negative. False when it is out of range (nothing raised) or not an index (raised: *err
  * set). */

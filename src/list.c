@@ -460,7 +460,7 @@ static AsyValue list_binop(AsyVM *vm, AsyValue a, AsyValue b, AsyBinOp op) {
     }
     if (base == ASY_BIN_MUL) {
         AsyValue seq = a_list ? a : b, cnt = a_list ? b : a;
-        if (cont_is_heap(cnt) && !cont_is_kind(vm, cnt, ASY_TYPE_int)) return cont_not_implemented(vm);
+        if (cont_repeat_defers(vm, cnt)) return cont_not_implemented(vm);
         int64_t n;
         if (!repeat_count(vm, cnt, &n)) return ASY_ERR;
         if (inplace && a_list) return list_inplace_repeat(vm, LIST(a), n);

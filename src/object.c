@@ -225,7 +225,40 @@ static AsyValue object_getattr(AsyVM *vm, AsyValue obj, AsyStr *name) {
 }
 
 /* The generic attribute store (v UNDEF: delete): data descriptors, then __dict__. */
+/* obj.__class__ = v (CPython's object_set_class): between user classes whose instances are
+ * laid out alike. */
+static int object_set_class(AsyVM *vm, AsyValue obj, AsyValue v) {
+    AsyType *t = asy_type_of(vm, obj);
+    if (ASY_IS_UNDEF(v)) {
+        asy_raise(vm, ASY_EXC_TypeError, "can't delete __class__ attribute");
+        return -1;
+    }
+    if (!asy_isinstance(vm, v, ASY_TYPE(vm, type))) {
+        asy_raise(vm, ASY_EXC_TypeError, "__class__ must be set to a class, not '%s' object",
+                  asy_type_name(vm, v));
+        return -1;
+    }
+    AsyType *n = as_type(v);
+    if (!ASY_IS_OBJ(obj) || !(t->tflags & ASY_TYPE_HEAP) || !(n->tflags & ASY_TYPE_HEAP)) {
+        asy_raise(vm, ASY_EXC_TypeError,
+                  "__class__ assignment only supported for mutable types or ModuleType subclasses");
+        return -1;
+    }
+    static const uint32_t layout_flags = ASY_TYPE_DICT_AT_END | ASY_TYPE_SLOT_STORE |
+                                         ASY_TYPE_SLOTS | ASY_TYPE_EXCEPTION;
+    if (asy_type_builtin_base(n) != asy_type_builtin_base(t) || n->basicsize != t->basicsize ||
+        n->dict_offset != t->dict_offset ||
+        (n->tflags & layout_flags) != (t->tflags & layout_flags)) {
+        asy_raise(vm, ASY_EXC_TypeError, "__class__ assignment: '%s' object layout differs from '%s'",
+                  n->name, t->name);
+        return -1;
+    }
+    ASY_AS_OBJ(obj)->type = n;
+    return 0;
+}
+
 static int object_setattr(AsyVM *vm, AsyValue obj, AsyStr *name, AsyValue v) {
+    if (name->len == 9 && name_is(name, ASY_S(vm, __class__))) return object_set_class(vm, obj, v);
     AsyType *t = asy_type_of(vm, obj);
     AsyValue descr = asy_type_lookup(t, name);
     if (!ASY_IS_UNDEF(descr)) {

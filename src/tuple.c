@@ -192,7 +192,7 @@ static AsyValue tuple_binop(AsyVM *vm, AsyValue a, AsyValue b, AsyBinOp op) {
     if (base == ASY_BIN_ADD && a_tuple) return tuple_concat(vm, a, b);
     if (base == ASY_BIN_MUL) {
         AsyValue cnt = a_tuple ? b : a;
-        if (cont_is_heap(cnt) && !cont_is_kind(vm, cnt, ASY_TYPE_int)) return cont_not_implemented(vm);
+        if (cont_repeat_defers(vm, cnt)) return cont_not_implemented(vm);
         return tuple_repeat(vm, a_tuple ? a : b, cnt);
     }
     return cont_not_implemented(vm);
