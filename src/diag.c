@@ -98,13 +98,13 @@ static void print_wait(AsyVM *vm, FILE *out, AsyTask *t) {
 static void dump_task(AsyVM *vm, FILE *out, AsyTask *t) {
     AsyLoop *L = vm->loop;
     const char *name = "?";
-    if (t->name && t->name->type == ASY_TYPE(vm, str)) name = ((AsyStr *)t->name)->data;
-    if (!t->name) fprintf(out, "Task-%lld", (long long)t->num);
+    if (asy_task_name(t) && asy_task_name(t)->type == ASY_TYPE(vm, str)) name = ((AsyStr *)asy_task_name(t))->data;
+    if (!asy_task_name(t)) fprintf(out, "Task-%lld", (long long)t->num);
     else fprintf(out, "%s", name);
     fprintf(out, "%s: %s", t == L->main_task ? " (main)" : "", task_state(t, L));
     print_wait(vm, out, t);
     fputc('\n', out);
-    if (t->created_at) fprintf(out, "  created at %s\n", t->created_at->data);
+    if (asy_task_created_at(t)) fprintf(out, "  created at %s\n", asy_task_created_at(t)->data);
     AsyFiber *f = asy_task_fiber(t);
     AsyCode *code = asy_task_code(t);
     if (!f || f->nframes == 0) {

@@ -44,9 +44,8 @@ static AsyValue gather_results(AsyVM *vm, AsyGather *g) {
         AsyFuture *c = AS_FUT(g->children[i]);
         AsyValue v;
         if (c->state == ASY_FUT_CANCELLED) {
-            AsyValue msg = ASY_IS_UNDEF(c->cancel_msg) || ASY_IS_NONE(c->cancel_msg)
-                               ? ASY_OBJ(vm->empty_str)
-                               : c->cancel_msg;
+            AsyValue msg = asy_future_cancel_msg(c);
+            if (ASY_IS_UNDEF(msg) || ASY_IS_NONE(msg)) msg = ASY_OBJ(vm->empty_str);
             v = asy_cancelled_error_new(vm, msg);
             if (ASY_IS_ERR(v)) return v;
         } else if (c->has_exc) {

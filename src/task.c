@@ -67,9 +67,21 @@ static void future_init(AsyFuture *f, AsyFutKind kind) {
     f->kind = (uint8_t)kind;
     f->state = ASY_FUT_PENDING;
     f->result = ASY_UNDEF;
-    f->cancel_msg = ASY_UNDEF;
     f->cbs = &f->cb_inline;
     f->cb_log2 = 0;
+}
+
+void asy_future_extra_set(AsyVM *vm, AsyFuture *f, int slot, AsyValue v) {
+    if (!f->extra) {
+        if (ASY_IS_UNDEF(v)) return; /* what an absent box says already */
+        AsyTuple *x = asy_gc_alloc(vm, ASY_TYPE(vm, tuple),
+                                   sizeof(AsyTuple) + ASY_FX_COUNT * sizeof(AsyValue));
+        x->hash = -1;
+        x->len = ASY_FX_COUNT;
+        for (int i = 0; i < ASY_FX_COUNT; i++) x->items[i] = ASY_UNDEF;
+        f->extra = x;
+    }
+    f->extra->items[slot] = v;
 }
 
 AsyFuture *asy_future_alloc(AsyVM *vm, AsyType *type, AsyFutKind kind) {
@@ -90,7 +102,7 @@ bool asy_is_future(AsyVM *vm, AsyValue v) {
 void asy_future_traverse(AsyVM *vm, AsyObj *o) {
     AsyFuture *f = (AsyFuture *)o;
     asy_gc_mark_value(vm, f->result);
-    asy_gc_mark_value(vm, f->cancel_msg);
+    asy_gc_mark_obj(vm, (AsyObj *)f->extra);
     for (uint32_t i = 0; i < f->ncb; i++)
         asy_gc_mark_value(vm, f->cbs[i].arg);
 }
@@ -225,7 +237,7 @@ static bool future_cancel_plain(AsyVM *vm, AsyFuture *f, AsyValue msg) {
     f->log_tb = 0;
     if (f->state != ASY_FUT_PENDING) return false;
     f->state = ASY_FUT_CANCELLED;
-    f->cancel_msg = msg;
+    asy_future_extra_set(vm, f, ASY_FX_CANCEL_MSG, msg);
     future_schedule_callbacks(vm, f);
     return true;
 }
@@ -244,7 +256,7 @@ AsyValue asy_future_cancelled_error(AsyVM *vm, AsyFuture *f) {
         f->result = ASY_UNDEF;
         return e;
     }
-    return asy_cancelled_error_new(vm, f->cancel_msg);
+    return asy_cancelled_error_new(vm, asy_future_cancel_msg(f));
 }
 
 static AsyValue raise_stored(AsyVM *vm, AsyValue exc) { return asy_raise_value(vm, exc); }
@@ -530,10 +542,8 @@ static void task_traverse(AsyVM *vm, AsyObj *o) {
     asy_future_traverse(vm, o);
     asy_gc_mark_obj(vm, t->coro);
     if (t->coro_task) asy_fiber_mark(vm, &t->fiber);
-    asy_gc_mark_obj(vm, t->name);
     asy_gc_mark_obj(vm, t->waiting);
     asy_gc_mark_obj(vm, t->step_exc);
-    asy_gc_mark_obj(vm, (AsyObj *)t->created_at);
 }
 
 static void task_finalize(AsyVM *vm, AsyObj *o) {
@@ -573,7 +583,7 @@ AsyTask *asy_task_new(AsyVM *vm, AsyValue coro, AsyValue name) {
     AsyLoop *L = loop_of(vm);
     AsyTask *t = (AsyTask *)asy_future_alloc(vm, ASY_AIO_TYPE(vm, Task), ASY_FUTK_TASK);
     t->coro = ASY_AS_OBJ(coro);
-    t->name = ASY_IS_OBJ(name) ? ASY_AS_OBJ(name) : NULL;
+    if (ASY_IS_OBJ(name)) asy_future_extra_set(vm, &t->fut, ASY_FX_NAME, name);
     if (asy_is_coroutine(vm, coro)) {
         if (!asy_fiber_start_task(vm, &t->fiber, coro)) return NULL;
         t->coro_task = 1;
@@ -584,7 +594,8 @@ AsyTask *asy_task_new(AsyVM *vm, AsyValue coro, AsyValue name) {
     if (ASY_UNLIKELY(L->debug || vm->dump_tasks || vm->trace)) {
         /* --dump-tasks alone names the asy line, and keeps the repr CPython's */
         t->created_debug = L->debug;
-        t->created_at = creation_site(vm);
+        AsyStr *site = creation_site(vm);
+        if (site) asy_future_extra_set(vm, &t->fut, ASY_FX_CREATED_AT, ASY_OBJ(site));
     }
     if (ASY_UNLIKELY(vm->trace)) asy_trace_task_created(vm, t);
     t->anext = L->tasks;
@@ -601,7 +612,7 @@ bool asy_task_cancel(AsyVM *vm, AsyTask *t, AsyValue msg) {
     t->num_cancels++;
     if (task_cancel_wait(vm, t, msg)) return true;
     t->must_cancel = 1;
-    t->fut.cancel_msg = msg;
+    asy_future_extra_set(vm, &t->fut, ASY_FX_CANCEL_MSG, msg);
     return true;
 }
 
@@ -623,7 +634,7 @@ static void task_finished_ok(AsyVM *vm, AsyTask *t, AsyValue v) {
     task_release(vm, t);
     if (t->must_cancel) {
         t->must_cancel = 0;
-        future_cancel_plain(vm, &t->fut, t->fut.cancel_msg);
+        future_cancel_plain(vm, &t->fut, asy_future_cancel_msg(&t->fut));
     } else {
         t->fut.result = v;
         t->fut.state = ASY_FUT_FINISHED;
@@ -652,7 +663,7 @@ static void task_finished_exc(AsyVM *vm, AsyTask *t) {
  * a bare yield relinquishes one pass, a future is waited on). */
 static void task_suspended(AsyVM *vm, AsyTask *t, AsyValue out) {
     if (asy_task_native_wait(t)) {
-        if (t->must_cancel && task_cancel_wait(vm, t, t->fut.cancel_msg)) t->must_cancel = 0;
+        if (t->must_cancel && task_cancel_wait(vm, t, asy_future_cancel_msg(&t->fut))) t->must_cancel = 0;
         return;
     }
     if (ASY_IS_UNDEF(out) || ASY_IS_NONE(out)) {
@@ -669,7 +680,7 @@ static void task_suspended(AsyVM *vm, AsyTask *t, AsyValue out) {
             return;
         }
         asy_task_set_fut_waiter(t, f);
-        if (t->must_cancel && asy_future_cancel(vm, f, t->fut.cancel_msg)) t->must_cancel = 0;
+        if (t->must_cancel && asy_future_cancel(vm, f, asy_future_cancel_msg(&t->fut))) t->must_cancel = 0;
         return;
     }
     asy_root_push(vm, out); /* only held here now: a repr may run code that collects */
@@ -745,7 +756,7 @@ static void task_step(AsyVM *vm, AsyTask *t, AsyValue exc) {
     if (t->fut.state != ASY_FUT_PENDING) return;
     if (t->must_cancel) {
         if (!is_cancelled_error(vm, exc)) {
-            exc = asy_cancelled_error_new(vm, t->fut.cancel_msg);
+            exc = asy_cancelled_error_new(vm, asy_future_cancel_msg(&t->fut));
             if (ASY_IS_ERR(exc)) {
                 exc = ASY_OBJ(vm->exc);
                 asy_exc_clear(vm);
@@ -822,10 +833,10 @@ static void append_task_coro(AsyVM *vm, AsyStrBuf *b, AsyTask *t) {
 
 static void append_task_name(AsyVM *vm, AsyStrBuf *b, AsyTask *t) {
     asy_strbuf_append_cstr(vm, b, " name=");
-    if (!t->name)
+    if (!asy_task_name(t))
         asy_strbuf_printf(vm, b, "'Task-%lld'", (long long)t->num);
     else
-        append_repr(vm, b, ASY_OBJ(t->name), false);
+        append_repr(vm, b, ASY_OBJ(asy_task_name(t)), false);
 }
 
 static AsyValue task_repr(AsyVM *vm, AsyValue self) {
@@ -846,8 +857,8 @@ static AsyValue task_repr(AsyVM *vm, AsyValue self) {
     }
     append_outcome(vm, &b, &t->fut);
     append_callbacks(vm, &b, &t->fut);
-    if (t->created_at && t->created_debug)
-        asy_strbuf_printf(vm, &b, " created at %s", t->created_at->data);
+    if (asy_task_created_at(t) && t->created_debug)
+        asy_strbuf_printf(vm, &b, " created at %s", asy_task_created_at(t)->data);
     asy_strbuf_append_cstr(vm, &b, ">");
     asy_root_pop(vm, 1);
     AsyStr *s = asy_strbuf_finish(vm, &b);
@@ -855,10 +866,10 @@ static AsyValue task_repr(AsyVM *vm, AsyValue self) {
 }
 
 static AsyValue task_name_value(AsyVM *vm, AsyTask *t) {
-    if (t->name) return ASY_OBJ(t->name);
+    if (asy_task_name(t)) return ASY_OBJ(asy_task_name(t));
     AsyStr *s = asy_str_printf(vm, "Task-%lld", (long long)t->num);
     if (!s) return ASY_ERR;
-    t->name = &s->hdr;
+    asy_future_extra_set(vm, &t->fut, ASY_FX_NAME, ASY_OBJ(s));
     return ASY_OBJ(s);
 }
 
@@ -1391,7 +1402,7 @@ static AsyValue tm_set_name(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (!asy_check_args(vm, "set_name", argc - 1, 1, 1)) return ASY_ERR;
     AsyValue s = asy_str(vm, argv[1]);
     if (ASY_IS_ERR(s)) return s;
-    self_task(argv)->name = ASY_AS_OBJ(s);
+    asy_future_extra_set(vm, &self_task(argv)->fut, ASY_FX_NAME, s);
     return ASY_NONE;
 }
 

@@ -49,7 +49,9 @@ typedef struct AsyFuture {
                              to re-raise (UNDEF: make one from cancel_msg). A pending
                              Task keeps its implicit future's value here (its result, or
                              cancel message: asy_task_wait_value)                       */
-    AsyValue cancel_msg;  /* UNDEF: cancelled without a message                       */
+    AsyTuple *extra;      /* what few futures have (asy_future_cancel_msg, a task's name
+                             and creation site): NULL until one is set. A tuple only as
+                             a GC-marked box; never seen by asy code                  */
     AsyFutCb *cbs;        /* points at cb_inline while cb_log2 == 0                   */
     AsyFutCb cb_inline;
 } AsyFuture;
@@ -66,7 +68,6 @@ typedef struct {
 struct AsyTask {
     AsyFuture fut;
     AsyObj *coro;           /* the coroutine (or an AsyOp run as a task)               */
-    AsyObj *name;           /* a str; NULL: "Task-<num>" (made when first asked for)    */
     int64_t num;
     /* What it waits on, one pointer for two roles (asy_task_fut_waiter and
      * asy_task_native_wait): the future it waits on (wait_for= in the repr), and the
@@ -77,8 +78,6 @@ struct AsyTask {
     AsyWaitList *wlist;     /* the waiter list it is in, or NULL                       */
     AsyTask *wnext, *wprev;
     AsyTask *anext, *aprev; /* the loop's list of unfinished tasks                     */
-    AsyStr *created_at;     /* debug mode or --dump-tasks: "file:line" where it was
-                               created, or NULL                                        */
     uint32_t wait_gen;      /* bumped per implicit wait: stale timer wake-ups drop     */
     int32_t num_cancels;    /* cancel() calls not yet undone by uncancel()             */
     uint8_t must_cancel, wait_kind, wait_state;
@@ -90,6 +89,28 @@ struct AsyTask {
      * that waits costs one object less). Emptied when the coroutine ends. */
     AsyFiber fiber;
 };
+
+/* The slots of AsyFuture.extra. */
+enum { ASY_FX_CANCEL_MSG, ASY_FX_NAME, ASY_FX_CREATED_AT, ASY_FX_COUNT };
+static inline AsyValue asy_future_extra_get(const AsyFuture *f, int slot) {
+    return f->extra ? f->extra->items[slot] : ASY_UNDEF;
+}
+/* The cancel message: UNDEF when cancelled without one. */
+static inline AsyValue asy_future_cancel_msg(const AsyFuture *f) {
+    return asy_future_extra_get(f, ASY_FX_CANCEL_MSG);
+}
+/* A task's name (a str), or NULL: "Task-<num>" (made when first asked for). */
+static inline AsyObj *asy_task_name(const AsyTask *t) {
+    AsyValue v = asy_future_extra_get(&t->fut, ASY_FX_NAME);
+    return ASY_IS_OBJ(v) ? ASY_AS_OBJ(v) : NULL;
+}
+/* Debug mode or --dump-tasks: "file:line" where the task was created, or NULL. */
+static inline AsyStr *asy_task_created_at(const AsyTask *t) {
+    AsyValue v = asy_future_extra_get(&t->fut, ASY_FX_CREATED_AT);
+    return ASY_IS_OBJ(v) ? (AsyStr *)ASY_AS_OBJ(v) : NULL;
+}
+/* Set one of f's extra slots (the box is made on first use). */
+void asy_future_extra_set(AsyVM *vm, AsyFuture *f, int slot, AsyValue v);
 
 /* The value of a task's implicit future once resolved (the result, or the cancel
  * message), in the task's own result field: a pending task has no result of its own. */

@@ -83,11 +83,11 @@ static TraceTask *trace_task(AsyTrace *tr, const AsyTask *t) {
 
 /* The task's name now ("Task-N" until it is given one), copied when it changed. */
 static void refresh_name(AsyVM *vm, TraceTask *r, const AsyTask *t) {
-    const void *obj = t->name;
+    const void *obj = asy_task_name(t);
     if (r->name && obj == r->name_obj) return;
     char buf[32];
     const char *name = buf;
-    if (t->name && t->name->type == ASY_TYPE(vm, str)) name = ((AsyStr *)t->name)->data;
+    if (asy_task_name(t) && asy_task_name(t)->type == ASY_TYPE(vm, str)) name = ((AsyStr *)asy_task_name(t))->data;
     else
         snprintf(buf, sizeof buf, "Task-%lld", (long long)t->num);
     char *copy = strdup(name);
@@ -108,7 +108,7 @@ void asy_trace_task_created(AsyVM *vm, AsyTask *t) {
     r->num = t->num;
     r->created = trace_now(tr);
     r->ended = -1;
-    r->created_at = t->created_at ? strdup(t->created_at->data) : NULL;
+    r->created_at = asy_task_created_at(t) ? strdup(asy_task_created_at(t)->data) : NULL;
     refresh_name(vm, r, t);
 }
 
@@ -159,8 +159,8 @@ static char *wait_description(AsyVM *vm, const AsyTask *t) {
         snprintf(buf, sizeof buf, "%s()", ((AsyOp *)asy_task_native_wait(t))->name);
     } else if (asy_task_fut_waiter(t) && asy_task_fut_waiter(t)->kind == ASY_FUTK_TASK) {
         const AsyTask *w = (const AsyTask *)asy_task_fut_waiter(t);
-        if (w->name && w->name->type == ASY_TYPE(vm, str))
-            snprintf(buf, sizeof buf, "Task '%s'", ((AsyStr *)w->name)->data);
+        if (asy_task_name(w) && asy_task_name(w)->type == ASY_TYPE(vm, str))
+            snprintf(buf, sizeof buf, "Task '%s'", ((AsyStr *)asy_task_name(w))->data);
         else
             snprintf(buf, sizeof buf, "Task 'Task-%lld'", (long long)w->num);
     } else if (asy_task_fut_waiter(t)) {
