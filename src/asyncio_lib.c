@@ -407,7 +407,82 @@ static const char asyncio_lib_src[] =
     "                idx += 1\n"
     "                fut.set_result(False)\n"
     "    def notify_all(self):\n"
-    "        self.notify(len(self._waiters))\n";
+    "        self.notify(len(self._waiters))\n"
+    "\n"
+    "class BrokenBarrierError(RuntimeError):\n"
+    "    __module__ = 'asyncio.exceptions'\n"
+    "\n"
+    "class Barrier:\n"
+    "    def __init__(self, parties):\n"
+    "        if parties < 1:\n"
+    "            raise ValueError('parties must be > 0')\n"
+    "        self._cond = Condition()\n"
+    "        self._parties = parties\n"
+    "        self._state = 'filling'\n"
+    "        self._count = 0\n"
+    "    def __repr__(self):\n"
+    "        extra = self._state\n"
+    "        if not self.broken:\n"
+    "            extra += f', waiters:{self.n_waiting}/{self.parties}'\n"
+    "        return f'<asyncio.locks.Barrier object at {hex(id(self))} [{extra}]>'\n"
+    "    async def __aenter__(self):\n"
+    "        return await self.wait()\n"
+    "    async def __aexit__(self, *args):\n"
+    "        pass\n"
+    "    async def wait(self):\n"
+    "        async with self._cond:\n"
+    "            await self._block()\n"
+    "            try:\n"
+    "                index = self._count\n"
+    "                self._count += 1\n"
+    "                if index + 1 == self._parties:\n"
+    "                    await self._release()\n"
+    "                else:\n"
+    "                    await self._wait()\n"
+    "                return index\n"
+    "            finally:\n"
+    "                self._count -= 1\n"
+    "                self._exit()\n"
+    "    async def _block(self):\n"
+    "        await self._cond.wait_for(\n"
+    "            lambda: self._state not in ('draining', 'resetting'))\n"
+    "        if self._state == 'broken':\n"
+    "            raise BrokenBarrierError('Barrier aborted')\n"
+    "    async def _release(self):\n"
+    "        self._state = 'draining'\n"
+    "        self._cond.notify_all()\n"
+    "    async def _wait(self):\n"
+    "        await self._cond.wait_for(lambda: self._state != 'filling')\n"
+    "        if self._state in ('broken', 'resetting'):\n"
+    "            raise BrokenBarrierError('Abort or reset of barrier')\n"
+    "    def _exit(self):\n"
+    "        if self._count == 0:\n"
+    "            if self._state in ('resetting', 'draining'):\n"
+    "                self._state = 'filling'\n"
+    "            self._cond.notify_all()\n"
+    "    async def reset(self):\n"
+    "        async with self._cond:\n"
+    "            if self._count > 0:\n"
+    "                if self._state != 'resetting':\n"
+    "                    self._state = 'resetting'\n"
+    "            else:\n"
+    "                self._state = 'filling'\n"
+    "            self._cond.notify_all()\n"
+    "    async def abort(self):\n"
+    "        async with self._cond:\n"
+    "            self._state = 'broken'\n"
+    "            self._cond.notify_all()\n"
+    "    @property\n"
+    "    def parties(self):\n"
+    "        return self._parties\n"
+    "    @property\n"
+    "    def n_waiting(self):\n"
+    "        if self._state == 'filling':\n"
+    "            return self._count\n"
+    "        return 0\n"
+    "    @property\n"
+    "    def broken(self):\n"
+    "        return self._state == 'broken'\n";
 
 /* Names the source above defines that are internal: they stay, but are not exported
  * by `from asyncio import *` (there is no __all__ machinery; the underscore does it). */
@@ -471,7 +546,15 @@ static void make_taskgroup(AsyVM *vm, AsyModule *m) {
     run_part(vm, m, "class TaskGroup:", "class Condition:");
 }
 
-static void make_condition(AsyVM *vm, AsyModule *m) { run_part(vm, m, "class Condition:", NULL); }
+static void make_condition(AsyVM *vm, AsyModule *m) {
+    run_part(vm, m, "class Condition:", "class BrokenBarrierError(");
+}
+
+/* Barrier (3.11), on Condition, and its BrokenBarrierError: CPython's locks.py. */
+static void make_barrier(AsyVM *vm, AsyModule *m) {
+    if (asy_module_make_for(vm, m, "Condition") < 0) return;
+    run_part(vm, m, "class BrokenBarrierError(", NULL);
+}
 
 /* Every name each part defines: the first use of any of them makes the part. */
 static const char *const wait_names[] = {
@@ -480,6 +563,7 @@ static const char *const wait_names[] = {
 static const char *const timeout_names[] = {"Timeout", "timeout", "timeout_at", NULL};
 static const char *const taskgroup_names[] = {"TaskGroup", NULL};
 static const char *const condition_names[] = {"Condition", NULL};
+static const char *const barrier_names[] = {"BrokenBarrierError", "Barrier", NULL};
 
 /* In the order the module used to make them at import, which is the order import *
  * and dir() see when a script uses none before. */
@@ -488,6 +572,7 @@ static const AsyLazyPart asyncio_parts[] = {
     {timeout_names, make_timeout},
     {taskgroup_names, make_taskgroup},
     {condition_names, make_condition},
+    {barrier_names, make_barrier},
     {asy_asyncio_streams_names, asy_asyncio_streams_init},
     {NULL, NULL},
 };
