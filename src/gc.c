@@ -338,12 +338,16 @@ static void gc_release_large(AsyVM *vm, GcLarge *l) {
 }
 
 /* Whether obj is a type object. `plain` caches the last type found not to be a metatype:
- * dead objects come in runs of one type, and asy_is_subtype walks the bases. Type objects
- * are on vm->gc_types, but one made some other way must die last as well. */
+ * dead objects come in runs of one type. Type objects are on vm->gc_types, but one made
+ * some other way must die last as well. The walk follows __base__ (a metatype's is type or
+ * a metatype: type's layout wins it), never the MRO tuple, which may have been freed
+ * earlier in this sweep (a dead class of many bases and its dead instances). Types are
+ * freed only after every other dead object, so the base chain is safe to read. */
 static bool gc_is_type(AsyVM *vm, AsyObj *obj, AsyType **plain) {
     AsyType *type_type = vm->types[ASY_TYPE_type];
     if (!type_type || !obj->type || obj->type == *plain) return false;
-    if (asy_is_subtype(obj->type, type_type)) return true;
+    for (AsyType *t = obj->type; t; t = t->base)
+        if (t == type_type) return true;
     *plain = obj->type;
     return false;
 }
