@@ -156,6 +156,18 @@ enum {
     OP_LFLC_FLOORDIV, /* likewise */
     OP_LFLC_CMP_JT,
     OP_LFLC_CMP_JF,
+    /* LOAD_CONST: first run, an int constant followed by a BINARY_OP becomes LC_PEND,
+     * anything else LOAD_CONST_PLAIN (no second look). LC_PEND, once the BINARY_OP after
+     * it has been quickened to + - * % //, specialises to LC_<op>: `... % 7` with the left
+     * operand on the stack, in one dispatch; a left operand that is not an int pushes the
+     * constant and lets the BINARY_OP (unchanged, so jumps to it still work) run. */
+    OP_LOAD_CONST_PLAIN,
+    OP_LC_PEND,
+    OP_LC_ADD,
+    OP_LC_SUB,
+    OP_LC_MUL,
+    OP_LC_MOD,      /* only for a constant other than 0 and -1 */
+    OP_LC_FLOORDIV, /* likewise */
     OP_COUNT_ALL
 };
 
@@ -303,6 +315,13 @@ static RunStatus vm_run(AsyVM *vm, AsyFiber *fiber, bool can_suspend, AsyValue t
         [OP_LFLC_FLOORDIV] = &&L_LFLC_FLOORDIV,
         [OP_LFLC_CMP_JT] = &&L_LFLC_CMP_JT,
         [OP_LFLC_CMP_JF] = &&L_LFLC_CMP_JF,
+        [OP_LOAD_CONST_PLAIN] = &&L_LOAD_CONST_PLAIN,
+        [OP_LC_PEND] = &&L_LC_PEND,
+        [OP_LC_ADD] = &&L_LC_ADD,
+        [OP_LC_SUB] = &&L_LC_SUB,
+        [OP_LC_MUL] = &&L_LC_MUL,
+        [OP_LC_MOD] = &&L_LC_MOD,
+        [OP_LC_FLOORDIV] = &&L_LC_FLOORDIV,
         [OP_COUNT_ALL ... 255] = &&L_BAD_OPCODE,
     };
 #endif
@@ -368,10 +387,58 @@ dispatch:
     }
 
     TARGET(LOAD_CONST) {
+        bool pend = ASY_IS_INT(consts[ARG]) && ASY_OP(*ip) == ASY_OP_BINARY_OP;
+        ((uint32_t *)ip)[-1] = ASY_INS(pend ? OP_LC_PEND : OP_LOAD_CONST_PLAIN, ARG);
+        goto load_const_plain;
+    }
+
+    QTARGET(LOAD_CONST_PLAIN)
+    load_const_plain: {
         vcopy(sp, consts + ARG);
         sp++;
         DISPATCH();
     }
+
+    QTARGET(LC_PEND) {
+        int64_t b = ASY_AS_INT(consts[ARG]);
+        int nop = (int)ASY_OP(*ip), q = OP_LOAD_CONST_PLAIN;
+        if (nop == OP_BINARY_ADD) q = OP_LC_ADD;
+        else if (nop == OP_BINARY_SUB) q = OP_LC_SUB;
+        else if (nop == OP_BINARY_MUL) q = OP_LC_MUL;
+        else if (nop == OP_BINARY_MOD && b != 0 && b != -1) q = OP_LC_MOD;
+        else if (nop == OP_BINARY_FLOORDIV && b != 0 && b != -1) q = OP_LC_FLOORDIV;
+        ((uint32_t *)ip)[-1] = ASY_INS(q, ARG);
+        goto load_const_plain;
+    }
+
+    /* r = x OP y for x on the stack, if an int, and the int constant y, unless `compute`
+     * says (true) it cannot be done here; the BINARY_OP that follows is skipped. */
+#define LC_ARITH(compute)                                                                 \
+    do {                                                                                  \
+        AsyValue a = vget(sp - 1);                                                        \
+        if (ASY_LIKELY(ASY_IS_INT(a))) {                                                  \
+            int64_t x = ASY_AS_INT(a), y = ASY_AS_INT(consts[ARG]), r;                    \
+            if (!(compute)) {                                                             \
+                vset(sp - 1, ASY_INT(r));                                                 \
+                ip++;                                                                     \
+                DISPATCH();                                                               \
+            }                                                                             \
+        }                                                                                 \
+        goto load_const_plain;                                                            \
+    } while (0)
+
+    QTARGET(LC_ADD) { LC_ARITH(__builtin_add_overflow(x, y, &r)); }
+
+    QTARGET(LC_SUB) { LC_ARITH(__builtin_sub_overflow(x, y, &r)); }
+
+    QTARGET(LC_MUL) { LC_ARITH(__builtin_mul_overflow(x, y, &r)); }
+
+    QTARGET(LC_MOD) { LC_ARITH((r = x % y, r != 0 && (r ^ y) < 0 ? (r += y, false) : false)); }
+
+    QTARGET(LC_FLOORDIV) {
+        LC_ARITH((r = x / y, (x % y != 0) && ((x ^ y) < 0) ? (r--, false) : false));
+    }
+#undef LC_ARITH
 
     TARGET(LOAD_FAST) {
         AsyValue x = vget(locals + ARG);
