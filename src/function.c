@@ -273,14 +273,23 @@ static void native_traverse(AsyVM *vm, AsyObj *o) {
 
 /* An unbound method descriptor (`list.append`) called directly: argv[0] is the receiver. */
 static bool native_check_receiver(AsyVM *vm, AsyNative *n, int argc, AsyValue *argv) {
+    bool slot = n->def->flags & ASY_METH_SLOT; /* CPython's wrapperobject.c words */
     if (argc == 0) {
         AsyStr *q = asy_native_qualname(vm, n);
-        if (q) asy_raise(vm, ASY_EXC_TypeError, "unbound method %U() needs an argument", q);
+        if (slot)
+            asy_raise(vm, ASY_EXC_TypeError, "descriptor '%s' of '%s' object needs an argument",
+                      n->def->name, n->owner->name);
+        else if (q)
+            asy_raise(vm, ASY_EXC_TypeError, "unbound method %U() needs an argument", q);
         return false;
     }
     if (!asy_isinstance(vm, argv[0], n->owner)) {
-        asy_raise(vm, ASY_EXC_TypeError, "descriptor '%s' for '%s' objects doesn't apply to a "
-                  "'%s' object", n->def->name, n->owner->name, asy_type_name(vm, argv[0]));
+        if (slot)
+            asy_raise(vm, ASY_EXC_TypeError, "descriptor '%s' requires a '%s' object but "
+                      "received a '%s'", n->def->name, n->owner->name, asy_type_name(vm, argv[0]));
+        else
+            asy_raise(vm, ASY_EXC_TypeError, "descriptor '%s' for '%s' objects doesn't apply "
+                      "to a '%s' object", n->def->name, n->owner->name, asy_type_name(vm, argv[0]));
         return false;
     }
     return true;
@@ -319,16 +328,19 @@ static AsyValue native_call(AsyVM *vm, AsyValue self, int argc, AsyValue *argv, 
 static AsyValue native_repr(AsyVM *vm, AsyValue self) {
     AsyNative *n = (AsyNative *)ASY_AS_OBJ(self);
     const char *name = n->def->name;
+    bool slot = n->def->flags & ASY_METH_SLOT;
     if (ASY_IS_UNDEF(n->self) || (ASY_IS_OBJ(n->self) &&
                                   ASY_AS_OBJ(n->self)->type == ASY_TYPE(vm, module))) {
         if (n->owner && !(n->def->flags & ASY_METH_STATIC))
-            return ASY_OBJ(asy_str_printf(vm, "<method '%s' of '%s' objects>", name,
+            return ASY_OBJ(asy_str_printf(vm, "<%s '%s' of '%s' objects>",
+                                          slot ? "slot wrapper" : "method", name,
                                           n->owner->name));
         return ASY_OBJ(asy_str_printf(vm, "<built-in function %s>", name));
     }
     void *p = ASY_IS_OBJ(n->self) ? (void *)ASY_AS_OBJ(n->self) : (void *)n;
-    return ASY_OBJ(asy_str_printf(vm, "<built-in method %s of %s object at %p>", name,
-                                  asy_type_name(vm, n->self), p));
+    return ASY_OBJ(asy_str_printf(vm, slot ? "<method-wrapper '%s' of %s object at %p>"
+                                           : "<built-in method %s of %s object at %p>",
+                                  name, asy_type_name(vm, n->self), p));
 }
 
 /* CPython's docstring of a method ("str.split") or of a function of builtins ("len": the

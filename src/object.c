@@ -1138,21 +1138,21 @@ static AsyValue sw_call(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 }
 
 static const AsyMethodDef slot_wrappers[] = {
-    {"__repr__", sw_repr, 0, "Return repr(self)."},
-    {"__str__", sw_str, 0, "Return str(self)."},
-    {"__hash__", sw_hash, 0, "Return hash(self)."},
-    {"__eq__", sw_eq, 0, "Return self==value."},
-    {"__ne__", sw_ne, 0, "Return self!=value."},
-    {"__lt__", sw_lt, 0, "Return self<value."},
-    {"__le__", sw_le, 0, "Return self<=value."},
-    {"__gt__", sw_gt, 0, "Return self>value."},
-    {"__ge__", sw_ge, 0, "Return self>=value."},
-    {"__len__", sw_len, 0, "Return len(self)."},
-    {"__iter__", sw_iter, 0, "Implement iter(self)."},
-    {"__next__", sw_next, 0, "Implement next(self)."},
-    {"__getitem__", sw_getitem, 0, "Return self[key]."},
-    {"__contains__", sw_contains, 0, "Return key in self."},
-    {"__call__", sw_call, 0, "Call self as a function."},
+    {"__repr__", sw_repr, ASY_METH_SLOT, "Return repr(self)."},
+    {"__str__", sw_str, ASY_METH_SLOT, "Return str(self)."},
+    {"__hash__", sw_hash, ASY_METH_SLOT, "Return hash(self)."},
+    {"__eq__", sw_eq, ASY_METH_SLOT, "Return self==value."},
+    {"__ne__", sw_ne, ASY_METH_SLOT, "Return self!=value."},
+    {"__lt__", sw_lt, ASY_METH_SLOT, "Return self<value."},
+    {"__le__", sw_le, ASY_METH_SLOT, "Return self<=value."},
+    {"__gt__", sw_gt, ASY_METH_SLOT, "Return self>value."},
+    {"__ge__", sw_ge, ASY_METH_SLOT, "Return self>=value."},
+    {"__len__", sw_len, ASY_METH_SLOT, "Return len(self)."},
+    {"__iter__", sw_iter, ASY_METH_SLOT, "Implement iter(self)."},
+    {"__next__", sw_next, ASY_METH_SLOT, "Implement next(self)."},
+    {"__getitem__", sw_getitem, ASY_METH_SLOT, "Return self[key]."},
+    {"__contains__", sw_contains, ASY_METH_SLOT, "Return key in self."},
+    {"__call__", sw_call, ASY_METH_SLOT, "Call self as a function."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1197,6 +1197,7 @@ static void add_slot_wrappers(AsyVM *vm, AsyType *t) {
             i == 2 && !t->hash ? ASY_NONE : asy_native_new(vm, &slot_wrappers[i], ASY_UNDEF, t);
         asy_dict_set_str(vm, t->dict, n, v);
     }
+    asy_add_binop_wrappers(vm, t);
 }
 
 /* Gives every type made during bootstrap its names, dict and deferred methods. The types

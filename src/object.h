@@ -65,6 +65,8 @@ typedef struct {
 #define ASY_METH_CLASS (1u << 0)   /* a classmethod: argv[0] is the type              */
 #define ASY_METH_STATIC (1u << 1)  /* no self                                         */
 #define ASY_METH_NOKW (1u << 2)    /* keywords rejected with CPython's TypeError      */
+#define ASY_METH_SLOT (1u << 3)    /* an operator slot's wrapper (`str.__add__`): CPython
+                                      calls it a slot wrapper in reprs and errors     */
 
 /* ---- the type object ---- */
 typedef AsyValue (*AsyUnaryFn)(AsyVM *vm, AsyValue self);

@@ -686,6 +686,8 @@ AsyValue asy_calliter_new(AsyVM *vm, AsyValue callable, AsyValue sentinel);
 
 /* function.c */
 AsyValue asy_native_new(AsyVM *vm, const AsyMethodDef *def, AsyValue self, AsyType *owner);
+/* binop_wrappers.c: give built-in type t its operator dunders (str.__add__, set.__or__...). */
+void asy_add_binop_wrappers(AsyVM *vm, AsyType *t);
 /* A native's __qualname__ ("str.join", "print"), made on first use (NULL with an exception
  * pending): natives are made at startup and at each method binding, and few are asked. */
 AsyStr *asy_native_qualname(AsyVM *vm, AsyNative *n);
