@@ -380,7 +380,9 @@ static AsyValue bi_iter(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 static AsyValue bi_next(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (!no_kw(vm, "next", kw) || !asy_check_args(vm, "next", argc, 1, 2)) return ASY_ERR;
     AsyType *t = asy_type_of(vm, argv[0]);
-    if ((t->tflags & ASY_TYPE_HEAP) || t == ASY_TYPE(vm, generator)) {
+    /* their __next__ raises StopIteration(value): the iterator's return value */
+    if ((t->tflags & ASY_TYPE_HEAP) || t == ASY_TYPE(vm, generator) ||
+        t == ASY_TYPE(vm, coroutine_wrapper) || t == ASY_TYPE(vm, FutureIter)) {
         AsyValue f = asy_type_lookup(t, ASY_S(vm, __next__));
         if (!ASY_IS_UNDEF(f)) {
             AsyValue r = asy_call_unbound(vm, f, argv[0], t, 0, NULL, NULL);

@@ -281,6 +281,8 @@ static AsyValue stop_iteration(AsyVM *vm, AsyValue value) {
     return ASY_ERR;
 }
 
+AsyValue asy_raise_stop_iteration(AsyVM *vm, AsyValue value) { return stop_iteration(vm, value); }
+
 /* send(value) semantics shared by next/send/__next__: the yielded value, or ASY_ERR with
  * StopIteration(return value) (raise_stop) or ASY_UNDEF (!raise_stop) at the end. */
 static AsyValue gen_send_ex(AsyVM *vm, AsyGenerator *g, AsyValue v, bool raise_stop) {
@@ -470,6 +472,8 @@ static const AsyMethodDef coro_methods[] = {
     {"send", m_send, ASY_METH_NOKW, "send(arg) -> send 'arg' into coroutine"},
     {"throw", m_throw, ASY_METH_NOKW, "throw(value) -> raise exception in coroutine"},
     {"close", m_close, ASY_METH_NOKW, "close() -> raise GeneratorExit inside coroutine."},
+    {"__await__", asy_coro_await_method, ASY_METH_NOKW | ASY_METH_SLOT,
+     "Return an iterator to be used in await expression."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -505,6 +509,7 @@ void asy_generator_init(AsyVM *vm) {
     t->tflags |= ASY_TYPE_FINALIZE_AT_EXIT; /* "never awaited" */
     asy_type_ready(vm, t);
     vm->types[ASY_TYPE_coroutine] = t;
+    asy_coro_wrapper_init(vm);
 
     t = make_gen_type(vm, "async_generator", agen_methods);
     asy_type_ready(vm, t);

@@ -125,6 +125,20 @@ bool asy_gen_check_resumable(AsyVM *vm, AsyGenerator *g);
  * StopAsyncIteration) leaving g's frame (PEP 479); other exceptions unchanged. */
 void asy_gen_fix_stop_iteration(AsyVM *vm, AsyGenerator *g);
 
+/* coro_wrapper.c: __await__() of coroutines and native awaitables (a coroutine_wrapper or
+ * FutureIter iterator), the types, and the
+ * coroutine a wrapper stands for (v itself when it is not a wrapper: the VM steps the
+ * coroutine in place of its wrapper). */
+AsyValue asy_coro_await_method(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw);
+void asy_coro_wrapper_init(AsyVM *vm);
+AsyValue asy_coro_unwrap(AsyVM *vm, AsyValue v);
+/* The iter slot of futures: their __await__() (CPython's Future.__iter__). */
+AsyValue asy_await_iter(AsyVM *vm, AsyValue self);
+/* v is a wrapper of a native awaitable (a future's __await__()): stepped by its send. */
+bool asy_coro_wrapper_steps(AsyVM *vm, AsyValue v);
+/* generator.c: raise StopIteration(value) (bare for None); returns ASY_ERR. */
+AsyValue asy_raise_stop_iteration(AsyVM *vm, AsyValue value);
+
 /* vm.c: run g from C until it yields (returns 1, *out the value), returns (0, *out its
  * return value) or raises (-1). throw_exc: UNDEF, or an exception instance to raise at
  * the suspension point (delegated down a `yield from` chain, as CPython). */

@@ -996,6 +996,8 @@ static void op_finalize(AsyVM *vm, AsyObj *o) {
 
 static const AsyMethodDef op_methods[] = {
     {"close", op_m_close, ASY_METH_NOKW, "close() -> raise GeneratorExit inside coroutine."},
+    {"__await__", asy_coro_await_method, ASY_METH_NOKW | ASY_METH_SLOT,
+     "Return an iterator to be used in await expression."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1376,6 +1378,8 @@ static AsyValue fm_init(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw);
 
 static const AsyMethodDef future_methods[] = {
     {"__init__", fm_init, 0, "Initialize self."},
+    {"__await__", asy_coro_await_method, ASY_METH_NOKW | ASY_METH_SLOT,
+     "Return an iterator to be used in await expression."},
     {"result", fm_result, 0, "Return the result this future represents."},
     {"exception", fm_exception, 0, "Return the exception that was set on this future."},
     {"done", fm_done, 0, "Return True if the future is done."},
@@ -1521,6 +1525,7 @@ void asy_task_init_types(AsyVM *vm) {
     f->repr = future_repr;
     f->hash = future_hash;
     f->new_ = future_new_slot;
+    f->iter = asy_await_iter; /* `yield from future` in a generator-based __await__ */
     asy_type_add_methods(vm, f, future_methods);
     asy_type_ready(vm, f);
     f->await_ = future_await;

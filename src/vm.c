@@ -2111,6 +2111,9 @@ dispatch:
 
     TARGET(YIELD_FROM) {
         AsyValue it = sp[-2], sent = sp[-1];
+        if (ASY_UNLIKELY(is_type(vm, it, ASY_TYPE_coroutine_wrapper)) &&
+            !asy_coro_wrapper_steps(vm, it))
+            vset(sp - 2, it = asy_coro_unwrap(vm, it)); /* `yield from coro.__await__()` */
         if (is_type(vm, it, ASY_TYPE_generator) || is_type(vm, it, ASY_TYPE_coroutine)) {
             AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(it);
             if (g->state == ASY_GEN_CLOSED) {
@@ -2135,7 +2138,9 @@ dispatch:
             DISPATCH();
         }
         SYNC();
-        if (ASY_IS_NONE(sent)) {
+        /* send(None) rather than next() for a native awaitable's wrapper: its result is
+         * StopIteration's value */
+        if (ASY_IS_NONE(sent) && !asy_coro_wrapper_steps(vm, it)) {
             v = asy_next(vm, it);
         } else {
             AsyValue send = asy_vm_lookup_special(vm, it, ASY_S(vm, send));

@@ -31,7 +31,7 @@
     X(tuple) X(dict) X(set) X(frozenset) X(range) X(slice) X(function)                    \
     X(builtin_function_or_method) X(method) X(code) X(cell) X(module) X(property)         \
     X(classmethod) X(staticmethod) X(super) X(NotImplementedType) X(ellipsis)             \
-    X(traceback) X(generator) X(coroutine) X(async_generator)                             \
+    X(traceback) X(generator) X(coroutine) X(async_generator) X(coroutine_wrapper) X(FutureIter) \
     X(list_iterator) X(list_reverseiterator) X(tuple_iterator) X(str_iterator)            \
     X(bytes_iterator) X(range_iterator) X(set_iterator) X(dict_keys) X(dict_values)       \
     X(dict_items) X(dict_keyiterator) X(dict_valueiterator) X(dict_itemiterator)          \

@@ -321,6 +321,8 @@ AsyValue asy_vm_get_awaitable(AsyVM *vm, AsyValue v) {
     AsyValue it = asy_call(vm, m, 0, NULL, NULL);
     asy_root_pop(vm, 1);
     if (ASY_IS_ERR(it)) return ASY_ERR;
+    AsyValue inner = asy_coro_unwrap(vm, it);
+    if (!asy_value_is(inner, it)) return inner; /* awaited itself: what its wrapper steps */
     if (asy_is_coroutine(vm, it))
         return asy_raise(vm, ASY_EXC_TypeError, "__await__() returned a coroutine");
     AsyType *it_t = type_of(vm, it);
