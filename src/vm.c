@@ -170,6 +170,18 @@ enum {
     OP_LC_FLOORDIV, /* likewise */
     OP_COUNT_ALL
 };
+_Static_assert(OP_BINARY_FLOORDIV - OP_BINARY_ADD == 4 && OP_LFLC_FLOORDIV - OP_LFLC_ADD == 4 &&
+                   OP_LC_FLOORDIV - OP_LC_ADD == 4,
+               "each family of quickened int opcodes is ADD SUB MUL MOD FLOORDIV in a row");
+
+/* The fused form of an int constant b and the quickened BINARY_<op> nop that follows it:
+ * `first` (the family's ADD form) plus the op's place, or -1 for another nop, or for % and
+ * // by 0 or -1 (their errors and overflow are the generic path's). */
+static inline int quick_const_form(int nop, int64_t b, int first) {
+    if (nop < OP_BINARY_ADD || nop > OP_BINARY_FLOORDIV) return -1;
+    if (nop >= OP_BINARY_MOD && (b == 0 || b == -1)) return -1;
+    return first + (nop - OP_BINARY_ADD);
+}
 
 /* Stack slots and locals are written and read as two 8-byte words (tag, payload) by the
  * hot paths (vset, vget, vcopy). A plain struct copy compiles to a 16-byte load, which
@@ -270,6 +282,30 @@ static inline unsigned int_outcome(int64_t x, int64_t y) {
 
 static inline bool int_compare(int64_t x, int64_t y, int op) {
     return (cmp_outcomes[op] >> int_outcome(x, y)) & 1;
+}
+
+/* The five small-int operations that have quickened and fused forms, in the order of
+ * each family of those opcodes (OP_BINARY_<op>, OP_LFLC_<op>, OP_LC_<op>). */
+enum { IOP_ADD, IOP_SUB, IOP_MUL, IOP_MOD, IOP_FLOORDIV };
+
+/* *r = x OP y with Python's rounding (a remainder takes the divisor's sign, a quotient
+ * rounds down); true when the result does not fit and the generic path must run. MOD and
+ * FLOORDIV need a y other than 0 and -1 (the caller tests it, or knows it of a constant).
+ * `op` is a constant at every call, so the switch folds away. */
+static ASY_ALWAYS_INLINE bool int_op_fails(int op, int64_t x, int64_t y, int64_t *r) {
+    switch (op) {
+    case IOP_ADD: return __builtin_add_overflow(x, y, r);
+    case IOP_SUB: return __builtin_sub_overflow(x, y, r);
+    case IOP_MUL: return __builtin_mul_overflow(x, y, r);
+    case IOP_MOD:
+        *r = x % y;
+        if (*r != 0 && (*r ^ y) < 0) *r += y;
+        return false;
+    default:
+        *r = x / y;
+        if (x % y != 0 && (x ^ y) < 0) --*r;
+        return false;
+    }
 }
 
 /* The common call of a built-in (len(x), lst.append(x), d.get(k, 0)) without
@@ -400,44 +436,41 @@ dispatch:
     }
 
     QTARGET(LC_PEND) {
-        int64_t b = ASY_AS_INT(consts[ARG]);
-        int nop = (int)ASY_OP(*ip), q = OP_LOAD_CONST_PLAIN;
-        if (nop == OP_BINARY_ADD) q = OP_LC_ADD;
-        else if (nop == OP_BINARY_SUB) q = OP_LC_SUB;
-        else if (nop == OP_BINARY_MUL) q = OP_LC_MUL;
-        else if (nop == OP_BINARY_MOD && b != 0 && b != -1) q = OP_LC_MOD;
-        else if (nop == OP_BINARY_FLOORDIV && b != 0 && b != -1) q = OP_LC_FLOORDIV;
-        ((uint32_t *)ip)[-1] = ASY_INS(q, ARG);
+        int q = quick_const_form((int)ASY_OP(*ip), ASY_AS_INT(consts[ARG]), OP_LC_ADD);
+        ((uint32_t *)ip)[-1] = ASY_INS(q >= 0 ? q : OP_LOAD_CONST_PLAIN, ARG);
         goto load_const_plain;
     }
 
-    /* r = x OP y for x on the stack, if an int, and the int constant y, unless `compute`
-     * says (true) it cannot be done here; the BINARY_OP that follows is skipped. */
-#define LC_ARITH(compute)                                                                 \
+    /* r = x OP k for the value x at `xp`, if an int, and the int constant k at `kp`, unless
+     * int_op_fails: r goes to `dst` (the stack grows by `grow`) and the `skip` fused
+     * instructions that follow are passed over; otherwise `unfused` runs them as they are. */
+#define CONST_ARITH(op, xp, kp, dst, grow, skip, unfused)                                 \
     do {                                                                                  \
-        AsyValue a = vget(sp - 1);                                                        \
+        AsyValue a = vget(xp);                                                            \
         if (ASY_LIKELY(ASY_IS_INT(a))) {                                                  \
-            int64_t x = ASY_AS_INT(a), y = ASY_AS_INT(consts[ARG]), r;                    \
-            if (!(compute)) {                                                             \
-                vset(sp - 1, ASY_INT(r));                                                 \
-                ip++;                                                                     \
+            int64_t r;                                                                    \
+            if (!int_op_fails(op, ASY_AS_INT(a), ASY_AS_INT(*(kp)), &r)) {                \
+                vset(dst, ASY_INT(r));                                                    \
+                sp += (grow);                                                             \
+                ip += (skip);                                                             \
                 DISPATCH();                                                               \
             }                                                                             \
         }                                                                                 \
-        goto load_const_plain;                                                            \
+        goto unfused;                                                                     \
     } while (0)
 
-    QTARGET(LC_ADD) { LC_ARITH(__builtin_add_overflow(x, y, &r)); }
+    /* x on the stack, the constant this instruction loads; the BINARY_OP is skipped. */
+#define LC_ARITH(op) CONST_ARITH(op, sp - 1, consts + ARG, sp - 1, 0, 1, load_const_plain)
 
-    QTARGET(LC_SUB) { LC_ARITH(__builtin_sub_overflow(x, y, &r)); }
+    QTARGET(LC_ADD) { LC_ARITH(IOP_ADD); }
 
-    QTARGET(LC_MUL) { LC_ARITH(__builtin_mul_overflow(x, y, &r)); }
+    QTARGET(LC_SUB) { LC_ARITH(IOP_SUB); }
 
-    QTARGET(LC_MOD) { LC_ARITH((r = x % y, r != 0 && (r ^ y) < 0 ? (r += y, false) : false)); }
+    QTARGET(LC_MUL) { LC_ARITH(IOP_MUL); }
 
-    QTARGET(LC_FLOORDIV) {
-        LC_ARITH((r = x / y, (x % y != 0) && ((x ^ y) < 0) ? (r--, false) : false));
-    }
+    QTARGET(LC_MOD) { LC_ARITH(IOP_MOD); }
+
+    QTARGET(LC_FLOORDIV) { LC_ARITH(IOP_FLOORDIV); }
 #undef LC_ARITH
 
     TARGET(LOAD_FAST) {
@@ -500,15 +533,8 @@ dispatch:
         const AsyValue *k = consts + ASY_ARG(*ip);
         if (ASY_IS_INT(*k)) {
             uint32_t next = ip[1];
-            int q = -1;
-            int64_t b = ASY_AS_INT(*k);
-            int nop = (int)ASY_OP(next);
-            if (nop == OP_BINARY_ADD) q = OP_LFLC_ADD;
-            else if (nop == OP_BINARY_SUB) q = OP_LFLC_SUB;
-            else if (nop == OP_BINARY_MUL) q = OP_LFLC_MUL;
-            else if (nop == OP_BINARY_MOD && b != 0 && b != -1) q = OP_LFLC_MOD;
-            else if (nop == OP_BINARY_FLOORDIV && b != 0 && b != -1) q = OP_LFLC_FLOORDIV;
-            else if (ASY_OP(next) == ASY_OP_COMPARE_OP) {
+            int q = quick_const_form((int)ASY_OP(next), ASY_AS_INT(*k), OP_LFLC_ADD);
+            if (ASY_OP(next) == ASY_OP_COMPARE_OP) {
                 AsyOpcode jop = ASY_OP(ip[2]);
                 if (jop == ASY_OP_POP_JUMP_IF_TRUE) q = OP_LFLC_CMP_JT;
                 else if (jop == ASY_OP_POP_JUMP_IF_FALSE) q = OP_LFLC_CMP_JF;
@@ -518,34 +544,22 @@ dispatch:
         goto lflc_unfused;
     }
 
-    /* `n + 1`, `i % 7`: r = x OP y for the local x, if an int, and the constant y, unless
-     * `compute` says (true) it cannot be done here. */
-#define LFLC_ARITH(compute)                                                               \
-    do {                                                                                  \
-        AsyValue a = vget(locals + ARG);                                                  \
-        if (ASY_LIKELY(ASY_IS_INT(a))) {                                                  \
-            int64_t x = ASY_AS_INT(a), y = ASY_AS_INT(consts[ASY_ARG(*ip)]), r;           \
-            if (!(compute)) {                                                             \
-                PUSH(ASY_INT(r));                                                         \
-                ip += 2;                                                                  \
-                DISPATCH();                                                               \
-            }                                                                             \
-        }                                                                                 \
-        goto lflc_unfused;                                                                \
-    } while (0)
+    /* `n + 1`, `i % 7`: x the local, the constant the LOAD_CONST after this loads; that
+     * and the BINARY_OP are skipped. */
+#define LFLC_ARITH(op)                                                                    \
+    CONST_ARITH(op, locals + ARG, consts + ASY_ARG(*ip), sp, 1, 2, lflc_unfused)
 
-    QTARGET(LFLC_ADD) { LFLC_ARITH(__builtin_add_overflow(x, y, &r)); }
+    QTARGET(LFLC_ADD) { LFLC_ARITH(IOP_ADD); }
 
-    QTARGET(LFLC_SUB) { LFLC_ARITH(__builtin_sub_overflow(x, y, &r)); }
+    QTARGET(LFLC_SUB) { LFLC_ARITH(IOP_SUB); }
 
-    QTARGET(LFLC_MUL) { LFLC_ARITH(__builtin_mul_overflow(x, y, &r)); }
+    QTARGET(LFLC_MUL) { LFLC_ARITH(IOP_MUL); }
 
-    QTARGET(LFLC_MOD) { LFLC_ARITH((r = x % y, r != 0 && (r ^ y) < 0 ? (r += y, false) : false)); }
+    QTARGET(LFLC_MOD) { LFLC_ARITH(IOP_MOD); }
 
-    QTARGET(LFLC_FLOORDIV) {
-        LFLC_ARITH((r = x / y, (x % y != 0) && ((x ^ y) < 0) ? (r--, false) : false));
-    }
+    QTARGET(LFLC_FLOORDIV) { LFLC_ARITH(IOP_FLOORDIV); }
 #undef LFLC_ARITH
+#undef CONST_ARITH
 
     /* The comparison's outcome mask, inverted for POP_JUMP_IF_FALSE, says whether to jump. */
 #define LFLC_CMP_JUMP(invert)                                                             \
@@ -891,23 +905,19 @@ dispatch:
             int64_t x = ASY_AS_INT(a), y = ASY_AS_INT(b), r;
             switch (op) {
             case ASY_BIN_ADD:
-                if (__builtin_add_overflow(x, y, &r)) goto binop_slow;
+                if (int_op_fails(IOP_ADD, x, y, &r)) goto binop_slow;
                 goto int_result;
             case ASY_BIN_SUB:
-                if (__builtin_sub_overflow(x, y, &r)) goto binop_slow;
+                if (int_op_fails(IOP_SUB, x, y, &r)) goto binop_slow;
                 goto int_result;
             case ASY_BIN_MUL:
-                if (__builtin_mul_overflow(x, y, &r)) goto binop_slow;
+                if (int_op_fails(IOP_MUL, x, y, &r)) goto binop_slow;
                 goto int_result;
             case ASY_BIN_MOD:
-                if (y == 0 || y == -1) goto binop_slow;
-                r = x % y;
-                if (r != 0 && ((r ^ y) < 0)) r += y;
+                if (y == 0 || y == -1 || int_op_fails(IOP_MOD, x, y, &r)) goto binop_slow;
                 goto int_result;
             case ASY_BIN_FLOORDIV:
-                if (y == 0 || y == -1) goto binop_slow;
-                r = x / y;
-                if ((x % y != 0) && ((x ^ y) < 0)) r--;
+                if (y == 0 || y == -1 || int_op_fails(IOP_FLOORDIV, x, y, &r)) goto binop_slow;
                 goto int_result;
             case ASY_BIN_TRUEDIV:
                 if (y == 0 || x > (1LL << 53) || x < -(1LL << 53) || y > (1LL << 53) ||
@@ -975,26 +985,19 @@ dispatch:
         goto binop_generic;                                                               \
     } while (0)
 
-    QTARGET(BINARY_ADD) {
-        INT_BINOP(if (__builtin_add_overflow(x, y, &r)) goto binop_generic);
-    }
+    QTARGET(BINARY_ADD) { INT_BINOP(if (int_op_fails(IOP_ADD, x, y, &r)) goto binop_generic); }
 
-    QTARGET(BINARY_SUB) {
-        INT_BINOP(if (__builtin_sub_overflow(x, y, &r)) goto binop_generic);
-    }
+    QTARGET(BINARY_SUB) { INT_BINOP(if (int_op_fails(IOP_SUB, x, y, &r)) goto binop_generic); }
 
-    QTARGET(BINARY_MUL) {
-        INT_BINOP(if (__builtin_mul_overflow(x, y, &r)) goto binop_generic);
-    }
+    QTARGET(BINARY_MUL) { INT_BINOP(if (int_op_fails(IOP_MUL, x, y, &r)) goto binop_generic); }
 
     QTARGET(BINARY_MOD) {
-        INT_BINOP(if (y == 0 || y == -1) goto binop_generic; r = x % y;
-                  if (r != 0 && ((r ^ y) < 0)) r += y);
+        INT_BINOP(if (y == 0 || y == -1 || int_op_fails(IOP_MOD, x, y, &r)) goto binop_generic);
     }
 
     QTARGET(BINARY_FLOORDIV) {
-        INT_BINOP(if (y == 0 || y == -1) goto binop_generic; r = x / y;
-                  if ((x % y != 0) && ((x ^ y) < 0)) r--);
+        INT_BINOP(
+            if (y == 0 || y == -1 || int_op_fails(IOP_FLOORDIV, x, y, &r)) goto binop_generic);
     }
 
     binop_generic: {
