@@ -864,14 +864,19 @@ AsyValue asy_raise_unicode_error(AsyVM *vm, AsyExcId type, const char *encoding,
     return ASY_ERR;
 }
 
-AsyValue asy_raise_oserror(AsyVM *vm, int err, const char *filename) {
+AsyValue asy_raise_oserror_value(AsyVM *vm, int err, AsyValue filename) {
     AsyValue args[2] = {ASY_INT(err), ASY_OBJ(asy_str_from_cstr(vm, strerror(err)))};
     AsyValue e = exc_new_slot(vm, vm->exc_types[oserror_subclass(err)], 2, args, NULL);
-    if (filename) {
+    if (!ASY_IS_UNDEF(filename)) {
         AsyException *x = exc_of(e);
         x->dict = asy_dict_new(vm);
-        asy_dict_set_cstr(vm, x->dict, "filename", ASY_OBJ(asy_str_from_cstr(vm, filename)));
+        asy_dict_set_cstr(vm, x->dict, "filename", filename);
     }
     vm->exc = exc_of(e);
     return ASY_ERR;
+}
+
+AsyValue asy_raise_oserror(AsyVM *vm, int err, const char *filename) {
+    return asy_raise_oserror_value(
+        vm, err, filename ? ASY_OBJ(asy_str_from_cstr(vm, filename)) : ASY_UNDEF);
 }

@@ -15,18 +15,65 @@
 #include <unistd.h>
 
 #include "compiler.h"
+#include "number.h"
 #include "vm.h"
 
 extern char **environ;
 
 /* ---- argument helpers ---- */
 
+/* A path argument as CPython's path_t converts it: a str, or an object whose __fspath__
+ * returns one, without NUL (*path, which the str keeps; no safepoint comes before its use);
+ * with `fd` given, also a file descriptor (*fd, *path NULL): an int, bool or __index__
+ * object that fits a C int (OverflowError otherwise). False with an exception pending. */
+static bool path_or_fd(AsyVM *vm, const char *fname, AsyValue v, int *fd, const char **path) {
+    *path = NULL;
+    if (fd && (ASY_IS_INTLIKE(v) || asy_isinstance(vm, v, ASY_TYPE(vm, int)) ||
+               !ASY_IS_UNDEF(asy_type_lookup(asy_type_of(vm, v), ASY_S(vm, __index__))))) {
+        AsyValue n = asy_num_index(vm, v);
+        if (ASY_IS_ERR(n)) return false;
+        int over = 0;
+        int64_t i = asy_num_int_as_i64(n, &over);
+        if (over || i > INT_MAX || i < INT_MIN) {
+            asy_raise(vm, ASY_EXC_OverflowError, "fd is %s",
+                      over > 0 || i > 0 ? "greater than maximum" : "less than minimum");
+            return false;
+        }
+        *fd = (int)i;
+        return true;
+    }
+    AsyStr *s = NULL;
+    if (ASY_IS_OBJ(v) && asy_isinstance(vm, v, ASY_TYPE(vm, str))) {
+        s = (AsyStr *)ASY_AS_OBJ(v);
+    } else {
+        AsyType *t = asy_type_of(vm, v);
+        AsyValue f = asy_type_lookup(t, asy_str_intern_cstr(vm, "__fspath__"));
+        if (ASY_IS_UNDEF(f)) {
+            asy_raise(vm, ASY_EXC_TypeError, "%s: path should be string, bytes%s, not %s", fname,
+                      fd ? ", os.PathLike or integer" : " or os.PathLike", t->name);
+            return false;
+        }
+        AsyValue r = asy_call_unbound(vm, f, v, t, 0, NULL, NULL);
+        if (ASY_IS_ERR(r)) return false;
+        if (!(ASY_IS_OBJ(r) && asy_isinstance(vm, r, ASY_TYPE(vm, str)))) {
+            asy_raise(vm, ASY_EXC_TypeError,
+                      "expected %s.__fspath__() to return str or bytes, not %s", t->name,
+                      asy_type_name(vm, r));
+            return false;
+        }
+        s = (AsyStr *)ASY_AS_OBJ(r);
+    }
+    if (strlen(s->data) != s->len) {
+        asy_raise(vm, ASY_EXC_ValueError, "embedded null byte");
+        return false;
+    }
+    *path = s->data;
+    return true;
+}
+
 static const char *arg_path(AsyVM *vm, const char *fname, AsyValue v) {
-    if (ASY_IS_OBJ(v) && asy_isinstance(vm, v, ASY_TYPE(vm, str)))
-        return ((AsyStr *)ASY_AS_OBJ(v))->data;
-    asy_raise(vm, ASY_EXC_TypeError, "%s: path should be string, bytes or os.PathLike, not %s",
-              fname, asy_type_name(vm, v));
-    return NULL;
+    const char *p;
+    return path_or_fd(vm, fname, v, NULL, &p) ? p : NULL;
 }
 
 static const char *arg_str(AsyVM *vm, AsyValue v) {
@@ -381,22 +428,20 @@ static AsyValue path_expanduser(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw
 
 typedef enum { STAT_EXISTS, STAT_FILE, STAT_DIR } StatTest;
 
+/* os.path.exists/isfile/isdir: CPython's call os.stat, so take its arguments, except
+ * that an OSError or a ValueError (a NUL in the path) is the answer False. */
 static AsyValue path_stat_test(AsyVM *vm, const char *fname, int argc, AsyValue *argv, AsyDict *kw,
                                StatTest test) {
+    if (!asy_check_nokw(vm, fname, kw) || !asy_check_args(vm, fname, argc, 1, 1)) return ASY_ERR;
     const char *p;
+    int fd = -1;
     struct stat st;
-    if (argc == 1 && !kw && ASY_IS_INT(argv[0])) { /* an int is a file descriptor: fstat */
-        int64_t fd = ASY_AS_INT(argv[0]);
-        if (fd < INT_MIN || fd > INT_MAX || fstat((int)fd, &st) != 0) return ASY_FALSE;
-    } else {
-        if (argc == 1 && !kw &&
-            !(ASY_IS_OBJ(argv[0]) && asy_isinstance(vm, argv[0], ASY_TYPE(vm, str))))
-            return asy_raise(vm, ASY_EXC_TypeError,
-                             "stat: path should be string, bytes, os.PathLike or integer, not %s",
-                             asy_type_name(vm, argv[0]));
-        if (ASY_IS_ERR(path_one(vm, fname, argc, argv, kw, &p))) return ASY_ERR;
-        if (stat(p, &st) != 0) return ASY_FALSE;
+    if (!path_or_fd(vm, "stat", argv[0], &fd, &p)) {
+        if (!asy_exc_matches(vm, ASY_EXC_ValueError)) return ASY_ERR;
+        asy_exc_clear(vm);
+        return ASY_FALSE;
     }
+    if ((p ? stat(p, &st) : fstat(fd, &st)) != 0) return ASY_FALSE;
     if (test == STAT_FILE) return ASY_BOOL(S_ISREG(st.st_mode));
     if (test == STAT_DIR) return ASY_BOOL(S_ISDIR(st.st_mode));
     return ASY_TRUE;
@@ -432,18 +477,15 @@ static AsyValue stat_call(AsyVM *vm, const char *fname, int argc, AsyValue *argv
                           bool follow) {
     if (!asy_check_nokw(vm, fname, kw) || !asy_check_args(vm, fname, argc, 1, 1)) return ASY_ERR;
     struct stat st;
-    const char *p = NULL;
-    if (ASY_IS_INT(argv[0])) {
-        int64_t fd = ASY_AS_INT(argv[0]);
-        if (fd < INT_MIN || fd > INT_MAX || fstat((int)fd, &st) != 0)
-            return asy_raise_oserror(vm, errno == 0 ? EBADF : errno, NULL);
-    } else {
-        if (!(ASY_IS_OBJ(argv[0]) && asy_isinstance(vm, argv[0], ASY_TYPE(vm, str))))
-            return asy_raise(vm, ASY_EXC_TypeError,
-                             "%s: path should be string, bytes, os.PathLike or integer, not %s",
-                             fname, asy_type_name(vm, argv[0]));
-        p = ((AsyStr *)ASY_AS_OBJ(argv[0]))->data;
+    const char *p;
+    int fd = -1;
+    if (!path_or_fd(vm, fname, argv[0], follow ? &fd : NULL, &p)) return ASY_ERR;
+    if (p) {
         if ((follow ? stat(p, &st) : lstat(p, &st)) != 0) return asy_raise_oserror(vm, errno, p);
+    } else if (fd == -1 || fstat(fd, &st) != 0) {
+        /* CPython names the argument as the filename; its path_t takes -1 for "no fd" and
+         * so calls stat(NULL), which fails with EFAULT */
+        return asy_raise_oserror_value(vm, fd == -1 ? EFAULT : errno, argv[0]);
     }
     AsyValue osv = asy_dict_get_cstr(vm, vm->modules, "os");
     if (ASY_IS_UNDEF(osv)) return asy_raise(vm, ASY_EXC_SystemError, "os is not in sys.modules");

@@ -400,6 +400,8 @@ AsyValue asy_raise_memory(AsyVM *vm);               /* MemoryError without alloc
 /* OSError (or the subclass errno maps to, e.g. FileNotFoundError) with args
  * (errno, strerror) and `filename` (or NULL): "[Errno 2] No such file or directory: 'x'". */
 AsyValue asy_raise_oserror(AsyVM *vm, int err, const char *filename);
+/* The same with any filename value (an int for a file descriptor), none when UNDEF. */
+AsyValue asy_raise_oserror_value(AsyVM *vm, int err, AsyValue filename);
 /* UnicodeEncodeError/UnicodeDecodeError(encoding, object, start, end, reason), with their
  * attributes and CPython's message (object is the str or bytes; start/end index it). */
 AsyValue asy_raise_unicode_error(AsyVM *vm, AsyExcId type, const char *encoding,
