@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "compiler.h"
 #include "diag.h"
 #include "loop.h"
 #include "vm.h"
@@ -99,104 +100,151 @@ static AsyValue t_sleep(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
 
 /* ---- struct_time ---- */
 
-static const char *const tm_fields[] = {"tm_year", "tm_mon",  "tm_mday", "tm_hour", "tm_min",
-                                        "tm_sec",  "tm_wday", "tm_yday", "tm_isdst"};
 #define TM_NFIELDS 9
 
-typedef struct {
-    AsyObj hdr;
-    int64_t f[TM_NFIELDS];
-    long gmtoff;
-    char zone[16];
-} AsyStructTime;
+/* time.struct_time, CPython's struct sequence: a tuple of the nine tm_ fields, with
+ * tm_zone and tm_gmtoff as attributes only, made from any 9- to 11-sequence (the last two
+ * default to a dict's items of those names, or None). Written in asy and made on first
+ * use of the name (localtime and its kin make it too), as sys.version_info is. */
+static const char struct_time_src[] =
+    "class struct_time(tuple):\n"
+    "    n_sequence_fields = 9\n"
+    "    n_fields = 11\n"
+    "    n_unnamed_fields = 0\n"
+    "    __match_args__ = ('tm_year', 'tm_mon', 'tm_mday', 'tm_hour', 'tm_min', 'tm_sec',\n"
+    "                      'tm_wday', 'tm_yday', 'tm_isdst')\n"
+    "\n"
+    "    _missing = object()\n"
+    "\n"
+    "    def __new__(cls, sequence=_missing, dict=None):\n"
+    "        if sequence is struct_time._missing:\n"
+    "            raise TypeError(\"structseq() missing required argument 'sequence' (pos 1)\")\n"
+    "        try:\n"
+    "            it = iter(sequence)\n"
+    "        except TypeError:\n"
+    "            raise TypeError('constructor requires a sequence') from None\n"
+    "        seq = tuple(it)\n"
+    "        n = len(seq)\n"
+    "        if n < 9:\n"
+    "            raise TypeError('time.struct_time() takes an at least 9-sequence '\n"
+    "                            '(%d-sequence given)' % n)\n"
+    "        if n > 11:\n"
+    "            raise TypeError('time.struct_time() takes an at most 11-sequence '\n"
+    "                            '(%d-sequence given)' % n)\n"
+    "        if dict is not None and not isinstance(dict, type({})):\n"
+    "            raise TypeError('time.struct_time() takes a dict as second arg, if any')\n"
+    "        extra = tuple(seq[i] if i < n else None if dict is None else dict.get(name)\n"
+    "                      for i, name in ((9, 'tm_zone'), (10, 'tm_gmtoff')))\n"
+    "        self = tuple.__new__(cls, seq[:9])\n"
+    "        object.__setattr__(self, '_extra', extra)\n"
+    "        return self\n"
+    "\n"
+    "    def __init_subclass__(cls, **kw):\n"
+    "        raise TypeError(\"type 'time.struct_time' is not an acceptable base type\")\n"
+    "\n"
+    "    def __setattr__(self, name, value):\n"
+    "        if name in struct_time.__match_args__ or name in ('tm_zone', 'tm_gmtoff'):\n"
+    "            raise AttributeError('readonly attribute')\n"
+    "        raise AttributeError(\"'time.struct_time' object has no attribute '%s'\" % name)\n"
+    "\n"
+    "    __delattr__ = lambda self, name: struct_time.__setattr__(self, name, None)\n"
+    "\n"
+    "    def __repr__(self):\n"
+    "        return 'time.struct_time(%s)' % ', '.join(\n"
+    "            '%s=%r' % f for f in zip(struct_time.__match_args__, self))\n"
+    "\n"
+    "    def __reduce__(self):\n"
+    "        return (struct_time, (tuple(self), {'tm_zone': self._extra[0],\n"
+    "                                            'tm_gmtoff': self._extra[1]}))\n"
+    "\n"
+    "    tm_zone = property(lambda self: self._extra[0])\n"
+    "    tm_gmtoff = property(lambda self: self._extra[1])\n"
+    "\n"
+    "\n"
+    "for _i, _n in enumerate(struct_time.__match_args__):\n"
+    "    setattr(struct_time, _n, property(lambda self, _i=_i: self[_i]))\n"
+    "del _i, _n\n";
 
-static AsyType *struct_time_type(AsyVM *vm);
+static void make_struct_time(AsyVM *vm, AsyModule *m) {
+    AsyCode *code =
+        asy_compile(vm, struct_time_src, sizeof struct_time_src - 1, "<time>", ASY_PARSE_MODULE);
+    if (!code) return;
+    asy_root_push(vm, ASY_OBJ(code));
+    asy_vm_run_code(vm, code, m->dict);
+    asy_root_pop(vm, 1);
+}
+
+static const char *const struct_time_names[] = {"struct_time", NULL};
+static const AsyLazyPart time_parts[] = {{struct_time_names, make_struct_time}, {NULL, NULL}};
+
+/* The struct_time class, made now if `make` and it is not yet (ERR with an exception
+ * pending when that fails); UNDEF when not made. */
+static AsyValue struct_time_class(AsyVM *vm, bool make) {
+    AsyValue mv = asy_dict_get_cstr(vm, vm->modules, "time");
+    if (ASY_IS_UNDEF(mv)) return asy_raise(vm, ASY_EXC_SystemError, "time is not in sys.modules");
+    AsyModule *m = (AsyModule *)ASY_AS_OBJ(mv);
+    if (make && asy_module_make_for(vm, m, "struct_time") < 0) return ASY_ERR;
+    AsyValue cls = asy_dict_get_cstr(vm, m->dict, "struct_time");
+    if (make && ASY_IS_UNDEF(cls))
+        return asy_raise(vm, ASY_EXC_SystemError, "time.struct_time is missing");
+    return cls;
+}
 
 static AsyValue struct_time_new(AsyVM *vm, const struct tm *tm) {
-    AsyStructTime *st = asy_gc_alloc(vm, struct_time_type(vm), sizeof(AsyStructTime));
-    int64_t v[TM_NFIELDS] = {tm->tm_year + 1900,    tm->tm_mon + 1,  tm->tm_mday,
-                             tm->tm_hour,           tm->tm_min,      tm->tm_sec,
-                             (tm->tm_wday + 6) % 7, tm->tm_yday + 1, tm->tm_isdst};
-    memcpy(st->f, v, sizeof v);
-    st->gmtoff = tm->tm_gmtoff;
-    snprintf(st->zone, sizeof st->zone, "%s", tm->tm_zone ? tm->tm_zone : "");
-    return ASY_OBJ(st);
+    AsyValue cls = struct_time_class(vm, true);
+    if (ASY_IS_ERR(cls)) return ASY_ERR;
+    AsyValue f[TM_NFIELDS + 2] = {ASY_INT(tm->tm_year + 1900L),
+                                  ASY_INT(tm->tm_mon + 1),
+                                  ASY_INT(tm->tm_mday),
+                                  ASY_INT(tm->tm_hour),
+                                  ASY_INT(tm->tm_min),
+                                  ASY_INT(tm->tm_sec),
+                                  ASY_INT((tm->tm_wday + 6) % 7),
+                                  ASY_INT(tm->tm_yday + 1),
+                                  ASY_INT(tm->tm_isdst),
+                                  ASY_NONE,
+                                  ASY_INT(tm->tm_gmtoff)};
+    AsyStr *zone = asy_str_from_cstr(vm, tm->tm_zone ? tm->tm_zone : "");
+    if (!zone) return ASY_ERR;
+    f[TM_NFIELDS] = ASY_OBJ(zone);
+    AsyTuple *t = asy_tuple_from_array(vm, f, TM_NFIELDS + 2);
+    if (!t) return ASY_ERR;
+    asy_root_push(vm, ASY_OBJ(t));
+    AsyValue arg = ASY_OBJ(t);
+    AsyValue r = asy_call(vm, cls, 1, &arg, NULL);
+    asy_root_pop(vm, 1);
+    return r;
 }
 
-static AsyValue st_repr(AsyVM *vm, AsyValue self) {
-    AsyStructTime *st = (AsyStructTime *)ASY_AS_OBJ(self);
-    AsyStrBuf b;
-    asy_strbuf_init(&b);
-    asy_strbuf_append_cstr(vm, &b, "time.struct_time(");
-    for (int i = 0; i < TM_NFIELDS; i++)
-        asy_strbuf_printf(vm, &b, "%s%s=%lld", i ? ", " : "", tm_fields[i], (long long)st->f[i]);
-    asy_strbuf_append_cstr(vm, &b, ")");
-    AsyStr *s = asy_strbuf_finish(vm, &b);
-    return s ? ASY_OBJ(s) : ASY_ERR;
-}
-
-static AsyValue st_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
-    AsyStructTime *st = (AsyStructTime *)ASY_AS_OBJ(self);
-    for (int i = 0; i < TM_NFIELDS; i++)
-        if (strcmp(name->data, tm_fields[i]) == 0) return ASY_INT(st->f[i]);
-    if (strcmp(name->data, "tm_zone") == 0) return ASY_OBJ(asy_str_from_cstr(vm, st->zone));
-    if (strcmp(name->data, "tm_gmtoff") == 0) return ASY_INT(st->gmtoff);
-    return ASY_TYPE(vm, object)->getattr(vm, self, name);
-}
-
-static AsyValue st_getitem(AsyVM *vm, AsyValue self, AsyValue key) {
-    AsyStructTime *st = (AsyStructTime *)ASY_AS_OBJ(self);
-    int64_t i;
-    if (!asy_index(vm, key, &i)) return ASY_ERR;
-    if (i < 0) i += TM_NFIELDS;
-    if (i < 0 || i >= TM_NFIELDS)
-        return asy_raise(vm, ASY_EXC_IndexError, "tuple index out of range");
-    return ASY_INT(st->f[i]);
-}
-
-static int64_t st_len(AsyVM *vm, AsyValue self) {
-    ASY_UNUSED(vm);
-    ASY_UNUSED(self);
-    return TM_NFIELDS;
-}
-
-static AsyValue st_iter(AsyVM *vm, AsyValue self) {
-    AsyStructTime *st = (AsyStructTime *)ASY_AS_OBJ(self);
-    AsyValue items[TM_NFIELDS];
-    for (int i = 0; i < TM_NFIELDS; i++)
-        items[i] = ASY_INT(st->f[i]);
-    AsyTuple *t = asy_tuple_from_array(vm, items, TM_NFIELDS);
-    return t ? asy_iter(vm, ASY_OBJ(t)) : ASY_ERR;
-}
-
-/* The type lives in the time module's dict (so the GC keeps it) under struct_time. */
-static AsyType *struct_time_type(AsyVM *vm) {
-    AsyValue m = asy_dict_get_cstr(vm, vm->modules, "time");
-    AsyValue t = ASY_IS_OBJ(m)
-                     ? asy_dict_get_cstr(vm, ((AsyModule *)ASY_AS_OBJ(m))->dict, "struct_time")
-                     : ASY_UNDEF;
-    return ASY_IS_OBJ(t) ? (AsyType *)ASY_AS_OBJ(t) : ASY_TYPE(vm, object);
-}
-
-/* A struct tm from a struct_time or a 9-tuple; false with CPython's TypeError for fname. */
+/* A struct tm from a tuple of nine ints (a struct_time's tm_zone and tm_gmtoff too, as
+ * CPython's gettmarg); false with CPython's TypeError for fname. The zone points into the
+ * struct_time's str, which the caller's argument keeps. */
 static bool tm_from_value(AsyVM *vm, AsyValue v, struct tm *tm, const char *fname) {
     int64_t f[TM_NFIELDS];
     memset(tm, 0, sizeof *tm);
-    if (ASY_IS_OBJ(v) && ASY_AS_OBJ(v)->type == struct_time_type(vm)) {
-        AsyStructTime *st = (AsyStructTime *)ASY_AS_OBJ(v);
-        memcpy(f, st->f, sizeof f);
-        tm->tm_gmtoff = st->gmtoff;
-    } else if (ASY_IS_OBJ(v) && ASY_AS_OBJ(v)->type == ASY_TYPE(vm, tuple)) {
-        AsyTuple *t = (AsyTuple *)ASY_AS_OBJ(v);
-        if (t->len != TM_NFIELDS) {
-            asy_raise(vm, ASY_EXC_TypeError, "%s(): illegal time tuple argument", fname);
-            return false;
-        }
-        for (int i = 0; i < TM_NFIELDS; i++)
-            if (!asy_index(vm, t->items[i], &f[i])) return false;
-    } else {
+    if (!(ASY_IS_OBJ(v) && asy_isinstance(vm, v, ASY_TYPE(vm, tuple)))) {
         asy_raise(vm, ASY_EXC_TypeError, "Tuple or struct_time argument required");
         return false;
+    }
+    AsyTuple *t = (AsyTuple *)ASY_AS_OBJ(v);
+    if (t->len != TM_NFIELDS) {
+        asy_raise(vm, ASY_EXC_TypeError, "%s(): illegal time tuple argument", fname);
+        return false;
+    }
+    for (int i = 0; i < TM_NFIELDS; i++)
+        if (!asy_index(vm, t->items[i], &f[i])) return false;
+    AsyValue cls = struct_time_class(vm, false);
+    if (ASY_IS_ERR(cls)) return false;
+    if (ASY_IS_OBJ(cls) && ASY_AS_OBJ(v)->type == (AsyType *)ASY_AS_OBJ(cls)) {
+        AsyValue zone = asy_getattr(vm, v, asy_str_intern_cstr(vm, "tm_zone"));
+        if (ASY_IS_ERR(zone)) return false;
+        if (ASY_IS_OBJ(zone) && asy_isinstance(vm, zone, ASY_TYPE(vm, str)))
+            tm->tm_zone = ((AsyStr *)ASY_AS_OBJ(zone))->data;
+        AsyValue off = asy_getattr(vm, v, asy_str_intern_cstr(vm, "tm_gmtoff"));
+        if (ASY_IS_ERR(off)) return false;
+        int64_t gmtoff;
+        if (!ASY_IS_NONE(off) && !asy_index(vm, off, &gmtoff)) return false;
+        if (!ASY_IS_NONE(off)) tm->tm_gmtoff = (long)gmtoff;
     }
     tm->tm_year = (int)(f[0] - 1900);
     tm->tm_mon = (int)(f[1] - 1);
@@ -326,16 +374,8 @@ static const AsyMethodDef time_functions[] = {
 void asy_mod_time_init(AsyVM *vm) {
     AsyModule *m = asy_module_new(vm, "time");
     asy_module_add_functions(vm, m, time_functions);
-    AsyType *st =
-        asy_type_new_builtin(vm, "struct_time", ASY_TYPE(vm, object), sizeof(AsyStructTime));
-    st->module = asy_str_intern_cstr(vm, "time");
-    st->repr = st_repr;
-    st->getattr = st_getattr;
-    st->getitem = st_getitem;
-    st->len = st_len;
-    st->iter = st_iter;
-    asy_type_ready(vm, st);
-    asy_dict_set_cstr(vm, m->dict, "struct_time", ASY_OBJ(st));
+    asy_dict_set_str(vm, m->dict, ASY_S(vm, __builtins__), ASY_OBJ(vm->builtins));
+    asy_module_set_lazy(m, time_parts);
     /* the local zone, as CPython's init_timezone reads it (glibc's tzset globals) */
     tzset();
     asy_dict_set_cstr(vm, m->dict, "timezone", ASY_INT(timezone));
