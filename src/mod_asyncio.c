@@ -701,7 +701,9 @@ static AsyValue aio_current_task(AsyVM *vm, int argc, AsyValue *argv, AsyDict *k
     if (!asy_check_args(vm, "current_task", argc, 0, 1)) return ASY_ERR;
     if (argc == 0 && !loop_of(vm)->running) return no_running_loop(vm);
     AsyTask *t = asy_task_current(vm);
-    return t ? ASY_OBJ(t) : ASY_NONE;
+    if (!t) return ASY_NONE;
+    asy_task_held(t);
+    return ASY_OBJ(t);
 }
 
 static AsyValue aio_all_tasks(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
@@ -711,8 +713,10 @@ static AsyValue aio_all_tasks(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) 
     if (!asy_check_args(vm, "all_tasks", argc, 0, 1)) return ASY_ERR;
     if (argc == 0 && !loop_of(vm)->running) return no_running_loop(vm);
     AsySet *s = asy_set_new(vm, false);
-    for (AsyTask *t = loop_of(vm)->tasks; t; t = t->anext)
+    for (AsyTask *t = loop_of(vm)->tasks; t; t = t->anext) {
+        asy_task_held(t);
         if (asy_set_add(vm, s, ASY_OBJ(t)) < 0) return ASY_ERR;
+    }
     return ASY_OBJ(s);
 }
 

@@ -145,6 +145,7 @@ bool asy_future_add_cb(AsyVM *vm, AsyFuture *f, AsyLoopFn fn, AsyValue arg) {
     f->cbs[f->ncb].fn = fn;
     f->cbs[f->ncb].arg = arg;
     f->ncb++;
+    f->dropped = 0; /* its callback's handle will hold it, and may hand it to asy code */
     return true;
 }
 
@@ -577,6 +578,34 @@ static AsyStr *creation_site(AsyVM *vm) {
                           (int)fr->code->locs[pc].line);
 }
 
+/* Where the task being made was asked for: the running frame, its pc past the call. */
+static void task_note_maker(AsyVM *vm, AsyTask *t) {
+    AsyFiber *f = vm->fiber;
+    vm->made_task = NULL;
+    if (!f || f->nframes == 0) return;
+    const AsyFrame *fr = &f->frames[f->nframes - 1];
+    vm->made_task = t;
+    vm->made_fiber = f;
+    vm->made_code = fr->code;
+    vm->made_pc = fr->pc;
+}
+
+/* The statement `asyncio.create_task(work())` (or ensure_future, loop.create_task, Task())
+ * drops the task at the POP_TOP right after the call that made it: then no asy code holds
+ * it, and none can get it again but through current_task, all_tasks or a done callback
+ * (asy_task_held). The task that the call made and that POP_TOP drops is told apart from
+ * one a helper made (and may keep) by the place: the same frame, one instruction on. */
+void asy_task_dropped(AsyVM *vm, AsyValue v) {
+    if (ASY_AS_OBJ(v) != vm->made_task) return;
+    vm->made_task = NULL;
+    AsyFiber *f = vm->fiber;
+    if (!f || f->nframes == 0 || f != vm->made_fiber) return;
+    const AsyFrame *fr = &f->frames[f->nframes - 1];
+    if (fr->code != vm->made_code || fr->pc != vm->made_pc + 1) return;
+    AsyTask *t = task_of(v);
+    if (t->fut.state == ASY_FUT_PENDING && t->fut.ncb == 0) t->fut.dropped = 1;
+}
+
 AsyTask *asy_task_new(AsyVM *vm, AsyValue coro, AsyValue name) {
     /* The Task-N counter moves even when a name is given: asyncio.create_task names the
      * task after making it. Callers that must not spend a number pass it back. */
@@ -591,6 +620,7 @@ AsyTask *asy_task_new(AsyVM *vm, AsyValue coro, AsyValue name) {
         ((AsyOp *)ASY_AS_OBJ(coro))->awaited = 1; /* the task owns it now */
     }
     t->num = ++L->task_counter;
+    task_note_maker(vm, t);
     if (ASY_UNLIKELY(L->debug || vm->dump_tasks || vm->trace)) {
         /* --dump-tasks alone names the asy line, and keeps the repr CPython's */
         t->created_debug = L->debug;
@@ -750,6 +780,16 @@ static AsyRunStatus task_run(AsyVM *vm, AsyTask *t, AsyValue exc, AsyValue *out)
     return asy_fiber_resume(vm, f, ASY_NONE, exc, false, out);
 }
 
+/* A task nobody holds is done (asy_task_dropped): in CPython its last reference goes with
+ * the step's handle, right after this, and an exception nobody retrieved is logged then.
+ * A KeyboardInterrupt or SystemExit leaving it stops the loop instead. */
+static void report_unretrieved(AsyVM *vm, AsyFuture *f);
+
+static void task_dropped_done(AsyVM *vm, AsyTask *t) {
+    t->fut.dropped = 0;
+    if (t->fut.log_tb && !loop_of(vm)->fatal) report_unretrieved(vm, &t->fut);
+}
+
 /* Task.__step: run the coroutine until it waits, returns or raises. */
 static void task_step(AsyVM *vm, AsyTask *t, AsyValue exc) {
     AsyLoop *L = loop_of(vm);
@@ -780,6 +820,7 @@ static void task_step(AsyVM *vm, AsyTask *t, AsyValue exc) {
     case ASY_RUN_SUSPENDED: task_suspended(vm, t, out); break;
     }
     if (ASY_UNLIKELY(vm->trace)) asy_trace_step_end(vm, t);
+    if (ASY_UNLIKELY(t->fut.dropped) && t->fut.state != ASY_FUT_PENDING) task_dropped_done(vm, t);
 }
 
 /* A future the task awaited is done: step it, with the future's exception if any. */
@@ -1250,6 +1291,20 @@ void asy_loop_log_slow(AsyVM *vm, const AsyHandle *h, double dt) {
     fflush(err);
 }
 
+/* "Task exception was never retrieved" for f (the caller keeps it), once. */
+static void report_unretrieved(AsyVM *vm, AsyFuture *f) {
+    f->log_tb = 0;
+    AsyStr *msg = asy_str_printf(vm, "%s exception was never retrieved", type_name_of(&f->hdr));
+    if (!msg) {
+        asy_exc_clear(vm);
+        return;
+    }
+    asy_loop_log_error(vm, msg->data, "future", ASY_OBJ(f), (AsyException *)ASY_AS_OBJ(f->result));
+}
+
+/* The failures still held somewhere when asyncio.run ends, in the order they happened:
+ * CPython reports each when its last reference goes, which for these is at the latest
+ * at the end of the run (a task kept in a list: when the list goes). */
 void asy_task_report_unretrieved(AsyVM *vm) {
     AsyLoop *L = loop_of(vm);
     AsyList *l = L->unretrieved;
@@ -1259,15 +1314,7 @@ void asy_task_report_unretrieved(AsyVM *vm) {
     asy_root_push(vm, ASY_OBJ(l));
     for (int64_t i = 0; i < l->len; i++) {
         AsyFuture *f = fut_of(l->items[i]);
-        if (!f->log_tb) continue;
-        f->log_tb = 0;
-        AsyStr *msg = asy_str_printf(vm, "%s exception was never retrieved", type_name_of(&f->hdr));
-        if (!msg) {
-            asy_exc_clear(vm);
-            continue;
-        }
-        asy_loop_log_error(vm, msg->data, "future", ASY_OBJ(f),
-                           (AsyException *)ASY_AS_OBJ(f->result));
+        if (f->log_tb) report_unretrieved(vm, f);
     }
     asy_root_pop(vm, 1);
 }

@@ -42,6 +42,8 @@ typedef struct AsyFuture {
     uint8_t kind;         /* AsyFutKind                                               */
     uint8_t has_exc : 1;  /* FINISHED with an exception (in result)                   */
     uint8_t log_tb : 1;   /* that exception was never retrieved                       */
+    uint8_t dropped : 1;  /* a task no asy code holds (asy_task_dropped): reported when it
+                             fails, at once, as CPython does when its last reference goes */
     uint8_t cb_log2;      /* cbs holds 1 << cb_log2 callbacks (a byte, not a uint32, so
                              that the flags and ncb share 8 bytes)                    */
     uint32_t ncb;
@@ -197,6 +199,9 @@ void asy_task_mark_list(AsyVM *vm, AsyTask *head);
 bool asy_loop_run_until_done(AsyVM *vm, AsyFuture *f);
 /* Print "Task exception was never retrieved" for every failed future nobody looked at. */
 void asy_task_report_unretrieved(AsyVM *vm);
+/* Asy code gets hold of t again (current_task, all_tasks, a done callback): it is no
+ * longer a dropped task. */
+static inline void asy_task_held(AsyTask *t) { t->fut.dropped = 0; }
 /* Log an error from a callback or a task the way asyncio's default exception handler
  * does: message, then "future: <repr>" / "handle: <repr>" (label NULL: none), then the
  * traceback. Clears the pending exception `exc`. */

@@ -405,6 +405,7 @@ dispatch:
         if (ASY_UNLIKELY(ARG) && ASY_IS_OBJ(*sp)) {
             SYNC();
             asy_unawaited_dropped(vm, *sp);
+            asy_task_dropped(vm, *sp);
         }
         DISPATCH();
     }

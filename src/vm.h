@@ -257,6 +257,10 @@ struct AsyVM {
     AsyObj *unawaited_drop;
     AsyStr *unawaited_drop_file;
     int32_t unawaited_drop_line;
+    /* The task made last (task.c) and where: its maker's fiber, code and pc after the
+     * call. Only compared, never followed: a POP_TOP right after that call drops it. */
+    const void *made_task, *made_fiber, *made_code;
+    int32_t made_pc;
     bool exiting;
 
     /* -- output -- */
@@ -760,6 +764,10 @@ void asy_warn_never_awaited_at(AsyVM *vm, AsyObj *coro, const char *qualname, co
  * never awaited, collect now, so that it warns here, naming this line, as CPython does
  * when the last reference goes. Needs the running frame's pc and sp published. */
 void asy_unawaited_dropped(AsyVM *vm, AsyValue v);
+/* v was just dropped by an expression statement (POP_TOP, pc published): if it is the
+ * task the call just before made (`asyncio.create_task(work())` on its own), no asy code
+ * holds it any more, and its failure is reported at once (task.c). */
+void asy_task_dropped(AsyVM *vm, AsyValue v);
 /* The program is over (asy_vm_exit, asy_vm_free): report the coroutines never awaited
  * that are garbage, then treat the rest as CPython's shutdown does ("sys:1"). */
 void asy_unawaited_exit(AsyVM *vm);
