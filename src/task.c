@@ -780,11 +780,11 @@ static AsyRunStatus task_run(AsyVM *vm, AsyTask *t, AsyValue exc, AsyValue *out)
     return asy_fiber_resume(vm, f, ASY_NONE, exc, false, out);
 }
 
+static void report_unretrieved(AsyVM *vm, AsyFuture *f);
+
 /* A task nobody holds is done (asy_task_dropped): in CPython its last reference goes with
  * the step's handle, right after this, and an exception nobody retrieved is logged then.
  * A KeyboardInterrupt or SystemExit leaving it stops the loop instead. */
-static void report_unretrieved(AsyVM *vm, AsyFuture *f);
-
 static void task_dropped_done(AsyVM *vm, AsyTask *t) {
     t->fut.dropped = 0;
     if (t->fut.log_tb && !loop_of(vm)->fatal) report_unretrieved(vm, &t->fut);
