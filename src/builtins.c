@@ -297,7 +297,11 @@ static AsyValue bi_getattr(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     if (!no_kw(vm, "getattr", kw) || !asy_check_args(vm, "getattr", argc, 2, 3)) return ASY_ERR;
     AsyStr *name = attr_name(vm, argv[1]);
     if (!name) return ASY_ERR;
-    if (argc == 2) return asy_getattr(vm, argv[0], name);
+    if (argc == 2) {
+        AsyValue v = asy_getattr(vm, argv[0], name);
+        if (ASY_IS_ERR(v)) asy_attribute_error_context(vm, argv[0], name);
+        return v;
+    }
     AsyValue v = asy_getattr_opt(vm, argv[0], name);
     return ASY_IS_UNDEF(v) ? argv[2] : v;
 }

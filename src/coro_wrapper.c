@@ -158,5 +158,7 @@ static AsyType *wrapper_type(AsyVM *vm, const char *name) {
 
 void asy_coro_wrapper_init(AsyVM *vm) {
     vm->types[ASY_TYPE_coroutine_wrapper] = wrapper_type(vm, "coroutine_wrapper");
-    vm->types[ASY_TYPE_FutureIter] = wrapper_type(vm, "FutureIter");
+    AsyType *fi = vm->types[ASY_TYPE_FutureIter] = wrapper_type(vm, "FutureIter");
+    fi->module = asy_str_intern_cstr(vm, "_asyncio");
+    asy_type_set_tp_name(vm, fi, "_asyncio.FutureIter");
 }

@@ -39,7 +39,7 @@ AsyValue asy_doc_of_type(AsyVM *vm, AsyType *t) {
     if ((t->tflags & ASY_TYPE_HEAP) || !t->dict ||
         (t->module && strcmp(t->module->data, "builtins") != 0))
         return ASY_NONE;
-    AsyValue doc = asy_doc_fill(vm, t->dict, t->name);
+    AsyValue doc = asy_doc_fill(vm, t->dict, asy_type_short_name(t));
     if (!ASY_IS_NONE(doc) && !ASY_IS_ERR(doc)) asy_type_modified(vm, t);
     return doc;
 }

@@ -1125,7 +1125,7 @@ static AsyValue bin_repr(AsyVM *vm, AsyValue self) {
     AsyBinFile *f = BIN(self);
     AsyStrBuf b;
     asy_strbuf_init(&b);
-    asy_strbuf_printf(vm, &b, "<_io.%s ", ASY_AS_OBJ(self)->type->name);
+    asy_strbuf_printf(vm, &b, "<%s ", ASY_AS_OBJ(self)->type->name);
     if (!repr_name(vm, &b, f->name)) {
         asy_strbuf_free(&b);
         return ASY_ERR;
@@ -1188,8 +1188,9 @@ static const AsyMethodDef bin_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-static AsyType *file_type(AsyVM *vm, const char *name, size_t size, bool text) {
-    AsyType *t = asy_type_new_builtin(vm, name, ASY_TYPE(vm, object), size);
+/* dotted: "_io.<name>", CPython's tp_name */
+static AsyType *file_type(AsyVM *vm, const char *dotted, size_t size, bool text) {
+    AsyType *t = asy_type_new_builtin(vm, strchr(dotted, '.') + 1, ASY_TYPE(vm, object), size);
     t->module = asy_str_intern_cstr(vm, "_io");
     t->tflags |= ASY_TYPE_BASETYPE;
     t->iter = file_iter;
@@ -1210,17 +1211,18 @@ static AsyType *file_type(AsyVM *vm, const char *name, size_t size, bool text) {
     }
     asy_type_add_methods(vm, t, common_methods);
     asy_type_ready(vm, t);
+    asy_type_set_tp_name(vm, t, dotted);
     return t;
 }
 
 /* The file types are made on first use, so scripts that never open a file pay nothing. */
 static void file_types_init(AsyVM *vm) {
     if (ASY_TYPE(vm, TextIOWrapper)) return;
-    ASY_TYPE(vm, BufferedReader) = file_type(vm, "BufferedReader", sizeof(AsyBinFile), false);
-    ASY_TYPE(vm, BufferedWriter) = file_type(vm, "BufferedWriter", sizeof(AsyBinFile), false);
-    ASY_TYPE(vm, BufferedRandom) = file_type(vm, "BufferedRandom", sizeof(AsyBinFile), false);
-    ASY_TYPE(vm, FileIO) = file_type(vm, "FileIO", sizeof(AsyBinFile), false);
-    ASY_TYPE(vm, TextIOWrapper) = file_type(vm, "TextIOWrapper", sizeof(AsyTextFile), true);
+    ASY_TYPE(vm, BufferedReader) = file_type(vm, "_io.BufferedReader", sizeof(AsyBinFile), false);
+    ASY_TYPE(vm, BufferedWriter) = file_type(vm, "_io.BufferedWriter", sizeof(AsyBinFile), false);
+    ASY_TYPE(vm, BufferedRandom) = file_type(vm, "_io.BufferedRandom", sizeof(AsyBinFile), false);
+    ASY_TYPE(vm, FileIO) = file_type(vm, "_io.FileIO", sizeof(AsyBinFile), false);
+    ASY_TYPE(vm, TextIOWrapper) = file_type(vm, "_io.TextIOWrapper", sizeof(AsyTextFile), true);
 }
 
 /* ------------------------------------------------------------------------------------ */

@@ -258,7 +258,7 @@ AsyValue asy_native_new(AsyVM *vm, const AsyMethodDef *def, AsyValue self, AsyTy
 AsyStr *asy_native_qualname(AsyVM *vm, AsyNative *n) {
     if (n->qualname) return n->qualname;
     if (n->owner && n->owner->name)
-        n->qualname = asy_str_printf(vm, "%s.%s", n->owner->name, n->def->name);
+        n->qualname = asy_str_printf(vm, "%s.%s", asy_type_short_name(n->owner), n->def->name);
     else
         n->qualname = asy_str_from_cstr(vm, n->def->name);
     return n->qualname;
@@ -346,7 +346,7 @@ static AsyValue native_repr(AsyVM *vm, AsyValue self) {
 /* CPython's docstring of a method ("str.split") or of a function of builtins ("len": the
  * native is the one builtins holds, not a module's function of the same name). */
 static const char *native_cpython_doc(AsyVM *vm, AsyNative *n) {
-    if (n->owner) return asy_doc_find(n->owner->name, n->def->name);
+    if (n->owner) return asy_doc_find(asy_type_short_name(n->owner), n->def->name);
     AsyValue b = asy_dict_get_cstr(vm, vm->builtins->dict, n->def->name);
     if (!ASY_IS_OBJ(b) || ASY_AS_OBJ(b)->type != n->hdr.type ||
         ((AsyNative *)ASY_AS_OBJ(b))->def != n->def)

@@ -1679,6 +1679,7 @@ static AsyType *re_type(AsyVM *vm, const char *name, size_t size) {
 
 static void init_types(AsyVM *vm, ReState *st) {
     AsyType *t = st->pattern_type = re_type(vm, "Pattern", sizeof(RePattern));
+    asy_type_set_tp_name(vm, t, "re.Pattern");
     t->traverse = pattern_traverse;
     t->finalize = pattern_finalize;
     t->repr = pattern_repr;
@@ -1688,6 +1689,7 @@ static void init_types(AsyVM *vm, ReState *st) {
     add_getters(vm, t, pattern_getters);
     asy_type_ready(vm, t);
     t = st->match_type = re_type(vm, "Match", sizeof(ReMatch));
+    asy_type_set_tp_name(vm, t, "re.Match");
     t->traverse = match_traverse;
     t->getitem = match_getitem;
     t->repr = match_repr;

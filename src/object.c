@@ -957,6 +957,11 @@ static void type_set_names(AsyVM *vm, AsyType *t) {
     if (!t->dict) t->dict = asy_dict_new(vm);
 }
 
+void asy_type_set_tp_name(AsyVM *vm, AsyType *t, const char *dotted) {
+    type_set_names(vm, t);
+    t->name = dotted;
+}
+
 /* Copies every slot of base into t (the type's behaviour until the maker overrides it). */
 static void type_inherit_slots(AsyType *t, const AsyType *b) {
     t->repr = b->repr;

@@ -1495,6 +1495,7 @@ static AsyValue tm_set_exception(AsyVM *vm, int argc, AsyValue *argv, AsyDict *k
 static const AsyMethodDef task_methods[] = {
     {"set_result", tm_set_result, 0, "Not supported: a task's result is its coroutine's."},
     {"set_exception", tm_set_exception, 0, "Not supported: a task's result is its coroutine's."},
+    {"cancel", fm_cancel, 0, "Request that this task cancel itself."},
     {"get_name", tm_get_name, 0, "Return the name of the task."},
     {"set_name", tm_set_name, 0, "Set the name of the task."},
     {"get_coro", tm_get_coro, 0, "Return the coroutine the task wraps."},
@@ -1575,6 +1576,7 @@ void asy_task_init_types(AsyVM *vm) {
     f->iter = asy_await_iter; /* `yield from future` in a generator-based __await__ */
     asy_type_add_methods(vm, f, future_methods);
     asy_type_ready(vm, f);
+    asy_type_set_tp_name(vm, f, "_asyncio.Future");
     f->await_ = future_await;
     L->types[ASY_AIO_Future] = f;
 
@@ -1585,6 +1587,7 @@ void asy_task_init_types(AsyVM *vm) {
     t->new_ = task_new_slot;
     asy_type_add_methods(vm, t, task_methods);
     asy_type_ready(vm, t);
+    asy_type_set_tp_name(vm, t, "_asyncio.Task");
     t->await_ = future_await;
     L->types[ASY_AIO_Task] = t;
 

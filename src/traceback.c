@@ -332,6 +332,8 @@ static void print_exception_line(AsyVM *vm, PrintCtx *pc, AsyException *e) {
     }
     AsyStr *msg = (AsyStr *)ASY_AS_OBJ(s);
     if (msg->len > 0) fprintf(out, ": %s", msg->data);
+    AsyStr *hint = asy_exception_suggestion(vm, e);
+    if (hint) fprintf(out, ". Did you mean: '%s'?", hint->data);
     fputc('\n', out);
     print_notes(vm, pc, e);
 }

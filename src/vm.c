@@ -68,10 +68,6 @@ static void raise_empty(AsyVM *vm, AsyExcId id) {
     if (!ASY_IS_ERR(e)) vm->exc = (AsyException *)ASY_AS_OBJ(e);
 }
 
-static AsyValue raise_name_error(AsyVM *vm, AsyStr *name) {
-    return asy_raise(vm, ASY_EXC_NameError, "name '%U' is not defined", name);
-}
-
 /* ---- generators and awaits on the fiber ---- */
 
 static bool gen_can_start(AsyVM *vm, AsyGenerator *g) {
@@ -676,7 +672,7 @@ dispatch:
         if (ASY_IS_UNDEF(v)) {
             v = asy_dict_get_str(vm, frame->builtins, name);
             if (ASY_UNLIKELY(ASY_IS_UNDEF(v))) {
-                raise_name_error(vm, name);
+                asy_raise_name_error(vm, name, frame->globals);
                 goto error;
             }
         }
@@ -702,7 +698,7 @@ dispatch:
         int r = asy_dict_del(vm, frame->globals, ASY_OBJ(co->names[ARG]));
         if (r < 0) goto error;
         if (r == 0) {
-            raise_name_error(vm, co->names[ARG]);
+            asy_raise_name_error(vm, co->names[ARG], frame->globals);
             goto error;
         }
         SYNC();
@@ -716,7 +712,7 @@ dispatch:
         if (ASY_IS_UNDEF(v)) v = asy_dict_get_str(vm, frame->globals, name);
         if (ASY_IS_UNDEF(v)) v = asy_dict_get_str(vm, frame->builtins, name);
         if (ASY_IS_UNDEF(v)) {
-            raise_name_error(vm, name);
+            asy_raise_name_error(vm, name, frame->globals);
             goto error;
         }
         PUSH(v);
@@ -736,7 +732,7 @@ dispatch:
         int r = asy_dict_del(vm, ns, ASY_OBJ(co->names[ARG]));
         if (r < 0) goto error;
         if (r == 0) {
-            raise_name_error(vm, co->names[ARG]);
+            asy_raise_name_error(vm, co->names[ARG], frame->globals);
             goto error;
         }
         SYNC();
@@ -753,7 +749,9 @@ dispatch:
             }
         }
         SYNC();
-        v = asy_getattr(vm, sp[-1], co->names[ARG]);
+        AsyValue obj = sp[-1]; /* still on the stack: alive through the call */
+        v = asy_getattr(vm, obj, co->names[ARG]);
+        if (ASY_UNLIKELY(ASY_IS_ERR(v))) asy_attribute_error_context(vm, obj, co->names[ARG]);
         RESYNC();
         CHECK(v);
         vset(sp - 1, v);
@@ -816,6 +814,7 @@ dispatch:
         }
         SYNC();
         v = asy_getattr(vm, obj, name);
+        if (ASY_UNLIKELY(ASY_IS_ERR(v))) asy_attribute_error_context(vm, obj, name);
         RESYNC();
         CHECK(v);
         vset(sp - 1, v);

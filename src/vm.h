@@ -483,6 +483,14 @@ bool asy_callable(AsyVM *vm, AsyValue v);
  * adds methods, and calls asy_type_ready. */
 AsyType *asy_type_new_builtin(AsyVM *vm, const char *name, AsyType *base, size_t basicsize);
 void asy_type_add_methods(AsyVM *vm, AsyType *type, const AsyMethodDef *defs);
+/* A type CPython writes in C inside a module ("_asyncio.Task", "re.Pattern"): messages name
+ * it by `dotted` (a string literal, CPython's tp_name), while __name__ and __qualname__ stay
+ * the part after the last dot, which must be the name it was made with. */
+void asy_type_set_tp_name(AsyVM *vm, AsyType *t, const char *dotted);
+/* The type's __name__ as a C string (t->name may be a dotted tp_name). */
+static inline const char *asy_type_short_name(const AsyType *t) {
+    return t->name_str ? t->name_str->data : t->name;
+}
 void asy_type_ready(AsyVM *vm, AsyType *type);       /* inherit unset slots from base */
 /* t's dict was changed directly: forget every cached type lookup (object.c). */
 void asy_type_modified(AsyVM *vm, AsyType *t);
@@ -692,6 +700,12 @@ AsyValue asy_calliter_new(AsyVM *vm, AsyValue callable, AsyValue sentinel);
 
 /* function.c */
 AsyValue asy_native_new(AsyVM *vm, const AsyMethodDef *def, AsyValue self, AsyType *owner);
+/* suggestions.c: an AttributeError pending from looking up obj.name records both (e.name,
+ * e.obj) unless it has them; a NameError records its name and the globals it was looked
+ * up in; the traceback's "Did you mean: '...'?" hint for e (CPython's rules), or NULL. */
+void asy_attribute_error_context(AsyVM *vm, AsyValue obj, AsyStr *name);
+AsyValue asy_raise_name_error(AsyVM *vm, AsyStr *name, AsyDict *globals);
+AsyStr *asy_exception_suggestion(AsyVM *vm, AsyException *e);
 /* binop_wrappers.c: give built-in type t its operator dunders (str.__add__, set.__or__...). */
 void asy_add_binop_wrappers(AsyVM *vm, AsyType *t);
 /* A native's __qualname__ ("str.join", "print"), made on first use (NULL with an exception
