@@ -471,6 +471,7 @@ static int stack_effect(AsyOpcode op, int arg, bool jump)
     case ASY_OP_GET_ANEXT:
     case ASY_OP_IMPORT_FROM: return 1;
     case ASY_OP_POP_TOP:
+    case ASY_OP_POP_ITER:
     case ASY_OP_STORE_FAST:
     case ASY_OP_STORE_DEREF:
     case ASY_OP_STORE_GLOBAL:
@@ -1618,6 +1619,13 @@ static void compile_classdef(C *c, AstNode *n)
     compile_name(c, n->u.classdef.name, AST_STORE);
 }
 
+/* A loop's iterable that makes a generator nobody else refers to, when it is a generator
+ * function's call (the VM checks that at the CALL): the loop then owns its iterator. */
+static bool iter_is_owned(const AstNode *iter)
+{
+    return iter->kind == AST_CALL || iter->kind == AST_GENEXP;
+}
+
 /* One `for ... in ... if ...` of a comprehension, and (recursively) the ones after it. */
 static void compile_comp_loop(C *c, AstNode *n, int i)
 {
@@ -1628,7 +1636,8 @@ static void compile_comp_loop(C *c, AstNode *n, int i)
         emit(c, ASY_OP_LOAD_FAST, 0); /* .0: the iterator the caller made */
     } else {
         compile_expr_at(c, g->u.comprehension.iter);
-        emit(c, is_async ? ASY_OP_GET_AITER : ASY_OP_GET_ITER, 0);
+        emit(c, is_async ? ASY_OP_GET_AITER : ASY_OP_GET_ITER,
+             iter_is_owned(g->u.comprehension.iter));
     }
     int top = new_label(c), end = new_label(c);
     bind_label(c, top);
@@ -1701,7 +1710,8 @@ static void compile_comprehension(C *c, AstNode *n)
     make_function(c, code, s, 0);
     AstNode *first = n->u.comp.generators.items[0];
     compile_expr_at(c, first->u.comprehension.iter);
-    emit(c, first->u.comprehension.is_async ? ASY_OP_GET_AITER : ASY_OP_GET_ITER, 0);
+    emit(c, first->u.comprehension.is_async ? ASY_OP_GET_AITER : ASY_OP_GET_ITER,
+         iter_is_owned(first->u.comprehension.iter));
     emit(c, ASY_OP_CALL, 1);
     if (awaited) {
         emit(c, ASY_OP_GET_AWAITABLE, 0);
@@ -2004,6 +2014,16 @@ static void unbind_handler_name(C *c, const char *name)
     compile_name(c, name, AST_DEL);
 }
 
+/* Drop the iterator of the for loop `loop` being left early: POP_ITER when the loop may
+ * own a generator (iter_is_owned), to finalize it. */
+static void emit_pop_iter(C *c, const AstNode *loop)
+{
+    if (loop && iter_is_owned(loop->u.for_.iter))
+        emit(c, ASY_OP_POP_ITER, loop->u.for_.is_async);
+    else
+        emit(c, ASY_OP_POP_TOP, 0);
+}
+
 /* Leave one frame block early. preserve: a return value sits on top of the stack. */
 static void unwind_fblock(C *c, FBlock *fb, bool preserve)
 {
@@ -2014,7 +2034,7 @@ static void unwind_fblock(C *c, FBlock *fb, bool preserve)
     case FB_WITH_EXC: break;
     case FB_FOR:
         if (preserve) emit(c, ASY_OP_SWAP, 2);
-        emit(c, ASY_OP_POP_TOP, 0);
+        emit_pop_iter(c, fb->node);
         break;
     case FB_TRY_EXCEPT: emit(c, ASY_OP_POP_BLOCK, 0); break;
     case FB_FINALLY_TRY:
@@ -2105,7 +2125,7 @@ static void compile_break_continue(C *c, AstNode *n, bool is_break)
     if (leaves_except_star(c, loop + 1, n)) return;
     unwind_to(c, loop + 1, false);
     if (is_break) {
-        if (fb.kind == FB_FOR) emit(c, ASY_OP_POP_TOP, 0);
+        if (fb.kind == FB_FOR) emit_pop_iter(c, fb.node);
         emit(c, ASY_OP_JUMP, fb.exit);
     } else {
         emit(c, ASY_OP_JUMP, fb.top);
@@ -2205,8 +2225,8 @@ static void compile_for(C *c, AstNode *n)
     if (is_async && !check_async_stmt(c, n, "async for")) return;
     int top = new_label(c), stop = new_label(c), end = new_label(c);
     compile_expr_at(c, n->u.for_.iter);
-    emit(c, is_async ? ASY_OP_GET_AITER : ASY_OP_GET_ITER, 0);
-    if (!push_fblock(c, FB_FOR, top, end, NULL, n)) return;
+    emit(c, is_async ? ASY_OP_GET_AITER : ASY_OP_GET_ITER, iter_is_owned(n->u.for_.iter));
+    if (!push_fblock(c, FB_FOR, top, end, n, n)) return;
     bind_label(c, top);
     if (is_async) {
         emit(c, ASY_OP_SETUP_FINALLY, stop);

@@ -319,6 +319,19 @@ static void gc_trace(AsyVM *vm) {
     }
 }
 
+/* gc_trace, counting the bytes of the objects it traces (leaves, marked without being
+ * traced, are not counted). */
+static size_t gc_trace_counted(AsyVM *vm) {
+    size_t bytes = 0;
+    while (vm->ngray > 0) {
+        AsyObj *obj = vm->gray[--vm->ngray];
+        bytes += obj->gc_class ? (size_t)obj->gc_class * ASY_GC_GRAIN : GC_LARGE_OF(obj)->size;
+        asy_gc_mark_obj(vm, (AsyObj *)obj->type);
+        if (obj->type && obj->type->traverse) obj->type->traverse(vm, obj);
+    }
+    return bytes;
+}
+
 static void gc_finalize(AsyVM *vm, AsyObj *obj) {
     if (obj->type && obj->type->finalize) obj->type->finalize(vm, obj);
 }
@@ -443,6 +456,10 @@ static void gc_sweep(AsyVM *vm, bool all) {
  * nothing (a sixth of timers.asy's instructions); now only at 8 MB. */
 #define GC_IDLE_SURVIVAL 0.9
 
+/* Room given to objects a collection kept alive to finalize them, per byte of them: they
+ * and what their finalization allocates. */
+#define GC_REVIVED_ROOM 4
+
 static size_t gc_next_threshold(size_t before, size_t live) {
     double survived = before ? (double)live / (double)before : 0;
     double factor = ASY_GC_GROWTH_FACTOR, extra = 0;
@@ -460,10 +477,24 @@ void asy_gc_collect(AsyVM *vm) {
     size_t before = vm->bytes_allocated;
     gc_mark_roots(vm);
     gc_trace(vm);
+    /* What the weak pass keeps alive to finalize it (async generators to aclose) is
+     * garbage that dies soon after, once the tasks that finalize it (about three times its
+     * size: asyncgen.c) have run. Counted as live, it and they would raise the threshold,
+     * and each collection would keep a bigger batch alive (a program abandoning 300,000
+     * generators grew to 340 MB); the next collection is put after them instead. */
+    size_t revived = vm->gc_weak && vm->gc_weak(vm) ? gc_trace_counted(vm) : 0;
     gc_sweep(vm, false);
     vm->collections++;
     vm->gc_pending = false;
-    vm->next_gc = gc_next_threshold(before, vm->bytes_allocated);
+    size_t live = vm->bytes_allocated;
+    if (revived > live) revived = live;
+    if (revived > before) revived = before;
+    if (revived || vm->gc_revived) /* (the collection after one that revived may still see
+                                      its finalizing tasks: no growth for them either) */
+        vm->next_gc = gc_next_threshold(0, live - revived) + GC_REVIVED_ROOM * revived;
+    else
+        vm->next_gc = gc_next_threshold(before, live);
+    vm->gc_revived = revived != 0;
 }
 
 void asy_gc_safepoint(AsyVM *vm) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asyncgen.h"
 #include "diag.h"
 #include "function.h"
 #include "opcodes.h"
@@ -391,6 +392,48 @@ static AsyValue gen_close(AsyVM *vm, AsyGenerator *g) {
     return ASY_ERR;
 }
 
+/* CPython's PyErr_WriteUnraisable for an error out of a finalizer: "Exception ignored
+ * in: <obj>" and the traceback, which gets the running frame when it has none (an error
+ * made by close() itself). The pending exception is taken. */
+static void write_unraisable(AsyVM *vm, AsyValue obj) {
+    AsyException *e = vm->exc;
+    asy_exc_clear(vm);
+    asy_root_push(vm, ASY_OBJ(e));
+    AsyFiber *f = vm->fiber;
+    if (!e->traceback && f && f->nframes > 0) {
+        AsyFrame *fr = &f->frames[f->nframes - 1];
+        asy_traceback_push(vm, e, fr->code, fr->pc > 0 ? fr->pc - 1 : 0);
+    }
+    FILE *err = vm->err ? vm->err : stderr;
+    fflush(vm->out ? vm->out : stdout);
+    AsyValue r = asy_repr(vm, obj);
+    if (ASY_IS_ERR(r)) {
+        asy_exc_clear(vm);
+        fprintf(err, "Exception ignored in: <object repr() failed>\n");
+    } else {
+        fprintf(err, "Exception ignored in: %s\n", ((AsyStr *)ASY_AS_OBJ(r))->data);
+    }
+    asy_traceback_print_unchained(vm, e, err);
+    asy_root_pop(vm, 1);
+}
+
+void asy_gen_drop_owned(AsyVM *vm, AsyGenerator *g) {
+    g->owned = 0;
+    if (g->kind == ASY_GENKIND_ASYNC && g->finalizer) {
+        asy_agen_finalize(vm, g);
+        return;
+    }
+    if (g->state != ASY_GEN_SUSPENDED) return;
+    /* _PyGen_Finalize: close() now, with the exception being raised, if any, put aside */
+    AsyException *pending = vm->exc;
+    vm->exc = NULL;
+    asy_root_push(vm, ASY_OBJ(g));
+    asy_root_push(vm, pending ? ASY_OBJ(pending) : ASY_UNDEF);
+    if (ASY_IS_ERR(gen_close(vm, g))) write_unraisable(vm, ASY_OBJ(g));
+    asy_root_pop(vm, 2);
+    vm->exc = pending;
+}
+
 static AsyValue m_close(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     ASY_UNUSED(kw);
     if (!asy_check_args(vm, "close", argc - 1, 0, 0)) return ASY_ERR;
@@ -412,6 +455,7 @@ bool asy_is_agen_op(AsyVM *vm, AsyValue v) {
 }
 
 static AsyValue agen_op_new(AsyVM *vm, AsyValue gen, AsyAgenMode mode, AsyValue value) {
+    if (!asy_agen_hooks_init(vm, as_gen(gen))) return ASY_ERR;
     AsyType *t = mode == ASY_AGEN_ASEND ? ASY_TYPE(vm, async_generator_asend)
                                         : ASY_TYPE(vm, async_generator_athrow);
     AsyAgenOp *op = asy_gc_alloc(vm, t, sizeof(AsyAgenOp));
@@ -451,6 +495,10 @@ static AsyValue m_athrow(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
     AsyValue exc = throw_arg(vm, argc - 1, argv + 1);
     if (ASY_IS_ERR(exc)) return ASY_ERR;
     return agen_op_new(vm, argv[0], ASY_AGEN_ATHROW, exc);
+}
+
+AsyValue asy_agen_aclose(AsyVM *vm, AsyGenerator *g) {
+    return agen_op_new(vm, ASY_OBJ(g), ASY_AGEN_ACLOSE, ASY_UNDEF);
 }
 
 static AsyValue m_aclose(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {

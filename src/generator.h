@@ -49,10 +49,23 @@ typedef struct {
     int32_t depth;           /* live slots in stack                                    */
     uint8_t state;           /* AsyGenState                                            */
     uint8_t kind;            /* AsyGenKind                                             */
-    bool awaited;            /* coroutine: given to await or a task. A coroutine freed
+    uint8_t awaited : 1;     /* coroutine: given to await or a task. A coroutine freed
                                 with this false and state CREATED was never awaited:
                                 the hook for CPython's RuntimeWarning is in its finalize */
-    bool agen_running;       /* async generator: an asend/athrow is being awaited       */
+    uint8_t agen_running : 1; /* async generator: an asend/athrow is being awaited      */
+    /* Its only reference is a for/async for loop's iterator slot: a generator function's
+     * call was the loop's iterable (vm.c marks it). When the loop drops it unfinished
+     * (break, return, an exception) it is finalized at once, as CPython's refcounting
+     * does: close() for a generator, the loop's aclose() task for an async generator
+     * (asy_gen_drop_owned). */
+    uint8_t owned : 1;
+    /* Async generators, as CPython's (asyncgen.h): the first asend/athrow/aclose was made
+     * (ag_hooks_inited); the loop was running then, so it has the loop's finalizer and is
+     * in its registry; it closed (ag_closed: StopAsyncIteration or GeneratorExit came out,
+     * or aclose() began). */
+    uint8_t hooks_inited : 1;
+    uint8_t finalizer : 1;
+    uint8_t ag_closed : 1;
     /* Coroutine: where it was made, for the never-awaited warning (asy's collector
      * cannot tell where the last reference went, as CPython's warning does): the
      * creating line's file (interned, so alive in the finalizer) and line, and in debug
@@ -138,6 +151,15 @@ AsyValue asy_await_iter(AsyVM *vm, AsyValue self);
 bool asy_coro_wrapper_steps(AsyVM *vm, AsyValue v);
 /* generator.c: raise StopIteration(value) (bare for None); returns ASY_ERR. */
 AsyValue asy_raise_stop_iteration(AsyVM *vm, AsyValue value);
+
+/* A generator its loop dropped unfinished (g->owned: nothing else refers to it) is
+ * finalized as CPython's refcounting would at that moment: a generator is closed at once
+ * (an error is printed as "Exception ignored in: ..."), an async generator with the
+ * loop's finalizer gets its aclose() task (asyncgen.h), one without is closed at once.
+ * Any pending exception (the one unwinding the loop) is kept. */
+void asy_gen_drop_owned(AsyVM *vm, AsyGenerator *g);
+/* g.aclose(): its athrow awaitable in aclose mode. */
+AsyValue asy_agen_aclose(AsyVM *vm, AsyGenerator *g);
 
 /* vm.c: run g from C until it yields (returns 1, *out the value), returns (0, *out its
  * return value) or raises (-1). throw_exc: UNDEF, or an exception instance to raise at

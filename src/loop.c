@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "asyncgen.h"
 #include "diag.h"
 #include "loop.h"
 #include "task.h"
@@ -87,6 +88,8 @@ static void loop_mark(AsyVM *vm) {
     asy_gc_mark_obj(vm, (AsyObj *)L->unretrieved);
     asy_gc_mark_obj(vm, (AsyObj *)L->fatal);
     asy_gc_mark_obj(vm, (AsyObj *)L->sleep0);
+    for (size_t i = 0; i < L->ndying; i++) asy_gc_mark_obj(vm, L->dying[i]);
+    asy_gc_mark_obj(vm, L->agen_runner);
     for (int i = 0; i < ASY_AIO_TYPE_COUNT; i++)
         asy_gc_mark_obj(vm, (AsyObj *)L->types[i]);
 }
@@ -160,6 +163,7 @@ AsyLoop *asy_loop_get(AsyVM *vm) {
     }
     vm->loop = L;
     vm->mark_extra = loop_mark;
+    vm->gc_weak = asy_agen_gc_weak;
     return L;
 }
 
@@ -180,9 +184,12 @@ void asy_loop_free(AsyVM *vm) {
     asy_mem_free(vm, L->ready, L->rcap * sizeof *L->ready);
     asy_mem_free(vm, L->other, L->ocap * sizeof *L->other);
     asy_timers_free(vm, &L->timers);
+    free(L->agens);
+    free(L->dying);
     free(L);
     vm->loop = NULL;
     vm->mark_extra = NULL;
+    vm->gc_weak = NULL;
 }
 
 void asy_loop_watch_sigint(AsyVM *vm, bool on) {
@@ -342,6 +349,7 @@ static bool loop_move_due_timers(AsyVM *vm, AsyLoop *L) {
 
 bool asy_loop_run_once(AsyVM *vm) {
     AsyLoop *L = vm->loop;
+    if (ASY_UNLIKELY(L->ndying)) asy_agen_flush_dying(vm); /* found by the last collection */
     loop_poll(vm, L);
     if (vm->dump_pending) asy_diag_signal_dump(vm);
     if (L->sigint_watched && asy_signals_take_sigint(vm)) L->sigint_pending = 1;

@@ -116,6 +116,14 @@ typedef struct AsyLoop {
     int64_t unretrieved_pruned; /* its length after the last pruning                   */
     AsyType *types[ASY_AIO_TYPE_COUNT];
     struct AsyOp *sleep0;     /* the shared awaitable of asyncio.sleep(0)              */
+    /* asyncgen.c: the async generators registered while a loop ran (weak: the collector
+     * drops the dead), those found dying and still to be aclose()d (strong), and the
+     * function whose coroutine runs a task made of an asend/athrow awaitable. */
+    AsyObj **agens;
+    size_t nagens, agencap;
+    AsyObj **dying;
+    size_t ndying, dyingcap;
+    AsyObj *agen_runner;
 } AsyLoop;
 
 /* The scheduler of this VM, made on first use (sets vm->loop and vm->mark_extra). NULL

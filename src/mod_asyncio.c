@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "function.h"
+#include "asyncgen.h"
 #include "task.h"
 
 static AsyLoop *loop_of(AsyVM *vm) { return vm->loop; }
@@ -483,13 +484,15 @@ static bool cancel_all_tasks(AsyVM *vm) {
 }
 
 /* After the main future: cancel leftovers, then the two shutdown coroutines CPython runs
- * (each spends a task name and two passes). */
+ * (each spends a task name and two passes): shutdown_asyncgens, which acloses the async
+ * generators left unfinished (asyncgen.c), and shutdown_default_executor. */
 static bool run_shutdown(AsyVM *vm) {
     AsyLoop *L = loop_of(vm);
     bool ok = cancel_all_tasks(vm);
     for (int i = 0; ok && i < 2; i++) {
         L->task_counter++;
-        ok = run_pass_nonblocking(vm) && run_pass_nonblocking(vm);
+        ok = run_pass_nonblocking(vm) && (i > 0 || asy_agen_shutdown(vm)) &&
+             run_pass_nonblocking(vm);
     }
     return ok;
 }

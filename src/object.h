@@ -341,6 +341,7 @@ typedef struct {
 #define ASY_CODE_LAMBDA (1u << 7)
 #define ASY_CODE_COMPREHENSION (1u << 8)
 #define ASY_CODE_DOCSTRING (1u << 9)  /* consts[0] is the docstring (function.h)     */
+#define ASY_CODE_HIDDEN (1u << 10)    /* the runtime's own: no traceback entries       */
 
 typedef struct {
     AsyObj hdr;

@@ -60,7 +60,7 @@
     X(POP_JUMP_IF_TRUE, "v -- ; jump to arg if v")                                        \
     X(JUMP_IF_FALSE_OR_POP, "v -- v (jump to arg, keeping v, if not v) | -- (pop v)")     \
     X(JUMP_IF_TRUE_OR_POP, "v -- v (jump to arg, keeping v, if v) | -- (pop v)")          \
-    X(GET_ITER, "v -- iter(v)")                                                           \
+    X(GET_ITER, "v -- iter(v) (arg 1: v is the call's result a loop owns, see CALL)")    \
     X(FOR_ITER, "it -- it next(it) | it -- (exhausted: pop it, jump to arg)")            \
     X(BUILD_TUPLE, "a_1 .. a_arg -- (a_1, .., a_arg)")                                    \
     X(BUILD_LIST, "a_1 .. a_arg -- [a_1, .., a_arg]")                                     \
@@ -90,7 +90,9 @@
                     "arg & 4: a format spec (str) is on the stack; arg & 8: a "          \
                     "BUILD_STRING takes the result, so an int (no spec, no !r/!a) may "  \
                     "stay an int")                                                        \
-    X(CALL, "f a_1 .. a_arg -- f(a_1, .., a_arg)")                                        \
+    X(CALL, "f a_1 .. a_arg -- f(a_1, .., a_arg); every CALL* followed by a GET_ITER or " \
+            "GET_AITER of arg 1 marks a generator a generator function's call made as " \
+            "owned by the loop (AsyGenerator.owned)")                                   \
     X(CALL_KW, "f a_1 .. a_n names -- f(...): names is a tuple of str naming the last "  \
                "len(names) of the arg arguments (arg counts all of them)")               \
     X(CALL_EX, "f args -- f(*args) | f args kwargs -- f(*args, **kwargs) (arg & 1); "    \
@@ -150,7 +152,7 @@
                   "generator yields the same value (re-executing YIELD_FROM on resume "  \
                   "with the new sent value); when it finishes, pop both and push its "   \
                   "return value")                                                        \
-    X(GET_AITER, "v -- v.__aiter__()")                                                    \
+    X(GET_AITER, "v -- v.__aiter__() (arg 1: as GET_ITER's)")                            \
     X(GET_ANEXT, "ait -- ait awaitable: awaitable = ait.__anext__()")                    \
     X(END_ASYNC_FOR, "ait prev exc -- : if exc is StopAsyncIteration, pop the handler " \
                      "state and the iterator and continue after the loop, else re-raise") \
@@ -160,6 +162,8 @@
     X(IMPORT_STAR, "module -- ; copy the module's public names into the namespace")      \
     X(PRINT_EXPR, "v -- ; REPL: print repr(v) unless None, and set builtins._")          \
     X(SETUP_ANNOTATIONS, "-- ; ensure __annotations__ exists in the namespace")           \
+    X(POP_ITER, "it -- ; a for (arg 1: async for) loop left early drops its iterator: a " \
+                "generator that only it referred to is finalized (asy_gen_drop_owned)")  \
     X(RETURN_GENERATOR, "reserved")
 
 typedef enum {

@@ -12,6 +12,8 @@
 #include "function.h"
 #include "generator.h"
 #include "task.h"
+
+#include "asyncgen.h"
 #include "trace.h"
 
 /* Where CPython's asyncio sources live, for reprs that name them. */
@@ -559,7 +561,11 @@ static bool is_op(AsyVM *vm, AsyValue v) {
     return ASY_IS_OBJ(v) && vm->loop && ASY_AS_OBJ(v)->type == ASY_AIO_TYPE(vm, Op);
 }
 
-bool asy_aio_is_coroutine(AsyVM *vm, AsyValue v) { return asy_is_coroutine(vm, v) || is_op(vm, v); }
+/* What asyncio takes for a coroutine: asy's native awaitables too, and an async
+ * generator's asend/athrow awaitables (collections.abc.Coroutine in CPython). */
+bool asy_aio_is_coroutine(AsyVM *vm, AsyValue v) {
+    return asy_is_coroutine(vm, v) || is_op(vm, v) || asy_is_agen_op(vm, v);
+}
 
 /* Debug mode: where a task is being made, as CPython's source traceback ends: a line of
  * CPython's asyncio when a helper makes it (the caller says which), else the running
@@ -616,6 +622,17 @@ AsyTask *asy_task_new(AsyVM *vm, AsyValue coro, AsyValue name) {
     if (asy_is_coroutine(vm, coro)) {
         if (!asy_fiber_start_task(vm, &t->fiber, coro)) return NULL;
         t->coro_task = 1;
+    } else if (asy_is_agen_op(vm, coro)) {
+        /* an async generator's asend/athrow awaitable (loop.create_task(agen.aclose()),
+         * as the asyncgen finalizer does): a hidden coroutine awaits it */
+        asy_root_push(vm, ASY_OBJ(t));
+        AsyValue runner = asy_agen_op_runner(vm, coro);
+        bool ok = !ASY_IS_ERR(runner) && asy_fiber_start_task(vm, &t->fiber, runner);
+        asy_root_pop(vm, 1);
+        if (!ok) return NULL;
+        t->coro = ASY_AS_OBJ(runner); /* its frame holds the awaitable */
+        t->coro_task = 1;
+        t->agen_op = ASY_AS_OBJ(coro)->type == ASY_TYPE(vm, async_generator_asend) ? 1 : 2;
     } else {
         ((AsyOp *)ASY_AS_OBJ(coro))->awaited = 1; /* the task owns it now */
     }
@@ -760,6 +777,15 @@ static AsyRunStatus task_run(AsyVM *vm, AsyTask *t, AsyValue exc, AsyValue *out)
     }
     AsyFiber *f = &t->fiber;
     if (f->state == ASY_FIBER_NEW) {
+        if (!ASY_IS_UNDEF(exc) && t->agen_op) {
+            /* CPython throws it into the athrow/asend awaitable, which throws it into the
+             * generator: an aclose() cancelled before it began raises CancelledError
+             * where the generator waits instead of GeneratorExit */
+            AsyAgenOp *op = (AsyAgenOp *)ASY_AS_OBJ(((AsyGenerator *)t->coro)->stack[0]);
+            if (op->mode == ASY_AGEN_ASEND) op->mode = ASY_AGEN_ATHROW;
+            op->value = exc;
+            exc = ASY_UNDEF;
+        }
         if (!ASY_IS_UNDEF(exc)) {
             raise_stored(vm, exc); /* cancelled before it started: the body never runs */
             f->state = ASY_FIBER_DONE;
@@ -855,6 +881,11 @@ static int task_line(AsyTask *t) {
 
 static void append_task_coro(AsyVM *vm, AsyStrBuf *b, AsyTask *t) {
     bool done = t->fut.state != ASY_FUT_PENDING;
+    if (t->agen_op) { /* CPython's _format_coroutine of an object without a __name__ */
+        asy_strbuf_printf(vm, b, " coro=<<%s without __name__>()>", t->agen_op == 1
+                          ? "async_generator_asend" : "async_generator_athrow");
+        return;
+    }
     AsyCode *code = asy_task_code(t);
     if (!code) {
         AsyOp *op = (AsyOp *)t->coro;

@@ -87,6 +87,8 @@ struct AsyTask {
     uint8_t coro_task;      /* it runs a coroutine on `fiber` (else coro is an AsyOp)   */
     uint8_t in_native;      /* `waiting` is its native_wait                             */
     uint8_t on_future;      /* `waiting` is its fut_waiter                              */
+    uint8_t agen_op;        /* made of an async generator's asend (1) or athrow (2)
+                               awaitable, which coro (a hidden coroutine) awaits       */
     /* The coroutine's fiber, inside the task rather than an object of its own (a task
      * that waits costs one object less). Emptied when the coroutine ends. */
     AsyFiber fiber;

@@ -462,6 +462,14 @@ void asy_traceback_print(AsyVM *vm, AsyException *e, FILE *out) {
     fflush(out);
 }
 
+void asy_traceback_print_unchained(AsyVM *vm, AsyException *e, FILE *out) {
+    PrintCtx pc = {.out = out};
+    asy_root_push(vm, ASY_OBJ(e));
+    print_one(vm, &pc, e);
+    asy_root_pop(vm, 1);
+    fflush(out);
+}
+
 void asy_vm_print_exception(AsyVM *vm) {
     AsyException *e = vm->exc;
     if (!e) return;

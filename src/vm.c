@@ -42,6 +42,40 @@ static void set_context(AsyException *exc, AsyValue handled) {
     exc->context = handled;
 }
 
+/* A call made v, and the next instruction is a loop's GET_ITER/GET_AITER of arg 1 (its
+ * iterable is this call, compiler.c): when the callable was a generator function, whose
+ * call runs no code and keeps nothing, v is the new generator and only the loop will
+ * refer to it (AsyGenerator.owned). */
+static inline void own_loop_gen(AsyVM *vm, const uint32_t *ip, AsyValue callable, AsyValue v) {
+    uint32_t next = *ip;
+    if (ASY_LIKELY(ASY_ARG(next) != 1) ||
+        (ASY_OP(next) != ASY_OP_GET_ITER && ASY_OP(next) != ASY_OP_GET_AITER) ||
+        !asy_is_gen(vm, v))
+        return;
+    if (asy_is_bound_method(vm, callable)) callable = ((AsyBoundMethod *)ASY_AS_OBJ(callable))->func;
+    AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(v);
+    if (asy_is_function(vm, callable) && g->frame.func == (AsyFunction *)ASY_AS_OBJ(callable) &&
+        g->state == ASY_GEN_CREATED) {
+        g->owned = 1;
+        vm->owned_gens = true;
+    }
+}
+
+/* Values in stack[lo, hi) are being dropped by an exception's unwinding: generators a loop
+ * owned are finalized (asy_gen_drop_owned), with the exception kept pending. The stack
+ * may move meanwhile; fiber->sp must be at least hi. */
+static void drop_owned_slots(AsyVM *vm, AsyFiber *fiber, int32_t lo, int32_t hi) {
+    for (int32_t i = lo; i < hi; i++) {
+        AsyValue x = fiber->stack[i];
+        if (!ASY_IS_OBJ(x) || !asy_is_gen(vm, x) || !((AsyGenerator *)ASY_AS_OBJ(x))->owned)
+            continue;
+        fiber->stack[i] = ASY_NONE; /* dropped now, as CPython pops it */
+        asy_root_push(vm, x);
+        asy_gen_drop_owned(vm, (AsyGenerator *)ASY_AS_OBJ(x));
+        asy_root_pop(vm, 1);
+    }
+}
+
 static AsyStr *cell_name(AsyCode *co, int32_t i) {
     return i < co->ncells ? co->cellnames[i] : co->freenames[i - co->ncells];
 }
@@ -394,6 +428,18 @@ dispatch:
 #endif
 
     TARGET(NOP) { DISPATCH(); }
+
+    TARGET(POP_ITER) {
+        v = *--sp;
+        if (ASY_IS_OBJ(v) && asy_is_gen(vm, v) && ((AsyGenerator *)ASY_AS_OBJ(v))->owned) {
+            SYNC();
+            asy_root_push(vm, v);
+            asy_gen_drop_owned(vm, (AsyGenerator *)ASY_AS_OBJ(v));
+            asy_root_pop(vm, 1);
+            RESYNC();
+        }
+        DISPATCH();
+    }
 
     TARGET(POP_TOP) {
         sp--;
@@ -1586,6 +1632,7 @@ dispatch:
         }
         RESYNC();
         if (r == CALL_ERROR) goto error;
+        own_loop_gen(vm, ip, fiber->stack[fs], v);
         sp = fiber->stack + fs;
         PUSH(v);
         DISPATCH();
@@ -1605,6 +1652,7 @@ dispatch:
         }
         RESYNC();
         if (r == CALL_ERROR) goto error;
+        own_loop_gen(vm, ip, fiber->stack[fs], v);
         sp = fiber->stack + fs;
         PUSH(v);
         DISPATCH();
@@ -1635,6 +1683,7 @@ dispatch:
         }
         RESYNC();
         if (r == CALL_ERROR) goto error;
+        own_loop_gen(vm, ip, fiber->stack[fs], v);
         sp = fiber->stack + fs;
         PUSH(v);
         DISPATCH();
@@ -1658,6 +1707,7 @@ dispatch:
         }
         RESYNC();
         if (r == CALL_ERROR) goto error;
+        own_loop_gen(vm, ip, fiber->stack[fs], v);
         sp = fiber->stack + fs;
         PUSH(v);
         DISPATCH();
@@ -1737,6 +1787,7 @@ dispatch:
         }
         RESYNC();
         if (r == CALL_ERROR) goto error;
+        own_loop_gen(vm, ip, fiber->stack[fs], v);
         sp = fiber->stack + fs;
         PUSH(v);
         DISPATCH();
@@ -2056,9 +2107,18 @@ dispatch:
                       op->mode == ASY_AGEN_ASEND ? "anext" : op->mode == ASY_AGEN_ACLOSE ? "aclose" : "athrow");
             goto error;
         }
+        if (op->mode != ASY_AGEN_ASEND && g->ag_closed && g->state == ASY_GEN_SUSPENDED) {
+            /* CPython's athrow of a generator closed but not finished: one that ignored
+             * GeneratorExit */
+            op->used = 2;
+            raise_empty(vm, ASY_EXC_StopAsyncIteration);
+            goto error;
+        }
+        if (op->mode == ASY_AGEN_ACLOSE) g->ag_closed = 1;
         if (g->state == ASY_GEN_CLOSED ||
             (op->mode != ASY_AGEN_ASEND && g->state == ASY_GEN_CREATED)) {
             op->used = 2;
+            g->ag_closed = 1;
             if (op->mode == ASY_AGEN_ASEND) {
                 raise_empty(vm, ASY_EXC_StopAsyncIteration);
                 goto error;
@@ -2086,7 +2146,8 @@ dispatch:
         LOAD_FRAME();
         if (throwing) {
             AsyValue exc = op->value;
-            if (op->mode == ASY_AGEN_ACLOSE) {
+            if (op->mode == ASY_AGEN_ACLOSE && ASY_IS_UNDEF(exc)) {
+                /* (an aclose() task cancelled before it began throws that instead) */
                 exc = asy_exc_new(vm, vm->exc_types[ASY_EXC_GeneratorExit], 0, NULL);
                 CHECK(exc);
             }
@@ -2353,10 +2414,17 @@ return_slow: {
                 sp--;
                 ip = code_base + ASY_ARG(ip[-1]);
                 break;
-            case ASY_RESUME_ASEND:
-                ((AsyAgenOp *)ASY_AS_OBJ(sp[-1]))->used = 2;
+            case ASY_RESUME_ASEND: {
+                AsyAgenOp *op = (AsyAgenOp *)ASY_AS_OBJ(sp[-1]);
+                op->used = 2;
+                g->ag_closed = 1;
+                if (op->mode == ASY_AGEN_ACLOSE) { /* it caught GeneratorExit and returned */
+                    vset(sp - 1, ASY_NONE);
+                    break;
+                }
                 raise_empty(vm, ASY_EXC_StopAsyncIteration);
                 goto error;
+            }
             default: /* YIELD_FROM, AWAIT: the delegation's result replaces the iterator */
                 vset(sp - 1, v);
                 break;
@@ -2443,6 +2511,10 @@ do_yield: {
                 goto do_yield;
             }
             ((AsyAgenOp *)ASY_AS_OBJ(sp[-1]))->used = 2;
+            if (((AsyAgenOp *)ASY_AS_OBJ(sp[-1]))->mode == ASY_AGEN_ACLOSE) {
+                asy_raise(vm, ASY_EXC_RuntimeError, "async generator ignored GeneratorExit");
+                goto error;
+            }
             vset(sp - 1, v);
             break;
         case ASY_RESUME_AWAIT:
@@ -2464,7 +2536,8 @@ error: {
             asy_raise(vm, ASY_EXC_SystemError, "error return without exception set");
         AsyException *exc = vm->exc;
         bool fresh = exc->traceback == NULL;
-        asy_traceback_push(vm, exc, co, (int32_t)(ip - code_base - 1));
+        if (!(co->cflags & ASY_CODE_HIDDEN))
+            asy_traceback_push(vm, exc, co, (int32_t)(ip - code_base - 1));
         if (fresh) set_context(exc, asy_obj_or_none(fiber->handled));
         goto unwind;
     }
@@ -2478,6 +2551,11 @@ unwind:
             }
             AsyBlock b = asy_block_unpack(
                 fiber->stack[frame->base + frame->code->blockbase + --frame->nblocks]);
+            if (ASY_UNLIKELY(vm->owned_gens)) {
+                SYNC();
+                drop_owned_slots(vm, fiber, frame->base + b.depth, fiber->sp);
+                RESYNC();
+            }
             sp = fiber->stack + frame->base + b.depth;
             PUSH(asy_obj_or_none(fiber->handled));
             PUSH(ASY_OBJ(vm->exc));
@@ -2485,6 +2563,11 @@ unwind:
             vm->exc = NULL;
             ip = code_base + b.handler;
             DISPATCH();
+        }
+        if (ASY_UNLIKELY(vm->owned_gens)) {
+            SYNC();
+            drop_owned_slots(vm, fiber, frame->base, fiber->sp);
+            RESYNC();
         }
         uint16_t flags = frame->flags;
         bool boundary = (flags & ASY_FRAME_BOUNDARY) != 0;
@@ -2501,9 +2584,10 @@ unwind:
             if (kind == ASY_RESUME_ASEND) {
                 AsyAgenOp *op = (AsyAgenOp *)ASY_AS_OBJ(sp[-1]);
                 op->used = 2;
-                if (op->mode == ASY_AGEN_ACLOSE &&
-                    (asy_exc_matches(vm, ASY_EXC_GeneratorExit) ||
-                     asy_exc_matches(vm, ASY_EXC_StopAsyncIteration))) {
+                bool ended = asy_exc_matches(vm, ASY_EXC_GeneratorExit) ||
+                             asy_exc_matches(vm, ASY_EXC_StopAsyncIteration);
+                if (ended) g->ag_closed = 1;
+                if (op->mode == ASY_AGEN_ACLOSE && ended) {
                     asy_exc_clear(vm);
                     vset(sp - 1, ASY_NONE);
                     DISPATCH();
@@ -2520,7 +2604,8 @@ unwind:
             LOAD_FRAME();
         }
         /* The exception passes through the caller at its current instruction. */
-        asy_traceback_push(vm, vm->exc, co, (int32_t)(ip - code_base - 1));
+        if (!(co->cflags & ASY_CODE_HIDDEN))
+            asy_traceback_push(vm, vm->exc, co, (int32_t)(ip - code_base - 1));
     }
 }
 

@@ -240,6 +240,11 @@ struct AsyVM {
     int nrepr_active;
     void *loop;                 /* the scheduler (loop.c), NULL until asyncio is used */
     void (*mark_extra)(AsyVM *vm); /* GC roots of the scheduler, when it exists         */
+    bool gc_revived;            /* the last collection kept objects alive to finalize */
+    bool owned_gens;            /* a loop has owned a generator (vm.c): exceptions
+                                   unwinding the stack look for such generators     */
+    bool (*gc_weak)(AsyVM *vm);    /* after marking: the scheduler's weak references
+                                      (asyncgen.c); true when it marked more            */
     volatile int signal_pending;   /* set by the SIGINT handler (signals.c)             */
     /* While an event loop runs: what a Ctrl-C noticed at a safepoint does instead of
      * raising KeyboardInterrupt (0: nothing to raise; -1: an exception is pending). */
@@ -287,6 +292,8 @@ AsyModule *asy_vm_run_source(AsyVM *vm, const char *src, size_t len, const char 
 void asy_vm_print_exception(AsyVM *vm);
 /* Print an exception with its chain and traceback (traceback.c). */
 void asy_traceback_print(AsyVM *vm, AsyException *e, FILE *out);
+/* e alone, without its cause and context: how CPython reports an unraisable exception. */
+void asy_traceback_print_unchained(AsyVM *vm, AsyException *e, FILE *out);
 /* Drop the entries of `filename` (a driver written in asy, such as the REPL's) from e's
  * traceback and from those of the exceptions it chains to. */
 void asy_traceback_drop_file(AsyVM *vm, AsyException *e, const char *filename);
@@ -336,6 +343,14 @@ static inline bool asy_gc_test_and_mark(AsyObj *obj) {
     if (*word & m) return true;
     *word |= m;
     return false;
+}
+/* Whether obj is marked (during a collection, after marking: it survives). */
+static inline bool asy_gc_is_marked(const AsyObj *obj) {
+    if (!obj->gc_class) return obj->gc_marked;
+    uintptr_t p = (uintptr_t)obj, chunk = p & ~(ASY_GC_CHUNK_SIZE - 1);
+    size_t bit = ((p & (ASY_GC_CHUNK_SIZE - 1)) - ASY_GC_CHUNK_HEADER) / ASY_GC_GRAIN;
+    const uint64_t *word = (const uint64_t *)(chunk + ASY_GC_MARK_OFFSET) + bit / 64;
+    return (*word >> (bit % 64)) & 1;
 }
 /* obj was just marked: trace it (gc.c). */
 void asy_gc_mark_new(AsyVM *vm, AsyObj *obj);
