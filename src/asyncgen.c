@@ -7,7 +7,6 @@
 
 #include <stdlib.h>
 
-#include "compiler.h"
 #include "task.h"
 
 static AsyLoop *loop_of(AsyVM *vm) { return (AsyLoop *)vm->loop; }
@@ -192,16 +191,9 @@ static const char runner_src[] = "async def aclose(op):\n"
 AsyValue asy_agen_op_runner(AsyVM *vm, AsyValue op) {
     AsyLoop *L = loop_of(vm);
     if (!L->agen_runner) {
-        AsyCode *code = asy_compile(vm, runner_src, sizeof runner_src - 1, "<asyncgen>",
-                                    ASY_PARSE_MODULE);
-        if (!code) return ASY_ERR;
-        asy_root_push(vm, ASY_OBJ(code));
-        AsyDict *ns = asy_dict_new(vm);
-        asy_root_push(vm, ASY_OBJ(ns));
-        AsyValue r = asy_vm_run_code(vm, code, ns);
-        AsyValue fn = ASY_IS_ERR(r) ? ASY_ERR : asy_dict_get_cstr(vm, ns, "aclose");
-        asy_root_pop(vm, 2);
-        if (ASY_IS_ERR(fn) || ASY_IS_UNDEF(fn)) return ASY_ERR;
+        AsyValue fn =
+            asy_vm_define(vm, runner_src, sizeof runner_src - 1, "<asyncgen>", "aclose");
+        if (ASY_IS_ERR(fn)) return ASY_ERR;
         ((AsyFunction *)ASY_AS_OBJ(fn))->code->cflags |= ASY_CODE_HIDDEN;
         L->agen_runner = ASY_AS_OBJ(fn);
     }

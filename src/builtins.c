@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "compiler.h"
 #include "diag.h"
 #include "number.h"
 #include "vm.h"
@@ -432,18 +431,13 @@ static const char anext_default_src[] = "async def anext(awaitable, default):\n"
                                         "        return default\n";
 
 static AsyValue anext_with_default(AsyVM *vm, AsyValue awaitable, AsyValue dflt) {
-    AsyCode *code = asy_compile(vm, anext_default_src, sizeof anext_default_src - 1, "<anext>",
-                                ASY_PARSE_MODULE);
-    if (!code) return ASY_ERR;
-    asy_root_push(vm, ASY_OBJ(code));
-    AsyDict *ns = asy_dict_new(vm);
-    asy_root_push(vm, ASY_OBJ(ns));
-    AsyValue r = asy_vm_run_code(vm, code, ns);
-    if (!ASY_IS_ERR(r)) {
-        AsyValue args[2] = {awaitable, dflt};
-        r = asy_call(vm, asy_dict_get_cstr(vm, ns, "anext"), 2, args, NULL);
-    }
-    asy_root_pop(vm, 2);
+    AsyValue f = asy_vm_define(vm, anext_default_src, sizeof anext_default_src - 1, "<anext>",
+                               "anext");
+    if (ASY_IS_ERR(f)) return f;
+    asy_root_push(vm, f);
+    AsyValue args[2] = {awaitable, dflt};
+    AsyValue r = asy_call(vm, f, 2, args, NULL);
+    asy_root_pop(vm, 1);
     return r;
 }
 

@@ -288,6 +288,11 @@ void asy_vm_exit(AsyVM *vm);
 AsyModule *asy_vm_run_source(AsyVM *vm, const char *src, size_t len, const char *filename,
                              const char *modname);
 
+/* Compile and run source in a namespace of its own (the runtime's helpers written in
+ * asy); returns what it bound to `name` (ASY_UNDEF: nothing), or ASY_ERR. */
+AsyValue asy_vm_define(AsyVM *vm, const char *src, size_t len, const char *filename,
+                       const char *name);
+
 /* Print the pending exception as CPython does (traceback.c) and clear it. */
 void asy_vm_print_exception(AsyVM *vm);
 /* Print an exception with its chain and traceback (traceback.c). */
