@@ -156,6 +156,7 @@ bool asy_agen_shutdown(AsyVM *vm) {
     AsyLoop *L = loop_of(vm);
     if (L->nagens == 0 && L->ndying == 0) return true;
     AsyList *agens = take_registered(vm);
+    if (agens && agens->len == 0) return true; /* all closed already */
     AsyList *tasks = agens ? asy_list_new(vm, agens->len) : NULL;
     if (!tasks) {
         asy_exc_clear(vm); /* MemoryError: they stay unclosed */
