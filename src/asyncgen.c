@@ -41,7 +41,9 @@ bool asy_agen_hooks_init(AsyVM *vm, AsyGenerator *g) {
 static void create_aclose_task(AsyVM *vm, AsyValue op, AsyValue unused) {
     ASY_UNUSED(unused);
     loop_of(vm)->create_site = "base_events.py:549";
-    if (!asy_task_new(vm, op, ASY_UNDEF)) asy_exc_clear(vm);
+    AsyTask *t = asy_task_new(vm, op, ASY_UNDEF);
+    if (!t) asy_exc_clear(vm);
+    else t->fut.dropped = 1; /* nothing holds it: a failure is reported when it fails */
 }
 
 void asy_agen_finalize(AsyVM *vm, AsyGenerator *g) {
