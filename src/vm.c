@@ -198,19 +198,54 @@ enum {
     OP_LC_MUL,
     OP_LC_MOD,      /* only for a constant other than 0 and -1 */
     OP_LC_FLOORDIV, /* likewise */
+    /* A BINARY_OP quickened to + - * % // whose next instruction is STORE_FAST
+     * (`total += x`, `y = a * b`): an int result goes straight to the local, in the same
+     * dispatch. The STORE_FAST stays, for a jump to it and for every other result. */
+    OP_BINARY_ADD_ST,
+    OP_BINARY_SUB_ST,
+    OP_BINARY_MUL_ST,
+    OP_BINARY_MOD_ST,
+    OP_BINARY_FLOORDIV_ST,
+    /* LOAD_FAST: first run, followed by a BINARY_OP becomes LF_PEND, which, once that
+     * BINARY_OP is quickened to + - * % //, specialises to LF_<op>: `i * i`, `f() + n`
+     * with the left operand on the stack and the right one this local, in one dispatch;
+     * anything but two ints (or a result that does not fit, or % and // by 0 or -1)
+     * pushes the local and lets the BINARY_OP, left as it was, run. */
+    OP_LF_PEND,
+    OP_LF_ADD,
+    OP_LF_SUB,
+    OP_LF_MUL,
+    OP_LF_MOD,
+    OP_LF_FLOORDIV,
+    /* FOR_ITER once it has stepped a range iterator for a STORE_FAST (`for i in
+     * range(n):`): the next int stored in the local in one dispatch, after one test of
+     * the iterator's type; another iterator takes FOR_ITER's path. */
+    OP_FOR_RANGE_ST,
     OP_COUNT_ALL
 };
 _Static_assert(OP_BINARY_FLOORDIV - OP_BINARY_ADD == 4 && OP_LFLC_FLOORDIV - OP_LFLC_ADD == 4 &&
-                   OP_LC_FLOORDIV - OP_LC_ADD == 4,
+                   OP_LC_FLOORDIV - OP_LC_ADD == 4 &&
+                   OP_BINARY_FLOORDIV_ST - OP_BINARY_ADD_ST == 4 && OP_LF_FLOORDIV - OP_LF_ADD == 4,
                "each family of quickened int opcodes is ADD SUB MUL MOD FLOORDIV in a row");
+
+/* The five small-int operations that have quickened and fused forms, in the order of
+ * each family of those opcodes (OP_BINARY_<op>, OP_LFLC_<op>, OP_LC_<op>, ...). */
+enum { IOP_ADD, IOP_SUB, IOP_MUL, IOP_MOD, IOP_FLOORDIV };
+
+/* The IOP_ of a quickened BINARY_<op> or BINARY_<op>_ST, or -1 for another opcode. */
+static inline int quick_op_index(int nop) {
+    if (nop >= OP_BINARY_ADD && nop <= OP_BINARY_FLOORDIV) return nop - OP_BINARY_ADD;
+    if (nop >= OP_BINARY_ADD_ST && nop <= OP_BINARY_FLOORDIV_ST) return nop - OP_BINARY_ADD_ST;
+    return -1;
+}
 
 /* The fused form of an int constant b and the quickened BINARY_<op> nop that follows it:
  * `first` (the family's ADD form) plus the op's place, or -1 for another nop, or for % and
  * // by 0 or -1 (their errors and overflow are the generic path's). */
 static inline int quick_const_form(int nop, int64_t b, int first) {
-    if (nop < OP_BINARY_ADD || nop > OP_BINARY_FLOORDIV) return -1;
-    if (nop >= OP_BINARY_MOD && (b == 0 || b == -1)) return -1;
-    return first + (nop - OP_BINARY_ADD);
+    int k = quick_op_index(nop);
+    if (k < 0 || (k >= IOP_MOD && (b == 0 || b == -1))) return -1;
+    return first + k;
 }
 
 /* Stack slots and locals are written and read as two 8-byte words (tag, payload) by the
@@ -314,10 +349,6 @@ static inline bool int_compare(int64_t x, int64_t y, int op) {
     return (cmp_outcomes[op] >> int_outcome(x, y)) & 1;
 }
 
-/* The five small-int operations that have quickened and fused forms, in the order of
- * each family of those opcodes (OP_BINARY_<op>, OP_LFLC_<op>, OP_LC_<op>). */
-enum { IOP_ADD, IOP_SUB, IOP_MUL, IOP_MOD, IOP_FLOORDIV };
-
 /* *r = x OP y with Python's rounding (a remainder takes the divisor's sign, a quotient
  * rounds down); true when the result does not fit and the generic path must run. MOD and
  * FLOORDIV need a y other than 0 and -1 (the caller tests it, or knows it of a constant).
@@ -388,6 +419,18 @@ static RunStatus vm_run(AsyVM *vm, AsyFiber *fiber, bool can_suspend, AsyValue t
         [OP_LC_MUL] = &&L_LC_MUL,
         [OP_LC_MOD] = &&L_LC_MOD,
         [OP_LC_FLOORDIV] = &&L_LC_FLOORDIV,
+        [OP_BINARY_ADD_ST] = &&L_BINARY_ADD_ST,
+        [OP_BINARY_SUB_ST] = &&L_BINARY_SUB_ST,
+        [OP_BINARY_MUL_ST] = &&L_BINARY_MUL_ST,
+        [OP_BINARY_MOD_ST] = &&L_BINARY_MOD_ST,
+        [OP_BINARY_FLOORDIV_ST] = &&L_BINARY_FLOORDIV_ST,
+        [OP_LF_PEND] = &&L_LF_PEND,
+        [OP_LF_ADD] = &&L_LF_ADD,
+        [OP_LF_SUB] = &&L_LF_SUB,
+        [OP_LF_MUL] = &&L_LF_MUL,
+        [OP_LF_MOD] = &&L_LF_MOD,
+        [OP_LF_FLOORDIV] = &&L_LF_FLOORDIV,
+        [OP_FOR_RANGE_ST] = &&L_FOR_RANGE_ST,
         [OP_COUNT_ALL ... 255] = &&L_BAD_OPCODE,
     };
 #endif
@@ -527,10 +570,45 @@ dispatch:
         ((uint32_t *)ip)[-1] = ASY_INS(nop == ASY_OP_LOAD_FAST      ? OP_LOAD_FAST_LOAD_FAST
                                        : nop == ASY_OP_LOAD_CONST   ? OP_LOAD_FAST_LOAD_CONST
                                        : nop == ASY_OP_RETURN_VALUE ? OP_RETURN_FAST
+                                       : nop == ASY_OP_BINARY_OP    ? OP_LF_PEND
                                                                     : OP_LOAD_FAST_PLAIN,
                                        ARG);
         DISPATCH();
     }
+
+    QTARGET(LF_PEND) {
+        int k = quick_op_index((int)ASY_OP(*ip));
+        ((uint32_t *)ip)[-1] = ASY_INS(k >= 0 ? OP_LF_ADD + k : OP_LOAD_FAST_PLAIN, ARG);
+        goto load_fast_plain;
+    }
+
+    /* x on the stack OP y this local, unless either is not an int or int_op_fails: r
+     * replaces x and the BINARY_OP after this is skipped. */
+#define LF_ARITH(iop)                                                                     \
+    do {                                                                                  \
+        AsyValue a = vget(sp - 1), b = vget(locals + ARG);                                \
+        if (ASY_LIKELY(ASY_IS_INT(a) && ASY_IS_INT(b))) {                                 \
+            int64_t y = ASY_AS_INT(b), r;                                                 \
+            if (!(((iop) >= IOP_MOD && (y == 0 || y == -1)) ||                            \
+                  int_op_fails(iop, ASY_AS_INT(a), y, &r))) {                             \
+                vset(sp - 1, ASY_INT(r));                                                 \
+                ip++;                                                                     \
+                DISPATCH();                                                               \
+            }                                                                             \
+        }                                                                                 \
+        goto load_fast_plain;                                                             \
+    } while (0)
+
+    QTARGET(LF_ADD) { LF_ARITH(IOP_ADD); }
+
+    QTARGET(LF_SUB) { LF_ARITH(IOP_SUB); }
+
+    QTARGET(LF_MUL) { LF_ARITH(IOP_MUL); }
+
+    QTARGET(LF_MOD) { LF_ARITH(IOP_MOD); }
+
+    QTARGET(LF_FLOORDIV) { LF_ARITH(IOP_FLOORDIV); }
+#undef LF_ARITH
 
     QTARGET(LOAD_FAST_PLAIN)
     load_fast_plain: {
@@ -945,6 +1023,7 @@ dispatch:
                     : op == ASY_BIN_MOD      ? OP_BINARY_MOD
                     : op == ASY_BIN_FLOORDIV ? OP_BINARY_FLOORDIV
                                              : -1;
+            if (q >= 0 && ASY_OP(*ip) == ASY_OP_STORE_FAST) q += OP_BINARY_ADD_ST - OP_BINARY_ADD;
             if (q >= 0) ((uint32_t *)ip)[-1] = ASY_INS(q, ARG);
         }
         if (ASY_LIKELY(ASY_IS_INT(a) && ASY_IS_INT(b))) {
@@ -1017,34 +1096,50 @@ dispatch:
         DISPATCH();
     }
 
-/* A quickened small-int operation: r = x OP y unless `slow` says it cannot be done here. */
-#define INT_BINOP(compute)                                                                \
+/* A quickened small-int operation r = x OP y (% and // not by 0 or -1, and int_op_fails
+ * not failing); with `st`, r goes to the local of the STORE_FAST after it, which is then
+ * skipped. Anything else takes the unquickened path. */
+#define INT_BINOP(iop, st)                                                                \
     do {                                                                                  \
         AsyValue a = vget(sp - 2), b = vget(sp - 1);                                      \
         if (ASY_LIKELY(ASY_IS_INT(a) && ASY_IS_INT(b))) {                                 \
-            int64_t x = ASY_AS_INT(a), y = ASY_AS_INT(b), r;                              \
-            compute;                                                                      \
-            vset(sp - 2, ASY_INT(r));                                                     \
-            sp--;                                                                         \
+            int64_t y = ASY_AS_INT(b), r;                                                 \
+            if (((iop) >= IOP_MOD && (y == 0 || y == -1)) ||                              \
+                int_op_fails(iop, ASY_AS_INT(a), y, &r))                                  \
+                goto binop_generic;                                                       \
+            if (st) {                                                                     \
+                vset(locals + ASY_ARG(*ip), ASY_INT(r));                                  \
+                sp -= 2;                                                                  \
+                ip++;                                                                     \
+            } else {                                                                      \
+                vset(sp - 2, ASY_INT(r));                                                 \
+                sp--;                                                                     \
+            }                                                                             \
             DISPATCH();                                                                   \
         }                                                                                 \
         goto binop_generic;                                                               \
     } while (0)
 
-    QTARGET(BINARY_ADD) { INT_BINOP(if (int_op_fails(IOP_ADD, x, y, &r)) goto binop_generic); }
+    QTARGET(BINARY_ADD) { INT_BINOP(IOP_ADD, 0); }
 
-    QTARGET(BINARY_SUB) { INT_BINOP(if (int_op_fails(IOP_SUB, x, y, &r)) goto binop_generic); }
+    QTARGET(BINARY_SUB) { INT_BINOP(IOP_SUB, 0); }
 
-    QTARGET(BINARY_MUL) { INT_BINOP(if (int_op_fails(IOP_MUL, x, y, &r)) goto binop_generic); }
+    QTARGET(BINARY_MUL) { INT_BINOP(IOP_MUL, 0); }
 
-    QTARGET(BINARY_MOD) {
-        INT_BINOP(if (y == 0 || y == -1 || int_op_fails(IOP_MOD, x, y, &r)) goto binop_generic);
-    }
+    QTARGET(BINARY_MOD) { INT_BINOP(IOP_MOD, 0); }
 
-    QTARGET(BINARY_FLOORDIV) {
-        INT_BINOP(
-            if (y == 0 || y == -1 || int_op_fails(IOP_FLOORDIV, x, y, &r)) goto binop_generic);
-    }
+    QTARGET(BINARY_FLOORDIV) { INT_BINOP(IOP_FLOORDIV, 0); }
+
+    QTARGET(BINARY_ADD_ST) { INT_BINOP(IOP_ADD, 1); }
+
+    QTARGET(BINARY_SUB_ST) { INT_BINOP(IOP_SUB, 1); }
+
+    QTARGET(BINARY_MUL_ST) { INT_BINOP(IOP_MUL, 1); }
+
+    QTARGET(BINARY_MOD_ST) { INT_BINOP(IOP_MOD, 1); }
+
+    QTARGET(BINARY_FLOORDIV_ST) { INT_BINOP(IOP_FLOORDIV, 1); }
+#undef INT_BINOP
 
     binop_generic: {
         /* floats and everything else: the unquickened path */
@@ -1254,7 +1349,26 @@ dispatch:
         DISPATCH();
     }
 
-    TARGET(FOR_ITER) {
+    QTARGET(FOR_RANGE_ST) {
+        AsyValue it = vget(sp - 1);
+        if (ASY_UNLIKELY(!ASY_IS_OBJ(it) ||
+                         ASY_AS_OBJ(it)->type != ASY_TYPE(vm, range_iterator)))
+            goto for_iter;
+        AsyRangeIter *ri = (AsyRangeIter *)ASY_AS_OBJ(it);
+        if (ri->remaining <= 0) {
+            sp--;
+            ip = code_base + ARG;
+            DISPATCH();
+        }
+        vset(locals + ASY_ARG(*ip), ASY_INT(ri->next));
+        ri->next = (int64_t)((uint64_t)ri->next + (uint64_t)ri->step);
+        ri->remaining--;
+        ip++;
+        DISPATCH();
+    }
+
+    TARGET(FOR_ITER)
+    for_iter: {
         AsyValue it = sp[-1];
         AsyType *t = type_of(vm, it);
         if (t == ASY_TYPE(vm, range_iterator)) {
@@ -1267,6 +1381,7 @@ dispatch:
                 ri->remaining--;
                 /* `for i in ...:` stores the item at once: skip the push and the pop. */
                 if (ASY_OP(*ip) == ASY_OP_STORE_FAST) {
+                    ((uint32_t *)ip)[-1] = ASY_INS(OP_FOR_RANGE_ST, ARG);
                     vset(locals + ASY_ARG(*ip), v);
                     ip++;
                     DISPATCH();
