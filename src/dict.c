@@ -828,23 +828,31 @@ static AsyValue dict_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, Asy
     return rc < 0 ? ASY_ERR : ASY_OBJ(d);
 }
 
-static void dict_traverse(AsyVM *vm, AsyObj *self) {
-    AsyDict *d = (AsyDict *)self;
+/* A slice of the entries [pos, end) (a big dict is marked a slice at a time). */
+static uintptr_t dict_mark_slice(AsyVM *vm, const void *obj, uintptr_t pos, uintptr_t end) {
+    const AsyDict *d = obj;
+    int64_t stop = (int64_t)(end - pos > ASY_GC_SLICE ? pos + ASY_GC_SLICE : end);
     if (d->general) {
-        for (int64_t i = 0; i < d->nentries; i++) {
+        for (int64_t i = (int64_t)pos; i < stop; i++) {
             asy_gc_mark_value(vm, GENT(d)[i].key);
             asy_gc_mark_value(vm, GENT(d)[i].value);
         }
-        return;
+        return (uintptr_t)stop;
     }
     enum { AHEAD = 8 };   /* prefetch keys ahead, as asy_gc_mark_values */
-    for (int64_t i = 0; i < d->nentries; i++) {
+    for (int64_t i = (int64_t)pos; i < stop; i++) {
         StrEntry *e = &SENT(d)[i];
-        if (i + AHEAD < d->nentries) ASY_PREFETCH_W(se_str(e + AHEAD));
+        if (i + AHEAD < stop) ASY_PREFETCH_W(se_str(e + AHEAD));
         if (!e->key) continue;
         asy_gc_mark_obj(vm, &se_str(e)->hdr);
         asy_gc_mark_value(vm, se_value(e));
     }
+    return (uintptr_t)stop;
+}
+
+static void dict_traverse(AsyVM *vm, AsyObj *self) {
+    AsyDict *d = (AsyDict *)self;
+    asy_gc_mark_sliced(vm, dict_mark_slice, d, 0, (uintptr_t)d->nentries);
 }
 
 static void dict_finalize(AsyVM *vm, AsyObj *self) {

@@ -262,15 +262,53 @@ void asy_gc_mark_new(AsyVM *vm, AsyObj *obj) {
     gc_gray_push(vm, obj);
 }
 
+/* A container whose marking goes on later (asy_gc_mark_sliced): when the mark stack is
+ * back down to `level` (what its last slice pushed is traced), fn marks the next slice. */
+typedef struct AsyGcCont {
+    AsyGcSliceFn fn;
+    const void *obj;
+    uintptr_t pos, end;
+    size_t level;
+} AsyGcCont;
+
+void asy_gc_mark_sliced(AsyVM *vm, AsyGcSliceFn fn, const void *obj, uintptr_t pos,
+                        uintptr_t end) {
+    size_t level = vm->ngray;
+    pos = fn(vm, obj, pos, end);
+    if (pos == end) return;
+    if (vm->ncont == vm->contcap) {
+        size_t cap = vm->contcap ? vm->contcap * 2 : 16;
+        AsyGcCont *c = realloc(vm->gc_cont, cap * sizeof *c);
+        if (!c) gc_fatal_oom(cap * sizeof *c);
+        vm->gc_cont = c;
+        vm->contcap = cap;
+    }
+    vm->gc_cont[vm->ncont++] = (AsyGcCont){fn, obj, pos, end, level};
+    vm->gray_floor = level; /* gc_trace stops there to mark the next slice */
+}
+
 /* The objects are prefetched a few items ahead: in a big list nearly every item's header
  * is a cache miss, and unlike the mark stack's pointer chase their addresses are known. */
-void asy_gc_mark_values(AsyVM *vm, const AsyValue *values, int64_t n) {
+static void gc_mark_values_now(AsyVM *vm, const AsyValue *values, int64_t n) {
     enum { AHEAD = 8 };
     for (int64_t i = 0; i < n; i++) {
         if (i + AHEAD < n && values[i + AHEAD].tag == ASY_T_OBJ)
             ASY_PREFETCH_W(values[i + AHEAD].as.o);
         asy_gc_mark_value(vm, values[i]);
     }
+}
+
+static uintptr_t gc_values_slice(AsyVM *vm, const void *values, uintptr_t pos, uintptr_t end) {
+    uintptr_t stop = end - pos > ASY_GC_SLICE ? pos + ASY_GC_SLICE : end;
+    gc_mark_values_now(vm, (const AsyValue *)values + pos, (int64_t)(stop - pos));
+    return stop;
+}
+
+void asy_gc_mark_values(AsyVM *vm, const AsyValue *values, int64_t n) {
+    if (n <= ASY_GC_SLICE)
+        gc_mark_values_now(vm, values, n);
+    else
+        asy_gc_mark_sliced(vm, gc_values_slice, values, 0, (uintptr_t)n);
 }
 
 void asy_root_grow(AsyVM *vm) {
@@ -311,11 +349,48 @@ static void gc_mark_roots(AsyVM *vm) {
     if (vm->mark_extra) vm->mark_extra(vm);
 }
 
+/* Depth first: a container's next slice is marked only once the mark stack is back to
+ * where it was before its last one, so the stack holds at most a slice per level of
+ * nesting of big containers. */
 static void gc_trace(AsyVM *vm) {
-    while (vm->ngray > 0) {
-        AsyObj *obj = vm->gray[--vm->ngray];
-        asy_gc_mark_obj(vm, (AsyObj *)obj->type); /* classes live while instances do */
-        if (obj->type && obj->type->traverse) obj->type->traverse(vm, obj);
+    for (;;) {
+        while (vm->ngray > vm->gray_floor) {
+            AsyObj *obj = vm->gray[--vm->ngray];
+            asy_gc_mark_obj(vm, (AsyObj *)obj->type); /* classes live while instances do */
+            if (obj->type && obj->type->traverse) obj->type->traverse(vm, obj);
+        }
+        /* the mark stack is down to the last continuation's level: its next slice */
+        while (vm->ncont && vm->gc_cont[vm->ncont - 1].pos == vm->gc_cont[vm->ncont - 1].end)
+            vm->ncont--; /* done (after its last slice, which may have pushed more above) */
+        if (!vm->ncont) {
+            vm->gray_floor = 0;
+            if (vm->ngray == 0) break;
+            continue;
+        }
+        size_t i = vm->ncont - 1;
+        vm->gray_floor = vm->gc_cont[i].level;
+        if (vm->ngray > vm->gray_floor) continue;
+        AsyGcCont c = vm->gc_cont[i];
+        vm->gc_cont[i].pos = c.fn(vm, c.obj, c.pos, c.end); /* by index: fn may grow it */
+    }
+}
+
+/* After a collection that grew them, the mark stacks go back to the system (a list of
+ * 100,000 tasks left 1 MB behind before marking was sliced; it still can with deep
+ * nesting). */
+#define GC_GRAY_KEEP 4096
+#define GC_CONT_KEEP 256
+
+static void gc_trim_stacks(AsyVM *vm) {
+    if (vm->graycap > GC_GRAY_KEEP) {
+        free(vm->gray);
+        vm->gray = NULL;
+        vm->graycap = 0;
+    }
+    if (vm->contcap > GC_CONT_KEEP) {
+        free(vm->gc_cont);
+        vm->gc_cont = NULL;
+        vm->contcap = 0;
     }
 }
 
@@ -484,6 +559,7 @@ void asy_gc_collect(AsyVM *vm) {
      * generators grew to 340 MB); the next collection is put after them instead. */
     size_t revived = vm->gc_weak && vm->gc_weak(vm) ? gc_trace_counted(vm) : 0;
     gc_sweep(vm, false);
+    gc_trim_stacks(vm);
     vm->collections++;
     vm->gc_pending = false;
     size_t live = vm->bytes_allocated;
@@ -540,6 +616,9 @@ void asy_gc_free_all(AsyVM *vm) {
     vm->nroots = 0;
     gc_sweep(vm, true);
     free(vm->gray);
+    free(vm->gc_cont);
+    vm->gc_cont = NULL;
+    vm->ncont = vm->contcap = 0;
     free(vm->roots);
     vm->gray = NULL;
     vm->roots = NULL;

@@ -61,25 +61,44 @@ static void loop_mark_handle(AsyVM *vm, const AsyHandle *h) {
     asy_gc_mark_value(vm, h->b);
 }
 
-static bool loop_mark_timer(const AsyHandle *h, double when, void *vm) {
-    ASY_UNUSED(when);
-    loop_mark_handle(vm, h);
-    return true;
+/* A slice of a chain, from task pos on; obj is its kind's style. */
+static uintptr_t loop_mark_chain(AsyVM *vm, const void *obj, uintptr_t pos, uintptr_t end) {
+    bool done_cb = *(const uint8_t *)obj == ASY_CHAIN_DONE_CB;
+    AsyTask *t = (AsyTask *)pos;
+    for (int n = 0; t && n < ASY_GC_SLICE; n++) {
+        asy_gc_mark_obj(vm, (AsyObj *)t);
+        if (done_cb) asy_gc_mark_value(vm, t->fut.cb_inline.arg);
+        t = (AsyTask *)(t->ready_link & ~ASY_READY_LINK_BITS);
+    }
+    return t ? (uintptr_t)t : end;
+}
+
+/* A slice of the ready ring, entries [pos, end); a chain's marking is started, and the
+ * slice ends there so that the stack holds one slice at a time. */
+static uintptr_t loop_mark_ready(AsyVM *vm, const void *obj, uintptr_t pos, uintptr_t end) {
+    const AsyLoop *L = obj;
+    uintptr_t stop = end - pos > ASY_GC_SLICE ? pos + ASY_GC_SLICE : end;
+    for (uintptr_t i = pos; i < stop; i++) {
+        const AsyReady *e = &L->ready[(L->rhead + i) & (L->rcap - 1)];
+        unsigned k = e->a & (ASY_LOOP_KINDS - 1);
+        if (!k) continue; /* its handle is in `other` */
+        if (L->chain_style[k]) {
+            asy_gc_mark_sliced(vm, loop_mark_chain, &L->chain_style[k], e->a - k, 0);
+            return i + 1;
+        }
+        asy_gc_mark_obj(vm, (AsyObj *)(e->a - k));
+        if (L->kind_tag[k] == ASY_T_OBJ) asy_gc_mark_obj(vm, (AsyObj *)(uintptr_t)e->b);
+    }
+    return stop;
 }
 
 static void loop_mark(AsyVM *vm) {
     AsyLoop *L = vm->loop;
     if (!L) return;
-    for (size_t i = 0; i < L->rlen; i++) {
-        const AsyReady *e = &L->ready[(L->rhead + i) & (L->rcap - 1)];
-        unsigned k = e->a & (ASY_LOOP_KINDS - 1);
-        if (!k) continue; /* its handle is in `other` */
-        asy_gc_mark_obj(vm, (AsyObj *)(e->a - k));
-        if (L->kind_tag[k] == ASY_T_OBJ) asy_gc_mark_obj(vm, (AsyObj *)(uintptr_t)e->b);
-    }
+    asy_gc_mark_sliced(vm, loop_mark_ready, L, 0, L->rlen);
     for (size_t i = 0; i < L->olen; i++)
         loop_mark_handle(vm, &L->other[(L->ohead + i) & (L->ocap - 1)]);
-    asy_timers_each(&L->timers, loop_mark_timer, vm);
+    asy_timers_mark(vm, &L->timers);
     asy_task_mark_list(vm, L->tasks);
     asy_gc_mark_obj(vm, (AsyObj *)L->current);
     asy_gc_mark_obj(vm, (AsyObj *)L->main_task);
@@ -208,13 +227,45 @@ void asy_loop_watch_sigint(AsyVM *vm, bool on) {
 
 /* ---- the ready queue ---- */
 
+_Static_assert(ASY_GC_GRAIN % 16 == 0 && ASY_LOOP_KINDS == 16 && ASY_READY_LINK_BITS == 15,
+               "an entry's kind and a chain link's flags live in an object pointer's 4 low bits");
+_Static_assert(sizeof(AsyReady) == 16, "a ready-queue entry is 16 bytes");
+
+/* Fill kind_hash for `shift`: the first kind of each slot. true when no two different fns
+ * share a slot. */
+static bool loop_hash_kinds(AsyLoop *L, unsigned shift) {
+    bool distinct = true;
+    L->kind_shift = (uint8_t)shift;
+    memset(L->kind_hash, 0, sizeof L->kind_hash);
+    for (unsigned k = 1; k < L->nkinds; k++) {
+        uint8_t *slot = &L->kind_hash[ASY_LOOP_FN_HASH(L, L->kind_fn[k])];
+        if (!*slot)
+            *slot = (uint8_t)k;
+        else if (L->kind_fn[*slot] != L->kind_fn[k])
+            distinct = false;
+    }
+    return distinct;
+}
+
 bool asy_loop_add_kind(AsyLoop *L, AsyLoopFn fn, AsyTag tag) {
     if (L->nkinds == 0) L->nkinds = 1;
-    if (L->nkinds == ASY_LOOP_KINDS) return false;
-    if (!L->kind_hash[ASY_LOOP_FN_HASH(fn)]) L->kind_hash[ASY_LOOP_FN_HASH(fn)] = (uint8_t)L->nkinds;
+    if (L->nkinds == ASY_LOOP_CHAIN_FIRST) return false;
     L->kind_fn[L->nkinds] = fn;
     L->kind_tag[L->nkinds++] = (uint8_t)tag;
+    /* the address bits that tell the fns apart: which ones depends on the code's layout */
+    for (unsigned shift = 4; shift < 24; shift++)
+        if (loop_hash_kinds(L, shift)) return true;
+    loop_hash_kinds(L, 4);
     return true;
+}
+
+unsigned asy_loop_add_chain(AsyLoop *L, AsyLoopFn fn, AsyChainStyle style) {
+    unsigned k = ASY_LOOP_CHAIN_FIRST;
+    while (k < ASY_LOOP_KINDS && L->chain_style[k]) k++;
+    if (k == ASY_LOOP_KINDS) return 0;
+    L->kind_fn[k] = fn;
+    L->chain_style[k] = (uint8_t)style;
+    return k;
 }
 
 bool asy_loop_ready_grow(AsyVM *vm, AsyLoop *L) {
@@ -223,6 +274,7 @@ bool asy_loop_ready_grow(AsyVM *vm, AsyLoop *L) {
     if (!r) return false;
     for (size_t i = 0; i < L->rlen; i++)
         r[i] = L->ready[(L->rhead + i) & (L->rcap - 1)];
+    if (L->open_tail) L->open_tail = &r[L->rlen - 1]; /* it is the last entry */
     asy_mem_free(vm, L->ready, L->rcap * sizeof *L->ready);
     L->ready = r;
     L->rcap = cap;
@@ -249,8 +301,28 @@ bool asy_loop_call_soon_other(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b) {
         L->ohead = 0;
     }
     L->other[(L->ohead + L->olen++) & (L->ocap - 1)] = (AsyHandle){fn, a, b};
-    L->ready[(L->rhead + L->rlen++) & (L->rcap - 1)] = (AsyReady){0, 0};
+    AsyReady *e = &L->ready[(L->rhead + L->rlen++) & (L->rcap - 1)];
+    *e = (AsyReady){0, 0};
+    L->open_tail = e;
     return true;
+}
+
+/* A ring this big that has drained is given back: a burst of 100,000 handles left 2 MB
+ * behind for the rest of the run. (Entries; the side FIFO keeps LOOP_OTHER_KEEP.) */
+#define LOOP_READY_KEEP 4096
+#define LOOP_OTHER_KEEP 1024
+
+static void loop_shrink(AsyVM *vm, AsyLoop *L) {
+    if (L->rlen == 0 && L->rcap > LOOP_READY_KEEP) {
+        asy_mem_free(vm, L->ready, L->rcap * sizeof *L->ready);
+        L->ready = L->open_tail = NULL;
+        L->rcap = L->rhead = 0;
+    }
+    if (L->olen == 0 && L->ocap > LOOP_OTHER_KEEP) {
+        asy_mem_free(vm, L->other, L->ocap * sizeof *L->other);
+        L->other = NULL;
+        L->ocap = L->ohead = 0;
+    }
 }
 
 /* ---- timers ---- */
@@ -347,6 +419,38 @@ static bool loop_move_due_timers(AsyVM *vm, AsyLoop *L) {
     return r == 0;
 }
 
+/* The next handle of the chain at the head of the ready queue (its entry stays, for the
+ * rest, until its last task); false: a stale handle, dropped. *done: the entry is used up. */
+static ASY_ALWAYS_INLINE bool loop_take_chained(AsyLoop *L, AsyReady *e, unsigned k,
+                                                AsyHandle *h, bool *done) {
+    AsyTask *t = (AsyTask *)(e->a - k);
+    uintptr_t link = t->ready_link;
+    t->ready_link = 0;
+    *done = !(link & ~ASY_READY_LINK_BITS);
+    if (*done) {
+        L->rhead = (L->rhead + 1) & (L->rcap - 1);
+        L->rlen--;
+    } else {
+        e->a = (link & ~ASY_READY_LINK_BITS) | k;
+    }
+    h->fn = L->kind_fn[k];
+    h->a = ASY_OBJ(t);
+    unsigned style = L->chain_style[k];
+    if (style == ASY_CHAIN_WAKE) {
+        h->b = ASY_INT(t->wait_gen);
+        return !(link & ASY_READY_STALE);
+    }
+    if (style == ASY_CHAIN_DONE_CB) {
+        h->fn = t->fut.cb_inline.fn;
+        h->a = t->fut.cb_inline.arg;
+        h->b = ASY_OBJ(t);
+        t->fut.cb_inline.arg = ASY_UNDEF;
+        return true;
+    }
+    h->b = ASY_UNDEF; /* a step: never dropped */
+    return true;
+}
+
 bool asy_loop_run_once(AsyVM *vm) {
     AsyLoop *L = vm->loop;
     if (ASY_UNLIKELY(L->ndying)) asy_agen_flush_dying(vm); /* found by the last collection */
@@ -361,26 +465,37 @@ bool asy_loop_run_once(AsyVM *vm) {
             asy_asyncio_on_sigint(vm);
     }
     if (!loop_move_due_timers(vm, L)) return false;
-    /* Step 3: only what was ready when the pass began. Each handle's values are rooted
+    /* Step 3: only what was ready when the pass began (the chains queued so far are closed:
+     * what is chained from now on is for the next pass). Each handle's values are rooted
      * while it runs, in two root slots taken once for the whole pass. */
+    L->open_tail = NULL;
     if (ASY_UNLIKELY(vm->rootcap - vm->nroots < 2)) asy_root_grow(vm);
     size_t root = vm->nroots;
     vm->nroots += 2;
-    for (size_t n = L->rlen; n > 0 && !L->fatal; n--) {
+    for (size_t n = L->rlen; n > 0 && !L->fatal;) {
         /* the first handle (decoded in place: this runs once per task switch) */
-        AsyReady e = L->ready[L->rhead];
-        L->rhead = (L->rhead + 1) & (L->rcap - 1);
-        L->rlen--;
-        unsigned k = e.a & (ASY_LOOP_KINDS - 1);
+        AsyReady *e = &L->ready[L->rhead];
+        unsigned k = e->a & (ASY_LOOP_KINDS - 1);
         AsyHandle h;
-        if (k) {
-            h.fn = L->kind_fn[k];
-            h.a = ASY_OBJ(e.a - k);
-            h.b = (AsyValue){.tag = (AsyTag)L->kind_tag[k], .as.i = e.b};
+        if (k >= ASY_LOOP_CHAIN_FIRST) {
+            bool done;
+            bool run = loop_take_chained(L, e, k, &h, &done);
+            n -= done;
+            if (!run) continue;
         } else {
-            h = L->other[L->ohead];
-            L->ohead = (L->ohead + 1) & (L->ocap - 1);
-            L->olen--;
+            AsyReady r = *e;
+            L->rhead = (L->rhead + 1) & (L->rcap - 1);
+            L->rlen--;
+            n--;
+            if (k) {
+                h.fn = L->kind_fn[k];
+                h.a = ASY_OBJ(r.a - k);
+                h.b = (AsyValue){.tag = (AsyTag)L->kind_tag[k], .as.i = r.b};
+            } else {
+                h = L->other[L->ohead];
+                L->ohead = (L->ohead + 1) & (L->ocap - 1);
+                L->olen--;
+            }
         }
         vm->roots[root] = h.a;
         vm->roots[root + 1] = h.b;
@@ -398,6 +513,7 @@ bool asy_loop_run_once(AsyVM *vm) {
         }
     }
     vm->nroots = root;
+    if (ASY_UNLIKELY(L->rcap > LOOP_READY_KEEP || L->ocap > LOOP_OTHER_KEEP)) loop_shrink(vm, L);
     if (L->fatal) {
         vm->exc = L->fatal;
         L->fatal = NULL;

@@ -42,6 +42,32 @@ typedef struct {
 } AsyReady;
 
 #define ASY_LOOP_KINDS 16
+
+/* Chains: a run of consecutive handles of one chain kind, each about a task (a step, the
+ * wake-up of its implicit future, the done callback of a finished task), is one entry: `a`
+ * the first task | kind, `b` the last; each task links to the next through its
+ * ready_link (task.h), so 100,000 tasks woken at once cost one entry, not 2 MB. A task is
+ * chained only while nothing else uses that word (it is not running) and it is in no other
+ * chain; otherwise its handle is an ordinary entry. The first of a run is an ordinary
+ * entry too, made a chain when a second one follows. Handles are taken from the chain one
+ * at a time, in order, as the entries they stand for would be; a chain is only extended
+ * while it is the last entry and was queued during the running pass (`open_tail`), so a
+ * pass still runs exactly what was ready when it began. A chained task that runs through
+ * another handle first keeps its link in the loop meanwhile (held_link), and its chained
+ * wake-up is marked stale if it begins a new wait (the generation check, task.c). */
+#define ASY_LOOP_CHAIN_FIRST 8 /* kinds 1..7 are plain, 8..15 chains */
+#define ASY_READY_CHAINED ((uintptr_t)1)
+#define ASY_READY_STALE ((uintptr_t)2)
+#define ASY_READY_LINK_BITS ((uintptr_t)15)
+
+/* What a chain kind's handle is for each of its tasks (fn is the kind's kind_fn): */
+typedef enum {
+    ASY_CHAIN_NONE,    /* not a chain kind                                                */
+    ASY_CHAIN_STEP,    /* fn(task, UNDEF)                                                 */
+    ASY_CHAIN_WAKE,    /* fn(task, INT(its wait_gen)); dropped when marked stale           */
+    ASY_CHAIN_DONE_CB, /* the finished task's one done callback, kept in its cb_inline:
+                          cb.fn(cb.arg, task)                                             */
+} AsyChainStyle;
 /* The async runtime's types, made when asyncio is first imported (they live as long as
  * the scheduler, which marks them). */
 #define ASY_AIO_TYPES(X)                                                                  \
@@ -75,9 +101,18 @@ typedef struct AsyLoop {
     size_t ohead, olen, ocap;
     AsyLoopFn kind_fn[ASY_LOOP_KINDS]; /* an entry's kind: its fn and b's tag (1..)      */
     uint8_t kind_tag[ASY_LOOP_KINDS];
+    uint8_t kind_shift;       /* ASY_LOOP_FN_HASH's: one that gives the kinds' fns
+                                 slots of their own, when there is one                  */
     uint8_t kind_hash[ASY_LOOP_KINDS]; /* by the fn's address bits (ASY_LOOP_FN_HASH): the
                                  first kind registered with it, 0 for none              */
-    unsigned nkinds;          /* 1 + kinds registered (kind 0 is `other`), 0 at first   */
+    unsigned nkinds;          /* 1 + plain kinds registered (kind 0 is `other`), 0 at
+                                 first; chain kinds are ASY_LOOP_CHAIN_FIRST and up     */
+    uint8_t chain_style[ASY_LOOP_KINDS]; /* AsyChainStyle: a chain kind's, else NONE     */
+    uintptr_t held_link;      /* the chain link of the task being stepped, if it is in a
+                                 chain (task.c: task_hold_link), else 0                 */
+    uint32_t held_gen;        /* its wait generation then                               */
+    AsyReady *open_tail;      /* the last entry if it was queued during this pass (a
+                                 chain may grow there), else NULL                      */
     AsyTimers timers;         /* timers.h                                              */
     size_t timers_dead;       /* cancelled timers still set (approximate)              */
     unsigned passes;          /* counts busy passes between signal polls               */
@@ -143,10 +178,16 @@ void asy_loop_set_virtual_time(bool on);
 double asy_loop_clock_offset(void);
 
 /* Register fn, called with an object and a value tagged `tag`, as a kind of compact
- * ready-queue entry (AsyReady); at most ASY_LOOP_KINDS - 1 of them, false past that (its
- * handles then go to the side FIFO, which only costs memory). Register the most frequent
- * first: of kinds whose fns share a hash, only the first is found without a search. */
+ * ready-queue entry (AsyReady); at most ASY_LOOP_CHAIN_FIRST - 1 of them, false past that
+ * (its handles then go to the side FIFO, which only costs memory). The hash is chosen so
+ * that the kinds' fns have slots of their own when some shift gives them; else of those
+ * that share one, only the first registered is found without a search (register the most
+ * frequent first). */
 bool asy_loop_add_kind(AsyLoop *L, AsyLoopFn fn, AsyTag tag);
+/* Register a chain kind (see ASY_READY_CHAINED); its number, 0 when there is no room. A
+ * chain's entry is queued as any (asy_loop_soon_kind(vm, k, first, first)), then grown at
+ * asy_loop_open_tail by its owner (task.c), which knows the link. */
+unsigned asy_loop_add_chain(AsyLoop *L, AsyLoopFn fn, AsyChainStyle style);
 /* Double the ready queue (asy_loop_call_soon, when it is full). */
 bool asy_loop_ready_grow(AsyVM *vm, AsyLoop *L);
 /* Queue a handle whose kind asy_loop_call_soon did not find by hash: by a search of the
@@ -161,17 +202,21 @@ static inline bool asy_loop_soon_kind(AsyVM *vm, unsigned k, AsyObj *a, int64_t 
     e->a = (uintptr_t)a | k;
     e->b = payload;
     L->rlen++;
+    L->open_tail = e;
     return true;
 }
 
-#define ASY_LOOP_FN_HASH(fn) (((uintptr_t)(fn) >> 4) & (ASY_LOOP_KINDS - 1))
+/* The last entry if it was queued during this pass (a chain may grow there), else NULL. */
+static inline AsyReady *asy_loop_open_tail(AsyLoop *L) { return L->open_tail; }
+
+#define ASY_LOOP_FN_HASH(L, fn) (((uintptr_t)(fn) >> (L)->kind_shift) & (ASY_LOOP_KINDS - 1))
 
 /* Queue fn(a, b) for the next pass; false with MemoryError pending. The kind is found by
  * the fn's hash; a kind that shares its hash with another (or a handle of none) takes
  * asy_loop_call_soon_other, which searches. */
 static inline bool asy_loop_call_soon(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b) {
     AsyLoop *L = vm->loop;
-    unsigned k = L->kind_hash[ASY_LOOP_FN_HASH(fn)];
+    unsigned k = L->kind_hash[ASY_LOOP_FN_HASH(L, fn)];
     uintptr_t p = (uintptr_t)ASY_AS_OBJ(a);
     if (!k || L->kind_fn[k] != fn || L->kind_tag[k] != b.tag || !ASY_IS_OBJ(a) ||
         (p & (ASY_LOOP_KINDS - 1)))

@@ -791,10 +791,16 @@ static AsyValue frozenset_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv
     return set_result(make_new_set(vm, type, argc ? argv[0] : ASY_UNDEF));
 }
 
+static uintptr_t set_mark_slice(AsyVM *vm, const void *table, uintptr_t pos, uintptr_t end) {
+    const AsySetEntry *t = table;
+    uintptr_t stop = end - pos > ASY_GC_SLICE ? pos + ASY_GC_SLICE : end;
+    for (uintptr_t i = pos; i < stop; i++) asy_gc_mark_value(vm, t[i].key);
+    return stop;
+}
+
 static void set_traverse(AsyVM *vm, AsyObj *self) {
     AsySet *s = (AsySet *)self;
-    if (!s->table) return;
-    for (int64_t i = 0; i <= s->mask; i++) asy_gc_mark_value(vm, s->table[i].key);
+    if (s->table) asy_gc_mark_sliced(vm, set_mark_slice, s->table, 0, (uintptr_t)s->mask + 1);
 }
 
 static void set_finalize(AsyVM *vm, AsyObj *self) {

@@ -31,22 +31,81 @@ static inline void soon(AsyVM *vm, AsyLoopFn fn, AsyValue a, AsyValue b) {
 }
 
 /* The ready queue's compact kinds (loop.h), registered in this order by
- * asy_task_init_types; the two most frequent are queued without a search. */
-enum { KIND_STEP = 1, KIND_WAKE };
+ * asy_task_init_types; the two most frequent are queued without a search. The chain
+ * kinds come after the 7 plain ones. */
+enum { KIND_STEP = 1, KIND_WAKE, CHAIN_STEP = 8, CHAIN_WAKE, CHAIN_DONE_CB };
 
 static void soon_failed(AsyVM *vm) {
     loop_of(vm)->fatal = vm->exc;
     vm->exc = NULL;
 }
 
-/* A task's step without an exception: soon(task_step_h, t, UNDEF). */
-static inline void soon_step(AsyVM *vm, AsyTask *t) {
-    if (!asy_loop_soon_kind(vm, KIND_STEP, &t->fut.hdr, 0)) soon_failed(vm);
+/* Can t's next handle join a chain of the ready queue (loop.h)? Not while it runs (its
+ * link word is its step_exc then), nor while it is in a chain already. */
+static inline bool can_chain(AsyVM *vm, AsyTask *t) {
+    return t != loop_of(vm)->current && !t->ready_link;
 }
 
-/* The wake-up of its implicit future: soon(task_wakeup_implicit, t, INT(t->wait_gen)). */
-static inline void soon_wake(AsyVM *vm, AsyTask *t) {
-    if (!asy_loop_soon_kind(vm, KIND_WAKE, &t->fut.hdr, t->wait_gen)) soon_failed(vm);
+/* The last entry, t0's plain handle of kind k, becomes a chain of kind ck followed by t,
+ * if t0 can be chained (and the entry has t0's wait generation, `by_gen`). */
+static bool task_start_chain(AsyVM *vm, AsyReady *last, unsigned k, unsigned ck, AsyTask *t,
+                             bool by_gen) {
+    AsyTask *t0 = (AsyTask *)(last->a - k);
+    if (t0 == t || !can_chain(vm, t0) || (by_gen && last->b != (int64_t)t0->wait_gen))
+        return false;
+    t0->ready_link = (uintptr_t)t | ASY_READY_CHAINED;
+    t->ready_link = ASY_READY_CHAINED;
+    last->a = (uintptr_t)t0 | ck;
+    last->b = (int64_t)(uintptr_t)t;
+    return true;
+}
+
+/* Queue t's handle of plain kind pk (payload: b's), or as a chain of kind ck (loop.h): t
+ * joins the last entry when that is a chain of ck queued during this pass, or makes it
+ * one when that is the plain handle of kind pk of another task that can be chained (with
+ * the generation that task has now, for a wake-up: `by_gen`). So a run of one stays a
+ * plain entry, as cheap as before. */
+static ASY_ALWAYS_INLINE bool soon_task(AsyVM *vm, unsigned ck, unsigned pk, AsyTask *t,
+                                        int64_t payload, bool by_gen) {
+    AsyLoop *L = loop_of(vm);
+    AsyReady *last;
+    if (t != L->current && (last = asy_loop_open_tail(L)) && !t->ready_link) {
+        unsigned k = last->a & (ASY_LOOP_KINDS - 1);
+        if (k == ck) {
+            ((AsyTask *)(uintptr_t)last->b)->ready_link |= (uintptr_t)t;
+            t->ready_link = ASY_READY_CHAINED;
+            last->b = (int64_t)(uintptr_t)t;
+            return true;
+        }
+        if (k == pk && task_start_chain(vm, last, k, ck, t, by_gen)) return true;
+    }
+    return asy_loop_soon_kind(vm, pk, &t->fut.hdr, payload);
+}
+
+/* A task's step without an exception: soon(task_step_h, t, UNDEF). */
+static ASY_ALWAYS_INLINE void soon_step(AsyVM *vm, AsyTask *t) {
+    if (!soon_task(vm, CHAIN_STEP, KIND_STEP, t, 0, false)) soon_failed(vm);
+}
+
+/* The wake-up of its implicit future: soon(task_wakeup_implicit, t, INT(t->wait_gen)). A
+ * chained one has no generation: it is marked stale instead if the task begins another
+ * wait before it runs (task_step). */
+static ASY_ALWAYS_INLINE void soon_wake(AsyVM *vm, AsyTask *t) {
+    if (!soon_task(vm, CHAIN_WAKE, KIND_WAKE, t, t->wait_gen, true)) soon_failed(vm);
+}
+
+/* A finished task's one done callback, kept in its cb_inline: always a chain (its plain
+ * handle would not say where the callback is). */
+static void soon_done_cb(AsyVM *vm, AsyTask *t) {
+    AsyReady *last = asy_loop_open_tail(loop_of(vm));
+    if (last && (last->a & (ASY_LOOP_KINDS - 1)) == CHAIN_DONE_CB) {
+        ((AsyTask *)(uintptr_t)last->b)->ready_link |= (uintptr_t)t;
+        last->b = (int64_t)(uintptr_t)t;
+    } else if (!asy_loop_soon_kind(vm, CHAIN_DONE_CB, &t->fut.hdr, (int64_t)(uintptr_t)t)) {
+        soon_failed(vm);
+        return;
+    }
+    t->ready_link = ASY_READY_CHAINED;
 }
 
 static bool is_cancelled_error(AsyVM *vm, AsyValue v) {
@@ -117,10 +176,17 @@ static void future_finalize(AsyVM *vm, AsyObj *o) {
     f->ncb = 0;
 }
 
-/* Queue every callback (in registration order) and forget them. */
+/* Queue every callback (in registration order) and forget them. A finished task's only
+ * callback (gather's, a TaskGroup's) stays in its cb_inline, which nothing else reads once
+ * ncb is 0, and the task joins a chain (done_cb_take runs it). */
 static void future_schedule_callbacks(AsyVM *vm, AsyFuture *f) {
     uint32_t n = f->ncb;
     f->ncb = 0;
+    if (n == 1 && f->kind == ASY_FUTK_TASK && f->cbs == &f->cb_inline &&
+        can_chain(vm, (AsyTask *)f)) {
+        soon_done_cb(vm, (AsyTask *)f);
+        return;
+    }
     for (uint32_t i = 0; i < n; i++)
         soon(vm, f->cbs[i].fn, f->cbs[i].arg, ASY_OBJ(f));
     future_finalize(vm, &f->hdr);
@@ -456,12 +522,36 @@ void asy_waitlist_remove(AsyWaitList *l, AsyTask *t) {
     l->len--;
 }
 
-void asy_waitlist_mark(AsyVM *vm, AsyWaitList *l) {
-    for (AsyTask *t = l->head; t; t = t->wnext)
+/* A slice of a waiter list, from task pos on (end: 0, its end). */
+static uintptr_t waitlist_mark_slice(AsyVM *vm, const void *list, uintptr_t pos, uintptr_t end) {
+    ASY_UNUSED(list);
+    AsyTask *t = (AsyTask *)pos;
+    for (int n = 0; t && n < ASY_GC_SLICE; n++, t = t->wnext)
         asy_gc_mark_obj(vm, &t->fut.hdr);
+    return t ? (uintptr_t)t : end;
+}
+
+void asy_waitlist_mark(AsyVM *vm, AsyWaitList *l) {
+    if (l->head) asy_gc_mark_sliced(vm, waitlist_mark_slice, l, (uintptr_t)l->head, 0);
 }
 
 static void task_step(AsyVM *vm, AsyTask *t, AsyValue exc);
+
+/* A task stepped through another handle while it waits in a chain (rare): its link word is
+ * its step_exc while it runs, so the link waits in the loop (steps do not nest) until the
+ * step is over; the chain's handle goes stale if a new wait began meanwhile, as a
+ * wake-up's generation would. */
+static void task_hold_link(AsyLoop *L, AsyTask *t) {
+    L->held_link = t->ready_link;
+    L->held_gen = t->wait_gen;
+    t->ready_link = 0;
+    L->open_tail = NULL; /* it may be the open chain's last: nothing may link to it */
+}
+
+static void task_put_back_link(AsyLoop *L, AsyTask *t) {
+    t->ready_link = L->held_link | (t->wait_gen != L->held_gen ? ASY_READY_STALE : 0);
+    L->held_link = 0;
+}
 
 /* The wake-up of an implicit future: b is the wait generation it was queued for. */
 static void task_wakeup_implicit(AsyVM *vm, AsyValue a, AsyValue b) {
@@ -523,9 +613,16 @@ AsyTask *asy_task_current(AsyVM *vm) {
     return L ? L->current : NULL;
 }
 
-void asy_task_mark_list(AsyVM *vm, AsyTask *head) {
-    for (AsyTask *t = head; t; t = t->anext)
+static uintptr_t task_list_mark_slice(AsyVM *vm, const void *obj, uintptr_t pos, uintptr_t end) {
+    ASY_UNUSED(obj);
+    AsyTask *t = (AsyTask *)pos;
+    for (int n = 0; t && n < ASY_GC_SLICE; n++, t = t->anext)
         asy_gc_mark_obj(vm, &t->fut.hdr);
+    return t ? (uintptr_t)t : end;
+}
+
+void asy_task_mark_list(AsyVM *vm, AsyTask *head) {
+    if (head) asy_gc_mark_sliced(vm, task_list_mark_slice, NULL, (uintptr_t)head, 0);
 }
 
 static void task_unlink(AsyLoop *L, AsyTask *t) {
@@ -546,7 +643,7 @@ static void task_traverse(AsyVM *vm, AsyObj *o) {
     asy_gc_mark_obj(vm, t->coro);
     if (t->coro_task) asy_fiber_mark(vm, &t->fiber);
     asy_gc_mark_obj(vm, t->waiting);
-    asy_gc_mark_obj(vm, t->step_exc);
+    if (!(t->ready_link & ASY_READY_CHAINED)) asy_gc_mark_obj(vm, t->step_exc);
 }
 
 static void task_finalize(AsyVM *vm, AsyObj *o) {
@@ -556,6 +653,7 @@ static void task_finalize(AsyVM *vm, AsyObj *o) {
 }
 
 static void task_step_h(AsyVM *vm, AsyValue a, AsyValue b) { task_step(vm, task_of(a), b); }
+
 
 static bool is_op(AsyVM *vm, AsyValue v) {
     return ASY_IS_OBJ(v) && vm->loop && ASY_AS_OBJ(v)->type == ASY_AIO_TYPE(vm, Op);
@@ -833,6 +931,7 @@ static void task_step(AsyVM *vm, AsyTask *t, AsyValue exc) {
     asy_task_set_fut_waiter(t, NULL);
     t->wait_kind = ASY_WAIT_NONE;
     if (t->wait_state == ASY_WAIT_PENDING) t->wait_state = ASY_WAIT_CANCELLED;
+    if (ASY_UNLIKELY(t->ready_link)) task_hold_link(L, t);
     AsyTask *prev = L->current;
     L->current = t;
     if (ASY_UNLIKELY(vm->trace)) asy_trace_step_begin(vm, t);
@@ -840,6 +939,7 @@ static void task_step(AsyVM *vm, AsyTask *t, AsyValue exc) {
     AsyRunStatus st = task_run(vm, t, exc, &out);
     L->current = prev;
     t->step_exc = NULL;
+    if (ASY_UNLIKELY(L->held_link)) task_put_back_link(L, t);
     switch (st) {
     case ASY_RUN_DONE: task_finished_ok(vm, t, out); break;
     case ASY_RUN_ERROR: task_finished_exc(vm, t); break;
@@ -1597,6 +1697,11 @@ void asy_task_init_types(AsyVM *vm) {
     asy_loop_add_kind(L, task_step_h, ASY_T_OBJ);
     asy_loop_add_kind(L, sleep_fire, ASY_T_INT);
     asy_loop_add_kind(L, asy_future_cb_call, ASY_T_OBJ);
+    unsigned chain_step = asy_loop_add_chain(L, task_step_h, ASY_CHAIN_STEP);
+    unsigned chain_wake = asy_loop_add_chain(L, task_wakeup_implicit, ASY_CHAIN_WAKE);
+    unsigned chain_done = asy_loop_add_chain(L, NULL, ASY_CHAIN_DONE_CB);
+    if (chain_step != CHAIN_STEP || chain_wake != CHAIN_WAKE || chain_done != CHAIN_DONE_CB)
+        abort(); /* the enum at the top follows this order */
     AsyType *f = aio_type(vm, "Future", ASY_TYPE(vm, object), sizeof(AsyFuture));
     f->tflags |= ASY_TYPE_BASETYPE;
     f->traverse = asy_future_traverse;

@@ -76,7 +76,15 @@ struct AsyTask {
      * native awaitable its fiber is suspended in. Both are set only when they are the
      * same object (awaiting a future), so one pointer and two flags hold them. */
     AsyObj *waiting;
-    AsyObj *step_exc;       /* the exception this step delivers (NULL: none)           */
+    /* While the task runs: the exception this step delivers (NULL: none). While it waits
+     * in a chain of the ready queue (loop.h: a run of handles of one kind, one per task),
+     * the chain's link instead: the next task | ASY_READY_CHAINED (| ASY_READY_STALE). A
+     * running task is never chained, and one stepped while chained has its link kept
+     * aside meanwhile (task.c: task_hold_link), so the two uses never meet. */
+    union {
+        AsyObj *step_exc;
+        uintptr_t ready_link;
+    };
     AsyWaitList *wlist;     /* the waiter list it is in, or NULL                       */
     AsyTask *wnext, *wprev;
     AsyTask *anext, *aprev; /* the loop's list of unfinished tasks                     */

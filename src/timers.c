@@ -322,6 +322,32 @@ bool asy_timers_each(const AsyTimers *T, bool (*fn)(const AsyHandle *h, double w
     return true;
 }
 
+/* Positions of the sliced marking: (part << 32) | index, part 0 the past heap, part i + 1
+ * bucket i. */
+#define TIMERS_POS(part, k) (((uintptr_t)(part) << 32) | (k))
+
+static uintptr_t timers_mark_slice(AsyVM *vm, const void *obj, uintptr_t pos, uintptr_t end) {
+    const AsyTimers *T = obj;
+    int n = 0;
+    for (unsigned part = (unsigned)(pos >> 32); part <= ASY_TIMER_BUCKETS; part++) {
+        const AsyTimerRef *refs = part ? T->b[part - 1].items : T->past;
+        size_t len = part ? T->b[part - 1].len : T->npast;
+        size_t k = part == (pos >> 32) ? (uint32_t)pos : 0;
+        if (part == 1 && k < T->head0) k = T->head0; /* bucket 0's FIFO starts there */
+        for (; k < len; k++) {
+            if (n++ == ASY_GC_SLICE) return TIMERS_POS(part, k);
+            const AsyHandle *h = &T->slots[refs[k].slot].h;
+            asy_gc_mark_value(vm, h->a);
+            asy_gc_mark_value(vm, h->b);
+        }
+    }
+    return end;
+}
+
+void asy_timers_mark(AsyVM *vm, const AsyTimers *T) {
+    if (T->count) asy_gc_mark_sliced(vm, timers_mark_slice, T, 0, UINTPTR_MAX);
+}
+
 void asy_timers_free(AsyVM *vm, AsyTimers *T) {
     for (unsigned i = 0; i < ASY_TIMER_BUCKETS; i++)
         asy_mem_free(vm, T->b[i].items, T->b[i].cap * sizeof *T->b[i].items);

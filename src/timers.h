@@ -85,6 +85,8 @@ void asy_timers_drop(AsyVM *vm, AsyTimers *T, bool (*dead)(AsyVM *vm, const AsyH
 /* Call fn on every timer (in no particular order) until it returns false; false then. */
 bool asy_timers_each(const AsyTimers *T, bool (*fn)(const AsyHandle *h, double when, void *ctx),
                      void *ctx);
+/* Mark every timer's values for the collector (a slice at a time: asy_gc_mark_sliced). */
+void asy_timers_mark(AsyVM *vm, const AsyTimers *T);
 void asy_timers_free(AsyVM *vm, AsyTimers *T);
 
 #endif

@@ -218,7 +218,7 @@ static AsyValue tuple_new(AsyVM *vm, AsyType *type, int argc, AsyValue *argv, As
 
 static void tuple_traverse(AsyVM *vm, AsyObj *self) {
     AsyTuple *t = (AsyTuple *)self;
-    for (int64_t i = 0; i < t->len; i++) asy_gc_mark_value(vm, t->items[i]);
+    asy_gc_mark_values(vm, t->items, t->len);
 }
 
 /* ---- methods ---- */

@@ -190,6 +190,9 @@ struct AsyVM {
     int gc_disabled;            /* > 0 while collection must not run                */
     AsyObj **gray;              /* mark stack                                       */
     size_t ngray, graycap;
+    struct AsyGcCont *gc_cont;  /* marking still to do in big containers (gc.c)      */
+    size_t ncont, contcap;
+    size_t gray_floor;          /* the last one's level in the mark stack, or 0      */
     AsyValue *roots;            /* asy_root_push / asy_root_pop                     */
     size_t nroots, rootcap;
     size_t collections;         /* how many times the GC has run                     */
@@ -365,8 +368,20 @@ static inline void asy_gc_mark_obj(AsyVM *vm, AsyObj *obj) { /* NULL allowed */
 static inline void asy_gc_mark_value(AsyVM *vm, AsyValue v) {
     if (v.tag == ASY_T_OBJ) asy_gc_mark_obj(vm, v.as.o);
 }
-/* Mark n values, prefetching their objects a few items ahead (big lists, dicts). */
+/* Mark n values, prefetching their objects a few items ahead (big lists, dicts); more
+ * than ASY_GC_SLICE of them are marked a slice at a time (asy_gc_mark_sliced). */
 void asy_gc_mark_values(AsyVM *vm, const AsyValue *values, int64_t n);
+/* Marking a big container in slices, so that the mark stack holds at most a slice of its
+ * children at a time (marking a list of 100,000 tasks pushed 100,000 pointers): fn marks
+ * the children of obj from position pos on, at most about ASY_GC_SLICE of them, and
+ * returns the position to go on from, `end` when it is done (a fn that starts the sliced
+ * marking of a child container returns right after, to keep the stack bounded). A position is whatever fn makes of it: an index, a node pointer. The
+ * collector calls fn again for the rest once what the slice pushed is traced. Nothing
+ * moves during a collection, so obj and its buffers stay as they are. */
+#define ASY_GC_SLICE 256
+typedef uintptr_t (*AsyGcSliceFn)(AsyVM *vm, const void *obj, uintptr_t pos, uintptr_t end);
+void asy_gc_mark_sliced(AsyVM *vm, AsyGcSliceFn fn, const void *obj, uintptr_t pos,
+                        uintptr_t end);
 void asy_gc_safepoint(AsyVM *vm);                   /* collect if due              */
 /* The VM's safepoint (signals.c): collect if due, then act on a signal that came since
  * the last one (-1 with an exception pending, KeyboardInterrupt for Ctrl-C). */

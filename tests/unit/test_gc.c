@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 
 #include "vm.h"
 
@@ -80,6 +81,95 @@ Test(gc, dict_entries_are_traced) {
     asy_gc_collect(vm);
     cr_assert(is_live((AsyObj *)k) && is_live((AsyObj *)v));
     asy_root_pop(vm, 1);
+}
+
+/* Big containers, wide and nested, are marked a slice at a time (asy_gc_mark_sliced):
+ * everything in them survives, and the mark stack stays small (it grew to the widest
+ * container's length before: a list of 100,000 lists left 1 MB behind). */
+enum { WIDE = 20000, DEEP = 8, PER_LEVEL = 700 };
+
+/* A list of WIDE one-item lists, a tuple and a str-keyed and a general dict of WIDE lists
+ * each, a set of WIDE tuples, and a chain of DEEP lists of PER_LEVEL lists each. */
+static AsyList *big_structures(void) {
+    AsyList *top = asy_list_new(vm, 6);
+    asy_root_push(vm, ASY_OBJ(top));
+    AsyList *wide = asy_list_new(vm, WIDE);
+    asy_list_append(vm, top, ASY_OBJ(wide));
+    AsyTuple *tup = asy_tuple_new(vm, WIDE);
+    asy_list_append(vm, top, ASY_OBJ(tup));
+    AsyDict *sd = asy_dict_new(vm), *gd = asy_dict_new(vm);
+    asy_list_append(vm, top, ASY_OBJ(sd));
+    asy_list_append(vm, top, ASY_OBJ(gd));
+    AsySet *set = asy_set_new(vm, false);
+    asy_list_append(vm, top, ASY_OBJ(set));
+    for (int i = 0; i < WIDE; i++) {
+        AsyList *item = asy_list_new(vm, 1);
+        asy_list_append(vm, item, ASY_INT(i));
+        asy_list_append(vm, wide, ASY_OBJ(item));
+        tup->items[i] = ASY_OBJ(asy_list_new(vm, 0));
+        char key[32];
+        snprintf(key, sizeof key, "k%d", i);
+        asy_dict_set(vm, sd, ASY_OBJ(asy_str_from_cstr(vm, key)), ASY_OBJ(asy_list_new(vm, 0)));
+        asy_dict_set(vm, gd, ASY_INT(i), ASY_OBJ(asy_list_new(vm, 0)));
+        AsyTuple *pair = asy_tuple_new(vm, 2);
+        pair->items[0] = ASY_INT(i);
+        pair->items[1] = ASY_OBJ(asy_str_from_cstr(vm, key));
+        cr_assert_eq(asy_set_add(vm, set, ASY_OBJ(pair)), 0);
+    }
+    AsyList *level = asy_list_new(vm, PER_LEVEL + 1);
+    asy_list_append(vm, top, ASY_OBJ(level));
+    for (int d = 0; d < DEEP; d++) {
+        for (int i = 0; i < PER_LEVEL; i++)
+            asy_list_append(vm, level, ASY_OBJ(asy_list_new(vm, 0)));
+        AsyList *next = asy_list_new(vm, PER_LEVEL + 1);
+        asy_list_append(vm, level, ASY_OBJ(next));
+        level = next;
+    }
+    asy_root_pop(vm, 1);
+    return top;
+}
+
+static size_t count_lists(AsyValue v) {
+    if (!ASY_IS_OBJ(v) || ASY_AS_OBJ(v)->type != ASY_TYPE(vm, list)) return 0;
+    AsyList *l = (AsyList *)ASY_AS_OBJ(v);
+    size_t n = 1;
+    for (int64_t i = 0; i < l->len; i++) n += count_lists(l->items[i]);
+    return n;
+}
+
+static bool count_live_lists(AsyObj *obj, void *ctx) {
+    size_t *n = ctx;
+    if (obj->type == ASY_TYPE(vm, list)) n[0]++;
+    if (obj->type == ASY_TYPE(vm, tuple)) n[1]++;
+    return true;
+}
+
+Test(gc, big_containers_are_marked_in_slices) {
+    asy_gc_collect(vm);
+    size_t before[2] = {0, 0};
+    asy_gc_each(vm, count_live_lists, before);
+    AsyList *top = big_structures();
+    asy_root_push(vm, ASY_OBJ(top));
+    for (int i = 0; i < 1000; i++) asy_list_new(vm, 1); /* garbage */
+    asy_gc_collect(vm);
+    size_t after[2] = {0, 0};
+    asy_gc_each(vm, count_live_lists, after);
+    /* top, wide and its items; the tuple's and both dicts' lists; the chain */
+    size_t expect = 2 + WIDE + 3 * (size_t)WIDE + 1 + (size_t)DEEP * (PER_LEVEL + 1);
+    cr_assert_eq(after[0] - before[0], expect, "%zu lists live, %zu expected",
+                 after[0] - before[0], expect);
+    cr_assert_eq(after[1] - before[1], WIDE + 1, "the set's tuples or the tuple were freed");
+    cr_assert_eq(count_lists(ASY_OBJ(top)), 3 + WIDE + (size_t)DEEP * (PER_LEVEL + 1));
+    AsyList *wide = (AsyList *)ASY_AS_OBJ(top->items[0]);
+    cr_assert_eq(ASY_AS_INT(((AsyList *)ASY_AS_OBJ(wide->items[WIDE - 1]))->items[0]), WIDE - 1);
+    /* the mark stack held a slice per level, not a container's width: it did not grow past
+     * what a collection keeps (it is given back when it does) */
+    cr_assert(vm->graycap > 0 && vm->graycap <= 4096, "mark stack of %zu", vm->graycap);
+    asy_root_pop(vm, 1);
+    asy_gc_collect(vm);
+    size_t end[2] = {0, 0};
+    asy_gc_each(vm, count_live_lists, end);
+    cr_assert(end[0] == before[0] && end[1] == before[1], "the structures were not freed");
 }
 
 Test(gc, module_globals_are_roots) {
