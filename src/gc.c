@@ -271,11 +271,10 @@ typedef struct AsyGcCont {
     size_t level;
 } AsyGcCont;
 
-void asy_gc_mark_sliced(AsyVM *vm, AsyGcSliceFn fn, const void *obj, uintptr_t pos,
-                        uintptr_t end) {
-    size_t level = vm->ngray;
-    pos = fn(vm, obj, pos, end);
-    if (pos == end) return;
+/* asy_gc_mark_sliced's container did not fit in one slice: the rest waits as a
+ * continuation, from where the mark stack was before its first slice. */
+void asy_gc_mark_sliced_rest(AsyVM *vm, AsyGcSliceFn fn, const void *obj, uintptr_t pos,
+                             uintptr_t end, size_t level) {
     if (vm->ncont == vm->contcap) {
         size_t cap = vm->contcap ? vm->contcap * 2 : 16;
         AsyGcCont *c = realloc(vm->gc_cont, cap * sizeof *c);

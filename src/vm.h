@@ -380,8 +380,14 @@ void asy_gc_mark_values(AsyVM *vm, const AsyValue *values, int64_t n);
  * moves during a collection, so obj and its buffers stay as they are. */
 #define ASY_GC_SLICE 256
 typedef uintptr_t (*AsyGcSliceFn)(AsyVM *vm, const void *obj, uintptr_t pos, uintptr_t end);
-void asy_gc_mark_sliced(AsyVM *vm, AsyGcSliceFn fn, const void *obj, uintptr_t pos,
-                        uintptr_t end);
+void asy_gc_mark_sliced_rest(AsyVM *vm, AsyGcSliceFn fn, const void *obj, uintptr_t pos,
+                             uintptr_t end, size_t level);
+static inline void asy_gc_mark_sliced(AsyVM *vm, AsyGcSliceFn fn, const void *obj,
+                                      uintptr_t pos, uintptr_t end) {
+    size_t level = vm->ngray;
+    pos = fn(vm, obj, pos, end); /* the first slice (for most containers, all of it) */
+    if (pos != end) asy_gc_mark_sliced_rest(vm, fn, obj, pos, end, level);
+}
 void asy_gc_safepoint(AsyVM *vm);                   /* collect if due              */
 /* The VM's safepoint (signals.c): collect if due, then act on a signal that came since
  * the last one (-1 with an exception pending, KeyboardInterrupt for Ctrl-C). */
