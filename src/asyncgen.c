@@ -42,8 +42,10 @@ static void create_aclose_task(AsyVM *vm, AsyValue op, AsyValue unused) {
     ASY_UNUSED(unused);
     loop_of(vm)->create_site = "base_events.py:549";
     AsyTask *t = asy_task_new(vm, op, ASY_UNDEF);
-    if (!t) asy_exc_clear(vm);
-    else t->fut.dropped = 1; /* nothing holds it: a failure is reported when it fails */
+    if (!t)
+        asy_exc_clear(vm);
+    else
+        t->fut.dropped = 1; /* nothing holds it: a failure is reported when it fails */
 }
 
 void asy_agen_finalize(AsyVM *vm, AsyGenerator *g) {
@@ -112,8 +114,30 @@ static AsyList *take_registered(AsyVM *vm) {
     return out;
 }
 
+/* shutdown_asyncgens' report of an error closing agen, through the exception handler. */
+static void report_close_error(AsyVM *vm, AsyValue agen, AsyValue exc) {
+    AsyValue rep = asy_repr(vm, agen);
+    if (ASY_IS_ERR(rep)) {
+        asy_exc_clear(vm);
+        return;
+    }
+    asy_root_push(vm, rep);
+    AsyStr *msg = asy_str_printf(vm,
+                                 "an error occurred during closing of asynchronous "
+                                 "generator %s",
+                                 ((AsyStr *)ASY_AS_OBJ(rep))->data);
+    asy_root_pop(vm, 1);
+    if (!msg) {
+        asy_exc_clear(vm);
+        return;
+    }
+    asy_root_push(vm, ASY_OBJ(msg));
+    asy_loop_log_error(vm, msg->data, "asyncgen", agen, (AsyException *)ASY_AS_OBJ(exc));
+    asy_root_pop(vm, 1);
+}
+
 /* results[i] is the outcome of closing agens[i]: report the exceptions (Exception, not
- * BaseException), as shutdown_asyncgens does through the loop's exception handler. */
+ * BaseException), as shutdown_asyncgens does. */
 static void report_close_errors(AsyVM *vm, AsyList *agens, AsyFuture *gathered) {
     AsyValue res = asy_future_result(vm, gathered);
     if (ASY_IS_ERR(res) || !ASY_IS_OBJ(res) || ASY_AS_OBJ(res)->type != ASY_TYPE(vm, list)) {
@@ -122,35 +146,19 @@ static void report_close_errors(AsyVM *vm, AsyList *agens, AsyFuture *gathered) 
     }
     AsyList *results = (AsyList *)ASY_AS_OBJ(res);
     asy_root_push(vm, res);
-    for (int64_t i = 0; i < results->len && i < agens->len; i++) {
-        AsyValue r = results->items[i];
-        if (!asy_isinstance(vm, r, vm->exc_types[ASY_EXC_Exception])) continue;
-        AsyValue rep = asy_repr(vm, agens->items[i]);
-        if (ASY_IS_ERR(rep)) {
-            asy_exc_clear(vm);
-            continue;
-        }
-        asy_root_push(vm, rep);
-        AsyStr *msg = asy_str_printf(vm, "an error occurred during closing of asynchronous "
-                                         "generator %s", ((AsyStr *)ASY_AS_OBJ(rep))->data);
-        asy_root_pop(vm, 1);
-        if (!msg) {
-            asy_exc_clear(vm);
-            continue;
-        }
-        asy_root_push(vm, ASY_OBJ(msg));
-        asy_loop_log_error(vm, msg->data, "asyncgen", agens->items[i],
-                           (AsyException *)ASY_AS_OBJ(r));
-        asy_root_pop(vm, 1);
-    }
+    for (int64_t i = 0; i < results->len && i < agens->len; i++)
+        if (asy_isinstance(vm, results->items[i], vm->exc_types[ASY_EXC_Exception]))
+            report_close_error(vm, agens->items[i], results->items[i]);
     asy_root_pop(vm, 1);
 }
 
 /* Forget what is still registered: generators first iterated while the shutdown ran
  * (CPython warns of those) get no finalizer after the loop. */
 static void forget_registered(AsyLoop *L) {
-    for (size_t i = 0; i < L->nagens; i++) ((AsyGenerator *)L->agens[i])->finalizer = 0;
-    for (size_t i = 0; i < L->ndying; i++) ((AsyGenerator *)L->dying[i])->finalizer = 0;
+    for (size_t i = 0; i < L->nagens; i++)
+        ((AsyGenerator *)L->agens[i])->finalizer = 0;
+    for (size_t i = 0; i < L->ndying; i++)
+        ((AsyGenerator *)L->dying[i])->finalizer = 0;
     L->nagens = L->ndying = 0;
 }
 
@@ -194,11 +202,48 @@ static const char runner_src[] = "async def aclose(op):\n"
 AsyValue asy_agen_op_runner(AsyVM *vm, AsyValue op) {
     AsyLoop *L = loop_of(vm);
     if (!L->agen_runner) {
-        AsyValue fn =
-            asy_vm_define(vm, runner_src, sizeof runner_src - 1, "<asyncgen>", "aclose");
+        AsyValue fn = asy_vm_define(vm, runner_src, sizeof runner_src - 1, "<asyncgen>", "aclose");
         if (ASY_IS_ERR(fn)) return ASY_ERR;
         ((AsyFunction *)ASY_AS_OBJ(fn))->code->cflags |= ASY_CODE_HIDDEN;
         L->agen_runner = ASY_AS_OBJ(fn);
     }
     return asy_call(vm, ASY_OBJ(L->agen_runner), 1, &op, NULL);
+}
+
+/* loop.shutdown_asyncgens(), for a script that runs its loop itself: CPython's coroutine,
+ * over the generators registered so far. */
+static const char shutdown_src[] =
+    "async def shutdown_asyncgens(agens, report):\n"
+    "    if not agens:\n"
+    "        return\n"
+    "    from asyncio import gather\n"
+    "    results = await gather(*[ag.aclose() for ag in agens], return_exceptions=True)\n"
+    "    for result, agen in zip(results, agens):\n"
+    "        if isinstance(result, Exception):\n"
+    "            report(agen, result)\n";
+
+static AsyValue report_native(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {
+    ASY_UNUSED(kw);
+    if (!asy_check_args(vm, "report", argc, 2, 2)) return ASY_ERR;
+    report_close_error(vm, argv[0], argv[1]);
+    return ASY_NONE;
+}
+
+static const AsyMethodDef report_def = {"report", report_native, 0, "Report a closing error."};
+
+AsyValue asy_agen_shutdown_coro(AsyVM *vm) {
+    AsyList *agens = take_registered(vm);
+    if (!agens) return ASY_ERR;
+    asy_root_push(vm, ASY_OBJ(agens));
+    AsyValue args[2] = {ASY_OBJ(agens), asy_native_new(vm, &report_def, ASY_UNDEF, NULL)};
+    AsyValue r = args[1];
+    if (!ASY_IS_ERR(r)) {
+        asy_root_push(vm, args[1]);
+        AsyValue fn = asy_vm_define(vm, shutdown_src, sizeof shutdown_src - 1, "<asyncgen>",
+                                    "shutdown_asyncgens");
+        r = ASY_IS_ERR(fn) ? fn : asy_call(vm, fn, 2, args, NULL);
+        asy_root_pop(vm, 1);
+    }
+    asy_root_pop(vm, 1);
+    return r;
 }

@@ -36,6 +36,9 @@ void asy_agen_flush_dying(AsyVM *vm);
  * task, wait for them all, and report the errors. false with a fatal exception pending
  * (KeyboardInterrupt/SystemExit out of a task). */
 bool asy_agen_shutdown(AsyVM *vm);
+/* loop.shutdown_asyncgens(): a coroutine that acloses the generators registered so far,
+ * as asy_agen_shutdown does, in the running loop. */
+AsyValue asy_agen_shutdown_coro(AsyVM *vm);
 /* A coroutine that awaits the asend/athrow awaitable op, for a task whose coroutine is
  * op (CPython accepts them as coroutines: create_task(agen.aclose())). Its frame is
  * hidden from tracebacks. */

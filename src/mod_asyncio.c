@@ -384,7 +384,7 @@ static AsyValue lm_shutdown_asyncgens(AsyVM *vm, int argc, AsyValue *argv, AsyDi
     ASY_UNUSED(argv);
     ASY_UNUSED(kw);
     if (!asy_check_args(vm, "shutdown_asyncgens", argc - 1, 0, 0)) return ASY_ERR;
-    return asy_op_value(vm, ASY_NONE);
+    return asy_agen_shutdown_coro(vm);
 }
 
 static AsyValue loopobj_repr(AsyVM *vm, AsyValue self) {
