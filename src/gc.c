@@ -351,10 +351,16 @@ static void gc_mark_roots(AsyVM *vm) {
 /* Depth first: a container's next slice is marked only once the mark stack is back to
  * where it was before its last one, so the stack holds at most a slice per level of
  * nesting of big containers. */
-static void gc_trace(AsyVM *vm) {
+/* Trace what is marked and not traced yet. Returns the bytes of the objects it traced
+ * (leaves, marked without being traced, are not counted) when `count`, else 0. */
+static ASY_ALWAYS_INLINE size_t gc_trace_counting(AsyVM *vm, bool count) {
+    size_t bytes = 0;
     for (;;) {
         while (vm->ngray > vm->gray_floor) {
             AsyObj *obj = vm->gray[--vm->ngray];
+            if (count)
+                bytes += obj->gc_class ? (size_t)obj->gc_class * ASY_GC_GRAIN
+                                       : GC_LARGE_OF(obj)->size;
             asy_gc_mark_obj(vm, (AsyObj *)obj->type); /* classes live while instances do */
             if (obj->type && obj->type->traverse) obj->type->traverse(vm, obj);
         }
@@ -372,7 +378,10 @@ static void gc_trace(AsyVM *vm) {
         AsyGcCont c = vm->gc_cont[i];
         vm->gc_cont[i].pos = c.fn(vm, c.obj, c.pos, c.end); /* by index: fn may grow it */
     }
+    return bytes;
 }
+
+static void gc_trace(AsyVM *vm) { gc_trace_counting(vm, false); }
 
 /* After a collection that grew them, the mark stacks go back to the system (a list of
  * 100,000 tasks left 1 MB behind before marking was sliced; it still can with deep
@@ -391,19 +400,6 @@ static void gc_trim_stacks(AsyVM *vm) {
         vm->gc_cont = NULL;
         vm->contcap = 0;
     }
-}
-
-/* gc_trace, counting the bytes of the objects it traces (leaves, marked without being
- * traced, are not counted). */
-static size_t gc_trace_counted(AsyVM *vm) {
-    size_t bytes = 0;
-    while (vm->ngray > 0) {
-        AsyObj *obj = vm->gray[--vm->ngray];
-        bytes += obj->gc_class ? (size_t)obj->gc_class * ASY_GC_GRAIN : GC_LARGE_OF(obj)->size;
-        asy_gc_mark_obj(vm, (AsyObj *)obj->type);
-        if (obj->type && obj->type->traverse) obj->type->traverse(vm, obj);
-    }
-    return bytes;
 }
 
 static void gc_finalize(AsyVM *vm, AsyObj *obj) {
@@ -556,7 +552,7 @@ void asy_gc_collect(AsyVM *vm) {
      * size: asyncgen.c) have run. Counted as live, it and they would raise the threshold,
      * and each collection would keep a bigger batch alive (a program abandoning 300,000
      * generators grew to 340 MB); the next collection is put after them instead. */
-    size_t revived = vm->gc_weak && vm->gc_weak(vm) ? gc_trace_counted(vm) : 0;
+    size_t revived = vm->gc_weak && vm->gc_weak(vm) ? gc_trace_counting(vm, true) : 0;
     gc_sweep(vm, false);
     gc_trim_stacks(vm);
     vm->collections++;
