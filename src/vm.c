@@ -631,24 +631,17 @@ dispatch:
     }
 
     QTARGET(LOAD_FAST_LOAD_FAST) {
-        /* copied word for word: the tags are tested, not rebuilt */
-        const VmWord *x = (const VmWord *)(const void *)(locals + ARG);
-        const VmWord *y = (const VmWord *)(const void *)(locals + ASY_ARG(*ip));
-        uint64_t xt = x[0], xv = x[1], yt = y[0], yv = y[1];
-        if (ASY_UNLIKELY((AsyTag)(uint32_t)xt == ASY_T_UNDEF ||
-                         (AsyTag)(uint32_t)yt == ASY_T_UNDEF)) {
-            if ((AsyTag)(uint32_t)xt != ASY_T_UNDEF) {
-                vcopy(sp++, locals + ARG);
+        AsyValue x = vget(locals + ARG), y = vget(locals + ASY_ARG(*ip));
+        if (ASY_UNLIKELY(ASY_IS_UNDEF(x) || ASY_IS_UNDEF(y))) {
+            if (!ASY_IS_UNDEF(x)) {
+                PUSH(x);
                 ins = *ip++;
             }
             raise_unbound_local(vm, co, ARG);
             goto error;
         }
-        VmWord *d = (VmWord *)(void *)sp;
-        d[0] = xt;
-        d[1] = xv;
-        d[2] = yt;
-        d[3] = yv;
+        vset(sp, x);
+        vset(sp + 1, y);
         sp += 2;
         ip++;
         DISPATCH();
