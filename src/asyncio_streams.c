@@ -1158,7 +1158,7 @@ static int wr_drain_fn(AsyVM *vm, AsyOp *op, AsyTask *t, bool resumed, AsyValue 
     AsyTransport *tr = w->transport;
     *result = ASY_NONE;
     if (resumed) {
-        bool draining = t->wlist == &tr->drainers;
+        bool draining = asy_waitlist_has(&tr->drainers, t);
         asy_waitlist_remove(&tr->drainers, t);
         if (asy_task_take_exc(vm, t)) return ASY_AWAIT_ERROR;
         if (draining) {

@@ -58,6 +58,9 @@
 /* C-level recursion (native code calling back into the VM, repr of nested containers,
  * nested compilation) is bounded separately so it can never overflow the C stack. */
 #define ASY_MAX_C_DEPTH 200
+/* Bare fibers kept for tasks to run on (vm->fiber_pool): one per task running at once,
+ * which nesting rarely takes beyond one or two. */
+#define ASY_FIBER_POOL 4
 
 /* Parser limits: CPython refuses more than 200 nested brackets and 100 indentation levels. */
 #define ASY_MAX_PAREN_DEPTH 200

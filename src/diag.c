@@ -75,7 +75,9 @@ static const char *task_state(const AsyTask *t, const AsyLoop *L) {
     if (t == L->current) return "running";
     if (t->fut.state != ASY_FUT_PENDING) return "done";
     if (t->num_cancels > 0 || t->must_cancel) return "cancelling";
-    if (!asy_task_fiber((AsyTask *)t) || t->fiber.state == ASY_FIBER_NEW) return "not started";
+    AsyFiber view;
+    const AsyFiber *f = asy_task_fiber_view(t, &view);
+    if (!f || f->state == ASY_FIBER_NEW) return "not started";
     return "waiting";
 }
 
@@ -105,7 +107,8 @@ static void dump_task(AsyVM *vm, FILE *out, AsyTask *t) {
     print_wait(vm, out, t);
     fputc('\n', out);
     if (asy_task_created_at(t)) fprintf(out, "  created at %s\n", asy_task_created_at(t)->data);
-    AsyFiber *f = asy_task_fiber(t);
+    AsyFiber view;
+    const AsyFiber *f = asy_task_fiber_view(t, &view);
     AsyCode *code = asy_task_code(t);
     if (!f || f->nframes == 0) {
         if (code)

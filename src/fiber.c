@@ -46,6 +46,7 @@ AsyFiber *asy_fiber_current(AsyVM *vm) {
 }
 
 void asy_fiber_free_main(AsyVM *vm) {
+    while (vm->nfiber_pool > 0) asy_mem_free(vm, vm->fiber_pool[--vm->nfiber_pool], sizeof(AsyFiber));
     AsyFiber *f = vm->main_fiber;
     if (!f) return;
     if (vm->fiber == f) vm->fiber = NULL;
@@ -53,6 +54,15 @@ void asy_fiber_free_main(AsyVM *vm) {
     asy_fiber_release(vm, f);
     asy_mem_free(vm, f, sizeof *f);
 }
+
+AsyFiber *asy_fiber_alloc(AsyVM *vm) { return asy_mem_alloc(vm, sizeof(AsyFiber)); }
+
+void asy_fiber_give(AsyVM *vm, AsyFiber *f) {
+    asy_fiber_release(vm, f);
+    asy_fiber_recycle(vm, f);
+}
+
+void asy_fiber_free_struct(AsyVM *vm, AsyFiber *f) { asy_mem_free(vm, f, sizeof *f); }
 
 bool asy_fiber_ensure_stack(AsyVM *vm, AsyFiber *f, int64_t need) {
     int64_t want = (int64_t)f->sp + need;

@@ -62,6 +62,7 @@
 #ifndef ASY_FIBER_H
 #define ASY_FIBER_H
 
+#include "opcodes.h"
 #include "vm.h"
 
 /* One exception handler (SETUP_FINALLY): where to jump, and the stack depth to cut back
@@ -122,8 +123,9 @@ typedef struct {
     uint8_t nblocks;         /* open handler blocks (their slots: AsyBlock above)       */
 } AsyFrame;
 
-/* Not an object of its own: a task's fiber lives inside its Task (task.h) and shares its
- * life, the main fiber belongs to the VM. Whoever holds one marks it (asy_fiber_mark). */
+/* Not an object of its own: a task's fiber is malloc'd (asy_fiber_take) and held by its
+ * Task while the task needs one (task.h), the main fiber belongs to the VM. Whoever holds
+ * one marks it (asy_fiber_mark). */
 struct AsyFiber {
     AsyValue *stack;
     int32_t sp;              /* see the invariants above                               */
@@ -170,7 +172,7 @@ static inline AsyObj *asy_obj_or_null(AsyValue v) { return ASY_IS_OBJ(v) ? ASY_A
 static inline AsyValue asy_obj_or_none(AsyObj *o) { return o ? ASY_OBJ(o) : ASY_NONE; }
 
 /* fiber.c */
-/* A fiber with no stack or frames yet (a task's, inside its Task): both grow on first
+/* A fiber with no stack or frames yet (a task's, asy_fiber_take): both grow on first
  * use, and the first asy_gen_push onto it adopts the generator's stack buffer instead of
  * copying it, and runs the generator's frame where it is (frames_borrowed). */
 void asy_fiber_init_bare(AsyFiber *f);
@@ -180,8 +182,23 @@ void asy_fiber_release(AsyVM *vm, AsyFiber *f);
 void asy_fiber_mark(AsyVM *vm, const AsyFiber *f);
 /* The running fiber, creating vm->main_fiber if nothing runs yet. */
 AsyFiber *asy_fiber_current(AsyVM *vm);
-/* asy_vm_free: the main fiber goes. */
+/* asy_vm_free: the main fiber and the free list of task fibers go. */
 void asy_fiber_free_main(AsyVM *vm);
+/* A fiber struct for a task to run on, contents undefined (the caller fills it in): from
+ * the VM's free list, else malloc'd (asy_fiber_alloc). NULL with MemoryError pending. The
+ * free list is inline: a task takes one and gives it back at every step. */
+AsyFiber *asy_fiber_alloc(AsyVM *vm);
+void asy_fiber_free_struct(AsyVM *vm, AsyFiber *f);
+static inline AsyFiber *asy_fiber_take(AsyVM *vm) {
+    return ASY_LIKELY(vm->nfiber_pool > 0) ? vm->fiber_pool[--vm->nfiber_pool] : asy_fiber_alloc(vm);
+}
+/* Put a fiber that owns no buffers back on the free list (or free it when that is full). */
+static inline void asy_fiber_recycle(AsyVM *vm, AsyFiber *f) {
+    if (ASY_LIKELY(vm->nfiber_pool < ASY_FIBER_POOL)) vm->fiber_pool[vm->nfiber_pool++] = f;
+    else asy_fiber_free_struct(vm, f);
+}
+/* Free f's buffers and recycle it. */
+void asy_fiber_give(AsyVM *vm, AsyFiber *f);
 /* Make room for `need` more slots above fiber->sp; false with MemoryError pending.
  * Invalidates raw pointers into the stack. */
 bool asy_fiber_ensure_stack(AsyVM *vm, AsyFiber *f, int64_t need);
@@ -228,10 +245,10 @@ typedef struct AsyGlobalCache {
 /* Entries in AsyCode.gcache. */
 static inline size_t asy_code_cache_len(const AsyCode *code) { return 3 * (size_t)code->nnames; }
 
-/* Tasks (vm.c): make f (asy_fiber_init_bare'd) ready to run the coroutine `coro` when
- * first resumed. Marks the coroutine as awaited. TypeError if coro is not a coroutine,
- * RuntimeError if it already ran. */
-bool asy_fiber_start_task(AsyVM *vm, AsyFiber *f, AsyValue coro);
+/* Tasks (vm.c): check that a task can run the coroutine `coro` (on a bare fiber, first
+ * resumed with it) and mark the coroutine as awaited. TypeError if coro is not a
+ * coroutine, RuntimeError if it already ran. */
+bool asy_fiber_start_task(AsyVM *vm, AsyValue coro);
 /* Run the task until it finishes or suspends. send: the value a suspended `yield`
  * receives (None for a plain wake-up); for the first resume, the coroutine to start (the
  * one given to asy_fiber_start_task). throw: an exception instance to raise at the
@@ -241,7 +258,12 @@ bool asy_fiber_start_task(AsyVM *vm, AsyFiber *f, AsyValue coro);
  * (sleep(0)'s None). Sets vm->fiber for the duration and restores it. */
 AsyRunStatus asy_fiber_resume(AsyVM *vm, AsyFiber *f, AsyValue send, AsyValue throw_exc,
                               bool complete_await, AsyValue *out);
-/* Is f suspended at an AWAIT of exactly aw (in its innermost frame)? */
-bool asy_fiber_at_await(const AsyFiber *f, AsyValue aw);
+/* Is f suspended at an AWAIT of exactly aw (in its innermost frame)? Inline: the
+ * scheduler asks it at every wake-up from a sleep. */
+static inline bool asy_fiber_at_await(const AsyFiber *f, AsyValue aw) {
+    if (f->state != ASY_FIBER_SUSPENDED || f->nframes == 0 || f->sp == 0) return false;
+    const AsyFrame *fr = &f->frames[f->nframes - 1];
+    return ASY_OP(fr->code->code[fr->pc]) == ASY_OP_AWAIT && asy_value_is(f->stack[f->sp - 1], aw);
+}
 
 #endif

@@ -46,7 +46,8 @@ typedef struct {
                                 struct (asy_gen_slots), or a malloc'd buffer once they
                                 outgrew it; NULL while a task's fiber runs on them     */
     int32_t stackcap;        /* slots in stack (asy_gen_frame_size of the code)        */
-    int32_t depth;           /* live slots in stack                                    */
+    int32_t depth;           /* live slots in stack; while it runs as a parked task's
+                                coroutine (task.h), the live slots in its slot area   */
     uint8_t state;           /* AsyGenState                                            */
     uint8_t kind;            /* AsyGenKind                                             */
     uint8_t awaited : 1;     /* coroutine: given to await or a task. A coroutine freed

@@ -504,11 +504,10 @@ static void waitlist_push(AsyWaitList *l, AsyTask *t) {
         l->head = t;
     l->tail = t;
     l->len++;
-    t->wlist = l;
 }
 
 void asy_waitlist_remove(AsyWaitList *l, AsyTask *t) {
-    if (t->wlist != l) return;
+    if (!asy_waitlist_has(l, t)) return;
     if (t->wprev)
         t->wprev->wnext = t->wnext;
     else
@@ -518,7 +517,6 @@ void asy_waitlist_remove(AsyWaitList *l, AsyTask *t) {
     else
         l->tail = t->wprev;
     t->wnext = t->wprev = NULL;
-    t->wlist = NULL;
     l->len--;
 }
 
@@ -641,14 +639,20 @@ static void task_traverse(AsyVM *vm, AsyObj *o) {
     AsyTask *t = (AsyTask *)o;
     asy_future_traverse(vm, o);
     asy_gc_mark_obj(vm, t->coro);
-    if (t->coro_task) asy_fiber_mark(vm, &t->fiber);
+    if (t->fiber) {
+        asy_fiber_mark(vm, t->fiber);
+    } else if (t->fiber_state == ASY_TASKF_PARKED) {
+        /* the coroutine marks its frame; the slots its frame uses are ours to mark */
+        AsyGenerator *g = (AsyGenerator *)t->coro;
+        asy_gc_mark_values(vm, asy_gen_slots(g), g->depth);
+    }
     asy_gc_mark_obj(vm, t->waiting);
     if (!(t->ready_link & ASY_READY_CHAINED)) asy_gc_mark_obj(vm, t->step_exc);
 }
 
 static void task_finalize(AsyVM *vm, AsyObj *o) {
     AsyTask *t = (AsyTask *)o;
-    if (t->coro_task) asy_fiber_release(vm, &t->fiber); /* a task that never finished */
+    if (t->fiber) asy_fiber_give(vm, t->fiber); /* a task that never finished */
     future_finalize(vm, o);
 }
 
@@ -718,14 +722,14 @@ AsyTask *asy_task_new(AsyVM *vm, AsyValue coro, AsyValue name) {
     t->coro = ASY_AS_OBJ(coro);
     if (ASY_IS_OBJ(name)) asy_future_extra_set(vm, &t->fut, ASY_FX_NAME, name);
     if (asy_is_coroutine(vm, coro)) {
-        if (!asy_fiber_start_task(vm, &t->fiber, coro)) return NULL;
+        if (!asy_fiber_start_task(vm, coro)) return NULL;
         t->coro_task = 1;
     } else if (asy_is_agen_op(vm, coro)) {
         /* an async generator's asend/athrow awaitable (loop.create_task(agen.aclose()),
          * as the asyncgen finalizer does): a hidden coroutine awaits it */
         asy_root_push(vm, ASY_OBJ(t));
         AsyValue runner = asy_agen_op_runner(vm, coro);
-        bool ok = !ASY_IS_ERR(runner) && asy_fiber_start_task(vm, &t->fiber, runner);
+        bool ok = !ASY_IS_ERR(runner) && asy_fiber_start_task(vm, runner);
         asy_root_pop(vm, 1);
         if (!ok) return NULL;
         t->coro = ASY_AS_OBJ(runner); /* its frame holds the awaitable */
@@ -734,7 +738,13 @@ AsyTask *asy_task_new(AsyVM *vm, AsyValue coro, AsyValue name) {
     } else {
         ((AsyOp *)ASY_AS_OBJ(coro))->awaited = 1; /* the task owns it now */
     }
-    t->num = ++L->task_counter;
+    if (ASY_LIKELY(++L->task_counter <= UINT32_MAX)) {
+        t->num = (uint32_t)L->task_counter;
+    } else if (!ASY_IS_OBJ(name)) { /* beyond 32 bits: the name now, num stays 0 */
+        AsyStr *s = asy_str_printf(vm, "Task-%lld", (long long)L->task_counter);
+        if (!s) return NULL;
+        asy_future_extra_set(vm, &t->fut, ASY_FX_NAME, ASY_OBJ(s));
+    }
     task_note_maker(vm, t);
     if (ASY_UNLIKELY(L->debug || vm->dump_tasks || vm->trace)) {
         /* --dump-tasks alone names the asy line, and keeps the repr CPython's */
@@ -764,11 +774,9 @@ bool asy_task_cancel(AsyVM *vm, AsyTask *t, AsyValue msg) {
 /* The task's coroutine has finished one way or another. */
 static void task_release(AsyVM *vm, AsyTask *t) {
     task_unlink(loop_of(vm), t);
-    if (t->coro_task) {
-        asy_fiber_release(vm, &t->fiber);
-        t->fiber.state = ASY_FIBER_DONE;
-        t->fiber.handled = NULL;
-    }
+    if (t->fiber) asy_fiber_give(vm, t->fiber);
+    t->fiber = NULL;
+    t->fiber_state = ASY_TASKF_DONE;
     asy_task_set_native_wait(t, NULL);
     asy_task_set_fut_waiter(t, NULL);
     t->step_exc = NULL;
@@ -858,6 +866,50 @@ static bool sleep_over(AsyVM *vm, AsyTask *t, AsyValue *result) {
     return true;
 }
 
+/* ---- a task's fiber, parked between steps (task.h) ---- */
+
+/* Fill *f in as the fiber of a parked task: the coroutine's frame and slots, in place. */
+static void parked_fiber(const AsyTask *t, AsyFiber *f) {
+    AsyGenerator *g = (AsyGenerator *)t->coro;
+    *f = (AsyFiber){
+        .stack = asy_gen_slots(g),
+        .sp = g->depth,
+        .stackcap = (int32_t)asy_gen_frame_size(g->frame.code), /* asy_gen_new's */
+        .frames = &g->frame,
+        .nframes = 1,
+        .framecap = 1,
+        .state = ASY_FIBER_SUSPENDED,
+        .frames_borrowed = true,
+        .stack_borrowed = true,
+    };
+}
+
+const AsyFiber *asy_task_fiber_view(const AsyTask *t, AsyFiber *view) {
+    if (!t->coro_task) return NULL;
+    switch (t->fiber_state) {
+    case ASY_TASKF_PARKED: parked_fiber(t, view); return view;
+    case ASY_TASKF_OWN: return t->fiber->state != ASY_FIBER_DONE ? t->fiber : NULL;
+    default: return NULL;
+    }
+}
+
+/* Resume the task's fiber f (asy_fiber_resume's arguments). If it suspends in its only
+ * frame with nothing of its own (task.h), park it: the fiber goes back to the free list
+ * (it owns no buffer to free) and its sp into the coroutine. */
+static inline AsyRunStatus task_resume(AsyVM *vm, AsyTask *t, AsyFiber *f, AsyValue send,
+                                       AsyValue throw_exc, bool complete_await, AsyValue *out) {
+    AsyRunStatus st = asy_fiber_resume(vm, f, send, throw_exc, complete_await, out);
+    /* frames_borrowed: its only frame is the coroutine's (framecap 1, and the frame
+     * array is let go when that frame leaves) */
+    if (st == ASY_RUN_SUSPENDED && f->frames_borrowed && f->stack_borrowed && !f->handled) {
+        ((AsyGenerator *)t->coro)->depth = f->sp; /* unused while it runs (generator.h) */
+        asy_fiber_recycle(vm, f);
+        t->fiber = NULL;
+        t->fiber_state = ASY_TASKF_PARKED;
+    }
+    return st;
+}
+
 /* Resume the task's coroutine with exc (UNDEF: a plain wake-up). */
 static AsyRunStatus task_run(AsyVM *vm, AsyTask *t, AsyValue exc, AsyValue *out) {
     bool native = asy_task_native_wait(t) != NULL;
@@ -873,8 +925,16 @@ static AsyRunStatus task_run(AsyVM *vm, AsyTask *t, AsyValue exc, AsyValue *out)
                : r == ASY_AWAIT_SUSPEND ? ASY_RUN_SUSPENDED
                                         : ASY_RUN_ERROR;
     }
-    AsyFiber *f = &t->fiber;
-    if (f->state == ASY_FIBER_NEW) {
+    AsyFiber *f = t->fiber;
+    switch (t->fiber_state) {
+    case ASY_TASKF_PARKED: /* onto a fiber from the free list */
+        if (ASY_UNLIKELY(!(f = asy_fiber_take(vm)))) return ASY_RUN_ERROR;
+        parked_fiber(t, f);
+        t->fiber = f;
+        t->fiber_state = ASY_TASKF_OWN;
+        break;
+    case ASY_TASKF_OWN: break;
+    case ASY_TASKF_NEW:
         if (!ASY_IS_UNDEF(exc) && t->agen_op) {
             /* CPython throws it into the athrow/asend awaitable, which throws it into the
              * generator: an aclose() cancelled before it began raises CancelledError
@@ -886,22 +946,29 @@ static AsyRunStatus task_run(AsyVM *vm, AsyTask *t, AsyValue exc, AsyValue *out)
         }
         if (!ASY_IS_UNDEF(exc)) {
             raise_stored(vm, exc); /* cancelled before it started: the body never runs */
-            f->state = ASY_FIBER_DONE;
+            t->fiber_state = ASY_TASKF_DONE;
             return ASY_RUN_ERROR;
         }
-        return asy_fiber_resume(vm, f, ASY_OBJ(t->coro), ASY_UNDEF, false, out); /* start the coroutine */
+        if (!(f = asy_fiber_take(vm))) return ASY_RUN_ERROR;
+        asy_fiber_init_bare(f);
+        t->fiber = f;
+        t->fiber_state = ASY_TASKF_OWN;
+        return task_resume(vm, t, f, ASY_OBJ(t->coro), ASY_UNDEF, false, out); /* start the coroutine */
+    default: /* asy_fiber_resume's error for a DONE fiber */
+        asy_raise(vm, ASY_EXC_RuntimeError, "cannot resume a finished task");
+        return ASY_RUN_ERROR;
     }
     if (native) {
         AsyValue slept;
         if (ASY_IS_UNDEF(exc) && sleep_over(vm, t, &slept) &&
             asy_fiber_at_await(f, ASY_OBJ(asy_task_native_wait(t)))) {
             asy_task_set_native_wait(t, NULL);
-            return asy_fiber_resume(vm, f, slept, ASY_UNDEF, true, out);
+            return task_resume(vm, t, f, slept, ASY_UNDEF, true, out);
         }
         t->step_exc = asy_obj_or_null(exc); /* the await re-executes and raises it (asy_task_take_exc) */
-        return asy_fiber_resume(vm, f, ASY_NONE, ASY_UNDEF, false, out);
+        return task_resume(vm, t, f, ASY_NONE, ASY_UNDEF, false, out);
     }
-    return asy_fiber_resume(vm, f, ASY_NONE, exc, false, out);
+    return task_resume(vm, t, f, ASY_NONE, exc, false, out);
 }
 
 static void report_unretrieved(AsyVM *vm, AsyFuture *f);
@@ -971,7 +1038,8 @@ static void task_wakeup_fut(AsyVM *vm, AsyValue a, AsyValue b) {
 
 /* The line a task's coroutine is at: its bottom frame on the fiber. */
 static int task_line(AsyTask *t) {
-    AsyFiber *f = asy_task_fiber(t);
+    AsyFiber view;
+    const AsyFiber *f = asy_task_fiber_view(t, &view);
     AsyCode *code = asy_task_code(t);
     if (!f || f->state == ASY_FIBER_NEW || f->nframes == 0) return code ? code->firstline : 0;
     AsyFrame *fr = &f->frames[0];

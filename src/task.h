@@ -67,10 +67,17 @@ typedef struct {
     int64_t len;
 } AsyWaitList;
 
+/* Where a coroutine task's fiber stands (AsyTask.fiber). */
+typedef enum {
+    ASY_TASKF_NEW,      /* not started: no fiber yet                                     */
+    ASY_TASKF_OWN,      /* running, or suspended with a fiber of its own                 */
+    ASY_TASKF_PARKED,   /* suspended in the coroutine's only frame, no fiber (below)     */
+    ASY_TASKF_DONE,     /* the coroutine has ended (or was cancelled before it started)  */
+} AsyTaskFiberState;
+
 struct AsyTask {
     AsyFuture fut;
     AsyObj *coro;           /* the coroutine (or an AsyOp run as a task)               */
-    int64_t num;
     /* What it waits on, one pointer for two roles (asy_task_fut_waiter and
      * asy_task_native_wait): the future it waits on (wait_for= in the repr), and the
      * native awaitable its fiber is suspended in. Both are set only when they are the
@@ -85,22 +92,31 @@ struct AsyTask {
         AsyObj *step_exc;
         uintptr_t ready_link;
     };
-    AsyWaitList *wlist;     /* the waiter list it is in, or NULL                       */
-    AsyTask *wnext, *wprev;
+    AsyTask *wnext, *wprev; /* in the waiter list it waits in (asy_waitlist_has)       */
     AsyTask *anext, *aprev; /* the loop's list of unfinished tasks                     */
+    /* The fiber its coroutine runs on (asy_fiber_take), NULL before it starts, once it
+     * has ended, and while it is parked: suspended in its only frame, which is the
+     * coroutine's own (frames_borrowed), on the coroutine's own slots (stack_borrowed),
+     * handling no exception. Then the fiber says nothing the coroutine does not (its
+     * frame, its slots, and the fiber's sp kept in the coroutine's depth, see
+     * asy_task_fiber_view), so the task gives the struct back between steps: a waiting
+     * task costs 8 bytes for it, not 48. A task suspended deeper keeps its fiber. */
+    AsyFiber *fiber;
+    uint32_t num;           /* Task-<num>; 0 when the counter had outgrown 32 bits (the
+                               name was made at creation then)                         */
     uint32_t wait_gen;      /* bumped per implicit wait: stale timer wake-ups drop     */
     int32_t num_cancels;    /* cancel() calls not yet undone by uncancel()             */
-    uint8_t must_cancel, wait_kind, wait_state;
-    uint8_t created_debug;  /* created_at was taken in debug mode: the repr shows it   */
-    uint8_t coro_task;      /* it runs a coroutine on `fiber` (else coro is an AsyOp)   */
-    uint8_t in_native;      /* `waiting` is its native_wait                             */
-    uint8_t on_future;      /* `waiting` is its fut_waiter                              */
-    uint8_t agen_op;        /* made of an async generator's asend (1) or athrow (2)
+    uint8_t wait_kind, wait_state;
+    uint8_t fiber_state;    /* AsyTaskFiberState (a coroutine task's)                  */
+    uint8_t must_cancel : 1;
+    uint8_t created_debug : 1; /* created_at was taken in debug mode: the repr shows it */
+    uint8_t coro_task : 1;  /* it runs a coroutine on a fiber (else coro is an AsyOp)  */
+    uint8_t in_native : 1;  /* `waiting` is its native_wait                             */
+    uint8_t on_future : 1;  /* `waiting` is its fut_waiter                              */
+    uint8_t agen_op : 2;    /* made of an async generator's asend (1) or athrow (2)
                                awaitable, which coro (a hidden coroutine) awaits       */
-    /* The coroutine's fiber, inside the task rather than an object of its own (a task
-     * that waits costs one object less). Emptied when the coroutine ends. */
-    AsyFiber fiber;
 };
+_Static_assert(sizeof(AsyTask) <= 160, "a Task takes at most 160 bytes (bench/memory.asy)");
 
 /* The slots of AsyFuture.extra. */
 enum { ASY_FX_CANCEL_MSG, ASY_FX_NAME, ASY_FX_CREATED_AT, ASY_FX_COUNT };
@@ -147,11 +163,10 @@ static inline void asy_task_set_native_wait(AsyTask *t, AsyObj *o) {
     else if (!t->on_future) t->waiting = NULL;
 }
 
-/* The task's fiber while its coroutine can still run; NULL for an AsyOp task or once the
- * coroutine has ended. */
-static inline AsyFiber *asy_task_fiber(AsyTask *t) {
-    return t->coro_task && t->fiber.state != ASY_FIBER_DONE ? &t->fiber : NULL;
-}
+/* The task's fiber as it stands, for reading (dumps, reprs): its own, or for a parked
+ * task the one it would resume on, described in *view. NULL for an AsyOp task, before
+ * the coroutine starts and once it has ended. */
+const AsyFiber *asy_task_fiber_view(const AsyTask *t, AsyFiber *view);
 /* The code of the task's coroutine (kept once it has finished), NULL for an AsyOp task. */
 static inline AsyCode *asy_task_code(const AsyTask *t) {
     return t->coro_task ? ((const AsyGenerator *)t->coro)->frame.code : NULL;
@@ -237,7 +252,16 @@ int asy_asyncio_sigint_in_task(AsyVM *vm);
 void asy_task_wait_begin(AsyVM *vm, AsyTask *t, AsyWaitKind kind, AsyWaitList *list);
 /* Resolve a pending wait with a result (queues the wake-up); false if it was not pending. */
 bool asy_task_wait_resolve(AsyVM *vm, AsyTask *t, AsyValue result);
-/* Leave the waiter list, if in one. */
+/* Is t in l? A task is in one waiter list at most, the one its current wait joined (the
+ * awaitable that made it join is the only code that resumes it meanwhile, and it leaves
+ * or is taken off that list first), so a task with a predecessor is in l whenever the
+ * caller passes the list that wait joined; l's head has none. The task keeps no pointer
+ * to its list (8 bytes per task): every caller knows which list it means. */
+static inline bool asy_waitlist_has(const AsyWaitList *l, const AsyTask *t) {
+    return t->wprev != NULL || l->head == t;
+}
+/* Leave l, if in it. l must be the list t's current wait joined, or one it is not in
+ * while it waits in no other (asy_waitlist_has). */
 void asy_waitlist_remove(AsyWaitList *l, AsyTask *t);
 void asy_waitlist_mark(AsyVM *vm, AsyWaitList *l);
 /* On resume: the exception to raise (sets it pending and returns true), else false. */

@@ -2896,7 +2896,7 @@ done:
 
 /* ---- tasks ---- */
 
-bool asy_fiber_start_task(AsyVM *vm, AsyFiber *f, AsyValue coro) {
+bool asy_fiber_start_task(AsyVM *vm, AsyValue coro) {
     if (!asy_is_coroutine(vm, coro)) {
         asy_raise(vm, ASY_EXC_TypeError, "a coroutine was expected, got %R", coro);
         return false;
@@ -2906,15 +2906,8 @@ bool asy_fiber_start_task(AsyVM *vm, AsyFiber *f, AsyValue coro) {
         asy_raise(vm, ASY_EXC_RuntimeError, "cannot reuse already awaited coroutine");
         return false;
     }
-    asy_fiber_init_bare(f);
     g->awaited = true;
     return true;
-}
-
-bool asy_fiber_at_await(const AsyFiber *f, AsyValue aw) {
-    if (f->state != ASY_FIBER_SUSPENDED || f->nframes == 0 || f->sp == 0) return false;
-    const AsyFrame *fr = &f->frames[f->nframes - 1];
-    return ASY_OP(fr->code->code[fr->pc]) == ASY_OP_AWAIT && asy_value_is(f->stack[f->sp - 1], aw);
 }
 
 AsyRunStatus asy_fiber_resume(AsyVM *vm, AsyFiber *f, AsyValue send, AsyValue throw_exc,

@@ -227,6 +227,10 @@ struct AsyVM {
     /* -- execution (vm.c, fiber.c) -- */
     AsyFiber *fiber;            /* the fiber running now                             */
     AsyFiber *main_fiber;
+    /* Bare fibers for tasks to run on (asy_fiber_take): a task parked between steps
+     * gives its fiber back, so stepping tasks costs no malloc. */
+    AsyFiber *fiber_pool[ASY_FIBER_POOL];
+    int32_t nfiber_pool;
     /* The value sent into a generator suspended at an AWAIT (asy_gen_push): the AWAIT,
      * which is the next instruction to run, takes it and passes it on (fiber.h). UNDEF:
      * none. The VM's rather than each fiber's, since nothing runs in between. */

@@ -148,7 +148,8 @@ static AsyFiber *task_of(const char *fn, AsyValue arg) {
     AsyValue coro = asy_call(vm, global(fn), 1, &arg, NULL);
     cr_assert(asy_is_coroutine(vm, coro));
     asy_root_push(vm, coro);
-    cr_assert(asy_fiber_start_task(vm, &task_fiber, coro));
+    cr_assert(asy_fiber_start_task(vm, coro));
+    asy_fiber_init_bare(&task_fiber);
     task_coro = coro;
     return &task_fiber;
 }
