@@ -201,14 +201,15 @@ Test(loop, blocks_until_the_earliest_deadline) {
 }
 
 /* Run asy source with stdout (the file descriptor: print writes there) captured into a
- * temporary file; returns the output (malloc'd). */
-static char *run_script(const char *src) {
+ * temporary file, after setup(vm) if given; returns the output (malloc'd). */
+static char *run_script_on(const char *src, void (*setup)(AsyVM *vm)) {
     fflush(stdout);
     FILE *tmp = tmpfile();
     cr_assert_not_null(tmp);
     int saved = dup(1);
     dup2(fileno(tmp), 1);
     AsyVM *vm = asy_vm_new();
+    if (setup) setup(vm);
     AsyModule *m = asy_vm_run_source(vm, src, strlen(src), "<test>", "__main__");
     if (!m) asy_vm_print_exception(vm);
     fflush(stdout);
@@ -222,36 +223,29 @@ static char *run_script(const char *src) {
     return buf;
 }
 
+static char *run_script(const char *src) { return run_script_on(src, NULL); }
+
 /* A task keeps its Task-N number in 32 bits: past 2^32 - 1 tasks its name is made when it
  * is created instead, and reads the same (no wrap to Task-0). */
-Test(loop, task_numbers_beyond_32_bits_name_the_task) {
-    fflush(stdout);
-    FILE *tmp = tmpfile();
-    cr_assert_not_null(tmp);
-    int saved = dup(1);
-    dup2(fileno(tmp), 1);
-    AsyVM *vm = new_vm();
+static void near_32_bits(AsyVM *vm) {
+    cr_assert_not_null(asy_loop_get(vm));
     ((AsyLoop *)vm->loop)->task_counter = (int64_t)UINT32_MAX - 2; /* asyncio.run's main: -1 */
-    const char *src = "import asyncio\n"
-                      "async def w():\n"
-                      "    await asyncio.sleep(0)\n"
-                      "async def main():\n"
-                      "    ts = [asyncio.create_task(w()) for _ in range(3)]\n"
-                      "    print(asyncio.current_task().get_name(), [t.get_name() for t in ts])\n"
-                      "    print(repr(ts[2]).split()[2], repr(ts[0]).split()[2])\n"
-                      "    await asyncio.gather(*ts)\n"
-                      "asyncio.run(main())\n";
-    AsyModule *m = asy_vm_run_source(vm, src, strlen(src), "<test>", "__main__");
-    if (!m) asy_vm_print_exception(vm);
-    fflush(stdout);
-    free_vm(vm);
-    dup2(saved, 1);
-    close(saved);
-    char buf[512] = {0};
-    cr_assert(pread(fileno(tmp), buf, sizeof buf - 1, 0) >= 0);
-    fclose(tmp);
-    cr_assert_str_eq(buf, "Task-4294967294 ['Task-4294967295', 'Task-4294967296', "
+}
+
+Test(loop, task_numbers_beyond_32_bits_name_the_task) {
+    char *out = run_script_on("import asyncio\n"
+                              "async def w():\n"
+                              "    await asyncio.sleep(0)\n"
+                              "async def main():\n"
+                              "    ts = [asyncio.create_task(w()) for _ in range(3)]\n"
+                              "    print(asyncio.current_task().get_name(), [t.get_name() for t in ts])\n"
+                              "    print(repr(ts[2]).split()[2], repr(ts[0]).split()[2])\n"
+                              "    await asyncio.gather(*ts)\n"
+                              "asyncio.run(main())\n",
+                              near_32_bits);
+    cr_assert_str_eq(out, "Task-4294967294 ['Task-4294967295', 'Task-4294967296', "
                           "'Task-4294967297']\nname='Task-4294967297' name='Task-4294967295'\n");
+    free(out);
 }
 
 Test(loop, sleep_zero_interleaves_tasks) {
