@@ -114,8 +114,7 @@ AsyFrame *asy_fiber_push_frame(AsyVM *vm, AsyFiber *f) {
     fr->flags = 0;
     fr->resume = ASY_RESUME_NONE;
     fr->nblocks = 0;
-    fr->ns = NULL;
-    fr->aux = ASY_UNDEF;
+    fr->aux = NULL; /* and ns */
     fr->pc = 0;
     return fr;
 }
@@ -125,8 +124,9 @@ void asy_fiber_mark_frame(AsyVM *vm, const AsyFrame *fr) {
     asy_gc_mark_obj(vm, (AsyObj *)fr->code);
     asy_gc_mark_obj(vm, (AsyObj *)fr->globals);
     asy_gc_mark_obj(vm, (AsyObj *)fr->builtins);
-    if (fr->flags & (ASY_FRAME_CLASS | ASY_FRAME_MODULE)) asy_gc_mark_obj(vm, (AsyObj *)fr->ns);
-    if (fr->flags & (ASY_FRAME_INIT | ASY_FRAME_CLASS | ASY_FRAME_GEN)) asy_gc_mark_value(vm, fr->aux);
+    /* ns or aux: an object either way */
+    if (fr->flags & (ASY_FRAME_CLASS | ASY_FRAME_MODULE | ASY_FRAME_INIT | ASY_FRAME_GEN))
+        asy_gc_mark_obj(vm, fr->aux);
     if (fr->flags & (ASY_FRAME_HANDLED | ASY_FRAME_GEN)) asy_gc_mark_obj(vm, fr->saved_handled);
 }
 
@@ -136,7 +136,7 @@ void asy_fiber_mark(AsyVM *vm, const AsyFiber *f) {
     int32_t i = 0;
     if (f->frames_borrowed && f->nframes > 0) {
         /* frame 0 is a task coroutine's own frame, which the coroutine marks */
-        asy_gc_mark_value(vm, f->frames[0].aux);
+        asy_gc_mark_obj(vm, f->frames[0].aux);
         i = 1;
     }
     for (; i < f->nframes; i++) asy_fiber_mark_frame(vm, &f->frames[i]);

@@ -30,7 +30,7 @@
  * - ASY_FRAME_INIT: __init__ run for `C(...)`: its result must be None and is replaced by
  *   the instance held in frame->aux.
  * - ASY_FRAME_CLASS: a class body: when it returns, the class is built from the namespace
- *   (frame->ns) and the `body name bases..` left on the caller's stack (aux: nbases).
+ *   (frame->ns) and the `body name bases..` left on the caller's stack (frame->nbases).
  * - ASY_FRAME_GEN: a generator, coroutine or async generator frame (aux: the generator).
  *   frame->resume says who resumed it, which decides where a yield and a return go.
  *
@@ -107,10 +107,13 @@ typedef struct {
     AsyCode *code;
     AsyDict *globals;
     AsyDict *builtins;
-    /* The next three are only valid (and only marked by the GC) for the frame kinds
-     * named, so that the call fast path need not write them. */
-    AsyDict *ns;             /* CLASS|MODULE: the LOAD_NAME/STORE_NAME namespace        */
-    AsyValue aux;            /* INIT: instance; CLASS: nbases; GEN: the generator       */
+    /* The next two are only valid (and only marked by the GC) for the frame kinds
+     * named, so that the call fast path need not write them. They share their storage:
+     * no kind has both, and the frame array is what every call touches. */
+    union {
+        AsyDict *ns;         /* CLASS|MODULE: the LOAD_NAME/STORE_NAME namespace        */
+        AsyObj *aux;         /* INIT: the instance; GEN: the generator                  */
+    };
     AsyObj *saved_handled;   /* HANDLED|GEN: fiber->handled when the frame was entered,
                                 restored when it leaves. Recorded lazily, the first time
                                 the frame enters an exception handler.                 */
@@ -121,7 +124,13 @@ typedef struct {
     uint16_t flags;          /* ASY_FRAME_*                                            */
     uint8_t resume;          /* AsyResumeKind                                          */
     uint8_t nblocks;         /* open handler blocks (their slots: AsyBlock above)       */
+    int32_t nbases;          /* CLASS: BUILD_CLASS's arg (the bases on the caller's
+                                stack, ASY_BUILD_CLASS_KW); garbage for other kinds    */
 } AsyFrame;
+
+/* Every call writes one, a fiber holds an array of them and every generator one: keep
+ * it at nine words. */
+_Static_assert(sizeof(AsyFrame) == 72, "AsyFrame grew");
 
 /* Not an object of its own: a task's fiber is malloc'd (asy_fiber_take) and held by its
  * Task while the task needs one (task.h), the main fiber belongs to the VM. Whoever holds

@@ -55,7 +55,7 @@ AsyGenerator *asy_gen_new(AsyVM *vm, AsyFunction *fn, const AsyValue *slots, int
     fr->code = co;
     fr->globals = fn->globals;
     fr->builtins = vm->builtins ? vm->builtins->dict : NULL;
-    fr->aux = ASY_OBJ(g);
+    fr->aux = &g->hdr;
     fr->saved_handled = NULL;
     fr->flags = ASY_FRAME_GEN;
     if (kind == ASY_GENKIND_COROUTINE) asy_diag_coroutine_created(vm, g);
@@ -145,7 +145,7 @@ void asy_gen_finish(AsyVM *vm, AsyFiber *f, AsyGenerator *g) {
     AsyCode *code = g->frame.code; /* for __name__ and cr_code, as CPython keeps it */
     memset(&g->frame, 0, sizeof g->frame);
     g->frame.code = code;
-    g->frame.aux = ASY_OBJ(g);
+    g->frame.aux = &g->hdr;
 }
 
 bool asy_gen_check_resumable(AsyVM *vm, AsyGenerator *g) {

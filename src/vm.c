@@ -2514,7 +2514,7 @@ L_BAD_OPCODE:
 return_slow: {
         uint16_t flags = frame->flags;
         if (flags & ASY_FRAME_GEN) {
-            AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(frame->aux);
+            AsyGenerator *g = (AsyGenerator *)frame->aux;
             AsyResumeKind kind = (AsyResumeKind)frame->resume;
             bool boundary = (flags & ASY_FRAME_BOUNDARY) != 0;
             asy_gen_finish(vm, fiber, g);
@@ -2549,8 +2549,9 @@ return_slow: {
         }
         if (flags & ASY_FRAME_HANDLED) fiber->handled = frame->saved_handled;
         int32_t ret_sp = frame->ret_sp;
-        AsyValue aux = frame->aux;
+        AsyObj *aux = frame->aux;
         AsyDict *ns = frame->ns;
+        int32_t nbases_arg = frame->nbases;
         fiber->nframes--;
         if (flags & ASY_FRAME_BOUNDARY) {
             fiber->sp = ret_sp;
@@ -2566,10 +2567,10 @@ return_slow: {
                           asy_type_name(vm, v));
                 goto error;
             }
-            v = aux;
+            v = ASY_OBJ(aux);
         } else if (flags & ASY_FRAME_CLASS) {
-            int nbases = (int)(ASY_AS_INT(aux) & 0xFFFF);
-            int haskw = (ASY_AS_INT(aux) & ASY_BUILD_CLASS_KW) != 0;
+            int nbases = nbases_arg & 0xFFFF;
+            int haskw = (nbases_arg & ASY_BUILD_CLASS_KW) != 0;
             AsyValue cell = v;
             /* body name bases.. [kw] ns are still on the stack above ret_sp: keep them rooted. */
             fiber->sp = ret_sp + nbases + 3 + haskw;
@@ -2595,7 +2596,7 @@ return_slow: {
 do_yield: {
         /* v goes to whoever resumed the top frame. yprop: it is not the frame's own yield
          * but one travelling down an await chain (only AWAIT frames can be crossed). */
-        AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(frame->aux);
+        AsyGenerator *g = (AsyGenerator *)frame->aux;
         AsyResumeKind kind = (AsyResumeKind)frame->resume;
         if (kind == ASY_RESUME_AWAIT && can_suspend) {
             /* A yield reaching an await inside a task: the whole task suspends. */
@@ -2687,7 +2688,7 @@ unwind:
         uint16_t flags = frame->flags;
         bool boundary = (flags & ASY_FRAME_BOUNDARY) != 0;
         if (flags & ASY_FRAME_GEN) {
-            AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(frame->aux);
+            AsyGenerator *g = (AsyGenerator *)frame->aux;
             AsyResumeKind kind = (AsyResumeKind)frame->resume;
             asy_gen_finish(vm, fiber, g);
             asy_gen_fix_stop_iteration(vm, g);

@@ -246,7 +246,8 @@ CallResult asy_vm_call_function(AsyVM *vm, AsyFiber *fb, AsyFunction *fn, int32_
     fr->base = base;
     fr->ret_sp = ret_sp;
     fr->flags = flags;
-    fr->aux = aux;
+    if (flags & ASY_FRAME_CLASS) fr->nbases = (int32_t)ASY_AS_INT(aux);
+    else fr->aux = asy_obj_or_null(aux);
     fb->sp = base + nslots;
     return CALL_FRAME;
 }

@@ -47,7 +47,8 @@ bool asy_vm_ensure_stack(AsyVM *vm, AsyFiber *fb, int64_t top);
  * stack[args_at ..] (args_at >= 0, possibly == base: bound in place) or in ext (args_at
  * < 0), keyword ones in kw (their values may be on the stack too: kw_at >= 0). The
  * result goes to stack[ret_sp]. Pushes a frame (CALL_FRAME), or makes a generator
- * (CALL_VALUE with *out). */
+ * (CALL_VALUE with *out). flags: the frame's kind; aux: an INIT frame's instance, a CLASS
+ * frame's BUILD_CLASS arg (an int), else UNDEF. */
 CallResult asy_vm_call_function(AsyVM *vm, AsyFiber *fb, AsyFunction *fn, int32_t ret_sp,
                                 int32_t base, int32_t args_at, const AsyValue *ext, int npos,
                                 KwArgs kw, int32_t kw_at, uint16_t flags, AsyValue aux,
