@@ -221,7 +221,6 @@ void asy_diag_running_line(AsyVM *vm, AsyStr **file, int32_t *line) {
 }
 
 void asy_diag_coroutine_created(AsyVM *vm, AsyGenerator *g) {
-    asy_diag_running_line(vm, &g->created_file, &g->created_line);
     AsyLoop *L = vm->loop;
     if (ASY_UNLIKELY(L && L->debug && L->running) && asy_gen_extra(vm, g))
         g->extra->origin = creation_traceback(vm);

@@ -27,9 +27,9 @@ void asy_diag_blocking_end(AsyVM *vm, const char *what, double t0);
  * longest blocking call, if any, with that line's source. */
 void asy_diag_report_blocking(AsyVM *vm);
 
-/* A coroutine object was just made (generator.c): note the line that made it and, while
- * an event loop runs in debug mode (CPython's coroutine origin tracking), its creation
- * traceback, for the never-awaited warning. */
+/* A coroutine object was just made (generator.c): while an event loop runs in debug mode
+ * (CPython's coroutine origin tracking), note its creation traceback, for the
+ * never-awaited warning. */
 void asy_diag_coroutine_created(AsyVM *vm, AsyGenerator *g);
 /* The file (interned) and line of the asy line running now; both left alone when no
  * asy code runs. */

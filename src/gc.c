@@ -345,6 +345,7 @@ static void gc_mark_roots(AsyVM *vm) {
     asy_gc_mark_value(vm, vm->pending_send);
     if (vm->main_fiber != vm->fiber) asy_fiber_mark(vm, vm->main_fiber);
     for (size_t i = 0; i < vm->nroots; i++) asy_gc_mark_value(vm, vm->roots[i]);
+    asy_gensite_mark(vm);
     if (vm->mark_extra) vm->mark_extra(vm);
 }
 

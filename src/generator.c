@@ -35,6 +35,11 @@ AsyGenerator *asy_gen_new(AsyVM *vm, AsyFunction *fn, const AsyValue *slots, int
         type = ASY_TYPE(vm, async_generator);
         kind = ASY_GENKIND_ASYNC;
     }
+    AsyStr *file = NULL; /* where it is made: the running line, if asy code runs */
+    int32_t line = 0;
+    asy_diag_running_line(vm, &file, &line);
+    uint32_t site;
+    if (!asy_gensite_find(vm, file, line, fn->qualname, &site)) return NULL;
     int64_t cap = asy_gen_frame_size(co);
     AsyGenerator *g =
         asy_gc_alloc(vm, type, sizeof(AsyGenerator) + sizeof(AsyValue) * (size_t)cap);
@@ -45,7 +50,7 @@ AsyGenerator *asy_gen_new(AsyVM *vm, AsyFunction *fn, const AsyValue *slots, int
     g->depth = nslots;
     g->kind = kind;
     g->state = ASY_GEN_CREATED;
-    g->qualname = fn->qualname;
+    g->site = site;
     if (fn->name != co->name) {
         if (!asy_gen_extra(vm, g)) return NULL;
         g->extra->name = fn->name;
@@ -183,15 +188,12 @@ static void gen_traverse(AsyVM *vm, AsyObj *o) {
     asy_fiber_mark_frame(vm, &g->frame);
     asy_gc_mark_obj(vm, g->exc_state);
     if (g->extra) asy_gc_mark_obj(vm, (AsyObj *)g->extra->name);
-    asy_gc_mark_obj(vm, (AsyObj *)g->qualname);
-    asy_gc_mark_obj(vm, (AsyObj *)g->created_file);
 }
 
-const char *asy_gen_unawaited_name(AsyGenerator *g, const char **origin) {
+const char *asy_gen_unawaited_name(AsyVM *vm, AsyGenerator *g, const char **origin) {
     *origin = g->extra ? g->extra->origin : NULL;
-    bool warns = g->kind == ASY_GENKIND_COROUTINE && g->state == ASY_GEN_CREATED &&
-                 !g->awaited && g->qualname;
-    return warns ? g->qualname->data : NULL;
+    bool warns = g->kind == ASY_GENKIND_COROUTINE && g->state == ASY_GEN_CREATED && !g->awaited;
+    return warns ? asy_gen_site(vm, g)->qualname->data : NULL;
 }
 
 static void gen_finalize(AsyVM *vm, AsyObj *o) {
@@ -199,12 +201,13 @@ static void gen_finalize(AsyVM *vm, AsyObj *o) {
     /* A coroutine with state CREATED and !awaited here was never awaited: CPython prints
      * "RuntimeWarning: coroutine '<qualname>' was never awaited" at this point. (CPython
      * also closes suspended generators here, running their finally blocks; a finalizer
-     * may not run code, so asy does not.) The qualname is read here: code qualnames are
-     * interned, hence immortal, so the sweep cannot have freed it. */
-    const char *origin, *name = asy_gen_unawaited_name(g, &origin);
-    if (name)
-        asy_warn_never_awaited_at(vm, o, name, g->created_file ? g->created_file->data : NULL,
-                                  g->created_line, origin);
+     * may not run code, so asy does not.) The site's strings are GC roots, so the sweep
+     * that frees the coroutine cannot have freed them. */
+    const char *origin, *name = asy_gen_unawaited_name(vm, g, &origin);
+    if (name) {
+        const AsyGenSite *s = asy_gen_site(vm, g);
+        asy_warn_never_awaited_at(vm, o, name, s->file ? s->file->data : NULL, s->line, origin);
+    }
     if (g->extra) free(g->extra->origin);
     free(g->extra);
     g->extra = NULL;
@@ -218,7 +221,8 @@ static AsyValue gen_repr(AsyVM *vm, AsyValue self) {
     const char *k = g->kind == ASY_GENKIND_COROUTINE ? "coroutine"
                     : g->kind == ASY_GENKIND_ASYNC   ? "async_generator"
                                                      : "generator";
-    return ASY_OBJ(asy_str_printf(vm, "<%s object %s at %p>", k, g->qualname->data, (void *)g));
+    return ASY_OBJ(asy_str_printf(vm, "<%s object %s at %p>", k, asy_gen_site(vm, g)->qualname->data,
+                                  (void *)g));
 }
 
 static bool name_is_c(AsyStr *a, const char *c) {
@@ -240,7 +244,7 @@ static AsyValue gen_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {
                     : g->kind == ASY_GENKIND_ASYNC   ? "ag_"
                                                      : "gi_";
     if (name_is_c(name, "__name__")) return ASY_OBJ(asy_gen_name(g));
-    if (name_is_c(name, "__qualname__")) return ASY_OBJ(g->qualname);
+    if (name_is_c(name, "__qualname__")) return ASY_OBJ(asy_gen_site(vm, g)->qualname);
     if (strncmp(name->data, p, 3) == 0) {
         const char *rest = name->data + 3;
         if (strcmp(rest, "running") == 0) return ASY_BOOL(g->state == ASY_GEN_RUNNING);
@@ -265,8 +269,11 @@ static int gen_setattr(AsyVM *vm, AsyValue self, AsyStr *name, AsyValue v) {
         if (is_name) {
             if (!asy_gen_extra(vm, g)) return -1;
             g->extra->name = (AsyStr *)ASY_AS_OBJ(v);
-        } else g->qualname = (AsyStr *)ASY_AS_OBJ(v);
-        return 0;
+            return 0;
+        }
+        /* the same place under another name: the finalizer may warn with it */
+        const AsyGenSite *s = asy_gen_site(vm, g);
+        return asy_gensite_find(vm, s->file, s->line, (AsyStr *)ASY_AS_OBJ(v), &g->site) ? 0 : -1;
     }
     return ASY_TYPE(vm, object)->setattr(vm, self, name, v);
 }

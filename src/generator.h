@@ -67,18 +67,19 @@ typedef struct {
     uint8_t hooks_inited : 1;
     uint8_t finalizer : 1;
     uint8_t ag_closed : 1;
-    /* Coroutine: where it was made, for the never-awaited warning (asy's collector
-     * cannot tell where the last reference went, as CPython's warning does): the
-     * creating line's file (interned, so alive in the finalizer) and line, and in debug
-     * mode the creation traceback (extra->origin; diag.c). */
-    int32_t created_line;
-    AsyStr *created_file;
+    /* Where it was made and its __qualname__: an entry of the VM's table (gensite.c,
+     * asy_gen_site), whose strings outlive the code object for the finalizer. A
+     * coroutine's never-awaited warning names the place (asy's collector cannot tell
+     * where the last reference went, as CPython's warning does), and in debug mode its
+     * creation traceback (extra->origin; diag.c). */
+    uint32_t site;
     AsyObj *exc_state;       /* the exception it was handling when it last yielded, or
                                 NULL for none                                          */
-    AsyStr *qualname;        /* kept here, not read from the code: the finalizer may run
-                                after the code object was swept                        */
     AsyGenExtra *extra;      /* NULL for most                                           */
 } AsyGenerator;
+
+/* 100,000 waiting tasks hold 100,000 of these (bench/memory.asy): it must not grow. */
+_Static_assert(sizeof(AsyGenerator) == 128, "AsyGenerator grew");
 
 /* An async generator's asend()/__anext__() (mode ASEND) or athrow()/aclose() awaitable. */
 typedef enum { ASY_AGEN_ASEND, ASY_AGEN_ATHROW, ASY_AGEN_ACLOSE } AsyAgenMode;
@@ -116,12 +117,16 @@ bool asy_is_agen_op(AsyVM *vm, AsyValue v);
 static inline AsyStr *asy_gen_name(const AsyGenerator *g) {
     return g->extra && g->extra->name ? g->extra->name : g->frame.code->name;
 }
+/* Where g was made, and its __qualname__. */
+static inline const AsyGenSite *asy_gen_site(const AsyVM *vm, const AsyGenerator *g) {
+    return asy_gensite(vm, g->site);
+}
 /* g->extra, made on first use; NULL with MemoryError pending. */
 AsyGenExtra *asy_gen_extra(AsyVM *vm, AsyGenerator *g);
 /* A coroutine that never started and was never given to await or a task (it warns when
  * freed): its qualname and, in debug mode, its creation traceback (*origin, else NULL);
  * NULL for any other generator. */
-const char *asy_gen_unawaited_name(AsyGenerator *g, const char **origin);
+const char *asy_gen_unawaited_name(AsyVM *vm, AsyGenerator *g, const char **origin);
 /* Move a suspended (or created) generator's frame onto the fiber at f->sp, resumed by
  * `resume`; push `sent` unless the generator was just created or sent is UNDEF (a throw);
  * a generator suspended at an AWAIT gets it in vm->pending_send instead. The generator is

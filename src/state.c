@@ -87,6 +87,7 @@ void asy_vm_free(AsyVM *vm) {
     asy_dynlib_free(vm); /* after the objects: an HTTP client frees its SSL_CTX through it */
     free(vm->interned.slots);
     asy_unawaited_free(vm);
+    asy_gensite_free(vm);
     free(vm);
 }
 

@@ -1062,7 +1062,7 @@ static void append_task_coro(AsyVM *vm, AsyStrBuf *b, AsyTask *t) {
         return;
     }
     AsyGenerator *g = (AsyGenerator *)t->coro;
-    const char *qn = g->qualname ? g->qualname->data : code->qualname->data;
+    const char *qn = asy_gen_site(vm, g)->qualname->data;
     const char *file = code->filename ? code->filename->data : "<empty co_filename>";
     if (done)
         asy_strbuf_printf(vm, b, " coro=<%s() done, defined at %s:%d>", qn, file,

@@ -120,7 +120,7 @@ void asy_warn_never_awaited_at(AsyVM *vm, AsyObj *coro, const char *qualname, co
  * freed now, and its creation traceback (debug mode); NULL for anything else. */
 static const char *unawaited_name(AsyVM *vm, AsyObj *o, const char **origin) {
     *origin = NULL;
-    if (o->type == ASY_TYPE(vm, coroutine)) return asy_gen_unawaited_name((AsyGenerator *)o, origin);
+    if (o->type == ASY_TYPE(vm, coroutine)) return asy_gen_unawaited_name(vm, (AsyGenerator *)o, origin);
     return asy_op_unawaited_name(vm, o);
 }
 

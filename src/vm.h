@@ -172,6 +172,13 @@ typedef struct {
     AsyValue method;
 } AsyMethodCacheEntry;
 
+/* gensite.c: where a generator was made, and the __qualname__ it shows. */
+typedef struct {
+    AsyStr *file;               /* co_filename of the line that made it, or NULL     */
+    AsyStr *qualname;
+    int32_t line;
+} AsyGenSite;
+
 typedef struct {
     void *free;                 /* blocks of dead objects, linked through their first word */
     char *bump, *bump_end;
@@ -274,6 +281,12 @@ struct AsyVM {
     const void *made_task, *made_fiber, *made_code;
     int32_t made_pc;
     bool exiting;
+    /* Generators' creation sites (gensite.c): the entries a generator's 32-bit site
+     * indexes, an open-addressing index over them (entry + 1, 0 empty), the last found. */
+    AsyGenSite *gensites;
+    uint32_t ngensites, capgensites;
+    uint32_t *gensite_index;
+    uint32_t gensite_indexcap, gensite_last;
 
     /* -- output -- */
     FILE *out, *err;            /* stdout and stderr (tests may redirect)            */
@@ -831,6 +844,28 @@ void asy_task_dropped(AsyVM *vm, AsyValue v);
  * that are garbage, then treat the rest as CPython's shutdown does ("sys:1"). */
 void asy_unawaited_exit(AsyVM *vm);
 void asy_unawaited_free(AsyVM *vm);
+
+/* ---- generators' creation sites (gensite.c) ---- */
+/* The number of the site (file, line, qualname), made if new: *id. False with
+ * MemoryError pending. file may be NULL (made outside asy code). The last site found is
+ * tried first, here, by identity: a loop making its coroutines at one line. */
+bool asy_gensite_lookup(AsyVM *vm, AsyStr *file, int32_t line, AsyStr *qualname, uint32_t *id);
+static inline bool asy_gensite_find(AsyVM *vm, AsyStr *file, int32_t line, AsyStr *qualname,
+                                    uint32_t *id) {
+    if (ASY_LIKELY(vm->ngensites)) {
+        const AsyGenSite *last = &vm->gensites[vm->gensite_last];
+        if (ASY_LIKELY(last->qualname == qualname && last->file == file && last->line == line)) {
+            *id = vm->gensite_last;
+            return true;
+        }
+    }
+    return asy_gensite_lookup(vm, file, line, qualname, id);
+}
+static inline const AsyGenSite *asy_gensite(const AsyVM *vm, uint32_t id) {
+    return &vm->gensites[id];
+}
+void asy_gensite_mark(AsyVM *vm);   /* GC roots: every site's strings                  */
+void asy_gensite_free(AsyVM *vm);
 
 /* ---- running code (vm.c) ---- */
 /* Run module-level code with `globals` as its namespace; its result, or ASY_ERR. */

@@ -1,6 +1,7 @@
 /* Unit tests of the collector (gc.c): what is reachable from a root survives a collection,
  * what is not is freed (and finalized), the root stack protects C temporaries, cycles are
- * collected, and the threshold decides when a safepoint collects. */
+ * collected, generators' creation sites are roots, and the threshold decides when a
+ * safepoint collects. */
 #include "config.h"
 
 #include <criterion/criterion.h>
@@ -278,4 +279,14 @@ Test(gc, top_level_await_with_asyncio_module_replaced) {
     AsyModule *m = asy_vm_run_source(vm, src, strlen(src), "<fuzz-regression>", "fz");
     cr_assert_not_null(m);
     cr_assert_eq(ASY_AS_INT(asy_dict_get_cstr(vm, m->dict, "x")), 1);
+}
+
+Test(gc, generator_sites_are_roots) {
+    /* a never-awaited coroutine's finalizer reads its site's strings after the sweep */
+    AsyStr *f = asy_str_from_cstr(vm, "gone.asy"), *q = asy_str_from_cstr(vm, "gone");
+    uint32_t id;
+    cr_assert(asy_gensite_find(vm, f, 7, q, &id));
+    asy_gc_collect(vm);
+    cr_assert(is_live(&f->hdr) && is_live(&q->hdr), "a creation site's strings were collected");
+    cr_assert_str_eq(asy_gensite(vm, id)->qualname->data, "gone");
 }
