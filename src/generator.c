@@ -44,9 +44,9 @@ AsyGenerator *asy_gen_new(AsyVM *vm, AsyFunction *fn, const AsyValue *slots, int
     AsyGenerator *g =
         asy_gc_alloc(vm, type, sizeof(AsyGenerator) + sizeof(AsyValue) * (size_t)cap);
     if (!g) return NULL;
-    g->stack = asy_gen_slots(g);
+    g->where = ASY_GEN_SLOTS_INLINE;
     g->stackcap = (int32_t)cap;
-    memcpy(g->stack, slots, sizeof(AsyValue) * (size_t)nslots);
+    memcpy(asy_gen_slots(g), slots, sizeof(AsyValue) * (size_t)nslots);
     g->depth = nslots;
     g->kind = kind;
     g->state = ASY_GEN_CREATED;
@@ -70,14 +70,16 @@ AsyGenerator *asy_gen_new(AsyVM *vm, AsyFunction *fn, const AsyValue *slots, int
 bool asy_gen_push(AsyVM *vm, AsyFiber *f, AsyGenerator *g, AsyResumeKind resume,
                   AsyValue sent) {
     AsyFrame *fr;
-    if (f->stackcap == 0 && f->framecap == 0 && g->stack != NULL) {
+    if (f->stackcap == 0 && f->framecap == 0 && g->where != ASY_GEN_SLOTS_NONE) {
         /* A bare fiber (a task's, first resume) takes the generator's stack buffer over,
          * its slots already where they belong, and runs the generator's frame in place:
-         * a task keeps one frame and one buffer rather than two of each. */
-        f->stack = g->stack;
+         * a task keeps one frame and one buffer rather than two of each. A malloc'd
+         * buffer becomes the fiber's own. */
+        f->stack = asy_gen_stack(g);
         f->stackcap = g->stackcap;
-        f->stack_borrowed = g->stack == asy_gen_slots(g);
-        g->stack = NULL;
+        f->stack_borrowed = g->where == ASY_GEN_SLOTS_INLINE;
+        if (g->where == ASY_GEN_SLOTS_HEAP) g->extra->stack = NULL;
+        g->where = ASY_GEN_SLOTS_NONE;
         g->stackcap = 0;
         f->frames = fr = &g->frame;
         f->framecap = f->nframes = 1;
@@ -86,7 +88,7 @@ bool asy_gen_push(AsyVM *vm, AsyFiber *f, AsyGenerator *g, AsyResumeKind resume,
         if (!asy_fiber_ensure_stack(vm, f, asy_fiber_frame_size(g->frame.code))) return false;
         if (!(fr = asy_fiber_push_frame(vm, f))) return false;
         *fr = g->frame;
-        memcpy(f->stack + f->sp, g->stack, sizeof(AsyValue) * (size_t)g->depth);
+        memcpy(f->stack + f->sp, asy_gen_stack(g), sizeof(AsyValue) * (size_t)g->depth);
     }
     fr->base = f->sp;
     fr->resume = (uint8_t)resume;
@@ -98,33 +100,53 @@ bool asy_gen_push(AsyVM *vm, AsyFiber *f, AsyGenerator *g, AsyResumeKind resume,
         if (ASY_OP(g->frame.code->code[g->frame.pc]) == ASY_OP_AWAIT) vm->pending_send = sent;
         else f->stack[f->sp++] = sent;
     }
-    if (g->exc_state) f->handled = g->exc_state;
+    if (ASY_UNLIKELY(g->extra && g->extra->exc_state)) f->handled = g->extra->exc_state;
     g->state = ASY_GEN_RUNNING;
     return true;
+}
+
+/* Give g a malloc'd stack of at least `depth` slots, and at least a whole frame
+ * (asy_gen_push reserves stackcap slots on the fiber); its contents are replaced next.
+ * g->extra exists. */
+static bool gen_grow_slots(AsyVM *vm, AsyGenerator *g, AsyCode *code, int32_t depth) {
+    int64_t cap = asy_gen_frame_size(code);
+    if (cap < depth) cap = depth;
+    size_t size = sizeof(AsyValue) * (size_t)cap;
+    AsyValue *s = g->where == ASY_GEN_SLOTS_HEAP
+                      ? asy_mem_realloc(vm, g->extra->stack,
+                                        sizeof(AsyValue) * (size_t)g->stackcap, size)
+                      : asy_mem_alloc(vm, size);
+    if (!s) return false;
+    g->extra->stack = s;
+    g->where = ASY_GEN_SLOTS_HEAP;
+    g->stackcap = (int32_t)cap;
+    return true;
+}
+
+/* g's stack is no more (it finished, or is freed). */
+static void gen_free_slots(AsyVM *vm, AsyGenerator *g) {
+    if (g->where == ASY_GEN_SLOTS_HEAP) {
+        asy_mem_free(vm, g->extra->stack, sizeof(AsyValue) * (size_t)g->stackcap);
+        g->extra->stack = NULL;
+    }
+    g->where = ASY_GEN_SLOTS_NONE;
+    g->stackcap = 0;
 }
 
 bool asy_gen_save(AsyVM *vm, AsyFiber *f, AsyGenerator *g, int32_t sp) {
     AsyFrame *fr = &f->frames[f->nframes - 1];
     int32_t depth = sp - fr->base;
-    if (depth > g->stackcap) {
-        /* at least a whole frame: asy_gen_push reserves stackcap slots on the fiber */
-        int64_t cap = asy_gen_frame_size(fr->code);
-        if (cap < depth) cap = depth;
-        AsyValue *s = g->stack == asy_gen_slots(g) /* its contents are replaced below */
-                          ? asy_mem_alloc(vm, sizeof(AsyValue) * (size_t)cap)
-                          : asy_mem_realloc(vm, g->stack, sizeof(AsyValue) * (size_t)g->stackcap,
-                                            sizeof(AsyValue) * (size_t)cap);
-        if (!s) return false;
-        g->stack = s;
-        g->stackcap = (int32_t)cap;
-    }
-    memcpy(g->stack, f->stack + fr->base, sizeof(AsyValue) * (size_t)depth);
+    AsyObj *saved_handled = fr->saved_handled;
+    /* the exception it handles when it yields inside an except block (rare: in extra) */
+    AsyObj *exc_state = f->handled == saved_handled ? NULL : f->handled;
+    if ((exc_state || depth > g->stackcap) && !asy_gen_extra(vm, g)) return false;
+    if (depth > g->stackcap && !gen_grow_slots(vm, g, fr->code, depth)) return false;
+    memcpy(asy_gen_stack(g), f->stack + fr->base, sizeof(AsyValue) * (size_t)depth);
     g->depth = depth;
     int32_t base = fr->base;
-    AsyObj *saved_handled = fr->saved_handled;
     if (fr != &g->frame) g->frame = *fr; /* else it ran in place (a borrowed frame) */
     g->frame.base = 0;
-    g->exc_state = f->handled == saved_handled ? NULL : f->handled;
+    if (g->extra) g->extra->exc_state = exc_state;
     f->handled = saved_handled;
     g->frame.saved_handled = NULL;
     f->sp = base;
@@ -142,11 +164,8 @@ void asy_gen_finish(AsyVM *vm, AsyFiber *f, AsyGenerator *g) {
     asy_fiber_frames_released(f);
     g->state = ASY_GEN_CLOSED;
     g->depth = 0;
-    g->exc_state = NULL;
-    if (g->stack != asy_gen_slots(g))
-        asy_mem_free(vm, g->stack, sizeof(AsyValue) * (size_t)g->stackcap);
-    g->stack = NULL;
-    g->stackcap = 0;
+    if (g->extra) g->extra->exc_state = NULL;
+    gen_free_slots(vm, g);
     AsyCode *code = g->frame.code; /* for __name__ and cr_code, as CPython keeps it */
     memset(&g->frame, 0, sizeof g->frame);
     g->frame.code = code;
@@ -183,11 +202,12 @@ AsyGenExtra *asy_gen_extra(AsyVM *vm, AsyGenerator *g) {
 
 static void gen_traverse(AsyVM *vm, AsyObj *o) {
     AsyGenerator *g = (AsyGenerator *)o;
-    if (g->state != ASY_GEN_RUNNING)
-        for (int32_t i = 0; i < g->depth; i++) asy_gc_mark_value(vm, g->stack[i]);
+    if (g->state != ASY_GEN_RUNNING) asy_gc_mark_values(vm, asy_gen_stack(g), g->depth);
     asy_fiber_mark_frame(vm, &g->frame);
-    asy_gc_mark_obj(vm, g->exc_state);
-    if (g->extra) asy_gc_mark_obj(vm, (AsyObj *)g->extra->name);
+    if (g->extra) {
+        asy_gc_mark_obj(vm, (AsyObj *)g->extra->name);
+        asy_gc_mark_obj(vm, g->extra->exc_state);
+    }
 }
 
 const char *asy_gen_unawaited_name(AsyVM *vm, AsyGenerator *g, const char **origin) {
@@ -208,12 +228,10 @@ static void gen_finalize(AsyVM *vm, AsyObj *o) {
         const AsyGenSite *s = asy_gen_site(vm, g);
         asy_warn_never_awaited_at(vm, o, name, s->file ? s->file->data : NULL, s->line, origin);
     }
+    gen_free_slots(vm, g);
     if (g->extra) free(g->extra->origin);
     free(g->extra);
     g->extra = NULL;
-    if (g->stack != asy_gen_slots(g))
-        asy_mem_free(vm, g->stack, sizeof(AsyValue) * (size_t)g->stackcap);
-    g->stack = NULL;
 }
 
 static AsyValue gen_repr(AsyVM *vm, AsyValue self) {
@@ -235,7 +253,7 @@ static AsyValue gen_yieldfrom(AsyVM *vm, AsyGenerator *g) {
     uint32_t ins = g->frame.code->code[g->frame.pc];
     if (ASY_OP(ins) != ASY_OP_YIELD_FROM && ASY_OP(ins) != ASY_OP_AWAIT) return ASY_NONE;
     ASY_UNUSED(vm);
-    return g->stack[g->depth - 1];
+    return asy_gen_stack(g)[g->depth - 1];
 }
 
 static AsyValue gen_getattr(AsyVM *vm, AsyValue self, AsyStr *name) {

@@ -8,11 +8,12 @@
  *
  * Invariants:
  * - While not running, the generator owns its frame: `frame` with base 0 (indexes in
- *   `frame` are relative to `stack`), and `stack[0 .. depth)` the frame's live slots.
+ *   `frame` are relative to its stack, asy_gen_stack), and stack[0 .. depth) the frame's
+ *   live slots.
  * - While running, the frame lives on a fiber (frame->aux is the generator) and state is
- *   ASY_GEN_RUNNING; `stack` keeps its allocation for the next suspension, except for a
- *   task's coroutine, whose buffer became the task fiber's stack (then stack is NULL and
- *   a suspension allocates one again).
+ *   ASY_GEN_RUNNING; the stack keeps its allocation for the next suspension, except for a
+ *   task's coroutine, whose buffer became the task fiber's stack (then `where` is NONE
+ *   and a suspension allocates one again).
  * - A suspended frame's pc is the next instruction; when it is a YIELD_FROM, the
  *   generator is delegating to the iterator on top of its stack and resuming it re-executes
  *   the YIELD_FROM with the sent value pushed (as does every resumption after a yield).
@@ -32,24 +33,36 @@ typedef enum {
 typedef enum { ASY_GENKIND_GENERATOR, ASY_GENKIND_COROUTINE, ASY_GENKIND_ASYNC } AsyGenKind;
 
 /* What few generators have: a __name__ other than their code's (the function's was
- * renamed, or the generator's own was set), and in debug mode a coroutine's creation
- * traceback. malloc'd on first need, so the common generator is 16 bytes smaller. */
+ * renamed, or the generator's own was set), in debug mode a coroutine's creation
+ * traceback, the exception being handled where it yielded inside an except block, and a
+ * stack that outgrew the slot area inside the object. malloc'd on first need, so the
+ * common generator is 32 bytes smaller. */
 typedef struct {
     AsyStr *name;            /* NULL: the code's name                                   */
     char *origin;            /* malloc'd creation traceback (diag.c), or NULL           */
+    AsyObj *exc_state;       /* the exception it was handling when it last yielded, or
+                                NULL for none                                          */
+    AsyValue *stack;         /* its slots while where is ASY_GEN_SLOTS_HEAP             */
 } AsyGenExtra;
+
+/* Where a generator's slots are (AsyGenerator.where). */
+typedef enum {
+    ASY_GEN_SLOTS_INLINE,    /* the area inside the object after the struct (asy_gen_slots) */
+    ASY_GEN_SLOTS_HEAP,      /* a malloc'd buffer, extra->stack, once they outgrew it   */
+    ASY_GEN_SLOTS_NONE,      /* none: a task's fiber runs on them, or it finished       */
+} AsyGenSlotsWhere;
 
 typedef struct {
     AsyObj hdr;
     AsyFrame frame;          /* frame.code stays set once it is closed (cr_code)        */
-    AsyValue *stack;         /* its slots: the area inside the object that follows the
-                                struct (asy_gen_slots), or a malloc'd buffer once they
-                                outgrew it; NULL while a task's fiber runs on them     */
-    int32_t stackcap;        /* slots in stack (asy_gen_frame_size of the code)        */
-    int32_t depth;           /* live slots in stack; while it runs as a parked task's
-                                coroutine (task.h), the live slots in its slot area   */
+    int32_t stackcap;        /* slots in its stack (asy_gen_stack; first
+                                asy_gen_frame_size of the code), 0 for none            */
+    int32_t depth;           /* live slots in its stack; while it runs as a parked
+                                task's coroutine (task.h), the live slots in its slot
+                                area                                                   */
     uint8_t state;           /* AsyGenState                                            */
     uint8_t kind;            /* AsyGenKind                                             */
+    uint8_t where;           /* AsyGenSlotsWhere                                       */
     uint8_t awaited : 1;     /* coroutine: given to await or a task. A coroutine freed
                                 with this false and state CREATED was never awaited:
                                 the hook for CPython's RuntimeWarning is in its finalize */
@@ -73,13 +86,11 @@ typedef struct {
      * where the last reference went, as CPython's warning does), and in debug mode its
      * creation traceback (extra->origin; diag.c). */
     uint32_t site;
-    AsyObj *exc_state;       /* the exception it was handling when it last yielded, or
-                                NULL for none                                          */
     AsyGenExtra *extra;      /* NULL for most                                           */
 } AsyGenerator;
 
 /* 100,000 waiting tasks hold 100,000 of these (bench/memory.asy): it must not grow. */
-_Static_assert(sizeof(AsyGenerator) == 128, "AsyGenerator grew");
+_Static_assert(sizeof(AsyGenerator) == 112, "AsyGenerator grew");
 
 /* An async generator's asend()/__anext__() (mode ASEND) or athrow()/aclose() awaitable. */
 typedef enum { ASY_AGEN_ASEND, ASY_AGEN_ATHROW, ASY_AGEN_ACLOSE } AsyAgenMode;
@@ -97,6 +108,11 @@ typedef struct {
  * generator instead of an object and a malloc'd buffer (a waiting task's coroutine costs
  * the buffer's malloc header and rounding less). */
 static inline AsyValue *asy_gen_slots(AsyGenerator *g) { return (AsyValue *)(g + 1); }
+/* Its stack (stackcap slots, depth of them live); NULL when where is NONE. */
+static inline AsyValue *asy_gen_stack(AsyGenerator *g) {
+    if (ASY_LIKELY(g->where == ASY_GEN_SLOTS_INLINE)) return asy_gen_slots(g);
+    return g->where == ASY_GEN_SLOTS_HEAP ? g->extra->stack : NULL;
+}
 
 /* generator.c */
 void asy_generator_init(AsyVM *vm);        /* the types (called by asy_vm_init_runtime) */

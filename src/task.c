@@ -939,7 +939,7 @@ static AsyRunStatus task_run(AsyVM *vm, AsyTask *t, AsyValue exc, AsyValue *out)
             /* CPython throws it into the athrow/asend awaitable, which throws it into the
              * generator: an aclose() cancelled before it began raises CancelledError
              * where the generator waits instead of GeneratorExit */
-            AsyAgenOp *op = (AsyAgenOp *)ASY_AS_OBJ(((AsyGenerator *)t->coro)->stack[0]);
+            AsyAgenOp *op = (AsyAgenOp *)ASY_AS_OBJ(asy_gen_stack((AsyGenerator *)t->coro)[0]);
             if (op->mode == ASY_AGEN_ASEND) op->mode = ASY_AGEN_ATHROW;
             op->value = exc;
             exc = ASY_UNDEF;
