@@ -110,6 +110,42 @@ Test(vm, generator_resumed_from_c, .fini = done) {
     asy_root_pop(vm, 1);
 }
 
+/* A generator whose slot area a bare fiber took (as a task's first step adopts its
+ * coroutine's) and whose frame came back before it ran keeps its slots in a malloc'd
+ * buffer from then on, since the fiber may still run on that area: the collector marks
+ * them there, the generator runs from there, and finishing frees the buffer (the
+ * sanitizer build checks the frees). */
+Test(vm, generator_slots_move_to_a_buffer, .fini = done) {
+    run("def g(a):\n"
+        "    b = yield a\n"
+        "    yield a + b\n");
+    AsyValue arg = ASY_OBJ(asy_str_printf(vm, "made %d", 1));
+    AsyValue gen = asy_call(vm, global("g"), 1, &arg, NULL);
+    asy_root_push(vm, gen);
+    AsyGenerator *g = (AsyGenerator *)ASY_AS_OBJ(gen);
+    cr_assert_eq(g->where, ASY_GEN_SLOTS_INLINE);
+    asy_fiber_init_bare(&task_fiber);
+    cr_assert(asy_gen_push(vm, &task_fiber, g, ASY_RESUME_NATIVE, ASY_UNDEF));
+    cr_assert_eq(g->where, ASY_GEN_SLOTS_NONE);
+    cr_assert(task_fiber.stack == asy_gen_slots(g) && task_fiber.frames == &g->frame);
+    cr_assert(asy_gen_save(vm, &task_fiber, g, task_fiber.sp));
+    cr_assert_eq(g->where, ASY_GEN_SLOTS_HEAP);
+    cr_assert(asy_gen_stack(g) != asy_gen_slots(g) && g->depth >= 1);
+    g->state = ASY_GEN_CREATED; /* it never ran: the next resume starts it */
+    memset(asy_gen_slots(g), 0, sizeof(AsyValue)); /* the fiber's now, whatever it holds */
+    asy_gc_collect(vm);
+    AsyValue out;
+    cr_assert_eq(asy_vm_gen_resume(vm, g, ASY_NONE, ASY_UNDEF, &out), 1);
+    cr_assert_str_eq(((AsyStr *)ASY_AS_OBJ(out))->data, "made 1");
+    AsyValue b = ASY_OBJ(asy_str_from_cstr(vm, " and sent"));
+    cr_assert_eq(asy_vm_gen_resume(vm, g, b, ASY_UNDEF, &out), 1);
+    cr_assert_str_eq(((AsyStr *)ASY_AS_OBJ(out))->data, "made 1 and sent");
+    cr_assert_eq(asy_vm_gen_resume(vm, g, ASY_NONE, ASY_UNDEF, &out), 0);
+    cr_assert_eq(g->state, ASY_GEN_CLOSED);
+    cr_assert_eq(g->where, ASY_GEN_SLOTS_NONE);
+    asy_root_pop(vm, 1);
+}
+
 /* A native awaitable: not ready the first `pending` times it is awaited, then ready. */
 typedef struct {
     AsyObj hdr;
