@@ -123,6 +123,7 @@ void asy_diag_dump_tasks(AsyVM *vm, FILE *out) {
     AsyLoop *L = vm->loop;
     if (!L) return;
     /* L->tasks is newest first: print in creation order, as a reader expects */
+    asy_task_list_prune(L);
     int64_t n = 0;
     for (AsyTask *t = L->tasks; t; t = t->anext) n++;
     AsyTask **order = malloc((size_t)(n ? n : 1) * sizeof *order);

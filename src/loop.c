@@ -99,6 +99,7 @@ static void loop_mark(AsyVM *vm) {
     for (size_t i = 0; i < L->olen; i++)
         loop_mark_handle(vm, &L->other[(L->ohead + i) & (L->ocap - 1)]);
     asy_timers_mark(vm, &L->timers);
+    asy_task_list_prune(L);
     asy_task_mark_list(vm, L->tasks);
     asy_gc_mark_obj(vm, (AsyObj *)L->current);
     asy_gc_mark_obj(vm, (AsyObj *)L->main_task);

@@ -453,6 +453,7 @@ static void loop_end(AsyVM *vm) {
 /* asyncio.run's shutdown: cancel what is left, wait for it, report failures. */
 static bool cancel_all_tasks(AsyVM *vm) {
     AsyLoop *L = loop_of(vm);
+    asy_task_list_prune(L);
     if (!L->tasks) return true;
     int64_t n = 0;
     for (AsyTask *t = L->tasks; t; t = t->anext)
@@ -716,6 +717,7 @@ static AsyValue aio_all_tasks(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) 
     if (!asy_check_args(vm, "all_tasks", argc, 0, 1)) return ASY_ERR;
     if (argc == 0 && !loop_of(vm)->running) return no_running_loop(vm);
     AsySet *s = asy_set_new(vm, false);
+    asy_task_list_prune(loop_of(vm));
     for (AsyTask *t = loop_of(vm)->tasks; t; t = t->anext) {
         asy_task_held(t);
         if (asy_set_add(vm, s, ASY_OBJ(t)) < 0) return ASY_ERR;

@@ -128,7 +128,6 @@ static void future_init(AsyFuture *f, AsyFutKind kind) {
     f->kind = (uint8_t)kind;
     f->state = ASY_FUT_PENDING;
     f->result = ASY_UNDEF;
-    f->cbs = &f->cb_inline;
     f->cb_log2 = 0;
 }
 
@@ -164,14 +163,17 @@ void asy_future_traverse(AsyVM *vm, AsyObj *o) {
     AsyFuture *f = (AsyFuture *)o;
     asy_gc_mark_value(vm, f->result);
     asy_gc_mark_obj(vm, (AsyObj *)f->extra);
+    AsyFutCb *cbs = asy_future_cbs(f);
     for (uint32_t i = 0; i < f->ncb; i++)
-        asy_gc_mark_value(vm, f->cbs[i].arg);
+        asy_gc_mark_value(vm, cbs[i].arg);
 }
 
 static void future_finalize(AsyVM *vm, AsyObj *o) {
     AsyFuture *f = (AsyFuture *)o;
-    if (f->cbs != &f->cb_inline) asy_mem_free(vm, f->cbs, sizeof *f->cbs << f->cb_log2);
-    f->cbs = &f->cb_inline;
+    if (f->cb_log2) {
+        asy_mem_free(vm, f->cb_heap, sizeof(AsyFutCb) << f->cb_log2);
+        f->cb_inline = (AsyFutCb){NULL, ASY_UNDEF};
+    }
     f->cb_log2 = 0;
     f->ncb = 0;
 }
@@ -182,13 +184,14 @@ static void future_finalize(AsyVM *vm, AsyObj *o) {
 static void future_schedule_callbacks(AsyVM *vm, AsyFuture *f) {
     uint32_t n = f->ncb;
     f->ncb = 0;
-    if (n == 1 && f->kind == ASY_FUTK_TASK && f->cbs == &f->cb_inline &&
+    if (n == 1 && f->kind == ASY_FUTK_TASK && f->cb_log2 == 0 &&
         can_chain(vm, (AsyTask *)f)) {
         soon_done_cb(vm, (AsyTask *)f);
         return;
     }
+    AsyFutCb *cbs = asy_future_cbs(f);
     for (uint32_t i = 0; i < n; i++)
-        soon(vm, f->cbs[i].fn, f->cbs[i].arg, ASY_OBJ(f));
+        soon(vm, cbs[i].fn, cbs[i].arg, ASY_OBJ(f));
     future_finalize(vm, &f->hdr);
 }
 
@@ -205,13 +208,12 @@ bool asy_future_add_cb(AsyVM *vm, AsyFuture *f, AsyLoopFn fn, AsyValue arg) {
         size_t cap = (size_t)2 << f->cb_log2;
         AsyFutCb *cbs = asy_mem_alloc(vm, cap * sizeof *cbs);
         if (!cbs) return false;
-        memcpy(cbs, f->cbs, f->ncb * sizeof *cbs);
-        if (f->cbs != &f->cb_inline) asy_mem_free(vm, f->cbs, sizeof *f->cbs << f->cb_log2);
-        f->cbs = cbs;
+        memcpy(cbs, asy_future_cbs(f), f->ncb * sizeof *cbs);
+        if (f->cb_log2) asy_mem_free(vm, f->cb_heap, sizeof *cbs << f->cb_log2);
+        f->cb_heap = cbs; /* the inline one was copied first: they share storage */
         f->cb_log2++;
     }
-    f->cbs[f->ncb].fn = fn;
-    f->cbs[f->ncb].arg = arg;
+    asy_future_cbs(f)[f->ncb] = (AsyFutCb){fn, arg};
     f->ncb++;
     f->dropped = 0; /* its callback's handle will hold it, and may hand it to asy code */
     return true;
@@ -221,7 +223,7 @@ int64_t asy_future_remove_cb(AsyVM *vm, AsyFuture *f, AsyLoopFn fn, AsyValue arg
     uint32_t keep = 0;
     int64_t removed = 0;
     for (uint32_t i = 0; i < f->ncb; i++) {
-        AsyFutCb cb = f->cbs[i];
+        AsyFutCb cb = asy_future_cbs(f)[i];
         int same = cb.fn == fn && asy_value_is(cb.arg, arg);
         if (!same && cb.fn == fn && fn == asy_future_cb_call) {
             same = asy_eq(vm, cb.arg, arg);
@@ -231,7 +233,7 @@ int64_t asy_future_remove_cb(AsyVM *vm, AsyFuture *f, AsyLoopFn fn, AsyValue arg
         if (same)
             removed++;
         else
-            f->cbs[keep++] = cb;
+            asy_future_cbs(f)[keep++] = cb;
     }
     f->ncb = keep;
     return removed;
@@ -439,13 +441,17 @@ static void append_callback(AsyVM *vm, AsyStrBuf *b, const AsyFutCb *cb) {
 static void append_callbacks(AsyVM *vm, AsyStrBuf *b, AsyFuture *f) {
     if (f->ncb == 0) return;
     asy_strbuf_append_cstr(vm, b, " cb=[");
-    append_callback(vm, b, &f->cbs[0]);
+    /* copies: a callback's repr may add one and move the buffer */
+    AsyFutCb cb = asy_future_cbs(f)[0];
+    append_callback(vm, b, &cb);
     if (f->ncb == 2) {
         asy_strbuf_append_cstr(vm, b, ", ");
-        append_callback(vm, b, &f->cbs[1]);
+        cb = asy_future_cbs(f)[1];
+        append_callback(vm, b, &cb);
     } else if (f->ncb > 2) {
         asy_strbuf_printf(vm, b, ", <%u more>, ", f->ncb - 2);
-        append_callback(vm, b, &f->cbs[f->ncb - 1]);
+        cb = asy_future_cbs(f)[f->ncb - 1];
+        append_callback(vm, b, &cb);
     }
     asy_strbuf_append_cstr(vm, b, "]");
 }
@@ -623,16 +629,16 @@ void asy_task_mark_list(AsyVM *vm, AsyTask *head) {
     if (head) asy_gc_mark_sliced(vm, task_list_mark_slice, NULL, (uintptr_t)head, 0);
 }
 
-static void task_unlink(AsyLoop *L, AsyTask *t) {
-    if (t->aprev)
-        t->aprev->anext = t->anext;
-    else if (L->tasks == t)
-        L->tasks = t->anext;
-    else
-        return; /* not linked */
-    if (t->anext) t->anext->aprev = t->aprev;
-    t->anext = t->aprev = NULL;
-    L->ntasks--;
+void asy_task_list_prune(AsyLoop *L) {
+    for (AsyTask **p = &L->tasks; *p;) {
+        AsyTask *t = *p;
+        if (t->fiber_state == ASY_TASKF_DONE) {
+            *p = t->anext;
+            t->anext = NULL;
+        } else {
+            p = &t->anext;
+        }
+    }
 }
 
 static void task_traverse(AsyVM *vm, AsyObj *o) {
@@ -754,7 +760,6 @@ AsyTask *asy_task_new(AsyVM *vm, AsyValue coro, AsyValue name) {
     }
     if (ASY_UNLIKELY(vm->trace)) asy_trace_task_created(vm, t);
     t->anext = L->tasks;
-    if (L->tasks) L->tasks->aprev = t;
     L->tasks = t;
     L->ntasks++;
     soon_step(vm, t);
@@ -773,7 +778,7 @@ bool asy_task_cancel(AsyVM *vm, AsyTask *t, AsyValue msg) {
 
 /* The task's coroutine has finished one way or another. */
 static void task_release(AsyVM *vm, AsyTask *t) {
-    task_unlink(loop_of(vm), t);
+    loop_of(vm)->ntasks--; /* it leaves L->tasks at the next prune (fiber_state DONE) */
     if (t->fiber) asy_fiber_give(vm, t->fiber);
     t->fiber = NULL;
     t->fiber_state = ASY_TASKF_DONE;

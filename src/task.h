@@ -44,7 +44,7 @@ typedef struct AsyFuture {
     uint8_t log_tb : 1;   /* that exception was never retrieved                       */
     uint8_t dropped : 1;  /* a task no asy code holds (asy_task_dropped): reported when it
                              fails, at once, as CPython does when its last reference goes */
-    uint8_t cb_log2;      /* cbs holds 1 << cb_log2 callbacks (a byte, not a uint32, so
+    uint8_t cb_log2;      /* room for 1 << cb_log2 callbacks (a byte, not a uint32, so
                              that the flags and ncb share 8 bytes)                    */
     uint32_t ncb;
     AsyValue result;      /* the result, or the exception; CANCELLED: the CancelledError
@@ -54,9 +54,16 @@ typedef struct AsyFuture {
     AsyTuple *extra;      /* what few futures have (asy_future_cancel_msg, a task's name
                              and creation site): NULL until one is set. A tuple only as
                              a GC-marked box; never seen by asy code                  */
-    AsyFutCb *cbs;        /* points at cb_inline while cb_log2 == 0                   */
-    AsyFutCb cb_inline;
+    union {               /* the callbacks: one inline while cb_log2 == 0, else a buffer
+                             of 1 << cb_log2 (asy_future_cbs): 8 bytes less than both */
+        AsyFutCb cb_inline;
+        AsyFutCb *cb_heap;
+    };
 } AsyFuture;
+
+static inline AsyFutCb *asy_future_cbs(AsyFuture *f) {
+    return f->cb_log2 ? f->cb_heap : &f->cb_inline;
+}
 
 typedef enum { ASY_WAIT_NONE, ASY_WAIT_SLEEP, ASY_WAIT_LIST } AsyWaitKind;
 typedef enum { ASY_WAIT_PENDING, ASY_WAIT_DONE, ASY_WAIT_CANCELLED } AsyWaitState;
@@ -93,7 +100,10 @@ struct AsyTask {
         uintptr_t ready_link;
     };
     AsyTask *wnext, *wprev; /* in the waiter list it waits in (asy_waitlist_has)       */
-    AsyTask *anext, *aprev; /* the loop's list of unfinished tasks                     */
+    /* The loop's list of tasks, newest first: the unfinished ones, and finished ones not
+     * yet pruned (asy_task_list_prune, before the list is marked or read). Singly linked,
+     * so that a task costs 8 bytes for it, not 16. */
+    AsyTask *anext;
     /* The fiber its coroutine runs on (asy_fiber_take), NULL before it starts, once it
      * has ended, and while it is parked: suspended in its only frame, which is the
      * coroutine's own (frames_borrowed), on the coroutine's own slots (stack_borrowed),
@@ -116,7 +126,11 @@ struct AsyTask {
     uint8_t agen_op : 2;    /* made of an async generator's asend (1) or athrow (2)
                                awaitable, which coro (a hidden coroutine) awaits       */
 };
-_Static_assert(sizeof(AsyTask) <= 160, "a Task takes at most 160 bytes (bench/memory.asy)");
+_Static_assert(sizeof(AsyTask) <= 144, "a Task takes at most 144 bytes (bench/memory.asy)");
+
+/* Unlink the finished tasks from the loop's task list (L->tasks); every reader and the
+ * collector's marking call it first. */
+void asy_task_list_prune(AsyLoop *L);
 
 /* The slots of AsyFuture.extra. */
 enum { ASY_FX_CANCEL_MSG, ASY_FX_NAME, ASY_FX_CREATED_AT, ASY_FX_COUNT };
