@@ -123,7 +123,6 @@ void asy_fiber_mark_frame(AsyVM *vm, const AsyFrame *fr) {
     asy_gc_mark_obj(vm, (AsyObj *)fr->func);
     asy_gc_mark_obj(vm, (AsyObj *)fr->code);
     asy_gc_mark_obj(vm, (AsyObj *)fr->globals);
-    asy_gc_mark_obj(vm, (AsyObj *)fr->builtins);
     /* ns or aux: an object either way */
     if (fr->flags & (ASY_FRAME_CLASS | ASY_FRAME_MODULE | ASY_FRAME_INIT | ASY_FRAME_GEN))
         asy_gc_mark_obj(vm, fr->aux);

@@ -106,7 +106,6 @@ typedef struct {
     AsyFunction *func;       /* NULL for module code                                   */
     AsyCode *code;
     AsyDict *globals;
-    AsyDict *builtins;
     /* The next two are only valid (and only marked by the GC) for the frame kinds
      * named, so that the call fast path need not write them. They share their storage:
      * no kind has both, and the frame array is what every call touches. */
@@ -129,8 +128,9 @@ typedef struct {
 } AsyFrame;
 
 /* Every call writes one, a fiber holds an array of them and every generator one: keep
- * it at nine words. */
-_Static_assert(sizeof(AsyFrame) == 72, "AsyFrame grew");
+ * it at eight words. (The builtins are the builtins module's dict, vm->builtins->dict,
+ * for every frame.) */
+_Static_assert(sizeof(AsyFrame) == 64, "AsyFrame grew");
 
 /* Not an object of its own: a task's fiber is malloc'd (asy_fiber_take) and held by its
  * Task while the task needs one (task.h), the main fiber belongs to the VM. Whoever holds

@@ -45,12 +45,11 @@ AsyGenerator *asy_gen_new(AsyVM *vm, AsyFunction *fn, const AsyValue *slots, int
         asy_gc_alloc(vm, type, sizeof(AsyGenerator) + sizeof(AsyValue) * (size_t)cap);
     if (!g) return NULL;
     g->where = ASY_GEN_SLOTS_INLINE;
-    g->stackcap = (int32_t)cap;
     memcpy(asy_gen_slots(g), slots, sizeof(AsyValue) * (size_t)nslots);
     g->depth = nslots;
     g->kind = kind;
     g->state = ASY_GEN_CREATED;
-    g->site = site;
+    g->hdr.flags = site;
     if (fn->name != co->name) {
         if (!asy_gen_extra(vm, g)) return NULL;
         g->extra->name = fn->name;
@@ -59,7 +58,6 @@ AsyGenerator *asy_gen_new(AsyVM *vm, AsyFunction *fn, const AsyValue *slots, int
     fr->func = fn;
     fr->code = co;
     fr->globals = fn->globals;
-    fr->builtins = vm->builtins ? vm->builtins->dict : NULL;
     fr->aux = &g->hdr;
     fr->saved_handled = NULL;
     fr->flags = ASY_FRAME_GEN;
@@ -76,11 +74,10 @@ bool asy_gen_push(AsyVM *vm, AsyFiber *f, AsyGenerator *g, AsyResumeKind resume,
          * a task keeps one frame and one buffer rather than two of each. A malloc'd
          * buffer becomes the fiber's own. */
         f->stack = asy_gen_stack(g);
-        f->stackcap = g->stackcap;
+        f->stackcap = asy_gen_stackcap(g);
         f->stack_borrowed = g->where == ASY_GEN_SLOTS_INLINE;
         if (g->where == ASY_GEN_SLOTS_HEAP) g->extra->stack = NULL;
         g->where = ASY_GEN_SLOTS_NONE;
-        g->stackcap = 0;
         f->frames = fr = &g->frame;
         f->framecap = f->nframes = 1;
         f->frames_borrowed = true;
@@ -114,23 +111,22 @@ static bool gen_grow_slots(AsyVM *vm, AsyGenerator *g, AsyCode *code, int32_t de
     size_t size = sizeof(AsyValue) * (size_t)cap;
     AsyValue *s = g->where == ASY_GEN_SLOTS_HEAP
                       ? asy_mem_realloc(vm, g->extra->stack,
-                                        sizeof(AsyValue) * (size_t)g->stackcap, size)
+                                        sizeof(AsyValue) * (size_t)g->extra->stackcap, size)
                       : asy_mem_alloc(vm, size);
     if (!s) return false;
     g->extra->stack = s;
     g->where = ASY_GEN_SLOTS_HEAP;
-    g->stackcap = (int32_t)cap;
+    g->extra->stackcap = (int32_t)cap;
     return true;
 }
 
 /* g's stack is no more (it finished, or is freed). */
 static void gen_free_slots(AsyVM *vm, AsyGenerator *g) {
     if (g->where == ASY_GEN_SLOTS_HEAP) {
-        asy_mem_free(vm, g->extra->stack, sizeof(AsyValue) * (size_t)g->stackcap);
+        asy_mem_free(vm, g->extra->stack, sizeof(AsyValue) * (size_t)g->extra->stackcap);
         g->extra->stack = NULL;
     }
     g->where = ASY_GEN_SLOTS_NONE;
-    g->stackcap = 0;
 }
 
 bool asy_gen_save(AsyVM *vm, AsyFiber *f, AsyGenerator *g, int32_t sp) {
@@ -139,8 +135,9 @@ bool asy_gen_save(AsyVM *vm, AsyFiber *f, AsyGenerator *g, int32_t sp) {
     AsyObj *saved_handled = fr->saved_handled;
     /* the exception it handles when it yields inside an except block (rare: in extra) */
     AsyObj *exc_state = f->handled == saved_handled ? NULL : f->handled;
-    if ((exc_state || depth > g->stackcap) && !asy_gen_extra(vm, g)) return false;
-    if (depth > g->stackcap && !gen_grow_slots(vm, g, fr->code, depth)) return false;
+    int32_t cap = asy_gen_stackcap(g);
+    if ((exc_state || depth > cap) && !asy_gen_extra(vm, g)) return false;
+    if (depth > cap && !gen_grow_slots(vm, g, fr->code, depth)) return false;
     memcpy(asy_gen_stack(g), f->stack + fr->base, sizeof(AsyValue) * (size_t)depth);
     g->depth = depth;
     int32_t base = fr->base;
@@ -239,8 +236,8 @@ static AsyValue gen_repr(AsyVM *vm, AsyValue self) {
     const char *k = g->kind == ASY_GENKIND_COROUTINE ? "coroutine"
                     : g->kind == ASY_GENKIND_ASYNC   ? "async_generator"
                                                      : "generator";
-    return ASY_OBJ(asy_str_printf(vm, "<%s object %s at %p>", k, asy_gen_site(vm, g)->qualname->data,
-                                  (void *)g));
+    return ASY_OBJ(asy_str_printf(vm, "<%s object %s at %p>", k,
+                                  asy_gen_site(vm, g)->qualname->data, (void *)g));
 }
 
 static bool name_is_c(AsyStr *a, const char *c) {
@@ -291,7 +288,10 @@ static int gen_setattr(AsyVM *vm, AsyValue self, AsyStr *name, AsyValue v) {
         }
         /* the same place under another name: the finalizer may warn with it */
         const AsyGenSite *s = asy_gen_site(vm, g);
-        return asy_gensite_find(vm, s->file, s->line, (AsyStr *)ASY_AS_OBJ(v), &g->site) ? 0 : -1;
+        uint32_t site;
+        if (!asy_gensite_find(vm, s->file, s->line, (AsyStr *)ASY_AS_OBJ(v), &site)) return -1;
+        g->hdr.flags = site;
+        return 0;
     }
     return ASY_TYPE(vm, object)->setattr(vm, self, name, v);
 }

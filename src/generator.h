@@ -43,6 +43,7 @@ typedef struct {
     AsyObj *exc_state;       /* the exception it was handling when it last yielded, or
                                 NULL for none                                          */
     AsyValue *stack;         /* its slots while where is ASY_GEN_SLOTS_HEAP             */
+    int32_t stackcap;        /* how many                                               */
 } AsyGenExtra;
 
 /* Where a generator's slots are (AsyGenerator.where). */
@@ -53,10 +54,13 @@ typedef enum {
 } AsyGenSlotsWhere;
 
 typedef struct {
+    /* hdr.flags: where it was made and its __qualname__, an entry of the VM's table
+     * (gensite.c, asy_gen_site), whose strings outlive the code object for the
+     * finalizer. A coroutine's never-awaited warning names the place (asy's collector
+     * cannot tell where the last reference went, as CPython's warning does), and in debug
+     * mode its creation traceback (extra->origin; diag.c). */
     AsyObj hdr;
     AsyFrame frame;          /* frame.code stays set once it is closed (cr_code)        */
-    int32_t stackcap;        /* slots in its stack (asy_gen_stack; first
-                                asy_gen_frame_size of the code), 0 for none            */
     int32_t depth;           /* live slots in its stack; while it runs as a parked
                                 task's coroutine (task.h), the live slots in its slot
                                 area                                                   */
@@ -80,17 +84,11 @@ typedef struct {
     uint8_t hooks_inited : 1;
     uint8_t finalizer : 1;
     uint8_t ag_closed : 1;
-    /* Where it was made and its __qualname__: an entry of the VM's table (gensite.c,
-     * asy_gen_site), whose strings outlive the code object for the finalizer. A
-     * coroutine's never-awaited warning names the place (asy's collector cannot tell
-     * where the last reference went, as CPython's warning does), and in debug mode its
-     * creation traceback (extra->origin; diag.c). */
-    uint32_t site;
     AsyGenExtra *extra;      /* NULL for most                                           */
 } AsyGenerator;
 
 /* 100,000 waiting tasks hold 100,000 of these (bench/memory.asy): it must not grow. */
-_Static_assert(sizeof(AsyGenerator) == 112, "AsyGenerator grew");
+_Static_assert(sizeof(AsyGenerator) == 96, "AsyGenerator grew");
 
 /* An async generator's asend()/__anext__() (mode ASEND) or athrow()/aclose() awaitable. */
 typedef enum { ASY_AGEN_ASEND, ASY_AGEN_ATHROW, ASY_AGEN_ACLOSE } AsyAgenMode;
@@ -108,10 +106,16 @@ typedef struct {
  * generator instead of an object and a malloc'd buffer (a waiting task's coroutine costs
  * the buffer's malloc header and rounding less). */
 static inline AsyValue *asy_gen_slots(AsyGenerator *g) { return (AsyValue *)(g + 1); }
-/* Its stack (stackcap slots, depth of them live); NULL when where is NONE. */
+/* Its stack (asy_gen_stackcap slots, depth of them live); NULL when where is NONE. */
 static inline AsyValue *asy_gen_stack(AsyGenerator *g) {
     if (ASY_LIKELY(g->where == ASY_GEN_SLOTS_INLINE)) return asy_gen_slots(g);
     return g->where == ASY_GEN_SLOTS_HEAP ? g->extra->stack : NULL;
+}
+/* How many slots its stack has: inside the object, what asy_gen_new gave it. */
+static inline int32_t asy_gen_stackcap(const AsyGenerator *g) {
+    if (ASY_LIKELY(g->where == ASY_GEN_SLOTS_INLINE))
+        return (int32_t)asy_gen_frame_size(g->frame.code);
+    return g->where == ASY_GEN_SLOTS_HEAP ? g->extra->stackcap : 0;
 }
 
 /* generator.c */
@@ -135,7 +139,7 @@ static inline AsyStr *asy_gen_name(const AsyGenerator *g) {
 }
 /* Where g was made, and its __qualname__. */
 static inline const AsyGenSite *asy_gen_site(const AsyVM *vm, const AsyGenerator *g) {
-    return asy_gensite(vm, g->site);
+    return asy_gensite(vm, g->hdr.flags);
 }
 /* g->extra, made on first use; NULL with MemoryError pending. */
 AsyGenExtra *asy_gen_extra(AsyVM *vm, AsyGenerator *g);

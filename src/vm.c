@@ -787,14 +787,14 @@ dispatch:
         AsyGlobalCache *gce = co->gcache ? &co->gcache[ARG] : NULL;
         if (ASY_LIKELY(gce && gce->globals == frame->globals &&
                        gce->globals_version == frame->globals->version &&
-                       gce->builtins_version == frame->builtins->version)) {
+                       gce->builtins_version == vm->builtins->dict->version)) {
             PUSH(gce->value);
             DISPATCH();
         }
         AsyStr *name = co->names[ARG];
         v = asy_dict_get_str(vm, frame->globals, name);
         if (ASY_IS_UNDEF(v)) {
-            v = asy_dict_get_str(vm, frame->builtins, name);
+            v = asy_dict_get_str(vm, vm->builtins->dict, name);
             if (ASY_UNLIKELY(ASY_IS_UNDEF(v))) {
                 asy_raise_name_error(vm, name, frame->globals);
                 goto error;
@@ -804,7 +804,7 @@ dispatch:
         if (gce) {
             gce->globals = frame->globals;
             gce->globals_version = frame->globals->version;
-            gce->builtins_version = frame->builtins->version;
+            gce->builtins_version = vm->builtins->dict->version;
             gce->value = v;
         }
         PUSH(v);
@@ -834,7 +834,7 @@ dispatch:
         AsyStr *name = co->names[ARG];
         v = FRAME_NS(frame) ? asy_dict_get_str(vm, frame->ns, name) : ASY_UNDEF;
         if (ASY_IS_UNDEF(v)) v = asy_dict_get_str(vm, frame->globals, name);
-        if (ASY_IS_UNDEF(v)) v = asy_dict_get_str(vm, frame->builtins, name);
+        if (ASY_IS_UNDEF(v)) v = asy_dict_get_str(vm, vm->builtins->dict, name);
         if (ASY_IS_UNDEF(v)) {
             asy_raise_name_error(vm, name, frame->globals);
             goto error;
@@ -1714,7 +1714,6 @@ dispatch:
                 fr->func = fn;
                 fr->code = fco;
                 fr->globals = fn->globals;
-                fr->builtins = frame->builtins;
                 fr->pc = 0;
                 fr->base = fs + 1;
                 fr->ret_sp = fs;
@@ -2809,7 +2808,6 @@ AsyValue asy_vm_run_code(AsyVM *vm, AsyCode *code, AsyDict *globals) {
     fr->func = NULL;
     fr->code = code;
     fr->globals = globals;
-    fr->builtins = vm->builtins->dict;
     fr->ns = globals;
     fr->base = old_sp;
     fr->ret_sp = old_sp;

@@ -242,7 +242,6 @@ CallResult asy_vm_call_function(AsyVM *vm, AsyFiber *fb, AsyFunction *fn, int32_
     fr->func = fn;
     fr->code = co;
     fr->globals = fn->globals;
-    fr->builtins = vm->builtins->dict;
     fr->base = base;
     fr->ret_sp = ret_sp;
     fr->flags = flags;
