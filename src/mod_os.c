@@ -502,13 +502,7 @@ static AsyValue stat_call(AsyVM *vm, const char *fname, int argc, AsyValue *argv
         f[10 + i] = timespec_float(ts[i]);
         f[13 + i] = ASY_INT(ts[i].tv_sec * 1000000000 + ts[i].tv_nsec);
     }
-    AsyTuple *t = asy_tuple_from_array(vm, f, 16);
-    if (!t) return ASY_ERR;
-    asy_root_push(vm, ASY_OBJ(t));
-    AsyValue arg = ASY_OBJ(t);
-    AsyValue r = asy_call(vm, cls, 1, &arg, NULL);
-    asy_root_pop(vm, 1);
-    return r;
+    return asy_call_with_tuple(vm, cls, f, 16);
 }
 
 static AsyValue os_stat(AsyVM *vm, int argc, AsyValue *argv, AsyDict *kw) {

@@ -138,19 +138,15 @@ static const char version_info_src[] =
     "                         -1021, -307, 15, 53, 2.220446049250313e-16, 2, 1))\n";
 
 static void make_version_info(AsyVM *vm, AsyModule *m) {
-    AsyCode *code =
-        asy_compile(vm, version_info_src, sizeof version_info_src - 1, "<sys>", ASY_PARSE_MODULE);
-    if (!code) return;
-    asy_root_push(vm, ASY_OBJ(code));
     AsyDict *ns = asy_dict_new(vm);
     asy_root_push(vm, ASY_OBJ(ns));
     asy_dict_set_str(vm, ns, ASY_S(vm, __name__), ASY_OBJ(m->name));
     asy_dict_set_str(vm, ns, ASY_S(vm, __builtins__), ASY_OBJ(vm->builtins));
-    if (!ASY_IS_ERR(asy_vm_run_code(vm, code, ns))) {
+    if (!ASY_IS_ERR(asy_vm_exec(vm, version_info_src, sizeof version_info_src - 1, "<sys>", ns))) {
         asy_dict_set_cstr(vm, m->dict, "version_info", asy_dict_get_cstr(vm, ns, "version_info"));
         asy_dict_set_cstr(vm, m->dict, "float_info", asy_dict_get_cstr(vm, ns, "float_info"));
     }
-    asy_root_pop(vm, 2);
+    asy_root_pop(vm, 1);
 }
 
 static const char *const version_info_names[] = {"version_info", "float_info", NULL};

@@ -166,12 +166,7 @@ static const char struct_time_src[] =
     "del _i, _n\n";
 
 static void make_struct_time(AsyVM *vm, AsyModule *m) {
-    AsyCode *code =
-        asy_compile(vm, struct_time_src, sizeof struct_time_src - 1, "<time>", ASY_PARSE_MODULE);
-    if (!code) return;
-    asy_root_push(vm, ASY_OBJ(code));
-    asy_vm_run_code(vm, code, m->dict);
-    asy_root_pop(vm, 1);
+    asy_vm_exec(vm, struct_time_src, sizeof struct_time_src - 1, "<time>", m->dict);
 }
 
 static const char *const struct_time_names[] = {"struct_time", NULL};
@@ -207,13 +202,7 @@ static AsyValue struct_time_new(AsyVM *vm, const struct tm *tm) {
     AsyStr *zone = asy_str_from_cstr(vm, tm->tm_zone ? tm->tm_zone : "");
     if (!zone) return ASY_ERR;
     f[TM_NFIELDS] = ASY_OBJ(zone);
-    AsyTuple *t = asy_tuple_from_array(vm, f, TM_NFIELDS + 2);
-    if (!t) return ASY_ERR;
-    asy_root_push(vm, ASY_OBJ(t));
-    AsyValue arg = ASY_OBJ(t);
-    AsyValue r = asy_call(vm, cls, 1, &arg, NULL);
-    asy_root_pop(vm, 1);
-    return r;
+    return asy_call_with_tuple(vm, cls, f, TM_NFIELDS + 2);
 }
 
 /* A struct tm from a tuple of nine ints (a struct_time's tm_zone and tm_gmtoff too, as

@@ -476,7 +476,8 @@ typedef struct {
     bool suppress_context;
     AsyValue value;                   /* StopIteration.value; code of SystemExit    */
     AsyValue extra;                   /* OSError errno/strerror tuple; what a refused
-                                         asyncio.run() was given (mod_asyncio.c)     */
+                                         asyncio.run() was given (mod_asyncio.c); a
+                                         NameError's globals (suggestions.c)          */
     AsyValue exceptions;              /* ExceptionGroup: the tuple of exceptions    */
     AsyValue message;                 /* ExceptionGroup: the message string          */
 } AsyException;

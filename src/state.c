@@ -118,16 +118,22 @@ static AsyValue run_module_code(AsyVM *vm, AsyCode *code, AsyDict *globals) {
     return r;
 }
 
-AsyValue asy_vm_define(AsyVM *vm, const char *src, size_t len, const char *filename,
-                       const char *name) {
+AsyValue asy_vm_exec(AsyVM *vm, const char *src, size_t len, const char *filename, AsyDict *ns) {
     AsyCode *code = asy_compile(vm, src, len, filename, ASY_PARSE_MODULE);
     if (!code) return ASY_ERR;
     asy_root_push(vm, ASY_OBJ(code));
+    AsyValue r = asy_vm_run_code(vm, code, ns);
+    asy_root_pop(vm, 1);
+    return r;
+}
+
+AsyValue asy_vm_define(AsyVM *vm, const char *src, size_t len, const char *filename,
+                       const char *name) {
     AsyDict *ns = asy_dict_new(vm);
     asy_root_push(vm, ASY_OBJ(ns));
-    AsyValue r = asy_vm_run_code(vm, code, ns);
+    AsyValue r = asy_vm_exec(vm, src, len, filename, ns);
     if (!ASY_IS_ERR(r)) r = asy_dict_get_cstr(vm, ns, name);
-    asy_root_pop(vm, 2);
+    asy_root_pop(vm, 1);
     return r;
 }
 

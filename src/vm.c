@@ -2736,6 +2736,16 @@ static bool enter_c_level(AsyVM *vm) {
     return true;
 }
 
+AsyValue asy_call_with_tuple(AsyVM *vm, AsyValue callable, const AsyValue *items, int64_t n) {
+    AsyTuple *t = asy_tuple_from_array(vm, items, n);
+    if (!t) return ASY_ERR;
+    asy_root_push(vm, ASY_OBJ(t));
+    AsyValue arg = ASY_OBJ(t);
+    AsyValue r = asy_call(vm, callable, 1, &arg, NULL);
+    asy_root_pop(vm, 1);
+    return r;
+}
+
 AsyValue asy_call(AsyVM *vm, AsyValue callable, int argc, AsyValue *argv, AsyDict *kw) {
     AsyValue self = ASY_UNDEF, f = callable;
     if (asy_is_bound_method(vm, callable)) {

@@ -308,6 +308,8 @@ void asy_vm_exit(AsyVM *vm);
 AsyModule *asy_vm_run_source(AsyVM *vm, const char *src, size_t len, const char *filename,
                              const char *modname);
 
+/* Compile source and run it in the namespace ns; ASY_ERR with the exception pending. */
+AsyValue asy_vm_exec(AsyVM *vm, const char *src, size_t len, const char *filename, AsyDict *ns);
 /* Compile and run source in a namespace of its own (the runtime's helpers written in
  * asy); returns what it bound to `name` (ASY_UNDEF: nothing), or ASY_ERR. */
 AsyValue asy_vm_define(AsyVM *vm, const char *src, size_t len, const char *filename,
@@ -529,6 +531,8 @@ AsyValue asy_next(AsyVM *vm, AsyValue iter);         /* UNDEF when exhausted    
 /* Call anything callable. Runs asy functions to completion in a nested dispatch loop
  * (vm.c); the VM itself calls asy functions without recursing in C. */
 AsyValue asy_call(AsyVM *vm, AsyValue callable, int argc, AsyValue *argv, AsyDict *kw);
+/* callable(tuple(items[0..n))): a struct sequence made from its fields (os.stat_result). */
+AsyValue asy_call_with_tuple(AsyVM *vm, AsyValue callable, const AsyValue *items, int64_t n);
 AsyValue asy_call_method(AsyVM *vm, AsyValue obj, AsyStr *name, int argc, AsyValue *argv);
 /* Look a name up on the type (through bases), without binding: UNDEF when absent. */
 AsyValue asy_type_lookup(AsyType *type, AsyStr *name);
